@@ -1,0 +1,3 @@
+from housejobs.cli.main import main
+
+main()

@@ -1,0 +1,248 @@
+"""ApiClient: one logical call = attempts under a retry policy, with one Idempotency-Key.
+
+What is retried (DESIGN.md, Retries): transport errors on GETs and on keyed requests; statuses 408,
+425, 429, 500, 502, 503, 504 and 409 `idempotency_in_flight`. Never another 4xx. Waits are
+exponential with full jitter, capped per wait; a `Retry-After` is honoured as told up to a cap, and past
+the cap the call fails fast. The deadline bounds the logical call: it stops before a wait would cross it,
+and each attempt's timeout is clamped to the time left.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
+
+from housejobs import __version__
+from housejobs.clock import Clock
+from housejobs.errors import (
+    ApiAuthError,
+    ApiError,
+    ApiProtocolError,
+    ApiStatusError,
+    ApiUnavailable,
+)
+from housejobs.logs import Logger
+
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    deadline: float = 60.0
+    timeout: float = 10.0
+    base_wait: float = 0.25
+    max_wait: float = 8.0
+    retry_after_cap: float = 30.0
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    data: Any
+    replayed: bool
+    attempts: int
+    elapsed_s: float
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class _Retry(Exception):
+    """An attempt that may be tried again; carries what the next wait must honour."""
+
+    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds, or an HTTP date; None when absent or unreadable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _error_fields(response: httpx.Response) -> tuple[str | None, str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return None, ""
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            code = err.get("code")
+            msg = err.get("message")
+            return (str(code) if code is not None else None), (str(msg) if msg is not None else "")
+        if isinstance(body.get("message"), str):
+            return None, str(body["message"])
+    return None, ""
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class ApiClient:
+    def __init__(self, base_url: str, *, clock: Clock, logger: Logger, policy: RetryPolicy | None = None,
+                 headers: dict[str, str] | None = None, transport: httpx.AsyncBaseTransport | None = None,
+                 max_connections: int = 64, rng: random.Random | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.clock = clock
+        self.logger = logger
+        self.policy = policy or RetryPolicy()
+        self.rng = rng or random.Random()
+        self.total_attempts = 0
+        self.calls = 0
+        all_headers = {"User-Agent": f"housejobs/{__version__}", "Accept": "application/json"}
+        all_headers.update(headers or {})
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=all_headers,
+            transport=transport,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> ApiClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def get(self, path: str, *, params: dict[str, Any] | None = None) -> ApiResponse:
+        return await self.request("GET", path, params=params)
+
+    async def post(self, path: str, body: dict[str, Any], *, idempotency_key: str | None) -> ApiResponse:
+        return await self.request("POST", path, json_body=body, idempotency_key=idempotency_key)
+
+    async def request(self, method: str, path: str, *, json_body: dict[str, Any] | None = None,
+                      params: dict[str, Any] | None = None, idempotency_key: str | None = None,
+                      headers: dict[str, str] | None = None) -> ApiResponse:
+        policy = self.policy
+        start = self.clock.monotonic()
+        attempts = 0
+        # A transport error after sending may mean the server acted: only a GET or a keyed request
+        # may be sent again, because the key makes the second send a replay.
+        safe = method == "GET" or idempotency_key is not None
+        send_headers = dict(headers or {})
+        if idempotency_key:
+            send_headers["Idempotency-Key"] = idempotency_key
+        content = json.dumps(json_body, separators=(",", ":")).encode() if json_body is not None else None
+        if content is not None:
+            send_headers["Content-Type"] = "application/json"
+        what = f"{method} {path}"
+        self.calls += 1
+
+        def elapsed() -> float:
+            return self.clock.monotonic() - start
+
+        def stop(state: RetryCallState) -> bool:
+            if state.attempt_number >= policy.max_attempts:
+                return True
+            return elapsed() + (state.upcoming_sleep or 0.0) >= policy.deadline
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, _Retry) and exc.retry_after is not None:
+                return exc.retry_after
+            ceiling = min(policy.max_wait, policy.base_wait * (2 ** (state.attempt_number - 1)))
+            return self.rng.uniform(0, ceiling)
+
+        async def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            reason = exc.reason if isinstance(exc, _Retry) else str(exc)
+            self.logger.warning(f"{what}: attempt {state.attempt_number} {reason}; retrying",
+                                attempt=state.attempt_number, wait_s=round(state.upcoming_sleep or 0.0, 3),
+                                status=getattr(exc, "status", None))
+
+        retrying = AsyncRetrying(sleep=self.clock.sleep, stop=stop, wait=wait, reraise=True,
+                                 retry=retry_if_exception(lambda e: isinstance(e, _Retry)),
+                                 before_sleep=before_sleep)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    attempts += 1
+                    self.total_attempts += 1
+                    left = policy.deadline - elapsed()
+                    if left <= 0:
+                        raise ApiUnavailable(f"{what}: deadline of {policy.deadline:g} s reached before "
+                                             f"attempt {attempts}", attempts=attempts - 1, elapsed_s=elapsed())
+                    response = await self._attempt(method, path, content, params, send_headers,
+                                                   timeout=min(policy.timeout, left), safe=safe, what=what)
+                    return self._accept(response, what, attempts, elapsed())
+        except _Retry as exc:
+            spent = elapsed()
+            raise ApiUnavailable(
+                f"{what} failed after {attempts} attempt{'s' if attempts != 1 else ''} in {spent:.1f} s "
+                f"(deadline {policy.deadline:g} s): last {exc.reason}",
+                status=exc.status, attempts=attempts, elapsed_s=spent) from None
+        except ApiError as exc:
+            exc.attempts = max(exc.attempts, attempts)
+            exc.elapsed_s = elapsed()
+            raise
+        raise AssertionError("unreachable")  # pragma: no cover - tenacity always returns or raises
+
+    async def _attempt(self, method: str, path: str, content: bytes | None, params: dict[str, Any] | None,
+                       headers: dict[str, str], *, timeout: float, safe: bool, what: str) -> httpx.Response:
+        try:
+            response = await self._http.request(method, path, content=content, params=params,
+                                                headers=headers, timeout=httpx.Timeout(timeout))
+        except httpx.TransportError as exc:
+            reason = f"{exc.__class__.__name__}: {_one_line(str(exc)) or 'connection failed'}"
+            if safe:
+                raise _Retry(reason) from None
+            raise ApiUnavailable(f"{what}: {reason} (not retried: the request has no idempotency key)") from None
+        status = response.status_code
+        if status < 400:
+            return response
+        code, message = _error_fields(response)
+        if status in RETRY_STATUSES or (status == 409 and code == "idempotency_in_flight"):
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock.now())
+            if retry_after is not None and retry_after > self.policy.retry_after_cap:
+                raise ApiUnavailable(
+                    f"{what}: server answered {status} and asked to retry after {retry_after:g} s, "
+                    f"beyond the cap of {self.policy.retry_after_cap:g} s; failing fast",
+                    status=status, code=code)
+            label = f"{status}" + (f" {code}" if code else "")
+            raise _Retry(label, status=status, retry_after=retry_after)
+        detail = f"{status}" + (f" {code}" if code else "") + (f": {_one_line(message)}" if message else "")
+        if status in (401, 403):
+            raise ApiAuthError(f"{what}: {detail}", status=status, code=code,
+                               hint="check CA_ROOT_API_KEY for this environment")
+        raise ApiStatusError(f"{what}: {detail}", status=status, code=code)
+
+    def _accept(self, response: httpx.Response, what: str, attempts: int, spent: float) -> ApiResponse:
+        data: Any = None
+        if response.content:
+            try:
+                data = response.json()
+            except ValueError:
+                raise ApiProtocolError(f"{what}: answer {response.status_code} is not valid JSON",
+                                       status=response.status_code) from None
+        replayed = response.headers.get("Idempotent-Replayed", "").lower() == "true"
+        if attempts > 1:
+            self.logger.info(f"{what}: succeeded on attempt {attempts}", attempts=attempts,
+                             status=response.status_code)
+        return ApiResponse(status=response.status_code, data=data, replayed=replayed, attempts=attempts,
+                           elapsed_s=spent, headers=dict(response.headers))

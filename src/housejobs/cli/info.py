@@ -1,0 +1,107 @@
+"""Commands that report rather than run: list-jobs, config show; and serving the sandbox."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from typing import Any
+
+from housejobs.catalog import load_catalog
+from housejobs.context import Runtime
+from housejobs.errors import HousejobsError
+from housejobs.redact import MASK, redact
+from housejobs.results import EXIT_CODES
+from housejobs.settings import BY_KEY, SETTINGS, check_env_name, find_jobs_dir, resolve
+
+
+def _fail(rt: Runtime, exc: HousejobsError) -> int:
+    rt.stderr.write(redact(f"error: {exc.line()}") + "\n")
+    return EXIT_CODES[exc.outcome]
+
+
+def list_jobs(rt: Runtime, *, as_json: bool) -> int:
+    try:
+        jobs_dir, _ = find_jobs_dir(rt.environ)
+        catalog = load_catalog(jobs_dir)
+    except HousejobsError as exc:
+        return _fail(rt, exc)
+    rows: list[dict[str, Any]] = []
+    for job in catalog.values():
+        schedule = "; ".join(f"{t.schedule} {t.time_zone}" + (f" ({t.name})" if job.kind == "scheduled" else "")
+                             for t in job.triggers) or "—"
+        rows.append({"name": job.name, "kind": job.kind, "schedule": schedule, "calls": job.calls,
+                     "description": job.description})
+    if as_json:
+        rt.stdout.write(json.dumps({"jobs": rows}) + "\n")
+        return 0
+    widths = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in ("name", "kind", "schedule")}
+    header = "  ".join(k.upper().ljust(widths[k]) for k in ("name", "kind", "schedule")) + "  CALLS"
+    lines = [header] + ["  ".join(str(r[k]).ljust(widths[k]) for k in ("name", "kind", "schedule"))
+                        + "  " + r["calls"] for r in rows]
+    rt.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def config_show(rt: Runtime, *, env: str | None, as_json: bool) -> int:
+    try:
+        if env is not None:
+            check_env_name(env, "--env")
+        elif rt.environ.get("HOUSEJOBS_ENV"):
+            env = check_env_name(rt.environ["HOUSEJOBS_ENV"], "$HOUSEJOBS_ENV")
+        settings = resolve(rt.environ, cwd=rt.cwd, env=env)
+    except HousejobsError as exc:
+        return _fail(rt, exc)
+    rows: list[dict[str, str | None]] = []
+    for d in SETTINGS:
+        value = settings.get(d.key)
+        shown = (MASK if value else None) if d.secret else value
+        rows.append({"key": d.key, "env_var": d.env_var, "value": shown, "source": settings.source(d.key)})
+    rows.append({"key": "jobs_dir", "env_var": "HOUSEJOBS_JOBS_DIR", "value": str(settings.jobs_dir),
+                 "source": settings.jobs_dir_source})
+    if as_json:
+        rt.stdout.write(redact(json.dumps({"env": env, "settings": rows})) + "\n")
+        return 0
+    width = max(len(str(r["key"])) for r in rows)
+    lines = [f"environment: {env or '(none: jobs run against the embedded sandbox)'}"]
+    for r in rows:
+        value = r["value"] if r["value"] is not None else "-"
+        lines.append(f"{str(r['key']).ljust(width)}  {value}  [{r['source']}]")
+    rt.stdout.write(redact("\n".join(lines)) + "\n")
+    return 0
+
+
+def serve_sandbox(rt: Runtime, *, port: int, db: str, orgs: int, latency_ms: float, error_rate: float) -> int:
+    from housejobs.logs import Logger
+    from housejobs.sandbox.app import make_server
+
+    api_key = rt.environ.get("CA_ROOT_API_KEY") or "sandbox-root-key"
+    secret = rt.environ.get("SCHEDULER_SHARED_SECRET")
+    logger = Logger(stream=rt.stderr, json_lines=not rt.stderr_tty)
+    try:
+        server = make_server(db, api_key=api_key, orgs=orgs, port=port, scheduler_secret=secret)
+    except OSError as exc:
+        rt.stderr.write(f"error: cannot serve on 127.0.0.1:{port}: {exc.strerror}\n")
+        return 2
+    if latency_ms or error_rate:
+        server.app.faults.configure({"route": "*", "latency_ms": latency_ms, "error_rate": error_rate})
+    server.app.log = lambda record: logger.info("request", **record)
+    stopped = threading.Event()
+
+    def stop(signum: int, frame: object) -> None:
+        stopped.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
+    server.start()
+    keyinfo = "from CA_ROOT_API_KEY" if "CA_ROOT_API_KEY" in rt.environ else "sandbox-root-key"
+    rt.stdout.write(f"housejobs sandbox serving on {server.url} · {orgs} active orgs · db {db} · "
+                    f"key: {keyinfo}\n")
+    rt.stdout.flush()
+    stopped.wait()
+    server.stop()
+    logger.info("sandbox stopped")
+    return 0
+
+
+__all__ = ["BY_KEY", "config_show", "list_jobs", "serve_sandbox"]

@@ -1,0 +1,276 @@
+"""The housejobs command line. Thin: parse options, hand them to the runner, nothing else.
+
+Only typer and the standard library load at start-up; each command imports what it needs (the Google
+libraries cost 0.3-0.45 s each, so `--help` and the API-only jobs never load them).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import sys
+from typing import Annotated
+
+import typer
+from click import ClickException
+
+from housejobs import __version__
+from housejobs.context import Context, Options, Runtime
+
+_runtime: contextvars.ContextVar[Runtime] = contextvars.ContextVar("housejobs_runtime")
+
+
+def runtime() -> Runtime:
+    rt = _runtime.get(None)
+    if rt is None:
+        rt = Runtime()
+        _runtime.set(rt)
+    return rt
+
+
+def _version(value: bool) -> None:
+    if value:
+        runtime().stdout.write(f"housejobs {__version__}\n")
+        raise typer.Exit(0)
+
+
+app = typer.Typer(
+    name="housejobs",
+    help="Run, schedule and deploy the platform's maintenance jobs on Cloud Run Jobs.\n\n"
+    "Without --env or --api-url a job runs against the embedded sandbox, so you can try it with no "
+    "cloud account: `housejobs quota-reset`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    # Rich help only where a person reads it; off a terminal it only costs start-up time.
+    rich_markup_mode="rich" if sys.stdout.isatty() else None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Run, schedule and deploy the platform's maintenance jobs on Cloud Run Jobs."""
+
+
+# --- the options every job command shares ------------------------------------------------------
+EnvOpt = Annotated[str | None, typer.Option("--env", help="Environment: test, stage or prod. "
+                                            "Default: the embedded sandbox ($HOUSEJOBS_ENV in Cloud Run).",
+                                            show_default=False)]
+ApiUrlOpt = Annotated[str | None, typer.Option("--api-url", help="Admin API base URL (overrides the "
+                                               "environment's).", show_default=False)]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Make the reads, print the mutating calls; "
+                                         "change nothing.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Confirm a prod run without a prompt.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")]
+DeadlineOpt = Annotated[float | None, typer.Option("--deadline", metavar="SECONDS",
+                                                   help="Bound one API call, retries included "
+                                                   "[default: 60].", show_default=False)]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Debug logs, and a traceback on internal errors.")]
+DateOpt = Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD",
+                                             help="Business date [default: today, UTC].", show_default=False)]
+MonthOpt = Annotated[str | None, typer.Option("--month", metavar="YYYY-MM",
+                                              help="Business month [default: this month, UTC].",
+                                              show_default=False)]
+
+
+def _options(env: str | None, api_url: str | None, dry_run: bool, yes: bool, json: bool,
+             deadline: float | None, debug: bool) -> Options:
+    return Options(env=env, api_url=api_url, dry_run=dry_run, yes=yes, json=json, deadline=deadline,
+                   debug=debug)
+
+
+def _period_command(name: str, *, monthly: bool) -> None:
+    from housejobs.jobs.admin import PERIOD_JOBS
+
+    spec = PERIOD_JOBS[name]
+    if monthly:
+        def command(*, month: MonthOpt = None, env: EnvOpt = None, api_url: ApiUrlOpt = None,
+                    dry_run: DryRunOpt = False, yes: YesOpt = False, json: JsonOpt = False,
+                    deadline: DeadlineOpt = None, debug: DebugOpt = False) -> None:
+            _run_period(name, month, _options(env, api_url, dry_run, yes, json, deadline, debug))
+    else:
+        def command(*, date: DateOpt = None, env: EnvOpt = None, api_url: ApiUrlOpt = None,  # type: ignore[misc]
+                    dry_run: DryRunOpt = False, yes: YesOpt = False, json: JsonOpt = False,
+                    deadline: DeadlineOpt = None, debug: DebugOpt = False) -> None:
+            _run_period(name, date, _options(env, api_url, dry_run, yes, json, deadline, debug))
+    unit = "month" if monthly else "date"
+    command.__doc__ = (f"{_HELP[name]}\n\nCalls `POST {spec.path}` once per {unit}, keyed "
+                       f"`housejobs:{name}:<{unit}>`: re-running the same {unit} reports `duplicate`.\n\n"
+                       f"Example: housejobs {name} --env stage" + (" --month 2026-11" if monthly else ""))
+    app.command(name)(command)
+
+
+_HELP = {
+    "quota-reset": "Reset every org's daily quota counters (daily, 00:00 UTC).",
+    "stale-cleanup": "Fix stale quota counters (daily, 02:00 UTC).",
+    "alerts": "Process and send every org's alerts (daily, 08:00 UTC).",
+    "quota-monthly": "Reset every org's monthly quota counters (00:05 UTC on the 1st).",
+}
+
+
+def _run_period(name: str, period: str | None, options: Options) -> None:
+    from housejobs.cli.runner import execute
+    from housejobs.jobs.admin import PERIOD_JOBS, run_period_job
+    from housejobs.jobs.periods import parse_date, parse_month
+    from housejobs.results import JobResult
+
+    spec = PERIOD_JOBS[name]
+
+    async def job(ctx: Context) -> JobResult:
+        now = ctx.clock.now()
+        value = parse_month(period, now) if spec.period == "month" else parse_date(period, now)
+        return await run_period_job(ctx, spec, value)
+
+    raise typer.Exit(execute(runtime(), options, name, job, confirm=f"run {name}"))
+
+
+for _name in ("quota-reset", "stale-cleanup", "alerts"):
+    _period_command(_name, monthly=False)
+_period_command("quota-monthly", monthly=True)
+
+
+@app.command("bootstrap")
+def bootstrap(*, env: EnvOpt = None, api_url: ApiUrlOpt = None, dry_run: DryRunOpt = False,
+              yes: YesOpt = False, json: JsonOpt = False, deadline: DeadlineOpt = None,
+              debug: DebugOpt = False) -> None:
+    """Create the platform's tables (fresh install) or add missing columns (existing install).
+
+    Calls `POST /admin/bootstrap` once, keyed by the run (the Cloud Run execution inside Cloud Run, so a
+    task retry replays). Reports the mode and the tables or columns it touched.
+
+    Example: housejobs bootstrap --env stage
+    """
+    from housejobs.cli.runner import execute
+    from housejobs.jobs.admin import run_bootstrap
+
+    raise typer.Exit(execute(runtime(), _options(env, api_url, dry_run, yes, json, deadline, debug),
+                             "bootstrap", run_bootstrap, confirm="run bootstrap"))
+
+
+@app.command("org-sync-all")
+def org_sync_all(
+    *,
+    date: DateOpt = None,
+    org: Annotated[list[str] | None, typer.Option("--org", metavar="ID",
+                                                  help="Sync only this org (repeatable).")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256,
+                                             help="Sync calls in flight at once.")] = 32,
+    shard: Annotated[str | None, typer.Option("--shard", metavar="I/N",
+                                              help="Take only shard I of N (0-based); in Cloud Run the "
+                                              "task index and count decide.", show_default=False)] = None,
+    env: EnvOpt = None, api_url: ApiUrlOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
+    json: JsonOpt = False, deadline: DeadlineOpt = None, debug: DebugOpt = False,
+) -> None:
+    """Sync every active org: pages through `GET /admin/orgs?status=active` and calls
+    `POST /admin/orgs/{org}/sync` for each, keyed `housejobs:org-sync:<org>:<date>`.
+
+    One org failing does not stop the others (exit 3 names them); 401/403 stops the run.
+    SIGTERM/SIGINT take no new org, finish the in-flight ones, and exit 143/130; a rerun does the rest.
+
+    Example: housejobs org-sync-all --env stage --concurrency 64
+    """
+    from housejobs.cli.runner import execute
+    from housejobs.jobs.org_sync import run_org_sync
+    from housejobs.jobs.progress import make_progress
+    from housejobs.jobs.request import org_sync_request
+    from housejobs.results import JobResult
+
+    rt = runtime()
+    options = _options(env, api_url, dry_run, yes, json, deadline, debug)
+
+    async def job(ctx: Context) -> JobResult:
+        req = org_sync_request(ctx, date=date, orgs=org, concurrency=concurrency, shard=shard)
+        with make_progress(ctx) as progress:
+            return await run_org_sync(ctx, req, progress)
+
+    raise typer.Exit(execute(rt, options, "org-sync-all", job, confirm="run org-sync-all"))
+
+
+@app.command("list-jobs")
+def list_jobs(json: JsonOpt = False) -> None:
+    """List the job catalog: name, kind, schedule and what each calls. Needs no cloud access.
+
+    Example: housejobs list-jobs
+    """
+    from housejobs.cli.info import list_jobs as impl
+
+    raise typer.Exit(impl(runtime(), as_json=json))
+
+
+config_app = typer.Typer(help="Inspect the resolved configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(env: EnvOpt = None, json: JsonOpt = False) -> None:
+    """Print every setting's resolved value and where it came from; secrets are masked.
+
+    Example: housejobs config show --env stage
+    """
+    from housejobs.cli.info import config_show as impl
+
+    raise typer.Exit(impl(runtime(), env=env, as_json=json))
+
+
+@app.command("sandbox")
+def sandbox(
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free).")] = 8765,
+    db: Annotated[str, typer.Option("--db", help="SQLite database path.")] = "sandbox.db",
+    orgs: Annotated[int, typer.Option("--orgs", min=0, max=1_000_000, help="Active orgs to seed.")] = 25,
+    latency_ms: Annotated[float, typer.Option("--latency-ms", min=0, help="Latency added to every admin call.")] = 0,
+    error_rate: Annotated[float, typer.Option("--error-rate", min=0, max=1,
+                                              help="Share of admin calls answered 503.")] = 0,
+) -> None:
+    """Serve the admin API contract (docs/api.md) on 127.0.0.1 with a SQLite store.
+
+    The API key is read from CA_ROOT_API_KEY (default `sandbox-root-key`); the bot's scheduler secret from
+    SCHEDULER_SHARED_SECRET. Faults can be injected at run time with `POST /_sandbox/faults`.
+
+    Example: housejobs sandbox --port 8765 --orgs 1000 --latency-ms 20
+    """
+    from housejobs.cli.info import serve_sandbox
+
+    raise typer.Exit(serve_sandbox(runtime(), port=port, db=db, orgs=orgs, latency_ms=latency_ms,
+                                   error_rate=error_rate))
+
+
+def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
+    """Run the CLI in this process and return its exit code (tests and `main` both come here)."""
+    token = _runtime.set(rt) if rt is not None else None
+    current = runtime()
+    try:
+        try:
+            code = app(args=argv, prog_name="housejobs", standalone_mode=False)
+            return code if isinstance(code, int) else 0
+        except typer.Abort:
+            current.stderr.write("error: aborted\n")
+            return 130
+        except ClickException as exc:
+            hint = ""
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None:
+                hint = f" (see `{ctx.command_path} --help`)"
+            current.stderr.write(f"error: {exc.format_message()}{hint}\n")
+            return 2
+        except KeyboardInterrupt:
+            return 130
+    except Exception as exc:  # noqa: BLE001 - the last error boundary, outside any job
+        from housejobs.errors import HousejobsError
+        from housejobs.redact import redact
+        from housejobs.results import EXIT_CODES
+
+        if isinstance(exc, HousejobsError):
+            current.stderr.write(redact(f"error: {exc.line()}") + "\n")
+            return EXIT_CODES[exc.outcome]
+        current.stderr.write(redact(f"error: internal error: {exc.__class__.__name__}") + "\n")
+        return 1
+    finally:
+        if token is not None:
+            _runtime.reset(token)
+
+
+def main() -> None:
+    sys.exit(run_cli(sys.argv[1:]))

@@ -1,0 +1,241 @@
+"""Everything a job needs, built once per run and injected: runtime, settings, target, clients, output.
+
+`Runtime` is the process boundary (environment, streams, terminals, clock); tests build their own and
+call the CLI in-process, so nothing here reads `os.environ` or `sys.stdin` directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from housejobs.clock import Clock, SystemClock
+from housejobs.errors import ConfigError, NotConfirmed, SecretError, UsageError
+from housejobs.logs import Logger
+from housejobs.redact import Secret
+from housejobs.settings import Settings, check_env_name, resolve
+
+if TYPE_CHECKING:
+    import httpx
+
+    from housejobs.api import ApiClient, RetryPolicy
+    from housejobs.sandbox.app import SandboxServer
+
+
+@dataclass
+class Runtime:
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    stdin_tty: bool | None = None
+    stdout_tty: bool | None = None
+    stderr_tty: bool | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    cwd: Path = field(default_factory=Path.cwd)
+    # Tests may route the admin API client through an httpx transport of their own.
+    transport: httpx.AsyncBaseTransport | None = None
+    # Secret Manager reader, replaceable so tests can point it at a fake server by setting instead.
+    secret_reader: Callable[[Settings, str], str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.stdin_tty is None:
+            self.stdin_tty = _isatty(self.stdin)
+        if self.stdout_tty is None:
+            self.stdout_tty = _isatty(self.stdout)
+        if self.stderr_tty is None:
+            self.stderr_tty = _isatty(self.stderr)
+
+    @property
+    def in_cloud_run(self) -> bool:
+        return bool(self.environ.get("CLOUD_RUN_JOB") and self.environ.get("CLOUD_RUN_EXECUTION"))
+
+    @property
+    def execution(self) -> str | None:
+        return self.environ.get("CLOUD_RUN_EXECUTION")
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@dataclass
+class Options:
+    """The options every job command shares."""
+
+    env: str | None = None
+    api_url: str | None = None
+    dry_run: bool = False
+    yes: bool = False
+    json: bool = False
+    deadline: float | None = None
+    debug: bool = False
+
+
+@dataclass
+class Target:
+    kind: str  # "sandbox" (embedded), "url" (--api-url), "env" (an environment's API)
+    url: str
+    label: str
+
+
+class Context:
+    def __init__(self, runtime: Runtime, options: Options, job: str) -> None:
+        self.runtime = runtime
+        self.options = options
+        self.job = job
+        self.clock = runtime.clock
+        self.env = self._select_env()
+        self.settings = resolve(runtime.environ, cwd=runtime.cwd, env=self.env,
+                                overrides={"api_url": options.api_url})
+        self.logger = Logger(stream=runtime.stderr, json_lines=not runtime.stderr_tty, debug=options.debug,
+                             clock=runtime.clock.now)
+        self.logger.bind(job=job, env=self.env or "", execution=runtime.execution or "")
+        self._sandbox: SandboxServer | None = None
+        self._clients: list[ApiClient] = []
+        # Set by the runner on SIGINT/SIGTERM: jobs take no new unit of work once it is set.
+        self.stop_event = asyncio.Event()
+        self.stop_signal: int | None = None
+        self.target = self._select_target()
+
+    # --- selection ------------------------------------------------------------------------------
+    def _select_env(self) -> str | None:
+        if self.options.env is not None:
+            return check_env_name(self.options.env, "--env")
+        from_env = self.runtime.environ.get("HOUSEJOBS_ENV")
+        if from_env is not None:
+            return check_env_name(from_env, "$HOUSEJOBS_ENV")
+        if self.runtime.in_cloud_run and not self.options.api_url:
+            raise ConfigError("running in Cloud Run without HOUSEJOBS_ENV",
+                              hint="create-all-jobs sets it; set HOUSEJOBS_ENV to test, stage or prod")
+        return None
+
+    def _select_target(self) -> Target:
+        if self.options.api_url:
+            return Target("url", _check_url(self.options.api_url, "--api-url"), self.options.api_url)
+        if self.env:
+            url = self.settings.require("api_url", f"--env {self.env}")
+            return Target("env", _check_url(url, self.settings.source("api_url")), f"{self.env} ({url})")
+        return Target("sandbox", "", "embedded sandbox")
+
+    # --- secrets --------------------------------------------------------------------------------
+    def secret(self, key: str, secret_name: str) -> Secret:
+        """A secret from the environment, else Secret Manager `<secret_name><suffix>`."""
+        found = self.settings.secret(key)
+        if found is not None:
+            return found
+        if not self.env:
+            env_var = key.upper()
+            raise SecretError(f"{env_var} is not set", hint=f"export {env_var}, or pick --env to read it "
+                                                            "from Secret Manager")
+        from housejobs.secrets import read_secret
+
+        name = secret_name + (self.settings.get("secret_suffix") or "")
+        reader = self.runtime.secret_reader or read_secret
+        return Secret(reader(self.settings, name), f"Secret Manager {name}")
+
+    # --- confirmation ---------------------------------------------------------------------------
+    def confirm_prod(self, action: str) -> None:
+        if self.env != "prod" or self.options.yes or self.runtime.in_cloud_run:
+            return
+        prompt = f"This will {action} in prod. Type yes to continue: "
+        if self.runtime.stdin_tty:
+            self.runtime.stderr.write(prompt)
+            self.runtime.stderr.flush()
+        try:
+            answer = self.runtime.stdin.readline()
+        except (OSError, ValueError):
+            answer = ""
+        if answer.strip().lower() != "yes":
+            raise NotConfirmed(f"prod not confirmed: {action} was not run",
+                               hint="type yes at the prompt, pipe `echo yes |`, or pass --yes")
+
+    # --- clients --------------------------------------------------------------------------------
+    def retry_policy(self) -> RetryPolicy:
+        from housejobs.api import RetryPolicy
+
+        deadline = self.options.deadline
+        if deadline is None:
+            deadline = self.settings.number("deadline")
+        elif not deadline > 0:
+            raise UsageError(f"--deadline must be above 0, got {deadline:g}")
+        return RetryPolicy(max_attempts=int(self.settings.number("max_attempts", minimum=0)),
+                           deadline=deadline, timeout=self.settings.number("timeout"),
+                           retry_after_cap=self.settings.number("retry_after_cap", minimum=-1))
+
+    def admin_client(self, *, max_connections: int = 64) -> ApiClient:
+        from housejobs.api import ApiClient
+
+        if self.target.kind == "sandbox":
+            server = self.embedded_sandbox()
+            url, key = server.url, Secret(server.app.api_key, "embedded sandbox")
+        else:
+            url, key = self.target.url, self.secret("ca_root_api_key", "ca-root-api-key")
+        client = ApiClient(url, clock=self.clock, logger=self.logger, policy=self.retry_policy(),
+                           headers={"X-CA-Root-Key": key.reveal()}, transport=self.runtime.transport,
+                           max_connections=max_connections)
+        self._clients.append(client)
+        return client
+
+    def embedded_sandbox(self) -> SandboxServer:
+        if self._sandbox is None:
+            import secrets
+
+            from housejobs.sandbox.app import make_server
+
+            state = Path(self.settings.get("state_dir") or _default_state_dir(self.runtime.environ))
+            try:
+                state.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"cannot create state dir {state}: {exc.strerror}",
+                                  hint="set HOUSEJOBS_STATE_DIR to a writable folder") from None
+            self._sandbox = make_server(state / "sandbox.db", api_key=secrets.token_urlsafe(24),
+                                        scheduler_secret=secrets.token_urlsafe(24)).start()
+            self.logger.debug_("embedded sandbox started", url=self._sandbox.url, db=str(state / "sandbox.db"))
+        return self._sandbox
+
+    async def aclose(self) -> None:
+        for client in self._clients:
+            await client.aclose()
+
+    def close(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.stop()
+            self._sandbox = None
+
+    @property
+    def attempts(self) -> int:
+        return sum(c.total_attempts for c in self._clients)
+
+    @property
+    def calls(self) -> int:
+        return sum(c.calls for c in self._clients)
+
+    def describe(self) -> dict[str, Any]:
+        return {"job": self.job, "env": self.env, "target": self.target.label}
+
+
+def _default_state_dir(environ: Mapping[str, str]) -> str:
+    base = environ.get("XDG_STATE_HOME") or os.path.join(environ.get("HOME") or os.path.expanduser("~"),
+                                                         ".local", "state")
+    return os.path.join(base, "housejobs")
+
+
+def _check_url(url: str, source: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{url!r} from {source} is not an http(s) URL")
+    return url.rstrip("/")

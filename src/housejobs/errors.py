@@ -1,0 +1,73 @@
+"""The exception tree. Every error a user can cause or meet ends here, as one line and an outcome.
+
+    HousejobsError                     outcome, exit code, one-line message (never a secret)
+    ├── UsageError                     refused (2): bad argument, env name, period, job name
+    ├── ConfigError                    refused (2): config file, settings, credentials path
+    ├── SecretError                    refused (2): a secret missing, unreadable or corrupt
+    ├── NotConfirmed                   refused (2): prod without a confirmation
+    └── ApiError                       failed (1): the effect is not done
+        ├── ApiAuthError               refused (2): 401/403 (a partial run is decided by the job)
+        ├── ApiStatusError             failed (1): a 4xx/5xx that is final (status, code)
+        ├── ApiUnavailable             failed (1): retries or the deadline exhausted
+        └── ApiProtocolError           failed (1): an answer that is not the contract (bad JSON, shape)
+"""
+
+from __future__ import annotations
+
+from housejobs.results import Outcome
+
+
+class HousejobsError(Exception):
+    outcome: Outcome = Outcome.FAILED
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def line(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class UsageError(HousejobsError):
+    outcome = Outcome.REFUSED
+
+
+class ConfigError(HousejobsError):
+    outcome = Outcome.REFUSED
+
+
+class SecretError(HousejobsError):
+    outcome = Outcome.REFUSED
+
+
+class NotConfirmed(HousejobsError):
+    outcome = Outcome.REFUSED
+
+
+class ApiError(HousejobsError):
+    outcome = Outcome.FAILED
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
+                 attempts: int = 1, elapsed_s: float = 0.0, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.code = code
+        self.attempts = attempts
+        self.elapsed_s = elapsed_s
+
+
+class ApiAuthError(ApiError):
+    outcome = Outcome.REFUSED
+
+
+class ApiStatusError(ApiError):
+    pass
+
+
+class ApiUnavailable(ApiError):
+    pass
+
+
+class ApiProtocolError(ApiError):
+    pass

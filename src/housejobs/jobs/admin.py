@@ -1,0 +1,79 @@
+"""The admin API's single-call jobs: the period jobs and bootstrap."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from housejobs.context import Context
+from housejobs.errors import ApiProtocolError
+from housejobs.results import JobResult, Outcome, PlannedCall
+
+
+@dataclass(frozen=True)
+class PeriodJob:
+    name: str
+    path: str
+    period: str  # "date" or "month": also the body's field name
+    counts: tuple[str, ...]
+
+
+PERIOD_JOBS = {
+    "quota-reset": PeriodJob("quota-reset", "/admin/quota/reset-daily", "date", ("orgs_reset",)),
+    "stale-cleanup": PeriodJob("stale-cleanup", "/admin/quota/cleanup-stale", "date", ("counters_fixed",)),
+    "alerts": PeriodJob("alerts", "/admin/alerts/process-all", "date", ("orgs_processed", "alerts_sent")),
+    "quota-monthly": PeriodJob("quota-monthly", "/admin/quota/reset-monthly", "month", ("orgs_reset",)),
+}
+
+
+def counts_from(data: Any, keys: tuple[str, ...], what: str) -> dict[str, int]:
+    """Read the contract's counters from an answer, refusing anything else (never a silent zero)."""
+    if not isinstance(data, dict):
+        raise ApiProtocolError(f"{what}: unexpected answer (not a JSON object)")
+    counts: dict[str, int] = {}
+    for key in keys:
+        value = data.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ApiProtocolError(f"{what}: unexpected answer ({key} is missing or not a count)")
+        counts[key] = value
+    return counts
+
+
+async def run_period_job(ctx: Context, spec: PeriodJob, period: str) -> JobResult:
+    key = f"housejobs:{spec.name}:{period}"
+    body = {spec.period: period}
+    details = {"period": period, "idempotency_key": key}
+    if ctx.options.dry_run:
+        return JobResult(Outcome.DRY_RUN, f"would apply {spec.name} for {period}", details=details,
+                         planned=[PlannedCall("POST", spec.path, key, body)])
+    api = ctx.admin_client()
+    response = await api.post(spec.path, body, idempotency_key=key)
+    counts = counts_from(response.data, spec.counts, f"POST {spec.path}")
+    if response.replayed:
+        return JobResult(Outcome.DUPLICATE, f"already applied for {period}", counts=counts, details=details)
+    return JobResult(Outcome.APPLIED, f"for {period}", counts=counts, details=details)
+
+
+async def run_bootstrap(ctx: Context) -> JobResult:
+    # One key per run: a Cloud Run task retry of the same execution replays; a new run bootstraps again.
+    run_id = ctx.runtime.execution or f"local-{uuid.uuid4()}"
+    key = f"housejobs:bootstrap:{run_id}"
+    path = "/admin/bootstrap"
+    details: dict[str, Any] = {"idempotency_key": key}
+    if ctx.options.dry_run:
+        return JobResult(Outcome.DRY_RUN, "would bootstrap", details=details,
+                         planned=[PlannedCall("POST", path, key, {})])
+    api = ctx.admin_client()
+    response = await api.post(path, {}, idempotency_key=key)
+    counts = counts_from(response.data, ("tables_created", "columns_added"), f"POST {path}")
+    mode = response.data.get("mode")
+    if mode not in ("fresh", "sync"):
+        raise ApiProtocolError(f"POST {path}: unexpected answer (mode {mode!r})")
+    details["mode"] = mode
+    if mode == "fresh":
+        message = f"fresh install: created {counts['tables_created']} tables"
+    else:
+        message = f"existing install: added {counts['columns_added']} columns"
+    outcome = Outcome.DUPLICATE if response.replayed else Outcome.APPLIED
+    return JobResult(outcome, message, counts=counts, details=details)

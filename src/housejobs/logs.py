@@ -1,0 +1,78 @@
+"""Where output goes. Logs to stderr, the result to stdout.
+
+Off a terminal every stderr line is one JSON object Cloud Logging understands (severity, message,
+time, labels); on a terminal it is a short readable line. Everything written passes `redact`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from housejobs.redact import redact
+
+SEVERITIES = ("DEBUG", "INFO", "NOTICE", "WARNING", "ERROR")
+_RANK = {name: i for i, name in enumerate(SEVERITIES)}
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+@dataclass
+class Logger:
+    stream: TextIO = field(default_factory=lambda: sys.stderr)
+    json_lines: bool = True
+    debug: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def bind(self, **labels: str) -> None:
+        self.labels.update({k: v for k, v in labels.items() if v})
+
+    def log(self, severity: str, message: str, **fields: Any) -> None:
+        if severity == "DEBUG" and not self.debug:
+            return
+        if self.json_lines:
+            record: dict[str, Any] = {
+                "severity": severity,
+                "message": message,
+                "time": self.clock().isoformat().replace("+00:00", "Z"),
+            }
+            if self.labels:
+                record["logging.googleapis.com/labels"] = dict(self.labels)
+            record.update(fields)
+            line = json.dumps(record, default=_default, separators=(",", ":"))
+        else:
+            extras = " ".join(f"{k}={_short(v)}" for k, v in fields.items() if v is not None)
+            tag = "" if severity in ("INFO", "NOTICE") else f"{severity.lower()}: "
+            line = f"{tag}{message}" + (f"  [{extras}]" if extras else "")
+        with self._lock:
+            self.stream.write(redact(line) + "\n")
+            self.stream.flush()
+
+    def debug_(self, message: str, **fields: Any) -> None:
+        self.log("DEBUG", message, **fields)
+
+    def info(self, message: str, **fields: Any) -> None:
+        self.log("INFO", message, **fields)
+
+    def warning(self, message: str, **fields: Any) -> None:
+        self.log("WARNING", message, **fields)
+
+    def error(self, message: str, **fields: Any) -> None:
+        self.log("ERROR", message, **fields)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=_default, separators=(",", ":"))
+    return str(value)

@@ -1,0 +1,78 @@
+"""Outcomes, exit codes and the result every job returns.
+
+One table, here and in the README: a job's outcome decides the process's exit code, so Cloud Run
+(which retries any non-zero exit) and operators read the same thing.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Outcome(enum.StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    SKIPPED = "skipped"
+    DRY_RUN = "dry-run"
+    REFUSED = "refused"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+EXIT_CODES: dict[Outcome, int] = {
+    Outcome.APPLIED: 0,
+    Outcome.DUPLICATE: 0,
+    Outcome.SKIPPED: 0,
+    Outcome.DRY_RUN: 0,
+    Outcome.REFUSED: 2,
+    Outcome.PARTIAL: 3,
+    Outcome.FAILED: 1,
+    Outcome.INTERRUPTED: 130,
+}
+
+MEANINGS: dict[Outcome, str] = {
+    Outcome.APPLIED: "this run did the work",
+    Outcome.DUPLICATE: "the ledger says this period's effect was already applied",
+    Outcome.SKIPPED: "nothing to do",
+    Outcome.DRY_RUN: "planned only; nothing changed",
+    Outcome.REFUSED: "stopped before any effect: usage, config, bad input, auth, prod not confirmed",
+    Outcome.PARTIAL: "some units done, some failed",
+    Outcome.FAILED: "the effect is not done: retries exhausted, 5xx, unexpected answer",
+    Outcome.INTERRUPTED: "SIGINT / SIGTERM: in-flight units finished, the rest left for a rerun",
+}
+
+SIGNAL_EXIT = {2: 130, 15: 143}  # SIGINT, SIGTERM: 128 + signal number, as shells report them
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    """A mutating call a dry run would have sent."""
+
+    method: str
+    path: str
+    idempotency_key: str | None
+    body: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "path": self.path, "idempotency_key": self.idempotency_key,
+                "body": self.body}
+
+
+@dataclass
+class JobResult:
+    outcome: Outcome
+    message: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    planned: list[PlannedCall] = field(default_factory=list)
+    failures: list[dict[str, str]] = field(default_factory=list)
+    signal: int | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if self.outcome is Outcome.INTERRUPTED and self.signal is not None:
+            return SIGNAL_EXIT.get(self.signal, 128 + self.signal)
+        return EXIT_CODES[self.outcome]

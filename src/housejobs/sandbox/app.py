@@ -1,0 +1,374 @@
+"""The sandbox: the admin API contract (docs/api.md) served on 127.0.0.1 from a SQLite store.
+
+A stdlib threading HTTP server: it starts in milliseconds in-process, needs nothing installed, and can
+do what fault injection needs (drop a connection after committing, answer half a body).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from housejobs.sandbox.faults import Faults
+from housejobs.sandbox.store import BOOTSTRAP_TABLES, Store, body_hash, decode_token
+
+ORG_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+MAX_BODY = 1 << 20
+
+Answer = tuple[int, Any]
+
+
+class ApiProblem(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error(status: int, code: str, message: str) -> Answer:
+    return status, {"error": {"code": code, "message": message}}
+
+
+def parse_date(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ApiProblem(400, "invalid_date", "date must be YYYY-MM-DD")
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ApiProblem(400, "invalid_date", "date is not a calendar date") from None
+    return value
+
+
+def parse_month(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise ApiProblem(400, "invalid_month", "month must be YYYY-MM")
+    return value
+
+
+class Sandbox:
+    """The application: routes, auth, the ledger and the faults, independent of the HTTP server."""
+
+    def __init__(self, store: Store, *, api_key: str, scheduler_secret: str | None = None,
+                 household_id: str = "household-demo", faults: Faults | None = None,
+                 schema_columns: int = 24) -> None:
+        self.store = store
+        self.api_key = api_key
+        self.scheduler_secret = scheduler_secret
+        self.household_id = household_id
+        self.faults = faults or Faults()
+        self.schema_columns = schema_columns
+        self.requests = 0
+        self.route_hits: dict[str, int] = {}
+        self._lock = threading.Lock()
+        # Routes of other services the sandbox stands in for (the bot runtime): handler gets
+        # (request handler, method, match, raw body) and answers (status, body, headers).
+        self.extra_routes: list[tuple[str, re.Pattern[str], Callable[..., tuple[int, Any, dict[str, str]]]]] = []
+        self.log: Callable[[dict[str, Any]], None] = lambda record: None
+
+    def count(self, route: str) -> None:
+        with self._lock:
+            self.requests += 1
+            self.route_hits[route] = self.route_hits.get(route, 0) + 1
+
+    # --- effects, each run inside the ledger's transaction ----------------------------------------
+    def bootstrap(self, db: Any, body: dict[str, Any]) -> Answer:
+        known = self.store.schema_value(db, "columns")
+        self.store.bump(db, "bootstrap", "run")
+        if known is None:
+            self.store.set_schema_value(db, "columns", self.schema_columns)
+            return 200, {"mode": "fresh", "tables_created": len(BOOTSTRAP_TABLES), "columns_added": 0}
+        added = max(0, self.schema_columns - known)
+        self.store.set_schema_value(db, "columns", max(known, self.schema_columns))
+        return 200, {"mode": "sync", "tables_created": 0, "columns_added": added}
+
+    def reset_daily(self, db: Any, body: dict[str, Any]) -> Answer:
+        day = parse_date(body.get("date"))
+        self.store.bump(db, "quota-reset", day)
+        return 200, {"date": day, "orgs_reset": self.store.active_count(db)}
+
+    def cleanup_stale(self, db: Any, body: dict[str, Any]) -> Answer:
+        day = parse_date(body.get("date"))
+        self.store.bump(db, "stale-cleanup", day)
+        return 200, {"counters_fixed": sum(int(c) for c in day if c.isdigit()) % 7}
+
+    def reset_monthly(self, db: Any, body: dict[str, Any]) -> Answer:
+        month = parse_month(body.get("month"))
+        self.store.bump(db, "quota-monthly", month)
+        return 200, {"month": month, "orgs_reset": self.store.active_count(db)}
+
+    def alerts(self, db: Any, body: dict[str, Any]) -> Answer:
+        day = parse_date(body.get("date"))
+        self.store.bump(db, "alerts", day)
+        active = self.store.active_count(db)
+        return 200, {"orgs_processed": active, "alerts_sent": active // 7}
+
+    def org_sync(self, db: Any, body: dict[str, Any], slug: str) -> Answer:
+        day = parse_date(body.get("date"))
+        status = self.store.org_status(db, slug)
+        if status is None:
+            return error(404, "org_not_found", f"org {slug} does not exist")
+        if status != "active":
+            return error(409, "org_inactive", f"org {slug} is not active")
+        self.store.bump(db, "org-sync", f"{slug}:{day}")
+        return 200, {"org_slug": slug, "datasets_synced": 3}
+
+    def keyed_routes(self) -> list[tuple[str, re.Pattern[str], Callable[..., Answer]]]:
+        return [
+            ("/admin/bootstrap", re.compile(r"^/admin/bootstrap$"), self.bootstrap),
+            ("/admin/quota/reset-daily", re.compile(r"^/admin/quota/reset-daily$"), self.reset_daily),
+            ("/admin/quota/cleanup-stale", re.compile(r"^/admin/quota/cleanup-stale$"), self.cleanup_stale),
+            ("/admin/quota/reset-monthly", re.compile(r"^/admin/quota/reset-monthly$"), self.reset_monthly),
+            ("/admin/alerts/process-all", re.compile(r"^/admin/alerts/process-all$"), self.alerts),
+            ("/admin/orgs/{org}/sync", re.compile(r"^/admin/orgs/(?P<org>[^/]+)/sync$"), self.org_sync),
+        ]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: SandboxServer
+    error_content_type = "application/json"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # the sandbox logs structured records itself
+
+    # -- plumbing ----------------------------------------------------------------------------------
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None,
+              raw: bytes | None = None) -> None:
+        payload = raw if raw is not None else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _drop(self) -> None:
+        # Close without a byte of answer: the client sees the connection end, as after a crash.
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(2)
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            raise ApiProblem(413, "body_too_large", "request body too large")
+        return self.rfile.read(length) if length else b""
+
+    def _json_body(self, raw: bytes) -> dict[str, Any]:
+        if not raw:
+            return {}
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise ApiProblem(400, "invalid_json", "body is not JSON") from None
+        if not isinstance(body, dict):
+            raise ApiProblem(400, "invalid_json", "body must be a JSON object")
+        return body
+
+    def _authorised(self) -> bool:
+        given = self.headers.get("X-CA-Root-Key") or ""
+        return hmac.compare_digest(given.encode(), self.server.app.api_key.encode())
+
+    # -- verbs -------------------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method: str) -> None:
+        try:
+            self._route(method)
+        except ApiProblem as exc:
+            self._send(*error(exc.status, exc.code, exc.message))
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _route(self, method: str) -> None:
+        app = self.server.app
+        url = urlsplit(self.path)
+        path, query = url.path, parse_qs(url.query)
+        raw = self._read_body() if method != "GET" else b""
+        if path == "/healthz" and method == "GET":
+            return self._send(200, {"status": "ok"})
+        if path.startswith("/_sandbox/"):
+            return self._control(method, path, query, raw)
+        for _name, pattern, handler in app.extra_routes:
+            m = pattern.match(path)
+            if m:
+                status, body, headers = handler(self, method, m, raw)
+                return self._send(status, body, headers)
+        if not path.startswith("/admin/"):
+            return self._send(*error(404, "not_found", "no such route"))
+        if not self._authorised():
+            app.count("unauthorised")
+            return self._send(*error(401, "unauthorized", "missing or wrong X-CA-Root-Key"))
+        if path == "/admin/orgs":
+            if method != "GET":
+                return self._send(*error(405, "method_not_allowed", "use GET"))
+            return self._orgs(query)
+        for name, pattern, effect in app.keyed_routes():
+            m = pattern.match(path)
+            if m:
+                if method != "POST":
+                    return self._send(*error(405, "method_not_allowed", "use POST"))
+                return self._keyed(name, effect, m.groupdict(), raw)
+        return self._send(*error(404, "not_found", "no such route"))
+
+    def _faults_before(self, route: str) -> str | None:
+        """Apply latency and scripted failures; return an action for after the effect, or 'done'."""
+        decision = self.server.app.faults.before(route)
+        if decision.latency_s:
+            time.sleep(decision.latency_s)
+        if decision.status is not None:
+            headers = {"Retry-After": decision.retry_after} if decision.retry_after else None
+            if decision.status == 401:
+                self._send(*error(401, "unauthorized", "key revoked"), headers=headers)
+            else:
+                self._send(*error(decision.status, "injected", "injected fault"), headers=headers)
+            return "done"
+        return decision.action
+
+    def _orgs(self, query: dict[str, list[str]]) -> None:
+        app = self.server.app
+        app.count("/admin/orgs")
+        if self._faults_before("/admin/orgs") == "done":
+            return None
+        status = query.get("status", ["active"])[0]
+        try:
+            page_size = int(query.get("page_size", ["100"])[0])
+        except ValueError:
+            return self._send(*error(400, "invalid_page_size", "page_size must be an integer"))
+        if not 1 <= page_size <= 1000:
+            return self._send(*error(400, "invalid_page_size", "page_size must be 1..1000"))
+        token = query.get("page_token", [""])[0]
+        after = decode_token(token) if token else None
+        if token and after is None:
+            return self._send(*error(400, "invalid_page_token", "page_token is not valid"))
+        slugs, nxt = app.store.list_orgs(status, page_size, after)
+        return self._send(200, {"orgs": [{"org_slug": s, "status": status} for s in slugs],
+                                "next_page_token": nxt})
+
+    def _keyed(self, route: str, effect: Callable[..., Answer], params: dict[str, str], raw: bytes) -> None:
+        app = self.server.app
+        app.count(route)
+        key = self.headers.get("Idempotency-Key")
+        if not key:
+            return self._send(*error(400, "missing_idempotency_key", "Idempotency-Key header is required"))
+        body = self._json_body(raw)
+        if "org" in params:
+            org = params["org"]
+            if not ORG_SLUG.match(org):
+                return self._send(*error(400, "invalid_org", "org slug does not match the id pattern"))
+            failure = app.faults.org_failure(org)
+        else:
+            failure = None
+        action = self._faults_before(route)
+        if action == "done":
+            return None
+        if action == "drop_before_commit":
+            return self._drop()
+        claim = app.store.claim(key, route, body_hash(body))
+        if claim.kind == "mismatch":
+            return self._send(*error(422, "idempotency_mismatch",
+                                     "this Idempotency-Key was used with a different body"))
+        if claim.kind == "in_flight":
+            return self._send(*error(409, "idempotency_in_flight",
+                                     "a request with this Idempotency-Key is still running"))
+        if claim.kind == "replay":
+            return self._send(claim.status, claim.response, {"Idempotent-Replayed": "true"})
+        if failure is not None:
+            app.store.release(key)
+            return self._send(*error(failure, "org_sync_failed", "injected failure for this org"))
+
+        def apply(db: Any) -> Answer:
+            try:
+                return effect(db, body, **params)
+            except ApiProblem as exc:
+                return error(exc.status, exc.code, exc.message)
+
+        try:
+            status, response = app.store.finish(key, apply)
+        except Exception:
+            app.store.release(key)
+            raise
+        if action == "drop_after_commit":
+            return self._drop()
+        if action == "malformed":
+            return self._send(200, None, raw=b"<html>upstream error</html>")
+        if action == "truncated":
+            encoded = json.dumps(response).encode()
+            return self._send(200, None, raw=encoded[: max(1, len(encoded) // 2)])
+        return self._send(status, response)
+
+    def _control(self, method: str, path: str, query: dict[str, list[str]], raw: bytes) -> None:
+        app = self.server.app
+        if path == "/_sandbox/counters" and method == "GET":
+            effect = query.get("effect", [None])[0]
+            return self._send(200, {"effects": app.store.counters(effect), "requests": app.requests,
+                                    "routes": dict(app.route_hits)})
+        if path == "/_sandbox/faults" and method == "POST":
+            app.faults.configure(self._json_body(raw))
+            return self._send(200, {"ok": True})
+        if path == "/_sandbox/faults" and method == "DELETE":
+            app.faults.clear()
+            return self._send(200, {"ok": True})
+        if path == "/_sandbox/orgs" and method == "POST":
+            body = self._json_body(raw)
+            app.store.add_org(str(body["org_slug"]), str(body.get("status", "active")))
+            return self._send(200, {"ok": True})
+        if path == "/_sandbox/schema" and method == "POST":
+            app.schema_columns += int(self._json_body(raw).get("add_columns", 0))
+            return self._send(200, {"schema_columns": app.schema_columns})
+        return self._send(*error(404, "not_found", "no such sandbox control route"))
+
+
+class SandboxServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self, app: Sandbox, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        super().__init__((host, port), Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> SandboxServer:
+        # A short poll interval: shutdown() waits up to one interval, and the embedded sandbox stops
+        # at the end of every command.
+        thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02},
+                                  name="housejobs-sandbox", daemon=True)
+        thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        self.app.store.close()
+
+
+def make_server(db_path: Path | str, *, api_key: str, orgs: int = 25, port: int = 0,
+                scheduler_secret: str | None = None, household_id: str = "household-demo",
+                seed: int | None = None) -> SandboxServer:
+    store = Store(db_path)
+    store.seed_orgs(orgs)
+    app = Sandbox(store, api_key=api_key, scheduler_secret=scheduler_secret, household_id=household_id,
+                  faults=Faults(seed))
+    return SandboxServer(app, port=port)

@@ -1,0 +1,107 @@
+"""Fault injection for the sandbox: what the next requests to a route will suffer.
+
+Set over HTTP (`POST /_sandbox/faults`) or from code. A rule applies to one route path (or "*" for
+every admin route) and is consumed request by request, so a test can script "503, 503, then 200".
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+ACTIONS = ("drop_before_commit", "drop_after_commit", "malformed", "truncated")
+
+
+@dataclass
+class Rule:
+    statuses: deque[int] = field(default_factory=deque)  # answered before any effect, in order
+    retry_after: str | None = None  # header sent with scripted 429/503 answers
+    latency_ms: float = 0.0  # added to every request on the route
+    error_rate: float = 0.0  # probability of a 503 before any effect
+    drop_before_commit: int = 0  # close the connection without acting
+    drop_after_commit: int = 0  # act, commit, then close the connection without an answer
+    malformed: int = 0  # act, commit, answer 200 with a body that is not JSON
+    truncated: int = 0  # act, commit, answer 200 with half a JSON body
+    fail_orgs: dict[str, int] = field(default_factory=dict)  # org slug -> status to answer its sync with
+    auth_fail_after: int | None = None  # after this many more requests, answer 401
+
+
+@dataclass
+class Decision:
+    status: int | None = None
+    retry_after: str | None = None
+    latency_s: float = 0.0
+    action: str | None = None
+
+
+class Faults:
+    def __init__(self, seed: int | None = None) -> None:
+        self._rules: dict[str, Rule] = {}
+        self._lock = threading.Lock()
+        self._rng = random.Random(seed)
+
+    def configure(self, spec: dict[str, Any]) -> None:
+        route = str(spec.get("route", "*"))
+        with self._lock:
+            rule = self._rules.setdefault(route, Rule())
+            if "statuses" in spec:
+                rule.statuses.extend(int(s) for s in spec["statuses"])
+            if "retry_after" in spec:
+                rule.retry_after = None if spec["retry_after"] is None else str(spec["retry_after"])
+            for name in ("latency_ms", "error_rate"):
+                if name in spec:
+                    setattr(rule, name, float(spec[name]))
+            for name in ACTIONS:
+                if name in spec:
+                    setattr(rule, name, int(spec[name]))
+            if "fail_orgs" in spec:
+                orgs = spec["fail_orgs"]
+                if isinstance(orgs, list):
+                    rule.fail_orgs.update({str(o): 500 for o in orgs})
+                else:
+                    rule.fail_orgs.update({str(k): int(v) for k, v in dict(orgs).items()})
+            if "auth_fail_after" in spec:
+                value = spec["auth_fail_after"]
+                rule.auth_fail_after = None if value is None else int(value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def _rules_for(self, route: str) -> list[Rule]:
+        return [r for key, r in self._rules.items() if key in (route, "*")]
+
+    def before(self, route: str) -> Decision:
+        """Decide, before any effect, whether this request fails outright."""
+        decision = Decision()
+        with self._lock:
+            for rule in self._rules_for(route):
+                decision.latency_s = max(decision.latency_s, rule.latency_ms / 1000)
+                if rule.auth_fail_after is not None:
+                    if rule.auth_fail_after <= 0:
+                        decision.status = 401
+                        return decision
+                    rule.auth_fail_after -= 1
+                if rule.statuses:
+                    decision.status = rule.statuses.popleft()
+                    decision.retry_after = rule.retry_after
+                    return decision
+                if rule.error_rate and self._rng.random() < rule.error_rate:
+                    decision.status = 503
+                    return decision
+                for action in ACTIONS:
+                    if getattr(rule, action) > 0:
+                        setattr(rule, action, getattr(rule, action) - 1)
+                        decision.action = action
+                        return decision
+        return decision
+
+    def org_failure(self, slug: str) -> int | None:
+        with self._lock:
+            for key, rule in self._rules.items():
+                if (key.startswith("/admin/orgs") or key == "*") and slug in rule.fail_orgs:
+                    return rule.fail_orgs[slug]
+        return None

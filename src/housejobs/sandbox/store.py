@@ -1,0 +1,181 @@
+"""The sandbox's state: one SQLite database, one lock.
+
+The idempotency ledger and the effects it guards commit in the same transaction, so a crash (or a
+dropped connection) can never leave an effect applied without its stored response, or the reverse.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS orgs (slug TEXT PRIMARY KEY, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY, route TEXT NOT NULL, body_hash TEXT NOT NULL, state TEXT NOT NULL,
+    status INTEGER, response TEXT, permanent INTEGER NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS effects (effect TEXT NOT NULL, unit TEXT NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY (effect, unit));
+CREATE TABLE IF NOT EXISTS schema_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS processed_bot_messages (
+    household_id TEXT NOT NULL, dedupe_key TEXT NOT NULL, job_id TEXT NOT NULL, reminder_type TEXT NOT NULL,
+    period TEXT NOT NULL, created REAL NOT NULL, PRIMARY KEY (household_id, dedupe_key));
+CREATE TABLE IF NOT EXISTS notifications (id INTEGER PRIMARY KEY AUTOINCREMENT, received REAL NOT NULL,
+    idempotency_key TEXT, body TEXT NOT NULL);
+"""
+
+# Keys that name a business period are a permanent ledger; others are kept at least a day.
+PERIOD_KEY = re.compile(r"^housejobs:[a-z0-9-]+:(?:[^:]+:)?\d{4}-\d{2}(?:-\d{2})?$")
+KEY_TTL_S = 24 * 3600
+BOOTSTRAP_TABLES = ("orgs", "org_datasets", "quota_daily", "quota_monthly", "alerts")
+
+
+def body_hash(body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def encode_token(slug: str) -> str:
+    return base64.urlsafe_b64encode(slug.encode()).decode().rstrip("=")
+
+
+def decode_token(token: str) -> str | None:
+    try:
+        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+@dataclass
+class Claim:
+    """What the ledger says about a key before the effect runs."""
+
+    kind: str  # "new", "replay", "in_flight", "mismatch"
+    status: int = 0
+    response: Any = None
+
+
+class Store:
+    def __init__(self, path: Path | str, *, now: Callable[[], float] = time.time) -> None:
+        self.path = str(path)
+        self.now = now
+        self.lock = threading.RLock()
+        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    # --- orgs -----------------------------------------------------------------------------------
+    def seed_orgs(self, count: int, inactive: int | None = None) -> None:
+        """Make the store hold exactly `count` active orgs (org-000001 …) plus a few inactive ones."""
+        inactive = max(1, count // 20) if inactive is None else inactive
+        with self.tx() as db:
+            existing = db.execute("SELECT COUNT(*) FROM orgs WHERE status='active'").fetchone()[0]
+            if existing == count:
+                return
+            db.execute("DELETE FROM orgs")
+            db.executemany("INSERT INTO orgs VALUES (?, 'active')",
+                           ((f"org-{i:06d}",) for i in range(1, count + 1)))
+            db.executemany("INSERT INTO orgs VALUES (?, 'inactive')",
+                           ((f"dormant-{i:04d}",) for i in range(1, inactive + 1)))
+
+    def add_org(self, slug: str, status: str = "active") -> None:
+        with self.tx() as db:
+            db.execute("INSERT OR REPLACE INTO orgs VALUES (?, ?)", (slug, status))
+
+    def list_orgs(self, status: str, page_size: int, after: str | None) -> tuple[list[str], str | None]:
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT slug FROM orgs WHERE status=? AND slug > ? ORDER BY slug LIMIT ?",
+                (status, after or "", page_size + 1)).fetchall()
+        slugs = [r[0] for r in rows[:page_size]]
+        nxt = encode_token(slugs[-1]) if len(rows) > page_size else None
+        return slugs, nxt
+
+    def org_status(self, db: sqlite3.Connection, slug: str) -> str | None:
+        row = db.execute("SELECT status FROM orgs WHERE slug=?", (slug,)).fetchone()
+        return row[0] if row else None
+
+    def active_count(self, db: sqlite3.Connection) -> int:
+        return int(db.execute("SELECT COUNT(*) FROM orgs WHERE status='active'").fetchone()[0])
+
+    # --- idempotency ledger ---------------------------------------------------------------------
+    def claim(self, key: str, route: str, digest: str) -> Claim:
+        now = self.now()
+        with self.tx() as db:
+            row = db.execute("SELECT body_hash, state, status, response, permanent, created "
+                             "FROM idempotency WHERE key=?", (key,)).fetchone()
+            if row is not None:
+                expired = not row[4] and row[1] == "done" and now - row[5] > KEY_TTL_S
+                if not expired:
+                    if row[0] != digest:
+                        return Claim("mismatch")
+                    if row[1] == "in_flight":
+                        return Claim("in_flight")
+                    return Claim("replay", row[2], json.loads(row[3]))
+                db.execute("DELETE FROM idempotency WHERE key=?", (key,))
+            db.execute("INSERT INTO idempotency VALUES (?, ?, ?, 'in_flight', NULL, NULL, ?, ?)",
+                       (key, route, digest, 1 if PERIOD_KEY.match(key) else 0, now))
+        return Claim("new")
+
+    def release(self, key: str) -> None:
+        """Forget an in-flight claim whose attempt failed, so the client may try again."""
+        with self.tx() as db:
+            db.execute("DELETE FROM idempotency WHERE key=? AND state='in_flight'", (key,))
+
+    def finish(self, key: str, apply: Callable[[sqlite3.Connection], tuple[int, Any]]) -> tuple[int, Any]:
+        """Run the effect and store its final answer in one transaction (5xx answers are not stored)."""
+        with self.tx() as db:
+            status, response = apply(db)
+            if status >= 500:
+                db.execute("DELETE FROM idempotency WHERE key=?", (key,))
+            else:
+                db.execute("UPDATE idempotency SET state='done', status=?, response=? WHERE key=?",
+                           (status, json.dumps(response), key))
+        return status, response
+
+    # --- effects ---------------------------------------------------------------------------------
+    def bump(self, db: sqlite3.Connection, effect: str, unit: str) -> None:
+        db.execute("INSERT INTO effects VALUES (?, ?, 1) ON CONFLICT(effect, unit) "
+                   "DO UPDATE SET count = count + 1", (effect, unit))
+
+    def counters(self, effect: str | None = None) -> dict[str, int]:
+        with self.lock:
+            if effect:
+                rows = self.db.execute("SELECT effect, unit, count FROM effects WHERE effect=?",
+                                       (effect,)).fetchall()
+            else:
+                rows = self.db.execute("SELECT effect, unit, count FROM effects").fetchall()
+        return {f"{e}:{u}": c for e, u, c in rows}
+
+    def schema_value(self, db: sqlite3.Connection, name: str) -> int | None:
+        row = db.execute("SELECT value FROM schema_state WHERE name=?", (name,)).fetchone()
+        return int(row[0]) if row else None
+
+    def set_schema_value(self, db: sqlite3.Connection, name: str, value: int) -> None:
+        db.execute("INSERT OR REPLACE INTO schema_state VALUES (?, ?)", (name, value))

@@ -1,0 +1,62 @@
+"""Secrets from Google Secret Manager: latest version, CRC32C verified. The library loads only here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The Google libraries are untyped in places; they load only inside these functions.
+# mypy: disable-error-code=no-untyped-call
+from housejobs.errors import SecretError
+from housejobs.settings import Settings
+
+
+def google_client_kwargs(endpoint: str | None) -> dict[str, Any]:
+    """Client arguments for a local fake (REST, anonymous) when an endpoint override is set."""
+    if not endpoint:
+        return {}
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+
+    return {"transport": "rest", "credentials": AnonymousCredentials(),
+            "client_options": ClientOptions(api_endpoint=endpoint)}
+
+
+def read_secret(settings: Settings, name: str) -> str:
+    project = settings.require("project", f"reading secret {name}")
+    try:
+        import google_crc32c
+        from google.api_core import exceptions as gexc
+        from google.auth import exceptions as auth_exc
+        from google.cloud import secretmanager_v1
+    except ImportError as exc:  # pragma: no cover - the wheel depends on them
+        raise SecretError(f"cannot read secret {name}: {exc}") from None
+    path = f"projects/{project}/secrets/{name}/versions/latest"
+    try:
+        client = secretmanager_v1.SecretManagerServiceClient(
+            **google_client_kwargs(settings.get("secretmanager_api_endpoint")))
+        response = client.access_secret_version(request={"name": path}, timeout=15)
+    except gexc.NotFound:
+        raise SecretError(f"secret {name} not found in project {project}",
+                          hint="create it, or set the value in the environment") from None
+    except (gexc.PermissionDenied, gexc.Unauthenticated):
+        raise SecretError(f"no access to secret {name} in project {project}",
+                          hint="grant roles/secretmanager.secretAccessor") from None
+    except auth_exc.DefaultCredentialsError:
+        raise SecretError(f"no Google credentials to read secret {name}",
+                          hint="run `gcloud auth application-default login` or set the value in the "
+                               "environment") from None
+    except gexc.GoogleAPIError as exc:
+        raise SecretError(f"cannot read secret {name}: {exc.__class__.__name__}") from None
+    data = response.payload.data
+    crc = google_crc32c.Checksum()
+    crc.update(data)
+    if response.payload.data_crc32c is not None and int.from_bytes(crc.digest(), "big") != \
+            response.payload.data_crc32c:
+        raise SecretError(f"secret {name}: data corrupted in transit (CRC32C mismatch)")
+    try:
+        value = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise SecretError(f"secret {name} is not UTF-8 text") from None
+    if not value:
+        raise SecretError(f"secret {name} is empty")
+    return value

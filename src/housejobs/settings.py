@@ -1,0 +1,235 @@
+"""Settings: environments.toml, then `.env`, then the process environment, then command-line flags.
+
+Each resolved value remembers where it came from, so `housejobs config show` can say so. (pydantic-
+settings would validate the same values but cannot report provenance and costs ~230 ms to import; a
+table of definitions and one resolver do both jobs for a few dozen settings.)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from housejobs.errors import ConfigError, UsageError
+from housejobs.redact import Secret
+
+ENV_NAMES = ("test", "stage", "prod")
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class SettingDef:
+    key: str
+    env_var: str
+    toml_key: str | None = None
+    default: str | None = None
+    secret: bool = False
+    help: str = ""
+
+
+# The whole table of settings. README's "Settings" section mirrors it (a test checks).
+SETTINGS: tuple[SettingDef, ...] = (
+    SettingDef("env", "HOUSEJOBS_ENV", help="environment: test, stage or prod"),
+    SettingDef("api_url", "HOUSEJOBS_API_URL", "api_url", help="admin API base URL"),
+    SettingDef("bot_url", "HOUSEJOBS_BOT_URL", "bot_url", help="household bot runtime base URL"),
+    SettingDef("project", "HOUSEJOBS_PROJECT", "project", help="GCP project"),
+    SettingDef("region", "HOUSEJOBS_REGION", "region", help="GCP region"),
+    SettingDef("secret_suffix", "HOUSEJOBS_SECRET_SUFFIX", "secret_suffix", "",
+               help="suffix of Secret Manager secret names"),
+    SettingDef("image", "HOUSEJOBS_IMAGE", "image", help="container image for Cloud Run Jobs"),
+    SettingDef("runtime_service_account", "HOUSEJOBS_RUNTIME_SERVICE_ACCOUNT", "runtime_service_account",
+               help="service account the jobs run as"),
+    SettingDef("scheduler_service_account", "HOUSEJOBS_SCHEDULER_SERVICE_ACCOUNT",
+               "scheduler_service_account", help="service account Cloud Scheduler calls Cloud Run with"),
+    SettingDef("household_time_zone", "HOUSEJOBS_HOUSEHOLD_TIME_ZONE", "household_time_zone", "Etc/UTC",
+               help="IANA time zone of the household (reminder periods)"),
+    SettingDef("supabase_project_ref", "HOUSEJOBS_SUPABASE_PROJECT_REF", "supabase_project_ref",
+               help="Supabase project ref for migrate"),
+    SettingDef("supabase_api_url", "HOUSEJOBS_SUPABASE_API_URL", "supabase_api_url",
+               "https://api.supabase.com", help="Supabase Management API base URL"),
+    SettingDef("quota_table", "HOUSEJOBS_QUOTA_TABLE", "quota_table",
+               help="BigQuery quota table, project.dataset.table"),
+    SettingDef("quota_timestamp_column", "HOUSEJOBS_QUOTA_TIMESTAMP_COLUMN", "quota_timestamp_column",
+               "recorded_at", help="timestamp column of the quota table"),
+    SettingDef("state_dir", "HOUSEJOBS_STATE_DIR", help="where the embedded sandbox keeps its database"),
+    SettingDef("deadline", "HOUSEJOBS_DEADLINE", default="60",
+               help="seconds one logical API call may take, retries included"),
+    SettingDef("timeout", "HOUSEJOBS_TIMEOUT", default="10", help="seconds one HTTP attempt may take"),
+    SettingDef("max_attempts", "HOUSEJOBS_MAX_ATTEMPTS", default="6", help="attempts per logical call"),
+    SettingDef("retry_after_cap", "HOUSEJOBS_RETRY_AFTER_CAP", default="30",
+               help="longest Retry-After honoured, in seconds; longer fails fast"),
+    SettingDef("run_api_endpoint", "HOUSEJOBS_RUN_API_ENDPOINT", help="Cloud Run Admin API endpoint override"),
+    SettingDef("scheduler_api_endpoint", "HOUSEJOBS_SCHEDULER_API_ENDPOINT",
+               help="Cloud Scheduler API endpoint override"),
+    SettingDef("secretmanager_api_endpoint", "HOUSEJOBS_SECRETMANAGER_API_ENDPOINT",
+               help="Secret Manager API endpoint override"),
+    SettingDef("bigquery_api_endpoint", "HOUSEJOBS_BIGQUERY_API_ENDPOINT", help="BigQuery API endpoint override"),
+    SettingDef("credentials", "GOOGLE_APPLICATION_CREDENTIALS", help="service account key file (optional)"),
+    SettingDef("ca_root_api_key", "CA_ROOT_API_KEY", secret=True,
+               help="admin API key (else Secret Manager ca-root-api-key<suffix>)"),
+    SettingDef("scheduler_shared_secret", "SCHEDULER_SHARED_SECRET", secret=True,
+               help="bot runtime scheduler secret (else Secret Manager scheduler-shared-secret<suffix>)"),
+    SettingDef("supabase_access_token", "SUPABASE_ACCESS_TOKEN", secret=True,
+               help="Supabase Management API token (else Secret Manager supabase-access-token<suffix>)"),
+)
+BY_KEY = {d.key: d for d in SETTINGS}
+KNOWN_ENV_KEYS = {d.toml_key for d in SETTINGS if d.toml_key}
+
+
+@dataclass(frozen=True)
+class Value:
+    value: str | None
+    source: str
+
+
+@dataclass
+class Settings:
+    values: dict[str, Value] = field(default_factory=dict)
+    jobs_dir: Path = PACKAGE_DIR
+    jobs_dir_source: str = ""
+
+    def get(self, key: str) -> str | None:
+        return self.values[key].value if key in self.values else None
+
+    def source(self, key: str) -> str:
+        return self.values[key].source if key in self.values else "unset"
+
+    def require(self, key: str, why: str) -> str:
+        value = self.get(key)
+        if not value:
+            d = BY_KEY[key]
+            raise ConfigError(f"{key} is not set, and {why} needs it",
+                              hint=f"set {d.env_var}" + (f" or `{d.toml_key}` in environments.toml"
+                                                         if d.toml_key else ""))
+        return value
+
+    def secret(self, key: str) -> Secret | None:
+        value = self.get(key)
+        return Secret(value, self.source(key)) if value else None
+
+    def number(self, key: str, *, minimum: float = 0.0) -> float:
+        raw = self.get(key) or "0"
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ConfigError(f"{key} must be a number, got {raw!r} from {self.source(key)}") from None
+        if not number > minimum or number != number or number == float("inf"):
+            raise ConfigError(f"{key} must be a number above {minimum:g}, got {raw!r} from {self.source(key)}")
+        return number
+
+
+def find_jobs_dir(environ: Mapping[str, str]) -> tuple[Path, str]:
+    """HOUSEJOBS_JOBS_DIR, then the checkout this package runs from, then the copy inside the wheel."""
+    explicit = environ.get("HOUSEJOBS_JOBS_DIR")
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not (path / "catalog.toml").is_file():
+            raise ConfigError(f"HOUSEJOBS_JOBS_DIR={explicit} has no catalog.toml")
+        return path, "HOUSEJOBS_JOBS_DIR"
+    checkout = PACKAGE_DIR.parent.parent / "jobs"
+    if (checkout / "catalog.toml").is_file() and (PACKAGE_DIR.parent.parent / "pyproject.toml").is_file():
+        return checkout, "checkout"
+    packaged = PACKAGE_DIR / "_jobs"
+    if (packaged / "catalog.toml").is_file():
+        return packaged, "package"
+    raise ConfigError("no jobs/ directory found", hint="set HOUSEJOBS_JOBS_DIR to a folder with catalog.toml")
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path.name} not found in {path.parent}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name} is not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path.name}: {exc.__class__.__name__}") from None
+
+
+def load_environments(jobs_dir: Path) -> dict[str, dict[str, str]]:
+    data = read_toml(jobs_dir / "environments.toml")
+    unknown_envs = sorted(set(data) - set(ENV_NAMES))
+    if unknown_envs:
+        raise ConfigError(f"environments.toml defines unknown environment {unknown_envs[0]!r}",
+                          hint="allowed: " + ", ".join(ENV_NAMES))
+    envs: dict[str, dict[str, str]] = {}
+    for name in ENV_NAMES:
+        table = data.get(name)
+        if not isinstance(table, dict):
+            raise ConfigError(f"environments.toml has no [{name}] table")
+        for key, value in table.items():
+            if key not in KNOWN_ENV_KEYS:
+                raise ConfigError(f"environments.toml [{name}] has unknown key {key!r}")
+            if not isinstance(value, str):
+                raise ConfigError(f"environments.toml [{name}].{key} must be a string")
+        envs[name] = dict(table)
+    return envs
+
+
+_DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+def parse_dotenv(path: Path) -> dict[str, str]:
+    """The common subset of .env syntax: KEY=value, quotes, comments, `export`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc.__class__.__name__}") from None
+    out: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        m = _DOTENV_LINE.match(line)
+        if not m:
+            # The line may hold a secret: name the line, never show it.
+            raise ConfigError(f"{path.name} line {number} is not KEY=value")
+        key, raw = m.group(1), m.group(2)
+        if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
+            raw = raw[1:-1]
+        elif " #" in raw:
+            raw = raw.split(" #", 1)[0].rstrip()
+        out[key] = raw
+    return out
+
+
+def check_env_name(name: str, source: str) -> str:
+    if name not in ENV_NAMES:
+        raise UsageError(f"unknown environment {name!r} (from {source})", hint="use test, stage or prod")
+    return name
+
+
+def resolve(environ: Mapping[str, str], *, cwd: Path, env: str | None = None,
+            overrides: Mapping[str, str | None] | None = None) -> Settings:
+    """Build Settings for `env` (None: no environment selected)."""
+    jobs_dir, jobs_source = find_jobs_dir(environ)
+    dotenv_path = cwd / ".env"
+    dotenv = parse_dotenv(dotenv_path)
+    env_table = load_environments(jobs_dir)[env] if env else {}
+    settings = Settings(jobs_dir=jobs_dir, jobs_dir_source=jobs_source)
+    for d in SETTINGS:
+        value = Value(d.default, "default") if d.default is not None else Value(None, "unset")
+        if d.toml_key and d.toml_key in env_table:
+            value = Value(env_table[d.toml_key], f"environments.toml [{env}]")
+        if d.env_var in dotenv:
+            value = Value(dotenv[d.env_var], ".env")
+        if d.env_var in environ:
+            value = Value(environ[d.env_var], f"${d.env_var}")
+        if overrides and overrides.get(d.key) is not None:
+            value = Value(overrides[d.key], "command line")
+        settings.values[d.key] = value
+    creds = settings.get("credentials")
+    if creds:
+        expanded = Path(os.path.expanduser(creds))
+        if not expanded.is_file():
+            raise ConfigError(f"GOOGLE_APPLICATION_CREDENTIALS points at {expanded}, which does not exist",
+                              hint="fix the path or unset it to use application-default credentials")
+        settings.values["credentials"] = Value(str(expanded), settings.source("credentials"))
+    return settings
