@@ -1,0 +1,284 @@
+"""The CLI end to end, in-process, against a real sandbox server over HTTP."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cli, FakeClock, SandboxHandle
+
+API = ("--api-url",)
+
+
+def url(sandbox: SandboxHandle) -> tuple[str, str]:
+    return ("--api-url", sandbox.url)
+
+
+# --- the quickstart: embedded sandbox, applied then duplicate ---------------------------------------
+def test_embedded_sandbox_applied_then_duplicate(cli: Cli) -> None:
+    first = cli("quota-reset")
+    assert first.code == 0, first.stderr
+    assert "target: embedded sandbox" in first.stdout and "outcome: applied" in first.stdout
+    second = cli("quota-reset")
+    assert second.code == 0
+    assert "outcome: duplicate (already applied for 2026-11-24)" in second.stdout
+
+
+def test_cloud_run_without_env_is_refused_not_sent_to_sandbox(cli: Cli, tmp_path: Path) -> None:
+    result = cli("quota-reset", env={"CLOUD_RUN_JOB": "housejobs-quota-reset-stage",
+                                     "CLOUD_RUN_EXECUTION": "housejobs-quota-reset-stage-abc"})
+    assert result.code == 2
+    assert "HOUSEJOBS_ENV" in result.stderr
+    assert not (tmp_path / "state" / "sandbox.db").exists()
+
+
+# --- period jobs ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("job", "counts"), [
+    ("quota-reset", {"orgs_reset": 25}),
+    ("stale-cleanup", {"counters_fixed": 4}),
+    ("alerts", {"orgs_processed": 25, "alerts_sent": 3}),
+    ("quota-monthly", {"orgs_reset": 25}),
+])
+def test_period_jobs_apply_once(cli: Cli, sandbox: SandboxHandle, job: str, counts: dict[str, int]) -> None:
+    first = cli(job, *url(sandbox), "--json")
+    assert first.code == 0, first.stderr
+    doc = first.json()
+    assert doc["outcome"] == "applied" and doc["counts"] == counts
+    for field in ("job", "env", "target", "outcome", "exit_code", "attempts", "duration_ms"):
+        assert field in doc
+    assert doc["job"] == job and doc["exit_code"] == 0 and doc["attempts"] == 1
+    second = cli(job, *url(sandbox), "--json")
+    assert second.json()["outcome"] == "duplicate"
+    period = "2026-11" if job == "quota-monthly" else "2026-11-24"
+    assert sandbox.counters(job) == {f"{job}:{period}": 1}
+
+
+def test_same_date_two_days_later_is_still_duplicate(cli: Cli, sandbox: SandboxHandle, clock: FakeClock) -> None:
+    assert cli("quota-reset", *url(sandbox), "--date", "2026-11-24").code == 0
+    clock.advance(timedelta(days=2).total_seconds())
+    again = cli("quota-reset", *url(sandbox), "--date", "2026-11-24", "--json")
+    assert again.json()["outcome"] == "duplicate"
+    # and the default date has moved on with the clock
+    assert cli("quota-reset", *url(sandbox), "--json").json()["details"]["period"] == "2026-11-26"
+
+
+def test_same_month_two_months_later_is_still_duplicate(cli: Cli, sandbox: SandboxHandle, clock: FakeClock) -> None:
+    assert cli("quota-monthly", *url(sandbox)).code == 0
+    clock.advance(timedelta(days=62).total_seconds())
+    again = cli("quota-monthly", *url(sandbox), "--month", "2026-11", "--json")
+    assert again.json()["outcome"] == "duplicate"
+    assert sandbox.counters("quota-monthly") == {"quota-monthly:2026-11": 1}
+
+
+def test_dry_run_sends_nothing_mutating(cli: Cli, sandbox: SandboxHandle) -> None:
+    result = cli("quota-reset", *url(sandbox), "--dry-run")
+    assert result.code == 0
+    assert "would POST /admin/quota/reset-daily" in result.stdout
+    assert "Idempotency-Key: housejobs:quota-reset:2026-11-24" in result.stdout
+    assert sandbox.counters() == {} and sandbox.requests == 0
+
+
+# --- exit codes and error lines -----------------------------------------------------------------------
+@pytest.mark.parametrize(("spec", "code", "text"), [
+    ({"statuses": [401]}, 2, "401"),
+    ({"statuses": [403]}, 2, "403"),
+    ({"statuses": [400]}, 1, "400"),
+    ({"statuses": [404]}, 1, "404"),
+    ({"statuses": [422]}, 1, "422"),
+    ({"statuses": [500] * 20}, 1, "500"),
+    ({"malformed": 1}, 1, "not valid JSON"),
+    ({"truncated": 1}, 1, "not valid JSON"),
+])
+def test_failures_are_one_line_with_exit_code(cli: Cli, sandbox: SandboxHandle, spec: dict[str, object],
+                                              code: int, text: str) -> None:
+    sandbox.fault(route="/admin/quota/reset-daily", **spec)
+    result = cli("quota-reset", *url(sandbox), "--deadline", "10")
+    assert result.code == code, result.stdout + result.stderr
+    assert text in result.stdout
+    records = result.log_records()
+    errors = [r for r in records if r["severity"] == "ERROR" and r.get("event") != "run_summary"]
+    assert len(errors) == 1 and text in errors[0]["message"]
+
+
+def test_deadline_exhausted_names_attempts_and_time(cli: Cli, sandbox: SandboxHandle, clock: FakeClock) -> None:
+    sandbox.fault(route="/admin/quota/reset-daily", statuses=[503] * 100)
+    result = cli("quota-reset", *url(sandbox), "--deadline", "4", "--json")
+    doc = result.json()
+    assert result.code == 1 and doc["outcome"] == "failed"
+    assert re.search(r"failed after \d+ attempts in [\d.]+ s \(deadline 4 s\)", doc["message"])
+    assert sum(result.sleeps) <= 4
+
+
+def test_wrong_key_refused_and_key_not_shown(cli: Cli, sandbox: SandboxHandle) -> None:
+    result = cli("quota-reset", *url(sandbox), env={"CA_ROOT_API_KEY": "sentinel-root-key-but-wrong"})
+    assert result.code == 2
+    assert "401" in result.stdout and "CA_ROOT_API_KEY" in result.stdout
+
+
+def test_unreachable_api_is_failed(cli: Cli) -> None:
+    result = cli("quota-reset", "--api-url", "http://127.0.0.1:9", "--deadline", "2")
+    assert result.code == 1 and "failed after" in result.stdout
+
+
+@pytest.mark.parametrize(("argv", "text"), [
+    (("quota-reset", "--env", "local"), "unknown environment 'local'"),
+    (("quota-reset", "--env", ""), "unknown environment ''"),
+    (("quota-reset", "--date", "2026-13-01"), "not a calendar date"),
+    (("quota-reset", "--date", "24/11/2026"), "not a date"),
+    (("quota-monthly", "--month", "2026-13"), "not a month"),
+    (("quota-monthly", "--month", "2026"), "not a month"),
+    (("quota-reset", "--api-url", "ftp://x"), "not an http(s) URL"),
+    (("quota-reset", "--deadline", "0"), "--deadline must be above 0"),
+    (("org-sync-all", "--org", "Bad Org"), "org id 'Bad Org' is not valid"),
+    (("org-sync-all", "--org", ""), "org id '' is not valid"),
+    (("org-sync-all", "--shard", "4/4"), "--shard '4/4'"),
+])
+def test_bad_input_exit_2_before_any_call(cli: Cli, sandbox: SandboxHandle, argv: tuple[str, ...],
+                                          text: str) -> None:
+    extra = () if "--api-url" in argv else url(sandbox)
+    result = cli(*argv, *extra)
+    assert result.code == 2, result.stdout + result.stderr
+    assert text in result.stdout + result.stderr
+    assert sandbox.requests == 0
+
+
+def test_unknown_command_and_option_are_usage_errors(cli: Cli) -> None:
+    assert cli("no-such-job").code == 2
+    result = cli("quota-reset", "--no-such-option")
+    assert result.code == 2 and result.stderr.count("\n") == 1
+
+
+def test_env_var_env_name_is_checked(cli: Cli) -> None:
+    result = cli("quota-reset", env={"HOUSEJOBS_ENV": "production"})
+    assert result.code == 2 and "$HOUSEJOBS_ENV" in result.stderr
+
+
+def test_missing_credentials_file_is_named(cli: Cli, tmp_path: Path) -> None:
+    result = cli("quota-reset", "--env", "stage", env={"GOOGLE_APPLICATION_CREDENTIALS": "~/nope/key.json"})
+    assert result.code == 2
+    assert "nope/key.json" in result.stderr and "does not exist" in result.stderr
+
+
+def test_missing_api_key_for_url_target(cli: Cli, sandbox: SandboxHandle) -> None:
+    result = cli("quota-reset", *url(sandbox), unset=("CA_ROOT_API_KEY",))
+    assert result.code == 2 and "CA_ROOT_API_KEY is not set" in result.stdout
+    assert sandbox.requests == 0
+
+
+# --- output contract --------------------------------------------------------------------------------
+def test_off_terminal_stderr_is_json_lines_ending_with_summary(cli: Cli, sandbox: SandboxHandle) -> None:
+    sandbox.fault(route="/admin/quota/reset-daily", statuses=[503])
+    result = cli("quota-reset", *url(sandbox))
+    assert "\x1b[" not in result.stdout + result.stderr
+    records = result.log_records()
+    assert all("severity" in r and "message" in r and "time" in r for r in records)
+    summary = records[-1]
+    assert summary["event"] == "run_summary"
+    assert summary["outcome"] == "applied" and summary["attempts"] == 2
+    assert {"counts", "duration_ms", "exit_code"} <= set(summary)
+    assert summary["logging.googleapis.com/labels"]["job"] == "quota-reset"
+
+
+def test_terminal_output_is_readable(cli: Cli, sandbox: SandboxHandle) -> None:
+    result = cli("quota-reset", *url(sandbox), tty=True, stdin="")
+    assert result.code == 0
+    assert not result.stderr.lstrip().startswith("{")
+    assert "outcome: \x1b[32mapplied" in result.stdout
+
+
+# --- prod confirmation ----------------------------------------------------------------------------------
+def prod(sandbox: SandboxHandle) -> dict[str, str]:
+    return {"HOUSEJOBS_API_URL": sandbox.url}
+
+
+def test_prod_refused_without_confirmation(cli: Cli, sandbox: SandboxHandle) -> None:
+    result = cli("quota-reset", "--env", "prod", env=prod(sandbox))
+    assert result.code == 2 and "prod not confirmed" in result.stdout
+    assert sandbox.requests == 0
+
+
+def test_prod_refused_on_wrong_answer(cli: Cli, sandbox: SandboxHandle) -> None:
+    result = cli("quota-reset", "--env", "prod", env=prod(sandbox), stdin="y\n", tty=True)
+    assert result.code == 2 and sandbox.requests == 0
+    assert "Type yes" in result.stderr
+
+
+@pytest.mark.parametrize(("argv", "stdin", "env"), [
+    ((), "yes\n", {}),
+    (("--yes",), "", {}),
+    ((), "", {"CLOUD_RUN_JOB": "housejobs-quota-reset-prod", "CLOUD_RUN_EXECUTION": "x-1"}),
+])
+def test_prod_confirmed(cli: Cli, sandbox: SandboxHandle, argv: tuple[str, ...], stdin: str,
+                        env: dict[str, str]) -> None:
+    result = cli("quota-reset", "--env", "prod", *argv, env={**prod(sandbox), **env}, stdin=stdin)
+    assert result.code == 0, result.stdout + result.stderr
+    assert sandbox.counters("quota-reset") == {"quota-reset:2026-11-24": 1}
+
+
+def test_prod_dry_run_needs_no_confirmation(cli: Cli, sandbox: SandboxHandle) -> None:
+    assert cli("quota-reset", "--env", "prod", "--dry-run", env=prod(sandbox)).code == 0
+
+
+# --- bootstrap ------------------------------------------------------------------------------------------
+def test_bootstrap_fresh_then_sync(cli: Cli, sandbox: SandboxHandle) -> None:
+    first = cli("bootstrap", *url(sandbox), "--json").json()
+    assert first["outcome"] == "applied" and first["details"]["mode"] == "fresh"
+    assert first["counts"] == {"tables_created": 5, "columns_added": 0}
+    sandbox._call("POST", "/_sandbox/schema", {"add_columns": 2})
+    second = cli("bootstrap", *url(sandbox), "--json").json()
+    assert second["outcome"] == "applied" and second["details"]["mode"] == "sync"
+    assert second["counts"] == {"tables_created": 0, "columns_added": 2}
+    assert "added 2 columns" in second["message"]
+
+
+def test_bootstrap_task_retry_replays(cli: Cli, sandbox: SandboxHandle) -> None:
+    env = {"CLOUD_RUN_JOB": "housejobs-bootstrap-stage", "CLOUD_RUN_EXECUTION": "housejobs-bootstrap-stage-x7",
+           "HOUSEJOBS_ENV": "stage"}
+    assert cli("bootstrap", *url(sandbox), env=env).code == 0
+    again = cli("bootstrap", *url(sandbox), "--json", env=env).json()
+    assert again["outcome"] == "duplicate"
+    assert sandbox.counters("bootstrap") == {"bootstrap:run": 1}
+
+
+# --- info commands ---------------------------------------------------------------------------------------
+def test_list_jobs_shows_the_catalog(cli: Cli) -> None:
+    result = cli("list-jobs")
+    assert result.code == 0
+    for job in ("migrate", "bootstrap", "org-sync-all", "quota-reset", "quota-cleanup", "stale-cleanup",
+                "alerts", "quota-monthly", "reminder"):
+        assert re.search(rf"^{job}\s", result.stdout, re.M), job
+    jobs = {j["name"]: j for j in json.loads(cli("list-jobs", "--json").stdout)["jobs"]}
+    assert jobs["quota-monthly"]["schedule"].startswith("5 0 1 * *")
+
+
+def test_config_show_masks_secrets_and_names_sources(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("HOUSEJOBS_DEADLINE=42\n# comment\nexport HOUSEJOBS_TIMEOUT='7'\n")
+    result = cli("config", "show", "--env", "stage", "--json", env={"HOUSEJOBS_REGION": "europe-west1"})
+    assert result.code == 0
+    rows = {r["key"]: r for r in result.json()["settings"]}
+    assert rows["project"] == {**rows["project"], "value": "cloudact-testing-1",
+                               "source": "environments.toml [stage]"}
+    assert rows["secret_suffix"]["value"] == "-test"
+    assert rows["region"]["source"] == "$HOUSEJOBS_REGION" and rows["region"]["value"] == "europe-west1"
+    assert rows["deadline"] == {**rows["deadline"], "value": "42", "source": ".env"}
+    assert rows["timeout"]["value"] == "7"
+    assert rows["ca_root_api_key"]["value"] == "****"
+    assert rows["jobs_dir"]["source"] == "checkout"
+    prod = {r["key"]: r for r in cli("config", "show", "--env", "prod", "--json").json()["settings"]}
+    assert prod["project"]["value"] == "cloudact-prod" and prod["secret_suffix"]["value"] == "-prod"
+    assert prod["api_url"]["value"] == "https://api.cloudact.ai"
+
+
+def test_bad_dotenv_line_is_named_not_shown(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("this line has sentinel-root-key-5f1e0c9a7b but no equals\n")
+    result = cli("config", "show")
+    assert result.code == 2 and ".env line 1 is not KEY=value" in result.stderr
+
+
+def test_version(cli: Cli) -> None:
+    result = cli("--version")
+    assert result.code == 0 and result.stdout.startswith("housejobs ")
