@@ -49,17 +49,23 @@ _TABLE_MAX_BYTES = 1024
 
 @dataclass(frozen=True)
 class TableRef:
+    """A table path whose parts follow BigQuery's naming rules; checked on construction, so no TableRef
+    can carry a name that breaks out of its backticks."""
+
     project: str
     dataset: str
     table: str
+
+    def __post_init__(self) -> None:
+        _check_parts(str(self), self.project, self.dataset, self.table)
 
     def __str__(self) -> str:
         return f"{self.project}.{self.dataset}.{self.table}"
 
     @property
     def sql(self) -> str:
-        """The backtick-quoted path; safe because every part passed parse_table."""
-        return f"`{self.project}.{self.dataset}.{self.table}`"
+        """The backtick-quoted path for a statement."""
+        return f"`{self}`"
 
 
 @dataclass(frozen=True)
@@ -89,20 +95,27 @@ def parse_table(value: str) -> TableRef:
     """Parse "project.dataset.table", checking each part against BigQuery's naming rules."""
     parts = value.split(".")
     if len(parts) != 3 or not all(parts):
-        raise ValueError(f"table {value!r} must be project.dataset.table with three non-empty parts")
-    project, dataset, table = parts
+        raise ValueError(f"table {_short(value)} must be project.dataset.table with three non-empty parts")
+    return TableRef(*parts)
+
+
+def _short(value: str) -> str:
+    # Error messages name the value, but a 1000-character name would bury the rule it broke.
+    return repr(value) if len(value) <= 80 else repr(value[:77] + "...")
+
+
+def _check_parts(path: str, project: str, dataset: str, table: str) -> None:
+    value = _short(path)
     if not _PROJECT.fullmatch(project):
         raise ValueError(
-            f"table {value!r}: project {project!r} must be 6-30 lowercase letters, digits or hyphens, "
+            f"table {value}: project {_short(project)} must be 6-30 lowercase letters, digits or hyphens, "
             "starting with a letter and not ending with a hyphen"
         )
     if not _DATASET.fullmatch(dataset):
         raise ValueError(
-            f"table {value!r}: dataset {dataset!r} may hold only letters, digits and underscores "
-            "(at most 1024)"
+            f"table {value}: dataset {_short(dataset)} may hold only letters, digits and underscores (at most 1024)"
         )
     _check_table_name(value, table)
-    return TableRef(project, dataset, table)
 
 
 def _check_table_name(value: str, table: str) -> None:
@@ -110,21 +123,21 @@ def _check_table_name(value: str, table: str) -> None:
         category = unicodedata.category(ch)
         if category[0] not in "LMN" and category not in _TABLE_CATEGORIES:
             raise ValueError(
-                f"table {value!r}: table name {table!r} may not contain {ch!r} (BigQuery allows letters, "
+                f"table {value}: table name {_short(table)} may not contain {ch!r} (BigQuery allows letters, "
                 "marks, numbers, underscores, dashes and spaces)"
             )
     # BigQuery allows spaces inside a name; at the edges they are a config typo far more often than intent.
     if table != table.strip():
-        raise ValueError(f"table {value!r}: table name {table!r} starts or ends with whitespace")
+        raise ValueError(f"table {value}: table name {_short(table)} starts or ends with whitespace")
     if len(table.encode()) > _TABLE_MAX_BYTES:
-        raise ValueError(f"table {value!r}: table name is longer than {_TABLE_MAX_BYTES} UTF-8 bytes")
+        raise ValueError(f"table {value}: table name is longer than {_TABLE_MAX_BYTES} UTF-8 bytes")
 
 
 def validate_column(name: str) -> str:
     """Return name if it is a standard BigQuery column name, else raise ValueError."""
     if not _COLUMN.fullmatch(name):
         raise ValueError(
-            f"column {name!r} must start with a letter or underscore and hold only letters, digits and "
+            f"column {_short(name)} must start with a letter or underscore and hold only letters, digits and "
             "underscores (at most 300)"
         )
     return name
@@ -132,10 +145,14 @@ def validate_column(name: str) -> str:
 
 def make_client(project: str, endpoint: str | None = None) -> Client:
     """A BigQuery client for project; with endpoint (an emulator), anonymous credentials are used."""
+    from google.auth.exceptions import DefaultCredentialsError
     from google.cloud import bigquery
 
     if endpoint is None:
-        return bigquery.Client(project=project)
+        try:
+            return bigquery.Client(project=project)
+        except DefaultCredentialsError as exc:
+            raise BigQueryError("permission", f"no Google credentials for project {project}: {_detail(exc)}") from exc
     from google.api_core.client_options import ClientOptions
     from google.auth.credentials import AnonymousCredentials
 
@@ -146,9 +163,7 @@ def make_client(project: str, endpoint: str | None = None) -> Client:
     )
 
 
-def count_older_than(
-    client: Client, table: TableRef, column: str, cutoff: datetime, timeout: float
-) -> CleanupReport:
+def count_older_than(client: Client, table: TableRef, column: str, cutoff: datetime, timeout: float) -> CleanupReport:
     """Count rows with column < cutoff and dry-run the DELETE, so a plan proves the statement would run.
 
     Changes nothing."""
@@ -170,9 +185,7 @@ def count_older_than(
     )
 
 
-def delete_older_than(
-    client: Client, table: TableRef, column: str, cutoff: datetime, timeout: float
-) -> CleanupReport:
+def delete_older_than(client: Client, table: TableRef, column: str, cutoff: datetime, timeout: float) -> CleanupReport:
     """Delete rows with column < cutoff. Safe to rerun: a second run with the same cutoff deletes 0."""
     cutoff, deadline = _check_args(column, cutoff, timeout)
     with _mapped_errors(table, "delete rows from"):
@@ -240,8 +253,7 @@ def _check_column(client: Client, table: TableRef, column: str, deadline: float)
             if field.field_type != "TIMESTAMP" or field.mode == "REPEATED":
                 raise BigQueryError(
                     "invalid",
-                    f"column {column} of table {table} is {field.mode} {field.field_type}, "
-                    "expected a TIMESTAMP",
+                    f"column {column} of table {table} is {field.mode} {field.field_type}, expected a TIMESTAMP",
                 )
             return
     raise BigQueryError("invalid", f"table {table} has no column {column}")
