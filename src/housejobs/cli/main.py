@@ -189,6 +189,36 @@ def org_sync_all(
     raise typer.Exit(execute(rt, options, "org-sync-all", job, confirm="run org-sync-all"))
 
 
+@app.command("quota-cleanup")
+def quota_cleanup(
+    *,
+    days: Annotated[int, typer.Option("--days", help="Retention: delete rows older than this many days.")] = 90,
+    allow_short_retention: Annotated[bool, typer.Option("--allow-short-retention",
+                                                        help="Allow --days below 7.")] = False,
+    env: EnvOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False, json: JsonOpt = False,
+    deadline: DeadlineOpt = None, debug: DebugOpt = False,
+) -> None:
+    """Delete quota rows older than the retention period from BigQuery (daily, 01:00 UTC).
+
+    Runs one parameterized `DELETE FROM <quota_table> WHERE <ts> < @cutoff`, the cutoff computed once as
+    now minus --days. --dry-run counts the rows instead and validates the DELETE with a BigQuery dry run.
+    The table and column come from environments.toml (quota_table, quota_timestamp_column) or
+    HOUSEJOBS_QUOTA_TABLE / HOUSEJOBS_QUOTA_TIMESTAMP_COLUMN.
+
+    Example: housejobs quota-cleanup --env stage --dry-run
+    """
+    from housejobs.cli.runner import execute
+    from housejobs.jobs.quota_cleanup import check_days, run_quota_cleanup
+    from housejobs.results import JobResult
+
+    options = _options(env, None, dry_run, yes, json, deadline, debug)
+
+    async def job(ctx: Context) -> JobResult:
+        return await run_quota_cleanup(ctx, days=check_days(days, allow_short_retention))
+
+    raise typer.Exit(execute(runtime(), options, "quota-cleanup", job, confirm="delete old quota rows"))
+
+
 @app.command("list-jobs")
 def list_jobs(json: JsonOpt = False) -> None:
     """List the job catalog: name, kind, schedule and what each calls. Needs no cloud access.

@@ -10,4 +10,5 @@ IMPLEMENTED = (
     "stale-cleanup",
     "alerts",
     "quota-monthly",
+    "quota-cleanup",
 )

@@ -1,0 +1,61 @@
+"""quota-cleanup: delete quota rows past retention straight from BigQuery (a documented exception to
+API-first). The cutoff is computed once from the injected clock and travels as a TIMESTAMP parameter, so
+the dry-run count and the delete see the same instant."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from housejobs.context import Context
+from housejobs.errors import ConfigError, UsageError
+from housejobs.results import JobResult, Outcome
+
+MIN_DAYS = 7
+
+
+def check_days(days: int, allow_short: bool) -> int:
+    if days < 1:
+        raise UsageError(f"--days {days} must be at least 1")
+    if days < MIN_DAYS and not allow_short:
+        raise UsageError(f"--days {days} is below the {MIN_DAYS}-day safety floor",
+                         hint="pass --allow-short-retention if you really mean it")
+    return days
+
+
+async def run_quota_cleanup(ctx: Context, *, days: int) -> JobResult:
+    from housejobs.gcp import bigquery as bq
+
+    raw_table = ctx.settings.require("quota_table", "quota-cleanup")
+    try:
+        table = bq.parse_table(raw_table)
+        column = bq.validate_column(ctx.settings.get("quota_timestamp_column") or "")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    cutoff = ctx.clock.now() - timedelta(days=days)
+    timeout = ctx.retry_policy().deadline
+    details: dict[str, Any] = {"table": str(table), "column": column, "days": days,
+                               "cutoff": cutoff.isoformat()}
+    try:
+        client = await asyncio.to_thread(bq.make_client, table.project, ctx.settings.get("bigquery_api_endpoint"))
+        if ctx.options.dry_run:
+            report = await asyncio.to_thread(bq.count_older_than, client, table, column, cutoff, timeout)
+        else:
+            report = await asyncio.to_thread(bq.delete_older_than, client, table, column, cutoff, timeout)
+    except bq.BigQueryError as exc:
+        outcome = Outcome.FAILED if exc.kind == "transient" else Outcome.REFUSED
+        ctx.logger.error(exc.message, table=str(table), kind=exc.kind)
+        return JobResult(outcome, exc.message, details={**details, "error": exc.kind})
+    details.update({"job_id": report.job_id, "location": report.location})
+    counts = {"rows": report.rows}
+    if report.bytes_processed is not None:
+        counts["bytes_processed"] = report.bytes_processed
+    if ctx.options.dry_run:
+        return JobResult(Outcome.DRY_RUN, f"{report.rows} rows older than {days} days would be deleted from "
+                         f"{table}", counts=counts, details=details)
+    if report.rows == 0:
+        return JobResult(Outcome.SKIPPED, f"no rows older than {days} days in {table}", counts=counts,
+                         details=details)
+    return JobResult(Outcome.APPLIED, f"deleted {report.rows} rows older than {days} days from {table}",
+                     counts=counts, details=details)
