@@ -111,7 +111,8 @@ class Sandbox:
         active = self.store.active_count(db)
         return 200, {"orgs_processed": active, "alerts_sent": active // 7}
 
-    def org_sync(self, db: Any, body: dict[str, Any], slug: str) -> Answer:
+    def org_sync(self, db: Any, body: dict[str, Any], org: str) -> Answer:
+        slug = org
         day = parse_date(body.get("date"))
         status = self.store.org_status(db, slug)
         if status is None:
@@ -196,6 +197,9 @@ class Handler(BaseHTTPRequestHandler):
             self._send(*error(exc.status, exc.code, exc.message))
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        except Exception as exc:  # noqa: BLE001 - a sandbox bug must still answer like an API would
+            self.server.app.log({"event": "internal_error", "error": exc.__class__.__name__})
+            self._send(*error(500, "internal_error", exc.__class__.__name__))
 
     def _route(self, method: str) -> None:
         app = self.server.app
