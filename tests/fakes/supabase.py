@@ -1,0 +1,221 @@
+"""A local stand-in for the Supabase Management API's SQL endpoint, backed by a real PostgreSQL.
+
+    POST /v1/projects/{ref}/database/query   {"query": "<sql>"}   Authorization: Bearer <token>
+
+What it keeps from the real service (recorded responses in supabase/cli apps/cli-e2e/fixtures, and
+error bodies users have posted):
+
+- 201 with a JSON array of row objects, `[]` for DDL/DML; the rows of the query's last statement.
+- The whole string runs as one simple-protocol query on a fresh session: an implicit transaction
+  unless the text has BEGIN/COMMIT. A failed request leaves nothing behind (the session is closed,
+  which rolls back an open transaction).
+- A database error is 400 `{"message": "Failed to run sql query: ERROR:  23505: duplicate key value
+  violates unique constraint \\"...\\"\\nDETAIL:  Key (...)=(...) already exists.\\n"}`, psql's verbose
+  layout: `ERROR:  <sqlstate>: <message>`, then LINE/DETAIL/HINT/CONTEXT lines when present.
+- 401 `{"message": "Unauthorized"}` without the right bearer token; 404 for another project ref.
+- `x-ratelimit-limit: 120`, `x-ratelimit-remaining`, `x-ratelimit-reset` (seconds until the window
+  resets) on every answer; `rate_limit_next(n)` makes the next n requests 429 with those headers and
+  Retry-After. The 429 body text is a guess (the service is NestJS; its throttler's default message).
+
+Fault hooks: `rate_limit_next`, and `before_query`, a callable run in the request's thread before the
+SQL executes (block on a threading.Barrier or Event there to stage a race; no sleeping needed).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, cast
+
+import psycopg
+
+_PATH = re.compile(r"^/v1/projects/([^/]+)/database/query/?$")
+RATE_LIMIT = 120
+TEST_TOKEN = "sbp_test_token_0000"
+
+
+def _error_text(exc: psycopg.Error, query: str) -> str:
+    """The error the way the API words it: psql's verbose format after a fixed prefix."""
+    diag = exc.diag
+    if diag.sqlstate is None or diag.message_primary is None:
+        return f"Failed to run sql query: {exc}"
+    lines = [f"ERROR:  {diag.sqlstate}: {diag.message_primary}"]
+    if diag.statement_position:
+        position = int(diag.statement_position)  # 1-based, in characters, over the whole query
+        before = query[: position - 1]
+        line_no = before.count("\n") + 1
+        line_start = before.rfind("\n") + 1
+        line_end = query.find("\n", line_start)
+        line = query[line_start: None if line_end < 0 else line_end]
+        prefix = f"LINE {line_no}: "
+        lines.append(prefix + line)
+        lines.append(" " * (len(prefix) + len(before) - line_start) + "^")
+    for label, value in (("DETAIL", diag.message_detail), ("HINT", diag.message_hint),
+                         ("CONTEXT", diag.context)):
+        if value:
+            lines.append(f"{label}:  {value}")
+    return "Failed to run sql query: " + "\n".join(lines) + "\n"
+
+
+def _run(db_uri: str, query: str) -> list[dict[str, Any]]:
+    # autocommit: the text's own BEGIN/COMMIT govern, as on the real endpoint. No params, so psycopg
+    # sends the string as one simple-protocol query, which allows many statements.
+    with psycopg.connect(db_uri, autocommit=True) as conn:
+        cur = conn.execute(cast(Any, query))
+        rows: list[dict[str, Any]] = []
+        while True:
+            if cur.description is not None:
+                names = [col.name for col in cur.description]
+                rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+            else:
+                rows = []
+            if not cur.nextset():
+                return rows
+
+
+class FakeSupabaseApi:
+    """`with FakeSupabaseApi(db_uri) as api:` serves on api.url until the block ends."""
+
+    def __init__(self, db_uri: str, *, ref: str = "testprojectref000000",
+                 token: str = TEST_TOKEN) -> None:
+        self.db_uri = db_uri
+        self.ref = ref
+        self.token = token
+        self.before_query: Callable[[str], None] | None = None
+        self.request_count = 0  # every request, whatever its answer
+        self.queries: list[str] = []  # SQL that reached the database, in arrival order
+        self._lock = threading.Lock()
+        self._limited = 0
+        self._retry_after = 1
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def query_url(self) -> str:
+        return f"{self.url}/v1/projects/{self.ref}/database/query"
+
+    def rate_limit_next(self, n: int, retry_after: int = 1) -> None:
+        with self._lock:
+            self._limited = n
+            self._retry_after = retry_after
+
+    def start(self) -> FakeSupabaseApi:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server.daemon_threads = True
+        server.fake = self  # type: ignore[attr-defined]
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="fake-supabase", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = self._thread = None
+
+    def __enter__(self) -> FakeSupabaseApi:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # Called from request threads.
+    def _take_rate_limit(self) -> int | None:
+        with self._lock:
+            self.request_count += 1
+            if self._limited > 0:
+                self._limited -= 1
+                return self._retry_after
+            return None
+
+    def _record(self, query: str) -> None:
+        with self._lock:
+            self.queries.append(query)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects from a real API
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet test output
+        pass
+
+    @property
+    def fake(self) -> FakeSupabaseApi:
+        return cast(FakeSupabaseApi, self.server.fake)  # type: ignore[attr-defined]
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body, default=str).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("X-RateLimit-Limit", str(RATE_LIMIT))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._drain()
+        self._send(404, {"message": "Not Found"})
+
+    def do_POST(self) -> None:
+        raw = self._drain()
+        fake = self.fake
+        retry_after = fake._take_rate_limit()
+        if retry_after is not None:
+            self._send(429, {"message": "ThrottlerException: Too Many Requests"}, {
+                "Retry-After": str(retry_after),
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(retry_after),
+            })
+            return
+        limits = {"X-RateLimit-Remaining": str(RATE_LIMIT - 1), "X-RateLimit-Reset": "60"}
+        if self.headers.get("Authorization") != f"Bearer {fake.token}":
+            self._send(401, {"message": "Unauthorized"}, limits)
+            return
+        match = _PATH.match(self.path.split("?", 1)[0])
+        if match is None:
+            self._send(404, {"message": "Not Found"}, limits)
+            return
+        if match.group(1) != fake.ref:
+            self._send(404, {"message": "Project not found"}, limits)
+            return
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            self._send(400, {"message": "Invalid JSON body"}, limits)
+            return
+        query = body.get("query") if isinstance(body, dict) else None
+        if not isinstance(query, str) or not query.strip():
+            self._send(400, {"message": "query must be a non-empty string"}, limits)
+            return
+        if fake.before_query is not None:
+            try:
+                fake.before_query(query)
+            except Exception as exc:  # a broken staging hook must not hang the client
+                self._send(500, {"message": f"before_query hook failed: {exc!r}"}, limits)
+                return
+        fake._record(query)
+        try:
+            rows = _run(fake.db_uri, query)
+        except psycopg.Error as exc:
+            self._send(400, {"message": _error_text(exc, query)}, limits)
+            return
+        self._send(201, rows, limits)
+
+    def _drain(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
