@@ -126,58 +126,32 @@ class CloudRunFake(FakeServer):
         ex = job + "/executions/{execution}"
         op = loc + "/operations/{operation}"
         m = "run.projects.locations"
+        table: list[tuple[str, str, Callable[..., Any], str, str | None]] = [
+            ("POST", loc + "/jobs", self._create_job, "jobs.create", "GoogleCloudRunV2Job"),
+            ("GET", loc + "/jobs", self._list_jobs, "jobs.list", None),
+            ("GET", job, self._get_job, "jobs.get", None),
+            ("PATCH", job, self._update_job, "jobs.patch", "GoogleCloudRunV2Job"),
+            ("DELETE", job, self._delete_job, "jobs.delete", None),
+            ("POST", job + ":run", self._run_job, "jobs.run", "GoogleCloudRunV2RunJobRequest"),
+            ("GET", job + ":getIamPolicy", self._get_iam, "jobs.getIamPolicy", None),
+            ("POST", job + ":setIamPolicy", self._set_iam, "jobs.setIamPolicy", "GoogleIamV1SetIamPolicyRequest"),
+            ("POST", job + ":testIamPermissions", self._test_iam, "jobs.testIamPermissions",
+             "GoogleIamV1TestIamPermissionsRequest"),
+            ("GET", job + "/executions", self._list_executions, "jobs.executions.list", None),
+            ("GET", ex, self._get_execution, "jobs.executions.get", None),
+            ("DELETE", ex, self._delete_execution, "jobs.executions.delete", None),
+            ("POST", ex + ":cancel", self._cancel_execution, "jobs.executions.cancel",
+             "GoogleCloudRunV2CancelExecutionRequest"),
+            ("GET", loc + "/operations", self._list_operations, "operations.list", None),
+            ("GET", op, self._get_operation, "operations.get", None),
+            ("DELETE", op, self._delete_operation, "operations.delete", None),
+            ("POST", op + ":wait", self._wait_operation, "operations.wait", "GoogleLongrunningWaitOperationRequest"),
+        ]  # fmt: skip
+        # POSTs that change nothing do not count as writes.
+        reads = {"jobs.testIamPermissions", "operations.wait"}
         return [
-            route(
-                "POST", loc + "/jobs", self._create_job, method_id=f"{m}.jobs.create", body_schema="GoogleCloudRunV2Job"
-            ),
-            route("GET", loc + "/jobs", self._list_jobs, method_id=f"{m}.jobs.list"),
-            route("GET", job, self._get_job, method_id=f"{m}.jobs.get"),
-            route("PATCH", job, self._update_job, method_id=f"{m}.jobs.patch", body_schema="GoogleCloudRunV2Job"),
-            route("DELETE", job, self._delete_job, method_id=f"{m}.jobs.delete"),
-            route(
-                "POST",
-                job + ":run",
-                self._run_job,
-                method_id=f"{m}.jobs.run",
-                body_schema="GoogleCloudRunV2RunJobRequest",
-            ),
-            route("GET", job + ":getIamPolicy", self._get_iam, method_id=f"{m}.jobs.getIamPolicy"),
-            route(
-                "POST",
-                job + ":setIamPolicy",
-                self._set_iam,
-                method_id=f"{m}.jobs.setIamPolicy",
-                body_schema="GoogleIamV1SetIamPolicyRequest",
-            ),
-            route(
-                "POST",
-                job + ":testIamPermissions",
-                self._test_iam,
-                read=True,
-                method_id=f"{m}.jobs.testIamPermissions",
-                body_schema="GoogleIamV1TestIamPermissionsRequest",
-            ),
-            route("GET", job + "/executions", self._list_executions, method_id=f"{m}.jobs.executions.list"),
-            route("GET", ex, self._get_execution, method_id=f"{m}.jobs.executions.get"),
-            route("DELETE", ex, self._delete_execution, method_id=f"{m}.jobs.executions.delete"),
-            route(
-                "POST",
-                ex + ":cancel",
-                self._cancel_execution,
-                method_id=f"{m}.jobs.executions.cancel",
-                body_schema="GoogleCloudRunV2CancelExecutionRequest",
-            ),
-            route("GET", loc + "/operations", self._list_operations, method_id=f"{m}.operations.list"),
-            route("GET", op, self._get_operation, method_id=f"{m}.operations.get"),
-            route("DELETE", op, self._delete_operation, method_id=f"{m}.operations.delete"),
-            route(
-                "POST",
-                op + ":wait",
-                self._wait_operation,
-                read=True,
-                method_id=f"{m}.operations.wait",
-                body_schema="GoogleLongrunningWaitOperationRequest",
-            ),
+            route(verb, path, handler, method_id=f"{m}.{mid}", body_schema=schema, read=mid in reads)
+            for verb, path, handler, mid, schema in table
         ]
 
     # ---- test helpers ------------------------------------------------------------------------
@@ -196,8 +170,7 @@ class CloudRunFake(FakeServer):
         """A job's executions, newest first (job by full name or id)."""
         with self._lock:
             short = job.rsplit("/", 1)[-1]
-            found = [e for e in self.executions.values() if e["job"] == short]
-            return sorted(found, key=lambda e: (e["createTime"], e["name"]), reverse=True)
+            return [e for e in reversed(self.executions.values()) if e["job"] == short]
 
     def seed_job(self, parent: str, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
         """Store a job as if created through the API (defaults and server fields filled), unrecorded."""
@@ -299,8 +272,9 @@ class CloudRunFake(FakeServer):
         deleted = {**_json_copy(current), "deleteTime": self.now()}
         if req.param("validateOnly") != "true":
             del self.jobs[current["name"]]
-            for ex_name in [n for n, e in self.executions.items() if n.startswith(current["name"] + "/")]:
+            for ex_name in [n for n in self.executions if n.startswith(current["name"] + "/")]:
                 del self.executions[ex_name]
+            self._latest.pop(current["name"], None)
             self.iam_policies.pop(current["name"], None)
         return self._done_op(req, location, JOB_TYPE, deleted)
 
@@ -349,14 +323,13 @@ class CloudRunFake(FakeServer):
         if job != "-" and location != "-":
             self._job_or_404(project, location, job)
         prefix = f"projects/{project}/locations/"
-        found = [
+        found = [  # newest first
             e
-            for e in self.executions.values()
+            for e in reversed(self.executions.values())
             if e["name"].startswith(prefix)
             and (location == "-" or e["name"].split("/")[3] == location)
             and (job == "-" or e["job"] == job)
         ]
-        found.sort(key=lambda e: (e["createTime"], e["name"]), reverse=True)  # newest first
         page, token = paginate(found, req)
         out: dict[str, Any] = {}
         if page:
@@ -611,7 +584,8 @@ class CloudRunFake(FakeServer):
                 "CANCELLED": "EXECUTION_CANCELLED",
                 "NON_ZERO_EXIT_CODE": "EXECUTION_FAILED",
             }.get(completed.get("executionReason", ""), "EXECUTION_SUCCEEDED")
-        ref = {"name": ex["name"].rsplit("/", 1)[-1], "createTime": ex["createTime"], "completionStatus": status}
+        # The full name: the API says to pass it to GetExecution as is.
+        ref = {"name": ex["name"], "createTime": ex["createTime"], "completionStatus": status}
         if ex.get("completionTime"):
             ref["completionTime"] = ex["completionTime"]
         job["latestCreatedExecution"] = ref

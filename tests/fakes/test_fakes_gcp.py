@@ -316,6 +316,39 @@ def test_update_with_a_stale_etag_is_aborted(jobs: run_v2.JobsClient) -> None:
         jobs.update_job(job=run_v2.Job(name=job.name, etag=job.etag, **_spec(housejobs_job(args=["y"]))))
 
 
+def test_output_only_fields_are_ignored_unless_strict(run_fake: CloudRunFake, jobs: run_v2.JobsClient) -> None:
+    job = create(jobs)
+    got = jobs.get_job(name=job.name)
+    # Read-modify-write sends uid, timestamps, conditions back; the real API ignores them (AIP-203).
+    same = jobs.update_job(job=got).result(timeout=5)
+    assert same.generation == 1
+    assert f"PATCH /v2/{job.name}: $.uid" in run_fake.output_only_sent
+    run_fake.output_only_sent.clear()
+
+    with CloudRunFake(reject_output_only=True) as strict:
+        body = {"uid": "mine", "template": {"template": {"containers": [{"image": "x"}]}}}
+        status, answer = raw("POST", f"{strict.endpoint}/v2/{PARENT}/jobs?jobId=strict", body)
+        assert status == 400
+        assert "$.uid: output-only field set in a request" in answer["error"]["message"]
+        assert strict.jobs == {}
+
+
+def test_validate_only_changes_nothing(run_fake: CloudRunFake, jobs: run_v2.JobsClient) -> None:
+    request = run_v2.CreateJobRequest(parent=PARENT, job=housejobs_job(), job_id="dry", validate_only=True)
+    preview = jobs.create_job(request=request).result(timeout=5)
+    assert preview.template.template.timeout == timedelta(seconds=900)
+    assert run_fake.jobs == {}
+    assert run_fake.requests[-1].query["validateOnly"] == ["true"]
+
+
+def test_seed_job_stores_like_create(run_fake: CloudRunFake, jobs: run_v2.JobsClient) -> None:
+    run_fake.seed_job(PARENT, "seeded", {"template": {"template": {"containers": [{"image": "busybox"}]}}})
+    got = jobs.get_job(name=f"{PARENT}/jobs/seeded")
+    assert got.template.template.max_retries == 3
+    assert run_fake.job("seeded")["launchStage"] == "GA"  # stored with enum names
+    assert run_fake.write_calls == 0
+
+
 def test_list_pages_and_delete(run_fake: CloudRunFake, jobs: run_v2.JobsClient) -> None:
     for job_id in ("housejobs-c-test", "housejobs-a-test", "housejobs-b-test"):
         create(jobs, job_id)
@@ -432,7 +465,7 @@ def test_run_with_overrides_then_succeed(
 
     after = jobs.get_job(name=job.name)
     assert after.execution_count == 1
-    assert after.latest_created_execution.name == name.rsplit("/", 1)[-1]
+    assert after.latest_created_execution.name == name
     assert after.latest_created_execution.completion_status == (
         run_v2.ExecutionReference.CompletionStatus.EXECUTION_SUCCEEDED
     )
