@@ -98,7 +98,10 @@ async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn |
     tally = Tally()
     stop = ctx.stop_event
     shard_index, shard_count = req.shard or (0, 1)
-    api = ctx.admin_client(max_connections=max(1, req.concurrency))
+    api = ctx.admin_client(max_connections=1)
+    # One single-connection client per worker: httpcore's pool does O(connections) work per request,
+    # which at 32+ connections costs more CPU than the request itself.
+    workers = [ctx.admin_client(max_connections=1) for _ in range(req.concurrency)]
     planned: list[PlannedCall] = []
     queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=req.concurrency * 2)
 
@@ -131,7 +134,7 @@ async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn |
             for _ in range(req.concurrency):
                 await queue.put(None)
 
-    async def sync_one(org: str) -> None:
+    async def sync_one(api: ApiClient, org: str) -> None:
         key = f"housejobs:org-sync:{org}:{req.date}"
         path = f"/admin/orgs/{org}/sync"
         if ctx.options.dry_run:
@@ -168,18 +171,18 @@ async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn |
         else:
             tally.synced += 1
 
-    async def work() -> None:
+    async def work(api: ApiClient) -> None:
         while True:
             org = await queue.get()
             if org is None:
                 return
             if stop.is_set():
                 continue  # drain: take no new org once stopping
-            await sync_one(org)
+            await sync_one(api, org)
             if progress is not None:
                 progress(tally)
 
-    await asyncio.gather(produce(), *(work() for _ in range(req.concurrency)))
+    await asyncio.gather(produce(), *(work(w) for w in workers))
     return _result(ctx, req, tally, planned)
 
 

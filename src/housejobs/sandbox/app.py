@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from housejobs.sandbox.bot import register_bot_routes
 from housejobs.sandbox.faults import Faults
 from housejobs.sandbox.store import BOOTSTRAP_TABLES, Store, body_hash, decode_token
 
@@ -73,6 +74,9 @@ class Sandbox:
         # (request handler, method, match, raw body) and answers (status, body, headers).
         self.extra_routes: list[tuple[str, re.Pattern[str], Callable[..., tuple[int, Any, dict[str, str]]]]] = []
         self.log: Callable[[dict[str, Any]], None] = lambda record: None
+        # The bot runtime's reminder routes, and every log record they wrote (GET /_sandbox/bot-log).
+        self.bot_log: list[dict[str, Any]] = []
+        register_bot_routes(self)
 
     def count(self, route: str) -> None:
         with self._lock:
@@ -135,6 +139,8 @@ class Sandbox:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, the client's delayed ACK adds ~40 ms.
+    disable_nagle_algorithm = True
     server: SandboxServer
     error_content_type = "application/json"
 
@@ -320,6 +326,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _control(self, method: str, path: str, query: dict[str, list[str]], raw: bytes) -> None:
         app = self.server.app
+        if path == "/_sandbox/bot-log" and method == "GET":
+            with app._lock:
+                records = list(app.bot_log)
+            return self._send(200, {"records": records})
         if path == "/_sandbox/counters" and method == "GET":
             effect = query.get("effect", [None])[0]
             return self._send(200, {"effects": app.store.counters(effect), "requests": app.requests,
