@@ -219,6 +219,56 @@ def quota_cleanup(
     raise typer.Exit(execute(runtime(), options, "quota-cleanup", job, confirm="delete old quota rows"))
 
 
+@app.command("reminder")
+def reminder(
+    reminder_type: Annotated[str, typer.Argument(metavar="TYPE", help="utilities, rent-warning or rent-due.",
+                                                 show_default=False)],
+    *,
+    period: Annotated[str | None, typer.Option("--period", metavar="YYYY-MM",
+                                               help="Billing month [default: this month in the household's "
+                                               "time zone].", show_default=False)] = None,
+    job_id: Annotated[str | None, typer.Option("--job-id", metavar="ID",
+                                               help="Job id the bot logs [default: the Cloud Run execution, "
+                                               "else a fresh id].", show_default=False)] = None,
+    bot_url: Annotated[str | None, typer.Option("--bot-url", help="Bot runtime base URL (overrides the "
+                                                "environment's bot_url).", show_default=False)] = None,
+    env: EnvOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Ask for the bot's own dry run: it answers "
+                                          "in full and claims nothing.")] = False,
+    yes: YesOpt = False, json: JsonOpt = False, deadline: DeadlineOpt = None, debug: DebugOpt = False,
+) -> None:
+    """Ask the household bot to dispatch one reminder, exactly once per billing period.
+
+    TYPE is utilities, rent-warning or rent-due. Calls the bot runtime's `POST /jobs/reminder/TYPE`
+    with the period, a job id and the scheduler secret (SCHEDULER_SHARED_SECRET, else Secret Manager
+    scheduler-shared-secret<suffix>). The bot dedupes on `<period>:TYPE`: the first run reports
+    `applied`, every later one `duplicate`.
+
+    Example: housejobs reminder rent-due --env stage --period 2026-12
+    """
+    from housejobs.cli.runner import execute
+    from housejobs.errors import HousejobsError
+    from housejobs.jobs.reminder import ReminderRequest, check_request, run_reminder
+    from housejobs.results import JobResult
+
+    rt = runtime()
+    options = _options(env, None, dry_run, yes, json, deadline, debug)
+    req = ReminderRequest(reminder_type, period, job_id, bot_url)
+    try:
+        check_request(req, rt.clock.now())
+        bad_input: HousejobsError | None = None
+    except HousejobsError as exc:
+        bad_input = exc  # refused inside the run (one result, one summary), before any prompt or call
+
+    async def job(ctx: Context) -> JobResult:
+        if bad_input is not None:
+            raise bad_input
+        return await run_reminder(ctx, req)
+
+    raise typer.Exit(execute(rt, options, "reminder", job,
+                             confirm=None if bad_input else f"dispatch the {reminder_type} reminder"))
+
+
 @app.command("list-jobs")
 def list_jobs(json: JsonOpt = False) -> None:
     """List the job catalog: name, kind, schedule and what each calls. Needs no cloud access.

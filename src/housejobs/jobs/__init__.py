@@ -4,6 +4,7 @@ prints. `IMPLEMENTED` names every job the CLI can run, and a test checks it agai
 from __future__ import annotations
 
 IMPLEMENTED = (
+    "migrate",
     "bootstrap",
     "org-sync-all",
     "quota-reset",
@@ -11,4 +12,5 @@ IMPLEMENTED = (
     "alerts",
     "quota-monthly",
     "quota-cleanup",
+    "reminder",
 )

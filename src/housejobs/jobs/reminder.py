@@ -1,0 +1,133 @@
+"""The reminder job: ask the household bot's runtime to dispatch one reminder, once per billing period.
+
+`POST /jobs/reminder/<type>` on the bot runtime (not the admin API), authenticated with the scheduler
+shared secret. The bot dedupes on `<period>:<type>`, so every retry and every rerun is safe; the client
+still sends an Idempotency-Key so the core retry policy treats the call as replayable.
+
+The period is always sent, computed in the household's time zone: the 09:00 trigger on the 1st in
+Sydney runs on the previous UTC day, where the bot's own UTC default would name last month.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from housejobs.context import Context, Target, _check_url
+from housejobs.errors import ApiProtocolError, ApiStatusError, ConfigError, UsageError
+from housejobs.jobs.periods import parse_month, zone
+from housejobs.redact import Secret
+from housejobs.results import JobResult, Outcome, PlannedCall
+
+REMINDER_TYPES = ("utilities", "rent-warning", "rent-due")
+OUTCOMES = {"claimed": Outcome.APPLIED, "duplicate": Outcome.DUPLICATE, "dry-run": Outcome.DRY_RUN}
+# What the bot accepts as a jobId; Cloud Run execution names and uuids both fit.
+JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$")
+
+
+@dataclass(frozen=True)
+class ReminderRequest:
+    reminder_type: str
+    period: str | None  # None: the current month in the household's time zone
+    job_id: str | None  # None: the Cloud Run execution, else a fresh id
+    bot_url: str | None  # None: the environment's bot_url (or the embedded sandbox)
+
+
+def check_request(req: ReminderRequest, now: datetime) -> None:
+    """Refuse a bad type, period or job id before anything is resolved or called (exit 2)."""
+    if req.reminder_type not in REMINDER_TYPES:
+        raise UsageError(f"unknown reminder type {req.reminder_type!r}", hint="use " + ", ".join(REMINDER_TYPES))
+    if req.period is not None:
+        parse_month(req.period, now, option="--period")
+    if req.job_id is not None and not JOB_ID.match(req.job_id):
+        raise UsageError(f"--job-id {req.job_id!r} is not a job id",
+                         hint="1-200 letters, digits and ._:@/- starting with a letter or digit")
+
+
+def household_period(ctx: Context) -> str:
+    """The current month where the household lives."""
+    tz = zone(ctx.settings.get("household_time_zone") or "Etc/UTC", ctx.settings.source("household_time_zone"))
+    local = ctx.clock.now().astimezone(tz)
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def bot_target(ctx: Context, bot_url: str | None) -> tuple[Target, Secret]:
+    """Where the reminder goes and the secret it carries: --bot-url, the env's bot_url, or the sandbox."""
+    if bot_url:
+        url = _check_url(bot_url, "--bot-url")
+        return Target("url", url, url), _secret(ctx)
+    if ctx.env:
+        url = _check_url(ctx.settings.require("bot_url", f"the reminder in --env {ctx.env}"),
+                         ctx.settings.source("bot_url"))
+        return Target("env", url, f"{ctx.env} bot ({url})"), _secret(ctx)
+    server = ctx.embedded_sandbox()
+    if not server.app.scheduler_secret:
+        raise ConfigError("the embedded sandbox has no scheduler secret")
+    return Target("sandbox", server.url, "embedded sandbox"), Secret(server.app.scheduler_secret, "embedded sandbox")
+
+
+def _secret(ctx: Context) -> Secret:
+    return ctx.secret("scheduler_shared_secret", "scheduler-shared-secret")
+
+
+async def run_reminder(ctx: Context, req: ReminderRequest) -> JobResult:
+    from housejobs.api import ApiClient
+
+    check_request(req, ctx.clock.now())
+    period = req.period or household_period(ctx)
+    job_id = req.job_id or ctx.runtime.execution or str(uuid.uuid4())
+    dry_run = ctx.options.dry_run
+    path = f"/jobs/reminder/{req.reminder_type}"
+    key = f"housejobs:reminder:{req.reminder_type}:{period}"
+    body: dict[str, Any] = {"period": period, "jobId": job_id, "dryRun": dry_run}
+    details: dict[str, Any] = {"reminderType": req.reminder_type, "period": period,
+                               "dedupeKey": f"{period}:{req.reminder_type}", "jobId": job_id,
+                               "dryRun": dry_run, "idempotency_key": key}
+
+    target, secret = bot_target(ctx, req.bot_url)
+    ctx.target = target  # the run summary names the bot, not the admin API
+    client = ApiClient(target.url, clock=ctx.clock, logger=ctx.logger, policy=ctx.retry_policy(),
+                       headers={"x-household-scheduler-secret": secret.reveal()},
+                       transport=ctx.runtime.transport, max_connections=1,
+                       auth_hint="check SCHEDULER_SHARED_SECRET for this environment")
+    ctx._clients.append(client)  # closed with the run; its attempts count in the summary
+    what = f"POST {path}"
+    try:
+        response = await client.post(path, body, idempotency_key=key)
+    except ApiStatusError as exc:
+        if exc.status == 404:
+            raise ConfigError(f"{what}: 404: the bot runtime at {target.url} has no reminder routes",
+                              hint="the runtime mounts them only when SCHEDULER_SHARED_SECRET is set on it; "
+                                   "also check the bot URL") from None
+        raise
+    outcome = _read_answer(response.data, what, req.reminder_type, period, dry_run)
+    details.update(dedupeKey=response.data["dedupeKey"], jobId=response.data["jobId"])
+    planned = [PlannedCall("POST", path, key, body)] if outcome is Outcome.DRY_RUN else []
+    messages = {
+        Outcome.APPLIED: f"{req.reminder_type} reminder for {period} dispatched",
+        Outcome.DUPLICATE: f"{req.reminder_type} reminder for {period} was already dispatched",
+        Outcome.DRY_RUN: f"the bot would dispatch the {req.reminder_type} reminder for {period}; "
+                         "its own dry run claimed nothing",
+    }
+    ctx.logger.info(f"reminder {response.data['outcome']}", **details)
+    return JobResult(outcome, messages[outcome], details=details, planned=planned)
+
+
+def _read_answer(data: Any, what: str, reminder_type: str, period: str, dry_run: bool) -> Outcome:
+    """The bot's answer, checked against what was asked (never trust a mismatched claim)."""
+    if not isinstance(data, dict) or data.get("ok") is not True:
+        raise ApiProtocolError(f"{what}: unexpected answer (not an ok JSON object)")
+    outcome = OUTCOMES.get(str(data.get("outcome")))
+    if outcome is None:
+        raise ApiProtocolError(f"{what}: unexpected outcome {str(data.get('outcome'))[:40]!r}")
+    if data.get("reminderType") != reminder_type or data.get("period") != period:
+        raise ApiProtocolError(f"{what}: the answer names another reminder or period than was asked")
+    if data.get("dedupeKey") != f"{period}:{reminder_type}" or not isinstance(data.get("jobId"), str):
+        raise ApiProtocolError(f"{what}: unexpected answer (dedupeKey or jobId)")
+    if (outcome is Outcome.DRY_RUN) != dry_run:
+        asked = "a dry run" if dry_run else "a dispatch"
+        raise ApiProtocolError(f"{what}: asked for {asked}, the bot answered {data['outcome']!r}")
+    return outcome
