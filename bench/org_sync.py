@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import KEY, sandbox_process  # noqa: E402
+from _common import KEY, sandbox_process
 
 
 def run_sync(url: str, *extra: str) -> tuple[float, dict[str, object], int]:

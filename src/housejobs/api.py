@@ -153,13 +153,15 @@ class ApiClient:
 
     async def request(self, method: str, path: str, *, json_body: dict[str, Any] | None = None,
                       params: dict[str, Any] | None = None, idempotency_key: str | None = None,
-                      headers: dict[str, str] | None = None) -> ApiResponse:
+                      headers: dict[str, str] | None = None, replay_safe: bool = False) -> ApiResponse:
         policy = self.policy
         start = self.clock.monotonic()
         attempts = 0
         # A transport error after sending may mean the server acted: only a GET or a keyed request
         # may be sent again, because the key makes the second send a replay.
-        safe = method == "GET" or idempotency_key is not None
+        # `replay_safe`: the caller knows a second send cannot apply twice without a key (a migration
+        # guarded by its history row's primary key).
+        safe = method == "GET" or idempotency_key is not None or replay_safe
         send_headers = dict(headers or {})
         if idempotency_key:
             send_headers["Idempotency-Key"] = idempotency_key
@@ -243,6 +245,9 @@ class ApiClient:
         code, message = _error_fields(response)
         if status in RETRY_STATUSES or (status == 409 and code == "idempotency_in_flight"):
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock.now())
+            if retry_after is None and status == 429:
+                # Supabase's Management API gives the seconds until its window resets.
+                retry_after = parse_retry_after(response.headers.get("X-RateLimit-Reset"), self.clock.now())
             if retry_after is not None and retry_after > self.policy.retry_after_cap:
                 raise ApiUnavailable(
                     f"{what}: server answered {status} and asked to retry after {retry_after:g} s, "

@@ -185,6 +185,10 @@ class Context:
         self._clients.append(client)
         return client
 
+    def track(self, client: ApiClient) -> None:
+        """Count a client's calls in the run summary and close it with the run."""
+        self._clients.append(client)
+
     def embedded_sandbox(self) -> SandboxServer:
         if self._sandbox is None:
             import secrets

@@ -1,0 +1,120 @@
+"""migrate: apply Supabase SQL migrations through the Management API (never a direct connection).
+
+The plan and the SQL live in `housejobs.migrations`; this module is the HTTP edge (one query per
+request, 429 honoured) and the mapping to outcomes. Every request is safe to send twice: reads are
+reads, and a migration's transaction inserts its history row first, so a second send is a duplicate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from housejobs.api import ApiClient
+from housejobs.context import Context
+from housejobs.errors import ApiStatusError, ConfigError, UsageError
+from housejobs.migrations import MigrateResult, MigrationError, QueryError, load_dir, run_migrations
+from housejobs.redact import Secret
+from housejobs.results import JobResult, Outcome
+
+PROJECT_REF_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _client(ctx: Context) -> tuple[ApiClient, str]:
+    if not ctx.env:
+        raise UsageError("migrate needs an environment", hint="pass --env test, stage or prod")
+    ref = ctx.settings.require("supabase_project_ref", "migrate")
+    if not ref or any(c not in PROJECT_REF_CHARS for c in ref):
+        raise ConfigError(f"supabase_project_ref {ref!r} is not a Supabase project ref (lowercase letters "
+                          "and digits)")
+    base = ctx.settings.get("supabase_api_url") or "https://api.supabase.com"
+    token: Secret = ctx.secret("supabase_access_token", "supabase-access-token")
+    client = ApiClient(base, clock=ctx.clock, logger=ctx.logger, policy=ctx.retry_policy(),
+                       headers={"Authorization": f"Bearer {token.reveal()}"}, transport=ctx.runtime.transport,
+                       auth_hint="check SUPABASE_ACCESS_TOKEN for this environment")
+    ctx.track(client)
+    return client, ref
+
+
+def _query_fn(client: ApiClient, ref: str) -> Any:
+    path = f"/v1/projects/{ref}/database/query"
+
+    async def query(sql: str) -> list[dict[str, Any]]:
+        try:
+            response = await client.request("POST", path, json_body={"query": sql}, replay_safe=True)
+        except ApiStatusError as exc:
+            # The database's own error (syntax, constraint, duplicate history row) arrives as a 4xx.
+            raise QueryError(exc.status or 400, exc.message) from None
+        data = response.data
+        return data if isinstance(data, list) else []
+
+    return query
+
+
+def local_migrations(ctx: Context, directory: str | None) -> tuple[list[Any], Path]:
+    path = Path(directory).expanduser() if directory else ctx.settings.jobs_dir / "migrations"
+    try:
+        migrations, warnings = load_dir(path)
+    except MigrationError as exc:
+        raise ConfigError(str(exc)) from None
+    for warning in warnings:
+        ctx.logger.warning(warning)
+    return migrations, path
+
+
+def _status_rows(result: MigrateResult) -> list[dict[str, str]]:
+    return [{"version": r.version, "name": r.name, "status": r.status} for r in result.plan.rows]
+
+
+async def run_migrate(ctx: Context, *, directory: str | None, include_all: bool) -> JobResult:
+    local, path = local_migrations(ctx, directory)
+    client, ref = _client(ctx)
+    try:
+        result = await run_migrations(_query_fn(client, ref), local, include_all=include_all,
+                                      dry_run=ctx.options.dry_run)
+    except QueryError as exc:
+        return JobResult(Outcome.FAILED, f"reading or creating the migration history failed: {exc.message}")
+    except MigrationError as exc:
+        return JobResult(Outcome.FAILED, str(exc))
+    details: dict[str, Any] = {"dir": str(path), "project_ref": ref, "migrations": _status_rows(result),
+                               "applied": list(result.applied), "duplicates": list(result.duplicates)}
+    counts = {"applied": len(result.applied), "duplicate": len(result.duplicates),
+              "pending": len(result.plan.pending)}
+    if result.refusals:
+        outcome = Outcome.PARTIAL if result.applied else Outcome.REFUSED
+        return JobResult(outcome, "; ".join(result.refusals), counts=counts, details=details)
+    if result.failed is not None:
+        details["failed"] = result.failed
+        return JobResult(Outcome.FAILED, f"migration {result.failed} failed: {result.error}"
+                         + (f" (applied before it: {', '.join(result.applied)})" if result.applied else ""),
+                         counts=counts, details=details)
+    if ctx.options.dry_run:
+        names = ", ".join(m.label for m in result.plan.pending) or "nothing"
+        return JobResult(Outcome.DRY_RUN, f"would apply {names}", counts=counts, details=details)
+    if result.applied:
+        return JobResult(Outcome.APPLIED, f"applied {', '.join(result.applied)}"
+                         + (f"; {', '.join(result.duplicates)} applied by a concurrent run" if result.duplicates
+                            else ""), counts=counts, details=details)
+    if result.duplicates:
+        return JobResult(Outcome.DUPLICATE, f"{', '.join(result.duplicates)} applied by a concurrent run",
+                         counts=counts, details=details)
+    return JobResult(Outcome.SKIPPED, "nothing pending", counts=counts, details=details)
+
+
+async def run_status(ctx: Context, *, directory: str | None) -> JobResult:
+    local, path = local_migrations(ctx, directory)
+    client, ref = _client(ctx)
+    try:
+        result = await run_migrations(_query_fn(client, ref), local, dry_run=True)
+    except QueryError as exc:
+        return JobResult(Outcome.FAILED, f"reading the migration history failed: {exc.message}")
+    rows = _status_rows(result)
+    table = "\n".join(f"  {r['version']:<16} {r['name']:<40} {r['status']}" for r in rows)
+    tally: dict[str, int] = {}
+    for r in rows:
+        tally[r["status"]] = tally.get(r["status"], 0) + 1
+    message = f"{len(rows)} migrations in {path}" + (f"\n{table}" if rows else "")
+    outcome = Outcome.REFUSED if result.refusals else Outcome.SKIPPED
+    if result.refusals:
+        message += "\n  " + "\n  ".join(result.refusals)
+    return JobResult(outcome, message, counts=tally, details={"migrations": rows, "project_ref": ref})
