@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-# The Google libraries are untyped in places; they load only inside these functions.
+# The Google libraries are untyped in places; they load only inside read_secret.
 # mypy: disable-error-code=no-untyped-call
 from housejobs.errors import SecretError
 from housejobs.settings import Settings
-
-
-def google_client_kwargs(endpoint: str | None) -> dict[str, Any]:
-    """Client arguments for a local fake (REST, anonymous) when an endpoint override is set."""
-    if not endpoint:
-        return {}
-    from google.api_core.client_options import ClientOptions
-    from google.auth.credentials import AnonymousCredentials
-
-    return {"transport": "rest", "credentials": AnonymousCredentials(),
-            "client_options": ClientOptions(api_endpoint=endpoint)}
 
 
 def read_secret(settings: Settings, name: str) -> str:
@@ -27,18 +14,18 @@ def read_secret(settings: Settings, name: str) -> str:
         import google_crc32c
         from google.api_core import exceptions as gexc
         from google.auth import exceptions as auth_exc
-        from google.cloud import secretmanager_v1
+
+        from housejobs.gcp import clients
     except ImportError as exc:  # pragma: no cover - the wheel depends on them
         raise SecretError(f"cannot read secret {name}: {exc}") from None
     path = f"projects/{project}/secrets/{name}/versions/latest"
     try:
-        client = secretmanager_v1.SecretManagerServiceClient(
-            **google_client_kwargs(settings.get("secretmanager_api_endpoint")))
+        client = clients.secret_manager(settings)
         response = client.access_secret_version(request={"name": path}, timeout=15)
     except gexc.NotFound:
         raise SecretError(f"secret {name} not found in project {project}",
                           hint="create it, or set the value in the environment") from None
-    except (gexc.PermissionDenied, gexc.Unauthenticated):
+    except (gexc.Forbidden, gexc.Unauthorized):
         raise SecretError(f"no access to secret {name} in project {project}",
                           hint="grant roles/secretmanager.secretAccessor") from None
     except auth_exc.DefaultCredentialsError:
@@ -54,7 +41,7 @@ def read_secret(settings: Settings, name: str) -> str:
             response.payload.data_crc32c:
         raise SecretError(f"secret {name}: data corrupted in transit (CRC32C mismatch)")
     try:
-        value = data.decode("utf-8").strip()
+        value: str = data.decode("utf-8").strip()
     except UnicodeDecodeError:
         raise SecretError(f"secret {name} is not UTF-8 text") from None
     if not value:

@@ -1,0 +1,48 @@
+"""Google Cloud clients, built in one place and imported only by the commands that need them.
+
+With an endpoint override (HOUSEJOBS_RUN_API_ENDPOINT, HOUSEJOBS_SCHEDULER_API_ENDPOINT,
+HOUSEJOBS_SECRETMANAGER_API_ENDPOINT) a client speaks REST with anonymous credentials to that
+endpoint: how the tests point Google's real libraries at local fakes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from housejobs.settings import Settings
+
+# mypy: disable-error-code=no-untyped-call
+
+
+def client_kwargs(endpoint: str | None) -> dict[str, Any]:
+    if not endpoint:
+        return {}
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+
+    return {"transport": "rest", "credentials": AnonymousCredentials(),
+            "client_options": ClientOptions(api_endpoint=endpoint)}
+
+
+def run_jobs(settings: Settings) -> Any:
+    from google.cloud import run_v2
+
+    return run_v2.JobsClient(**client_kwargs(settings.get("run_api_endpoint")))
+
+
+def run_executions(settings: Settings) -> Any:
+    from google.cloud import run_v2
+
+    return run_v2.ExecutionsClient(**client_kwargs(settings.get("run_api_endpoint")))
+
+
+def scheduler(settings: Settings) -> Any:
+    from google.cloud import scheduler_v1
+
+    return scheduler_v1.CloudSchedulerClient(**client_kwargs(settings.get("scheduler_api_endpoint")))
+
+
+def secret_manager(settings: Settings) -> Any:
+    from google.cloud import secretmanager_v1
+
+    return secretmanager_v1.SecretManagerServiceClient(**client_kwargs(settings.get("secretmanager_api_endpoint")))

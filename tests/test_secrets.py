@@ -1,0 +1,56 @@
+"""Secrets from Secret Manager: the real client library against a local fake of the v1 REST API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import ROOT_KEY, Cli, SandboxHandle
+from tests.fakes.secretmanager import SecretManagerFake
+
+PROJECT = "cloudact-testing-1"
+
+
+@pytest.fixture
+def secrets() -> Iterator[SecretManagerFake]:
+    with SecretManagerFake() as fake:
+        yield fake
+
+
+def env(sandbox: SandboxHandle, fake: SecretManagerFake) -> dict[str, str]:
+    return {"HOUSEJOBS_API_URL": sandbox.url, "HOUSEJOBS_SECRETMANAGER_API_ENDPOINT": fake.endpoint}
+
+
+def test_key_read_from_secret_manager_with_env_suffix(cli: Cli, sandbox: SandboxHandle,
+                                                      secrets: SecretManagerFake) -> None:
+    secrets.add_secret(PROJECT, "ca-root-api-key-test", ROOT_KEY.encode() + b"\n")
+    result = cli("quota-reset", "--env", "stage", env=env(sandbox, secrets), unset=("CA_ROOT_API_KEY",))
+    assert result.code == 0, result.stdout + result.stderr
+    assert sandbox.counters("quota-reset") == {"quota-reset:2026-11-24": 1}
+
+
+@pytest.mark.parametrize(("setup", "text"), [
+    ("missing", "secret ca-root-api-key-test not found in project cloudact-testing-1"),
+    ("corrupt", "CRC32C mismatch"),
+    ("denied", "no access to secret ca-root-api-key-test"),
+])
+def test_secret_problems_refuse_before_any_call(cli: Cli, sandbox: SandboxHandle, secrets: SecretManagerFake,
+                                                setup: str, text: str) -> None:
+    if setup != "missing":
+        secrets.add_secret(PROJECT, "ca-root-api-key-test", ROOT_KEY.encode())
+    if setup == "corrupt":
+        secrets.corrupt_crc = True
+    if setup == "denied":
+        secrets.deny(PROJECT, "ca-root-api-key-test")
+    result = cli("quota-reset", "--env", "test", env=env(sandbox, secrets), unset=("CA_ROOT_API_KEY",))
+    assert result.code == 2
+    assert text in result.stdout
+    assert sandbox.requests == 0
+
+
+def test_environment_value_wins_over_secret_manager(cli: Cli, sandbox: SandboxHandle,
+                                                    secrets: SecretManagerFake) -> None:
+    result = cli("quota-reset", "--env", "stage", env=env(sandbox, secrets))
+    assert result.code == 0
+    assert secrets.access_count == 0
