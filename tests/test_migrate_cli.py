@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,10 +127,8 @@ def test_two_processes_at_once_apply_each_migration_once(api: FakeSupabaseApi, p
         # Line both runs up on their first migration so they race for the advisory lock.
         if "pg_advisory_xact_lock" in sql and not getattr(applies, "seen", False):
             applies.seen = True
-            try:
+            with contextlib.suppress(threading.BrokenBarrierError):
                 gate.wait(timeout=5)
-            except threading.BrokenBarrierError:
-                pass
 
     api.before_query = hold
     results: list[int] = []

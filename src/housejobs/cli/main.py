@@ -269,6 +269,59 @@ def reminder(
                              confirm=None if bad_input else f"dispatch the {reminder_type} reminder"))
 
 
+migrate_app = typer.Typer(help="Supabase SQL migrations through the Management API.", no_args_is_help=False)
+app.add_typer(migrate_app, name="migrate")
+MigrationsDirOpt = Annotated[str | None, typer.Option("--dir", metavar="PATH", help="Migrations directory "
+                                                      "[default: jobs/migrations].", show_default=False)]
+
+
+@migrate_app.callback(invoke_without_command=True)
+def migrate(
+    typer_ctx: typer.Context,
+    *,
+    directory: MigrationsDirOpt = None,
+    include_all: Annotated[bool, typer.Option("--include-all", help="Also apply pending migrations older "
+                                              "than the newest applied one.")] = False,
+    env: EnvOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False, json: JsonOpt = False,
+    deadline: DeadlineOpt = None, debug: DebugOpt = False,
+) -> None:
+    """Apply pending migrations (`<digits>_<name>.sql`), each in one transaction, through
+    `POST /v1/projects/{ref}/database/query`. History lives in supabase_migrations.schema_migrations,
+    the Supabase CLI's own table. Refuses (exit 2) on a changed, missing or out-of-order migration.
+
+    Example: housejobs migrate --env stage        (and: housejobs migrate status --env stage)
+    """
+    if typer_ctx.invoked_subcommand is not None:
+        return
+    from housejobs.cli.runner import execute
+    from housejobs.jobs.migrate import run_migrate
+    from housejobs.results import JobResult
+
+    async def job(ctx: Context) -> JobResult:
+        return await run_migrate(ctx, directory=directory, include_all=include_all)
+
+    options = _options(env, None, dry_run, yes, json, deadline, debug)
+    raise typer.Exit(execute(runtime(), options, "migrate", job, confirm="apply migrations"))
+
+
+@migrate_app.command("status")
+def migrate_status(*, directory: MigrationsDirOpt = None, env: EnvOpt = None, json: JsonOpt = False,
+                   deadline: DeadlineOpt = None, debug: DebugOpt = False) -> None:
+    """Show each migration: version, name, and applied / pending / missing / changed / out-of-order.
+
+    Example: housejobs migrate status --env prod
+    """
+    from housejobs.cli.runner import execute
+    from housejobs.jobs.migrate import run_status
+    from housejobs.results import JobResult
+
+    async def job(ctx: Context) -> JobResult:
+        return await run_status(ctx, directory=directory)
+
+    options = _options(env, None, False, False, json, deadline, debug)
+    raise typer.Exit(execute(runtime(), options, "migrate-status", job))
+
+
 @app.command("list-jobs")
 def list_jobs(json: JsonOpt = False) -> None:
     """List the job catalog: name, kind, schedule and what each calls. Needs no cloud access.

@@ -93,7 +93,7 @@ async def run_reminder(ctx: Context, req: ReminderRequest) -> JobResult:
                        headers={"x-household-scheduler-secret": secret.reveal()},
                        transport=ctx.runtime.transport, max_connections=1,
                        auth_hint="check SCHEDULER_SHARED_SECRET for this environment")
-    ctx._clients.append(client)  # closed with the run; its attempts count in the summary
+    ctx.track(client)  # closed with the run; its attempts count in the summary
     what = f"POST {path}"
     try:
         response = await client.post(path, body, idempotency_key=key)
