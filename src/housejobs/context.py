@@ -6,7 +6,6 @@ call the CLI in-process, so nothing here reads `os.environ` or `sys.stdin` direc
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -21,6 +20,8 @@ from housejobs.redact import Secret
 from housejobs.settings import Settings, check_env_name, resolve
 
 if TYPE_CHECKING:
+    import asyncio
+
     import httpx
 
     from housejobs.api import ApiClient, RetryPolicy
@@ -102,7 +103,9 @@ class Context:
         self._sandbox: SandboxServer | None = None
         self._clients: list[ApiClient] = []
         # Set by the runner on SIGINT/SIGTERM: jobs take no new unit of work once it is set.
-        self.stop_event = asyncio.Event()
+        import asyncio  # here, not at the top: --help should not pay for asyncio
+
+        self.stop_event: asyncio.Event = asyncio.Event()
         self.stop_signal: int | None = None
         self.target = self._select_target()
 
