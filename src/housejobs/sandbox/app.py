@@ -168,6 +168,7 @@ class Handler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
+            self.close_connection = True  # the unread body would be parsed as the next request
             raise ApiProblem(413, "body_too_large", "request body too large")
         return self.rfile.read(length) if length else b""
 
@@ -358,6 +359,11 @@ class SandboxServer(ThreadingHTTPServer):
     def __init__(self, app: Sandbox, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
         super().__init__((host, port), Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-request is normal here (fault tests do it on purpose); the
+        # stdlib default prints a traceback to stderr.
+        self.app.log({"event": "connection_error", "client": str(client_address)})
 
     @property
     def url(self) -> str:

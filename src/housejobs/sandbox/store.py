@@ -50,6 +50,8 @@ def encode_token(slug: str) -> str:
 
 
 def decode_token(token: str) -> str | None:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,400}", token):
+        return None
     try:
         return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
