@@ -1,0 +1,55 @@
+"""The README is the front door: every command, setting and exit code is documented there."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+import typer.main
+
+from housejobs.cli.main import app
+from housejobs.results import EXIT_CODES, Outcome
+from housejobs.settings import SETTINGS
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def command_paths(command: click.Command, prefix: str = "") -> list[str]:
+    paths = []
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            path = f"{prefix} {name}".strip()
+            paths.append(path)
+            paths += command_paths(sub, path)
+    return paths
+
+
+def test_every_command_has_a_readme_example_and_help() -> None:
+    root = typer.main.get_command(app)
+    paths = command_paths(root)
+    assert "quota-reset" in paths and "migrate status" in paths
+    for path in paths:
+        assert re.search(rf"\$ housejobs {re.escape(path)}\b", README), f"README has no example of {path}"
+    for name, sub in root.commands.items():  # type: ignore[attr-defined]
+        assert sub.help and "Example:" in sub.help or isinstance(sub, click.Group), f"{name} help lacks an example"
+
+
+def test_every_setting_is_documented() -> None:
+    for d in SETTINGS:
+        assert f"`{d.env_var}`" in README, d.env_var
+
+
+def test_exit_code_table_matches_the_code() -> None:
+    rows = dict(re.findall(r"^\| `([a-z-]+)` \| [^|]+ \| ([0-9 /]+) \|$", README, re.M))
+    assert set(rows) == {o.value for o in Outcome}
+    for outcome, code in EXIT_CODES.items():
+        if outcome is Outcome.INTERRUPTED:
+            assert rows[outcome.value].strip() == "130 / 143"
+        else:
+            assert rows[outcome.value].strip() == str(code)
+
+
+def test_changelog_exists() -> None:
+    assert (ROOT / "CHANGELOG.md").read_text().startswith("# Changelog")
