@@ -123,10 +123,10 @@ class Context:
 
     def _select_target(self) -> Target:
         if self.options.api_url:
-            return Target("url", _check_url(self.options.api_url, "--api-url"), self.options.api_url)
+            return Target("url", check_url(self.options.api_url, "--api-url"), self.options.api_url)
         if self.env:
             url = self.settings.require("api_url", f"--env {self.env}")
-            return Target("env", _check_url(url, self.settings.source("api_url")), f"{self.env} ({url})")
+            return Target("env", check_url(url, self.settings.source("api_url")), f"{self.env} ({url})")
         return Target("sandbox", "", "embedded sandbox")
 
     # --- secrets --------------------------------------------------------------------------------
@@ -236,7 +236,7 @@ def _default_state_dir(environ: Mapping[str, str]) -> str:
     return os.path.join(base, "housejobs")
 
 
-def _check_url(url: str, source: str) -> str:
+def check_url(url: str, source: str) -> str:
     from urllib.parse import urlsplit
 
     try:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from housejobs.context import Context, Target, _check_url
+from housejobs.context import Context, Target, check_url
 from housejobs.errors import ApiProtocolError, ApiStatusError, ConfigError, UsageError
 from housejobs.jobs.periods import parse_month, zone
 from housejobs.redact import Secret
@@ -57,10 +57,10 @@ def household_period(ctx: Context) -> str:
 def bot_target(ctx: Context, bot_url: str | None) -> tuple[Target, Secret]:
     """Where the reminder goes and the secret it carries: --bot-url, the env's bot_url, or the sandbox."""
     if bot_url:
-        url = _check_url(bot_url, "--bot-url")
+        url = check_url(bot_url, "--bot-url")
         return Target("url", url, url), _secret(ctx)
     if ctx.env:
-        url = _check_url(ctx.settings.require("bot_url", f"the reminder in --env {ctx.env}"),
+        url = check_url(ctx.settings.require("bot_url", f"the reminder in --env {ctx.env}"),
                          ctx.settings.source("bot_url"))
         return Target("env", url, f"{ctx.env} bot ({url})"), _secret(ctx)
     server = ctx.embedded_sandbox()
