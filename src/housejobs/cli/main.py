@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import contextvars
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from click import ClickException
 
 from housejobs import __version__
 from housejobs.context import Context, Options, Runtime
+
+if TYPE_CHECKING:
+    from housejobs.errors import HousejobsError
 
 _runtime: contextvars.ContextVar[Runtime] = contextvars.ContextVar("housejobs_runtime")
 
@@ -321,6 +325,101 @@ def migrate_status(*, directory: MigrationsDirOpt = None, env: EnvOpt = None, js
 
     options = _options(env, None, False, False, json, deadline, debug)
     raise typer.Exit(execute(runtime(), options, "migrate-status", job))
+
+
+# --- Cloud Run executions: run a provisioned job, release ----------------------------------------
+RequiredEnvOpt = Annotated[str, typer.Option("--env", help="Environment: test, stage or prod.", show_default=False)]
+
+
+def _catalog_check(check: Callable[[list[str]], None]) -> HousejobsError | None:
+    """Check a command's input against the catalog before any prompt; the error is raised inside the run."""
+    from housejobs.catalog import load_catalog
+    from housejobs.errors import HousejobsError
+    from housejobs.settings import find_jobs_dir
+
+    try:
+        jobs_dir, _ = find_jobs_dir(runtime().environ)
+        check(list(load_catalog(jobs_dir)))
+    except HousejobsError as exc:
+        return exc
+    return None
+
+
+@app.command("run")
+def run(
+    job: Annotated[str, typer.Argument(metavar="JOB", help="A catalog job (see `housejobs list-jobs`).",
+                                       show_default=False)],
+    args: Annotated[list[str] | None, typer.Argument(metavar="[-- ARGS...]", help="The job's arguments for "
+                                                     "this execution, after `--`.", show_default=False)] = None,
+    *,
+    env: RequiredEnvOpt,
+    tasks: Annotated[int | None, typer.Option("--tasks", min=1, max=10000, metavar="N",
+                                              help="Task count for this execution [default: the job's].",
+                                              show_default=False)] = None,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="Return once started, with the execution "
+                                          "name.")] = False,
+    allow_concurrent: Annotated[bool, typer.Option("--allow-concurrent", help="Start even while another "
+                                                   "execution of the job is running.")] = False,
+    follow: Annotated[str | None, typer.Option("--follow", metavar="EXECUTION", help="Follow an execution "
+                                               "that already started (after Ctrl-C or --no-wait).",
+                                               show_default=False)] = None,
+    yes: YesOpt = False, json: JsonOpt = False, debug: DebugOpt = False,
+) -> None:
+    """Start JOB's Cloud Run Job (housejobs-JOB-ENV) and follow the execution to the end.
+
+    Refuses (exit 2) while an execution of the job is still running, unless --allow-concurrent.
+    Arguments after `--` replace the job's own (the container runs `housejobs JOB ARGS...`). Prints
+    the task counts, the duration and the log URI; exits 0 only if every task succeeded, 1 if any
+    failed or the execution was cancelled. Ctrl-C stops following, not the execution.
+
+    Example: housejobs run org-sync-all --env stage --tasks 4 -- --concurrency 64
+    """
+    from housejobs.cli.runner import execute
+    from housejobs.gcp.executions import job_id
+    from housejobs.results import JobResult
+    from housejobs.runs import RunRequest, check_request, run_job
+
+    req = RunRequest(job, env, tasks, tuple(args) if args else None, wait=not no_wait,
+                     allow_concurrent=allow_concurrent, follow=follow)
+    bad_input = _catalog_check(lambda names: check_request(req, names))
+
+    async def job_fn(ctx: Context) -> JobResult:
+        if bad_input is not None:
+            raise bad_input
+        return await run_job(ctx, req)
+
+    # Following only reads; starting an execution is what prod must confirm.
+    confirm = None if bad_input or follow else f"start {job_id(job, env)} on Cloud Run"
+    options = _options(env, None, False, yes, json, None, debug)
+    raise typer.Exit(execute(runtime(), options, "run", job_fn, confirm=confirm))
+
+
+@app.command("release")
+def release(
+    *,
+    env: RequiredEnvOpt,
+    local: Annotated[bool, typer.Option("--local", help="Run the three jobs in this process instead of on "
+                                        "Cloud Run.")] = False,
+    yes: YesOpt = False, json: JsonOpt = False, deadline: DeadlineOpt = None, debug: DebugOpt = False,
+) -> None:
+    """Release: migrate → bootstrap → org-sync-all, stopping at the first step that fails.
+
+    Each step runs as `housejobs run STEP --env ENV` (started on Cloud Run, followed to the end); with
+    --local the same job functions run in this process against the environment. Prints each step's
+    outcome; prod asks for one confirmation for the whole release.
+
+    Example: housejobs release --env stage        (and: housejobs release --env test --local)
+    """
+    from housejobs.cli.runner import execute
+    from housejobs.results import JobResult
+    from housejobs.runs import release as impl
+
+    async def job_fn(ctx: Context) -> JobResult:
+        return await impl(ctx, env, local=local)
+
+    options = _options(env, None, False, yes, json, deadline, debug)
+    raise typer.Exit(execute(runtime(), options, "release", job_fn,
+                             confirm="release (migrate → bootstrap → org-sync-all)"))
 
 
 @app.command("list-jobs")

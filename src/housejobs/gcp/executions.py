@@ -1,0 +1,310 @@
+"""Cloud Run executions: find a job's running executions, start one with overrides, read one's status.
+
+The edge between `housejobs run` / `release` and google-cloud-run (JobsClient, ExecutionsClient).
+Google's libraries block, so every call runs in a worker thread (`asyncio.to_thread`), and `google.*`
+is imported only inside functions. Errors leave this module as one readable line:
+
+    NotFound (404)                         refused (2)  ConfigError / UsageError, with the fix as a hint
+    PermissionDenied, Unauthenticated,     refused (2)  ApiAuthError: names the resource and the role
+      missing or unusable credentials
+    429, 5xx, connection errors            retried on reads (backoff with full jitter, bounded by the
+                                           run's max attempts and deadline), then ApiUnavailable (1)
+    anything else (400, 409 conflict ...)  failed (1)   ApiStatusError
+
+Starting an execution is never retried: RunJob carries no request id, so a retry after a lost answer
+could start a second execution.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from housejobs.api import RetryPolicy
+from housejobs.clock import Clock
+from housejobs.errors import (
+    ApiAuthError,
+    ApiStatusError,
+    ApiUnavailable,
+    ConfigError,
+    HousejobsError,
+    UsageError,
+)
+from housejobs.settings import Settings
+
+# mypy: disable-error-code=no-untyped-call
+
+T = TypeVar("T")
+
+RUNNING, PENDING, SUCCEEDED, FAILED, CANCELLED = "running", "pending", "succeeded", "failed", "cancelled"
+
+
+def job_id(job: str, env: str) -> str:
+    """The Cloud Run Job id provisioning gives a catalog job: test and stage share a project."""
+    return f"housejobs-{job}-{env}"
+
+
+def job_path(project: str, region: str, job: str, env: str) -> str:
+    return f"projects/{project}/locations/{region}/jobs/{job_id(job, env)}"
+
+
+def execution_path(job_name: str, execution: str) -> str:
+    """The full execution name from an id or a full name; a full name must belong to this job."""
+    if "/" not in execution:
+        return f"{job_name}/executions/{execution}"
+    if not execution.startswith(job_name + "/executions/") or execution.count("/") != job_name.count("/") + 2:
+        raise UsageError(f"execution {execution!r} is not an execution of {job_name}",
+                         hint="pass the execution id printed when it started, e.g. "
+                              f"{job_name.rsplit('/', 1)[-1]}-abcde")
+    return execution
+
+
+@dataclass(frozen=True)
+class ExecutionStatus:
+    """What `run` reports about an execution, read off the API's Execution."""
+
+    name: str
+    task_count: int
+    running: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    retried: int = 0
+    started: datetime | None = None
+    completed: datetime | None = None
+    log_uri: str = ""
+    # The Completed condition, when it has failed: it explains a failure the counts cannot (a timeout).
+    failure: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.name.rsplit("/", 1)[-1]
+
+    @property
+    def done(self) -> bool:
+        return self.completed is not None
+
+    @property
+    def state(self) -> str:
+        if not self.done:
+            return RUNNING if self.running or self.succeeded or self.failed or self.retried else PENDING
+        if self.failed:
+            return FAILED
+        if self.cancelled:
+            return CANCELLED
+        if self.succeeded >= self.task_count and not self.failure:
+            return SUCCEEDED
+        return FAILED  # finished short of its tasks (e.g. the task timeout): the effect is not done
+
+    @property
+    def progress(self) -> tuple[int, ...]:
+        """Changes whenever anything an operator would want to see changes."""
+        return (self.running, self.succeeded, self.failed, self.cancelled, self.retried, int(self.done))
+
+    def duration_s(self) -> float | None:
+        if self.started is None or self.completed is None:
+            return None
+        return max(0.0, (self.completed - self.started).total_seconds())
+
+    def counts(self) -> dict[str, int]:
+        return {"tasks": self.task_count, "succeeded": self.succeeded, "failed": self.failed,
+                "cancelled": self.cancelled, "retried": self.retried}
+
+
+def status_of(execution: Any) -> ExecutionStatus:
+    """An ExecutionStatus from a google.cloud.run_v2.Execution."""
+    failure = ""
+    for condition in execution.conditions:
+        if condition.type_ == "Completed" and condition.state.name == "CONDITION_FAILED":
+            failure = condition.message or condition.execution_reason.name
+    return ExecutionStatus(
+        name=execution.name,
+        task_count=int(execution.task_count),
+        running=int(execution.running_count),
+        succeeded=int(execution.succeeded_count),
+        failed=int(execution.failed_count),
+        cancelled=int(execution.cancelled_count),
+        retried=int(execution.retried_count),
+        started=_time(execution.start_time) or _time(execution.create_time),
+        completed=_time(execution.completion_time),
+        log_uri=execution.log_uri or "",
+        failure=failure,
+    )
+
+
+def _time(value: Any) -> datetime | None:
+    # proto-plus gives None for an unset Timestamp, a datetime subclass otherwise.
+    return value if isinstance(value, datetime) else None
+
+
+class CloudRunExecutions:
+    """The three calls `run` needs, async, with Google's errors mapped to housejobs' tree."""
+
+    def __init__(self, settings: Settings, *, clock: Clock, policy: RetryPolicy,
+                 rng: random.Random | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.policy = policy
+        self._rng = rng or random.Random()
+        self._jobs: Any = None
+        self._executions: Any = None
+
+    async def _clients(self) -> tuple[Any, Any]:
+        if self._jobs is None:
+            # Building a client resolves credentials (it may ask the metadata server): off the loop too.
+            self._jobs, self._executions = await asyncio.to_thread(self._build)
+        return self._jobs, self._executions
+
+    def _build(self) -> tuple[Any, Any]:
+        from google.auth.exceptions import GoogleAuthError
+
+        from housejobs.gcp import clients
+
+        try:
+            return clients.run_jobs(self.settings), clients.run_executions(self.settings)
+        except GoogleAuthError as exc:
+            raise _credentials_error(exc) or exc from None
+
+    # --- the calls ------------------------------------------------------------------------------
+    async def running(self, job_name: str) -> list[ExecutionStatus]:
+        """The job's executions that have not completed, newest first."""
+        _, executions = await self._clients()
+
+        def call() -> list[ExecutionStatus]:
+            pager = executions.list_executions(parent=job_name, timeout=self.policy.timeout)
+            return [s for s in (status_of(e) for e in pager) if not s.done]
+
+        return await self._read(call, f"Cloud Run job {job_name}", _missing_job(job_name))
+
+    async def get(self, execution_name: str) -> ExecutionStatus:
+        _, executions = await self._clients()
+
+        def call() -> ExecutionStatus:
+            return status_of(executions.get_execution(name=execution_name, timeout=self.policy.timeout))
+
+        job = execution_name.split("/executions/")[0].rsplit("/", 1)[-1]
+        hint = f"list it with: gcloud run jobs executions list --job {job}"
+        return await self._read(call, f"execution {execution_name}", UsageError(
+            f"execution {execution_name.rsplit('/', 1)[-1]} of {job} does not exist", hint=hint))
+
+    async def start(self, job_name: str, *, args: list[str] | None, tasks: int | None) -> ExecutionStatus:
+        """Start an execution (RunJob with overrides); return it as first seen. Not retried."""
+        from google.cloud import run_v2
+
+        jobs, executions = await self._clients()
+        overrides = run_v2.RunJobRequest.Overrides()
+        if args is not None:
+            overrides.container_overrides = [run_v2.RunJobRequest.Overrides.ContainerOverride(args=args)]
+        if tasks is not None:
+            overrides.task_count = tasks
+        request = run_v2.RunJobRequest(name=job_name, overrides=overrides)
+
+        def call() -> ExecutionStatus:
+            operation = jobs.run_job(request=request, timeout=self.policy.timeout)
+            # RunJob's operation metadata is the new Execution; fall back to the job's own pointer.
+            metadata: Any = operation.metadata
+            if metadata is not None and metadata.name:
+                return status_of(metadata)
+            latest = jobs.get_job(name=job_name, timeout=self.policy.timeout).latest_created_execution.name
+            return status_of(executions.get_execution(name=latest, timeout=self.policy.timeout))
+
+        try:
+            return await asyncio.to_thread(call)
+        except _google_errors() as exc:
+            mapped = _map(exc, f"starting Cloud Run job {job_name}", _missing_job(job_name))
+            if isinstance(mapped, ApiUnavailable):
+                mapped.hint = ("the execution may have started anyway: check with `gcloud run jobs executions "
+                               f"list --job {job_name.rsplit('/', 1)[-1]}` before starting it again")
+            raise mapped from None
+
+    # --- retries on reads -----------------------------------------------------------------------
+    async def _read(self, call: Callable[[], T], what: str, not_found: HousejobsError) -> T:
+        start = self.clock.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await asyncio.to_thread(call)
+            except _google_errors() as exc:
+                mapped = _map(exc, what, not_found)
+                if not isinstance(mapped, ApiUnavailable):
+                    raise mapped from None
+                wait = self._rng.uniform(0, min(self.policy.max_wait, self.policy.base_wait * 2 ** attempt))
+                elapsed = self.clock.monotonic() - start
+                if attempt >= self.policy.max_attempts or elapsed + wait > self.policy.deadline:
+                    mapped.attempts, mapped.elapsed_s = attempt, elapsed
+                    mapped.message += f" (gave up after {attempt} attempts in {elapsed:.1f} s)"
+                    raise mapped from None
+                await self.clock.sleep(wait)
+
+
+def _missing_job(job_name: str) -> ConfigError:
+    env = job_name.rsplit("-", 1)[-1]
+    return ConfigError(f"Cloud Run job {job_name} does not exist",
+                       hint=f"create it with: housejobs create-all-jobs --env {env}")
+
+
+_TRANSIENT_HTTP = {408, 429, 500, 502, 503, 504}
+
+
+def _credentials_error(exc: BaseException) -> HousejobsError | None:
+    from google.auth import exceptions as auth
+
+    if isinstance(exc, auth.DefaultCredentialsError):
+        return ConfigError("no Google credentials found",
+                           hint="run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS")
+    if isinstance(exc, auth.RefreshError):
+        return ApiAuthError(f"Google credentials were refused: {_first_line(exc)}",
+                            hint="run `gcloud auth application-default login` again")
+    if isinstance(exc, auth.TransportError):
+        return ApiUnavailable(f"cannot reach Google's token endpoint: {_first_line(exc)}")
+    return None
+
+
+def _google_errors() -> tuple[type[BaseException], ...]:
+    """What Google's REST clients raise for a call that did not work (anything else is our bug)."""
+    import requests
+    from google.api_core.exceptions import GoogleAPICallError
+    from google.auth.exceptions import GoogleAuthError
+
+    return GoogleAPICallError, GoogleAuthError, requests.exceptions.RequestException, HousejobsError
+
+
+def _map(exc: BaseException, what: str, not_found: HousejobsError) -> HousejobsError:
+    import requests
+    from google.api_core import exceptions as gexc
+
+    if isinstance(exc, HousejobsError):
+        return exc
+    creds = _credentials_error(exc)
+    if creds is not None:
+        return creds
+    if isinstance(exc, gexc.NotFound):
+        return not_found
+    if isinstance(exc, gexc.PermissionDenied | gexc.Unauthenticated | gexc.Forbidden | gexc.Unauthorized):
+        return ApiAuthError(f"permission denied on {what}: {exc.message}", status=exc.code,
+                            hint="the caller needs roles/run.developer on the job (run with overrides, "
+                                 "read executions)")
+    if isinstance(exc, gexc.GoogleAPICallError):
+        status = exc.code if isinstance(exc.code, int) else None
+        if status in _TRANSIENT_HTTP or isinstance(exc, gexc.ServiceUnavailable | gexc.DeadlineExceeded):
+            return ApiUnavailable(_line(what, status, exc.message), status=status)
+        if isinstance(exc, gexc.Conflict):
+            return ApiStatusError(f"conflict on {what}: {exc.message}", status=status)
+        return ApiStatusError(_line(what, status, exc.message), status=status)
+    if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+        return ApiUnavailable(f"{what}: cannot reach the Cloud Run API ({exc.__class__.__name__})")
+    return ApiStatusError(f"{what}: {_first_line(exc)}")
+
+
+def _line(what: str, status: int | None, message: str | None) -> str:
+    return f"{what}: " + " ".join(str(p) for p in (status, message) if p)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text.splitlines()[0] if text else exc.__class__.__name__

@@ -1,0 +1,275 @@
+"""`housejobs run` and `housejobs release`: start Cloud Run executions and follow them to the end.
+
+A run starts one execution of a provisioned job (`housejobs-<job>-<env>`) and polls it until it
+completes. Its outcome comes from the execution's task counts:
+
+    every task succeeded            applied      exit 0
+    any task failed                 failed       exit 1
+    cancelled (no task failed)      failed       exit 1   the work was not done; a rerun does it
+    still running (--no-wait)       applied      exit 0   started; not followed
+    another execution running       refused      exit 2   (unless --allow-concurrent)
+    Ctrl-C / SIGTERM while following interrupted 130/143  the execution keeps running
+
+Cancelled is `failed`, not `interrupted`: the signal, if any, went to Cloud Run, not to this process,
+and `interrupted` (130/143) means this process was stopped. Ctrl-C only stops following: Cloud Run goes
+on, and the result says how to pick it up again (`--follow EXECUTION`).
+
+The concurrency check (list the job's executions, refuse if one has no completion time) is
+best-effort, like a CronJob's Forbid policy seen from outside: two operators starting the same job in
+the same second can both pass it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from housejobs.context import Context, Target
+from housejobs.errors import HousejobsError, UsageError
+from housejobs.gcp.executions import (
+    SUCCEEDED,
+    CloudRunExecutions,
+    ExecutionStatus,
+    execution_path,
+    job_path,
+)
+from housejobs.results import JobResult, Outcome
+
+# Polling: quick at first (short jobs end in seconds), then settling at one read every 15 s.
+POLL_FIRST_S = 1.0
+POLL_FACTOR = 1.5
+POLL_MAX_S = 15.0
+
+RELEASE_STEPS = ("migrate", "bootstrap", "org-sync-all")
+
+Reporter = Callable[[ExecutionStatus], None]
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    job: str
+    env: str
+    tasks: int | None = None
+    args: tuple[str, ...] | None = None
+    wait: bool = True
+    allow_concurrent: bool = False
+    follow: str | None = None
+
+
+def check_request(req: RunRequest, catalog: Iterable[str]) -> None:
+    """Fail closed before any call or prompt: an unknown job or contradictory flags stop the run."""
+    names = sorted(catalog)
+    if req.job not in names:
+        raise UsageError(f"unknown job {req.job!r}", hint="one of: " + ", ".join(names))
+    if req.follow is not None and (req.tasks is not None or req.args is not None or not req.wait
+                                   or req.allow_concurrent):
+        raise UsageError("--follow picks up an execution that already started",
+                         hint="drop --tasks, --no-wait, --allow-concurrent and the job arguments")
+
+
+def _cloud_run(ctx: Context, job: str, env: str) -> tuple[CloudRunExecutions, str]:
+    project = ctx.settings.require("project", "run")
+    region = ctx.settings.require("region", "run")
+    # What this command talks to is Cloud Run, not the environment's admin API: say so in the summary.
+    ctx.target = Target("cloud-run", f"projects/{project}/locations/{region}", f"Cloud Run {project}/{region}")
+    runner = CloudRunExecutions(ctx.settings, clock=ctx.clock, policy=ctx.retry_policy())
+    return runner, job_path(project, region, job, env)
+
+
+def follow_hint(req: RunRequest, execution_id: str) -> str:
+    return f"housejobs run {req.job} --env {req.env} --follow {execution_id}"
+
+
+async def run_job(ctx: Context, req: RunRequest, reporter: Reporter | None = None) -> JobResult:
+    """Start (or pick up) one execution and follow it to completion; the result carries its counts."""
+    runner, job_name = _cloud_run(ctx, req.job, req.env)
+    base: dict[str, Any] = {"job": req.job, "cloud_run_job": job_name}
+    if req.follow is not None:
+        status = await runner.get(execution_path(job_name, req.follow))
+    else:
+        if not req.allow_concurrent:
+            running = await runner.running(job_name)
+            if running:
+                ids = ", ".join(s.id for s in running)
+                return JobResult(Outcome.REFUSED,
+                                 f"{job_name.rsplit('/', 1)[-1]} has an execution still running ({ids}); "
+                                 f"follow it with `{follow_hint(req, running[0].id)}`, or pass --allow-concurrent",
+                                 details={**base, "running": [s.name for s in running]})
+        if ctx.stop_event.is_set():
+            return JobResult(Outcome.INTERRUPTED, "stopped before starting", signal=ctx.stop_signal)
+        args = [req.job, *req.args] if req.args is not None else None
+        status = await runner.start(job_name, args=args, tasks=req.tasks)
+        ctx.logger.info(f"started {status.id}", event="execution_started", execution=status.name,
+                        tasks=status.task_count, args=args)
+    details = {**base, "execution": status.name, "log_uri": status.log_uri, "follow": follow_hint(req, status.id)}
+    if not req.wait:
+        return JobResult(Outcome.APPLIED, f"started {status.id}, not followed; follow it with "
+                         f"`{follow_hint(req, status.id)}`", counts={"tasks": status.task_count},
+                         details={**details, "state": status.state})
+    final = await follow(ctx, runner, status, reporter or status_reporter(ctx))
+    if final is None:
+        return JobResult(Outcome.INTERRUPTED, f"stopped following {status.id}; the execution keeps running. "
+                         f"Resume following with `{follow_hint(req, status.id)}`",
+                         details={**details, "state": "unknown"}, signal=ctx.stop_signal)
+    return outcome_of(final, details)
+
+
+def outcome_of(status: ExecutionStatus, details: dict[str, Any]) -> JobResult:
+    state = status.state
+    duration = status.duration_s()
+    took = f" in {duration:.1f} s" if duration is not None else ""
+    message = f"execution {status.id} {state}{took}: {status.succeeded}/{status.task_count} tasks succeeded"
+    message += "".join(f", {n} {what}" for n, what in ((status.failed, "failed"), (status.cancelled, "cancelled"))
+                       if n)
+    if state != SUCCEEDED and status.failure:
+        message += f" ({status.failure})"
+    if status.log_uri:
+        message += f"; logs: {status.log_uri}"
+    details = {**details, "state": state, "duration_s": duration, "log_uri": status.log_uri}
+    outcome = Outcome.APPLIED if state == SUCCEEDED else Outcome.FAILED
+    return JobResult(outcome, message, counts=status.counts(), details=details)
+
+
+async def follow(ctx: Context, runner: CloudRunExecutions, first: ExecutionStatus,
+                 report: Reporter) -> ExecutionStatus | None:
+    """Poll until the execution completes; None if a signal stopped the following (not the execution)."""
+    status, delay = first, POLL_FIRST_S
+    try:
+        report(status)
+        while not status.done:
+            if await _sleep_or_stop(ctx, delay):
+                return None
+            delay = min(delay * POLL_FACTOR, POLL_MAX_S)
+            status = await runner.get(status.name)
+            report(status)
+            if ctx.stop_event.is_set() and not status.done:
+                return None
+        return status
+    finally:
+        closer = getattr(report, "close", None)
+        if callable(closer):
+            closer()
+
+
+async def _sleep_or_stop(ctx: Context, seconds: float) -> bool:
+    """Sleep on the injected clock, cut short by SIGINT/SIGTERM; True if the run should stop."""
+    if ctx.stop_event.is_set():
+        return True
+    sleeper = asyncio.ensure_future(ctx.clock.sleep(seconds))
+    stopper = asyncio.ensure_future(ctx.stop_event.wait())
+    await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (sleeper, stopper):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return ctx.stop_event.is_set()
+
+
+class _TerminalStatus:
+    """One status line on a terminal, rewritten on every poll; the last one stays."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.start = ctx.clock.monotonic()
+        self.shown = False
+
+    def __call__(self, status: ExecutionStatus) -> None:
+        elapsed = self.ctx.clock.monotonic() - self.start
+        line = (f"{status.id}: {status.state} · {status.running} running · "
+                f"{status.succeeded}/{status.task_count} succeeded · {status.failed} failed · "
+                f"{status.cancelled} cancelled · {elapsed:.0f} s")
+        stream = self.ctx.runtime.stderr
+        stream.write("\r\x1b[2K" + line)
+        stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.ctx.runtime.stderr.write("\n")
+            self.ctx.runtime.stderr.flush()
+
+
+class _LogStatus:
+    """Off a terminal: one structured log record per change of state or task counts."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.last: tuple[int, ...] | None = None
+
+    def __call__(self, status: ExecutionStatus) -> None:
+        if status.progress == self.last:
+            return
+        self.last = status.progress
+        self.ctx.logger.info(f"{status.id} {status.state}", event="execution_status", execution=status.name,
+                             state=status.state, **status.counts(), running=status.running)
+
+
+def status_reporter(ctx: Context) -> Reporter:
+    return _TerminalStatus(ctx) if ctx.runtime.stderr_tty else _LogStatus(ctx)
+
+
+# --- release -------------------------------------------------------------------------------------
+async def release(ctx: Context, env: str, *, local: bool) -> JobResult:
+    """migrate → bootstrap → org-sync-all, stopping at the first step that does not exit 0."""
+    steps: list[dict[str, Any]] = []
+    final: JobResult | None = None
+    for job in RELEASE_STEPS:
+        if ctx.stop_event.is_set():
+            final = JobResult(Outcome.INTERRUPTED, f"stopped before {job}", signal=ctx.stop_signal)
+            break
+        ctx.logger.info(f"release: {job}", event="release_step_started", step=job, local=local)
+        try:
+            result = await (_local_step(ctx, job) if local else run_job(ctx, RunRequest(job, env)))
+        except HousejobsError as exc:
+            result = JobResult(exc.outcome, exc.line())
+        step = {"job": job, "outcome": result.outcome.value, "exit_code": result.exit_code,
+                "message": result.message, "counts": result.counts}
+        for key in ("execution", "log_uri", "duration_s"):
+            if result.details.get(key) is not None:
+                step[key] = result.details[key]
+        steps.append(step)
+        fields = {k: v for k, v in step.items() if k not in ("job", "message")}
+        ctx.logger.log("INFO" if result.exit_code == 0 else "ERROR",
+                       f"release: {job} {result.outcome.value}" + (f": {result.message}" if result.message else ""),
+                       event="release_step", step=job, **fields)
+        if result.exit_code != 0:
+            final = result
+            break
+    done = [s["job"] for s in steps if s["exit_code"] == 0]
+    not_run = [job for job in RELEASE_STEPS if job not in {s["job"] for s in steps}]
+    counts = {"steps": len(RELEASE_STEPS), "succeeded": len(done), "failed": len(steps) - len(done),
+              "not_run": len(not_run)}
+    details = {"mode": "local" if local else "cloud-run", "steps": steps, "not_run": not_run}
+    if final is None:
+        return JobResult(Outcome.APPLIED, " → ".join(RELEASE_STEPS) + " all succeeded", counts=counts,
+                         details=details)
+    failed = steps[-1]["job"] if len(steps) > len(done) else None
+    where = f"stopped at {failed}: {final.message}" if failed else final.message
+    if not_run:
+        where += f"; not run: {', '.join(not_run)}"
+    failures = [{"unit": failed, "reason": final.message}] if failed else []
+    return JobResult(final.outcome, where, counts=counts, details=details, failures=failures,
+                     signal=final.signal)
+
+
+async def _local_step(ctx: Context, job: str) -> JobResult:
+    # The same job functions the `migrate`, `bootstrap` and `org-sync-all` commands run, with their
+    # defaults: this process plays the part of the Cloud Run task.
+    if job == "migrate":
+        from housejobs.jobs.migrate import run_migrate
+
+        return await run_migrate(ctx, directory=None, include_all=False)
+    if job == "bootstrap":
+        from housejobs.jobs.admin import run_bootstrap
+
+        return await run_bootstrap(ctx)
+    from housejobs.jobs.org_sync import run_org_sync
+    from housejobs.jobs.progress import make_progress
+    from housejobs.jobs.request import org_sync_request
+
+    req = org_sync_request(ctx, date=None, orgs=None, concurrency=32, shard=None)
+    with make_progress(ctx) as progress:
+        return await run_org_sync(ctx, req, progress)
