@@ -45,6 +45,8 @@ def render(result: JobResult, meta: dict[str, Any], *, stream: TextIO, as_json: 
     lines = [" · ".join(parts)]
     if result.counts:
         lines.append("  " + "  ".join(f"{k}={v}" for k, v in result.counts.items()))
+    # A command's own report (create-all-jobs' plan), already formatted, one string per line.
+    lines += [str(line) for line in result.details.get("lines") or []]
     for call in result.planned:
         key = f"  Idempotency-Key: {call.idempotency_key}" if call.idempotency_key else ""
         body = f"  {json.dumps(call.body)}" if call.body else ""
