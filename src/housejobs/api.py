@@ -30,6 +30,7 @@ from housejobs.errors import (
     ApiUnavailable,
 )
 from housejobs.logs import Logger
+from housejobs.transport import LeanTransport
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 _ssl_context: ssl.SSLContext | None = None
@@ -115,7 +116,7 @@ def _one_line(text: str, limit: int = 200) -> str:
 class ApiClient:
     def __init__(self, base_url: str, *, clock: Clock, logger: Logger, policy: RetryPolicy | None = None,
                  headers: dict[str, str] | None = None, transport: httpx.AsyncBaseTransport | None = None,
-                 max_connections: int = 64, rng: random.Random | None = None,
+                 rng: random.Random | None = None,
                  auth_hint: str = "check CA_ROOT_API_KEY for this environment") -> None:
         self.base_url = base_url.rstrip("/")
         self.auth_hint = auth_hint  # what a 401/403 tells the user to check (the credential it sent)
@@ -127,13 +128,12 @@ class ApiClient:
         self.calls = 0
         self._headers = {"User-Agent": f"housejobs/{__version__}", "Accept": "application/json"}
         self._headers.update(headers or {})
-        # The transport, not an httpx.AsyncClient: the client layer (URL merging, cookies, auth and
-        # redirect hooks, none of which a keyed server-to-server call uses) cost more CPU per request
-        # than the HTTP exchange itself. Tests pass an httpx.MockTransport here.
-        self._transport: httpx.AsyncBaseTransport = transport or httpx.AsyncHTTPTransport(
-            verify=shared_ssl_context(),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-        )
+        # A transport, not an httpx.AsyncClient: the client layer (URL merging, cookies, auth and
+        # redirect hooks, none of which a keyed server-to-server call uses) and httpcore's pool cost
+        # more CPU per request than the exchange itself (housejobs.transport says more). One client
+        # sends one request at a time; callers wanting more in flight use more clients. Tests pass an
+        # httpx.MockTransport here.
+        self._transport: httpx.AsyncBaseTransport = transport or LeanTransport(ssl_context=shared_ssl_context())
         self._base = httpx.URL(self.base_url)
 
     async def aclose(self) -> None:

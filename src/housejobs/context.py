@@ -174,7 +174,7 @@ class Context:
                            deadline=deadline, timeout=self.settings.number("timeout"),
                            retry_after_cap=self.settings.number("retry_after_cap", minimum=-1))
 
-    def admin_client(self, *, max_connections: int = 64) -> ApiClient:
+    def admin_client(self) -> ApiClient:
         from housejobs.api import ApiClient
 
         if self.target.kind == "sandbox":
@@ -183,8 +183,7 @@ class Context:
         else:
             url, key = self.target.url, self.secret("ca_root_api_key", "ca-root-api-key")
         client = ApiClient(url, clock=self.clock, logger=self.logger, policy=self.retry_policy(),
-                           headers={"X-CA-Root-Key": key.reveal()}, transport=self.runtime.transport,
-                           max_connections=max_connections)
+                           headers={"X-CA-Root-Key": key.reveal()}, transport=self.runtime.transport)
         self._clients.append(client)
         return client
 
@@ -204,8 +203,12 @@ class Context:
             except OSError as exc:
                 raise ConfigError(f"cannot create state dir {state}: {exc.strerror}",
                                   hint="set HOUSEJOBS_STATE_DIR to a writable folder") from None
-            self._sandbox = make_server(state / "sandbox.db", api_key=secrets.token_urlsafe(24),
-                                        scheduler_secret=secrets.token_urlsafe(24)).start()
+            faults = _fault_specs(self.settings.get("sandbox_faults"))
+            server = make_server(state / "sandbox.db", api_key=secrets.token_urlsafe(24),
+                                 scheduler_secret=secrets.token_urlsafe(24))
+            for spec in faults:
+                server.app.faults.configure(spec)
+            self._sandbox = server.start()
             self.logger.debug_("embedded sandbox started", url=self._sandbox.url, db=str(state / "sandbox.db"))
         return self._sandbox
 
@@ -234,6 +237,28 @@ def _default_state_dir(environ: Mapping[str, str]) -> str:
     base = environ.get("XDG_STATE_HOME") or os.path.join(environ.get("HOME") or os.path.expanduser("~"),
                                                          ".local", "state")
     return os.path.join(base, "housejobs")
+
+
+def _fault_specs(raw: str | None) -> list[dict[str, Any]]:
+    """HOUSEJOBS_SANDBOX_FAULTS: one fault spec or a list of them, as `POST /_sandbox/faults` takes them,
+    so a failure can be scripted for the embedded sandbox, which lives only as long as one command."""
+    if not raw:
+        return []
+    import json
+
+    from housejobs.sandbox.faults import Faults
+
+    try:
+        parsed = json.loads(raw)
+        specs = parsed if isinstance(parsed, list) else [parsed]
+        if not all(isinstance(spec, dict) for spec in specs):
+            raise TypeError("not an object")
+        for spec in specs:
+            Faults().configure(spec)  # a scratch instance: a bad value fails here, before any server
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(f"HOUSEJOBS_SANDBOX_FAULTS is not a fault spec ({exc.__class__.__name__})",
+                          hint='e.g. {"route": "/admin/quota/reset-daily", "statuses": [500]}') from None
+    return specs
 
 
 def check_url(url: str, source: str) -> str:

@@ -98,10 +98,10 @@ async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn |
     tally = Tally()
     stop = ctx.stop_event
     shard_index, shard_count = req.shard or (0, 1)
-    api = ctx.admin_client(max_connections=1)
+    api = ctx.admin_client()
     # One single-connection client per worker: httpcore's pool does O(connections) work per request,
     # which at 32+ connections costs more CPU than the request itself.
-    workers = [ctx.admin_client(max_connections=1) for _ in range(req.concurrency)]
+    workers = [ctx.admin_client() for _ in range(req.concurrency)]
     planned: list[PlannedCall] = []
     queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=req.concurrency * 2)
 
