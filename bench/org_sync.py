@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -20,16 +20,20 @@ from _common import KEY, sandbox_process
 
 
 def run_sync(url: str, *extra: str) -> tuple[float, dict[str, object], int]:
+    """Run org-sync-all as a child; return its wall time, JSON result and its own peak RSS (KiB)."""
     env = {**os.environ, "CA_ROOT_API_KEY": KEY}
     argv = [sys.executable, "-m", "housejobs", "org-sync-all", "--api-url", url, "--json", *extra]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-    wall = time.perf_counter() - start
-    rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if done.returncode != 0:
-        raise SystemExit(f"org-sync-all exited {done.returncode}: {done.stdout[-500:]} {done.stderr[-500:]}")
-    return wall, json.loads(done.stdout), max(rss_kb, before)
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, nobody else's
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        text = out.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"org-sync-all exited {proc.returncode}: {text[-500:]}")
+    return wall, json.loads(text), usage.ru_maxrss
 
 
 def main() -> None:
