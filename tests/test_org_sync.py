@@ -178,3 +178,19 @@ def test_sigkill_then_rerun_applies_each_org_once(big_sandbox: SandboxHandle) ->
     assert rerun.returncode == 0
     counts = synced(big_sandbox)
     assert len(counts) == 240 and set(counts.values()) == {1}
+
+
+def test_progress_lines_off_a_terminal(cli: Cli, big_sandbox: SandboxHandle) -> None:
+    result = cli("org-sync-all", "--api-url", big_sandbox.url, env={"HOUSEJOBS_PROGRESS_EVERY": "50"})
+    assert result.code == 0
+    progress = [r for r in result.log_records() if r.get("event") == "progress"]
+    assert len(progress) >= 4
+    assert all({"done", "failed", "listed", "rate_per_s"} <= set(r) for r in progress)
+    assert "\x1b[" not in result.stderr
+
+
+def test_progress_bar_on_a_terminal(cli: Cli, sandbox: SandboxHandle) -> None:
+    result = cli("org-sync-all", "--api-url", sandbox.url, tty=True)
+    assert result.code == 0
+    assert "org-sync" in result.stderr and "failed" in result.stderr
+    assert not any(line.startswith("{") for line in result.stderr.splitlines())

@@ -107,6 +107,8 @@ class Context:
 
         self.stop_event: asyncio.Event = asyncio.Event()
         self.stop_signal: int | None = None
+        # The business period, once the job knows it: a failure's notification names it too.
+        self.period: str | None = None
         self.target = self._select_target()
 
     # --- selection ------------------------------------------------------------------------------
@@ -209,7 +211,8 @@ class Context:
             for spec in faults:
                 server.app.faults.configure(spec)
             self._sandbox = server.start()
-            self.logger.debug_("embedded sandbox started", url=self._sandbox.url, db=str(state / "sandbox.db"))
+            self.logger.info(f"embedded sandbox on {self._sandbox.url}, state in {state / 'sandbox.db'}",
+                             url=self._sandbox.url)
         return self._sandbox
 
     async def aclose(self) -> None:

@@ -11,7 +11,6 @@ from housejobs.context import Context
 if TYPE_CHECKING:
     from housejobs.jobs.org_sync import Tally
 
-EVERY_UNITS = 1000
 EVERY_SECONDS = 10.0
 
 
@@ -26,11 +25,12 @@ def make_progress(ctx: Context) -> Iterator[Callable[[Tally], None] | None]:
         return
     start = ctx.clock.monotonic()
     last = {"units": 0, "at": start}
+    every = int(ctx.settings.number("progress_every"))
 
     def report(tally: Tally) -> None:
         done = tally.done + tally.failed
         now = ctx.clock.monotonic()
-        if done - last["units"] >= EVERY_UNITS or now - last["at"] >= EVERY_SECONDS:
+        if done - last["units"] >= every or now - last["at"] >= EVERY_SECONDS:
             last["units"], last["at"] = done, now
             rate = done / (now - start) if now > start else 0.0
             ctx.logger.info("progress", event="progress", done=done, failed=tally.failed,
@@ -44,7 +44,8 @@ def _bar(ctx: Context) -> Iterator[Callable[[Tally], None]]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    console = Console(file=ctx.runtime.stderr)
+    # The runtime decided stderr is a terminal (tests hand it a buffer and say so).
+    console = Console(file=ctx.runtime.stderr, force_terminal=True)
     with Progress(TextColumn("org-sync"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[failed]} failed · {task.fields[rate]}/s"), TimeRemainingColumn(),
                   console=console, transient=True) as bar:
