@@ -61,8 +61,8 @@ def _root(
 
 
 # --- the options every job command shares ------------------------------------------------------
-EnvOpt = Annotated[str | None, typer.Option("--env", help="Environment: test, stage or prod. "
-                                            "Default: the embedded sandbox ($HOUSEJOBS_ENV in Cloud Run).",
+EnvOpt = Annotated[str | None, typer.Option("--env", metavar="ENV", help="Environment: test, stage or prod "
+                                            "[default: $HOUSEJOBS_ENV, else the embedded sandbox].",
                                             show_default=False)]
 ApiUrlOpt = Annotated[str | None, typer.Option("--api-url", help="Admin API base URL (overrides the "
                                                "environment's).", show_default=False)]
@@ -423,14 +423,120 @@ def release(
 
 
 @app.command("list-jobs")
-def list_jobs(json: JsonOpt = False) -> None:
+def list_jobs(
+    json: JsonOpt = False,
+    env: Annotated[str | None, typer.Option("--env", help="Also read this environment (test, stage or prod): "
+                                            "each job's state (in sync / drift / missing), its triggers' "
+                                            "state, and its last execution.", show_default=False)] = None,
+) -> None:
     """List the job catalog: name, kind, schedule and what each calls. Needs no cloud access.
 
-    Example: housejobs list-jobs
+    With --env it reads Cloud Run and Cloud Scheduler: whether each job and trigger matches the
+    catalog, whether each trigger is ENABLED or PAUSED, and each job's last execution.
+
+    Example: housejobs list-jobs --env stage
     """
+    if env is not None:
+        from housejobs.cli.deploy import list_jobs_env
+
+        raise typer.Exit(list_jobs_env(runtime(), env=env, as_json=json))
     from housejobs.cli.info import list_jobs as impl
 
     raise typer.Exit(impl(runtime(), as_json=json))
+
+
+# --- provisioning: create-all-jobs, pause, resume, doctor ----------------------------------------
+DeployEnvOpt = Annotated[str, typer.Option("--env", help="Environment: test, stage or prod.", show_default=False)]
+
+
+@app.command("create-all-jobs")
+def create_all_jobs(
+    *,
+    env: DeployEnvOpt,
+    plan: Annotated[bool, typer.Option("--plan", help="Print the plan; change nothing.")] = False,
+    only: Annotated[str | None, typer.Option("--only", metavar="JOB", help="Only this catalog job and its "
+                                             "triggers.", show_default=False)] = None,
+    prune: Annotated[bool, typer.Option("--prune", help="Also delete this env's housejobs jobs and triggers "
+                                        "that are no longer in the catalog.")] = False,
+    image: Annotated[str | None, typer.Option("--image", metavar="IMAGE", help="Pin this image (best by "
+                                              "digest) [default: the environment's image].",
+                                              show_default=False)] = None,
+    yes: YesOpt = False, json: JsonOpt = False, debug: DebugOpt = False,
+) -> None:
+    """Create or update every Cloud Run Job (housejobs-JOB-ENV) and Cloud Scheduler trigger in the catalog.
+
+    Reads what exists, prints a plan (create / update with a field-level diff / unchanged / prune, and
+    the IAM bindings the deployment needs), then applies it: jobs, their IAM grants, triggers. A
+    second run changes nothing. --prune deletes only Cloud Run Jobs labelled managed-by=housejobs for
+    this env and Scheduler jobs named housejobs-*-ENV. Prod asks for confirmation unless --plan.
+
+    Example: housejobs create-all-jobs --env stage --plan
+    """
+    from housejobs.cli.deploy import create_all_jobs as impl
+    from housejobs.cli.runner import execute
+    from housejobs.results import JobResult
+
+    async def job(ctx: Context) -> JobResult:
+        return await impl(ctx, plan_only=plan, only=only, prune=prune, image=image)
+
+    options = Options(env=env, dry_run=plan, yes=yes, json=json, debug=debug)
+    raise typer.Exit(execute(runtime(), options, "create-all-jobs", job,
+                             confirm="create or update Cloud Run Jobs and Scheduler triggers"))
+
+
+TriggerOpt = Annotated[str | None, typer.Option("--trigger", metavar="NAME", help="Only this trigger of the "
+                                                "job [default: all of them].", show_default=False)]
+
+
+def _pause_or_resume(job_name: str, trigger: str | None, pause: bool, options: Options) -> None:
+    from housejobs.cli.deploy import set_paused
+    from housejobs.cli.runner import execute
+    from housejobs.results import JobResult
+
+    async def job(ctx: Context) -> JobResult:
+        return await set_paused(ctx, job=job_name, trigger=trigger, pause=pause)
+
+    verb = "pause" if pause else "resume"
+    raise typer.Exit(execute(runtime(), options, verb, job, confirm=f"{verb} the triggers of {job_name}"))
+
+
+@app.command("pause")
+def pause(job: Annotated[str, typer.Argument(metavar="JOB", help="A catalog job with triggers.")], *,
+          env: DeployEnvOpt, trigger: TriggerOpt = None, yes: YesOpt = False, json: JsonOpt = False,
+          debug: DebugOpt = False) -> None:
+    """Pause JOB's Cloud Scheduler triggers: the job stays, nothing starts it on schedule.
+
+    Example: housejobs pause reminder --env stage --trigger rent-due
+    """
+    _pause_or_resume(job, trigger, True, Options(env=env, yes=yes, json=json, debug=debug))
+
+
+@app.command("resume")
+def resume(job: Annotated[str, typer.Argument(metavar="JOB", help="A catalog job with triggers.")], *,
+           env: DeployEnvOpt, trigger: TriggerOpt = None, yes: YesOpt = False, json: JsonOpt = False,
+           debug: DebugOpt = False) -> None:
+    """Resume JOB's paused Cloud Scheduler triggers.
+
+    Example: housejobs resume reminder --env stage
+    """
+    _pause_or_resume(job, trigger, False, Options(env=env, yes=yes, json=json, debug=debug))
+
+
+@app.command("doctor")
+def doctor(*, env: DeployEnvOpt, json: JsonOpt = False,
+           deadline: Annotated[float, typer.Option("--deadline", metavar="SECONDS", min=0.1,
+                                                   help="Bound each API check, retries included.")] = 10.0,
+           debug: DebugOpt = False) -> None:
+    """Check a deployment: config, credentials, each secret, API health and auth, jobs and triggers in
+    sync with the catalog, and the IAM bindings on the jobs. Prints one ✓ or ✗ line per check.
+
+    Exits 0 if every check passes, 1 if any fails, 2 if the configuration does not resolve.
+
+    Example: housejobs doctor --env stage
+    """
+    from housejobs.cli.deploy import doctor as impl
+
+    raise typer.Exit(impl(runtime(), env=env, as_json=json, deadline=deadline, debug=debug))
 
 
 config_app = typer.Typer(help="Inspect the resolved configuration.", no_args_is_help=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from housejobs.api import ApiClient
-from housejobs.context import Context
+from housejobs.context import Context, Target
 from housejobs.errors import ApiStatusError, ConfigError, UsageError
 from housejobs.migrations import MigrateResult, MigrationError, QueryError, load_dir, run_migrations
 from housejobs.redact import Secret
@@ -33,6 +33,7 @@ def _client(ctx: Context) -> tuple[ApiClient, str]:
                        headers={"Authorization": f"Bearer {token.reveal()}"}, transport=ctx.runtime.transport,
                        auth_hint="check SUPABASE_ACCESS_TOKEN for this environment")
     ctx.track(client)
+    ctx.target = Target("supabase", base, f"Supabase project {ref} ({ctx.env})")
     return client, ref
 
 

@@ -8,7 +8,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from housejobs.context import Context
+from housejobs.context import Context, Target
 from housejobs.errors import ConfigError, UsageError
 from housejobs.results import JobResult, Outcome
 
@@ -33,6 +33,7 @@ async def run_quota_cleanup(ctx: Context, *, days: int) -> JobResult:
         column = bq.validate_column(ctx.settings.get("quota_timestamp_column") or "")
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    ctx.target = Target("bigquery", "", f"BigQuery {table}")
     cutoff = ctx.clock.now() - timedelta(days=days)
     timeout = ctx.retry_policy().deadline
     details: dict[str, Any] = {"table": str(table), "column": column, "days": days,
