@@ -119,6 +119,8 @@ def test_local_release_end_to_end(cli: Cli, sandbox: SandboxHandle, supabase: Fa
     assert result.code == 0, result.stdout + result.stderr
     doc = result.json()
     assert doc["details"]["mode"] == "local"
+    # migrate repoints the shared context at Supabase; bootstrap's admin key must still go to the API.
+    assert doc["target"] == f"test ({sandbox.url})"
     assert steps(doc) == [("migrate", "applied"), ("bootstrap", "applied"), ("org-sync-all", "applied")]
     # The shipped migrations (jobs/migrations), applied on PostgreSQL through the Management API.
     assert history(pg_db) == ["20250101000000", "20250102000000", "20250103000000"]

@@ -256,6 +256,17 @@ async def release(ctx: Context, env: str, *, local: bool) -> JobResult:
 
 
 async def _local_step(ctx: Context, job: str) -> JobResult:
+    # One Context serves the three jobs, and a job may repoint `ctx.target` at what it talks to (migrate:
+    # the Supabase project). The next job's admin client is built from `ctx.target`, so each step starts
+    # from the release's own target: never the admin key to another job's host.
+    target = ctx.target
+    try:
+        return await _local_job(ctx, job)
+    finally:
+        ctx.target = target
+
+
+async def _local_job(ctx: Context, job: str) -> JobResult:
     # The same job functions the `migrate`, `bootstrap` and `org-sync-all` commands run, with their
     # defaults: this process plays the part of the Cloud Run task.
     if job == "migrate":
