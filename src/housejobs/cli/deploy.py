@@ -234,8 +234,13 @@ def _read_secret(ctx: Context, name: str) -> str:
 
     # Always Secret Manager, even when the value is also in this shell's environment: that is where
     # the Cloud Run Jobs read it from.
+    from housejobs.errors import SecretError
+
     reader = ctx.runtime.secret_reader or read_secret
-    reader(ctx.settings, name)
+    try:
+        reader(ctx.settings, name)
+    except SecretError as exc:
+        raise SecretError(exc.message, hint="the Cloud Run Jobs read it from Secret Manager") from None
     return "latest version accessible"
 
 
