@@ -8,6 +8,7 @@ the CLI sends is checked against the run.v2 discovery document by the fake.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import NOW, Cli, FakeClock
+from tests.deploy_env import gcp_env
 from tests.fakes.cloudrun import CloudRunFake
 
 PROJECT, REGION = "cloudact-testing-1", "us-central1"
@@ -51,7 +53,7 @@ def seed(fake: CloudRunFake, job: str, env: str = "test", *, parent: str = PAREN
     fake.seed_job(parent, job_id, {
         "labels": {"managed-by": "housejobs", "env": env},
         "template": {"taskCount": tasks, "template": {
-            "containers": [{"image": IMAGE, "args": [job],
+            "containers": [{"name": "housejobs", "image": IMAGE, "args": [job],
                             "env": [{"name": "HOUSEJOBS_ENV", "value": env}]}],
             "maxRetries": 0}},
     })
@@ -147,7 +149,8 @@ def test_tasks_and_args_arrive_in_the_run_request(cli: Cli, run: CloudRunFake) -
                  "--", "--concurrency", "8", "--date", "2026-11-23", env=gcp(run))
     assert result.code == 0, result.stdout + result.stderr
     assert run_bodies(run) == [{"overrides": {
-        "containerOverrides": [{"args": ["org-sync-all", "--concurrency", "8", "--date", "2026-11-23"]}],
+        "containerOverrides": [{"name": "housejobs",
+                                "args": ["org-sync-all", "--concurrency", "8", "--date", "2026-11-23"]}],
         "taskCount": 4}}]
     ex = latest(run, "org-sync-all")
     assert ex["taskCount"] == 4
@@ -160,8 +163,39 @@ def test_args_without_tasks(cli: Cli, run: CloudRunFake) -> None:
     run.auto_complete = "succeeded"
     result = cli("run", "reminder", "--env", "test", "--", "rent-due", "--period", "2026-12", env=gcp(run))
     assert result.code == 0
-    assert run_bodies(run) == [{"overrides": {"containerOverrides": [{"args": ["reminder", "rent-due", "--period",
-                                                                               "2026-12"]}]}}]
+    assert run_bodies(run) == [{"overrides": {"containerOverrides": [{
+        "name": "housejobs", "args": ["reminder", "rent-due", "--period", "2026-12"]}]}}]
+
+
+def test_args_follow_the_catalog_args(cli: Cli, run: CloudRunFake, tmp_path: Path) -> None:
+    # As with a trigger's args, the operator's come after the job's own from the catalog.
+    jobs = tmp_path / "jobs"
+    shutil.copytree(REPO / "jobs", jobs)
+    catalog = jobs / "catalog.toml"
+    catalog.write_text(catalog.read_text().replace('[jobs.org-sync-all]\n', '[jobs.org-sync-all]\n'
+                                                   'args = ["--concurrency", "64"]\n'))
+    run.auto_complete = "succeeded"
+    result = cli("run", "org-sync-all", "--env", "test", "--", "--date", "2026-11-23",
+                 env={**gcp(run), "HOUSEJOBS_JOBS_DIR": str(jobs)})
+    assert result.code == 0, result.stdout
+    assert latest(run, "org-sync-all")["template"]["containers"][0]["args"] == [
+        "org-sync-all", "--concurrency", "64", "--date", "2026-11-23"]
+
+
+def test_runs_a_job_that_create_all_jobs_provisioned(cli: Cli, clock: HookClock) -> None:
+    with gcp_env() as deployed:
+        env = deployed.env
+        made = cli("create-all-jobs", "--env", "stage", "--only", "org-sync-all", env=env)
+        assert made.code == 0, made.stdout + made.stderr
+        deployed.run.auto_complete, deployed.run.auto_complete_after = "succeeded", 1
+        result = cli("run", "org-sync-all", "--env", "stage", "--tasks", "2", "--json", "--", "--org", "acme",
+                     env=env)
+        assert result.code == 0, result.stdout + result.stderr
+        ex = deployed.run.executions_of("housejobs-org-sync-all-stage")[0]
+        assert ex["taskCount"] == 2
+        assert ex["template"]["containers"][0]["args"] == ["org-sync-all", "--org", "acme"]
+        assert result.json()["counts"]["succeeded"] == 2
+        assert deployed.violations() == []
 
 
 # --- concurrency ---------------------------------------------------------------------------------
@@ -329,5 +363,5 @@ def test_run_job_script_runs_the_cli(run: CloudRunFake, tmp_path: Path) -> None:
                            "--json", "--", "--concurrency", "4"], capture_output=True, text=True, timeout=60,
                           env=env, cwd=tmp_path, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert run_bodies(run) == [{"overrides": {"containerOverrides": [{"args": ["org-sync-all", "--concurrency",
-                                                                               "4"]}], "taskCount": 2}}]
+    assert run_bodies(run) == [{"overrides": {"containerOverrides": [{
+        "name": "housejobs", "args": ["org-sync-all", "--concurrency", "4"]}], "taskCount": 2}}]

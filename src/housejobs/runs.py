@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from housejobs.catalog import load_catalog
 from housejobs.context import Context, Target
 from housejobs.errors import HousejobsError, UsageError
 from housejobs.gcp.executions import (
@@ -100,7 +101,8 @@ async def run_job(ctx: Context, req: RunRequest, reporter: Reporter | None = Non
                                  details={**base, "running": [s.name for s in running]})
         if ctx.stop_event.is_set():
             return JobResult(Outcome.INTERRUPTED, "stopped before starting", signal=ctx.stop_signal)
-        args = [req.job, *req.args] if req.args is not None else None
+        # Like a trigger's args, the operator's are added to the job's own from the catalog.
+        args = [req.job, *load_catalog(ctx.settings.jobs_dir)[req.job].args, *req.args] if req.args else None
         status = await runner.start(job_name, args=args, tasks=req.tasks)
         ctx.logger.info(f"started {status.id}", event="execution_started", execution=status.name,
                         tasks=status.task_count, args=args)

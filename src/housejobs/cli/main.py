@@ -368,14 +368,15 @@ def run(
     """Start JOB's Cloud Run Job (housejobs-JOB-ENV) and follow the execution to the end.
 
     Refuses (exit 2) while an execution of the job is still running, unless --allow-concurrent.
-    Arguments after `--` replace the job's own (the container runs `housejobs JOB ARGS...`). Prints
+    Arguments after `--` are added to the job's catalog args for this execution, as a trigger's are
+    (the container runs `housejobs JOB [CATALOG ARGS] ARGS...`). Prints
     the task counts, the duration and the log URI; exits 0 only if every task succeeded, 1 if any
     failed or the execution was cancelled. Ctrl-C stops following, not the execution.
 
     Example: housejobs run org-sync-all --env stage --tasks 4 -- --concurrency 64
     """
+    from housejobs.catalog import run_job_id
     from housejobs.cli.runner import execute
-    from housejobs.gcp.executions import job_id
     from housejobs.results import JobResult
     from housejobs.runs import RunRequest, check_request, run_job
 
@@ -389,7 +390,7 @@ def run(
         return await run_job(ctx, req)
 
     # Following only reads; starting an execution is what prod must confirm.
-    confirm = None if bad_input or follow else f"start {job_id(job, env)} on Cloud Run"
+    confirm = None if bad_input or follow else f"start {run_job_id(job, env)} on Cloud Run"
     options = _options(env, None, False, yes, json, None, debug)
     raise typer.Exit(execute(runtime(), options, "run", job_fn, confirm=confirm))
 

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from housejobs.api import RetryPolicy
+from housejobs.catalog import run_job_id
 from housejobs.clock import Clock
 from housejobs.errors import (
     ApiAuthError,
@@ -43,13 +44,10 @@ T = TypeVar("T")
 RUNNING, PENDING, SUCCEEDED, FAILED, CANCELLED = "running", "pending", "succeeded", "failed", "cancelled"
 
 
-def job_id(job: str, env: str) -> str:
-    """The Cloud Run Job id provisioning gives a catalog job: test and stage share a project."""
-    return f"housejobs-{job}-{env}"
-
-
 def job_path(project: str, region: str, job: str, env: str) -> str:
-    return f"projects/{project}/locations/{region}/jobs/{job_id(job, env)}"
+    """The Cloud Run Job provisioning made for a catalog job (its id carries the env: test and stage
+    share a project)."""
+    return f"projects/{project}/locations/{region}/jobs/{run_job_id(job, env)}"
 
 
 def execution_path(job_name: str, execution: str) -> str:
@@ -195,10 +193,14 @@ class CloudRunExecutions:
         """Start an execution (RunJob with overrides); return it as first seen. Not retried."""
         from google.cloud import run_v2
 
+        from housejobs.gcp.specs import CONTAINER
+
         jobs, executions = await self._clients()
         overrides = run_v2.RunJobRequest.Overrides()
         if args is not None:
-            overrides.container_overrides = [run_v2.RunJobRequest.Overrides.ContainerOverride(args=args)]
+            # Addressed by name, as the Scheduler triggers do: provisioning names the one container.
+            overrides.container_overrides = [
+                run_v2.RunJobRequest.Overrides.ContainerOverride(name=CONTAINER, args=args)]
         if tasks is not None:
             overrides.task_count = tasks
         request = run_v2.RunJobRequest(name=job_name, overrides=overrides)
