@@ -5,9 +5,11 @@ real services and check every body against Google's discovery documents."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from tests.fakes.discovery import validate
 
 JOBS = ["migrate", "bootstrap", "org-sync-all", "quota-reset", "quota-cleanup", "stale-cleanup", "alerts",
         "quota-monthly", "reminder"]
+REPO = Path(__file__).resolve().parent.parent
 TRIGGERS = ["quota-reset", "quota-cleanup", "stale-cleanup", "alerts", "quota-monthly",
             "reminder-utilities", "reminder-rent-warning", "reminder-rent-due"]
 
@@ -434,3 +437,27 @@ def test_help_and_the_provisioning_modules_load_no_google_library() -> None:
             "assert not loaded, loaded\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+# --- the wrapper scripts ---------------------------------------------------------------------------
+@pytest.mark.parametrize("script", ["create-all-jobs.sh", "list-jobs.sh"])
+@pytest.mark.parametrize("argv", [[], ["dev"], ["Stage"], ["prod; rm -rf /"], ["--env"]])
+def test_scripts_accept_only_known_envs(script: str, argv: list[str]) -> None:
+    done = subprocess.run(["bash", str(REPO / "scripts" / script), *argv], capture_output=True, text=True,
+                          timeout=30, check=False)
+    assert done.returncode == 2
+    assert f"usage: {script} test|stage|prod" in done.stderr
+
+
+def test_scripts_run_the_cli(gcp: GcpEnv, tmp_path: Path) -> None:
+    env = {**os.environ, **gcp.env}
+    created = subprocess.run(["bash", str(REPO / "scripts" / "create-all-jobs.sh"), "test", "--only", "alerts",
+                              "--json"], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path,
+                             check=False)
+    assert created.returncode == 0, created.stdout + created.stderr
+    assert json.loads(created.stdout)["outcome"] == "applied"
+    listed = subprocess.run(["bash", str(REPO / "scripts" / "list-jobs.sh"), "test", "--json"], capture_output=True,
+                            text=True, timeout=60, env=env, cwd=tmp_path, check=False)
+    assert listed.returncode == 0, listed.stderr
+    states = {j["name"]: j["state"] for j in json.loads(listed.stdout)["jobs"]}
+    assert states["alerts"] == "in sync" and states["bootstrap"] == "missing"
