@@ -170,8 +170,8 @@ class Context:
         deadline = self.options.deadline
         if deadline is None:
             deadline = self.settings.number("deadline")
-        elif not deadline > 0:
-            raise UsageError(f"--deadline must be above 0, got {deadline:g}")
+        elif not 0 < deadline < float("inf"):  # nan and inf too: a deadline that never comes is none
+            raise UsageError(f"--deadline must be above 0 and finite, got {deadline:g}")
         return RetryPolicy(max_attempts=int(self.settings.number("max_attempts", minimum=0)),
                            deadline=deadline, timeout=self.settings.number("timeout"),
                            retry_after_cap=self.settings.number("retry_after_cap", minimum=-1))

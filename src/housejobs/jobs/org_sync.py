@@ -19,7 +19,7 @@ from housejobs.context import Context
 from housejobs.errors import ApiAuthError, ApiError, ApiProtocolError, ApiUnavailable, UsageError
 from housejobs.results import JobResult, Outcome, PlannedCall
 
-ORG_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+ORG_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")  # \Z: `$` would let "acme\n" through
 PAGE_SIZE = 500
 MAX_PLANNED_SHOWN = 50
 
@@ -30,7 +30,7 @@ def shard_of(org: str, count: int) -> int:
 
 
 def parse_shard(value: str) -> tuple[int, int]:
-    m = re.fullmatch(r"(\d+)/(\d+)", value.strip())
+    m = re.fullmatch(r"([0-9]+)/([0-9]+)", value.strip())
     if not m or int(m.group(2)) < 1 or int(m.group(1)) >= int(m.group(2)):
         raise UsageError(f"--shard {value!r} is not INDEX/COUNT with 0 <= INDEX < COUNT", hint="e.g. --shard 0/4")
     return int(m.group(1)), int(m.group(2))

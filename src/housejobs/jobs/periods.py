@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from housejobs.errors import ConfigError, UsageError
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_MONTH = re.compile(r"^\d{4}-\d{2}$")
+# ASCII digits and \Z: `\d` also takes other scripts' digits and `$` matches before a final newline, and
+# either would carry a value the contract refuses into an Idempotency-Key header.
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_MONTH = re.compile(r"^[0-9]{4}-[0-9]{2}\Z")
 
 
 def parse_date(value: str | None, now: datetime, option: str = "--date") -> str:

@@ -13,11 +13,14 @@ from housejobs.errors import ConfigError, UsageError
 from housejobs.results import JobResult, Outcome
 
 MIN_DAYS = 7
+MAX_DAYS = 36_500  # 100 years; far more and the cutoff falls before year 1 (an OverflowError, not a refusal)
 
 
 def check_days(days: int, allow_short: bool) -> int:
     if days < 1:
         raise UsageError(f"--days {days} must be at least 1")
+    if days > MAX_DAYS:
+        raise UsageError(f"--days {days} must be at most {MAX_DAYS} (100 years)")
     if days < MIN_DAYS and not allow_short:
         raise UsageError(f"--days {days} is below the {MIN_DAYS}-day safety floor",
                          hint="pass --allow-short-retention if you really mean it")

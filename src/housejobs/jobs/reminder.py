@@ -25,7 +25,7 @@ from housejobs.results import JobResult, Outcome, PlannedCall
 REMINDER_TYPES = ("utilities", "rent-warning", "rent-due")
 OUTCOMES = {"claimed": Outcome.APPLIED, "duplicate": Outcome.DUPLICATE, "dry-run": Outcome.DRY_RUN}
 # What the bot accepts as a jobId; Cloud Run execution names and uuids both fit.
-JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$")
+JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}\Z")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,271 @@
+"""Bad input, fuzzed: hostile command-line values against a real sandbox, in process.
+
+Each property draws valid, nearly valid and hostile values for one input, decides with its own oracle
+(written from the contract, not from the code) whether the value is valid, and checks that the CLI
+agrees: a valid value runs (exit 0, or 3 where the org does not exist) and reaches the sandbox; any
+other value is refused with exit 2 and one error line (tests/fuzz_support.py says what that means
+precisely) before a single request is sent. No run may print a traceback or end in an internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import typer
+from hypothesis import assume, example, given
+from hypothesis import strategies as st
+
+from housejobs.catalog import load_catalog
+from housejobs.cli.main import app
+from tests.conftest import Cli, CliResult, SandboxHandle, start_sandbox
+from tests.fuzz_support import fuzz, hostile_text, job_error_line, near, refused_line, usage_error_line
+
+FUZZ = fuzz(40)
+ORGS = ("org-000001", "org-000002", "org-000003")
+REMINDER_TYPES = ("utilities", "rent-warning", "rent-due")
+CATALOG = frozenset(load_catalog(Path(__file__).resolve().parents[1] / "jobs"))
+MAX_DAYS = 36_500
+
+
+@pytest.fixture
+def sb(tmp_path: Path) -> Iterator[SandboxHandle]:
+    handle = start_sandbox(tmp_path / "fuzz.db", orgs=len(ORGS))
+    yield handle
+    handle.server.stop()
+
+
+# --- oracles: the contract's grammar, ASCII digits only --------------------------------------------
+def is_date(value: str) -> bool:
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        return False
+    try:
+        date(int(value[:4]), int(value[5:7]), int(value[8:]))
+    except ValueError:
+        return False
+    return True
+
+
+def is_month(value: str) -> bool:
+    return bool(re.fullmatch(r"[0-9]{4}-[0-9]{2}", value)) and int(value[:4]) >= 1 and 1 <= int(value[5:]) <= 12
+
+
+def is_org(value: str) -> bool:
+    return bool(re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", value))
+
+
+def is_shard(value: str) -> bool:
+    m = re.fullmatch(r"([0-9]+)/([0-9]+)", value.strip())
+    return bool(m) and int(m.group(1)) < int(m.group(2))
+
+
+def is_job_id(value: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}", value))
+
+
+def click_int(value: str) -> int | None:
+    """What Click makes of an INTEGER option (Python's int(), which also takes '+5', ' 5 ', '1_0')."""
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def click_float(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+# --- runs -----------------------------------------------------------------------------------------
+def option(name: str, value: str, joined: bool) -> tuple[str, ...]:
+    return (f"{name}={value}",) if joined else (name, value)
+
+
+def check(cli: Cli, sb: SandboxHandle, argv: tuple[str, ...], *, valid: bool,
+          codes: frozenset[int] = frozenset({0})) -> CliResult:
+    before = sb.requests
+    result = cli(*argv)
+    if valid:
+        assert result.code in codes, (argv, result.code, result.stdout, result.stderr[-2000:])
+        assert sb.requests > before, "a valid run sent nothing"
+        if result.code:
+            job_error_line(result, raised=False)
+    else:
+        refused_line(result)
+        assert sb.requests == before, f"bad input {argv!r} reached the server"
+    return result
+
+
+def dates() -> st.SearchStrategy[str]:
+    iso = st.dates().map(date.isoformat)
+    shaped = st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")  # right shape, often not a calendar date
+    return st.one_of(iso, shaped, near(iso), hostile_text())
+
+
+def months() -> st.SearchStrategy[str]:
+    valid = st.builds(lambda y, m: f"{y:04d}-{m:02d}", st.integers(1, 9999), st.integers(1, 12))
+    return st.one_of(valid, st.from_regex(r"\A[0-9]{4}-[0-9]{2}\Z"), near(valid), hostile_text())
+
+
+# --- properties ------------------------------------------------------------------------------------
+@FUZZ
+@given(job=st.sampled_from(["quota-reset", "stale-cleanup", "alerts"]), value=dates(), joined=st.booleans())
+@example(job="quota-reset", value="2026-11-24\n", joined=False)
+@example(job="quota-reset", value="２０２６-１１-２４", joined=False)
+@example(job="quota-reset", value="2024-02-29", joined=True)
+@example(job="quota-reset", value="2026-02-29", joined=True)
+def test_date(cli: Cli, sb: SandboxHandle, job: str, value: str, joined: bool) -> None:
+    check(cli, sb, (job, *option("--date", value, joined), "--api-url", sb.url, "--json"), valid=is_date(value))
+
+
+@FUZZ
+@given(value=months(), joined=st.booleans())
+@example(value="2026-11\n", joined=False)  # `$` matched before the newline; the key then broke the header
+@example(value="２０２６-１１", joined=False)  # `\d` took fullwidth digits; an internal UnicodeEncodeError
+@example(value="0000-01", joined=False)
+def test_month(cli: Cli, sb: SandboxHandle, value: str, joined: bool) -> None:
+    check(cli, sb, ("quota-monthly", *option("--month", value, joined), "--api-url", sb.url, "--json"),
+          valid=is_month(value))
+
+
+@FUZZ
+@given(value=st.one_of(st.sampled_from(["test", "stage", "prod"]), near(st.sampled_from(["test", "stage", "prod"])),
+                       hostile_text()),
+       via=st.sampled_from(["option", "joined", "environment"]))
+@example(value="--yes", via="joined")
+@example(value="--yes", via="option")
+@example(value="PROD", via="environment")
+def test_env(cli: Cli, sb: SandboxHandle, value: str, via: str) -> None:
+    if via == "environment":
+        assume("\x00" not in value)  # an environment variable cannot hold NUL
+        before = sb.requests
+        result = cli("quota-reset", "--api-url", sb.url, "--json", "--yes", env={"HOUSEJOBS_ENV": value})
+        valid = value in ("test", "stage", "prod")
+        if valid:
+            assert result.code == 0 and sb.requests > before, result.stdout
+        else:
+            assert "$HOUSEJOBS_ENV" in refused_line(result) and sb.requests == before
+        return
+    argv = ("quota-reset", *option("--env", value, via == "joined"), "--api-url", sb.url, "--json", "--yes")
+    check(cli, sb, argv, valid=value in ("test", "stage", "prod"))
+
+
+@FUZZ
+@given(orgs=st.lists(st.one_of(st.sampled_from(ORGS), st.from_regex(r"\A[a-z0-9][a-z0-9_-]{0,63}\Z"),
+                               near(st.sampled_from(ORGS)), hostile_text()), min_size=1, max_size=3))
+@example(orgs=["acme\n"])  # passed `ORG_SLUG.match`; then an internal InvalidURL error
+@example(orgs=["org-000001", "Bad Org"])
+@example(orgs=["a" * 65])
+def test_org(cli: Cli, sb: SandboxHandle, orgs: list[str]) -> None:
+    argv = ("org-sync-all", *(a for org in orgs for a in ("--org", org)), "--concurrency", "2",
+            "--api-url", sb.url, "--json")
+    check(cli, sb, argv, valid=all(is_org(o) for o in orgs), codes=frozenset({0, 3}))
+
+
+@FUZZ
+@given(value=st.one_of(st.builds(lambda i, n: f"{i}/{n}", st.integers(0, 20), st.integers(0, 20)),
+                       near(st.sampled_from(["0/4", "3/4", "0/1"])), hostile_text()))
+@example(value="１/４")
+@example(value=" 0/4 ")
+@example(value="0/99999999999999999999999")
+def test_shard(cli: Cli, sb: SandboxHandle, value: str) -> None:
+    argv = ("org-sync-all", "--shard", value, "--concurrency", "2", "--api-url", sb.url, "--json")
+    check(cli, sb, argv, valid=is_shard(value))
+
+
+@FUZZ
+@given(value=st.one_of(st.integers(-3, 300).map(str), near(st.sampled_from(["1", "32", "256"])), hostile_text()))
+def test_concurrency(cli: Cli, sb: SandboxHandle, value: str) -> None:
+    n = click_int(value)
+    argv = ("org-sync-all", "--concurrency", value, "--api-url", sb.url, "--json")
+    check(cli, sb, argv, valid=n is not None and 1 <= n <= 256)
+
+
+@FUZZ
+@given(value=st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                       st.floats(0.5, 1e6).map(str), near(st.sampled_from(["10", "0.5", "60"])), hostile_text()))
+@example(value="inf")  # a deadline that never ends is no deadline: refused like HOUSEJOBS_DEADLINE=inf
+@example(value="nan")
+@example(value="1e-300")
+def test_deadline(cli: Cli, sb: SandboxHandle, value: str) -> None:
+    seconds = click_float(value)
+    valid = seconds is not None and math.isfinite(seconds) and seconds > 0
+    argv = ("quota-reset", "--deadline", value, "--api-url", sb.url, "--json")
+    if valid and seconds is not None and seconds < 0.5:
+        # A valid but tiny deadline may run out before or on the first attempt: failed, not refused.
+        result = cli(*argv)
+        if result.code:
+            assert result.code == 1 and "deadline" in job_error_line(result), result.stdout
+        return
+    check(cli, sb, argv, valid=valid)
+
+
+@FUZZ
+@given(value=st.one_of(st.integers(-10, 40).map(str), st.integers(-(10**30), 10**30).map(str),
+                       near(st.sampled_from(["7", "90", str(MAX_DAYS)])), hostile_text()),
+       allow_short=st.booleans())
+@example(value="99999999999999999999", allow_short=False)  # timedelta overflow: an internal error
+@example(value="800000", allow_short=False)  # a cutoff before year 1: an internal error
+@example(value=str(MAX_DAYS + 1), allow_short=False)
+def test_days(cli: Cli, sb: SandboxHandle, value: str, allow_short: bool) -> None:
+    # A valid table and an unreadable HOUSEJOBS_DEADLINE: the job checks --days, computes the cutoff,
+    # and then stops on the deadline setting, before it loads a BigQuery client. So a valid --days ends
+    # in that one ConfigError, and any other in a refusal that names --days.
+    env = {"HOUSEJOBS_QUOTA_TABLE": "housejobs-fuzz.quota.usage", "HOUSEJOBS_DEADLINE": "soon"}
+    argv = ("quota-cleanup", "--days", value, *(("--allow-short-retention",) if allow_short else ()), "--json")
+    result = cli(*argv, env=env)
+    line = refused_line(result)
+    n = click_int(value)
+    if n is not None and (1 if allow_short else 7) <= n <= MAX_DAYS:
+        assert "deadline must be a number" in line, line
+    elif n is not None:
+        assert "--days" in line, line
+
+
+@FUZZ
+@given(kind=st.one_of(st.sampled_from(REMINDER_TYPES), near(st.sampled_from(REMINDER_TYPES)), hostile_text()),
+       period=st.one_of(st.none(), months()),
+       job_id=st.one_of(st.none(), st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._:@/-]{0,30}\Z"),
+                        near(st.just("housejobs-reminder-x7")), hostile_text()))
+@example(kind="utilities", period=None, job_id="abc\n")  # `$` matched before the newline
+@example(kind="utilities", period="2026-11\n", job_id=None)
+@example(kind="--help", period=None, job_id=None)
+def test_reminder(cli: Cli, sb: SandboxHandle, kind: str, period: str | None, job_id: str | None) -> None:
+    opts = (*(("--period", period) if period is not None else ()),
+            *(("--job-id", job_id) if job_id is not None else ()))
+    argv = ("reminder", *opts, "--bot-url", sb.url, "--json", "--", kind)
+    valid = kind in REMINDER_TYPES and (period is None or is_month(period)) and (job_id is None or is_job_id(job_id))
+    result = check(cli, sb, argv, valid=valid)
+    if valid:
+        assert json.loads(result.stdout)["outcome"] in ("applied", "duplicate")
+
+
+COMMANDS = frozenset(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+
+
+@FUZZ
+@given(name=st.one_of(near(st.sampled_from(sorted(COMMANDS))), hostile_text()))
+@example(name="")
+@example(name="--env=--yes")
+@example(name="QUOTA-RESET")
+def test_unknown_command(cli: Cli, name: str) -> None:
+    assume(name not in COMMANDS and name not in ("-h", "--help", "--version"))
+    line = usage_error_line(cli(name, "--env", "prod", "--yes"))
+    assert line.startswith(("error: No such command", "error: No such option", "error: Option"))
+
+
+@FUZZ
+@given(name=st.one_of(near(st.sampled_from(["quota-reset", "org-sync-all", "reminder"])), hostile_text()))
+@example(name="quota_reset")
+def test_run_unknown_job(cli: Cli, name: str) -> None:
+    assume(name not in CATALOG)
+    # Nothing listens on port 9: had the command got past its checks it would fail, not refuse.
+    result = cli("run", "--env", "stage", "--json", "--", name, env={"HOUSEJOBS_RUN_API_ENDPOINT": "http://127.0.0.1:9"})
+    assert "unknown job" in refused_line(result)
