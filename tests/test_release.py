@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,6 +70,20 @@ def test_release_stops_at_the_first_failure(cli: Cli, run: CloudRunFake) -> None
     assert doc["counts"] == {"steps": 3, "succeeded": 1, "failed": 1, "not_run": 1}
     assert started(run) == ["migrate", "bootstrap"]
     assert run.executions_of("housejobs-org-sync-all-test") == []
+
+
+def test_ctrl_c_during_a_step_stops_the_release_not_the_execution(cli: Cli, run: CloudRunFake,
+                                                                   clock: HookClock) -> None:
+    run.auto_complete_after = 1
+    run.job_outcomes["housejobs-migrate-test"] = "succeeded"  # bootstrap keeps running
+    clock.hooks[2] = lambda: os.kill(os.getpid(), signal.SIGINT)  # while following bootstrap
+    result = cli("release", "--env", "test", "--json", env=gcp(run))
+    assert result.code == 130
+    doc = result.json()
+    assert doc["outcome"] == "interrupted"
+    assert "--follow housejobs-bootstrap-test-" in doc["message"] and "not run: org-sync-all" in doc["message"]
+    assert started(run) == ["migrate", "bootstrap"]
+    assert "completionTime" not in run.executions_of("housejobs-bootstrap-test")[0]
 
 
 def test_release_refused_while_a_step_is_running(cli: Cli, run: CloudRunFake) -> None:
