@@ -230,12 +230,11 @@ def _credentials(ctx: Context) -> str:
 
 
 def _read_secret(ctx: Context, name: str) -> str:
+    from housejobs.errors import SecretError
     from housejobs.secrets import read_secret
 
     # Always Secret Manager, even when the value is also in this shell's environment: that is where
     # the Cloud Run Jobs read it from.
-    from housejobs.errors import SecretError
-
     reader = ctx.runtime.secret_reader or read_secret
     try:
         reader(ctx.settings, name)
