@@ -24,6 +24,7 @@ from housejobs.sandbox.faults import Faults
 from housejobs.sandbox.store import BOOTSTRAP_TABLES, Store, body_hash, decode_token
 
 ORG_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+NOTIFICATIONS = "/admin/notifications"
 MAX_BODY = 1 << 20
 
 Answer = tuple[int, Any]
@@ -126,6 +127,14 @@ class Sandbox:
         self.store.bump(db, "org-sync", f"{slug}:{day}")
         return 200, {"org_slug": slug, "datasets_synced": 3}
 
+    def notification(self, db: Any, body: dict[str, Any], key: str) -> Answer:
+        # A sink for housejobs' own outcome events (housejobs.notify), so the embedded demo can show one.
+        kind, job = body.get("kind"), body.get("job")
+        if kind not in ("job_completed", "job_failed") or not isinstance(job, str) or not job:
+            raise ApiProblem(400, "invalid_event", "an event needs kind (job_completed or job_failed) and job")
+        number = self.store.add_notification(db, key, body)
+        return 201, {"id": number, "event_id": body.get("event_id")}
+
     def keyed_routes(self) -> list[tuple[str, re.Pattern[str], Callable[..., Answer]]]:
         return [
             ("/admin/bootstrap", re.compile(r"^/admin/bootstrap$"), self.bootstrap),
@@ -134,6 +143,7 @@ class Sandbox:
             ("/admin/quota/reset-monthly", re.compile(r"^/admin/quota/reset-monthly$"), self.reset_monthly),
             ("/admin/alerts/process-all", re.compile(r"^/admin/alerts/process-all$"), self.alerts),
             ("/admin/orgs/{org}/sync", re.compile(r"^/admin/orgs/(?P<org>[^/]+)/sync$"), self.org_sync),
+            (NOTIFICATIONS, re.compile(r"^/admin/notifications$"), self.notification),
         ]
 
 
@@ -231,6 +241,8 @@ class Handler(BaseHTTPRequestHandler):
             if method != "GET":
                 return self._send(*error(405, "method_not_allowed", "use GET"))
             return self._orgs(query)
+        if path == NOTIFICATIONS and method == "GET":
+            return self._notifications(query)
         for name, pattern, effect in app.keyed_routes():
             m = pattern.match(path)
             if m:
@@ -273,6 +285,17 @@ class Handler(BaseHTTPRequestHandler):
         return self._send(200, {"orgs": [{"org_slug": s, "status": status} for s in slugs],
                                 "next_page_token": nxt})
 
+    def _notifications(self, query: dict[str, list[str]]) -> None:
+        app = self.server.app
+        app.count(NOTIFICATIONS)
+        try:
+            limit = int(query.get("limit", ["100"])[0])
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 1000:
+            return self._send(*error(400, "invalid_limit", "limit must be 1..1000"))
+        return self._send(200, {"notifications": app.store.list_notifications(limit)})
+
     def _keyed(self, route: str, effect: Callable[..., Answer], params: dict[str, str], raw: bytes) -> None:
         app = self.server.app
         app.count(route)
@@ -304,6 +327,9 @@ class Handler(BaseHTTPRequestHandler):
         if failure is not None:
             app.store.release(key)
             return self._send(*error(failure, "org_sync_failed", "injected failure for this org"))
+
+        if route == NOTIFICATIONS:
+            params = {**params, "key": key}  # the one effect that records the key it came with
 
         def apply(db: Any) -> Answer:
             try:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ACTIONS = ("drop_before_commit", "drop_after_commit", "malformed", "truncated")
+UNFAULTED_BY_WILDCARD = frozenset({"/admin/notifications"})
 
 
 @dataclass
@@ -72,7 +73,10 @@ class Faults:
             self._rules.clear()
 
     def _rules_for(self, route: str) -> list[Rule]:
-        return [r for key, r in self._rules.items() if key in (route, "*")]
+        # "*" means every route of the API under test; the notification inbox is the sandbox standing in
+        # for a sink, so a scripted API failure must not swallow the notification that reports it.
+        wildcard = "*" if route not in UNFAULTED_BY_WILDCARD else None
+        return [r for key, r in self._rules.items() if key in (route, wildcard)]
 
     def before(self, route: str) -> Decision:
         """Decide, before any effect, whether this request fails outright."""

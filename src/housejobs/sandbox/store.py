@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +161,20 @@ class Store:
                 db.execute("UPDATE idempotency SET state='done', status=?, response=? WHERE key=?",
                            (status, json.dumps(response), key))
         return status, response
+
+    # --- notifications (housejobs' own outcome events) -------------------------------------------
+    def add_notification(self, db: sqlite3.Connection, key: str, event: dict[str, Any]) -> int:
+        cursor = db.execute("INSERT INTO notifications (received, idempotency_key, body) VALUES (?, ?, ?)",
+                            (self.now(), key, json.dumps(event)))
+        return int(cursor.lastrowid or 0)
+
+    def list_notifications(self, limit: int) -> list[dict[str, Any]]:
+        """Newest first."""
+        with self.lock:
+            rows = self.db.execute("SELECT id, received, idempotency_key, body FROM notifications "
+                                   "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [{"id": r[0], "received": datetime.fromtimestamp(r[1], UTC).isoformat().replace("+00:00", "Z"),
+                 "idempotency_key": r[2], "event": json.loads(r[3])} for r in rows]
 
     # --- effects ---------------------------------------------------------------------------------
     def bump(self, db: sqlite3.Connection, effect: str, unit: str) -> None:
