@@ -1,7 +1,8 @@
 """Shared fixtures: a real sandbox server, a fake clock, an in-process CLI runner, and a leak check.
 
-Every secret the project knows is set to a sentinel value for every test, and an autouse check fails
-any test whose output (captured file descriptors and every CLI run) contains one.
+Every secret the project knows is set to a sentinel value for every test (notification sink URLs only
+where a test sets them), and an autouse check fails any test whose output (captured file descriptors
+and every CLI run) contains one.
 """
 
 from __future__ import annotations
@@ -28,9 +29,18 @@ SENTINELS = {
     "CA_ROOT_API_KEY": "sentinel-root-key-5f1e0c9a7b",
     "SCHEDULER_SHARED_SECRET": "sentinel-scheduler-secret-2d8c4e",
     "SUPABASE_ACCESS_TOKEN": "sbp_sentinel_token_9a7c3e1f",
-    "HOUSEJOBS_NOTIFY_URL": "https://hooks.example.invalid/services/T000/B000/sentinel-hook-token-4b2a",
-    "HOUSEJOBS_HEALTHCHECK_URL": "https://hc.example.invalid/ping/sentinel-check-uuid-7e6d",
 }
+# The notification sink URLs embed tokens too, but are not set for every test: every job run would then
+# ping a sink (and wait on it). tests/test_notify.py puts these tokens into the URLs of its local sink
+# servers; the leak check below looks for them in every test's output all the same.
+NOTIFY_TOKENS = {
+    "HOUSEJOBS_NOTIFY_URL": "sentinel-hook-token-4b2a",
+    "HOUSEJOBS_HEALTHCHECK_URL": "sentinel-check-uuid-7e6d",
+}
+# A developer's own sink settings must not reach a test run.
+NOTIFY_VARS = ("HOUSEJOBS_NOTIFY_URL", "HOUSEJOBS_NOTIFY_URL_SECRET", "HOUSEJOBS_NOTIFY_FORMAT", "HOUSEJOBS_NOTIFY_ON",
+               "HOUSEJOBS_HEALTHCHECK_URL", "HOUSEJOBS_HEALTHCHECK_URL_SECRET", "HOUSEJOBS_NOTIFY_TIMEOUT",
+               "HOUSEJOBS_MAX_RETRIES", "HOUSEJOBS_SANDBOX_FAULTS")
 # The distinctive parts of each sentinel: a leak of any of them counts, even inside a longer text.
 SENTINEL_MARKERS = ("sentinel-root-key", "sentinel-scheduler-secret", "sbp_sentinel_token",
                     "sentinel-hook-token", "sentinel-check-uuid")
@@ -53,7 +63,7 @@ def _sentinel_secrets(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixt
     monkeypatch.setenv("HOUSEJOBS_STATE_DIR", str(tmp_path / "state"))
     for var in ("HOUSEJOBS_ENV", "CLOUD_RUN_JOB", "CLOUD_RUN_EXECUTION", "CLOUD_RUN_TASK_INDEX",
                 "CLOUD_RUN_TASK_COUNT", "CLOUD_RUN_TASK_ATTEMPT", "GOOGLE_APPLICATION_CREDENTIALS",
-                "HOUSEJOBS_API_URL", "HOUSEJOBS_JOBS_DIR"):
+                "HOUSEJOBS_API_URL", "HOUSEJOBS_JOBS_DIR", *NOTIFY_VARS):
         monkeypatch.delenv(var, raising=False)
     _outputs.clear()
     yield

@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from housejobs import notify
 from housejobs.cli.render import render
 from housejobs.context import Context, Options, Runtime
 from housejobs.errors import HousejobsError
@@ -63,12 +64,17 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *,
     clock = runtime.clock
     start = clock.monotonic()
     ctx: Context | None = None
+    notifier: notify.Notifier | None = None
     logger = Logger(stream=runtime.stderr, json_lines=not runtime.stderr_tty, debug=options.debug,
                     clock=clock.now)
     logger.bind(job=job_name, execution=runtime.execution or "")
     try:
         ctx = Context(runtime, options, job_name)
         logger = ctx.logger
+        # Check-in /start goes out in the background; no sink configured, nothing happens or loads.
+        notifier = notify.for_context(ctx)
+        if notifier is not None:
+            notifier.start()
         if confirm and not options.dry_run:
             ctx.confirm_prod(confirm)
         result = asyncio.run(_run_job(ctx, job))
@@ -83,10 +89,20 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *,
         logger.error(line, error=exc.__class__.__name__)
         if options.debug:
             runtime.stderr.write(redact("".join(traceback.format_exception(exc))))
+    except BaseException:
+        if ctx is not None:
+            ctx.close()
+        raise
+    duration_ms = int((clock.monotonic() - start) * 1000)
+    try:
+        # Before the context closes: the embedded sandbox, the demo's default sink, lives in it.
+        if notifier is None and ctx is None:
+            notifier = notify.without_context(runtime, options, job_name, logger)
+        if notifier is not None:
+            notifier.finish(result, duration_ms)  # bounded by its timeout; never raises
     finally:
         if ctx is not None:
             ctx.close()
-    duration_ms = int((clock.monotonic() - start) * 1000)
     meta: dict[str, Any] = {
         "job": job_name,
         "env": ctx.env if ctx else options.env,

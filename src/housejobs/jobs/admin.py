@@ -41,6 +41,7 @@ def counts_from(data: Any, keys: tuple[str, ...], what: str) -> dict[str, int]:
 
 
 async def run_period_job(ctx: Context, spec: PeriodJob, period: str) -> JobResult:
+    ctx.period = period
     key = f"housejobs:{spec.name}:{period}"
     body = {spec.period: period}
     details = {"period": period, "idempotency_key": key}
