@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from housejobs.context import Context, Options, Runtime
+from housejobs.context import Context, Options, Runtime, Target
 from housejobs.errors import HousejobsError, UsageError
 from housejobs.redact import redact
 from housejobs.results import EXIT_CODES, JobResult, Outcome
@@ -24,6 +24,7 @@ async def create_all_jobs(ctx: Context, *, plan_only: bool, only: str | None, pr
     from housejobs.provision import apply_plan, build_desired, compute_plan
 
     desired = build_desired(ctx, only=only, image=image)
+    ctx.target = Target("gcp", "", f"Cloud Run + Scheduler {desired.parent} ({desired.env})")
     plan = await asyncio.to_thread(compute_plan, ctx, desired, prune=prune)
     counts = plan.counts()
     details: dict[str, Any] = {"plan": plan.as_dict(), "lines": plan.lines()}
@@ -62,6 +63,7 @@ def _set_paused(ctx: Context, job: str, trigger: str | None, pause: bool) -> Job
     from housejobs.provision import Gcp, build_desired, google_errors, to_dict
 
     desired = build_desired(ctx, only=job)
+    ctx.target = Target("gcp", "", f"Cloud Scheduler {desired.parent} ({desired.env})")
     triggers = [t for t in desired.triggers if trigger is None or t.trigger == trigger]
     if not desired.triggers:
         raise UsageError(f"{job} is a manual job: it has no triggers to pause or resume")
