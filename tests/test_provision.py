@@ -161,6 +161,7 @@ def test_drift_is_shown_field_by_field_and_repaired(cli: Cli, gcp: GcpEnv) -> No
     bootstrap["labels"]["team"] = "platform"  # not housejobs' label: kept, not drift
     container = stage_job(gcp, "alerts")["template"]["template"]["containers"][0]
     container["env"].append({"name": "CA_ROOT_API_KEY_PLAIN", "value": SENTINELS["CA_ROOT_API_KEY"]})
+    container["env"][2]["valueSource"]["secretKeyRef"]["version"] = "3"
     stage_trigger(gcp, "alerts")["schedule"] = "0 9 * * *"
     stage_trigger(gcp, "reminder-rent-due")["httpTarget"]["headers"]["X-Extra"] = "1"
 
@@ -171,6 +172,8 @@ def test_drift_is_shown_field_by_field_and_repaired(cli: Cli, gcp: GcpEnv) -> No
     assert "      template.template.maxRetries: 3 -> 0" in out
     assert "      template.template.containers[0].resources.limits.memory: 1Gi -> 512Mi" in out
     assert "template.template.containers[0].env.CA_ROOT_API_KEY_PLAIN: plain value (hidden) -> (unset)" in out
+    assert ("template.template.containers[0].env.CA_ROOT_API_KEY: secret ca-root-api-key-test@3 -> "
+            "secret ca-root-api-key-test@latest") in out
     assert "  ~ update    trigger housejobs-alerts-stage" in out
     assert "      schedule: 0 9 * * * -> 0 8 * * *" in out
     assert "      httpTarget.headers.x-extra: 1 -> (unset)" in out
