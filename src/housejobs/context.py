@@ -109,7 +109,10 @@ class Context:
         self.stop_signal: int | None = None
         # The business period, once the job knows it: a failure's notification names it too.
         self.period: str | None = None
-        self.target = self._select_target()
+        # Where admin API calls go: fixed for the run. `target` is only what the summary names, and a
+        # job may repoint it (migrate: the Supabase project) without moving where the admin key goes.
+        self.api_target = self._select_target()
+        self.target = self.api_target
 
     # --- selection ------------------------------------------------------------------------------
     def _select_env(self) -> str | None:
@@ -179,11 +182,11 @@ class Context:
     def admin_client(self) -> ApiClient:
         from housejobs.api import ApiClient
 
-        if self.target.kind == "sandbox":
+        if self.api_target.kind == "sandbox":
             server = self.embedded_sandbox()
             url, key = server.url, Secret(server.app.api_key, "embedded sandbox")
         else:
-            url, key = self.target.url, self.secret("ca_root_api_key", "ca-root-api-key")
+            url, key = self.api_target.url, self.secret("ca_root_api_key", "ca-root-api-key")
         client = ApiClient(url, clock=self.clock, logger=self.logger, policy=self.retry_policy(),
                            headers={"X-CA-Root-Key": key.reveal()}, transport=self.runtime.transport)
         self._clients.append(client)

@@ -258,9 +258,9 @@ async def release(ctx: Context, env: str, *, local: bool) -> JobResult:
 
 
 async def _local_step(ctx: Context, job: str) -> JobResult:
-    # One Context serves the three jobs, and a job may repoint `ctx.target` at what it talks to (migrate:
-    # the Supabase project). The next job's admin client is built from `ctx.target`, so each step starts
-    # from the release's own target: never the admin key to another job's host.
+    # One Context serves the three jobs, and a job may repoint `ctx.target` (what the summary names) at
+    # what it talks to. Admin calls always go to `ctx.api_target`; restoring the label keeps the
+    # release's summary about the release.
     target = ctx.target
     try:
         return await _local_job(ctx, job)
