@@ -356,6 +356,7 @@ def test_list_jobs_env_shows_state_triggers_and_last_execution(cli: Cli, gcp: Gc
     assert any(line.split()[:1] == ["quota-monthly"] and " succeeded 2026-11-24T" in line for line in lines)
     assert any(line.strip() == "rent-due: 0 9 1 * * Australia/Sydney missing (missing)" for line in lines)
     assert gcp.write_calls == 0
+    assert not any(r.path.endswith(":getIamPolicy") for r in gcp.run.requests)  # a listing needs no IAM
 
 
 def test_list_jobs_env_refuses_an_unknown_env(cli: Cli, gcp: GcpEnv) -> None:

@@ -399,8 +399,9 @@ def _has(policy: Any, binding: Binding) -> bool:
 
 
 def compute_plan(ctx: Context, desired: Desired | None = None, *, prune: bool = False,
-                 gcp: Gcp | None = None) -> Plan:
-    """Read what exists and compare it with `desired` (default: the whole catalog for ctx's env)."""
+                 gcp: Gcp | None = None, iam: bool = True) -> Plan:
+    """Read what exists and compare it with `desired` (default: the whole catalog for ctx's env).
+    `iam=False` skips the jobs' IAM policies (a report that shows only jobs and triggers)."""
     desired = desired or build_desired(ctx)
     if prune and desired.only:
         raise UsageError("--prune works on the whole catalog, not with --only")
@@ -418,7 +419,8 @@ def compute_plan(ctx: Context, desired: Desired | None = None, *, prune: bool = 
             "job", want.id, want.name, want.job, want,
             specs.run_job_view(want.body, MANAGED_LABELS),
             None if actual is None else specs.run_job_view(actual, MANAGED_LABELS), actual))
-    changes += _iam_changes(gcp, desired, run_jobs)
+    if iam:
+        changes += _iam_changes(gcp, desired, run_jobs)
     for trig in desired.triggers:
         actual = triggers.get(trig.name)
         changes.append(_compare(

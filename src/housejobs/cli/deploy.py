@@ -100,7 +100,7 @@ def list_jobs_env(rt: Runtime, *, env: str, as_json: bool) -> int:
     ctx: Context | None = None
     try:
         ctx = Context(rt, Options(env=env), "list-jobs")
-        plan = compute_plan(ctx)
+        plan = compute_plan(ctx, iam=False)
     except HousejobsError as exc:
         rt.stderr.write(redact(f"error: {exc.line()}") + "\n")
         return EXIT_CODES[exc.outcome]
@@ -255,7 +255,7 @@ def _api_checks(ctx: Context) -> list[Check]:
         try:
             health = await client.get("/healthz")
             ok = isinstance(health.data, dict) and health.data.get("status") == "ok"
-            out.append(Check("API health", ok, f"GET {ctx.target.url}/healthz → {health.status} "
+            out.append(Check("API health", ok, f"GET {ctx.api_target.url}/healthz → {health.status} "
                              + json.dumps(health.data)))
         except HousejobsError as exc:
             out.append(Check("API health", False, exc.line()))
@@ -275,7 +275,7 @@ def _in_sync(ctx: Context) -> str:
     from housejobs.errors import ConfigError
     from housejobs.provision import compute_plan
 
-    plan = compute_plan(ctx)
+    plan = compute_plan(ctx, iam=False)
     # IAM grants are the next check's business; this one is about the jobs and triggers themselves.
     off = [f"{c.kind} {c.id} {_state(c.action)}" for c in plan.writes if c.kind != "iam"]
     if off:
