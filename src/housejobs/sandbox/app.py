@@ -72,8 +72,10 @@ class Sandbox:
         self.route_hits: dict[str, int] = {}
         self._lock = threading.Lock()
         # Routes of other services the sandbox stands in for (the bot runtime): handler gets
-        # (request handler, method, match, raw body) and answers (status, body, headers).
-        self.extra_routes: list[tuple[str, re.Pattern[str], Callable[..., tuple[int, Any, dict[str, str]]]]] = []
+        # (request handler, method, match, raw body) and answers (status, body, headers), or None when
+        # it answered on the handler itself (a fault: a dropped connection, a broken body).
+        self.extra_routes: list[tuple[str, re.Pattern[str],
+                                      Callable[..., tuple[int, Any, dict[str, str]] | None]]] = []
         self.log: Callable[[dict[str, Any]], None] = lambda record: None
         # The bot runtime's reminder routes, and every log record they wrote (GET /_sandbox/bot-log).
         self.bot_log: list[dict[str, Any]] = []
@@ -152,6 +154,7 @@ class Handler(BaseHTTPRequestHandler):
     # Headers and body go out in separate writes; with Nagle on, the client's delayed ACK adds ~40 ms.
     disable_nagle_algorithm = True
     server: SandboxServer
+    hold_s = 0.0  # the fault rules' hold_ms for the request being handled
     error_content_type = "application/json"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -230,8 +233,9 @@ class Handler(BaseHTTPRequestHandler):
         for _name, pattern, handler in app.extra_routes:
             m = pattern.match(path)
             if m:
-                status, body, headers = handler(self, method, m, raw)
-                return self._send(status, body, headers)
+                reply = handler(self, method, m, raw)
+                # None: the handler answered (or dropped the connection) itself, as a fault asked.
+                return None if reply is None else self._send(*reply)
         if not path.startswith("/admin/"):
             return self._send(*error(404, "not_found", "no such route"))
         if not self._authorised():
@@ -254,6 +258,7 @@ class Handler(BaseHTTPRequestHandler):
     def _faults_before(self, route: str) -> str | None:
         """Apply latency and scripted failures; return an action for after the effect, or 'done'."""
         decision = self.server.app.faults.before(route)
+        self.hold_s = decision.hold_s
         if decision.latency_s:
             time.sleep(decision.latency_s)
         if decision.status is not None:
@@ -327,6 +332,8 @@ class Handler(BaseHTTPRequestHandler):
         if failure is not None:
             app.store.release(key)
             return self._send(*error(failure, "org_sync_failed", "injected failure for this org"))
+        if self.hold_s:
+            time.sleep(self.hold_s)  # the key stays in flight meanwhile: a concurrent twin gets 409
 
         if route == NOTIFICATIONS:
             params = {**params, "key": key}  # the one effect that records the key it came with

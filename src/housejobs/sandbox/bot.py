@@ -42,9 +42,11 @@ Reply = tuple[int, Any, dict[str, str]]
 
 
 class _Refused(Exception):
-    def __init__(self, status: int, code: str, message: str, outcome: str) -> None:
+    def __init__(self, status: int, code: str, message: str, outcome: str,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.outcome = status, code, message, outcome
+        self.headers = headers or {}
 
 
 @dataclass
@@ -57,6 +59,7 @@ class _Entry:
     dry_run: bool | None = None
     outcome: str = "error"
     error: str | None = None
+    fault: str | None = None  # a fault rule's action: drop the connection or break the answer
 
     @property
     def dedupe_key(self) -> str | None:
@@ -91,15 +94,29 @@ class BotRuntime:
     def __init__(self, app: Sandbox) -> None:
         self.app = app
 
-    def handle(self, request: Handler, method: str, match: re.Match[str], raw: bytes) -> Reply:
+    def handle(self, request: Handler, method: str, match: re.Match[str], raw: bytes) -> Reply | None:
         entry = _Entry()
+        headers: dict[str, str] = {}
         try:
             status, body = self._answer(request, method, match.group("type"), raw, entry)
         except _Refused as exc:
             entry.outcome, entry.error = exc.outcome, exc.code
-            status, body = exc.status, _problem(exc.code, exc.message)
+            status, body, headers = exc.status, _problem(exc.code, exc.message), exc.headers
         self._log(status, entry)
-        return status, self._scrub(body), {}
+        if entry.fault is not None:
+            return self._broken_answer(request, entry.fault, self._scrub(body))
+        return status, self._scrub(body), headers
+
+    @staticmethod
+    def _broken_answer(request: Handler, action: str, body: Any) -> None:
+        """The fault rules' actions, as on the admin routes: the claim (if any) is already committed."""
+        if action in ("drop_before_commit", "drop_after_commit"):
+            request._drop()
+        elif action == "malformed":
+            request._send(200, None, raw=b"<html>upstream error</html>")
+        else:  # truncated
+            encoded = json.dumps(body).encode()
+            request._send(200, None, raw=encoded[: max(1, len(encoded) // 2)])
 
     # --- the contract ---------------------------------------------------------------------------
     def _answer(self, request: Handler, method: str, raw_type: str, raw: bytes, entry: _Entry) -> tuple[int, Any]:
@@ -124,7 +141,10 @@ class BotRuntime:
         entry.job_id = self._job_id(body.get("jobId"))
         entry.dry_run = self._dry_run(body.get("dryRun"))
         entry.period = self._period(body.get("period"))
-        self._faults(request)
+        entry.fault = self._faults(request)
+        if entry.fault == "drop_before_commit":
+            entry.outcome = "dropped"
+            return 0, None
         if entry.dry_run:
             entry.outcome = "dry-run"
         else:
@@ -170,13 +190,16 @@ class BotRuntime:
             raise _Refused(400, "invalid_period", "period must be YYYY-MM", "rejected")
         return value
 
-    def _faults(self, request: Handler) -> None:
-        """Scripted statuses and latency, as on the admin routes (`route`: "/jobs/reminder/{type}")."""
+    def _faults(self, request: Handler) -> str | None:
+        """Scripted statuses, latency and actions, as on the admin routes (`route`: "/jobs/reminder/{type}");
+        returns the action to take on the answer."""
         decision = self.app.faults.before(ROUTE)
         if decision.latency_s:
             time.sleep(decision.latency_s)
         if decision.status is not None:
-            raise _Refused(decision.status, "injected", "injected fault", "fault")
+            raise _Refused(decision.status, "injected", "injected fault", "fault",
+                           {"Retry-After": decision.retry_after} if decision.retry_after else None)
+        return decision.action
 
     def _claim(self, entry: _Entry) -> bool:
         """Claim the dedupe key for this household; False when it was claimed before."""

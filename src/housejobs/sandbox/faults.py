@@ -21,6 +21,7 @@ class Rule:
     statuses: deque[int] = field(default_factory=deque)  # answered before any effect, in order
     retry_after: str | None = None  # header sent with scripted 429/503 answers
     latency_ms: float = 0.0  # added to every request on the route
+    hold_ms: float = 0.0  # time between claiming the key and committing the effect (409s for concurrent twins)
     error_rate: float = 0.0  # probability of a 503 before any effect
     drop_before_commit: int = 0  # close the connection without acting
     drop_after_commit: int = 0  # act, commit, then close the connection without an answer
@@ -35,6 +36,7 @@ class Decision:
     status: int | None = None
     retry_after: str | None = None
     latency_s: float = 0.0
+    hold_s: float = 0.0
     action: str | None = None
 
 
@@ -52,7 +54,7 @@ class Faults:
                 rule.statuses.extend(int(s) for s in spec["statuses"])
             if "retry_after" in spec:
                 rule.retry_after = None if spec["retry_after"] is None else str(spec["retry_after"])
-            for name in ("latency_ms", "error_rate"):
+            for name in ("latency_ms", "hold_ms", "error_rate"):
                 if name in spec:
                     setattr(rule, name, float(spec[name]))
             for name in ACTIONS:
@@ -84,6 +86,7 @@ class Faults:
         with self._lock:
             for rule in self._rules_for(route):
                 decision.latency_s = max(decision.latency_s, rule.latency_ms / 1000)
+                decision.hold_s = max(decision.hold_s, rule.hold_ms / 1000)
                 if rule.auth_fail_after is not None:
                     if rule.auth_fail_after <= 0:
                         decision.status = 401
