@@ -18,15 +18,24 @@ error bodies users have posted):
   Retry-After. The 429 body text is a guess (the service is NestJS; its throttler's default message).
 
 Fault hooks: `rate_limit_next`, and `before_query`, a callable run in the request's thread before the
-SQL executes (block on a threading.Barrier or Event there to stage a race; no sleeping needed).
+SQL executes (block on a threading.Barrier or Event there to stage a race; no sleeping needed), and
+`fault(...)`, the sandbox's fault rules (docs/api.md) for the queries containing a given text: scripted
+statuses (with Retry-After), latency, a connection dropped before or after the SQL commits, a malformed
+or truncated 201 after it commits. `clear_faults()` forgets them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
+import sys
 import threading
-from collections.abc import Callable
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
@@ -76,6 +85,24 @@ def _run(db_uri: str, query: str) -> list[dict[str, Any]]:
                 return rows
 
 
+@dataclass
+class _Fault:
+    match: str | None
+    statuses: deque[int] = field(default_factory=deque)
+    retry_after: int | None = None
+    latency_s: float = 0.0
+    actions: deque[str] = field(default_factory=deque)  # drop_before_commit, drop_after_commit, ...
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away (killed, timed out) is what fault tests stage; anything else is a bug.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FakeSupabaseApi:
     """`with FakeSupabaseApi(db_uri) as api:` serves on api.url until the block ends."""
 
@@ -90,6 +117,7 @@ class FakeSupabaseApi:
         self._lock = threading.Lock()
         self._limited = 0
         self._retry_after = 1
+        self._faults: list[_Fault] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -108,9 +136,42 @@ class FakeSupabaseApi:
             self._limited = n
             self._retry_after = retry_after
 
+    def fault(self, *, match: str | None = None, statuses: Sequence[int] = (), retry_after: int | None = None,
+              latency_ms: float = 0.0, drop_before_commit: int = 0, drop_after_commit: int = 0,
+              malformed: int = 0, truncated: int = 0) -> None:
+        """Script failures for requests whose SQL contains `match` (every request when None).
+
+        Statuses are answered first, in order, before the SQL runs; latency applies to every matching
+        request; then each action is taken once: close the connection without running the SQL
+        (`drop_before_commit`), run it and close without an answer (`drop_after_commit`), run it and
+        answer 201 with a body that is not JSON (`malformed`) or with half the JSON (`truncated`).
+        """
+        actions = (["drop_before_commit"] * drop_before_commit + ["drop_after_commit"] * drop_after_commit
+                   + ["malformed"] * malformed + ["truncated"] * truncated)
+        with self._lock:
+            self._faults.append(_Fault(match, deque(statuses), retry_after, latency_ms / 1000, deque(actions)))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def _take_fault(self, query: str) -> tuple[float, int | None, int | None, str | None]:
+        """(latency, status, retry_after, action) for this request."""
+        latency, status, retry_after, action = 0.0, None, None, None
+        with self._lock:
+            for rule in self._faults:
+                if rule.match is not None and rule.match not in query:
+                    continue
+                latency = max(latency, rule.latency_s)
+                if status is None and action is None:
+                    if rule.statuses:
+                        status, retry_after = rule.statuses.popleft(), rule.retry_after
+                    elif rule.actions:
+                        action = rule.actions.popleft()
+        return latency, status, retry_after, action
+
     def start(self) -> FakeSupabaseApi:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        server.daemon_threads = True
+        server = _Server(("127.0.0.1", 0), _Handler)
         server.fake = self  # type: ignore[attr-defined]
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, name="fake-supabase", daemon=True)
@@ -155,8 +216,9 @@ class _Handler(BaseHTTPRequestHandler):
     def fake(self) -> FakeSupabaseApi:
         return cast(FakeSupabaseApi, self.server.fake)  # type: ignore[attr-defined]
 
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body, default=str).encode()
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None,
+              raw: bytes | None = None) -> None:
+        data = raw if raw is not None else json.dumps(body, default=str).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -202,6 +264,17 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(query, str) or not query.strip():
             self._send(400, {"message": "query must be a non-empty string"}, limits)
             return
+        latency, status, retry_after, action = fake._take_fault(query)
+        if latency:
+            time.sleep(latency)
+        if status is not None:
+            message = "Unauthorized" if status == 401 else "injected fault"
+            extra = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+            self._send(status, {"message": message}, {**limits, **extra})
+            return
+        if action == "drop_before_commit":
+            self._drop()
+            return
         if fake.before_query is not None:
             try:
                 fake.before_query(query)
@@ -214,7 +287,21 @@ class _Handler(BaseHTTPRequestHandler):
         except psycopg.Error as exc:
             self._send(400, {"message": _error_text(exc, query)}, limits)
             return
-        self._send(201, rows, limits)
+        if action == "drop_after_commit":
+            self._drop()
+        elif action == "malformed":
+            self._send(201, None, limits, raw=b"<html>upstream error</html>")
+        elif action == "truncated":
+            data = json.dumps(rows, default=str).encode()
+            self._send(201, None, limits, raw=data[: max(1, len(data) // 2)])
+        else:
+            self._send(201, rows, limits)
+
+    def _drop(self) -> None:
+        # Close without a byte of answer, as a crashed proxy would.
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def _drain(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
