@@ -31,12 +31,14 @@ SECRET_NAMES = {
     "SCHEDULER_SHARED_SECRET": "scheduler-shared-secret",
     "SUPABASE_ACCESS_TOKEN": "supabase-access-token",
 }
-_CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
+# ASCII digits and \Z throughout: `\d` takes other scripts' digits ("１０m") and `$` a final newline,
+# values Python reads but Cloud Run and Cloud Scheduler refuse halfway through a deployment.
+_CRON_FIELD = re.compile(r"^(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*\Z")
 _CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 _NAME = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
-_DURATION = re.compile(r"^(\d{1,7})(s|m|h)$")
-_CPU = re.compile(r"^(\d+(\.\d+)?|\d+m)$")
-_MEMORY = re.compile(r"^(\d+)(Mi|Gi)$")
+_DURATION = re.compile(r"^([0-9]{1,7})(s|m|h)\Z")
+_CPU = re.compile(r"^([0-9]+(\.[0-9]+)?|[0-9]+m)\Z")
+_MEMORY = re.compile(r"^([0-9]+)(Mi|Gi)\Z")
 # Cloud Run: a job id is a DNS label (lowercase, digits, hyphens, starts with a letter, at most 63).
 RUN_JOB_ID = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 # Cloud Scheduler: letters, digits, hyphens and underscores, at most 500.
@@ -83,6 +85,8 @@ def trigger_id(job: str, trigger: str, env: str) -> str:
 
 
 def check_cron(expr: str, where: str) -> str:
+    if not (expr.isascii() and expr.replace("\t", " ").isprintable()):
+        raise ConfigError(f"{where}: schedule {expr!r} must be printable ASCII (five fields, spaces between)")
     fields = expr.split()
     if len(fields) != 5:
         raise ConfigError(f"{where}: schedule {expr!r} must have 5 cron fields")
@@ -132,6 +136,13 @@ def _strings(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(a, str) and a for a in value):
         raise ConfigError(f"{where}: {key} must be a list of non-empty strings")
     return tuple(value)
+
+
+def _text(raw: dict[str, Any], key: str, where: str) -> str:
+    value = raw.get(key, "")
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {key} must be a string")
+    return value
 
 
 def _cpu(value: Any, where: str) -> str:
@@ -207,7 +218,7 @@ def _job(name: str, raw: Any) -> JobDef:
         if secret not in SECRET_NAMES:
             raise ConfigError(f"{where}: unknown secret {secret!r}", hint="known: " + ", ".join(SECRET_NAMES))
     return JobDef(
-        name, kind, str(raw.get("description", "")), str(raw.get("calls", "")), triggers,
+        name, kind, _text(raw, "description", where), _text(raw, "calls", where), triggers,
         args=_strings(raw, "args", where),
         timeout_s=parse_duration(raw.get("timeout", "600s"), f"{where}: timeout", lo=1, hi=168 * 3600),
         max_retries=_int(raw, "max_retries", where, 0, 0, 10),

@@ -209,7 +209,9 @@ def parse_dotenv(path: Path) -> dict[str, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc.__class__.__name__}") from None
     out: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), 1):
+    # Lines end at \n, \r\n or \r only, as in every other .env reader: splitlines() would also split at
+    # U+2028, U+0085 or \x1c inside a value, and the rest of that value would become a line of its own.
+    for number, line in enumerate(re.split(r"\r\n|\n|\r", text), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         m = _DOTENV_LINE.match(line)

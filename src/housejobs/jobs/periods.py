@@ -36,6 +36,6 @@ def parse_month(value: str | None, now: datetime, option: str = "--month") -> st
 def zone(name: str, source: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         raise ConfigError(f"{name!r} from {source} is not an IANA time zone",
                           hint="e.g. Australia/Sydney or Etc/UTC") from None
