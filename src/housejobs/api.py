@@ -81,7 +81,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²".isdigit() is true too, and float() refuses it
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -95,14 +95,14 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 def _error_fields(response: httpx.Response) -> tuple[str | None, str]:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than the parser goes
         return None, ""
     if isinstance(body, dict):
         err = body.get("error")
         if isinstance(err, dict):
             code = err.get("code")
             msg = err.get("message")
-            return (str(code) if code is not None else None), (str(msg) if msg is not None else "")
+            return (_one_line(str(code), 80) if code is not None else None), (str(msg) if msg is not None else "")
         if isinstance(body.get("message"), str):
             return None, str(body["message"])
     return None, ""
@@ -240,8 +240,12 @@ class ApiClient:
                 raise _Retry(reason) from None
             raise ApiUnavailable(f"{what}: {reason} (not retried: the request has no idempotency key)") from None
         status = response.status_code
-        if status < 400:
+        if 200 <= status < 300:
             return response
+        if status < 400:
+            # A 1xx as a final answer, or a redirect (never followed: the key and body would go elsewhere):
+            # whatever its body says, it is not the contract's answer.
+            raise ApiProtocolError(f"{what}: unexpected {status} answer", status=status)
         code, message = _error_fields(response)
         if status in RETRY_STATUSES or (status == 409 and code == "idempotency_in_flight"):
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock.now())
@@ -266,7 +270,7 @@ class ApiClient:
         if response.content:
             try:
                 data = response.json()
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise ApiProtocolError(f"{what}: answer {response.status_code} is not valid JSON",
                                        status=response.status_code) from None
         replayed = response.headers.get("Idempotent-Replayed", "").lower() == "true"

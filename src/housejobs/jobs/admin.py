@@ -17,13 +17,15 @@ class PeriodJob:
     path: str
     period: str  # "date" or "month": also the body's field name
     counts: tuple[str, ...]
+    echoes: bool = False  # the answer names the period it applied to (docs/api.md)
 
 
 PERIOD_JOBS = {
-    "quota-reset": PeriodJob("quota-reset", "/admin/quota/reset-daily", "date", ("orgs_reset",)),
+    "quota-reset": PeriodJob("quota-reset", "/admin/quota/reset-daily", "date", ("orgs_reset",), echoes=True),
     "stale-cleanup": PeriodJob("stale-cleanup", "/admin/quota/cleanup-stale", "date", ("counters_fixed",)),
     "alerts": PeriodJob("alerts", "/admin/alerts/process-all", "date", ("orgs_processed", "alerts_sent")),
-    "quota-monthly": PeriodJob("quota-monthly", "/admin/quota/reset-monthly", "month", ("orgs_reset",)),
+    "quota-monthly": PeriodJob("quota-monthly", "/admin/quota/reset-monthly", "month", ("orgs_reset",),
+                               echoes=True),
 }
 
 
@@ -51,6 +53,10 @@ async def run_period_job(ctx: Context, spec: PeriodJob, period: str) -> JobResul
     api = ctx.admin_client()
     response = await api.post(spec.path, body, idempotency_key=key)
     counts = counts_from(response.data, spec.counts, f"POST {spec.path}")
+    if spec.echoes and response.data.get(spec.period) != period:
+        # An answer for another period is not this period's effect: never report it applied.
+        raise ApiProtocolError(f"POST {spec.path}: unexpected answer ({spec.period} "
+                               f"{str(response.data.get(spec.period))[:40]!r}, asked for {period})")
     if response.replayed:
         return JobResult(Outcome.DUPLICATE, f"already applied for {period}", counts=counts, details=details)
     return JobResult(Outcome.APPLIED, f"for {period}", counts=counts, details=details)

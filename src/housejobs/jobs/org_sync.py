@@ -76,6 +76,7 @@ class OrgSyncRequest:
 
 async def _listing(api: ApiClient, page_size: int) -> AsyncIterator[object]:
     token: str | None = None
+    seen: set[str] = set()  # a server handing back a token it already gave would page forever
     while True:
         params: dict[str, object] = {"status": "active", "page_size": page_size}
         if token:
@@ -91,6 +92,9 @@ async def _listing(api: ApiClient, page_size: int) -> AsyncIterator[object]:
             return
         if not isinstance(nxt, str):
             raise ApiProtocolError("GET /admin/orgs: unexpected answer (next_page_token)")
+        if nxt in seen:
+            raise ApiProtocolError("GET /admin/orgs: unexpected answer (next_page_token repeats an earlier page)")
+        seen.add(nxt)
         token = nxt
 
 
@@ -146,8 +150,8 @@ async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn |
             response = await api.post(path, {"date": req.date}, idempotency_key=key)
             data = response.data
             n = data.get("datasets_synced") if isinstance(data, dict) else None
-            if not isinstance(n, int) or isinstance(n, bool):
-                raise ApiProtocolError(f"POST {path}: unexpected answer (datasets_synced)")
+            if not isinstance(n, int) or isinstance(n, bool) or n < 0 or data.get("org_slug") != org:
+                raise ApiProtocolError(f"POST {path}: unexpected answer (org_slug or datasets_synced)")
         except ApiAuthError as exc:
             tally.systemic = exc
             stop.set()
