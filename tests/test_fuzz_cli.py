@@ -269,3 +269,51 @@ def test_run_unknown_job(cli: Cli, name: str) -> None:
     # Nothing listens on port 9: had the command got past its checks it would fail, not refuse.
     result = cli("run", "--env", "stage", "--json", "--", name, env={"HOUSEJOBS_RUN_API_ENDPOINT": "http://127.0.0.1:9"})
     assert "unknown job" in refused_line(result)
+
+
+@FUZZ
+@given(path=hostile_text(), bot=st.booleans())
+@example(path="\udcff", bot=False)  # httpx could not encode it: an internal UnicodeEncodeError
+@example(path="\x00", bot=True)
+def test_url_path(cli: Cli, sb: SandboxHandle, path: str, bot: bool) -> None:
+    # Only the path is hostile: the host stays the sandbox, so no run looks up a name in DNS.
+    url = f"{sb.url}/{path}"
+    argv = ("reminder", "utilities", "--bot-url", url) if bot else ("quota-reset", "--api-url", url)
+    before = sb.requests
+    result = cli(*argv, "--json")
+    if result.code == 2:
+        refused_line(result)
+        assert sb.requests == before
+    else:  # an odd path the server answers 404 (or, for an empty one, the run itself)
+        assert result.code in (0, 1), result.stdout
+        if result.code:
+            job_error_line(result)
+
+
+@pytest.mark.parametrize("url", ["http://\udcff", "http://a\x00b", "http://127.0.0.1:abc", "http://127.0.0.1:99999",
+                                 "http://127.0.0.1:-1", "http://[::1", "http://", "127.0.0.1:8080", "file:///etc/passwd"])
+@pytest.mark.parametrize("option", ["--api-url", "--bot-url"])
+def test_bad_url_is_refused(cli: Cli, sb: SandboxHandle, url: str, option: str) -> None:
+    argv = ("quota-reset", "--api-url", url) if option == "--api-url" else ("reminder", "utilities", "--bot-url", url)
+    assert "URL" in refused_line(cli(*argv, "--json"))
+    assert sb.requests == 0
+
+
+@pytest.mark.parametrize(("argv", "env"), [
+    (["quota-reset", "--env", "\udcff"], {}),  # the refusal's summary named the raw value as its target
+    (["quota-reset", "--api-url", "http://x\udcff"], {}),
+    (["config", "show"], {"HOUSEJOBS_PROJECT": "\udcffproject"}),
+])
+def test_non_utf8_argv_and_environment_in_a_real_process(tmp_path: Path, argv: list[str], env: dict[str, str]) -> None:
+    """Bytes that are not UTF-8 reach Python as surrogates; a real stdout refuses to encode them."""
+    import os
+    import subprocess
+    import sys
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("HOUSEJOBS_", "CLOUD_RUN_"))}
+    environ.update({"HOUSEJOBS_STATE_DIR": str(tmp_path / "state"), "PYTHONIOENCODING": "utf-8", **env})
+    proc = subprocess.run([sys.executable, "-m", "housejobs", *argv], env=environ, capture_output=True,
+                          timeout=60, cwd=tmp_path, check=False)
+    out, err = proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+    assert "Traceback" not in out + err and "internal error" not in out + err, (out, err)
+    assert proc.returncode == (0 if argv[0] == "config" else 2), (out, err)

@@ -272,8 +272,15 @@ def check_url(url: str, source: str) -> str:
 
     try:
         parts = urlsplit(url)
+        _ = parts.port  # a port outside 0-65535, or not a number, raises here rather than in connect()
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"{url!r} from {source} is not an http(s) URL")
+    import httpx
+
+    try:  # what the client will make of it: a host IDNA cannot encode, a control character
+        httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        raise UsageError(f"{url!r} from {source} is not a valid http(s) URL") from None
     return url.rstrip("/")

@@ -7,6 +7,7 @@ libraries cost 0.3-0.45 s each, so `--help` and the API-only jobs never load the
 from __future__ import annotations
 
 import contextvars
+import io
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
@@ -613,4 +614,8 @@ def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
 
 
 def main() -> None:
+    # Arguments and environment values that are not UTF-8 reach Python as surrogates. stderr escapes
+    # them; stdout would raise mid-render and turn, say, a refused `--env` into an internal error.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="backslashreplace")
     sys.exit(run_cli(sys.argv[1:]))
