@@ -17,6 +17,8 @@ Exceptions:
                                   unterminated quotes/comments, an unexpected history answer
     QueryError (Exception)        raised by the caller's `query` for a non-2xx answer; `run_migrations`
                                   turns it into a duplicate, a failed unit, or (dry run) a missing table
+    ApplyStopped (Exception)      anything else `query` raised while applying (auth lost, API gone):
+                                  says which migrations this run had applied; the cause is chained
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "HISTORY_DDL",
     "HISTORY_TABLE",
     "LOCK_KEY",
+    "ApplyStopped",
     "MigrateResult",
     "Migration",
     "MigrationError",
@@ -88,6 +91,19 @@ class QueryError(Exception):
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
         self.message = message
+
+
+class ApplyStopped(Exception):
+    """`query` failed with something other than a QueryError while applying `version`; the run stops.
+
+    The original error is the `__cause__`; `applied` and `duplicates` are what this run did before it.
+    """
+
+    def __init__(self, version: str, applied: tuple[str, ...], duplicates: tuple[str, ...]) -> None:
+        super().__init__(f"stopped while applying {version}")
+        self.version = version
+        self.applied = applied
+        self.duplicates = duplicates
 
 
 @dataclass(frozen=True)
@@ -581,10 +597,13 @@ class MigrateResult:
     error: str | None = None  # the database's error text for it
     refusals: tuple[str, ...] = ()
     dry_run: bool = False
+    stopped: bool = False  # `stop()` said so before a pending migration: the rest are left for a rerun
 
     @property
     def outcome(self) -> str:
         """The outcome name from the project's outcome table (results.Outcome values)."""
+        if self.stopped:
+            return "interrupted"
         if self.refusals or self.failed is not None:
             if self.failed is None and not self.applied:
                 return "refused"
@@ -612,12 +631,14 @@ async def _read_history(query: QueryFn, *, allow_missing_table: bool) -> list[di
 
 
 async def run_migrations(query: QueryFn, local: Sequence[Migration], *, include_all: bool = False,
-                         dry_run: bool = False) -> MigrateResult:
+                         dry_run: bool = False, stop: Callable[[], bool] | None = None) -> MigrateResult:
     """Ensure the history table, plan, and apply pending migrations one request each, in order.
 
     A duplicate (another run applied that version while we waited on the lock) re-reads history and
     plans again. The first real failure stops the run. A dry run only reads. QueryErrors from the
-    table setup and history reads propagate, as does anything else `query` raises.
+    table setup and history reads propagate, as does anything else `query` raises; while applying,
+    anything else is raised as ApplyStopped (from the error). `stop()` (a signal arrived) is asked
+    before each migration: once it is true, no new migration starts.
     """
     if not dry_run:
         await query(HISTORY_DDL)
@@ -632,6 +653,8 @@ async def run_migrations(query: QueryFn, local: Sequence[Migration], *, include_
     duplicates: list[str] = []
     queue = list(first.pending)
     while queue:
+        if stop is not None and stop():
+            return MigrateResult(plan=first, applied=tuple(applied), duplicates=tuple(duplicates), stopped=True)
         migration = queue.pop(0)
         try:
             await query(apply_sql(migration))
@@ -654,5 +677,7 @@ async def run_migrations(query: QueryFn, local: Sequence[Migration], *, include_
                                            f"in the history: {exc.message}")
             queue = list(replanned.pending)
             continue
+        except Exception as exc:
+            raise ApplyStopped(migration.version, tuple(applied), tuple(duplicates)) from exc
         applied.append(migration.version)
     return MigrateResult(plan=first, applied=tuple(applied), duplicates=tuple(duplicates))

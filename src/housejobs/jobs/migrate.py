@@ -12,8 +12,15 @@ from typing import Any
 
 from housejobs.api import ApiClient
 from housejobs.context import Context, Target
-from housejobs.errors import ApiStatusError, ConfigError, UsageError
-from housejobs.migrations import MigrateResult, MigrationError, QueryError, load_dir, run_migrations
+from housejobs.errors import ApiAuthError, ApiError, ApiStatusError, ConfigError, UsageError
+from housejobs.migrations import (
+    ApplyStopped,
+    MigrateResult,
+    MigrationError,
+    QueryError,
+    load_dir,
+    run_migrations,
+)
 from housejobs.redact import Secret
 from housejobs.results import JobResult, Outcome
 
@@ -72,15 +79,31 @@ async def run_migrate(ctx: Context, *, directory: str | None, include_all: bool)
     client, ref = _client(ctx)
     try:
         result = await run_migrations(_query_fn(client, ref), local, include_all=include_all,
-                                      dry_run=ctx.options.dry_run)
+                                      dry_run=ctx.options.dry_run, stop=ctx.stop_event.is_set)
     except QueryError as exc:
         return JobResult(Outcome.FAILED, f"reading or creating the migration history failed: {exc.message}")
     except MigrationError as exc:
         return JobResult(Outcome.FAILED, str(exc))
+    except ApplyStopped as exc:
+        cause = exc.__cause__
+        if not exc.applied or not isinstance(cause, ApiError):
+            raise cause or exc from None  # nothing applied: the error's own outcome (401 -> refused)
+        # Some migrations are in: never `refused` (that says nothing changed). Auth lost mid-run is
+        # partial, as in org-sync-all; another API failure is failed, as a failed migration is.
+        outcome = Outcome.PARTIAL if isinstance(cause, ApiAuthError) else Outcome.FAILED
+        return JobResult(outcome, f"stopped at {exc.version}: {cause.line()} (applied before it: "
+                         f"{', '.join(exc.applied)})", counts={"applied": len(exc.applied),
+                                                                "duplicate": len(exc.duplicates)},
+                         details={"dir": str(path), "project_ref": ref, "applied": list(exc.applied),
+                                  "duplicates": list(exc.duplicates), "failed": exc.version})
     details: dict[str, Any] = {"dir": str(path), "project_ref": ref, "migrations": _status_rows(result),
                                "applied": list(result.applied), "duplicates": list(result.duplicates)}
     counts = {"applied": len(result.applied), "duplicate": len(result.duplicates),
               "pending": len(result.plan.pending)}
+    if result.stopped:
+        return JobResult(Outcome.INTERRUPTED, f"stopped by signal after applying {len(result.applied)} "
+                         "migrations; the rest are left for a rerun", counts=counts, details=details,
+                         signal=ctx.stop_signal)
     if result.refusals:
         outcome = Outcome.PARTIAL if result.applied else Outcome.REFUSED
         return JobResult(outcome, "; ".join(result.refusals), counts=counts, details=details)
