@@ -7,6 +7,7 @@ call the CLI in-process, so nothing here reads `os.environ` or `sys.stdin` direc
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from housejobs.clock import Clock, SystemClock
 from housejobs.errors import ConfigError, NotConfirmed, SecretError, UsageError
 from housejobs.logs import Logger
 from housejobs.redact import Secret
-from housejobs.settings import Settings, check_env_name, resolve
+from housejobs.settings import Settings, check_env_name, register_secret_values, resolve
 
 if TYPE_CHECKING:
     import asyncio
@@ -94,6 +95,7 @@ class Context:
         self.options = options
         self.job = job
         self.clock = runtime.clock
+        register_secret_values(runtime.environ)  # before the first value is checked (and maybe echoed)
         self.env = self._select_env()
         self.settings = resolve(runtime.environ, cwd=runtime.cwd, env=self.env,
                                 overrides={"api_url": options.api_url})
@@ -139,7 +141,7 @@ class Context:
         """A secret from the environment, else Secret Manager `<secret_name><suffix>`."""
         found = self.settings.secret(key)
         if found is not None:
-            return found
+            return _header_value(found, key.upper())
         if not self.env:
             env_var = key.upper()
             raise SecretError(f"{env_var} is not set", hint=f"export {env_var}, or pick --env to read it "
@@ -148,7 +150,7 @@ class Context:
 
         name = secret_name + (self.settings.get("secret_suffix") or "")
         reader = self.runtime.secret_reader or read_secret
-        return Secret(reader(self.settings, name), f"Secret Manager {name}")
+        return _header_value(Secret(reader(self.settings, name), f"Secret Manager {name}"), name)
 
     # --- confirmation ---------------------------------------------------------------------------
     def confirm_prod(self, action: str) -> None:
@@ -237,6 +239,22 @@ class Context:
 
     def describe(self) -> dict[str, Any]:
         return {"job": self.job, "env": self.env, "target": self.target.label}
+
+
+_HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
+
+
+def _header_value(secret: Secret, name: str) -> Secret:
+    """These secrets travel in HTTP headers. Surrounding whitespace (a pasted newline; Secret Manager
+    values are stripped too) is dropped; anything else a header cannot carry is refused by name, never
+    shown: httpx would otherwise fail with the value in its message, or with an internal error."""
+    value = secret.reveal()
+    if value != value.strip():
+        secret = Secret(value.strip(), secret.source)
+    if not _HEADER_VALUE.fullmatch(secret.reveal()):
+        raise SecretError(f"{name} has characters an HTTP header cannot carry (control or non-ASCII)",
+                          hint=f"check the value of {name}")
+    return secret
 
 
 def _default_state_dir(environ: Mapping[str, str]) -> str:

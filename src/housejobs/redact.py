@@ -19,8 +19,11 @@ _URL_USERINFO = re.compile(r"(?P<scheme>https?://)[^/@\s]+@")
 def register(value: str) -> None:
     # Very short values would mask ordinary words; real keys are long.
     if len(value) >= 6:
+        # And the escaped forms an exception message shows, e.g. b'key\\n' from a header error.
+        forms = {value, value.encode("unicode_escape").decode("ascii"),
+                 repr(value.encode("utf-8", "replace"))[2:-1]}
         with _lock:
-            _values.add(value)
+            _values.update(forms)
 
 
 def redact(text: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from housejobs.errors import ConfigError, UsageError
-from housejobs.redact import Secret
+from housejobs.redact import Secret, register
 
 ENV_NAMES = ("test", "stage", "prod")
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -148,6 +148,14 @@ class Settings:
         return number
 
 
+def register_secret_values(values: Mapping[str, str]) -> None:
+    """Tell redaction every configured secret before anything could echo one: a key pasted into the
+    wrong variable (HOUSEJOBS_ENV, a URL, a time zone, a path) must not reach an error line or a log."""
+    for d in SETTINGS:
+        if d.secret and values.get(d.env_var):
+            register(values[d.env_var])
+
+
 def find_jobs_dir(environ: Mapping[str, str]) -> tuple[Path, str]:
     """HOUSEJOBS_JOBS_DIR, then the checkout this package runs from, then the copy inside the wheel."""
     explicit = environ.get("HOUSEJOBS_JOBS_DIR")
@@ -239,6 +247,8 @@ def resolve(environ: Mapping[str, str], *, cwd: Path, env: str | None = None,
     jobs_dir, jobs_source = find_jobs_dir(environ)
     dotenv_path = cwd / ".env"
     dotenv = parse_dotenv(dotenv_path)
+    register_secret_values(environ)
+    register_secret_values(dotenv)
     env_table = load_environments(jobs_dir)[env] if env else {}
     settings = Settings(jobs_dir=jobs_dir, jobs_dir_source=jobs_source)
     for d in SETTINGS:
