@@ -53,6 +53,10 @@ NOT_APPLICABLE = {(job, "401-mid-run"): f"{job} makes one call per run: there is
                   "(401-first-call covers its 401)" for job in SINGLE_CALL}
 SLOW = {"HOUSEJOBS_TIMEOUT": "0.2", "HOUSEJOBS_MAX_ATTEMPTS": "2"}  # and 400 ms of server latency
 SETTLE_S = 5.0  # bound on waiting for a server thread that outlived its client to commit
+RETRIED = ("503-burst", "429-short", "reset-before-commit", "drop-after-commit", "slow", "unreachable")
+# What the one error line names, so a cell cannot pass on some other failure with the same exit code.
+NAMED = {"429-over-cap": "beyond the cap", "slow": "Timeout", "malformed": "not valid JSON",
+         "truncated": "not valid JSON", "401-first-call": "401", "401-mid-run": "401", "unreachable": "ConnectError"}
 
 
 # --- what each cell must see ---------------------------------------------------------------------------
@@ -447,10 +451,15 @@ def test_fault_in_process(job: str, fault: str, target: Target, observation: Obs
     result = run(cli, obs, argv, env)
     obs.exit, obs.outcome = result.code, last_record(result.stderr).get("outcome")
     check_run(result.code, result.stdout, result.stderr, expect)
+    doc = result.json()
+    if fault in RETRIED:
+        assert doc["attempts"] > doc["calls"], doc  # the fault was met and retried
+    if fault in NAMED:
+        assert NAMED[fault] in doc["message"] + json.dumps(doc["failures"]), doc["message"]
     if fault == "429-short" and job != "org-sync-all":
         assert result.sleeps == [1.0, 1.0]  # the Retry-After, as told
     if fault == "429-over-cap":
-        assert "beyond the cap" in result.stdout and not any(s >= 30 for s in result.sleeps)
+        assert not any(s >= 30 for s in result.sleeps)  # failed fast, never waited it out
     check_effects(target, expect)
     rerun_completes(cli, obs, target)
     obs.passed = True

@@ -91,15 +91,15 @@ def saw_409(results: list[CliResult]) -> bool:
 
 
 # --- period-keyed jobs ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("job", "route", "unit"), [
+@pytest.mark.parametrize(("job", "route", "unit"), [pytest.param(*case, id=case[0]) for case in (
     ("quota-reset", "/admin/quota/reset-daily", DATE),
     ("stale-cleanup", "/admin/quota/cleanup-stale", DATE),
     ("alerts", "/admin/alerts/process-all", DATE),
     ("quota-monthly", "/admin/quota/reset-monthly", MONTH),
-])
+)])
 def test_eight_runs_of_a_period_job_apply_once(race_sandbox: SandboxHandle, tmp_path: Path, job: str,
                                                route: str, unit: str) -> None:
-    race_sandbox.fault(route=route, hold_ms=200)
+    race_sandbox.fault(route=route, hold_ms=300)
     results = race(tmp_path, [job, "--api-url", race_sandbox.url, "--json"])
     assert outcomes(results) == ["applied"] + ["duplicate"] * (RUNS - 1)
     assert race_sandbox.counters(job) == {f"{job}:{unit}": 1}
@@ -120,7 +120,7 @@ def test_eight_bootstrap_task_retries_of_one_execution_apply_once(race_sandbox: 
                                                                   tmp_path: Path) -> None:
     env = {"CLOUD_RUN_JOB": "housejobs-bootstrap-stage", "CLOUD_RUN_EXECUTION": "housejobs-bootstrap-stage-r8",
            "HOUSEJOBS_ENV": "stage"}
-    race_sandbox.fault(route="/admin/bootstrap", hold_ms=200)
+    race_sandbox.fault(route="/admin/bootstrap", hold_ms=300)
     results = race(tmp_path, ["bootstrap", "--api-url", race_sandbox.url, "--json"], env)
     assert outcomes(results) == ["applied"] + ["duplicate"] * (RUNS - 1)
     assert race_sandbox.counters("bootstrap") == {"bootstrap:run": 1}
