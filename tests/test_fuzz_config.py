@@ -450,3 +450,38 @@ def test_dotenv(cli: Cli, sb: SandboxHandle, tmp_path: Path, raw: bytes) -> None
         assert ".env" in usage_error_line(show)
         assert ".env" in refused_line(job)
         assert sb.requests == before
+
+
+NUMERIC = {"HOUSEJOBS_DEADLINE": 0.0, "HOUSEJOBS_TIMEOUT": 0.0, "HOUSEJOBS_MAX_ATTEMPTS": 0.0,
+           "HOUSEJOBS_RETRY_AFTER_CAP": -1.0}  # the setting and the number it must be above
+
+
+@FUZZ
+@given(var=st.sampled_from(sorted(NUMERIC)), raw=st.one_of(
+    st.floats().map(repr), st.integers(-3, 100).map(str), st.sampled_from(["", " 5 ", "1e308", "1e400", "0x10", "5s"]),
+    text()), in_dotenv=st.booleans())
+def test_numeric_settings(cli: Cli, sb: SandboxHandle, tmp_path: Path, var: str, raw: str, in_dotenv: bool) -> None:
+    """A number setting from the environment or .env: a finite number above its minimum runs, else exit 2."""
+    assume("\x00" not in raw and not re.search(r"[\ud800-\udfff]", raw))
+    if in_dotenv:
+        assume(not re.search(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]", raw) and raw.strip() == raw)
+        assume(not (len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"") and " #" not in raw)
+        (tmp_path / ".env").write_text(f"{var}={raw}\n", encoding="utf-8")
+        env = {}
+    else:
+        (tmp_path / ".env").unlink(missing_ok=True)  # the directory outlives the example
+        env = {var: raw}
+    try:
+        number: float | None = float(raw or "0")
+    except ValueError:
+        number = None
+    valid = number is not None and math.isfinite(number) and number > NUMERIC[var]
+    before = sb.requests
+    result = cli("quota-reset", "--api-url", sb.url, "--json", env=env)
+    if valid:
+        # Valid is not always useful: a deadline or timeout of 1e-300 s fails the call (exit 1).
+        assert result.code in (0, 1), result.stdout
+    else:
+        key = var.removeprefix("HOUSEJOBS_").lower()
+        assert key in refused_line(result)
+        assert sb.requests == before

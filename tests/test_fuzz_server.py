@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from tests.conftest import Cli, CliResult, assert_no_secret
 from tests.fuzz_support import fuzz, job_error_line
 
-FUZZ = fuzz(25)
+FUZZ = fuzz(50)
 DATE, MONTH = "2026-11-24", "2026-11"  # the FakeClock's today
 ORGS = ["org-a", "org-b"]
 ENV = {"HOUSEJOBS_MAX_ATTEMPTS": "2", "HOUSEJOBS_DEADLINE": "5", "HOUSEJOBS_TIMEOUT": "3",
@@ -226,8 +226,8 @@ def answers(draw: st.DrawFn, valid: dict[str, Any]) -> Answer:
 
 
 # --- properties ------------------------------------------------------------------------------------
-def run(cli: Cli, hostile: Hostile, job: str) -> CliResult:
-    result = cli(*ARGV[job], hostile.url, "--json", env=ENV)
+def run(cli: Cli, hostile: Hostile, job: str, *extra: str) -> CliResult:
+    result = cli(*ARGV[job], hostile.url, "--json", *extra, env=ENV)
     assert_no_secret(result.stdout + result.stderr)
     for marker in ("Traceback", "internal error"):
         assert marker not in result.stdout + result.stderr, result.stdout
@@ -243,11 +243,11 @@ def expected_code(job: str, answer: Answer) -> int:
 
 
 @FUZZ
-@given(job=st.sampled_from(sorted(CONTRACTS)), data=st.data())
-def test_single_call_jobs(cli: Cli, hostile: Hostile, job: str, data: st.DataObject) -> None:
+@given(job=st.sampled_from(sorted(CONTRACTS)), debug=st.booleans(), data=st.data())
+def test_single_call_jobs(cli: Cli, hostile: Hostile, job: str, debug: bool, data: st.DataObject) -> None:
     answer = data.draw(answers(VALID[job]), label="answer")
     hostile.reset(post=answer)
-    result = run(cli, hostile, job)
+    result = run(cli, hostile, job, *(("--debug",) if debug else ()))  # debug logs must not leak either
     assert hostile.seen, "the job sent nothing"
     want = expected_code(job, answer)
     assert result.code == want, (answer, result.stdout)
