@@ -423,3 +423,11 @@ def test_start_sandbox_helper_serves_the_bot(tmp_path: Path) -> None:
         assert post(handle, "utilities", {"period": "2026-11"}).json()["outcome"] == "claimed"
     finally:
         handle.server.stop()
+
+
+def test_reminder_with_env_needs_no_admin_api_url(cli: Cli, sandbox: SandboxHandle) -> None:
+    # The reminder only calls the bot: an environment without an admin API URL must not stop it.
+    result = cli("reminder", "utilities", "--env", "stage", "--bot-url", sandbox.url, "--json",
+                 env={"HOUSEJOBS_API_URL": ""})
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.json()["outcome"] == "applied"

@@ -154,3 +154,19 @@ def test_get_without_body_sends_no_content_length() -> None:
 
     asyncio.run(with_server(serve, body))
     assert seen[0].startswith(b"GET /admin/x HTTP/1.1") and b"content-length" not in seen[0].lower()
+
+
+def test_endless_body_is_cut_off() -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunk = b"x" * 65536
+        for _ in range(400):  # 25 MiB, more than the cap
+            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            await writer.drain()
+
+    async def body(url: str) -> None:
+        with pytest.raises(httpx.RemoteProtocolError, match="larger than 16 MiB"):
+            await LeanTransport().handle_async_request(request(url))
+
+    asyncio.run(with_server(serve, body))

@@ -132,7 +132,11 @@ class Context:
         if self.options.api_url:
             return Target("url", check_url(self.options.api_url, "--api-url"), self.options.api_url)
         if self.env:
-            url = self.settings.require("api_url", f"--env {self.env}")
+            url = self.settings.get("api_url")
+            if not url:
+                # Jobs that never call the admin API (reminder, migrate, quota-cleanup) need no api_url;
+                # admin_client() refuses when one that does finds it missing.
+                return Target("env", "", f"{self.env}")
             return Target("env", check_url(url, self.settings.source("api_url")), f"{self.env} ({url})")
         return Target("sandbox", "", "embedded sandbox")
 
@@ -188,7 +192,8 @@ class Context:
             server = self.embedded_sandbox()
             url, key = server.url, Secret(server.app.api_key, "embedded sandbox")
         else:
-            url, key = self.api_target.url, self.secret("ca_root_api_key", "ca-root-api-key")
+            url = self.api_target.url or self.settings.require("api_url", f"--env {self.env}")
+            key = self.secret("ca_root_api_key", "ca-root-api-key")
         client = ApiClient(url, clock=self.clock, logger=self.logger, policy=self.retry_policy(),
                            headers={"X-CA-Root-Key": key.reveal()}, transport=self.runtime.transport)
         self._clients.append(client)

@@ -21,6 +21,8 @@ import h11
 import httpx
 
 _READ_CHUNK = 65536
+# No answer in our contracts is more than a few KiB; a server streaming without end must not fill memory.
+MAX_BODY = 16 * 1024 * 1024
 
 
 class _Connection:
@@ -112,6 +114,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         await conn.writer.drain()
         response: h11.Response | None = None
         chunks: list[bytes] = []
+        size = 0
         while True:
             event = conn.h11.next_event()
             if event is h11.NEED_DATA:
@@ -124,6 +127,9 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 response = event
             elif isinstance(event, h11.Data):
                 chunks.append(bytes(event.data))
+                size += len(event.data)
+                if size > MAX_BODY:
+                    raise h11.RemoteProtocolError(f"response body larger than {MAX_BODY // (1 << 20)} MiB")
             elif isinstance(event, h11.EndOfMessage):
                 break
             elif isinstance(event, h11.ConnectionClosed):

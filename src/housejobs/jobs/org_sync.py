@@ -86,7 +86,8 @@ async def _listing(api: ApiClient, page_size: int) -> AsyncIterator[object]:
         if not isinstance(data, dict) or not isinstance(data.get("orgs"), list):
             raise ApiProtocolError("GET /admin/orgs: unexpected answer (no orgs list)")
         for entry in data["orgs"]:
-            yield entry.get("org_slug") if isinstance(entry, dict) else entry
+            # The contract lists objects; anything else is reported as an invalid id, never called.
+            yield entry.get("org_slug") if isinstance(entry, dict) else None
         nxt = data.get("next_page_token")
         if not nxt:
             return
