@@ -570,7 +570,7 @@ def for_context(ctx: Context) -> Notifier | None:
     """The run's notifier, or None when no sink is configured (then nothing more loads or happens)."""
     try:
         sources = _sources(ctx.settings, with_secret_manager=bool(ctx.env))
-        embedded = ctx.target.kind == "sandbox"
+        embedded = ctx.api_target.kind == "sandbox"
         if not (sources.webhook or sources.checkin or embedded):
             return None
         info = run_info(ctx.runtime, ctx.job, ctx.env, ctx.settings, dry_run=ctx.options.dry_run)
