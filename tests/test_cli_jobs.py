@@ -282,3 +282,17 @@ def test_bad_dotenv_line_is_named_not_shown(cli: Cli, tmp_path: Path) -> None:
 def test_version(cli: Cli) -> None:
     result = cli("--version")
     assert result.code == 0 and result.stdout.startswith("housejobs ")
+
+
+def test_env_and_api_url_from_dotenv_and_environment(cli: Cli, sandbox: SandboxHandle, tmp_path: Path) -> None:
+    # $HOUSEJOBS_API_URL alone targets that API, never silently the embedded sandbox.
+    result = cli("quota-reset", "--json", env={"HOUSEJOBS_API_URL": sandbox.url})
+    assert result.json()["target"] == sandbox.url
+    assert sandbox.counters("quota-reset") == {"quota-reset:2026-11-24": 1}
+    # HOUSEJOBS_ENV in ./.env selects the environment like the variable does.
+    (tmp_path / ".env").write_text(f"HOUSEJOBS_ENV=stage\nHOUSEJOBS_API_URL={sandbox.url}\n")
+    doc = cli("quota-reset", "--json", "--date", "2026-11-25").json()
+    assert doc["env"] == "stage" and doc["outcome"] == "applied"
+    (tmp_path / ".env").write_text("HOUSEJOBS_ENV=production\n")
+    refused = cli("quota-reset")
+    assert refused.code == 2 and ".env HOUSEJOBS_ENV" in refused.stdout

@@ -18,7 +18,7 @@ from housejobs.clock import Clock, SystemClock
 from housejobs.errors import ConfigError, NotConfirmed, SecretError, UsageError
 from housejobs.logs import Logger
 from housejobs.redact import Secret
-from housejobs.settings import Settings, check_env_name, register_secret_values, resolve
+from housejobs.settings import Settings, check_env_name, parse_dotenv, register_secret_values, resolve
 
 if TYPE_CHECKING:
     import asyncio
@@ -123,7 +123,12 @@ class Context:
         from_env = self.runtime.environ.get("HOUSEJOBS_ENV")
         if from_env is not None:
             return check_env_name(from_env, "$HOUSEJOBS_ENV")
-        if self.runtime.in_cloud_run and not self.options.api_url:
+        dotenv = parse_dotenv(self.runtime.cwd / ".env")
+        if "HOUSEJOBS_ENV" in dotenv:
+            return check_env_name(dotenv["HOUSEJOBS_ENV"], ".env HOUSEJOBS_ENV")
+        explicit_url = self.options.api_url or self.runtime.environ.get("HOUSEJOBS_API_URL") or \
+            dotenv.get("HOUSEJOBS_API_URL")
+        if self.runtime.in_cloud_run and not explicit_url:
             raise ConfigError("running in Cloud Run without HOUSEJOBS_ENV",
                               hint="create-all-jobs sets it; set HOUSEJOBS_ENV to test, stage or prod")
         return None
@@ -138,6 +143,9 @@ class Context:
                 # admin_client() refuses when one that does finds it missing.
                 return Target("env", "", f"{self.env}")
             return Target("env", check_url(url, self.settings.source("api_url")), f"{self.env} ({url})")
+        url = self.settings.get("api_url")  # without an env: only $HOUSEJOBS_API_URL or .env can set it
+        if url:
+            return Target("url", check_url(url, self.settings.source("api_url")), url)
         return Target("sandbox", "", "embedded sandbox")
 
     # --- secrets --------------------------------------------------------------------------------
