@@ -147,3 +147,23 @@ def test_period_keys_are_kept_for_good(sandbox: SandboxHandle) -> None:
         store.now = real_now
     assert period.headers.get("Idempotent-Replayed") == "true"
     assert "Idempotent-Replayed" not in per_run.headers  # a per-run key expires after its 24 h
+
+
+def test_abandoned_in_flight_claim_is_taken_over_after_its_lease(sandbox: SandboxHandle) -> None:
+    from housejobs.sandbox.store import IN_FLIGHT_LEASE_S
+
+    body = {"date": "2026-11-24"}
+    store = sandbox.server.app.store
+    real_now = store.now
+    stale = store.claim("K", "/admin/quota/reset-daily", body_hash(body))  # a client killed mid-request
+    assert call(sandbox, "POST", "/admin/quota/reset-daily", body, key="K").status_code == 409
+    store.now = lambda: real_now() + IN_FLIGHT_LEASE_S + 1
+    try:
+        taken = call(sandbox, "POST", "/admin/quota/reset-daily", body, key="K")
+    finally:
+        store.now = real_now
+    assert taken.status_code == 200 and "Idempotent-Replayed" not in taken.headers
+    # The dead request, were it to wake up, applies nothing: its claim is no longer held.
+    status, _ = store.finish("K", lambda db: (200, {"date": "2026-11-24", "orgs_reset": 25}), stale.token)
+    assert status == 409
+    assert sandbox.counters("quota-reset") == {"quota-reset:2026-11-24": 1}

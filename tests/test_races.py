@@ -30,8 +30,10 @@ RUNS = 8
 DATE, MONTH = "2026-11-24", "2026-11"
 IN_FLIGHT = "409 idempotency_in_flight"
 # Retries pause for real, briefly, so a run that got 409 tries again after its twin committed; many
-# attempts make the budget (40 x 20 ms) several times the hold, whatever the scheduling.
-RACE_ENV = {"HOUSEJOBS_MAX_ATTEMPTS": "40"}
+# attempts make the budget (40 x 20 ms) several times the hold, whatever the scheduling. The deadline is
+# on the fake clock, whose backoff waits (up to 8 s each) would otherwise end the run after ~14 attempts
+# and 280 ms of real time: less than a hold on a loaded machine.
+RACE_ENV = {"HOUSEJOBS_MAX_ATTEMPTS": "40", "HOUSEJOBS_DEADLINE": "3600"}
 
 
 class RacingClock(FakeClock):

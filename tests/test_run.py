@@ -365,3 +365,9 @@ def test_run_job_script_runs_the_cli(run: CloudRunFake, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert run_bodies(run) == [{"overrides": {"containerOverrides": [{
         "name": "housejobs", "args": ["org-sync-all", "--concurrency", "4"]}], "taskCount": 2}}]
+
+
+def test_run_reminder_without_a_type_is_refused_before_any_call(cli: Cli) -> None:
+    result = cli("run", "reminder", "--env", "stage")
+    assert result.code == 2
+    assert "reminder type" in result.stdout + result.stderr

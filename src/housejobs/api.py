@@ -64,6 +64,9 @@ class ApiResponse:
     attempts: int
     elapsed_s: float
     headers: dict[str, str] = field(default_factory=dict)
+    # An earlier attempt may have reached the server and lost its answer (a transport error): a replay
+    # then possibly confirms this run's own effect rather than another run's.
+    lost_answer: bool = False
 
 
 class _Retry(Exception):
@@ -186,8 +189,13 @@ class ApiClient:
             ceiling = min(policy.max_wait, policy.base_wait * (2 ** (state.attempt_number - 1)))
             return self.rng.uniform(0, ceiling)
 
+        lost_answer = False
+
         async def before_sleep(state: RetryCallState) -> None:
+            nonlocal lost_answer
             exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, _Retry) and exc.status is None:
+                lost_answer = True
             reason = exc.reason if isinstance(exc, _Retry) else str(exc)
             self.logger.warning(f"{what}: attempt {state.attempt_number} {reason}; retrying",
                                 attempt=state.attempt_number, wait_s=round(state.upcoming_sleep or 0.0, 3),
@@ -207,7 +215,9 @@ class ApiClient:
                                              f"attempt {attempts}", attempts=attempts - 1, elapsed_s=elapsed())
                     response = await self._attempt(method, path, content, params, send_headers,
                                                    timeout=min(policy.timeout, left), safe=safe, what=what)
-                    return self._accept(response, what, attempts, elapsed())
+                    accepted = self._accept(response, what, attempts, elapsed())
+                    accepted.lost_answer = lost_answer
+                    return accepted
         except _Retry as exc:
             spent = elapsed()
             raise ApiUnavailable(

@@ -18,7 +18,7 @@ from housejobs.clock import Clock, SystemClock
 from housejobs.errors import ConfigError, NotConfirmed, SecretError, UsageError
 from housejobs.logs import Logger
 from housejobs.redact import Secret
-from housejobs.settings import Settings, check_env_name, parse_dotenv, register_secret_values, resolve
+from housejobs.settings import Settings, parse_dotenv, register_secret_values, resolve, select_env
 
 if TYPE_CHECKING:
     import asyncio
@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
     from housejobs.api import ApiClient, RetryPolicy
     from housejobs.sandbox.app import SandboxServer
+
+
+# How long a piped confirmation may take to arrive: `echo yes |` is there at once.
+CONFIRM_PIPE_WAIT_S = 2.0
 
 
 @dataclass
@@ -104,6 +108,7 @@ class Context:
         self.logger.bind(job=job, env=self.env or "", execution=runtime.execution or "")
         self._sandbox: SandboxServer | None = None
         self._clients: list[ApiClient] = []
+        self._secrets: dict[str, Secret] = {}
         # Set by the runner on SIGINT/SIGTERM: jobs take no new unit of work once it is set.
         import asyncio  # here, not at the top: --help should not pay for asyncio
 
@@ -118,16 +123,11 @@ class Context:
 
     # --- selection ------------------------------------------------------------------------------
     def _select_env(self) -> str | None:
-        if self.options.env is not None:
-            return check_env_name(self.options.env, "--env")
-        from_env = self.runtime.environ.get("HOUSEJOBS_ENV")
-        if from_env is not None:
-            return check_env_name(from_env, "$HOUSEJOBS_ENV")
-        dotenv = parse_dotenv(self.runtime.cwd / ".env")
-        if "HOUSEJOBS_ENV" in dotenv:
-            return check_env_name(dotenv["HOUSEJOBS_ENV"], ".env HOUSEJOBS_ENV")
+        env, _ = select_env(self.options.env, self.runtime.environ, self.runtime.cwd)
+        if env is not None:
+            return env
         explicit_url = self.options.api_url or self.runtime.environ.get("HOUSEJOBS_API_URL") or \
-            dotenv.get("HOUSEJOBS_API_URL")
+            parse_dotenv(self.runtime.cwd / ".env").get("HOUSEJOBS_API_URL")
         if self.runtime.in_cloud_run and not explicit_url:
             raise ConfigError("running in Cloud Run without HOUSEJOBS_ENV",
                               hint="create-all-jobs sets it; set HOUSEJOBS_ENV to test, stage or prod")
@@ -150,7 +150,12 @@ class Context:
 
     # --- secrets --------------------------------------------------------------------------------
     def secret(self, key: str, secret_name: str) -> Secret:
-        """A secret from the environment, else Secret Manager `<secret_name><suffix>`."""
+        """A secret from the environment, else Secret Manager `<secret_name><suffix>`; read once a run."""
+        if key not in self._secrets:
+            self._secrets[key] = self._read_secret(key, secret_name)
+        return self._secrets[key]
+
+    def _read_secret(self, key: str, secret_name: str) -> Secret:
         found = self.settings.secret(key)
         if found is not None:
             return _header_value(found, key.upper())
@@ -173,12 +178,26 @@ class Context:
             self.runtime.stderr.write(prompt)
             self.runtime.stderr.flush()
         try:
-            answer = self.runtime.stdin.readline()
+            answer = self.runtime.stdin.readline() if self._stdin_ready() else ""
         except (OSError, ValueError):
             answer = ""
         if answer.strip().lower() != "yes":
             raise NotConfirmed(f"prod not confirmed: {action} was not run",
                                hint="type yes at the prompt, pipe `echo yes |`, or pass --yes")
+
+    def _stdin_ready(self) -> bool:
+        """A terminal waits for its person; a pipe must already hold the answer (`echo yes |`), never
+        leave the run hanging on a writer that says nothing."""
+        if self.runtime.stdin_tty:
+            return True
+        try:
+            fd = self.runtime.stdin.fileno()
+        except (AttributeError, OSError, ValueError):
+            return True  # an in-memory stream: reading it cannot block
+        import select
+
+        ready, _, _ = select.select([fd], [], [], CONFIRM_PIPE_WAIT_S)
+        return bool(ready)
 
     # --- clients --------------------------------------------------------------------------------
     def retry_policy(self) -> RetryPolicy:
@@ -212,6 +231,9 @@ class Context:
         self._clients.append(client)
 
     def embedded_sandbox(self) -> SandboxServer:
+        if self.runtime.in_cloud_run:
+            raise ConfigError("running in Cloud Run with no target for this job",
+                              hint="create-all-jobs sets HOUSEJOBS_ENV; set it to test, stage or prod")
         if self._sandbox is None:
             import secrets
 
@@ -250,8 +272,6 @@ class Context:
     def calls(self) -> int:
         return sum(c.calls for c in self._clients)
 
-    def describe(self) -> dict[str, Any]:
-        return {"job": self.job, "env": self.env, "target": self.target.label}
 
 
 _HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")

@@ -16,9 +16,6 @@ from typing import Any, TextIO
 
 from housejobs.redact import redact
 
-SEVERITIES = ("DEBUG", "INFO", "NOTICE", "WARNING", "ERROR")
-_RANK = {name: i for i, name in enumerate(SEVERITIES)}
-
 
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):

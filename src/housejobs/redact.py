@@ -6,6 +6,7 @@ message built from a server's answer or an exception cannot carry one to a log o
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 
@@ -20,8 +21,10 @@ def register(value: str) -> None:
     # Very short values would mask ordinary words; real keys are long.
     if len(value) >= 6:
         # And the escaped forms an exception message shows, e.g. b'key\\n' from a header error.
+        # And the forms a JSON log line or document encodes it to (quotes, backslashes, non-ASCII).
         forms = {value, value.encode("unicode_escape").decode("ascii"),
-                 repr(value.encode("utf-8", "replace"))[2:-1]}
+                 repr(value.encode("utf-8", "replace"))[2:-1],
+                 json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
         with _lock:
             _values.update(forms)
 

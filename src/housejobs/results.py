@@ -33,17 +33,6 @@ EXIT_CODES: dict[Outcome, int] = {
     Outcome.INTERRUPTED: 130,
 }
 
-MEANINGS: dict[Outcome, str] = {
-    Outcome.APPLIED: "this run did the work",
-    Outcome.DUPLICATE: "the ledger says this period's effect was already applied",
-    Outcome.SKIPPED: "nothing to do",
-    Outcome.DRY_RUN: "planned only; nothing changed",
-    Outcome.REFUSED: "stopped before any effect: usage, config, bad input, auth, prod not confirmed",
-    Outcome.PARTIAL: "some units done, some failed",
-    Outcome.FAILED: "the effect is not done: retries exhausted, 5xx, unexpected answer",
-    Outcome.INTERRUPTED: "SIGINT / SIGTERM: in-flight units finished, the rest left for a rerun",
-}
-
 SIGNAL_EXIT = {2: 130, 15: 143}  # SIGINT, SIGTERM: 128 + signal number, as shells report them
 
 

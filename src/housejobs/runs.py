@@ -65,6 +65,10 @@ def check_request(req: RunRequest, catalog: Iterable[str]) -> None:
     names = sorted(catalog)
     if req.job not in names:
         raise UsageError(f"unknown job {req.job!r}", hint="one of: " + ", ".join(names))
+    if req.job == "reminder" and req.follow is None and not req.args:
+        # The reminder job's container needs its TYPE; without one every task would fail on usage.
+        raise UsageError("run reminder needs the reminder type after --",
+                         hint="e.g. housejobs run reminder --env stage -- utilities")
     if req.follow is not None and (req.tasks is not None or req.args is not None or not req.wait
                                    or req.allow_concurrent):
         raise UsageError("--follow picks up an execution that already started",

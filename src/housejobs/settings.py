@@ -61,6 +61,8 @@ SETTINGS: tuple[SettingDef, ...] = (
                help="seconds one logical API call may take, retries included"),
     SettingDef("timeout", "HOUSEJOBS_TIMEOUT", default="10", help="seconds one HTTP attempt may take"),
     SettingDef("max_attempts", "HOUSEJOBS_MAX_ATTEMPTS", default="6", help="attempts per logical call"),
+    SettingDef("bigquery_timeout", "HOUSEJOBS_BIGQUERY_TIMEOUT", default="3000",
+               help="seconds quota-cleanup waits for BigQuery, retries included (under the job's 1 h timeout)"),
     SettingDef("progress_every", "HOUSEJOBS_PROGRESS_EVERY", default="1000",
                help="off a terminal, a progress log line every this many units (or 10 s)"),
     SettingDef("retry_after_cap", "HOUSEJOBS_RETRY_AFTER_CAP", default="30",
@@ -239,6 +241,18 @@ def check_env_name(name: str, source: str) -> str:
     if name not in ENV_NAMES:
         raise UsageError(f"unknown environment {name!r} (from {source})", hint="use test, stage or prod")
     return name
+
+
+def select_env(option: str | None, environ: Mapping[str, str], cwd: Path) -> tuple[str | None, str]:
+    """The environment a command runs in, and where that came from: --env, $HOUSEJOBS_ENV, ./.env."""
+    if option is not None:
+        return check_env_name(option, "--env"), "--env"
+    if "HOUSEJOBS_ENV" in environ:
+        return check_env_name(environ["HOUSEJOBS_ENV"], "$HOUSEJOBS_ENV"), "$HOUSEJOBS_ENV"
+    dotenv = parse_dotenv(cwd / ".env")
+    if "HOUSEJOBS_ENV" in dotenv:
+        return check_env_name(dotenv["HOUSEJOBS_ENV"], ".env HOUSEJOBS_ENV"), ".env"
+    return None, "unset"
 
 
 def resolve(environ: Mapping[str, str], *, cwd: Path, env: str | None = None,

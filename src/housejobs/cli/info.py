@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import threading
 from typing import Any
 
@@ -12,7 +13,7 @@ from housejobs.context import Runtime
 from housejobs.errors import HousejobsError
 from housejobs.redact import MASK, redact
 from housejobs.results import EXIT_CODES
-from housejobs.settings import BY_KEY, SETTINGS, check_env_name, find_jobs_dir, resolve
+from housejobs.settings import BY_KEY, SETTINGS, find_jobs_dir, resolve, select_env
 
 
 def _fail(rt: Runtime, exc: HousejobsError) -> int:
@@ -45,10 +46,7 @@ def list_jobs(rt: Runtime, *, as_json: bool) -> int:
 
 def config_show(rt: Runtime, *, env: str | None, as_json: bool) -> int:
     try:
-        if env is not None:
-            check_env_name(env, "--env")
-        elif rt.environ.get("HOUSEJOBS_ENV"):
-            env = check_env_name(rt.environ["HOUSEJOBS_ENV"], "$HOUSEJOBS_ENV")
+        env, _ = select_env(env, rt.environ, rt.cwd)
         settings = resolve(rt.environ, cwd=rt.cwd, env=env)
     except HousejobsError as exc:
         return _fail(rt, exc)
@@ -82,6 +80,9 @@ def serve_sandbox(rt: Runtime, *, port: int, db: str, orgs: int, latency_ms: flo
         server = make_server(db, api_key=api_key, orgs=orgs, port=port, scheduler_secret=secret)
     except OSError as exc:
         rt.stderr.write(f"error: cannot serve on 127.0.0.1:{port}: {exc.strerror}\n")
+        return 2
+    except sqlite3.Error as exc:
+        rt.stderr.write(f"error: cannot use {db} as the sandbox database: {exc}\n")
         return 2
     if latency_ms or error_rate:
         server.app.faults.configure({"route": "*", "latency_ms": latency_ms, "error_rate": error_rate})

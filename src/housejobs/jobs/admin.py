@@ -58,7 +58,8 @@ async def run_period_job(ctx: Context, spec: PeriodJob, period: str) -> JobResul
         raise ApiProtocolError(f"POST {spec.path}: unexpected answer ({spec.period} "
                                f"{str(response.data.get(spec.period))[:40]!r}, asked for {period})")
     if response.replayed:
-        return JobResult(Outcome.DUPLICATE, f"already applied for {period}", counts=counts, details=details)
+        why = " (an earlier attempt's answer was lost: possibly by this run)" if response.lost_answer else ""
+        return JobResult(Outcome.DUPLICATE, f"already applied for {period}{why}", counts=counts, details=details)
     return JobResult(Outcome.APPLIED, f"for {period}", counts=counts, details=details)
 
 
@@ -82,5 +83,10 @@ async def run_bootstrap(ctx: Context) -> JobResult:
         message = f"fresh install: created {counts['tables_created']} tables"
     else:
         message = f"existing install: added {counts['columns_added']} columns"
-    outcome = Outcome.DUPLICATE if response.replayed else Outcome.APPLIED
+    if response.replayed:
+        outcome = Outcome.DUPLICATE
+    elif mode == "sync" and counts["columns_added"] == 0 and counts["tables_created"] == 0:
+        outcome, message = Outcome.SKIPPED, "existing install: schema already up to date"
+    else:
+        outcome = Outcome.APPLIED
     return JobResult(outcome, message, counts=counts, details=details)

@@ -124,6 +124,9 @@ async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn |
                 if stop.is_set():
                     break
                 if not isinstance(org, str) or not ORG_SLUG.match(org):
+                    # Reported by one shard only (by its printed form), not once per task.
+                    if shard_count > 1 and shard_of(repr(org), shard_count) != shard_index:
+                        continue
                     tally.listed += 1
                     tally.invalid += 1
                     tally.failures.append({"org": repr(org)[:80], "reason": "invalid org id; not called"})
@@ -208,7 +211,8 @@ def _result(ctx: Context, req: OrgSyncRequest, tally: Tally, planned: list[Plann
                          counts=counts, details=details, failures=tally.failures, signal=ctx.stop_signal)
     if tally.systemic is not None:
         reason = tally.systemic.message
-        if tally.done == 0 and tally.failed == 0:
+        if tally.done == 0:
+            # Nothing synced: per-org failures before the stop do not make it partial.
             outcome = Outcome.REFUSED if isinstance(tally.systemic, ApiAuthError) else Outcome.FAILED
             return JobResult(outcome, f"stopped before syncing any org: {reason}", counts=counts,
                              details=details, failures=tally.failures)
@@ -217,7 +221,9 @@ def _result(ctx: Context, req: OrgSyncRequest, tally: Tally, planned: list[Plann
     if tally.failed or tally.invalid:
         names = ", ".join(f["org"] for f in tally.failures[:10])
         extra = f" and {len(tally.failures) - 10} more" if len(tally.failures) > 10 else ""
-        return JobResult(Outcome.PARTIAL, f"{tally.failed + tally.invalid} of {tally.listed} orgs failed: "
+        # Partial means some units done: with none synced the effect is simply not done.
+        outcome = Outcome.PARTIAL if tally.done else Outcome.FAILED
+        return JobResult(outcome, f"{tally.failed + tally.invalid} of {tally.listed} orgs failed: "
                          f"{names}{extra}", counts=counts, details=details, failures=tally.failures)
     if tally.listed == 0:
         return JobResult(Outcome.SKIPPED, "no active orgs" + (" in this shard" if req.shard else ""),

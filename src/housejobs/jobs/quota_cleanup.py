@@ -38,7 +38,12 @@ async def run_quota_cleanup(ctx: Context, *, days: int) -> JobResult:
         raise ConfigError(str(exc)) from None
     ctx.target = Target("bigquery", "", f"BigQuery {table}")
     cutoff = ctx.clock.now() - timedelta(days=days)
-    timeout = ctx.retry_policy().deadline
+    # A retention DELETE can take minutes: the API deadline (60 s) would report `failed` while BigQuery
+    # goes on and finishes. --deadline still wins when given.
+    if ctx.options.deadline is not None:
+        timeout = ctx.retry_policy().deadline  # validated: above 0 and finite
+    else:
+        timeout = ctx.settings.number("bigquery_timeout")
     details: dict[str, Any] = {"table": str(table), "column": column, "days": days,
                                "cutoff": cutoff.isoformat()}
     try:

@@ -63,6 +63,10 @@ def bot_target(ctx: Context, bot_url: str | None) -> tuple[Target, Secret]:
         url = check_url(ctx.settings.require("bot_url", f"the reminder in --env {ctx.env}"),
                          ctx.settings.source("bot_url"))
         return Target("env", url, f"{ctx.env} bot ({url})"), _secret(ctx)
+    configured = ctx.settings.get("bot_url")  # $HOUSEJOBS_BOT_URL or .env, without an env
+    if configured:
+        url = check_url(configured, ctx.settings.source("bot_url"))
+        return Target("url", url, url), _secret(ctx)
     server = ctx.embedded_sandbox()
     if not server.app.scheduler_secret:
         raise ConfigError("the embedded sandbox has no scheduler secret")
@@ -81,11 +85,12 @@ async def run_reminder(ctx: Context, req: ReminderRequest) -> JobResult:
     job_id = req.job_id or ctx.runtime.execution or str(uuid.uuid4())
     dry_run = ctx.options.dry_run
     path = f"/jobs/reminder/{req.reminder_type}"
-    key = f"housejobs:reminder:{req.reminder_type}:{period}"
+    # No Idempotency-Key: the bot dedupes on <period>:<type> itself, and the body's jobId differs from
+    # run to run, so a key would read as "same key, different body". Retries stay safe (replay_safe).
     body: dict[str, Any] = {"period": period, "jobId": job_id, "dryRun": dry_run}
     details: dict[str, Any] = {"reminderType": req.reminder_type, "period": period,
                                "dedupeKey": f"{period}:{req.reminder_type}", "jobId": job_id,
-                               "dryRun": dry_run, "idempotency_key": key}
+                               "dryRun": dry_run}
 
     target, secret = bot_target(ctx, req.bot_url)
     ctx.target = target  # the run summary names the bot, not the admin API
@@ -96,7 +101,7 @@ async def run_reminder(ctx: Context, req: ReminderRequest) -> JobResult:
     ctx.track(client)  # closed with the run; its attempts count in the summary
     what = f"POST {path}"
     try:
-        response = await client.post(path, body, idempotency_key=key)
+        response = await client.request("POST", path, json_body=body, replay_safe=True)
     except ApiStatusError as exc:
         if exc.status == 404:
             raise ConfigError(f"{what}: 404: the bot runtime at {target.url} has no reminder routes",
@@ -105,7 +110,7 @@ async def run_reminder(ctx: Context, req: ReminderRequest) -> JobResult:
         raise
     outcome = _read_answer(response.data, what, req.reminder_type, period, dry_run)
     details.update(dedupeKey=response.data["dedupeKey"], jobId=response.data["jobId"])
-    planned = [PlannedCall("POST", path, key, body)] if outcome is Outcome.DRY_RUN else []
+    planned = [PlannedCall("POST", path, None, body)] if outcome is Outcome.DRY_RUN else []
     messages = {
         Outcome.APPLIED: f"{req.reminder_type} reminder for {period} dispatched",
         Outcome.DUPLICATE: f"{req.reminder_type} reminder for {period} was already dispatched",

@@ -345,7 +345,7 @@ class Handler(BaseHTTPRequestHandler):
                 return error(exc.status, exc.code, exc.message)
 
         try:
-            status, response = app.store.finish(key, apply)
+            status, response = app.store.finish(key, apply, claim.token)
         except Exception:
             app.store.release(key)
             raise

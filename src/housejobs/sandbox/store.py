@@ -38,6 +38,9 @@ CREATE TABLE IF NOT EXISTS notifications (id INTEGER PRIMARY KEY AUTOINCREMENT, 
 # Keys that name a business period are a permanent ledger; others are kept at least a day.
 PERIOD_KEY = re.compile(r"^housejobs:[a-z0-9-]+:(?:[^:]+:)?\d{4}-\d{2}(?:-\d{2})?$")
 KEY_TTL_S = 24 * 3600
+# An in-flight claim older than this belongs to a request that died (a killed client, a crashed
+# sandbox): a new request may take it over instead of meeting 409 for good.
+IN_FLIGHT_LEASE_S = 60
 BOOTSTRAP_TABLES = ("orgs", "org_datasets", "quota_daily", "quota_monthly", "alerts")
 
 
@@ -66,6 +69,7 @@ class Claim:
     kind: str  # "new", "replay", "in_flight", "mismatch"
     status: int = 0
     response: Any = None
+    token: float = 0.0  # for "new": when it was claimed, so finish() applies only a claim still held
 
 
 class Store:
@@ -134,7 +138,8 @@ class Store:
             row = db.execute("SELECT body_hash, state, status, response, permanent, created "
                              "FROM idempotency WHERE key=?", (key,)).fetchone()
             if row is not None:
-                expired = not row[4] and row[1] == "done" and now - row[5] > KEY_TTL_S
+                expired = (not row[4] and row[1] == "done" and now - row[5] > KEY_TTL_S) or \
+                    (row[1] == "in_flight" and now - row[5] > IN_FLIGHT_LEASE_S)
                 if not expired:
                     if row[0] != digest:
                         return Claim("mismatch")
@@ -144,16 +149,25 @@ class Store:
                 db.execute("DELETE FROM idempotency WHERE key=?", (key,))
             db.execute("INSERT INTO idempotency VALUES (?, ?, ?, 'in_flight', NULL, NULL, ?, ?)",
                        (key, route, digest, 1 if PERIOD_KEY.match(key) else 0, now))
-        return Claim("new")
+        return Claim("new", token=now)
 
     def release(self, key: str) -> None:
         """Forget an in-flight claim whose attempt failed, so the client may try again."""
         with self.tx() as db:
             db.execute("DELETE FROM idempotency WHERE key=? AND state='in_flight'", (key,))
 
-    def finish(self, key: str, apply: Callable[[sqlite3.Connection], tuple[int, Any]]) -> tuple[int, Any]:
-        """Run the effect and store its final answer in one transaction (5xx answers are not stored)."""
+    def finish(self, key: str, apply: Callable[[sqlite3.Connection], tuple[int, Any]],
+               token: float | None = None) -> tuple[int, Any]:
+        """Run the effect and store its final answer in one transaction (5xx answers are not stored).
+
+        With the claim's token, a claim that outlived its lease and was taken over applies nothing."""
         with self.tx() as db:
+            if token is not None:
+                held = db.execute("SELECT 1 FROM idempotency WHERE key=? AND state='in_flight' AND created=?",
+                                  (key, token)).fetchone()
+                if held is None:
+                    return 409, {"error": {"code": "idempotency_in_flight",
+                                           "message": "this request's claim expired and was taken over"}}
             status, response = apply(db)
             if status >= 500:
                 db.execute("DELETE FROM idempotency WHERE key=?", (key,))
