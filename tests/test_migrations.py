@@ -388,7 +388,7 @@ def test_third_of_five_fails_leaving_no_trace_of_it(
         supabase_api: FakeSupabaseApi, pg_db: str, tmp_path: Path) -> None:
     five(tmp_path, fix_third=False)
     result = migrate(supabase_api, tmp_path)
-    assert result.outcome == "partial"
+    assert result.outcome == "failed"  # what `migrate` exits with (1): the release must stop here
     assert result.applied == ("20250101000001", "20250101000002")
     assert result.failed == "20250101000003"
     assert result.error is not None

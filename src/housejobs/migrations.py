@@ -601,13 +601,17 @@ class MigrateResult:
 
     @property
     def outcome(self) -> str:
-        """The outcome name from the project's outcome table (results.Outcome values)."""
+        """The outcome name from the project's outcome table (results.Outcome values); `migrate` reports it.
+
+        A failed migration is `failed` even after earlier ones applied: migrations are a sequence, the
+        ones before are complete units, and the release must stop. A refusal after some applied (a
+        re-plan found a changed file) is `partial`: nothing failed, but not all that was asked is done."""
         if self.stopped:
             return "interrupted"
-        if self.refusals or self.failed is not None:
-            if self.failed is None and not self.applied:
-                return "refused"
-            return "partial" if self.applied else "failed"
+        if self.failed is not None:
+            return "failed"
+        if self.refusals:
+            return "partial" if self.applied else "refused"
         if self.dry_run:
             return "dry-run"
         if self.applied:

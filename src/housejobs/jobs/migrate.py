@@ -100,29 +100,28 @@ async def run_migrate(ctx: Context, *, directory: str | None, include_all: bool)
                                "applied": list(result.applied), "duplicates": list(result.duplicates)}
     counts = {"applied": len(result.applied), "duplicate": len(result.duplicates),
               "pending": len(result.plan.pending)}
-    if result.stopped:
-        return JobResult(Outcome.INTERRUPTED, f"stopped by signal after applying {len(result.applied)} "
-                         "migrations; the rest are left for a rerun", counts=counts, details=details,
-                         signal=ctx.stop_signal)
-    if result.refusals:
-        outcome = Outcome.PARTIAL if result.applied else Outcome.REFUSED
-        return JobResult(outcome, "; ".join(result.refusals), counts=counts, details=details)
-    if result.failed is not None:
+    outcome = Outcome(result.outcome)  # one mapping, in housejobs.migrations
+    others = "applied by a concurrent run (or by this run's own earlier attempt, whose answer was lost)"
+    if outcome is Outcome.INTERRUPTED:
+        message = (f"stopped by signal after applying {len(result.applied)} migrations; the rest are left "
+                   "for a rerun")
+    elif outcome is Outcome.FAILED:
         details["failed"] = result.failed
-        return JobResult(Outcome.FAILED, f"migration {result.failed} failed: {result.error}"
-                         + (f" (applied before it: {', '.join(result.applied)})" if result.applied else ""),
-                         counts=counts, details=details)
-    if ctx.options.dry_run:
-        names = ", ".join(m.label for m in result.plan.pending) or "nothing"
-        return JobResult(Outcome.DRY_RUN, f"would apply {names}", counts=counts, details=details)
-    if result.applied:
-        return JobResult(Outcome.APPLIED, f"applied {', '.join(result.applied)}"
-                         + (f"; {', '.join(result.duplicates)} applied by a concurrent run" if result.duplicates
-                            else ""), counts=counts, details=details)
-    if result.duplicates:
-        return JobResult(Outcome.DUPLICATE, f"{', '.join(result.duplicates)} applied by a concurrent run",
-                         counts=counts, details=details)
-    return JobResult(Outcome.SKIPPED, "nothing pending", counts=counts, details=details)
+        message = f"migration {result.failed} failed: {result.error}" + (
+            f" (applied before it: {', '.join(result.applied)})" if result.applied else "")
+    elif outcome in (Outcome.REFUSED, Outcome.PARTIAL):
+        message = "; ".join(result.refusals)
+    elif outcome is Outcome.DRY_RUN:
+        message = "would apply " + (", ".join(m.label for m in result.plan.pending) or "nothing")
+    elif outcome is Outcome.APPLIED:
+        message = f"applied {', '.join(result.applied)}" + (
+            f"; {', '.join(result.duplicates)} {others}" if result.duplicates else "")
+    elif outcome is Outcome.DUPLICATE:
+        message = f"{', '.join(result.duplicates)} {others}"
+    else:
+        message = "nothing pending"
+    return JobResult(outcome, message, counts=counts, details=details,
+                     signal=ctx.stop_signal if outcome is Outcome.INTERRUPTED else None)
 
 
 async def run_status(ctx: Context, *, directory: str | None) -> JobResult:
