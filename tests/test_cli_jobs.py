@@ -296,3 +296,18 @@ def test_env_and_api_url_from_dotenv_and_environment(cli: Cli, sandbox: SandboxH
     (tmp_path / ".env").write_text("HOUSEJOBS_ENV=production\n")
     refused = cli("quota-reset")
     assert refused.code == 2 and ".env HOUSEJOBS_ENV" in refused.stdout
+
+
+def test_usage_error_inside_cloud_run_goes_through_the_boundary(cli: Cli) -> None:
+    env = {"CLOUD_RUN_JOB": "housejobs-quota-reset-stage", "CLOUD_RUN_EXECUTION": "housejobs-quota-reset-stage-x",
+           "HOUSEJOBS_ENV": "stage"}
+    result = cli("quota-reset", "--no-such-option", env=env)
+    assert result.code == 2
+    records = result.log_records()
+    assert records[-1]["event"] == "run_summary" and records[-1]["outcome"] == "refused"
+    assert any(r["severity"] == "ERROR" and "--no-such-option" in r["message"] for r in records)
+
+
+def test_usage_error_never_echoes_a_secret(cli: Cli) -> None:
+    result = cli("quota-reset", "--deadline", "sentinel-root-key-5f1e0c9a7b")
+    assert result.code == 2 and "****" in result.stderr

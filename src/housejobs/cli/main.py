@@ -586,6 +586,21 @@ def _command() -> Any:
     return typer.main.get_command(app)
 
 
+def _refuse_through_the_boundary(rt: Runtime, argv: list[str], line: str) -> int:
+    """Inside Cloud Run a usage error (a bad trigger or override argument) is a run like any other: a
+    JSON error record, the run summary and the failure notification, not just a line of text."""
+    from housejobs.cli.runner import execute
+    from housejobs.errors import UsageError
+    from housejobs.results import JobResult
+
+    job = next((a for a in argv if not a.startswith("-")), "housejobs")
+
+    async def refuse(ctx: Context) -> JobResult:
+        raise UsageError(line)
+
+    return execute(rt, Options(json="--json" in argv), job[:64], refuse)
+
+
 def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
     """Run the CLI in this process and return its exit code (tests and `main` both come here)."""
     token = _runtime.set(rt) if rt is not None else None
@@ -598,11 +613,20 @@ def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
             current.stderr.write("error: aborted\n")
             return 130
         except ClickException as exc:
+            from housejobs.redact import redact
+            from housejobs.settings import register_secret_values
+
             hint = ""
             ctx = getattr(exc, "ctx", None)
             if ctx is not None:
                 hint = f" (see `{ctx.command_path} --help`)"
-            current.stderr.write(f"error: {exc.format_message()}{hint}\n")
+            # The message may quote a value typed in the wrong place, a secret pasted as an option
+            # included: make every configured secret known to redaction first.
+            register_secret_values(current.environ)
+            line = redact(f"{exc.format_message()}{hint}")
+            if current.in_cloud_run:
+                return _refuse_through_the_boundary(current, argv, line)
+            current.stderr.write(f"error: {line}\n")
             return 2
         except KeyboardInterrupt:
             return 130
