@@ -329,8 +329,13 @@ def google_errors(what: str) -> Iterator[None]:
     except auth_exc.GoogleAuthError as exc:
         raise ApiAuthError(f"{what}: credentials unusable: {exc.__class__.__name__}") from None
     except gexc.GoogleAPICallError as exc:
-        raise ApiStatusError(f"{what}: {exc.code or ''} {_first_line(exc)}".replace("  ", " "),
-                             status=int(exc.code) if exc.code else None) from None
+        status = int(exc.code) if isinstance(exc.code, int) else None
+        line = f"{what}: {exc.code or ''} {_first_line(exc)}".replace("  ", " ")
+        # The same split as `run` makes (gcp/executions.py): 408/429/5xx are the service's trouble, not
+        # a wrong request, so they end `failed` as unavailable rather than as a final status.
+        if status in (408, 429) or (status is not None and status >= 500):
+            raise ApiUnavailable(line, status=status) from None
+        raise ApiStatusError(line, status=status) from None
     except gexc.GoogleAPIError as exc:  # RetryError and friends: the call never got a final answer
         raise ApiUnavailable(f"{what}: {exc.__class__.__name__}: {_first_line(exc)}") from None
     except OSError as exc:  # requests' ConnectionError and timeouts are OSErrors
