@@ -4,6 +4,7 @@
 #   scripts/create-all-jobs.sh stage --plan
 #   scripts/create-all-jobs.sh prod --image us-central1-docker.pkg.dev/cloudact-prod/housejobs/housejobs@sha256:...
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/_wrapper.sh"
 
 usage() {
   echo "usage: create-all-jobs.sh test|stage|prod [--plan] [--only JOB] [--prune] [--image IMAGE] [--yes]" >&2
@@ -14,12 +15,5 @@ usage() {
 [ $# -ge 1 ] || usage
 env="$1"
 shift
-case "$env" in
-  test | stage | prod) ;;
-  *) usage ;;
-esac
-
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-hj=housejobs
-if [ -x "$repo/.venv/bin/housejobs" ]; then hj="$repo/.venv/bin/housejobs"; fi
-exec "$hj" create-all-jobs --env "$env" "$@"
+check_env "$env"
+exec "$(housejobs_bin)" create-all-jobs --env "$env" "$@"

@@ -4,6 +4,7 @@
 #   scripts/list-jobs.sh stage
 #   scripts/list-jobs.sh prod --json
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/_wrapper.sh"
 
 usage() {
   echo "usage: list-jobs.sh test|stage|prod [--json]" >&2
@@ -14,12 +15,5 @@ usage() {
 [ $# -ge 1 ] || usage
 env="$1"
 shift
-case "$env" in
-  test | stage | prod) ;;
-  *) usage ;;
-esac
-
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-hj=housejobs
-if [ -x "$repo/.venv/bin/housejobs" ]; then hj="$repo/.venv/bin/housejobs"; fi
-exec "$hj" list-jobs --env "$env" "$@"
+check_env "$env"
+exec "$(housejobs_bin)" list-jobs --env "$env" "$@"

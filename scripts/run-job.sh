@@ -3,6 +3,7 @@
 # `housejobs run JOB --env ENV ...`. Anything after JOB goes to `housejobs run` as is, e.g.
 #   scripts/run-job.sh stage org-sync-all --tasks 4 -- --concurrency 64
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/_wrapper.sh"
 
 usage() {
   echo "usage: run-job.sh test|stage|prod JOB [RUN OPTIONS] [-- JOB ARGS...]" >&2
@@ -13,12 +14,5 @@ usage() {
 [ $# -ge 2 ] || usage
 env="$1" job="$2"
 shift 2
-case "$env" in
-  test | stage | prod) ;;
-  *) usage ;;
-esac
-
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-hj=housejobs
-if [ -x "$repo/.venv/bin/housejobs" ]; then hj="$repo/.venv/bin/housejobs"; fi
-exec "$hj" run "$job" --env "$env" "$@"
+check_env "$env"
+exec "$(housejobs_bin)" run "$job" --env "$env" "$@"

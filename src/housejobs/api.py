@@ -28,6 +28,7 @@ from housejobs.errors import (
     ApiProtocolError,
     ApiStatusError,
     ApiUnavailable,
+    one_line,
 )
 from housejobs.logs import Logger
 from housejobs.transport import LeanTransport
@@ -105,15 +106,10 @@ def _error_fields(response: httpx.Response) -> tuple[str | None, str]:
         if isinstance(err, dict):
             code = err.get("code")
             msg = err.get("message")
-            return (_one_line(str(code), 80) if code is not None else None), (str(msg) if msg is not None else "")
+            return (one_line(str(code), 80) if code is not None else None), (str(msg) if msg is not None else "")
         if isinstance(body.get("message"), str):
             return None, str(body["message"])
     return None, ""
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class ApiClient:
@@ -245,7 +241,7 @@ class ApiClient:
             finally:
                 await response.aclose()
         except httpx.TransportError as exc:
-            reason = f"{exc.__class__.__name__}: {_one_line(str(exc)) or 'connection failed'}"
+            reason = f"{exc.__class__.__name__}: {one_line(str(exc)) or 'connection failed'}"
             if safe:
                 raise _Retry(reason) from None
             raise ApiUnavailable(f"{what}: {reason} (not retried: the request has no idempotency key)") from None
@@ -269,7 +265,7 @@ class ApiClient:
                     status=status, code=code)
             label = f"{status}" + (f" {code}" if code else "")
             raise _Retry(label, status=status, retry_after=retry_after)
-        detail = f"{status}" + (f" {code}" if code else "") + (f": {_one_line(message)}" if message else "")
+        detail = f"{status}" + (f" {code}" if code else "") + (f": {one_line(message)}" if message else "")
         if status in (401, 403):
             raise ApiAuthError(f"{what}: {detail}", status=status, code=code,
                                hint=self.auth_hint)

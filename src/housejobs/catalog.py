@@ -71,6 +71,11 @@ class JobDef:
     memory: str = "512Mi"
     secrets: tuple[str, ...] = ()
 
+    def container_args(self, extra: tuple[str, ...] | list[str] = ()) -> list[str]:
+        """What the image's `housejobs` entrypoint gets: the job, its catalog args, then a trigger's or
+        an operator's own. Provisioning, triggers and `run` all build it here, so they cannot drift."""
+        return [self.name, *self.args, *extra]
+
 
 def run_job_id(job: str, env: str) -> str:
     """The Cloud Run Job id of a catalog job in an environment."""

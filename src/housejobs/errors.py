@@ -17,6 +17,18 @@ from __future__ import annotations
 from housejobs.results import Outcome
 
 
+def one_line(text: str, limit: int = 200) -> str:
+    """A message folded to one line and cut to `limit` characters: every error is one line."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception's message (its `.message` where it has one) as one line, or its class name."""
+    message = getattr(exc, "message", None) or str(exc)
+    return one_line(str(message), limit) if str(message).strip() else exc.__class__.__name__
+
+
 class HousejobsError(Exception):
     outcome: Outcome = Outcome.FAILED
 

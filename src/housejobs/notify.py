@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from housejobs import __version__
-from housejobs.errors import HousejobsError
+from housejobs.errors import HousejobsError, one_line
 from housejobs.redact import Secret, mask_url, redact
 from housejobs.results import JobResult, Outcome
 
@@ -129,11 +129,6 @@ def log_uri(info: RunInfo) -> str | None:
             f"?project={quote(info.project, safe='')}")
 
 
-def _one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def build_event(info: RunInfo, result: JobResult, *, duration_ms: int, now: datetime,
                 period: str | None = None) -> dict[str, Any]:
     """`period` is the job's own (Context.period) when a failure left no details to read it from."""
@@ -160,7 +155,7 @@ def build_event(info: RunInfo, result: JobResult, *, duration_ms: int, now: date
         "severity": severity,
         "title": f"{info.job} {outcome.value}{where}",
         # A message may quote a server's answer: scrub anything secret before it leaves the process.
-        "message": redact(_one_line(result.message)),
+        "message": redact(one_line(result.message, MESSAGE_LIMIT)),
         "time": now.isoformat().replace("+00:00", "Z"),
     }
 
@@ -229,7 +224,7 @@ def webhook_body(fmt: str, event: Mapping[str, Any]) -> bytes:
 def checkin_summary(event: Mapping[str, Any]) -> str:
     """The short text a check-in carries: the monitor shows it beside the ping."""
     line = event["title"] + (f": {event['message']}" if event["message"] else "")
-    return _one_line(line + " (" + " · ".join(_facts(event)) + ")", 1000)
+    return one_line(line + " (" + " · ".join(_facts(event)) + ")", 1000)
 
 
 def checkin_url(url: str, suffix: str, rid: str) -> str:

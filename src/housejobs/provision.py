@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from housejobs.catalog import DEFAULT_TRIGGER, SECRET_NAMES, JobDef, load_catalog, run_job_id, trigger_id
-from housejobs.errors import ApiAuthError, ApiStatusError, ApiUnavailable, ConfigError, UsageError
+from housejobs.errors import ApiAuthError, ApiStatusError, ApiUnavailable, ConfigError, UsageError, first_line
 from housejobs.gcp import specs
 
 if TYPE_CHECKING:
@@ -223,7 +223,7 @@ def build_desired(ctx: Context, *, only: str | None = None, image: str | None = 
         jobs.append(DesiredJob(job.name, jid, run_name, _run_job(job, env, image, runtime_sa, suffix)))
         for t in job.triggers:
             tid = trigger_id(job.name, t.name, env)
-            args = [job.name, *job.args, *t.args] if t.args else None
+            args = job.container_args(t.args) if t.args else None
             label = job.name if t.name == DEFAULT_TRIGGER else f"{job.name} ({t.name})"
             body = specs.scheduler_job_body(
                 name=f"{parent}/jobs/{tid}", description=f"housejobs {label} in {env}: {job.description}"[:500],
@@ -244,7 +244,7 @@ def _run_job(job: JobDef, env: str, image: str, service_account: str, suffix: st
                 {"name": "HOUSEJOBS_MAX_RETRIES", "value": str(job.max_retries)}]
     env_vars += [specs.secret_env(var, SECRET_NAMES[var] + suffix) for var in sorted(job.secrets)]
     labels = {**MANAGED_BY, "housejobs-env": env, "housejobs-job": job.name}
-    return specs.run_job_body(image=image, args=[job.name, *job.args], env=env_vars, labels=labels,
+    return specs.run_job_body(image=image, args=job.container_args(), env=env_vars, labels=labels,
                               service_account=service_account, max_retries=job.max_retries,
                               timeout_s=job.timeout_s, task_count=job.task_count, parallelism=job.parallelism,
                               cpu=job.cpu, memory=job.memory)
@@ -320,7 +320,7 @@ def google_errors(what: str) -> Iterator[None]:
     try:
         yield
     except (gexc.Unauthorized, gexc.Forbidden) as exc:
-        raise ApiAuthError(f"{what}: permission denied: {_first_line(exc)}",
+        raise ApiAuthError(f"{what}: permission denied: {first_line(exc)}",
                            hint="check the roles of the credentials in use") from None
     except auth_exc.DefaultCredentialsError:
         raise ConfigError(f"{what}: no Google credentials",
@@ -330,21 +330,16 @@ def google_errors(what: str) -> Iterator[None]:
         raise ApiAuthError(f"{what}: credentials unusable: {exc.__class__.__name__}") from None
     except gexc.GoogleAPICallError as exc:
         status = int(exc.code) if isinstance(exc.code, int) else None
-        line = f"{what}: {exc.code or ''} {_first_line(exc)}".replace("  ", " ")
+        line = f"{what}: {exc.code or ''} {first_line(exc)}".replace("  ", " ")
         # The same split as `run` makes (gcp/executions.py): 408/429/5xx are the service's trouble, not
         # a wrong request, so they end `failed` as unavailable rather than as a final status.
         if status in (408, 429) or (status is not None and status >= 500):
             raise ApiUnavailable(line, status=status) from None
         raise ApiStatusError(line, status=status) from None
     except gexc.GoogleAPIError as exc:  # RetryError and friends: the call never got a final answer
-        raise ApiUnavailable(f"{what}: {exc.__class__.__name__}: {_first_line(exc)}") from None
+        raise ApiUnavailable(f"{what}: {exc.__class__.__name__}: {first_line(exc)}") from None
     except OSError as exc:  # requests' ConnectionError and timeouts are OSErrors
         raise ApiUnavailable(f"{what}: {exc.__class__.__name__}") from None
-
-
-def _first_line(exc: Exception) -> str:
-    message = getattr(exc, "message", None) or str(exc)
-    return str(message).splitlines()[0][:300] if message else exc.__class__.__name__
 
 
 def to_dict(message: Any) -> dict[str, Any]:
@@ -364,34 +359,28 @@ def _from_dict(cls: Any, body: dict[str, Any]) -> Any:
 
 
 # --- reading and planning -------------------------------------------------------------------------
-def _read_run_jobs(gcp: Gcp, desired: Desired, listing: bool) -> dict[str, dict[str, Any]]:
+def _read(what: str, client: Any, parent: str, names: list[str], listing: bool) -> dict[str, dict[str, Any]]:
+    """What exists: one list call for the whole location, or a get per name (`--only`)."""
     from google.api_core import exceptions as gexc
 
     found: dict[str, dict[str, Any]] = {}
-    with google_errors("Cloud Run: reading jobs"):
+    with google_errors(f"{what}: reading jobs"):
         if listing:
-            for job in gcp.jobs.list_jobs(parent=desired.parent, timeout=TIMEOUT_S):
+            for job in client.list_jobs(parent=parent, timeout=TIMEOUT_S):
                 found[job.name] = to_dict(job)
         else:
-            for want in desired.jobs:
+            for name in names:
                 with contextlib.suppress(gexc.NotFound):
-                    found[want.name] = to_dict(gcp.jobs.get_job(name=want.name, timeout=TIMEOUT_S))
+                    found[name] = to_dict(client.get_job(name=name, timeout=TIMEOUT_S))
     return found
+
+
+def _read_run_jobs(gcp: Gcp, desired: Desired, listing: bool) -> dict[str, dict[str, Any]]:
+    return _read("Cloud Run", gcp.jobs, desired.parent, [w.name for w in desired.jobs], listing)
 
 
 def _read_triggers(gcp: Gcp, desired: Desired, listing: bool) -> dict[str, dict[str, Any]]:
-    from google.api_core import exceptions as gexc
-
-    found: dict[str, dict[str, Any]] = {}
-    with google_errors("Cloud Scheduler: reading jobs"):
-        if listing:
-            for job in gcp.scheduler.list_jobs(parent=desired.parent, timeout=TIMEOUT_S):
-                found[job.name] = to_dict(job)
-        else:
-            for want in desired.triggers:
-                with contextlib.suppress(gexc.NotFound):
-                    found[want.name] = to_dict(gcp.scheduler.get_job(name=want.name, timeout=TIMEOUT_S))
-    return found
+    return _read("Cloud Scheduler", gcp.scheduler, desired.parent, [w.name for w in desired.triggers], listing)
 
 
 def read_policy(gcp: Gcp, job_name: str) -> Any:

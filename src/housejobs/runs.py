@@ -106,7 +106,7 @@ async def run_job(ctx: Context, req: RunRequest, reporter: Reporter | None = Non
         if ctx.stop_event.is_set():
             return JobResult(Outcome.INTERRUPTED, "stopped before starting", signal=ctx.stop_signal)
         # Like a trigger's args, the operator's are added to the job's own from the catalog.
-        args = [req.job, *load_catalog(ctx.settings.jobs_dir)[req.job].args, *req.args] if req.args else None
+        args = load_catalog(ctx.settings.jobs_dir)[req.job].container_args(req.args) if req.args else None
         status = await runner.start(job_name, args=args, tasks=req.tasks)
         ctx.logger.info(f"started {status.id}", event="execution_started", execution=status.name,
                         tasks=status.task_count, args=args)
@@ -283,10 +283,6 @@ async def _local_job(ctx: Context, job: str) -> JobResult:
         from housejobs.jobs.admin import run_bootstrap
 
         return await run_bootstrap(ctx)
-    from housejobs.jobs.org_sync import run_org_sync
-    from housejobs.jobs.progress import make_progress
-    from housejobs.jobs.request import org_sync_request
+    from housejobs.jobs.request import org_sync_job
 
-    req = org_sync_request(ctx, date=None, orgs=None, concurrency=32, shard=None)
-    with make_progress(ctx) as progress:
-        return await run_org_sync(ctx, req, progress)
+    return await org_sync_job(ctx)

@@ -181,20 +181,15 @@ def org_sync_all(
     Example: housejobs org-sync-all --env stage --concurrency 64
     """
     from housejobs.cli.runner import execute
-    from housejobs.jobs.org_sync import run_org_sync
-    from housejobs.jobs.progress import make_progress
-    from housejobs.jobs.request import org_sync_request
+    from housejobs.jobs.request import org_sync_job
     from housejobs.results import JobResult
 
-    rt = runtime()
     options = _options(env, api_url, dry_run, yes, json, deadline, debug)
 
     async def job(ctx: Context) -> JobResult:
-        req = org_sync_request(ctx, date=date, orgs=org, concurrency=concurrency, shard=shard)
-        with make_progress(ctx) as progress:
-            return await run_org_sync(ctx, req, progress)
+        return await org_sync_job(ctx, date=date, orgs=org, concurrency=concurrency, shard=shard)
 
-    raise typer.Exit(execute(rt, options, "org-sync-all", job, confirm="run org-sync-all"))
+    raise typer.Exit(execute(runtime(), options, "org-sync-all", job, confirm="run org-sync-all"))
 
 
 @app.command("quota-cleanup")
@@ -450,13 +445,12 @@ def list_jobs(
 
 
 # --- provisioning: create-all-jobs, pause, resume, doctor ----------------------------------------
-DeployEnvOpt = Annotated[str, typer.Option("--env", help="Environment: test, stage or prod.", show_default=False)]
 
 
 @app.command("create-all-jobs")
 def create_all_jobs(
     *,
-    env: DeployEnvOpt,
+    env: RequiredEnvOpt,
     plan: Annotated[bool, typer.Option("--plan", help="Print the plan; change nothing.")] = False,
     only: Annotated[str | None, typer.Option("--only", metavar="JOB", help="Only this catalog job and its "
                                              "triggers.", show_default=False)] = None,
@@ -506,7 +500,7 @@ def _pause_or_resume(job_name: str, trigger: str | None, pause: bool, options: O
 
 @app.command("pause")
 def pause(job: Annotated[str, typer.Argument(metavar="JOB", help="A catalog job with triggers.")], *,
-          env: DeployEnvOpt, trigger: TriggerOpt = None, yes: YesOpt = False, json: JsonOpt = False,
+          env: RequiredEnvOpt, trigger: TriggerOpt = None, yes: YesOpt = False, json: JsonOpt = False,
           debug: DebugOpt = False) -> None:
     """Pause JOB's Cloud Scheduler triggers: the job stays, nothing starts it on schedule.
 
@@ -517,7 +511,7 @@ def pause(job: Annotated[str, typer.Argument(metavar="JOB", help="A catalog job 
 
 @app.command("resume")
 def resume(job: Annotated[str, typer.Argument(metavar="JOB", help="A catalog job with triggers.")], *,
-           env: DeployEnvOpt, trigger: TriggerOpt = None, yes: YesOpt = False, json: JsonOpt = False,
+           env: RequiredEnvOpt, trigger: TriggerOpt = None, yes: YesOpt = False, json: JsonOpt = False,
            debug: DebugOpt = False) -> None:
     """Resume JOB's paused Cloud Scheduler triggers.
 
@@ -527,7 +521,7 @@ def resume(job: Annotated[str, typer.Argument(metavar="JOB", help="A catalog job
 
 
 @app.command("doctor")
-def doctor(*, env: DeployEnvOpt, json: JsonOpt = False,
+def doctor(*, env: RequiredEnvOpt, json: JsonOpt = False,
            deadline: Annotated[float, typer.Option("--deadline", metavar="SECONDS", min=0.1,
                                                    help="Bound each API check, retries included.")] = 10.0,
            debug: DebugOpt = False) -> None:

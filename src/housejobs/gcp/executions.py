@@ -34,6 +34,7 @@ from housejobs.errors import (
     ConfigError,
     HousejobsError,
     UsageError,
+    first_line,
 )
 from housejobs.settings import Settings
 
@@ -260,10 +261,10 @@ def _credentials_error(exc: BaseException) -> HousejobsError | None:
         return ConfigError("no Google credentials found",
                            hint="run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS")
     if isinstance(exc, auth.RefreshError):
-        return ApiAuthError(f"Google credentials were refused: {_first_line(exc)}",
+        return ApiAuthError(f"Google credentials were refused: {first_line(exc)}",
                             hint="run `gcloud auth application-default login` again")
     if isinstance(exc, auth.TransportError):
-        return ApiUnavailable(f"cannot reach Google's token endpoint: {_first_line(exc)}")
+        return ApiUnavailable(f"cannot reach Google's token endpoint: {first_line(exc)}")
     return None
 
 
@@ -300,13 +301,10 @@ def _map(exc: BaseException, what: str, not_found: HousejobsError) -> HousejobsE
         return ApiStatusError(_line(what, status, exc.message), status=status)
     if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
         return ApiUnavailable(f"{what}: cannot reach the Cloud Run API ({exc.__class__.__name__})")
-    return ApiStatusError(f"{what}: {_first_line(exc)}")
+    return ApiStatusError(f"{what}: {first_line(exc)}")
 
 
 def _line(what: str, status: int | None, message: str | None) -> str:
     return f"{what}: " + " ".join(str(p) for p in (status, message) if p)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc)
-    return text.splitlines()[0] if text else exc.__class__.__name__
