@@ -130,11 +130,11 @@ SANDBOX_FAULTS: dict[str, dict[str, Any]] = {
     "401-first-call": {"statuses": [401]},
 }
 ADMIN = {  # job -> (route, effect, units, extra argv)
-    "quota-reset": ("/admin/quota/reset-daily", "quota-reset", (DATE,), ()),
-    "quota-monthly": ("/admin/quota/reset-monthly", "quota-monthly", (MONTH,), ()),
+    "quota-reset": ("/admin/quota/reset-daily", "quota-reset", (DATE,), ("--date", DATE)),
+    "quota-monthly": ("/admin/quota/reset-monthly", "quota-monthly", (MONTH,), ("--month", MONTH)),
     "bootstrap": ("/admin/bootstrap", "bootstrap", ("run",), ()),
     "org-sync-all": ("/admin/orgs/{org}/sync", "org-sync", ORGS, ("--date", DATE)),
-    "reminder": ("/jobs/reminder/{type}", "reminder", (f"{MONTH}:utilities",), ()),
+    "reminder": ("/jobs/reminder/{type}", "reminder", (f"{MONTH}:utilities",), ("--period", MONTH)),
 }
 # bootstrap keys one run by its Cloud Run execution: the rerun is that execution's task retry.
 CLOUD_RUN = {"CLOUD_RUN_JOB": "housejobs-bootstrap-stage", "CLOUD_RUN_EXECUTION": "housejobs-bootstrap-stage-f1",
@@ -184,7 +184,7 @@ class AdminTarget(Target):
     def argv(self, url: str | None = None) -> list[str]:
         url = url or self.sandbox.url
         if self.job == "reminder":
-            return ["reminder", "utilities", "--bot-url", url, "--json"]
+            return ["reminder", "utilities", "--bot-url", url, "--json", *self.extra]
         return [self.job, "--api-url", url, "--json", *self.extra]
 
     def env(self) -> dict[str, str]:
