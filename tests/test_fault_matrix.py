@@ -25,7 +25,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +37,7 @@ import pytest
 
 from tests.conftest import SENTINEL_MARKERS, SENTINELS, Cli, CliResult, SandboxHandle, start_sandbox
 from tests.fakes.supabase import FakeSupabaseApi
+from tests.support.process import spawn_cli
 
 pytestmark = pytest.mark.faults
 
@@ -466,8 +466,7 @@ def test_fault_in_process(job: str, fault: str, target: Target, observation: Obs
 
 
 def spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "housejobs", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
+    return spawn_cli(argv, env={**os.environ, **env})
 
 
 @pytest.mark.slow

@@ -25,6 +25,7 @@ from housejobs.catalog import load_catalog
 from housejobs.cli.main import app
 from tests.conftest import Cli, CliResult, SandboxHandle, start_sandbox
 from tests.fuzz_support import fuzz, hostile_text, job_error_line, near, refused_line, usage_error_line
+from tests.support.process import cli_command
 
 FUZZ = fuzz(40)
 ORGS = ("org-000001", "org-000002", "org-000003")
@@ -301,19 +302,18 @@ def test_bad_url_is_refused(cli: Cli, sb: SandboxHandle, url: str, option: str) 
 
 
 @pytest.mark.parametrize(("argv", "env"), [
-    (["quota-reset", "--env", "\udcff"], {}),  # the refusal's summary named the raw value as its target
-    (["quota-reset", "--api-url", "http://x\udcff"], {}),
+    (["quota-reset", "--env", "\udcff", "--date", "2026-11-24"], {}),  # the refusal's summary named the raw value
+    (["quota-reset", "--api-url", "http://x\udcff", "--date", "2026-11-24"], {}),
     (["config", "show"], {"HOUSEJOBS_PROJECT": "\udcffproject"}),
 ])
 def test_non_utf8_argv_and_environment_in_a_real_process(tmp_path: Path, argv: list[str], env: dict[str, str]) -> None:
     """Bytes that are not UTF-8 reach Python as surrogates; a real stdout refuses to encode them."""
     import os
     import subprocess
-    import sys
 
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("HOUSEJOBS_", "CLOUD_RUN_"))}
     environ.update({"HOUSEJOBS_STATE_DIR": str(tmp_path / "state"), "PYTHONIOENCODING": "utf-8", **env})
-    proc = subprocess.run([sys.executable, "-m", "housejobs", *argv], env=environ, capture_output=True,
+    proc = subprocess.run(cli_command(*argv), env=environ, capture_output=True,
                           timeout=60, cwd=tmp_path, check=False)
     out, err = proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
     assert "Traceback" not in out + err and "internal error" not in out + err, (out, err)

@@ -15,6 +15,7 @@ import pytest
 
 from housejobs.jobs.org_sync import shard_of
 from tests.conftest import ROOT_KEY, Cli, SandboxHandle, start_sandbox
+from tests.support.process import spawn_cli
 
 SYNC = "/admin/orgs/{org}/sync"
 DATE = "2026-11-24"
@@ -119,9 +120,7 @@ def test_shard_hash_is_stable() -> None:
 # --- real processes ---------------------------------------------------------------------------------------
 def spawn(url: str, *argv: str) -> subprocess.Popen[str]:
     env = {**os.environ, "CA_ROOT_API_KEY": ROOT_KEY}
-    return subprocess.Popen([sys.executable, "-m", "housejobs", "org-sync-all", "--api-url", url, "--json",
-                             "--date", DATE, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    return spawn_cli(["org-sync-all", "--api-url", url, "--json", "--date", DATE, *argv], env=env)
 
 
 @pytest.mark.slow

@@ -25,6 +25,7 @@ import pytest
 
 from tests.conftest import ROOT_KEY, SENTINELS, Cli, CliResult, FakeClock, SandboxHandle, start_sandbox
 from tests.fakes.supabase import FakeSupabaseApi
+from tests.support.process import check_period
 
 RUNS = 8
 DATE, MONTH = "2026-11-24", "2026-11"
@@ -206,8 +207,9 @@ main()
 def test_eight_processes_of_quota_reset_apply_once(race_sandbox: SandboxHandle) -> None:
     race_sandbox.fault(route="/admin/quota/reset-daily", hold_ms=500)
     env: dict[str, Any] = {**os.environ, "CA_ROOT_API_KEY": ROOT_KEY, "HOUSEJOBS_MAX_ATTEMPTS": "20"}
-    procs = [subprocess.Popen([sys.executable, "-c", STARTER, "quota-reset", "--api-url", race_sandbox.url,
-                               "--date", DATE, "--json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    argv = ["quota-reset", "--api-url", race_sandbox.url, "--date", DATE, "--json"]
+    check_period(argv)
+    procs = [subprocess.Popen([sys.executable, "-c", STARTER, *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env) for _ in range(RUNS)]
     try:
         for p in procs:

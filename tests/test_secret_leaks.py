@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,9 @@ from housejobs import redact
 from tests.conftest import SENTINEL_MARKERS, SENTINELS, Cli, SandboxHandle, assert_no_secret
 from tests.fakes.secretmanager import SecretManagerFake
 from tests.fakes.supabase import FakeSupabaseApi
+from tests.support.process import run_cli_process
+
+DATE = "2026-11-24"
 
 ROOT = SENTINELS["CA_ROOT_API_KEY"]
 BOT = SENTINELS["SCHEDULER_SHARED_SECRET"]
@@ -172,8 +174,7 @@ def test_escaped_forms_of_a_secret_are_masked() -> None:
 
 # --- real processes: a fresh registry, --debug, and an internal error's traceback -----------------------------------
 def run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "housejobs", *argv], capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=60, check=False)
+    return run_cli_process(argv, env={**os.environ, **env})
 
 
 def leaks(done: subprocess.CompletedProcess[str]) -> list[str]:
@@ -187,23 +188,24 @@ def test_internal_error_traceback_under_debug_shows_no_secret(tmp_path: Path) ->
     state.mkdir()
     (state / "sandbox.db").write_text(f"not sqlite; the key is {ROOT}\n")
     env = {"HOUSEJOBS_STATE_DIR": str(state)}
-    debug = run(["quota-reset", "--debug"], env)
+    debug = run(["quota-reset", "--date", DATE, "--debug"], env)
     assert debug.returncode == 1, debug.stdout + debug.stderr
     assert "internal error: DatabaseError" in debug.stdout
     assert "Traceback" in debug.stderr  # --debug asked for it
     assert json.loads(debug.stderr.strip().splitlines()[-1])["event"] == "run_summary"
     assert leaks(debug) == []
-    plain = run(["quota-reset"], env)
+    plain = run(["quota-reset", "--date", DATE], env)
     assert plain.returncode == 1 and "Traceback" not in plain.stderr and "rerun with --debug" in plain.stdout
     assert leaks(plain) == []
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("argv", "env", "code"), [
-    (["quota-reset", "--api-url", "{url}"], {"HOUSEJOBS_ENV": ROOT}, 2),
-    (["quota-reset", "--api-url", "{url}"], {"CA_ROOT_API_KEY": ROOT + "\r\n"}, 0),
-    (["quota-reset", "--api-url", "{url}"], {"CA_ROOT_API_KEY": ROOT + "-but-wrong"}, 2),
-    (["reminder", "utilities", "--bot-url", "{url}"], {"HOUSEJOBS_HOUSEHOLD_TIME_ZONE": BOT}, 2),
+    (["quota-reset", "--api-url", "{url}", "--date", DATE], {"HOUSEJOBS_ENV": ROOT}, 2),
+    (["quota-reset", "--api-url", "{url}", "--date", DATE], {"CA_ROOT_API_KEY": ROOT + "\r\n"}, 0),
+    (["quota-reset", "--api-url", "{url}", "--date", DATE], {"CA_ROOT_API_KEY": ROOT + "-but-wrong"}, 2),
+    (["reminder", "utilities", "--bot-url", "{url}", "--period", "2026-11"], {"HOUSEJOBS_HOUSEHOLD_TIME_ZONE": BOT},
+     2),
 ], ids=["env-name", "key-with-crlf", "wrong-key", "time-zone"])
 def test_fresh_process_debug_runs_show_no_secret(sandbox: SandboxHandle, argv: list[str], env: dict[str, str],
                                                  code: int) -> None:

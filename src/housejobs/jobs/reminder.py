@@ -81,7 +81,9 @@ async def run_reminder(ctx: Context, req: ReminderRequest) -> JobResult:
     from housejobs.api import ApiClient
 
     check_request(req, ctx.clock.now())
-    period = req.period or household_period(ctx)
+    # The time zone is checked even when --period makes it unnecessary: a malformed setting fails closed.
+    household = household_period(ctx)
+    period = req.period or household
     job_id = req.job_id or ctx.runtime.execution or str(uuid.uuid4())
     dry_run = ctx.options.dry_run
     path = f"/jobs/reminder/{req.reminder_type}"

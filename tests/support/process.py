@@ -1,0 +1,59 @@
+"""Spawning the real CLI as a process, the one way every test does it.
+
+A spawned process runs on the machine's clock, not the tests' FakeClock: a job that picks "today" or
+"this month" by itself would apply a different period on every day the suite runs, and the test that
+expects a fixed period would pass only on the day it was written. So every command that applies a
+business period must be given it explicitly; `cli_command` refuses an argv that omits it.
+CI proves the rule by running the suite a second time under libfaketime at a month and year boundary.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+# The commands that choose a period from the clock when none is given, and the flag that fixes it.
+PERIOD_FLAGS = {
+    "quota-reset": "--date",
+    "stale-cleanup": "--date",
+    "alerts": "--date",
+    "org-sync-all": "--date",
+    "quota-monthly": "--month",
+    "reminder": "--period",
+}
+
+
+def command_of(argv: list[str]) -> str | None:
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def check_period(argv: list[str]) -> None:
+    command = command_of(argv)
+    flag = PERIOD_FLAGS.get(command or "")
+    if flag is None or "--help" in argv or "-h" in argv:
+        return
+    if not any(a == flag or a.startswith(flag + "=") for a in argv):
+        raise AssertionError(f"a spawned `housejobs {command}` must be given {flag}: a process runs on the real "
+                             f"clock, so without it the test depends on today's date (argv: {argv})")
+
+
+def cli_command(*argv: str) -> list[str]:
+    """`python -m housejobs ARGV` for subprocess, after checking that the period is explicit."""
+    check_period(list(argv))
+    return [sys.executable, "-m", "housejobs", *argv]
+
+
+def run_cli_process(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    kwargs.setdefault("capture_output", True)
+    kwargs.setdefault("text", True)
+    kwargs.setdefault("timeout", 60)
+    kwargs.setdefault("check", False)
+    return subprocess.run(cli_command(*argv), **kwargs)
+
+
+def spawn_cli(argv: list[str], **kwargs: Any) -> subprocess.Popen[str]:
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    kwargs.setdefault("text", True)
+    return subprocess.Popen(cli_command(*argv), **kwargs)

@@ -1,0 +1,56 @@
+"""Tests never depend on today's date: every spawned CLI process is given its period.
+
+In-process runs use the FakeClock (tests/conftest.py); a spawned process runs on the machine's clock, so
+tests/support/process.py refuses to spawn a period command without its period flag. These tests keep
+every spawn going through it. CI runs the whole suite a second time under libfaketime, across a month
+and a year boundary, to prove the rule holds.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.support.process import check_period
+
+TESTS = Path(__file__).resolve().parent
+# `python -m housejobs` or the housejobs entry point, started any other way than tests/support/process.py.
+DIRECT_SPAWN = re.compile(r"""["']-m["'],\s*["']housejobs["']|from housejobs\.cli\.main import main""")
+
+
+def test_every_spawn_of_the_cli_goes_through_the_checked_helper() -> None:
+    offenders = []
+    for path in sorted(TESTS.rglob("*.py")):
+        if path.parent.name == "support" or path == Path(__file__).resolve():
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if DIRECT_SPAWN.search(line):
+                offenders.append(f"{path.relative_to(TESTS)}:{number}: {line.strip()}")
+    # test_races starts its processes through a tiny starter script that waits on stdin, so eight runs
+    # begin together; its argv is checked by check_period there.
+    offenders = [o for o in offenders if not o.startswith("test_races.py")]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("argv", [
+    ["quota-reset", "--api-url", "http://127.0.0.1:1"],
+    ["quota-monthly", "--json"],
+    ["reminder", "utilities"],
+    ["org-sync-all", "--concurrency", "2"],
+])
+def test_a_period_command_without_its_period_is_refused(argv: list[str]) -> None:
+    with pytest.raises(AssertionError, match="depends on today's date"):
+        check_period(argv)
+
+
+@pytest.mark.parametrize("argv", [
+    ["quota-reset", "--date", "2026-11-24"],
+    ["quota-monthly", "--month=2026-11"],
+    ["reminder", "utilities", "--period", "2026-11"],
+    ["bootstrap", "--json"],
+    ["quota-reset", "--help"],
+])
+def test_explicit_periods_and_periodless_commands_pass(argv: list[str]) -> None:
+    check_period(argv)
