@@ -54,3 +54,35 @@ def test_a_period_command_without_its_period_is_refused(argv: list[str]) -> None
 ])
 def test_explicit_periods_and_periodless_commands_pass(argv: list[str]) -> None:
     check_period(argv)
+
+
+# --- what the date does to the product, tested on purpose ---------------------------------------------------
+@pytest.mark.slow
+def test_python_warnings_after_the_interpreters_end_of_life_are_json_log_lines(tmp_path: Path) -> None:
+    """Google's client libraries warn on import once the Python version is past its end of life (3.11: from
+    November 2027). Printed raw, that text broke the one-JSON-object-per-stderr-line contract; it must
+    arrive as a WARNING record. This test reads a date on purpose: it runs the CLI under libfaketime."""
+    import os
+    import shutil
+    import subprocess
+
+    from tests.deploy_env import gcp_env
+    from tests.support.process import cli_command
+
+    faketime = shutil.which("faketime")
+    if faketime is None:
+        if os.environ.get("HOUSEJOBS_REQUIRE_FAKETIME"):
+            pytest.fail("faketime is required (HOUSEJOBS_REQUIRE_FAKETIME is set): apt-get install faketime")
+        pytest.skip("faketime is not installed (Debian package faketime)")
+    with gcp_env() as gcp:
+        env = {**os.environ, **gcp.env, "HOUSEJOBS_STATE_DIR": str(tmp_path / "state")}
+        done = subprocess.run([faketime, "2028-01-05 12:00:00", *cli_command("list-jobs", "--env", "stage",
+                                                                             "--json")],
+                              capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    import json
+
+    records = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    warned = [r for r in records if r.get("event") == "python_warning"]
+    assert warned and all(r["severity"] == "WARNING" for r in warned), done.stderr
+    assert any("Python version" in r["message"] for r in warned)

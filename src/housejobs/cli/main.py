@@ -6,11 +6,12 @@ libraries cost 0.3-0.45 s each, so `--help` and the API-only jobs never load the
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -595,13 +596,33 @@ def _refuse_through_the_boundary(rt: Runtime, argv: list[str], line: str) -> int
     return execute(rt, Options(json="--json" in argv), job[:64], refuse)
 
 
+@contextlib.contextmanager
+def _warnings_as_log_lines(rt: Runtime) -> Iterator[None]:
+    """Python warnings become log records like every other stderr line. Google's libraries warn on import
+    once the Python version passes its end of life (for 3.11: from late October 2027): printed raw, that
+    text would break the one-JSON-object-per-line contract Cloud Logging reads."""
+    import warnings
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        from housejobs.logs import Logger
+
+        Logger(stream=rt.stderr, json_lines=not rt.stderr_tty, clock=rt.clock.now).warning(
+            str(message), event="python_warning", category=category.__name__)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
     """Run the CLI in this process and return its exit code (tests and `main` both come here)."""
     token = _runtime.set(rt) if rt is not None else None
     current = runtime()
     try:
         try:
-            code = _command().main(args=argv, prog_name="housejobs", standalone_mode=False)
+            with _warnings_as_log_lines(current):
+                code = _command().main(args=argv, prog_name="housejobs", standalone_mode=False)
             return code if isinstance(code, int) else 0
         except typer.Abort:
             current.stderr.write("error: aborted\n")
