@@ -10,7 +10,6 @@
 #                              $HOME/.duckdb/extensions/<version>/<platform>/ and would otherwise try to
 #                              download spatial (bqemulator loads it at startup) from the internet
 #   .emulators/bq/.stamp       hash of the pins + python; when it matches, this script is a no-op (~0.3 s)
-#   .emulators/tools/          a private uv, only if none is on PATH
 #
 # Needs python3.11+ and access to PyPI. Set PYTHON to choose the interpreter.
 set -euo pipefail
@@ -130,16 +129,10 @@ fi
 start=$SECONDS
 rm -f "$stamp"
 
-uv="$(command -v uv || true)"
-if [[ -z "$uv" ]]; then
-    # No uv on this machine: put one in a private venv rather than the user's site-packages.
-    if [[ ! -x "$root/tools/bin/uv" ]]; then
-        log "installing uv into $root/tools"
-        "$python" -m venv "$root/tools"
-        "$root/tools/bin/python" -m pip install --quiet --disable-pip-version-check uv
-    fi
-    uv="$root/tools/bin/uv"
-fi
+# The project's pinned uv (scripts/uv-requirements.txt), not whatever uv is on PATH.
+source "$repo/scripts/_env.sh"
+ensure_uv
+uv="$UV"
 
 if [[ ! -x "$venv/bin/python" ]]; then
     log "creating $venv"

@@ -34,9 +34,19 @@ def test_dependencies_installed_like_the_smoke_test() -> None:
     export = "export --frozen --no-dev --no-emit-project --format requirements-txt"
     assert export in DOCKERFILE and export in SMOKE
     for text in (DOCKERFILE, SMOKE):
-        # Locked, hashed dependencies first, then the wheel alone: nothing is resolved at install time.
-        assert re.search(r"pip\"? install [^\n]*--require-hashes[^\n]*\\?\n?[^\n]*-r ", text)
-        assert re.search(r"pip\"? install [^\n]*--no-deps [^\n]*\.whl", text)
+        # Locked, hashed dependencies first, then the wheel alone: nothing is resolved at install time, and
+        # the pinned uv does it, so neither the interpreter's pip nor the index's newest release decides.
+        assert re.search(r"uv\"? pip install [^\n]*--require-hashes[^\n]*\\?\n?[^\n]*-r ", text, re.I)
+        assert re.search(r"uv\"? pip install [^\n]*--no-deps [^\n]*\.whl", text, re.I)
+        without_uv = re.sub(r"uv\"? pip", "", text, flags=re.I)
+        assert not re.search(r"(^|[\s/])pip\"? install [^\n]*-r \S*(?<!uv-)requirements\.txt", without_uv)
+    assert "-r /tmp/uv-requirements.txt" in DOCKERFILE and "--require-hashes -r /tmp/uv-requirements.txt" in DOCKERFILE
+
+
+def test_uv_is_pinned_with_hashes() -> None:
+    pins = (ROOT / "scripts" / "uv-requirements.txt").read_text()
+    assert re.search(r"^uv==\d+\.\d+\.\d+ \\$", pins, re.M)
+    assert len(re.findall(r"--hash=sha256:[0-9a-f]{64}", pins)) >= 4
 
 
 def test_runtime_is_not_root_and_runs_the_cli() -> None:
