@@ -18,7 +18,14 @@ from housejobs.clock import Clock, SystemClock
 from housejobs.errors import ConfigError, NotConfirmed, SecretError, UsageError
 from housejobs.logs import Logger
 from housejobs.redact import Secret
-from housejobs.settings import Settings, parse_dotenv, register_secret_values, resolve, select_env
+from housejobs.settings import (
+    Settings,
+    default_state_dir,
+    parse_dotenv,
+    register_secret_values,
+    resolve,
+    select_env,
+)
 
 if TYPE_CHECKING:
     import asyncio
@@ -161,8 +168,11 @@ class Context:
             return _header_value(found, key.upper())
         if not self.env:
             env_var = key.upper()
-            raise SecretError(f"{env_var} is not set", hint=f"export {env_var}, or pick --env to read it "
-                                                            "from Secret Manager")
+            hint = f"export {env_var}, or pick --env to read it from Secret Manager"
+            if key == "ca_root_api_key" and _is_loopback(self.api_target.url):
+                hint = (f"export {env_var}: a local `housejobs sandbox` uses sandbox-root-key unless "
+                        f"{env_var} was set when it started")
+            raise SecretError(f"{env_var} is not set", hint=hint)
         from housejobs.secrets import read_secret
 
         name = secret_name + (self.settings.get("secret_suffix") or "")
@@ -239,7 +249,7 @@ class Context:
 
             from housejobs.sandbox.app import make_server
 
-            state = Path(self.settings.get("state_dir") or _default_state_dir(self.runtime.environ))
+            state = Path(self.settings.get("state_dir") or default_state_dir(self.runtime.environ))
             try:
                 state.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -290,12 +300,6 @@ def _header_value(secret: Secret, name: str) -> Secret:
     return secret
 
 
-def _default_state_dir(environ: Mapping[str, str]) -> str:
-    base = environ.get("XDG_STATE_HOME") or os.path.join(environ.get("HOME") or os.path.expanduser("~"),
-                                                         ".local", "state")
-    return os.path.join(base, "housejobs")
-
-
 def _fault_specs(raw: str | None) -> list[dict[str, Any]]:
     """HOUSEJOBS_SANDBOX_FAULTS: one fault spec or a list of them, as `POST /_sandbox/faults` takes them,
     so a failure can be scripted for the embedded sandbox, which lives only as long as one command."""
@@ -316,6 +320,16 @@ def _fault_specs(raw: str | None) -> list[dict[str, Any]]:
         raise ConfigError(f"HOUSEJOBS_SANDBOX_FAULTS is not a fault spec ({exc.__class__.__name__})",
                           hint='e.g. {"route": "/admin/quota/reset-daily", "statuses": [500]}') from None
     return specs
+
+
+def _is_loopback(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def check_url(url: str, source: str) -> str:

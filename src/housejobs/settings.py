@@ -56,7 +56,9 @@ SETTINGS: tuple[SettingDef, ...] = (
                help="BigQuery quota table, project.dataset.table"),
     SettingDef("quota_timestamp_column", "HOUSEJOBS_QUOTA_TIMESTAMP_COLUMN", "quota_timestamp_column",
                "recorded_at", help="timestamp column of the quota table"),
-    SettingDef("state_dir", "HOUSEJOBS_STATE_DIR", help="where the embedded sandbox keeps its database"),
+    SettingDef("state_dir", "HOUSEJOBS_STATE_DIR",
+               help="where the sandbox keeps its database (default: $XDG_STATE_HOME/housejobs, else "
+                    "~/.local/state/housejobs)"),
     SettingDef("deadline", "HOUSEJOBS_DEADLINE", default="60",
                help="seconds one logical API call may take, retries included"),
     SettingDef("timeout", "HOUSEJOBS_TIMEOUT", default="10", help="seconds one HTTP attempt may take"),
@@ -156,6 +158,20 @@ def register_secret_values(values: Mapping[str, str]) -> None:
     for d in SETTINGS:
         if d.secret and values.get(d.env_var):
             register(values[d.env_var])
+
+
+def default_state_dir(environ: Mapping[str, str]) -> str:
+    """Where local state lives when HOUSEJOBS_STATE_DIR is not set: the XDG state directory."""
+    base = environ.get("XDG_STATE_HOME") or os.path.join(environ.get("HOME") or os.path.expanduser("~"),
+                                                         ".local", "state")
+    return os.path.join(base, "housejobs")
+
+
+def state_dir(environ: Mapping[str, str], cwd: Path) -> Path:
+    """HOUSEJOBS_STATE_DIR from the environment or ./.env, else the default: without resolving every setting
+    (the standalone sandbox needs only this one)."""
+    value = environ.get("HOUSEJOBS_STATE_DIR") or parse_dotenv(cwd / ".env").get("HOUSEJOBS_STATE_DIR")
+    return Path(value or default_state_dir(environ))
 
 
 def find_jobs_dir(environ: Mapping[str, str]) -> tuple[Path, str]:
@@ -276,6 +292,8 @@ def resolve(environ: Mapping[str, str], *, cwd: Path, env: str | None = None,
         if overrides and overrides.get(d.key) is not None:
             value = Value(overrides[d.key], "command line")
         settings.values[d.key] = value
+    if settings.get("state_dir") is None:
+        settings.values["state_dir"] = Value(default_state_dir(environ), "default")
     creds = settings.get("credentials")
     if creds:
         expanded = Path(os.path.expanduser(creds))

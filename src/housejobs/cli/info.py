@@ -46,15 +46,18 @@ def list_jobs(rt: Runtime, *, as_json: bool) -> int:
 
 def config_show(rt: Runtime, *, env: str | None, as_json: bool) -> int:
     try:
-        env, _ = select_env(env, rt.environ, rt.cwd)
+        env, env_source = select_env(env, rt.environ, rt.cwd)
         settings = resolve(rt.environ, cwd=rt.cwd, env=env)
     except HousejobsError as exc:
         return _fail(rt, exc)
     rows: list[dict[str, str | None]] = []
     for d in SETTINGS:
         value = settings.get(d.key)
+        source = settings.source(d.key)
+        if d.key == "env":  # the environment in effect, wherever it was chosen (--env included)
+            value, source = env, env_source
         shown = (MASK if value else None) if d.secret else value
-        rows.append({"key": d.key, "env_var": d.env_var, "value": shown, "source": settings.source(d.key)})
+        rows.append({"key": d.key, "env_var": d.env_var, "value": shown, "source": source})
     rows.append({"key": "jobs_dir", "env_var": "HOUSEJOBS_JOBS_DIR", "value": str(settings.jobs_dir),
                  "source": settings.jobs_dir_source})
     if as_json:
@@ -69,13 +72,29 @@ def config_show(rt: Runtime, *, env: str | None, as_json: bool) -> int:
     return 0
 
 
-def serve_sandbox(rt: Runtime, *, port: int, db: str, orgs: int, latency_ms: float, error_rate: float) -> int:
+def serve_sandbox(rt: Runtime, *, port: int, db: str | None, orgs: int, latency_ms: float,
+                  error_rate: float) -> int:
+    from pathlib import Path
+
     from housejobs.logs import Logger
     from housejobs.sandbox.app import make_server
+    from housejobs.settings import state_dir
 
     api_key = rt.environ.get("CA_ROOT_API_KEY") or "sandbox-root-key"
     secret = rt.environ.get("SCHEDULER_SHARED_SECRET")
     logger = Logger(stream=rt.stderr, json_lines=not rt.stderr_tty)
+    if db is None:
+        # The embedded sandbox's own database: what `housejobs quota-reset` did shows up here too.
+        folder = state_dir(rt.environ, rt.cwd)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            rt.stderr.write(f"error: cannot create state dir {folder}: {exc.strerror} "
+                            "(set HOUSEJOBS_STATE_DIR to a writable folder, or pass --db)\n")
+            return 2
+        db = str(folder / "sandbox.db")
+    elif not Path(db).is_absolute():
+        db = str(rt.cwd / db)
     try:
         server = make_server(db, api_key=api_key, orgs=orgs, port=port, scheduler_secret=secret)
     except OSError as exc:
@@ -95,9 +114,10 @@ def serve_sandbox(rt: Runtime, *, port: int, db: str, orgs: int, latency_ms: flo
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, stop)
     server.start()
-    keyinfo = "from CA_ROOT_API_KEY" if "CA_ROOT_API_KEY" in rt.environ else "sandbox-root-key"
-    rt.stdout.write(f"housejobs sandbox serving on {server.url} · {orgs} active orgs · db {db} · "
-                    f"key: {keyinfo}\n")
+    # The default key is a published, well-known value; a key the operator chose is never echoed.
+    key = "$CA_ROOT_API_KEY" if "CA_ROOT_API_KEY" in rt.environ else "sandbox-root-key"
+    rt.stdout.write(f"housejobs sandbox serving on {server.url} · {orgs} active orgs · db {db}\n"
+                    f"point jobs at it:  export HOUSEJOBS_API_URL={server.url} CA_ROOT_API_KEY={key}\n")
     rt.stdout.flush()
     stopped.wait()
     server.stop()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 import typer.main
 from click import ClickException
+from click.exceptions import NoArgsIsHelpError
 
 from housejobs import __version__
 from housejobs.context import Context, Options, Runtime
@@ -68,6 +69,10 @@ def _root(
 EnvOpt = Annotated[str | None, typer.Option("--env", metavar="ENV", help="Environment: test, stage or prod "
                                             "[default: $HOUSEJOBS_ENV, else the embedded sandbox].",
                                             show_default=False)]
+# migrate and quota-cleanup talk to Supabase and BigQuery: there is no sandbox to fall back to.
+EnvNoSandboxOpt = Annotated[str | None, typer.Option("--env", metavar="ENV", help="Environment: test, stage or prod "
+                                                     "[default: $HOUSEJOBS_ENV; this job has no sandbox, so one "
+                                                     "of the two is needed].", show_default=False)]
 ApiUrlOpt = Annotated[str | None, typer.Option("--api-url", help="Admin API base URL (overrides the "
                                                "environment's).", show_default=False)]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Make the reads, print the mutating calls; "
@@ -199,7 +204,7 @@ def quota_cleanup(
     days: Annotated[int, typer.Option("--days", help="Retention: delete rows older than this many days.")] = 90,
     allow_short_retention: Annotated[bool, typer.Option("--allow-short-retention",
                                                         help="Allow --days below 7.")] = False,
-    env: EnvOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False, json: JsonOpt = False,
+    env: EnvNoSandboxOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False, json: JsonOpt = False,
     deadline: DeadlineOpt = None, debug: DebugOpt = False,
 ) -> None:
     """Delete quota rows older than the retention period from BigQuery (daily, 01:00 UTC).
@@ -286,7 +291,7 @@ def migrate(
     directory: MigrationsDirOpt = None,
     include_all: Annotated[bool, typer.Option("--include-all", help="Also apply pending migrations older "
                                               "than the newest applied one.")] = False,
-    env: EnvOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False, json: JsonOpt = False,
+    env: EnvNoSandboxOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False, json: JsonOpt = False,
     deadline: DeadlineOpt = None, debug: DebugOpt = False,
 ) -> None:
     """Apply pending migrations (`<digits>_<name>.sql`), each in one transaction, through
@@ -309,7 +314,7 @@ def migrate(
 
 
 @migrate_app.command("status")
-def migrate_status(*, directory: MigrationsDirOpt = None, env: EnvOpt = None, json: JsonOpt = False,
+def migrate_status(*, directory: MigrationsDirOpt = None, env: EnvNoSandboxOpt = None, json: JsonOpt = False,
                    deadline: DeadlineOpt = None, debug: DebugOpt = False) -> None:
     """Show each migration: version, name, and applied / pending / missing / changed / out-of-order.
 
@@ -556,7 +561,9 @@ def config_show(env: EnvOpt = None, json: JsonOpt = False) -> None:
 @app.command("sandbox")
 def sandbox(
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free).")] = 8765,
-    db: Annotated[str, typer.Option("--db", help="SQLite database path.")] = "sandbox.db",
+    db: Annotated[str | None, typer.Option("--db", metavar="PATH", help="SQLite database path [default: "
+                                           "sandbox.db in the state directory, the embedded sandbox's own].",
+                                           show_default=False)] = None,
     orgs: Annotated[int, typer.Option("--orgs", min=0, max=1_000_000, help="Active orgs to seed.")] = 25,
     latency_ms: Annotated[float, typer.Option("--latency-ms", min=0, help="Latency added to every admin call.")] = 0,
     error_rate: Annotated[float, typer.Option("--error-rate", min=0, max=1,
@@ -565,7 +572,9 @@ def sandbox(
     """Serve the admin API contract (docs/api.md) on 127.0.0.1 with a SQLite store.
 
     The API key is read from CA_ROOT_API_KEY (default `sandbox-root-key`); the bot's scheduler secret from
-    SCHEDULER_SHARED_SECRET. Faults can be injected at run time with `POST /_sandbox/faults`.
+    SCHEDULER_SHARED_SECRET. Faults can be injected at run time with `POST /_sandbox/faults`. The database
+    is the embedded sandbox's (HOUSEJOBS_STATE_DIR/sandbox.db), so its ledger, counters and notification
+    inbox (`GET /admin/notifications`) show what earlier `housejobs <job>` runs did.
 
     Example: housejobs sandbox --port 8765 --orgs 1000 --latency-ms 20
     """
@@ -627,6 +636,10 @@ def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
         except typer.Abort:
             current.stderr.write("error: aborted\n")
             return 130
+        except NoArgsIsHelpError as exc:
+            # `housejobs` or `housejobs config` alone asks what there is: the help, on stdout, like `git`.
+            current.stdout.write(exc.ctx.get_help() + "\n")
+            return 0
         except ClickException as exc:
             from housejobs.redact import redact
             from housejobs.settings import register_secret_values
