@@ -225,3 +225,53 @@ def test_unreachable_host_fails_after_retries(clock: FakeClock) -> None:
     with pytest.raises(ApiUnavailable) as info:
         post(client("http://127.0.0.1:9", clock, deadline=3.0, base_wait=0.5))
     assert info.value.attempts >= 2 and info.value.status is None
+
+
+# --- a key in flight is waited out; a replay names whose request applied it --------------------------------
+def _in_flight_then_replay(replay_origin: str | None, n_in_flight: int) -> httpx.MockTransport:
+    answers = iter([*([409] * n_in_flight), 200])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status = next(answers)
+        if status == 409:
+            return httpx.Response(409, json={"error": {"code": "idempotency_in_flight", "message": "running"}},
+                                  headers={"Retry-After": "1"})
+        headers = {"Idempotent-Replayed": "true"}
+        if replay_origin is not None:
+            headers["Idempotency-Origin"] = replay_origin
+        return httpx.Response(200, json={"date": "2026-11-24", "orgs_reset": 3}, headers=headers)
+
+    return httpx.MockTransport(handler)
+
+
+def test_a_key_in_flight_is_waited_out_past_max_attempts_within_the_deadline(clock: FakeClock) -> None:
+    api = client("http://api.test", clock, transport=_in_flight_then_replay("run-a", 10), max_attempts=3,
+                 deadline=60)
+    api.origin = "run-a"
+    response = post(api)
+    assert response.attempts == 11 and response.replayed and response.replayed_own
+    assert clock.sleeps == [1.0] * 10  # the server's Retry-After, each time
+
+
+def test_a_key_in_flight_past_the_deadline_fails_naming_it(clock: FakeClock) -> None:
+    api = client("http://api.test", clock, transport=_in_flight_then_replay(None, 100), max_attempts=3,
+                 deadline=5)
+    with pytest.raises(ApiUnavailable, match="409 idempotency_in_flight"):
+        post(api)
+    assert sum(clock.sleeps) < 5
+
+
+@pytest.mark.parametrize(("origin", "own"), [("run-a", True), ("run-b", False), (None, False)])
+def test_a_replay_is_this_runs_own_only_when_the_server_names_this_run(clock: FakeClock, origin: str | None,
+                                                                       own: bool) -> None:
+    seen: list[str | None] = []
+    inner = _in_flight_then_replay(origin, 0)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Idempotency-Origin"))
+        return inner.handle_request(request)
+
+    api = client("http://api.test", clock, transport=httpx.MockTransport(handler))
+    api.origin = "run-a"
+    response = post(api)
+    assert seen == ["run-a"] and response.replayed and response.replayed_own is own

@@ -46,11 +46,25 @@ DATE, MONTH = "2026-11-24", "2026-11"
 ORGS = tuple(f"org-{i:06d}" for i in range(1, 7))
 JOBS = ("quota-reset", "quota-monthly", "bootstrap", "org-sync-all", "reminder", "migrate")
 FAULTS = ("503-burst", "429-short", "429-over-cap", "reset-before-commit", "drop-after-commit", "slow",
-          "malformed", "truncated", "401-first-call", "401-mid-run", "unreachable", "sigterm", "sigkill-rerun")
+          "malformed", "truncated", "401-first-call", "401-mid-run", "unreachable", "sigterm", "sigkill-rerun",
+          "slow-concurrent")
 SIGNALS = ("sigterm", "sigkill-rerun")
+IN_PROCESSES = (*SIGNALS, "slow-concurrent")  # cells that run real processes, not the in-process CLI
 SINGLE_CALL = ("quota-reset", "quota-monthly", "bootstrap", "reminder")
 NOT_APPLICABLE = {(job, "401-mid-run"): f"{job} makes one call per run: there is no middle to lose auth in "
                   "(401-first-call covers its 401)" for job in SINGLE_CALL}
+NOT_APPLICABLE.update({
+    ("reminder", "slow-concurrent"): "the bot's ledger answers a concurrent twin at once (claimed or duplicate): "
+                                     "there is no in-flight state to wait out (tests/test_reminder.py races eight)",
+    ("migrate", "slow-concurrent"): "a second migrate waits on the database's advisory lock, not on a key in flight "
+                                    "(tests/test_migrations.py races two processes)",
+})
+# slow-concurrent: four runs at once for the same units; the server holds each new claim 1.5 s before it
+# commits, longer than the client's 1 s attempt timeout, so every first attempt times out while its request
+# goes on, and the retries meet 409 idempotency_in_flight. All must wait it out inside the deadline, and
+# exactly one run (the one whose request applied the effect) may say `applied` for each unit.
+CONCURRENT_RUNS = 4
+SLOW_SERVER = {"HOUSEJOBS_TIMEOUT": "1", "HOUSEJOBS_DEADLINE": "30"}
 SLOW = {"HOUSEJOBS_TIMEOUT": "0.2", "HOUSEJOBS_MAX_ATTEMPTS": "2"}  # and 400 ms of server latency
 SETTLE_S = 5.0  # bound on waiting for a server thread that outlived its client to commit
 RETRIED = ("503-burst", "429-short", "reset-before-commit", "drop-after-commit", "slow", "unreachable")
@@ -82,8 +96,9 @@ def expectations(job: str) -> dict[str, Expect]:
         "429-short": Expect(0, "applied", everything),
         "429-over-cap": Expect(1, "failed", NONE),  # fails fast: never waits two minutes
         "reset-before-commit": Expect(0, "applied", everything),
-        # The retry is a replay of this run's own commit: reported as already applied, applied once.
-        "drop-after-commit": Expect(0, "duplicate", everything),
+        # The retry is a replay of this run's own commit, and the server's Idempotency-Origin says so: this
+        # run applied it (its answer was lost), applied once. `duplicate` is kept for another run's effect.
+        "drop-after-commit": Expect(0, "applied", everything),
         # The server acted, the answers came too late: not reported done; the rerun finds it done.
         "slow": Expect(1, "failed", everything),
         "malformed": Expect(1, "failed", everything),
@@ -104,6 +119,9 @@ def expectations(job: str) -> dict[str, Expect]:
             "sigterm": Expect(143, "interrupted", (1, units - 1)),
             "sigkill-rerun": Expect(-9, "", (0, units)),
         })
+    if job == "reminder":
+        # The bot's ledger names no origin: the replayed claim reads as already dispatched.
+        table["drop-after-commit"] = Expect(0, "duplicate", everything)
     if job == "migrate":  # faults hit the second migration's request (the first call for 401-first-call)
         table.update({
             "429-over-cap": Expect(1, "failed", _all(1)),
@@ -428,7 +446,7 @@ def cells(faults: tuple[str, ...]) -> list[Any]:
 
 
 # --- the matrix ----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("job", "fault"), cells(tuple(f for f in FAULTS if f not in SIGNALS)))
+@pytest.mark.parametrize(("job", "fault"), cells(tuple(f for f in FAULTS if f not in IN_PROCESSES)))
 def test_fault_in_process(job: str, fault: str, target: Target, observation: Observation, cli: Cli) -> None:
     obs = observation
     if (job, fault) in NOT_APPLICABLE:
@@ -506,3 +524,38 @@ def test_signal(job: str, fault: str, target: Target, observation: Observation, 
         assert all(n <= 1 for n in counts.values()), counts
     rerun_completes(cli, obs, target)
     obs.passed = True
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("job", "fault"), cells(("slow-concurrent",)))
+def test_slow_server_concurrency(job: str, fault: str, target: Target, observation: Observation, cli: Cli) -> None:
+    obs = observation
+    if (job, fault) in NOT_APPLICABLE:
+        obs.status, obs.reason = "n/a", NOT_APPLICABLE[(job, fault)]
+        pytest.skip(obs.reason)
+    assert isinstance(target, AdminTarget)
+    obs.expected_exit = 0
+    target.sandbox.fault(route=target.route, hold_ms=1500)
+    env = {**target.env(), **SLOW_SERVER, "CA_ROOT_API_KEY": SENTINELS["CA_ROOT_API_KEY"]}
+    procs = [spawn_cli(target.argv(), env={**os.environ, **env}) for _ in range(CONCURRENT_RUNS)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    docs = []
+    for proc, (out, err) in zip(procs, outs, strict=True):
+        obs.saw(out, err)
+        assert proc.returncode == 0, out + err
+        assert "Traceback" not in out + err
+        docs.append(json.loads(out))
+    obs.exit, obs.outcome = 0, ",".join(sorted(d["outcome"] for d in docs))
+    # Waited out, not failed: at least one retry met the in-flight key in some run.
+    assert any(d["attempts"] > d["calls"] for d in docs), docs
+    if job == "org-sync-all":
+        # Each org applied by exactly one run; every run reports each org synced or duplicate.
+        assert sum(d["counts"]["synced"] for d in docs) == len(ORGS), docs
+        assert sum(d["counts"]["duplicate"] for d in docs) == len(ORGS) * (CONCURRENT_RUNS - 1), docs
+    else:
+        outcomes = sorted(d["outcome"] for d in docs)
+        assert outcomes == ["applied"] + ["duplicate"] * (CONCURRENT_RUNS - 1), [d["message"] for d in docs]
+    assert target.effects() == {unit: 1 for unit in target.units}
+    rerun_completes(cli, obs, target)
+    obs.passed = True
+

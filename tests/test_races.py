@@ -230,3 +230,40 @@ def test_eight_processes_of_quota_reset_apply_once(race_sandbox: SandboxHandle) 
     assert any(IN_FLIGHT in err for _, err in outs), "no process met the first one in flight"
     for _, err in outs:
         assert "Traceback" not in err and json.loads(err.strip().splitlines()[-1])["event"] == "run_summary"
+
+
+@pytest.mark.slow
+def test_a_killed_runs_claim_in_the_embedded_sandbox_is_released_at_once(cli: Cli, tmp_path: Path) -> None:
+    """SIGKILL mid-call takes the embedded sandbox down with the client, its claim still in flight. The
+    immediate rerun (a Cloud Run task retry, an operator) must not meet 409 for the claim's lease: a claim
+    whose sandbox process is gone is released at once."""
+    import signal
+    import sqlite3
+    import time
+
+    from tests.support.process import spawn_cli
+
+    state = tmp_path / "state"
+    env = {**os.environ, "HOUSEJOBS_STATE_DIR": str(state),
+           "HOUSEJOBS_SANDBOX_FAULTS": json.dumps({"route": "/admin/quota/reset-daily", "hold_ms": 30000})}
+    proc = spawn_cli(["quota-reset", "--date", DATE, "--json"], env=env)
+    db = state / "sandbox.db"
+
+    def in_flight() -> bool:
+        if not db.exists():
+            return False
+        with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
+            try:
+                return conn.execute("SELECT COUNT(*) FROM idempotency WHERE state='in_flight'").fetchone()[0] > 0
+            except sqlite3.OperationalError:  # the schema is still being made
+                return False
+
+    deadline = time.monotonic() + 30
+    while not in_flight():
+        assert proc.poll() is None and time.monotonic() < deadline, "the claim never appeared"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    rerun = cli("quota-reset", "--date", DATE, "--json", env={"HOUSEJOBS_STATE_DIR": str(state)})
+    assert rerun.code == 0, rerun.stdout + rerun.stderr
+    assert rerun.json()["outcome"] == "applied" and IN_FLIGHT not in rerun.stderr

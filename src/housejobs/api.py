@@ -68,16 +68,22 @@ class ApiResponse:
     # An earlier attempt may have reached the server and lost its answer (a transport error): a replay
     # then possibly confirms this run's own effect rather than another run's.
     lost_answer: bool = False
+    # The server said whose request made the stored answer (Idempotency-Origin, docs/api.md), and it was
+    # this run's: the effect is this run's own, its first answer lost on the way. False when the server
+    # does not say: then the replay is another run's as far as anyone can tell.
+    replayed_own: bool = False
 
 
 class _Retry(Exception):
     """An attempt that may be tried again; carries what the next wait must honour."""
 
-    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None,
+                 in_flight: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
         self.retry_after = retry_after
+        self.in_flight = in_flight
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -116,9 +122,13 @@ class ApiClient:
     def __init__(self, base_url: str, *, clock: Clock, logger: Logger, policy: RetryPolicy | None = None,
                  headers: dict[str, str] | None = None, transport: httpx.AsyncBaseTransport | None = None,
                  rng: random.Random | None = None,
-                 auth_hint: str = "check CA_ROOT_API_KEY for this environment") -> None:
+                 auth_hint: str = "check CA_ROOT_API_KEY for this environment",
+                 origin: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth_hint = auth_hint  # what a 401/403 tells the user to check (the credential it sent)
+        # This run's id, sent with every keyed request so a replay can say whether the stored answer was
+        # made by this run (whose first answer was lost) or by another one.
+        self.origin = origin
         self.clock = clock
         self.logger = logger
         self.policy = policy or RetryPolicy()
@@ -164,6 +174,8 @@ class ApiClient:
         send_headers = dict(headers or {})
         if idempotency_key:
             send_headers["Idempotency-Key"] = idempotency_key
+            if self.origin:
+                send_headers["Idempotency-Origin"] = self.origin
         content = json.dumps(json_body, separators=(",", ":")).encode() if json_body is not None else None
         if content is not None:
             send_headers["Content-Type"] = "application/json"
@@ -174,7 +186,12 @@ class ApiClient:
             return self.clock.monotonic() - start
 
         def stop(state: RetryCallState) -> bool:
-            if state.attempt_number >= policy.max_attempts:
+            exc = state.outcome.exception() if state.outcome else None
+            # Another request with this key is still running (maybe this run's own, timed out here but
+            # alive on the server): its answer is coming. Wait it out for as long as the deadline allows;
+            # counting these against max_attempts failed runs whose effect was being applied.
+            in_flight = isinstance(exc, _Retry) and exc.in_flight
+            if state.attempt_number >= policy.max_attempts and not in_flight:
                 return True
             return elapsed() + (state.upcoming_sleep or 0.0) >= policy.deadline
 
@@ -264,7 +281,8 @@ class ApiClient:
                     f"beyond the cap of {self.policy.retry_after_cap:g} s; failing fast",
                     status=status, code=code)
             label = f"{status}" + (f" {code}" if code else "")
-            raise _Retry(label, status=status, retry_after=retry_after)
+            raise _Retry(label, status=status, retry_after=retry_after,
+                         in_flight=status == 409 and code == "idempotency_in_flight")
         detail = f"{status}" + (f" {code}" if code else "") + (f": {one_line(message)}" if message else "")
         if status in (401, 403):
             raise ApiAuthError(f"{what}: {detail}", status=status, code=code,
@@ -280,8 +298,9 @@ class ApiClient:
                 raise ApiProtocolError(f"{what}: answer {response.status_code} is not valid JSON",
                                        status=response.status_code) from None
         replayed = response.headers.get("Idempotent-Replayed", "").lower() == "true"
+        own = replayed and bool(self.origin) and response.headers.get("Idempotency-Origin") == self.origin
         if attempts > 1:
             self.logger.info(f"{what}: succeeded on attempt {attempts}", attempts=attempts,
                              status=response.status_code)
         return ApiResponse(status=response.status_code, data=data, replayed=replayed, attempts=attempts,
-                           elapsed_s=spent, headers=dict(response.headers))
+                           elapsed_s=spent, headers=dict(response.headers), replayed_own=own)

@@ -116,6 +116,10 @@ class Context:
         self._sandbox: SandboxServer | None = None
         self._clients: list[ApiClient] = []
         self._secrets: dict[str, Secret] = {}
+        import uuid
+
+        # This process's run: a replay whose Idempotency-Origin is this id is this run's own effect.
+        self.run_id = f"run-{uuid.uuid4().hex}"
         # Set by the runner on SIGINT/SIGTERM: jobs take no new unit of work once it is set.
         import asyncio  # here, not at the top: --help should not pay for asyncio
 
@@ -232,7 +236,8 @@ class Context:
             url = self.api_target.url or self.settings.require("api_url", f"--env {self.env}")
             key = self.secret("ca_root_api_key", "ca-root-api-key")
         client = ApiClient(url, clock=self.clock, logger=self.logger, policy=self.retry_policy(),
-                           headers={"X-CA-Root-Key": key.reveal()}, transport=self.runtime.transport)
+                           headers={"X-CA-Root-Key": key.reveal()}, transport=self.runtime.transport,
+                           origin=self.run_id)
         self._clients.append(client)
         return client
 

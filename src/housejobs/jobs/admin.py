@@ -57,6 +57,11 @@ async def run_period_job(ctx: Context, spec: PeriodJob, period: str) -> JobResul
         # An answer for another period is not this period's effect: never report it applied.
         raise ApiProtocolError(f"POST {spec.path}: unexpected answer ({spec.period} "
                                f"{str(response.data.get(spec.period))[:40]!r}, asked for {period})")
+    if response.replayed_own:
+        # The server's replay names this run as the one whose request applied it: an attempt timed out
+        # here while the server went on. The effect is this run's own.
+        return JobResult(Outcome.APPLIED, f"for {period} (confirmed by the server's replay after a lost answer)",
+                         counts=counts, details=details)
     if response.replayed:
         why = " (an earlier attempt's answer was lost: possibly by this run)" if response.lost_answer else ""
         return JobResult(Outcome.DUPLICATE, f"already applied for {period}{why}", counts=counts, details=details)
@@ -83,7 +88,7 @@ async def run_bootstrap(ctx: Context) -> JobResult:
         message = f"fresh install: created {counts['tables_created']} tables"
     else:
         message = f"existing install: added {counts['columns_added']} columns"
-    if response.replayed:
+    if response.replayed and not response.replayed_own:
         outcome = Outcome.DUPLICATE
     elif mode == "sync" and counts["columns_added"] == 0 and counts["tables_created"] == 0:
         outcome, message = Outcome.SKIPPED, "existing install: schema already up to date"

@@ -174,7 +174,7 @@ async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn |
             tally.failures.append({"org": org, "reason": exc.message})
             return
         tally.datasets += n
-        if response.replayed:
+        if response.replayed and not response.replayed_own:
             tally.duplicate += 1
         else:
             tally.synced += 1

@@ -26,6 +26,8 @@ from housejobs.sandbox.store import BOOTSTRAP_TABLES, Store, body_hash, decode_t
 ORG_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 NOTIFICATIONS = "/admin/notifications"
 MAX_BODY = 1 << 20
+# What a 409 idempotency_in_flight asks a client to wait: the first request is usually near its end.
+IN_FLIGHT_RETRY_AFTER_S = 1
 
 Answer = tuple[int, Any]
 
@@ -320,15 +322,21 @@ class Handler(BaseHTTPRequestHandler):
             return None
         if action == "drop_before_commit":
             return self._drop()
-        claim = app.store.claim(key, route, body_hash(body))
+        origin = self.headers.get("Idempotency-Origin")
+        origin = origin if origin and len(origin) <= 200 and origin.isprintable() else None
+        claim = app.store.claim(key, route, body_hash(body), origin)
         if claim.kind == "mismatch":
             return self._send(*error(422, "idempotency_mismatch",
                                      "this Idempotency-Key was used with a different body"))
         if claim.kind == "in_flight":
             return self._send(*error(409, "idempotency_in_flight",
-                                     "a request with this Idempotency-Key is still running"))
+                                     "a request with this Idempotency-Key is still running"),
+                              {"Retry-After": str(IN_FLIGHT_RETRY_AFTER_S)})
         if claim.kind == "replay":
-            return self._send(claim.status, claim.response, {"Idempotent-Replayed": "true"})
+            replay_headers = {"Idempotent-Replayed": "true"}
+            if claim.origin:
+                replay_headers["Idempotency-Origin"] = claim.origin
+            return self._send(claim.status, claim.response, replay_headers)
         if failure is not None:
             app.store.release(key)
             return self._send(*error(failure, "org_sync_failed", "injected failure for this org"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -44,6 +45,19 @@ IN_FLIGHT_LEASE_S = 60
 BOOTSTRAP_TABLES = ("orgs", "org_datasets", "quota_daily", "quota_monthly", "alerts")
 
 
+def _gone(owner: str | None) -> bool:
+    """True when the process that holds a claim has exited (so its request can never finish)."""
+    if not owner or not owner.isdigit() or int(owner) == os.getpid():
+        return False
+    try:
+        os.kill(int(owner), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: alive, someone else's
+        return False
+    return False
+
+
 def body_hash(body: Any) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -70,6 +84,7 @@ class Claim:
     status: int = 0
     response: Any = None
     token: float = 0.0  # for "new": when it was claimed, so finish() applies only a claim still held
+    origin: str | None = None  # for "replay": the Idempotency-Origin of the request that made the answer
 
 
 class Store:
@@ -81,6 +96,14 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(idempotency)")}
+        for column in ("owner", "origin"):  # a database made by an older sandbox
+            if column not in columns:
+                self.db.execute(f"ALTER TABLE idempotency ADD COLUMN {column} TEXT")
+        # Who holds a claim: this process. A claim held by a sandbox process that no longer runs (the
+        # embedded sandbox of a killed `housejobs` run) will never finish; it is released at once
+        # rather than after the lease.
+        self.owner = str(os.getpid())
 
     def close(self) -> None:
         with self.lock:
@@ -132,23 +155,24 @@ class Store:
         return int(db.execute("SELECT COUNT(*) FROM orgs WHERE status='active'").fetchone()[0])
 
     # --- idempotency ledger ---------------------------------------------------------------------
-    def claim(self, key: str, route: str, digest: str) -> Claim:
+    def claim(self, key: str, route: str, digest: str, origin: str | None = None) -> Claim:
         now = self.now()
         with self.tx() as db:
-            row = db.execute("SELECT body_hash, state, status, response, permanent, created "
+            row = db.execute("SELECT body_hash, state, status, response, permanent, created, owner, origin "
                              "FROM idempotency WHERE key=?", (key,)).fetchone()
             if row is not None:
                 expired = (not row[4] and row[1] == "done" and now - row[5] > KEY_TTL_S) or \
-                    (row[1] == "in_flight" and now - row[5] > IN_FLIGHT_LEASE_S)
+                    (row[1] == "in_flight" and (now - row[5] > IN_FLIGHT_LEASE_S or _gone(row[6])))
                 if not expired:
                     if row[0] != digest:
                         return Claim("mismatch")
                     if row[1] == "in_flight":
                         return Claim("in_flight")
-                    return Claim("replay", row[2], json.loads(row[3]))
+                    return Claim("replay", row[2], json.loads(row[3]), origin=row[7])
                 db.execute("DELETE FROM idempotency WHERE key=?", (key,))
-            db.execute("INSERT INTO idempotency VALUES (?, ?, ?, 'in_flight', NULL, NULL, ?, ?)",
-                       (key, route, digest, 1 if PERIOD_KEY.match(key) else 0, now))
+            db.execute("INSERT INTO idempotency (key, route, body_hash, state, status, response, permanent, "
+                       "created, owner, origin) VALUES (?, ?, ?, 'in_flight', NULL, NULL, ?, ?, ?, ?)",
+                       (key, route, digest, 1 if PERIOD_KEY.match(key) else 0, now, self.owner, origin))
         return Claim("new", token=now)
 
     def release(self, key: str) -> None:
