@@ -170,7 +170,7 @@ class Cli:
         out, err = io.StringIO(), io.StringIO()
         before = len(self.clock.sleeps)
         rt = Runtime(environ=environ, stdin=io.StringIO(stdin), stdout=out, stderr=err, stdin_tty=tty,
-                     stdout_tty=tty, stderr_tty=tty, clock=self.clock, cwd=self.cwd)
+                     stdout_tty=tty, stderr_tty=tty, clock=self.clock, cwd=self.cwd, terminal=None)
         code = run_cli(list(argv), rt)
         result = CliResult(code, out.getvalue(), err.getvalue(), self.clock.sleeps[before:])
         _outputs.extend([result.stdout, result.stderr])

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from housejobs.clock import Clock, SystemClock
-from housejobs.errors import ConfigError, NotConfirmed, SecretError, UsageError
+from housejobs.errors import ConfigError, SecretError, UsageError
 from housejobs.logs import Logger
 from housejobs.redact import Secret
 from housejobs.settings import (
@@ -26,6 +26,7 @@ from housejobs.settings import (
     resolve,
     select_env,
 )
+from housejobs.target import Target, Use
 
 if TYPE_CHECKING:
     import asyncio
@@ -34,10 +35,6 @@ if TYPE_CHECKING:
 
     from housejobs.api import ApiClient, RetryPolicy
     from housejobs.sandbox.app import SandboxServer
-
-
-# How long a piped confirmation may take to arrive: `echo yes |` is there at once.
-CONFIRM_PIPE_WAIT_S = 2.0
 
 
 @dataclass
@@ -55,6 +52,9 @@ class Runtime:
     transport: httpx.AsyncBaseTransport | None = None
     # Secret Manager reader, replaceable so tests can point it at a fake server by setting instead.
     secret_reader: Callable[[Settings, str], str] | None = None
+    # Where the prod prompt is asked when stdin is a terminal (so it is seen when stdout and stderr go to
+    # files); None: ask on stderr and read stdin (in-process tests hand the runtime its streams).
+    terminal: str | None = "/dev/tty"
 
     def __post_init__(self) -> None:
         if self.stdin_tty is None:
@@ -82,7 +82,7 @@ def _isatty(stream: TextIO) -> bool:
 
 @dataclass
 class Options:
-    """The options every job command shares."""
+    """The options every job command shares, and what the command talks to."""
 
     env: str | None = None
     api_url: str | None = None
@@ -91,13 +91,9 @@ class Options:
     json: bool = False
     deadline: float | None = None
     debug: bool = False
-
-
-@dataclass
-class Target:
-    kind: str  # "sandbox" (embedded), "url" (--api-url), "env" (an environment's API)
-    url: str
-    label: str
+    bot_url: str | None = None
+    # What the command calls, the first being what its summary names (housejobs.target).
+    uses: tuple[Use, ...] = ("admin",)
 
 
 class Context:
@@ -130,34 +126,116 @@ class Context:
         # Where admin API calls go: fixed for the run. `target` is only what the summary names, and a
         # job may repoint it (migrate: the Supabase project) without moving where the admin key goes.
         self.api_target = self._select_target()
-        self.target = self.api_target
+        self.bot_target = self._select_bot() if "bot" in options.uses else None
+        self.target = self._primary_target()
+        self.prod_reasons = self._prod_reasons()
+        if runtime.in_cloud_run and self.prod_reasons and self.env != "prod":
+            raise ConfigError(f"this Cloud Run job runs in {self.env}, but {self.prod_reasons[0]}",
+                              hint="a job's args and settings must not point it at another environment")
 
     # --- selection ------------------------------------------------------------------------------
     def _select_env(self) -> str | None:
-        env, _ = select_env(self.options.env, self.runtime.environ, self.runtime.cwd)
+        environ = self.runtime.environ
+        if self.runtime.in_cloud_run and self.options.env is not None and environ.get("HOUSEJOBS_ENV") \
+                and self.options.env != environ["HOUSEJOBS_ENV"]:
+            # The execution was authorised (and provisioned: secrets, service account) for its own env.
+            raise UsageError(f"--env {self.options.env} differs from this Cloud Run job's HOUSEJOBS_ENV="
+                             f"{environ['HOUSEJOBS_ENV']}", hint="run the job of that environment instead")
+        env, _ = select_env(self.options.env, environ, self.runtime.cwd)
         if env is not None:
             return env
-        explicit_url = self.options.api_url or self.runtime.environ.get("HOUSEJOBS_API_URL") or \
-            parse_dotenv(self.runtime.cwd / ".env").get("HOUSEJOBS_API_URL")
+        explicit_url = self.options.api_url is not None or "HOUSEJOBS_API_URL" in environ or \
+            "HOUSEJOBS_API_URL" in parse_dotenv(self.runtime.cwd / ".env")
         if self.runtime.in_cloud_run and not explicit_url:
             raise ConfigError("running in Cloud Run without HOUSEJOBS_ENV",
                               hint="create-all-jobs sets it; set HOUSEJOBS_ENV to test, stage or prod")
         return None
 
+    def _given_url(self, key: str, flag: str, given: str | None) -> tuple[str, str] | None:
+        """A URL given by flag or setting, and where from; an empty one that was given is refused (an
+        unset `$URL` in a cron line must not quietly mean the sandbox)."""
+        if given is not None:
+            if not given.strip():
+                raise UsageError(f"{flag} is empty", hint=f"give a URL, or leave {flag} out")
+            return given, flag
+        value, source = self.settings.get(key), self.settings.source(key)
+        if value is not None and not value.strip() and source not in ("unset", "default"):
+            raise ConfigError(f"{key} from {source} is empty", hint="set it to a URL, or unset it")
+        return (value, source) if value else None
+
     def _select_target(self) -> Target:
-        if self.options.api_url:
-            return Target("url", check_url(self.options.api_url, "--api-url"), self.options.api_url)
+        if "admin" not in self.options.uses and self.options.api_url is None:
+            return Target("env", "", self.env or "embedded sandbox")  # a command that never calls it
+        given = self._given_url("api_url", "--api-url", self.options.api_url)
+        if given is not None and given[1] == "--api-url":
+            return Target("url", check_url(given[0], "--api-url"), given[0])
         if self.env:
-            url = self.settings.get("api_url")
+            url = given[0] if given else None
             if not url:
                 # Jobs that never call the admin API (reminder, migrate, quota-cleanup) need no api_url;
                 # admin_client() refuses when one that does finds it missing.
                 return Target("env", "", f"{self.env}")
             return Target("env", check_url(url, self.settings.source("api_url")), f"{self.env} ({url})")
-        url = self.settings.get("api_url")  # without an env: only $HOUSEJOBS_API_URL or .env can set it
-        if url:
-            return Target("url", check_url(url, self.settings.source("api_url")), url)
+        if given:  # without an env: only $HOUSEJOBS_API_URL or .env can set it
+            return Target("url", check_url(given[0], given[1]), given[0])
         return Target("sandbox", "", "embedded sandbox")
+
+    def _select_bot(self) -> Target:
+        """Where the reminder goes: --bot-url, the env's bot_url, $HOUSEJOBS_BOT_URL/.env, or the sandbox."""
+        given = self._given_url("bot_url", "--bot-url", self.options.bot_url)
+        if given is not None and given[1] == "--bot-url":
+            return Target("url", check_url(given[0], "--bot-url"), given[0])
+        if self.env:
+            url = self.settings.require("bot_url", f"the reminder in --env {self.env}")
+            url = check_url(url, self.settings.source("bot_url"))
+            return Target("env", url, f"{self.env} bot ({url})")
+        if given:
+            return Target("url", check_url(given[0], given[1]), given[0])
+        return Target("sandbox", "", "embedded sandbox")
+
+    def _primary_target(self) -> Target:
+        """What the run summary names: the command's own target, known before any call or prompt."""
+        use = self.options.uses[0]
+        s = self.settings
+        if use == "bot" and self.bot_target is not None:
+            return self.bot_target
+        if use == "supabase":
+            ref = s.get("supabase_project_ref") or "(no project ref)"
+            return Target("supabase", s.get("supabase_api_url") or "", f"Supabase project {ref} ({self.env})")
+        if use == "bigquery":
+            return Target("bigquery", "", f"BigQuery {s.get('quota_table') or '(no quota_table)'}")
+        if use == "cloud-run":
+            where = f"{s.get('project') or '(no project)'}/{s.get('region') or '(no region)'}"
+            return Target("cloud-run", "", f"Cloud Run {where} ({self.env})")
+        return self.api_target
+
+    def _prod_reasons(self) -> list[str]:
+        """Why this run touches prod although it was not asked to run in prod (empty: it does not)."""
+        from housejobs.settings import load_environments
+        from housejobs.target import prod_reasons
+
+        if self.env == "prod":
+            return []
+        s = self.settings
+        ids: dict[Use, str] = {}
+        for use in self.options.uses:
+            if use == "admin" and self.api_target.kind != "sandbox":
+                ids["admin"] = self.api_target.url
+            elif use == "bot" and self.bot_target is not None and self.bot_target.kind != "sandbox":
+                ids["bot"] = self.bot_target.url
+            elif use == "supabase":
+                ids["supabase"] = s.get("supabase_project_ref") or ""
+            elif use == "bigquery":
+                ids["bigquery"] = s.get("quota_table") or ""
+            elif use == "cloud-run":
+                ids["cloud-run"] = s.get("project") or ""
+        if not any(ids.values()):
+            return []
+        return prod_reasons(ids, load_environments(s.jobs_dir)["prod"])
+
+    @property
+    def touches_prod(self) -> bool:
+        return self.env == "prod" or bool(self.prod_reasons)
 
     # --- secrets --------------------------------------------------------------------------------
     def secret(self, key: str, secret_name: str) -> Secret:
@@ -182,36 +260,6 @@ class Context:
         name = secret_name + (self.settings.get("secret_suffix") or "")
         reader = self.runtime.secret_reader or read_secret
         return _header_value(Secret(reader(self.settings, name), f"Secret Manager {name}"), name)
-
-    # --- confirmation ---------------------------------------------------------------------------
-    def confirm_prod(self, action: str) -> None:
-        if self.env != "prod" or self.options.yes or self.runtime.in_cloud_run:
-            return
-        prompt = f"This will {action} in prod. Type yes to continue: "
-        if self.runtime.stdin_tty:
-            self.runtime.stderr.write(prompt)
-            self.runtime.stderr.flush()
-        try:
-            answer = self.runtime.stdin.readline() if self._stdin_ready() else ""
-        except (OSError, ValueError):
-            answer = ""
-        if answer.strip().lower() != "yes":
-            raise NotConfirmed(f"prod not confirmed: {action} was not run",
-                               hint="type yes at the prompt, pipe `echo yes |`, or pass --yes")
-
-    def _stdin_ready(self) -> bool:
-        """A terminal waits for its person; a pipe must already hold the answer (`echo yes |`), never
-        leave the run hanging on a writer that says nothing."""
-        if self.runtime.stdin_tty:
-            return True
-        try:
-            fd = self.runtime.stdin.fileno()
-        except (AttributeError, OSError, ValueError):
-            return True  # an in-memory stream: reading it cannot block
-        import select
-
-        ready, _, _ = select.select([fd], [], [], CONFIRM_PIPE_WAIT_S)
-        return bool(ready)
 
     # --- clients --------------------------------------------------------------------------------
     def retry_policy(self) -> RetryPolicy:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from housejobs.catalog import load_catalog
-from housejobs.context import Context, Target
+from housejobs.context import Context
 from housejobs.errors import HousejobsError, UsageError
 from housejobs.gcp.executions import (
     SUCCEEDED,
@@ -38,6 +38,7 @@ from housejobs.gcp.executions import (
     job_path,
 )
 from housejobs.results import JobResult, Outcome
+from housejobs.target import Target
 
 # Polling: quick at first (short jobs end in seconds), then settling at one read every 15 s.
 POLL_FIRST_S = 1.0
@@ -45,6 +46,8 @@ POLL_FACTOR = 1.5
 POLL_MAX_S = 15.0
 
 RELEASE_STEPS = ("migrate", "bootstrap", "org-sync-all")
+# Operator arguments that would move an execution to another environment or target.
+TARGET_FLAGS = frozenset({"--env", "--api-url", "--bot-url"})
 
 Reporter = Callable[[ExecutionStatus], None]
 
@@ -69,6 +72,14 @@ def check_request(req: RunRequest, catalog: Iterable[str]) -> None:
         # The reminder job's container needs its TYPE; without one every task would fail on usage.
         raise UsageError("run reminder needs the reminder type after --",
                          hint="e.g. housejobs run reminder --env stage -- utilities")
+    for arg in req.args or ():
+        flag = arg.split("=", 1)[0]
+        if flag in TARGET_FLAGS:
+            # Inside the container no prompt is shown: an argument that moves the run to another env or
+            # target would skip the confirmation that env needs. Run that env's own job instead.
+            raise UsageError(f"{flag} cannot be passed to a Cloud Run job: it would change where "
+                             f"housejobs-{req.job}-{req.env} runs",
+                             hint=f"run the other environment's job: housejobs run {req.job} --env ENV")
     if req.follow is not None and (req.tasks is not None or req.args is not None or not req.wait
                                    or req.allow_concurrent):
         raise UsageError("--follow picks up an execution that already started",

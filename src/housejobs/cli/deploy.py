@@ -12,10 +12,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from housejobs.context import Context, Options, Runtime, Target
+from housejobs.context import Context, Options, Runtime
 from housejobs.errors import HousejobsError, UsageError
 from housejobs.redact import redact
 from housejobs.results import EXIT_CODES, JobResult, Outcome
+from housejobs.target import Target
 
 
 # --- create-all-jobs ------------------------------------------------------------------------------
@@ -99,7 +100,7 @@ def list_jobs_env(rt: Runtime, *, env: str, as_json: bool) -> int:
 
     ctx: Context | None = None
     try:
-        ctx = Context(rt, Options(env=env), "list-jobs")
+        ctx = Context(rt, Options(env=env, uses=("cloud-run",)), "list-jobs")
         plan = compute_plan(ctx, iam=False)
     except HousejobsError as exc:
         rt.stderr.write(redact(f"error: {exc.line()}") + "\n")
@@ -179,7 +180,7 @@ def doctor(rt: Runtime, *, env: str, as_json: bool, deadline: float | None, debu
     ctx: Context | None = None
     try:
         try:
-            ctx = Context(rt, Options(env=env, deadline=deadline, debug=debug), "doctor")
+            ctx = Context(rt, Options(env=env, deadline=deadline, debug=debug, uses=("cloud-run", "admin")), "doctor")
             desired = build_desired(ctx)
         except HousejobsError as exc:
             checks.append(Check("config resolves", False, exc.line()))

@@ -24,6 +24,7 @@ from housejobs.context import Context, Options, Runtime
 
 if TYPE_CHECKING:
     from housejobs.errors import HousejobsError
+    from housejobs.target import Use
 
 _runtime: contextvars.ContextVar[Runtime] = contextvars.ContextVar("housejobs_runtime")
 
@@ -91,9 +92,10 @@ MonthOpt = Annotated[str | None, typer.Option("--month", metavar="YYYY-MM",
 
 
 def _options(env: str | None, api_url: str | None, dry_run: bool, yes: bool, json: bool,
-             deadline: float | None, debug: bool) -> Options:
+             deadline: float | None, debug: bool, *, uses: tuple[Use, ...] = ("admin",),
+             bot_url: str | None = None) -> Options:
     return Options(env=env, api_url=api_url, dry_run=dry_run, yes=yes, json=json, deadline=deadline,
-                   debug=debug)
+                   debug=debug, uses=uses, bot_url=bot_url)
 
 
 def _period_command(name: str, *, monthly: bool) -> None:
@@ -220,7 +222,7 @@ def quota_cleanup(
     from housejobs.jobs.quota_cleanup import check_days, run_quota_cleanup
     from housejobs.results import JobResult
 
-    options = _options(env, None, dry_run, yes, json, deadline, debug)
+    options = _options(env, None, dry_run, yes, json, deadline, debug, uses=("bigquery",))
 
     async def job(ctx: Context) -> JobResult:
         return await run_quota_cleanup(ctx, days=check_days(days, allow_short_retention))
@@ -261,8 +263,8 @@ def reminder(
     from housejobs.results import JobResult
 
     rt = runtime()
-    options = _options(env, None, dry_run, yes, json, deadline, debug)
-    req = ReminderRequest(reminder_type, period, job_id, bot_url)
+    options = _options(env, None, dry_run, yes, json, deadline, debug, uses=("bot",), bot_url=bot_url)
+    req = ReminderRequest(reminder_type, period, job_id)
     try:
         check_request(req, rt.clock.now())
         bad_input: HousejobsError | None = None
@@ -309,7 +311,7 @@ def migrate(
     async def job(ctx: Context) -> JobResult:
         return await run_migrate(ctx, directory=directory, include_all=include_all)
 
-    options = _options(env, None, dry_run, yes, json, deadline, debug)
+    options = _options(env, None, dry_run, yes, json, deadline, debug, uses=("supabase",))
     raise typer.Exit(execute(runtime(), options, "migrate", job, confirm="apply migrations"))
 
 
@@ -327,7 +329,7 @@ def migrate_status(*, directory: MigrationsDirOpt = None, env: EnvNoSandboxOpt =
     async def job(ctx: Context) -> JobResult:
         return await run_status(ctx, directory=directory)
 
-    options = _options(env, None, False, False, json, deadline, debug)
+    options = _options(env, None, False, False, json, deadline, debug, uses=("supabase",))
     raise typer.Exit(execute(runtime(), options, "migrate-status", job))
 
 
@@ -395,7 +397,7 @@ def run(
 
     # Following only reads; starting an execution is what prod must confirm.
     confirm = None if bad_input or follow else f"start {run_job_id(job, env)} on Cloud Run"
-    options = _options(env, None, False, yes, json, None, debug)
+    options = _options(env, None, False, yes, json, None, debug, uses=("cloud-run",))
     raise typer.Exit(execute(runtime(), options, "run", job_fn, confirm=confirm))
 
 
@@ -422,7 +424,8 @@ def release(
     async def job_fn(ctx: Context) -> JobResult:
         return await impl(ctx, env, local=local)
 
-    options = _options(env, None, False, yes, json, deadline, debug)
+    options = _options(env, None, False, yes, json, deadline, debug,
+                       uses=("admin", "supabase") if local else ("cloud-run",))
     raise typer.Exit(execute(runtime(), options, "release", job_fn,
                              confirm="release (migrate → bootstrap → org-sync-all)"))
 
@@ -483,7 +486,7 @@ def create_all_jobs(
     async def job(ctx: Context) -> JobResult:
         return await impl(ctx, plan_only=plan, only=only, prune=prune, image=image)
 
-    options = Options(env=env, dry_run=plan, yes=yes, json=json, debug=debug)
+    options = Options(env=env, dry_run=plan, yes=yes, json=json, debug=debug, uses=("cloud-run",))
     raise typer.Exit(execute(runtime(), options, "create-all-jobs", job,
                              confirm="create or update Cloud Run Jobs and Scheduler triggers"))
 
@@ -512,7 +515,7 @@ def pause(job: Annotated[str, typer.Argument(metavar="JOB", help="A catalog job 
 
     Example: housejobs pause reminder --env stage --trigger rent-due
     """
-    _pause_or_resume(job, trigger, True, Options(env=env, yes=yes, json=json, debug=debug))
+    _pause_or_resume(job, trigger, True, Options(env=env, yes=yes, json=json, debug=debug, uses=("cloud-run",)))
 
 
 @app.command("resume")
@@ -523,7 +526,7 @@ def resume(job: Annotated[str, typer.Argument(metavar="JOB", help="A catalog job
 
     Example: housejobs resume reminder --env stage
     """
-    _pause_or_resume(job, trigger, False, Options(env=env, yes=yes, json=json, debug=debug))
+    _pause_or_resume(job, trigger, False, Options(env=env, yes=yes, json=json, debug=debug, uses=("cloud-run",)))
 
 
 @app.command("doctor")

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from housejobs import notify
+from housejobs.cli.confirm import confirm_prod
 from housejobs.cli.render import render
 from housejobs.context import Context, Options, Runtime
 from housejobs.errors import HousejobsError
@@ -76,7 +77,7 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *,
         if notifier is not None:
             notifier.start()
         if confirm and not options.dry_run:
-            ctx.confirm_prod(confirm)
+            confirm_prod(ctx, confirm)
         result = asyncio.run(_run_job(ctx, job))
     except HousejobsError as exc:
         result = JobResult(exc.outcome, exc.line())

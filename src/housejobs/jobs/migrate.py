@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from housejobs.api import ApiClient
-from housejobs.context import Context, Target
+from housejobs.context import Context
 from housejobs.errors import ApiAuthError, ApiError, ApiStatusError, ConfigError, UsageError
 from housejobs.migrations import (
     ApplyStopped,
@@ -23,6 +23,7 @@ from housejobs.migrations import (
 )
 from housejobs.redact import Secret
 from housejobs.results import JobResult, Outcome
+from housejobs.target import Target
 
 PROJECT_REF_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 

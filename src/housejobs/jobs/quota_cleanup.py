@@ -8,9 +8,10 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from housejobs.context import Context, Target
+from housejobs.context import Context
 from housejobs.errors import ConfigError, UsageError
 from housejobs.results import JobResult, Outcome
+from housejobs.target import Target
 
 MIN_DAYS = 7
 MAX_DAYS = 36_500  # 100 years; far more and the cutoff falls before year 1 (an OverflowError, not a refusal)

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from housejobs.context import Context, Target, check_url
+from housejobs.context import Context
 from housejobs.errors import ApiProtocolError, ApiStatusError, ConfigError, UsageError
 from housejobs.jobs.periods import parse_month, zone
 from housejobs.redact import Secret
 from housejobs.results import JobResult, Outcome, PlannedCall
+from housejobs.target import Target
 
 REMINDER_TYPES = ("utilities", "rent-warning", "rent-due")
 OUTCOMES = {"claimed": Outcome.APPLIED, "duplicate": Outcome.DUPLICATE, "dry-run": Outcome.DRY_RUN}
@@ -33,7 +34,6 @@ class ReminderRequest:
     reminder_type: str
     period: str | None  # None: the current month in the household's time zone
     job_id: str | None  # None: the Cloud Run execution, else a fresh id
-    bot_url: str | None  # None: the environment's bot_url (or the embedded sandbox)
 
 
 def check_request(req: ReminderRequest, now: datetime) -> None:
@@ -54,19 +54,14 @@ def household_period(ctx: Context) -> str:
     return f"{local.year:04d}-{local.month:02d}"
 
 
-def bot_target(ctx: Context, bot_url: str | None) -> tuple[Target, Secret]:
-    """Where the reminder goes and the secret it carries: --bot-url, the env's bot_url, or the sandbox."""
-    if bot_url:
-        url = check_url(bot_url, "--bot-url")
-        return Target("url", url, url), _secret(ctx)
-    if ctx.env:
-        url = check_url(ctx.settings.require("bot_url", f"the reminder in --env {ctx.env}"),
-                         ctx.settings.source("bot_url"))
-        return Target("env", url, f"{ctx.env} bot ({url})"), _secret(ctx)
-    configured = ctx.settings.get("bot_url")  # $HOUSEJOBS_BOT_URL or .env, without an env
-    if configured:
-        url = check_url(configured, ctx.settings.source("bot_url"))
-        return Target("url", url, url), _secret(ctx)
+def bot_target(ctx: Context) -> tuple[Target, Secret]:
+    """Where the reminder goes (decided by the context: --bot-url, the env's bot_url, or the sandbox) and
+    the secret it carries. The embedded sandbox starts only here, when it is the target."""
+    target = ctx.bot_target
+    if target is None:
+        raise ConfigError("this command does not call the bot runtime")
+    if target.kind != "sandbox":
+        return target, _secret(ctx)
     server = ctx.embedded_sandbox()
     if not server.app.scheduler_secret:
         raise ConfigError("the embedded sandbox has no scheduler secret")
@@ -94,7 +89,7 @@ async def run_reminder(ctx: Context, req: ReminderRequest) -> JobResult:
                                "dedupeKey": f"{period}:{req.reminder_type}", "jobId": job_id,
                                "dryRun": dry_run}
 
-    target, secret = bot_target(ctx, req.bot_url)
+    target, secret = bot_target(ctx)
     ctx.target = target  # the run summary names the bot, not the admin API
     client = ApiClient(target.url, clock=ctx.clock, logger=ctx.logger, policy=ctx.retry_policy(),
                        headers={"x-household-scheduler-secret": secret.reveal()},
