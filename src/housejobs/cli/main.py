@@ -459,14 +459,20 @@ def create_all_jobs(
     image: Annotated[str | None, typer.Option("--image", metavar="IMAGE", help="Pin this image (best by "
                                               "digest) [default: the environment's image].",
                                               show_default=False)] = None,
+    prune_foreign: Annotated[list[str] | None, typer.Option(
+        "--prune-foreign", metavar="NAME", help="Delete this Scheduler job, not created by housejobs, that "
+        "also starts one of this env's jobs (repeatable; see the plan's warnings).", show_default=False)] = None,
     yes: YesOpt = False, json: JsonOpt = False, debug: DebugOpt = False,
 ) -> None:
     """Create or update every Cloud Run Job (housejobs-JOB-ENV) and Cloud Scheduler trigger in the catalog.
 
-    Reads what exists, prints a plan (create / update with a field-level diff / unchanged / prune, and
-    the IAM bindings the deployment needs), then applies it: jobs, their IAM grants, triggers. A
-    second run changes nothing. --prune deletes only Cloud Run Jobs labelled managed-by=housejobs for
-    this env and Scheduler jobs named housejobs-*-ENV. Prod asks for confirmation unless --plan.
+    Reads what exists, prints a plan (create / update with a field-level diff / unchanged / prune, the
+    IAM bindings the deployment needs, and a warning for every other trigger that starts one of this
+    env's jobs), then applies it: jobs, their IAM grants, triggers. A second run changes nothing.
+    --prune deletes only what housejobs can prove it made: Cloud Run Jobs labelled managed-by=housejobs
+    for this env, and Scheduler jobs whose description carries housejobs' marker and which start such
+    a job; a name-alike without them is shown as `skip (not created by housejobs)`. Prod asks for
+    confirmation unless --plan.
 
     Example: housejobs create-all-jobs --env stage --plan
     """
@@ -474,8 +480,10 @@ def create_all_jobs(
     from housejobs.cli.runner import execute
     from housejobs.results import JobResult
 
+    foreign = tuple(prune_foreign or ())
+
     async def job(ctx: Context) -> JobResult:
-        return await impl(ctx, plan_only=plan, only=only, prune=prune, image=image)
+        return await impl(ctx, plan_only=plan, only=only, prune=prune, image=image, prune_foreign=foreign)
 
     options = Options(env=env, dry_run=plan, yes=yes, json=json, debug=debug)
     raise typer.Exit(execute(runtime(), options, "create-all-jobs", job,
