@@ -545,6 +545,43 @@ def doctor(*, env: RequiredEnvOpt, json: JsonOpt = False,
     raise typer.Exit(impl(runtime(), env=env, as_json=json, deadline=deadline, debug=debug))
 
 
+@app.command("smoke")
+def smoke(
+    *,
+    env: RequiredEnvOpt,
+    only: Annotated[str | None, typer.Option("--only", metavar="JOB", help="Dry-run only this catalog job "
+                                             "(the checks still cover the whole deployment).",
+                                             show_default=False)] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=32, metavar="N",
+                                             help="Jobs dry-running at once.")] = 4,
+    yes: YesOpt = False, json: JsonOpt = False, deadline: DeadlineOpt = None, debug: DebugOpt = False,
+) -> None:
+    """Smoke-test a deployment from inside Cloud Run, changing nothing: doctor's checks, then every
+    catalog job started as an execution of the deployed job with --dry-run appended to its args (one
+    per reminder type), followed to the end. Prints the checklist and one table: job, execution,
+    outcome, duration, log link. An execution already running is waited for first.
+
+    Exits 0 only if every check and every dry run passed, 1 otherwise, 2 if the configuration does not
+    resolve. Prod asks for confirmation (the dry runs still start executions).
+
+    Example: housejobs smoke --env stage --json
+    """
+    from housejobs.cli.runner import execute
+    from housejobs.results import JobResult
+    from housejobs.smoke import check_only, run_smoke
+
+    bad_input = _catalog_check(lambda names: check_only(only, names))
+
+    async def job_fn(ctx: Context) -> JobResult:
+        if bad_input is not None:
+            raise bad_input
+        return await run_smoke(ctx, only=only, concurrency=concurrency)
+
+    options = _options(env, None, False, yes, json, deadline, debug)
+    raise typer.Exit(execute(runtime(), options, "smoke", job_fn,
+                             confirm=None if bad_input else "start a dry-run execution of every job on Cloud Run"))
+
+
 config_app = typer.Typer(help="Inspect the resolved configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
