@@ -534,7 +534,8 @@ def doctor(*, env: RequiredEnvOpt, json: JsonOpt = False,
                                                    help="Bound each API check, retries included.")] = 10.0,
            debug: DebugOpt = False) -> None:
     """Check a deployment: config, credentials, each secret, API health and auth, jobs and triggers in
-    sync with the catalog, and the IAM bindings on the jobs. Prints one ✓ or ✗ line per check.
+    sync with the catalog, no other Scheduler job starting them (a double trigger), and the IAM bindings
+    on the jobs. Prints one ✓ or ✗ line per check.
 
     Exits 0 if every check passes, 1 if any fails, 2 if the configuration does not resolve.
 
