@@ -44,7 +44,7 @@ def test_all_green_after_create_all_jobs(cli: Cli, gcp: GcpEnv, sandbox: Sandbox
     assert result.code == 0, result.stdout
     lines = result.stdout.splitlines()
     assert all(line.startswith("✓ ") for line in lines[:-1]), result.stdout
-    assert lines[-1] == "doctor stage: 9 of 9 checks passed"
+    assert lines[-1] == "doctor stage: 10 of 10 checks passed"
     out = result.stdout
     assert "✓ config resolves: project cloudact-testing-1, region us-central1" in out
     assert "✓ Google credentials usable: anonymous" in out
@@ -53,6 +53,8 @@ def test_all_green_after_create_all_jobs(cli: Cli, gcp: GcpEnv, sandbox: Sandbox
     assert f"✓ API health: GET {sandbox.url}/healthz → 200" in out
     assert "✓ API auth: GET /admin/orgs?page_size=1 → 200" in out
     assert "✓ jobs and triggers in sync: 9 jobs and 8 triggers match the catalog" in out
+    assert ("✓ no other trigger starts these jobs: no Scheduler job outside the catalog starts a housejobs job "
+            "of stage") in out
     assert "✓ IAM bindings on the jobs: 7 scheduler bindings present" in out
     assert gcp.write_calls == 0  # doctor only reads
     assert gcp.sm.access_count == 3
@@ -85,7 +87,7 @@ def test_drift_and_missing_grants_fail(cli: Cli, gcp: GcpEnv, sandbox: SandboxHa
             ) in result.stdout
     assert (f"✗ IAM bindings on the jobs: housejobs-quota-reset-stage: serviceAccount:{SCHEDULER_SA} lacks "
             "roles/run.invoker") in result.stdout
-    assert result.stdout.splitlines()[-1] == "doctor stage: 7 of 9 checks passed"
+    assert result.stdout.splitlines()[-1] == "doctor stage: 8 of 10 checks passed"
 
 
 def test_nothing_deployed(cli: Cli, gcp: GcpEnv, sandbox: SandboxHandle) -> None:
@@ -117,3 +119,21 @@ def test_config_errors_exit_2(cli: Cli, gcp: GcpEnv, sandbox: SandboxHandle) -> 
     assert result.code == 2
     assert result.stdout.startswith("✗ config resolves: image is not set")
     assert cli("doctor", "--env", "qa").code == 2
+
+
+def test_a_foreign_trigger_on_a_housejobs_job_fails_a_check(cli: Cli, gcp: GcpEnv, sandbox: SandboxHandle) -> None:
+    # The case: a gcloud trigger with another name starts a job create-all-jobs also schedules.
+    deployed(cli, gcp, sandbox)
+    gcp.sched.jobs[f"{PARENT}/jobs/quota-reset-daily"] = {
+        "name": f"{PARENT}/jobs/quota-reset-daily", "schedule": "0 0 * * *", "timeZone": "UTC", "state": "ENABLED",
+        "httpTarget": {"uri": f"https://run.googleapis.com/v2/{PARENT}/jobs/housejobs-quota-reset-stage:run",
+                       "httpMethod": "POST"}}
+    result = doctor(cli, gcp, sandbox)
+    assert result.code == 1
+    assert ("✗ no other trigger starts these jobs: housejobs-quota-reset-stage also started by quota-reset-daily "
+            "(0 0 * * * UTC): runs twice per period (not created by housejobs: delete it with --prune-foreign "
+            "quota-reset-daily) (see `housejobs create-all-jobs --env stage --plan`)") in result.stdout
+    # Its own resources still match the catalog: the rest of the list stays green.
+    assert "✓ jobs and triggers in sync: 9 jobs and 8 triggers match the catalog" in result.stdout
+    assert result.stdout.splitlines()[-1] == "doctor stage: 9 of 10 checks passed"
+    assert gcp.write_calls == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import subprocess
@@ -61,3 +62,20 @@ def test_cloudbuild_pushes_commit_and_latest() -> None:
     assert f"{image}:$COMMIT_SHA" in CLOUDBUILD and f"{image}:latest" in CLOUDBUILD
     assert re.search(r"^  _REGION: \S+", CLOUDBUILD, re.M) and re.search(r"^  _REPOSITORY: \S+", CLOUDBUILD, re.M)
     assert "scripts/test" in CLOUDBUILD
+
+
+def test_cloudbuild_smoke_step_is_optional_and_off_by_default() -> None:
+    assert re.search(r'^  _SMOKE_ENV: ""', CLOUDBUILD, re.M)
+    steps = re.findall(r"^  - id: (\S+)", CLOUDBUILD, re.M)
+    assert steps[-1] == "smoke" and steps.index("push") < steps.index("smoke")
+    smoke = CLOUDBUILD.split("  - id: smoke", 1)[1]
+    # It runs the image just pushed (whose entrypoint is housejobs), and nothing when the env is empty.
+    assert "name: ${_REGION}-docker.pkg.dev/$PROJECT_ID/${_REPOSITORY}/housejobs:$COMMIT_SHA" in smoke
+    block = smoke.split("- |\n", 1)[1].splitlines()
+    script = "\n".join(line[8:] for line in itertools.takewhile(lambda ln: ln.startswith(" " * 8) or not ln, block))
+    for env, expected in (("", "smoke: skipped (_SMOKE_ENV is empty)\n"), ("stage", "smoke --env stage --yes\n")):
+        # Cloud Build substitutes ${_SMOKE_ENV} before the shell sees the script; `housejobs` is a stub here.
+        body = script.replace("${_SMOKE_ENV}", env)
+        done = subprocess.run(["bash", "-c", "housejobs() { echo \"$*\"; }\n" + body.replace("exec ", "")],
+                              capture_output=True, text=True, timeout=30, check=False)
+        assert (done.returncode, done.stdout) == (0, expected)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import pytest
 
 from housejobs.gcp import specs
 from tests.conftest import SENTINELS, Cli
-from tests.deploy_env import PARENT, RUNTIME_SA, SCHEDULER_SA, GcpEnv, gcp_env
+from tests.deploy_env import PARENT, PROJECT, REGION, RUNTIME_SA, SCHEDULER_SA, GcpEnv, gcp_env
 from tests.fakes.discovery import validate
 
 JOBS = ["migrate", "bootstrap", "org-sync-all", "quota-reset", "quota-cleanup", "stale-cleanup", "alerts",
@@ -237,11 +238,24 @@ def _seed_job(gcp: GcpEnv, job_id: str, labels: dict[str, str]) -> None:
         {"image": "us-docker.pkg.dev/cloudrun/container/job:latest"}]}}})
 
 
-def _seed_trigger(gcp: GcpEnv, job_id: str) -> None:
-    # Straight into the store, as if someone had created it long ago.
-    gcp.sched.jobs[f"{PARENT}/jobs/{job_id}"] = {
-        "name": f"{PARENT}/jobs/{job_id}", "schedule": "0 3 * * *", "timeZone": "Etc/UTC", "state": "ENABLED",
-        "httpTarget": {"uri": "https://example.com/hook", "httpMethod": "POST"}}
+def _seed_trigger(gcp: GcpEnv, job_id: str, *, target: str | None = None, description: str | None = None,
+                  schedule: str = "0 3 * * *", time_zone: str = "Etc/UTC", uri: str | None = None) -> None:
+    """Straight into the store, as if someone had made it long ago (with gcloud, or an older housejobs).
+    `target` is a Cloud Run job id the trigger starts (through the v2 jobs:run endpoint)."""
+    if uri is None:
+        uri = f"https://run.googleapis.com/v2/{PARENT}/jobs/{target}:run" if target else "https://example.com/hook"
+    trigger: dict[str, Any] = {
+        "name": f"{PARENT}/jobs/{job_id}", "schedule": schedule, "timeZone": time_zone, "state": "ENABLED",
+        "httpTarget": {"uri": uri, "httpMethod": "POST",
+                       "oauthToken": {"serviceAccountEmail": SCHEDULER_SA,
+                                      "scope": "https://www.googleapis.com/auth/cloud-platform"}}}
+    if description is not None:
+        trigger["description"] = description
+    gcp.sched.jobs[f"{PARENT}/jobs/{job_id}"] = trigger
+
+
+def _marker(env: str, job: str, trigger: str = "schedule") -> str:
+    return f"[managed-by=housejobs env={env} job={job} trigger={trigger}]"
 
 
 def test_prune_deletes_only_this_envs_managed_resources(cli: Cli, gcp: GcpEnv) -> None:
@@ -252,8 +266,14 @@ def test_prune_deletes_only_this_envs_managed_resources(cli: Cli, gcp: GcpEnv) -
     _seed_job(gcp, "housejobs-retired-test", {**managed, "housejobs-env": "test"})
     _seed_job(gcp, "legacy-cron", {})
     _seed_job(gcp, "housejobs-handmade-stage", {"owner": "alice"})  # our naming, not our label
-    for trigger in ("housejobs-retired-stage", "housejobs-retired-test", "nightly-backup", "housejobs_stage"):
-        _seed_trigger(gcp, trigger)
+    # What an earlier housejobs made for a job that has since left the catalog: marked, and it starts
+    # a job labelled as housejobs' own in stage.
+    _seed_trigger(gcp, "housejobs-retired-stage", target="housejobs-retired-stage",
+                  description="housejobs retired in stage: gone " + _marker("stage", "retired"))
+    _seed_trigger(gcp, "housejobs-retired-test", target="housejobs-retired-test",
+                  description="housejobs retired in test: gone " + _marker("test", "retired"))
+    _seed_trigger(gcp, "nightly-backup")
+    _seed_trigger(gcp, "housejobs_stage")
     jobs_before, triggers_before = set(gcp.run.jobs), set(gcp.sched.jobs)
 
     gcp.clear()
@@ -263,6 +283,8 @@ def test_prune_deletes_only_this_envs_managed_resources(cli: Cli, gcp: GcpEnv) -
     plan = deploy(cli, gcp, "--prune", "--plan")
     assert "  - prune     job     housejobs-retired-stage" in plan.stdout
     assert "  - prune     trigger housejobs-retired-stage" in plan.stdout
+    assert "  · skip      job     housejobs-handmade-stage (not created by housejobs)" in plan.stdout
+    assert "nightly-backup" not in plan.stdout and "retired-test" not in plan.stdout
     result = deploy(cli, gcp, "--prune", "--json")
     assert result.code == 0
     assert result.json()["counts"]["prune"] == 2
@@ -272,6 +294,170 @@ def test_prune_deletes_only_this_envs_managed_resources(cli: Cli, gcp: GcpEnv) -
     assert result.json()["details"]["applied"] == ["prune trigger housejobs-retired-stage",
                                                    "prune job housejobs-retired-stage"]
     assert len(gcp.run.jobs) == 9 + 9 + 3  # stage, test, and the three that are not stage's
+
+
+def test_prune_keeps_a_gcloud_made_name_alike(cli: Cli, gcp: GcpEnv) -> None:
+    # The old create-all-jobs.sh way: a job and its trigger made with gcloud, named like ours, never
+    # labelled or marked. Named alike is not made by housejobs: both stay.
+    assert deploy(cli, gcp).code == 0
+    _seed_job(gcp, "housejobs-legacy-stage", {})
+    _seed_trigger(gcp, "housejobs-legacy-stage", target="housejobs-legacy-stage", description="legacy cron")
+    # A marker copied by hand onto a trigger whose target is not a housejobs job proves nothing either.
+    _seed_trigger(gcp, "housejobs-copied-stage", target="housejobs-legacy-stage",
+                  description=_marker("stage", "legacy"))
+    gcp.clear()
+    plan = deploy(cli, gcp, "--prune", "--plan", "--json")
+    assert plan.code == 0
+    doc = plan.json()["details"]
+    assert doc["plan"]["counts"]["prune"] == 0
+    assert {(s["kind"], s["id"], s["reason"]) for s in doc["plan"]["skipped"]} == {
+        ("trigger", "housejobs-legacy-stage", "not created by housejobs"),
+        ("trigger", "housejobs-copied-stage", "marked by housejobs, but it does not start a housejobs job of stage"),
+        ("job", "housejobs-legacy-stage", "not created by housejobs")}
+    assert "  · skip      trigger housejobs-legacy-stage (not created by housejobs)" in doc["lines"]
+    applied = deploy(cli, gcp, "--prune", "--json")
+    assert applied.code == 0 and applied.json()["outcome"] == "skipped"
+    assert gcp.write_calls == 0
+    assert f"{PARENT}/jobs/housejobs-legacy-stage" in gcp.sched.jobs
+    assert f"{PARENT}/jobs/housejobs-legacy-stage" in gcp.run.jobs
+
+
+def test_adopting_gcloud_made_resources_marks_them(cli: Cli, gcp: GcpEnv) -> None:
+    # A deployment made with gcloud under the catalog's names: updated in place, and marked.
+    _seed_job(gcp, "housejobs-quota-reset-stage", {"team": "platform"})
+    _seed_trigger(gcp, "housejobs-quota-reset-stage", target="housejobs-quota-reset-stage", schedule="0 0 * * *")
+    plan = deploy(cli, gcp, "--only", "quota-reset", "--plan")
+    assert plan.code == 0, plan.stdout
+    assert "  ~ update    trigger housejobs-quota-reset-stage" in plan.stdout
+    assert ("      description: (unset) -> housejobs quota-reset in stage: Reset every org's daily quota counters. "
+            "[managed-by=housejobs env=stage job=quota-reset trigger=schedule]") in plan.stdout
+    assert "      labels.managed-by: (unset) -> housejobs" in plan.stdout
+    gcp.clear()
+    assert deploy(cli, gcp, "--only", "quota-reset").code == 0
+    trigger = stage_trigger(gcp, "quota-reset")
+    assert trigger["description"].endswith(" [managed-by=housejobs env=stage job=quota-reset trigger=schedule]")
+    assert stage_job(gcp, "quota-reset")["labels"] == {
+        "team": "platform", "managed-by": "housejobs", "housejobs-env": "stage", "housejobs-job": "quota-reset"}
+    gcp.clear()
+    rerun = deploy(cli, gcp, "--json")  # the whole catalog now: the adopted pair plans no change
+    assert rerun.code == 0
+    assert rerun.json()["counts"]["update"] == 0
+    gcp.clear()
+    assert deploy(cli, gcp, "--json").json()["outcome"] == "skipped"
+    assert gcp.write_calls == 0
+    # Now proven housejobs', the trigger is one --prune could delete once it leaves the catalog.
+    from housejobs import ownership
+
+    ours = ownership.housejobs_jobs(gcp.run.jobs, "stage")
+    assert ownership.trigger_verdict(trigger, env="stage", project=PROJECT, region=REGION, ours=ours).owned
+
+
+def test_descriptions_are_capped_without_cutting_the_marker(cli: Cli, gcp: GcpEnv, tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs"
+    shutil.copytree(REPO / "jobs", jobs)
+    catalog = jobs / "catalog.toml"
+    long = "x" * 600
+    catalog.write_text(catalog.read_text().replace('description = "Fix stale quota counters."',
+                                                   f'description = "{long}"'))
+    result = cli("create-all-jobs", "--env", "stage", "--only", "stale-cleanup",
+                 env={**gcp.env, "HOUSEJOBS_JOBS_DIR": str(jobs)})
+    assert result.code == 0, result.stdout
+    description = stage_trigger(gcp, "stale-cleanup")["description"]
+    assert len(description) == 500
+    assert description.endswith(" [managed-by=housejobs env=stage job=stale-cleanup trigger=schedule]")
+
+
+# --- double triggers --------------------------------------------------------------------------------
+CONSOLE_URI = ("https://us-central1-run.googleapis.com/apis/run.googleapis.com/v1/namespaces/123456789012/jobs/"
+               "housejobs-migrate-stage:run")
+DAILY = ("also started by quota-reset-daily (0 0 * * * UTC): runs twice per period (not created by housejobs: "
+         "delete it with --prune-foreign quota-reset-daily)")
+
+
+def _double_triggers(gcp: GcpEnv) -> None:
+    """A gcloud trigger with another name on a housejobs job, and the Console's default trigger (v1 URL)
+    on a manual one; plus triggers that are not housejobs' business at all."""
+    _seed_trigger(gcp, "quota-reset-daily", target="housejobs-quota-reset-stage", schedule="0 0 * * *",
+                  time_zone="UTC")
+    _seed_trigger(gcp, "housejobs-migrate-stage-scheduler-trigger", uri=CONSOLE_URI, schedule="0 4 * * 1")
+    _seed_trigger(gcp, "quota-reset-test-daily", target="housejobs-quota-reset-test")  # test's job, not stage's
+    _seed_trigger(gcp, "nightly-backup")
+
+
+def test_a_foreign_trigger_is_reported_in_the_plan(cli: Cli, gcp: GcpEnv) -> None:
+    assert deploy(cli, gcp).code == 0
+    _double_triggers(gcp)
+    gcp.clear()
+    plan = deploy(cli, gcp, "--plan", "--json")
+    assert plan.code == 0
+    details = plan.json()["details"]
+    assert f"  ! warning   job     housejobs-quota-reset-stage: {DAILY}" in details["lines"]
+    assert ("  ! warning   job     housejobs-migrate-stage: also started by housejobs-migrate-stage-scheduler-trigger "
+            "(0 4 * * 1 UTC): a manual job started on a schedule (not created by housejobs: delete it with "
+            "--prune-foreign housejobs-migrate-stage-scheduler-trigger)") in details["lines"]
+    warnings = {w["id"]: w for w in details["plan"]["warnings"]}
+    assert set(warnings) == {"quota-reset-daily", "housejobs-migrate-stage-scheduler-trigger"}
+    assert warnings["quota-reset-daily"]["cloud_run_job"] == "housejobs-quota-reset-stage"
+    assert warnings["quota-reset-daily"]["effect"] == "runs twice per period"
+    assert warnings["quota-reset-daily"]["created_by_housejobs"] is False
+    assert details["plan"]["in_sync"] is True  # a warning, not a change: nothing of housejobs' own drifted
+    # The apply prints it too, and leaves the foreign trigger alone.
+    applied = deploy(cli, gcp)
+    assert applied.code == 0 and DAILY in applied.stdout
+    assert gcp.write_calls == 0
+    assert f"{PARENT}/jobs/quota-reset-daily" in gcp.sched.jobs
+    # --only looks at the one job's foreign triggers.
+    only = deploy(cli, gcp, "--only", "alerts", "--plan", "--json").json()["details"]["plan"]
+    assert only["warnings"] == []
+
+
+def test_prune_foreign_deletes_only_the_named_trigger(cli: Cli, gcp: GcpEnv) -> None:
+    assert deploy(cli, gcp).code == 0
+    _double_triggers(gcp)
+    triggers_before = set(gcp.sched.jobs)
+    gcp.clear()
+    for name, why in (("housejobs-quota-reset-stage", "is not a trigger outside the catalog"),
+                      ("nightly-backup", "is not a trigger outside the catalog"),
+                      ("quota-reset-test-daily", "is not a trigger outside the catalog"),
+                      ("no-such-trigger", "is not a trigger outside the catalog")):
+        refused = deploy(cli, gcp, "--prune-foreign", name)
+        assert refused.code == 2, name
+        assert f"--prune-foreign {name!r} {why}" in refused.stdout
+        assert "foreign triggers in projects/cloudact-testing-1/locations/us-central1: " \
+               "housejobs-migrate-stage-scheduler-trigger, quota-reset-daily" in refused.stdout
+    assert gcp.write_calls == 0
+    prod = deploy(cli, gcp, "--prune-foreign", "quota-reset-daily", env="prod")
+    assert prod.code == 2 and "prod not confirmed" in prod.stdout
+
+    plan = deploy(cli, gcp, "--prune-foreign", "quota-reset-daily", "--plan")
+    assert ("  - prune     trigger quota-reset-daily (not created by housejobs; starts housejobs-quota-reset-stage; "
+            "asked for by --prune-foreign)") in plan.stdout
+    assert DAILY not in plan.stdout  # the plan deletes it: no warning for it
+    assert gcp.write_calls == 0
+    result = deploy(cli, gcp, "--prune-foreign", "quota-reset-daily", "--json")
+    assert result.code == 0, result.stdout
+    assert result.json()["details"]["applied"] == ["prune trigger quota-reset-daily"]
+    assert triggers_before - set(gcp.sched.jobs) == {f"{PARENT}/jobs/quota-reset-daily"}
+    assert [r.method for r in gcp.sched.writes()] == ["DELETE"]
+    gone = deploy(cli, gcp, "--prune-foreign", "quota-reset-daily")
+    assert gone.code == 2
+
+
+def test_prune_foreign_refuses_a_trigger_housejobs_made(cli: Cli, gcp: GcpEnv) -> None:
+    assert deploy(cli, gcp).code == 0
+    _seed_trigger(gcp, "housejobs-alerts-hourly-stage", target="housejobs-alerts-stage", schedule="0 * * * *",
+                  description="housejobs alerts (hourly) in stage " + _marker("stage", "alerts", "hourly"))
+    gcp.clear()
+    plan = deploy(cli, gcp, "--plan", "--json").json()["details"]["plan"]
+    (warning,) = plan["warnings"]
+    assert warning["created_by_housejobs"] is True
+    assert warning["warning"].endswith("(made by housejobs, no longer in the catalog: --prune deletes it)")
+    refused = deploy(cli, gcp, "--prune-foreign", "housejobs-alerts-hourly-stage")
+    assert refused.code == 2 and "was created by housejobs" in refused.stdout
+    pruned = deploy(cli, gcp, "--prune", "--json")
+    assert pruned.code == 0
+    assert pruned.json()["details"]["applied"] == ["prune trigger housejobs-alerts-hourly-stage"]
+    assert pruned.json()["details"]["plan"]["warnings"] == []
 
 
 # --- failures and prod ---------------------------------------------------------------------------
@@ -359,6 +545,37 @@ def test_list_jobs_env_shows_state_triggers_and_last_execution(cli: Cli, gcp: Gc
     assert not any(r.path.endswith(":getIamPolicy") for r in gcp.run.requests)  # a listing needs no IAM
 
 
+def test_list_jobs_env_marks_a_job_that_another_trigger_also_starts(cli: Cli, gcp: GcpEnv) -> None:
+    assert deploy(cli, gcp).code == 0
+    _double_triggers(gcp)
+    _seed_job(gcp, "housejobs-retired-stage", {"managed-by": "housejobs", "housejobs-env": "stage",
+                                               "housejobs-job": "retired"})
+    _seed_trigger(gcp, "retired-nightly", target="housejobs-retired-stage")
+    gcp.clear()
+    doc = cli("list-jobs", "--env", "stage", "--json", env=gcp.env).json()
+    jobs = {j["name"]: j for j in doc["jobs"]}
+    (daily,) = jobs["quota-reset"]["foreign_triggers"]
+    assert (daily["id"], daily["schedule"], daily["effect"]) == ("quota-reset-daily", "0 0 * * *",
+                                                                 "runs twice per period")
+    assert jobs["quota-reset"]["state"] == "in sync"  # its own resources match; the marker says the rest
+    assert [f["id"] for f in jobs["migrate"]["foreign_triggers"]] == ["housejobs-migrate-stage-scheduler-trigger"]
+    assert jobs["alerts"]["foreign_triggers"] == []
+    assert {f["id"] for f in doc["foreign_triggers"]} == {"quota-reset-daily", "retired-nightly",
+                                                          "housejobs-migrate-stage-scheduler-trigger"}
+
+    text = cli("list-jobs", "--env", "stage", env=gcp.env)
+    assert text.code == 0
+    lines = text.stdout.splitlines()
+    reset = next(i for i, line in enumerate(lines) if line.startswith("quota-reset "))
+    assert lines[reset + 1].strip() == f"! {DAILY}"
+    migrate = next(line for line in lines if line.startswith("migrate "))
+    assert "—" in migrate  # a manual job's own row keeps its cells; the warning goes below it
+    assert ("! housejobs-retired-stage: also started by retired-nightly (0 3 * * * UTC): starts a job that is no "
+            "longer in the catalog (not created by housejobs: delete it with --prune-foreign retired-nightly)"
+            ) in lines
+    assert gcp.write_calls == 0
+
+
 def test_list_jobs_env_refuses_an_unknown_env(cli: Cli, gcp: GcpEnv) -> None:
     result = cli("list-jobs", "--env", "qa", env=gcp.env)
     assert result.code == 2
@@ -429,6 +646,75 @@ def test_scheduler_additions_are_not_drift() -> None:
     served.update(state="PAUSED", userUpdateTime="t", scheduleTime="t", timeZone="Etc/UTC")
     del served["attemptDeadline"]
     assert specs.diff(specs.scheduler_job_view(served), specs.scheduler_job_view(body)) == []
+
+
+def test_diff_lines_are_sorted_by_path_and_a_missing_description_is_unset() -> None:
+    actual = {"template.taskCount": 2, "labels.managed-by": "(unset)", "template.template.maxRetries": 3,
+              "labels.housejobs-env": "(unset)"}
+    desired = {"template.taskCount": 1, "labels.managed-by": "housejobs", "template.template.maxRetries": 0,
+               "labels.housejobs-env": "stage"}
+    assert [line.split(":")[0] for line in specs.diff(actual, desired)] == [
+        "labels.housejobs-env", "labels.managed-by", "template.taskCount", "template.template.maxRetries"]
+    body = specs.scheduler_job_body(name="n", description="d", schedule="0 0 * * *", time_zone="UTC",
+                                    run_job="projects/p/locations/r/jobs/j", run_request={},
+                                    service_account="s@x", retry_count=0, attempt_deadline_s=180)
+    gcloud_made = {k: v for k, v in body.items() if k != "description"}
+    assert specs.diff(specs.scheduler_job_view(gcloud_made), specs.scheduler_job_view(body)) == [
+        "description: (unset) -> d"]
+
+
+@pytest.mark.parametrize(("description", "marker"), [
+    ("x [managed-by=housejobs env=stage job=quota-reset trigger=schedule]", ("stage", "quota-reset", "schedule")),
+    ("[managed-by=housejobs env=prod job=reminder trigger=rent-due]", ("prod", "reminder", "rent-due")),
+    ("x\n[managed-by=housejobs env=test job=alerts trigger=schedule]", ("test", "alerts", "schedule")),
+    ("x [managed-by=housejobs env=stage job=quota-reset trigger=schedule] and more", None),
+    ("x [managed-by=housejobs env=stage job=quota-reset trigger=schedule] ", None),
+    ("x[managed-by=housejobs env=stage job=quota-reset trigger=schedule]", None),
+    ("x [managed-by=housejobs job=quota-reset env=stage trigger=schedule]", None),
+    ("x [managed-by=housejobs  env=stage job=quota-reset trigger=schedule]", None),
+    ("x [managed-by=gcloud env=stage job=quota-reset trigger=schedule]", None),
+    ("x [managed-by=housejobs env=stage job=quota-reset trigger=schedule owner=me]", None),
+    ("x [managed-by=housejobs env=Stage job=quota-reset trigger=schedule]", None),
+    ("", None),
+    (None, None),
+])
+def test_the_marker_is_parsed_back_strictly(description: str | None, marker: tuple[str, str, str] | None) -> None:
+    from housejobs import ownership
+
+    found = ownership.parse_marker(description)
+    assert (None if found is None else (found.env, found.job, found.trigger)) == marker
+
+
+def test_the_marker_survives_the_description_cap() -> None:
+    from housejobs import ownership
+
+    marker = ownership.Marker("stage", "org-sync-all", "schedule")
+    for text in ("", "short", "y" * 1000, "a  b\n c"):
+        description = ownership.with_marker(text, marker)
+        assert len(description) <= 500
+        assert ownership.parse_marker(description) == marker
+    assert ownership.with_marker("a  b\n c", marker).startswith("a b c [managed-by=")
+
+
+@pytest.mark.parametrize(("uri", "target"), [
+    (f"https://run.googleapis.com/v2/{PARENT}/jobs/housejobs-alerts-stage:run", "housejobs-alerts-stage"),
+    (f"https://us-central1-run.googleapis.com/v2/{PARENT}/jobs/housejobs-alerts-stage:run", "housejobs-alerts-stage"),
+    ("https://us-central1-run.googleapis.com/apis/run.googleapis.com/v1/namespaces/cloudact-testing-1/jobs/"
+     "housejobs-alerts-stage:run", "housejobs-alerts-stage"),
+    ("https://us-central1-run.googleapis.com/apis/run.googleapis.com/v1/namespaces/123456789012/jobs/j:run", "j"),
+    ("https://europe-west1-run.googleapis.com/apis/run.googleapis.com/v1/namespaces/123/jobs/j:run", None),
+    ("https://run.googleapis.com/v2/projects/other/locations/us-central1/jobs/j:run", None),
+    ("https://run.googleapis.com/v2/projects/cloudact-testing-1/locations/europe-west1/jobs/j:run", None),
+    (f"http://run.googleapis.com/v2/{PARENT}/jobs/j:run", None),
+    (f"https://run.googleapis.com.evil.example/v2/{PARENT}/jobs/j:run", None),
+    (f"https://run.googleapis.com/v2/{PARENT}/jobs/j", None),
+    ("https://example.com/hook", None),
+    ("", None),
+])
+def test_which_cloud_run_job_a_trigger_starts(uri: str, target: str | None) -> None:
+    from housejobs import ownership
+
+    assert ownership.run_target({"httpTarget": {"uri": uri}}, PROJECT, REGION) == target
 
 
 def test_help_and_the_provisioning_modules_load_no_google_library() -> None:

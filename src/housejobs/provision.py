@@ -24,9 +24,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from housejobs import ownership
 from housejobs.catalog import DEFAULT_TRIGGER, SECRET_NAMES, JobDef, load_catalog, run_job_id, trigger_id
 from housejobs.errors import ApiAuthError, ApiStatusError, ApiUnavailable, ConfigError, UsageError, first_line
 from housejobs.gcp import specs
+from housejobs.ownership import ForeignTrigger
 
 if TYPE_CHECKING:
     from housejobs.context import Context
@@ -101,6 +103,11 @@ class Desired:
         return f"projects/{self.project}/locations/{self.region}"
 
 
+def sync_state(action: str) -> str:
+    """What a planned action says about the live resource, in reports (list-jobs, doctor)."""
+    return {"create": "missing", "update": "drift", "unchanged": "in sync"}.get(action, action)
+
+
 @dataclass
 class Change:
     kind: Kind
@@ -112,6 +119,7 @@ class Change:
     desired: DesiredJob | DesiredTrigger | None = None
     actual: dict[str, Any] | None = None  # the live resource as REST JSON, if it exists
     binding: Binding | None = None
+    foreign: ForeignTrigger | None = None  # a foreign trigger deleted because --prune-foreign named it
 
     @property
     def is_write(self) -> bool:
@@ -121,6 +129,8 @@ class Change:
         what = self.id
         if self.binding is not None:
             what = f"{self.id}: {self.binding.role} to {self.binding.member}"
+        if self.foreign is not None:
+            what = f"{self.id} (not created by housejobs; starts {self.foreign.target}; asked for by --prune-foreign)"
         head = f"  {_MARK[self.action]} {self.action:<9} {self.kind:<7} {what}"
         return [head, *(f"      {d}" for d in self.diff)]
 
@@ -131,7 +141,25 @@ class Change:
             out["diff"] = self.diff
         if self.binding is not None:
             out["binding"] = self.binding.as_dict()
+        if self.foreign is not None:
+            out["foreign"] = True
         return out
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A resource --prune leaves alone because housejobs cannot prove it made it (ownership.py)."""
+
+    kind: Kind
+    id: str
+    name: str
+    reason: str
+
+    def line(self) -> str:
+        return f"  · skip      {self.kind:<7} {self.id} ({self.reason})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "id": self.id, "name": self.name, "reason": self.reason}
 
 
 @dataclass
@@ -139,6 +167,15 @@ class Plan:
     desired: Desired
     changes: list[Change]
     prune: bool = False
+    skipped: list[Skip] = field(default_factory=list)
+    # Every trigger outside the catalog that starts one of this env's housejobs jobs.
+    foreign: list[ForeignTrigger] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[ForeignTrigger]:
+        """The foreign triggers this plan leaves in place (the ones it deletes have their own line)."""
+        going = {c.name for c in self.changes if c.kind == "trigger" and c.action == "prune"}
+        return [f for f in self.foreign if f.name not in going]
 
     @property
     def writes(self) -> list[Change]:
@@ -164,6 +201,8 @@ class Plan:
         order = {"job": 0, "iam": 1, "trigger": 2}
         for change in sorted(self.changes, key=lambda c: (c.action == "prune", order[c.kind])):
             out += change.lines()
+        out += [s.line() for s in self.skipped]
+        out += [f"  ! warning   job     {f.target}: {f.warning()}" for f in self.warnings]
         # The bindings on the jobs are the `iam` lines above; the rest an administrator grants.
         others = [b for b in d.bindings if not b.granted_by_housejobs]
         if others:
@@ -175,7 +214,8 @@ class Plan:
         d = self.desired
         return {"env": d.env, "project": d.project, "region": d.region, "image": d.image, "only": d.only,
                 "prune": self.prune, "in_sync": self.in_sync, "counts": self.counts(),
-                "changes": [c.as_dict() for c in self.changes], "bindings": [b.as_dict() for b in d.bindings]}
+                "changes": [c.as_dict() for c in self.changes], "bindings": [b.as_dict() for b in d.bindings],
+                "skipped": [s.as_dict() for s in self.skipped], "warnings": [f.as_dict() for f in self.warnings]}
 
 
 @dataclass
@@ -225,8 +265,11 @@ def build_desired(ctx: Context, *, only: str | None = None, image: str | None = 
             tid = trigger_id(job.name, t.name, env)
             args = job.container_args(t.args) if t.args else None
             label = job.name if t.name == DEFAULT_TRIGGER else f"{job.name} ({t.name})"
+            # The marker is how a later run (and --prune) proves this trigger is housejobs' own.
+            description = ownership.with_marker(f"housejobs {label} in {env}: {job.description}",
+                                                ownership.Marker(env, job.name, t.name))
             body = specs.scheduler_job_body(
-                name=f"{parent}/jobs/{tid}", description=f"housejobs {label} in {env}: {job.description}"[:500],
+                name=f"{parent}/jobs/{tid}", description=description,
                 schedule=t.schedule, time_zone=t.time_zone, run_job=run_name,
                 run_request=specs.run_request_body(args), service_account=scheduler_sa,
                 retry_count=t.retry_count, attempt_deadline_s=t.attempt_deadline_s)
@@ -379,8 +422,9 @@ def _read_run_jobs(gcp: Gcp, desired: Desired, listing: bool) -> dict[str, dict[
     return _read("Cloud Run", gcp.jobs, desired.parent, [w.name for w in desired.jobs], listing)
 
 
-def _read_triggers(gcp: Gcp, desired: Desired, listing: bool) -> dict[str, dict[str, Any]]:
-    return _read("Cloud Scheduler", gcp.scheduler, desired.parent, [w.name for w in desired.triggers], listing)
+def _read_triggers(gcp: Gcp, desired: Desired) -> dict[str, dict[str, Any]]:
+    # Always the whole location: a trigger of any name may start one of our jobs (a double trigger).
+    return _read("Cloud Scheduler", gcp.scheduler, desired.parent, [], True)
 
 
 def read_policy(gcp: Gcp, job_name: str) -> Any:
@@ -393,9 +437,10 @@ def _has(policy: Any, binding: Binding) -> bool:
 
 
 def compute_plan(ctx: Context, desired: Desired | None = None, *, prune: bool = False,
-                 gcp: Gcp | None = None, iam: bool = True) -> Plan:
+                 prune_foreign: tuple[str, ...] = (), gcp: Gcp | None = None, iam: bool = True) -> Plan:
     """Read what exists and compare it with `desired` (default: the whole catalog for ctx's env).
-    `iam=False` skips the jobs' IAM policies (a report that shows only jobs and triggers)."""
+    `iam=False` skips the jobs' IAM policies (a report that shows only jobs and triggers).
+    `prune_foreign` names foreign triggers (see ownership.py) to delete; any other name is refused."""
     desired = desired or build_desired(ctx)
     if prune and desired.only:
         raise UsageError("--prune works on the whole catalog, not with --only")
@@ -404,7 +449,7 @@ def compute_plan(ctx: Context, desired: Desired | None = None, *, prune: bool = 
     listing = prune or len(desired.jobs) > 1
     with ThreadPoolExecutor(max_workers=2) as pool:
         run_future = pool.submit(_read_run_jobs, gcp, desired, listing)
-        sched_future = pool.submit(_read_triggers, gcp, desired, listing)
+        sched_future = pool.submit(_read_triggers, gcp, desired)
         run_jobs, triggers = run_future.result(), sched_future.result()
     changes: list[Change] = []
     for want in desired.jobs:
@@ -420,9 +465,14 @@ def compute_plan(ctx: Context, desired: Desired | None = None, *, prune: bool = 
         changes.append(_compare(
             "trigger", trig.id, trig.name, trig.job, trig, specs.scheduler_job_view(trig.body),
             None if actual is None else specs.scheduler_job_view(actual), actual))
+    ours = ownership.housejobs_jobs(run_jobs, desired.env)
+    foreign = _foreign(desired, triggers, ours)
+    skipped: list[Skip] = []
     if prune:
-        changes += _prune_changes(desired, run_jobs, triggers)
-    return Plan(desired, changes, prune)
+        pruned, skipped = _prune_changes(desired, run_jobs, triggers, ours)
+        changes += pruned
+    changes += _prune_foreign(desired, foreign, prune_foreign)
+    return Plan(desired, changes, prune, skipped, foreign)
 
 
 def _compare(kind: Kind, id: str, name: str, job: str, want: DesiredJob | DesiredTrigger,
@@ -452,26 +502,61 @@ def _iam_changes(gcp: Gcp, desired: Desired, run_jobs: dict[str, dict[str, Any]]
     return out
 
 
-def is_managed_trigger(trigger_id: str, env: str) -> bool:
-    """Scheduler jobs carry no labels: housejobs' are the ones named by its pattern for that env."""
-    return re.fullmatch(rf"housejobs-[a-z0-9][a-z0-9-]*-{re.escape(env)}", trigger_id) is not None
+def _foreign(desired: Desired, triggers: dict[str, dict[str, Any]], ours: dict[str, str]) -> list[ForeignTrigger]:
+    # The jobs create-all-jobs manages here, and whatever else is labelled as this env's (a job that
+    # left the catalog still runs when something starts it).
+    targets = {**ours, **{j.id: j.job for j in desired.jobs}}
+    return ownership.foreign_triggers(
+        triggers, env=desired.env, project=desired.project, region=desired.region,
+        catalog_triggers={t.name for t in desired.triggers}, targets=targets,
+        catalog_jobs={j.id for j in desired.jobs}, scheduled={run_job_id(t.job, desired.env) for t in desired.triggers},
+        ours=ours)
 
 
-def _prune_changes(desired: Desired, run_jobs: dict[str, dict[str, Any]],
-                   triggers: dict[str, dict[str, Any]]) -> list[Change]:
+def _prune_changes(desired: Desired, run_jobs: dict[str, dict[str, Any]], triggers: dict[str, dict[str, Any]],
+                   ours: dict[str, str]) -> tuple[list[Change], list[Skip]]:
+    """What --prune deletes (resources proven to be housejobs' own in this env, see ownership.py), and
+    the name-alikes it leaves alone, each with the reason."""
     keep_jobs = {j.name for j in desired.jobs}
     keep_triggers = {t.name for t in desired.triggers}
     out: list[Change] = []
+    skipped: list[Skip] = []
     for name, trig in sorted(triggers.items()):
         tid = name.rsplit("/", 1)[-1]
-        if name not in keep_triggers and is_managed_trigger(tid, desired.env):
+        if name in keep_triggers:
+            continue
+        verdict = ownership.trigger_verdict(trig, env=desired.env, project=desired.project, region=desired.region,
+                                            ours=ours)
+        if verdict.owned:
             out.append(Change("trigger", "prune", tid, name, "", actual=trig))
+        elif verdict.claimed or ownership.is_name_alike(tid, desired.env):
+            skipped.append(Skip("trigger", tid, name, verdict.reason))
     for name, job in sorted(run_jobs.items()):
-        labels = job.get("labels") or {}
-        if name not in keep_jobs and labels.get("managed-by") == "housejobs" \
-                and labels.get("housejobs-env") == desired.env:
-            out.append(Change("job", "prune", name.rsplit("/", 1)[-1], name, labels.get("housejobs-job", ""),
-                              actual=job))
+        jid = name.rsplit("/", 1)[-1]
+        if name in keep_jobs:
+            continue
+        if jid in ours:
+            out.append(Change("job", "prune", jid, name, ours[jid], actual=job))
+        elif ownership.is_name_alike(jid, desired.env):
+            skipped.append(Skip("job", jid, name, "not created by housejobs"))
+    return out, skipped
+
+
+def _prune_foreign(desired: Desired, foreign: list[ForeignTrigger], names: tuple[str, ...]) -> list[Change]:
+    """Deletes for the foreign triggers named by --prune-foreign; refuses any other name before any write."""
+    by_id = {f.id: f for f in foreign}
+    out: list[Change] = []
+    for asked in dict.fromkeys(names):
+        found = by_id.get(asked.rsplit("/", 1)[-1])
+        if found is None or (asked != found.id and asked != found.name):
+            listed = ", ".join(f.id for f in foreign if not f.by_housejobs) or "none"
+            raise UsageError(f"--prune-foreign {asked!r} is not a trigger outside the catalog that starts a "
+                             f"housejobs job of {desired.env}",
+                             hint=f"foreign triggers in {desired.parent}: {listed}")
+        if found.by_housejobs:
+            raise UsageError(f"--prune-foreign {asked!r} was created by housejobs",
+                             hint="--prune deletes the triggers housejobs made that left the catalog")
+        out.append(Change("trigger", "prune", found.id, found.name, found.job, foreign=found))
     return out
 
 

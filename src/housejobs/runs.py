@@ -86,12 +86,17 @@ def check_request(req: RunRequest, catalog: Iterable[str]) -> None:
                          hint="drop --tasks, --no-wait, --allow-concurrent and the job arguments")
 
 
-def _cloud_run(ctx: Context, job: str, env: str) -> tuple[CloudRunExecutions, str]:
-    project = ctx.settings.require("project", "run")
-    region = ctx.settings.require("region", "run")
+def cloud_run(ctx: Context, why: str = "run") -> tuple[CloudRunExecutions, str, str]:
+    """The executions client for ctx's project and region, and the two (the jobs' paths need them)."""
+    project = ctx.settings.require("project", why)
+    region = ctx.settings.require("region", why)
     # What this command talks to is Cloud Run, not the environment's admin API: say so in the summary.
     ctx.target = Target("cloud-run", f"projects/{project}/locations/{region}", f"Cloud Run {project}/{region}")
-    runner = CloudRunExecutions(ctx.settings, clock=ctx.clock, policy=ctx.retry_policy())
+    return CloudRunExecutions(ctx.settings, clock=ctx.clock, policy=ctx.retry_policy()), project, region
+
+
+def _cloud_run(ctx: Context, job: str, env: str) -> tuple[CloudRunExecutions, str]:
+    runner, project, region = cloud_run(ctx)
     return runner, job_path(project, region, job, env)
 
 
@@ -134,7 +139,9 @@ async def run_job(ctx: Context, req: RunRequest, reporter: Reporter | None = Non
     return outcome_of(final, details)
 
 
-def outcome_of(status: ExecutionStatus, details: dict[str, Any]) -> JobResult:
+def outcome_of(status: ExecutionStatus, details: dict[str, Any], *, log_link: bool = True) -> JobResult:
+    """The result of a finished execution; `log_link=False` leaves the log URI out of the message (a
+    report that shows it in a column of its own)."""
     state = status.state
     duration = status.duration_s()
     took = f" in {duration:.1f} s" if duration is not None else ""
@@ -143,7 +150,7 @@ def outcome_of(status: ExecutionStatus, details: dict[str, Any]) -> JobResult:
                        if n)
     if state != SUCCEEDED and status.failure:
         message += f" ({status.failure})"
-    if status.log_uri:
+    if status.log_uri and log_link:
         message += f"; logs: {status.log_uri}"
     details = {**details, "state": state, "duration_s": duration, "log_uri": status.log_uri}
     outcome = Outcome.APPLIED if state == SUCCEEDED else Outcome.FAILED
@@ -226,6 +233,12 @@ class _LogStatus:
 
 def status_reporter(ctx: Context) -> Reporter:
     return _TerminalStatus(ctx) if ctx.runtime.stderr_tty else _LogStatus(ctx)
+
+
+def log_reporter(ctx: Context) -> Reporter:
+    """A log record per change, on a terminal too: for several executions followed at once, where one
+    rewritten status line cannot show them all."""
+    return _LogStatus(ctx)
 
 
 # --- release -------------------------------------------------------------------------------------

@@ -15,6 +15,14 @@ Executions are driven by the test: `run` creates one in the RUNNING state, and t
 stays not-done until it finishes, as on the real API. Finish it with `finish_execution(...)`, or set
 `auto_complete = "succeeded"` (or per job in `job_outcomes`) so it finishes on its own after
 `auto_complete_after` polls (0: at once, so `operation.result()` returns immediately).
+
+Or let it really run: set `executor` to a callable that runs one attempt of one task (a `TaskRun`: the
+container's args and env as the execution stores them, and the CLOUD_RUN_* variables) and returns its
+exit code. Each task then runs, retried up to the template's maxRetries, and the execution finishes
+succeeded or failed by those exit codes (`ContainerFailed` from the executor: the container never
+started, e.g. a secret it references is missing, and the execution's Completed condition says why).
+The tasks run after the RunJob request has been handled and before its answer goes out, outside the
+fake's lock: the caller sees the execution RUNNING, and its first poll sees it finished.
 """
 
 from __future__ import annotations
@@ -81,6 +89,33 @@ _JOB_OUTPUT_ONLY = (
 )
 
 
+@dataclass(frozen=True)
+class TaskRun:
+    """One attempt of one task of an execution, as its container sees it."""
+
+    job: str  # the Cloud Run job id
+    execution: str  # the execution id
+    index: int
+    count: int
+    attempt: int
+    image: str
+    args: list[str]
+    env: list[dict[str, Any]]  # the container's env as stored: plain values and secretKeyRefs
+
+    def cloud_run_env(self) -> dict[str, str]:
+        """What Cloud Run sets in every task's environment."""
+        return {"CLOUD_RUN_JOB": self.job, "CLOUD_RUN_EXECUTION": self.execution,
+                "CLOUD_RUN_TASK_INDEX": str(self.index), "CLOUD_RUN_TASK_COUNT": str(self.count),
+                "CLOUD_RUN_TASK_ATTEMPT": str(self.attempt)}
+
+
+class ContainerFailed(Exception):
+    """An executor's way to say the container could not start; the message is what Cloud Run reports."""
+
+
+Executor = Callable[[TaskRun], int]
+
+
 @dataclass
 class _Operation:
     name: str
@@ -112,6 +147,8 @@ class CloudRunFake(FakeServer):
         self.auto_complete: Outcome | None = None
         self.auto_complete_after = 0
         self.job_outcomes: dict[str, Outcome] = {}  # job id → outcome, overrides auto_complete
+        self.executor: Executor | None = None  # runs the tasks for real (see the module docstring)
+        self._to_execute: list[str] = []
         # The real API reports a failed execution as a failed RunJob operation; its exact code is
         # not documented, so it is a knob.
         self.failed_execution_status = "FAILED_PRECONDITION"
@@ -292,9 +329,54 @@ class CloudRunFake(FakeServer):
         self._sync_reference(ex)
         op = _Operation(self._op_name(project, location), EXECUTION_TYPE, ex, execution=ex["name"], done=False)
         self.operations[op.name] = op
-        if self._outcome_for(ex) is not None and self.auto_complete_after <= 0:
+        if self.executor is not None:
+            self._to_execute.append(ex["name"])
+        elif self._outcome_for(ex) is not None and self.auto_complete_after <= 0:
             self._auto_finish(ex)
         return self._render_op(req, op)
+
+    def dispatch(self, req: RecordedRequest) -> tuple[int, Any]:
+        answer = super().dispatch(req)
+        # Outside the lock: a container may take a while, and other callers (the smoke's other
+        # workers following their executions) must be served meanwhile.
+        self._execute_started()
+        return answer
+
+    def _execute_started(self) -> None:
+        with self._lock:
+            names, self._to_execute = self._to_execute, []
+        for name in names:
+            self._execute(name)
+
+    def _execute(self, name: str) -> None:
+        executor = self.executor
+        with self._lock:
+            ex = self.executions.get(name)
+            if executor is None or ex is None:
+                return
+            container = dict(ex["template"]["containers"][0])
+            count, max_retries = ex["taskCount"], ex["template"].get("maxRetries", 3)
+            job_id, ex_id = ex["job"], name.rsplit("/", 1)[-1]
+        failed = retried = 0
+        why = ""
+        for index in range(count):
+            for attempt in range(max_retries + 1):
+                task = TaskRun(job_id, ex_id, index, count, attempt, container.get("image", ""),
+                               list(container.get("args") or []), _json_copy(container.get("env") or []))
+                try:
+                    code = executor(task)
+                except ContainerFailed as exc:
+                    code, why = 1, f"Task {ex_id}-task{index} could not start: {exc}"
+                if code == 0:
+                    break
+                if attempt < max_retries:
+                    retried += 1
+            else:
+                failed += 1
+        with self._lock:
+            if not ex.get("completionTime"):  # a cancel may have ended it meanwhile
+                self._finish(ex, succeeded=count - failed, failed=failed, cancelled=0, retried=retried,
+                             message=why or None)
 
     # ---- IAM (provisioning grants the scheduler's service account run.invoker on a job) -------
 
@@ -538,7 +620,16 @@ class CloudRunFake(FakeServer):
         }[outcome or "succeeded"]
         self._finish(ex, retried=0, **counts)
 
-    def _finish(self, ex: dict[str, Any], *, succeeded: int, failed: int, cancelled: int, retried: int) -> None:
+    def _finish(
+        self,
+        ex: dict[str, Any],
+        *,
+        succeeded: int,
+        failed: int,
+        cancelled: int,
+        retried: int,
+        message: str | None = None,
+    ) -> None:
         now = self.now()
         ex.update(runningCount=0, completionTime=now, updateTime=now, etag=self._etag())
         ex.pop("reconciling", None)
@@ -558,7 +649,7 @@ class CloudRunFake(FakeServer):
             completed.update(
                 state="CONDITION_FAILED",
                 executionReason="NON_ZERO_EXIT_CODE",
-                message=f"Task {first}-task0 failed with message: The container exited with an error.",
+                message=message or f"Task {first}-task0 failed with message: The container exited with an error.",
             )
         elif cancelled:
             completed.update(

@@ -27,7 +27,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import run_v2, scheduler_v1, secretmanager_v1
 from google.protobuf import duration_pb2, field_mask_pb2
 
-from tests.fakes.cloudrun import CloudRunFake
+from tests.fakes.cloudrun import CloudRunFake, ContainerFailed, TaskRun
 from tests.fakes.discovery import Discovery, EnumSpec, validate
 from tests.fakes.scheduler import SchedulerFake
 from tests.fakes.secretmanager import SecretManagerFake
@@ -521,6 +521,63 @@ def test_auto_complete_policies(run_fake: CloudRunFake, jobs: run_v2.JobsClient)
     assert not op.done()  # first poll
     assert op.done()  # second poll completes it
     assert op.result(timeout=5).succeeded_count == 1
+
+
+def test_an_executor_runs_every_task_and_its_exit_codes_decide(
+    run_fake: CloudRunFake, jobs: run_v2.JobsClient, executions: run_v2.ExecutionsClient
+) -> None:
+    seen: list[TaskRun] = []
+
+    def executor(task: TaskRun) -> int:
+        seen.append(task)
+        if task.index == 1 and task.attempt < 1:
+            return 3  # the second task fails once, then succeeds on Cloud Run's retry
+        return 0
+
+    job = create(jobs)
+    run_fake.executor = executor
+    overrides = run_v2.RunJobRequest.Overrides(task_count=2, container_overrides=[
+        run_v2.RunJobRequest.Overrides.ContainerOverride(args=["quota-reset", "--dry-run"])])
+    op = jobs.run_job(request=run_v2.RunJobRequest(name=job.name, overrides=overrides))
+    assert not op.metadata.completion_time  # answered as started; the tasks had run by the time it arrived
+    done = executions.get_execution(name=op.metadata.name)
+    # maxRetries is 0 on this job: the second task's failure is final, and so the execution's.
+    assert (done.succeeded_count, done.failed_count, done.retried_count) == (1, 1, 0)
+    assert [(t.index, t.attempt) for t in seen] == [(0, 0), (1, 0)]
+    with pytest.raises(gexc.GoogleAPICallError, match="The container exited with an error"):
+        op.result(timeout=5)
+
+    retrying = create(jobs, "housejobs-retry-test")
+    run_fake.jobs[retrying.name]["template"]["template"]["maxRetries"] = 2
+    seen.clear()
+    op = jobs.run_job(request=run_v2.RunJobRequest(name=retrying.name, overrides=overrides))
+    done = executions.get_execution(name=op.metadata.name)
+    assert (done.succeeded_count, done.failed_count, done.retried_count) == (2, 0, 1)
+    assert op.result(timeout=5).succeeded_count == 2
+    assert [(t.index, t.attempt) for t in seen] == [(0, 0), (1, 0), (1, 1)]
+    task = seen[-1]
+    assert task.args == ["quota-reset", "--dry-run"] and task.image.endswith("housejobs:1.4.0")
+    assert task.cloud_run_env() == {"CLOUD_RUN_JOB": "housejobs-retry-test", "CLOUD_RUN_EXECUTION": done.name.rsplit(
+        "/", 1)[-1], "CLOUD_RUN_TASK_INDEX": "1", "CLOUD_RUN_TASK_COUNT": "2", "CLOUD_RUN_TASK_ATTEMPT": "1"}
+    assert task.env[1] == {"name": "CA_ROOT_API_KEY",
+                           "valueSource": {"secretKeyRef": {"secret": "ca-root-api-key-test", "version": "latest"}}}
+
+
+def test_a_container_that_cannot_start_fails_with_the_reason(
+    run_fake: CloudRunFake, jobs: run_v2.JobsClient, executions: run_v2.ExecutionsClient
+) -> None:
+    def executor(task: TaskRun) -> int:
+        raise ContainerFailed("secret ca-root-api-key-test was not found")
+
+    job = create(jobs)
+    run_fake.executor = executor
+    op = jobs.run_job(name=job.name)
+    with pytest.raises(gexc.GoogleAPICallError, match="could not start: secret ca-root-api-key-test was not found"):
+        op.result(timeout=5)
+    ex = executions.get_execution(name=op.metadata.name)
+    assert (ex.failed_count, ex.succeeded_count) == (1, 0)
+    assert jobs.get_job(name=job.name).latest_created_execution.completion_status == (
+        run_v2.ExecutionReference.CompletionStatus.EXECUTION_FAILED)
 
 
 def test_injected_fault_answers_once(run_fake: CloudRunFake, jobs: run_v2.JobsClient) -> None:

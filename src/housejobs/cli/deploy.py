@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from housejobs.context import Context, Options, Runtime
 from housejobs.errors import HousejobsError, UsageError
@@ -18,23 +17,32 @@ from housejobs.redact import redact
 from housejobs.results import EXIT_CODES, JobResult, Outcome
 from housejobs.target import Target
 
+if TYPE_CHECKING:
+    from housejobs.doctor import Checklist
+
 
 # --- create-all-jobs ------------------------------------------------------------------------------
 async def create_all_jobs(ctx: Context, *, plan_only: bool, only: str | None, prune: bool,
-                          image: str | None) -> JobResult:
+                          image: str | None, prune_foreign: tuple[str, ...] = ()) -> JobResult:
     from housejobs.provision import apply_plan, build_desired, compute_plan
 
     desired = build_desired(ctx, only=only, image=image)
     ctx.target = Target("gcp", "", f"Cloud Run + Scheduler {desired.parent} ({desired.env})")
-    plan = await asyncio.to_thread(compute_plan, ctx, desired, prune=prune)
+    plan = await asyncio.to_thread(compute_plan, ctx, desired, prune=prune, prune_foreign=prune_foreign)
     counts = plan.counts()
     details: dict[str, Any] = {"plan": plan.as_dict(), "lines": plan.lines()}
     pending = {k: v for k, v in counts.items() if k != "unchanged" and v}
     summary = ", ".join(f"{v} to {k}" for k, v in pending.items()) or "no changes"
+    # A double trigger is no change of housejobs' own, but the one line everyone reads must not hide it.
+    warning = ""
+    if plan.warnings:
+        n = len(plan.warnings)
+        verb = "triggers also start" if n > 1 else "trigger also starts"
+        warning = f"; warning: {n} other {verb} a housejobs job (see the plan)"
     if plan_only:
-        return JobResult(Outcome.DRY_RUN, f"plan: {summary}", counts, details)
+        return JobResult(Outcome.DRY_RUN, f"plan: {summary}{warning}", counts, details)
     if plan.in_sync:
-        return JobResult(Outcome.SKIPPED, "no changes: every job and trigger is in sync", counts, details)
+        return JobResult(Outcome.SKIPPED, f"no changes: every job and trigger is in sync{warning}", counts, details)
     report = await asyncio.to_thread(apply_plan, ctx, plan, should_stop=ctx.stop_event.is_set)
     done = len(report.applied)
     details["applied"] = [f"{c.action} {c.kind} {c.id}" for c in report.applied]
@@ -50,7 +58,8 @@ async def create_all_jobs(ctx: Context, *, plan_only: bool, only: str | None, pr
         return JobResult(Outcome.INTERRUPTED, f"stopped after {done} of {len(plan.writes)} changes; a rerun "
                          "applies the rest", counts, details, signal=ctx.stop_signal)
     past = {"create": "created", "update": "updated", "grant": "granted", "prune": "pruned"}
-    return JobResult(Outcome.APPLIED, ", ".join(f"{v} {past[k]}" for k, v in pending.items()), counts, details)
+    return JobResult(Outcome.APPLIED, ", ".join(f"{v} {past[k]}" for k, v in pending.items()) + warning, counts,
+                     details)
 
 
 # --- pause / resume -------------------------------------------------------------------------------
@@ -96,7 +105,7 @@ def _set_paused(ctx: Context, job: str, trigger: str | None, pause: bool) -> Job
 
 # --- list-jobs --env ------------------------------------------------------------------------------
 def list_jobs_env(rt: Runtime, *, env: str, as_json: bool) -> int:
-    from housejobs.provision import compute_plan
+    from housejobs.provision import compute_plan, sync_state
 
     ctx: Context | None = None
     try:
@@ -121,16 +130,21 @@ def list_jobs_env(rt: Runtime, *, env: str, as_json: bool) -> int:
             assert tc is not None
             body = trig.body
             triggers.append({"name": trig.trigger, "id": trig.id, "schedule": body["schedule"],
-                             "time_zone": body["timeZone"], "sync": _state(tc.action),
+                             "time_zone": body["timeZone"], "sync": sync_state(tc.action),
                              "state": (tc.actual or {}).get("state", "missing")})
-        sync = _state(change.action)
+        sync = sync_state(change.action)
         if sync == "in sync" and any(t["sync"] != "in sync" for t in triggers):
             sync = "drift"
+        # Triggers outside the catalog that start this job too: it runs more often than the catalog says.
+        foreign = [f.as_dict() for f in plan.foreign if f.target == job.id]
         rows.append({"name": job.job, "id": job.id, "kind": catalog[job.job].kind, "state": sync,
-                     "triggers": triggers, "last_execution": _last_execution(change.actual)})
+                     "triggers": triggers, "foreign_triggers": foreign,
+                     "last_execution": _last_execution(change.actual)})
+    # Those on a labelled job that left the catalog have no row of their own.
+    orphans = [f for f in plan.foreign if f.target not in {j.id for j in plan.desired.jobs}]
     if as_json:
         rt.stdout.write(json.dumps({"env": env, "project": plan.desired.project, "region": plan.desired.region,
-                                    "jobs": rows}) + "\n")
+                                    "jobs": rows, "foreign_triggers": [f.as_dict() for f in plan.foreign]}) + "\n")
         return 0
     # One row per trigger (reminder has three); the job's own cells only on its first row.
     table = [("NAME", "KIND", "STATE", "TRIGGER", "LAST EXECUTION")]
@@ -138,19 +152,21 @@ def list_jobs_env(rt: Runtime, *, env: str, as_json: bool) -> int:
         last = r["last_execution"]
         shown = [(f"{t['name']}: " if t["name"] != "schedule" else "") + f"{t['schedule']} {t['time_zone']} "
                  + t["state"] + ("" if t["sync"] == "in sync" else f" ({t['sync']})") for t in r["triggers"]]
-        table.append((r["name"], r["kind"], r["state"], shown[0] if shown else "—",
+        shown = (shown or ["—"]) + [f"! {f['warning']}" for f in r["foreign_triggers"]]
+        table.append((r["name"], r["kind"], r["state"], shown[0],
                       f"{last['status']} {last['time']}" if last else "—"))
         table += [("", "", "", more, "") for more in shown[1:]]
-    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
     lines = [f"{env} · project {plan.desired.project} · region {plan.desired.region}"]
-    lines += [("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]).rstrip()
+    # The trigger column is padded only as wide as its schedules: a long warning would push every
+    # row's last-execution cell off the screen.
+    trigger_width = max(len(row[3]) for row in table if not row[3].startswith("! "))
+    lines += [("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  "
+               + (row[3] if row[3].startswith("! ") else row[3].ljust(trigger_width) + "  " + row[4])).rstrip()
               for row in table]
+    lines += [f"! {f.target}: {f.warning()}" for f in orphans]
     rt.stdout.write("\n".join(lines) + "\n")
     return 0
-
-
-def _state(action: str) -> str:
-    return {"create": "missing", "update": "drift", "unchanged": "in sync"}.get(action, action)
 
 
 def _last_execution(job: dict[str, Any] | None) -> dict[str, str] | None:
@@ -165,148 +181,32 @@ def _last_execution(job: dict[str, Any] | None) -> dict[str, str] | None:
 
 
 # --- doctor ---------------------------------------------------------------------------------------
-@dataclass
-class Check:
-    name: str
-    ok: bool
-    detail: str
-
-
 def doctor(rt: Runtime, *, env: str, as_json: bool, deadline: float | None, debug: bool) -> int:
-    """A checklist; exit 0 only if every check passes, 2 if the configuration does not resolve."""
-    from housejobs.provision import build_desired
+    """A checklist (housejobs.doctor); exit 0 only if every check passes, 2 if the configuration does
+    not resolve."""
+    from housejobs.doctor import Check, Checklist, run_checks
 
-    checks: list[Check] = []
     ctx: Context | None = None
     try:
         try:
-            ctx = Context(rt, Options(env=env, deadline=deadline, debug=debug, uses=("cloud-run", "admin")), "doctor")
-            desired = build_desired(ctx)
+            ctx = Context(rt, Options(env=env, deadline=deadline, debug=debug, uses=("cloud-run", "admin")),
+                          "doctor")
         except HousejobsError as exc:
-            checks.append(Check("config resolves", False, exc.line()))
-            return _report(rt, env, checks, as_json, config_error=True)
-        checks.append(Check("config resolves", True,
-                            f"project {desired.project}, region {desired.region}, image {desired.image}, "
-                            f"{len(desired.jobs)} jobs, {len(desired.triggers)} triggers"))
-        checks.append(_run_check("Google credentials usable", lambda: _credentials(ctx)))
-        secrets = sorted({b.resource.rsplit("/", 1)[-1] for b in desired.bindings if b.kind == "secret"})
-        for name in secrets:
-            checks.append(_run_check(f"secret {name} readable", lambda name=name: _read_secret(ctx, name)))
-        checks += _api_checks(ctx)
-        checks.append(_run_check("jobs and triggers in sync", lambda: _in_sync(ctx)))
-        checks.append(_run_check("IAM bindings on the jobs", lambda: _bindings(ctx)))
-        return _report(rt, env, checks, as_json, config_error=False)
+            return _report(rt, env, Checklist([Check("config resolves", False, exc.line())], config_error=True),
+                           as_json)
+        return _report(rt, env, asyncio.run(run_checks(ctx)), as_json)
     finally:
         if ctx is not None:
             ctx.close()
 
 
-def _run_check(name: str, fn: Any) -> Check:
-    try:
-        return Check(name, True, str(fn()))
-    except HousejobsError as exc:
-        return Check(name, False, exc.line())
-    except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
-        return Check(name, False, f"internal error: {exc.__class__.__name__}")
-
-
-def _credentials(ctx: Context) -> str:
-    endpoints = ("run_api_endpoint", "scheduler_api_endpoint", "secretmanager_api_endpoint")
-    if all(ctx.settings.get(k) for k in endpoints):
-        return "anonymous: every Google API endpoint is overridden (HOUSEJOBS_*_API_ENDPOINT)"
-    import google.auth
-    from google.auth import exceptions as auth_exc
-    from google.auth.transport.requests import Request
-
-    from housejobs.errors import ConfigError
-    from housejobs.gcp.specs import CLOUD_PLATFORM
-
-    try:
-        creds, _ = google.auth.default(scopes=[CLOUD_PLATFORM])
-        creds.refresh(Request())  # type: ignore[no-untyped-call]
-    except auth_exc.DefaultCredentialsError:
-        raise ConfigError("no Google credentials", hint="run `gcloud auth application-default login`") from None
-    except auth_exc.GoogleAuthError as exc:
-        raise ConfigError(f"Google credentials unusable: {exc.__class__.__name__}") from None
-    who = getattr(creds, "service_account_email", None) or creds.__class__.__name__
-    return f"application default credentials ({who})"
-
-
-def _read_secret(ctx: Context, name: str) -> str:
-    from housejobs.errors import SecretError
-    from housejobs.secrets import read_secret
-
-    # Always Secret Manager, even when the value is also in this shell's environment: that is where
-    # the Cloud Run Jobs read it from.
-    reader = ctx.runtime.secret_reader or read_secret
-    try:
-        reader(ctx.settings, name)
-    except SecretError as exc:
-        raise SecretError(exc.message, hint="the Cloud Run Jobs read it from Secret Manager") from None
-    return "latest version accessible"
-
-
-def _api_checks(ctx: Context) -> list[Check]:
-    async def probe() -> list[Check]:
-        out: list[Check] = []
-        try:
-            client = ctx.admin_client()
-        except HousejobsError as exc:
-            return [Check("API health", False, exc.line()), Check("API auth", False, exc.line())]
-        try:
-            health = await client.get("/healthz")
-            ok = isinstance(health.data, dict) and health.data.get("status") == "ok"
-            out.append(Check("API health", ok, f"GET {ctx.api_target.url}/healthz → {health.status} "
-                             + json.dumps(health.data)))
-        except HousejobsError as exc:
-            out.append(Check("API health", False, exc.line()))
-        try:
-            orgs = await client.get("/admin/orgs", params={"status": "active", "page_size": 1})
-            out.append(Check("API auth", True, f"GET /admin/orgs?page_size=1 → {orgs.status} with the root key"))
-        except HousejobsError as exc:
-            out.append(Check("API auth", False, exc.line()))
-        finally:
-            await client.aclose()
-        return out
-
-    return asyncio.run(probe())
-
-
-def _in_sync(ctx: Context) -> str:
-    from housejobs.errors import ConfigError
-    from housejobs.provision import compute_plan
-
-    plan = compute_plan(ctx, iam=False)
-    # IAM grants are the next check's business; this one is about the jobs and triggers themselves.
-    off = [f"{c.kind} {c.id} {_state(c.action)}" for c in plan.writes if c.kind != "iam"]
-    if off:
-        raise ConfigError("out of sync: " + ", ".join(off),
-                          hint=f"see `housejobs create-all-jobs --env {ctx.env} --plan`")
-    return (f"{sum(c.kind == 'job' for c in plan.changes)} jobs and "
-            f"{sum(c.kind == 'trigger' for c in plan.changes)} triggers match the catalog")
-
-
-def _bindings(ctx: Context) -> str:
-    from housejobs.errors import ConfigError
-    from housejobs.provision import check_bindings, required_bindings
-
-    problems = check_bindings(ctx)
-    if problems:
-        raise ConfigError("; ".join(problems), hint=f"`housejobs create-all-jobs --env {ctx.env}` grants them")
-    count = sum(b.kind == "run-job" for b in required_bindings(ctx))
-    return (f"{count} scheduler bindings present on the jobs (secret and BigQuery bindings are listed by "
-            "create-all-jobs --plan; their policies are not read here)")
-
-
-def _report(rt: Runtime, env: str, checks: list[Check], as_json: bool, *, config_error: bool) -> int:
-    failed = [c for c in checks if not c.ok]
-    code = 2 if config_error else (1 if failed else 0)
+def _report(rt: Runtime, env: str, checklist: Checklist, as_json: bool) -> int:
+    code = checklist.exit_code
     if as_json:
-        doc = {"env": env, "ok": not failed, "exit_code": code,
-               "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks]}
+        doc = {"env": env, "ok": not checklist.failed, "exit_code": code,
+               "checks": [c.as_dict() for c in checklist.checks]}
         rt.stdout.write(redact(json.dumps(doc)) + "\n")
         return code
-    lines = [f"{'✓' if c.ok else '✗'} {c.name}: {c.detail}" for c in checks]
-    lines.append(f"doctor {env}: {len(checks) - len(failed)} of {len(checks)} checks passed")
+    lines = [c.line() for c in checklist.checks] + [checklist.summary(env)]
     rt.stdout.write(redact("\n".join(lines)) + "\n")
     return code

@@ -468,14 +468,20 @@ def create_all_jobs(
     image: Annotated[str | None, typer.Option("--image", metavar="IMAGE", help="Pin this image (best by "
                                               "digest) [default: the environment's image].",
                                               show_default=False)] = None,
+    prune_foreign: Annotated[list[str] | None, typer.Option(
+        "--prune-foreign", metavar="NAME", help="Delete this Scheduler job, not created by housejobs, that "
+        "also starts one of this env's jobs (repeatable; see the plan's warnings).", show_default=False)] = None,
     yes: YesOpt = False, json: JsonOpt = False, debug: DebugOpt = False,
 ) -> None:
     """Create or update every Cloud Run Job (housejobs-JOB-ENV) and Cloud Scheduler trigger in the catalog.
 
-    Reads what exists, prints a plan (create / update with a field-level diff / unchanged / prune, and
-    the IAM bindings the deployment needs), then applies it: jobs, their IAM grants, triggers. A
-    second run changes nothing. --prune deletes only Cloud Run Jobs labelled managed-by=housejobs for
-    this env and Scheduler jobs named housejobs-*-ENV. Prod asks for confirmation unless --plan.
+    Reads what exists, prints a plan (create / update with a field-level diff / unchanged / prune, the
+    IAM bindings the deployment needs, and a warning for every other trigger that starts one of this
+    env's jobs), then applies it: jobs, their IAM grants, triggers. A second run changes nothing.
+    --prune deletes only what housejobs can prove it made: Cloud Run Jobs labelled managed-by=housejobs
+    for this env, and Scheduler jobs whose description carries housejobs' marker and which start such
+    a job; a name-alike without them is shown as `skip (not created by housejobs)`. Prod asks for
+    confirmation unless --plan.
 
     Example: housejobs create-all-jobs --env stage --plan
     """
@@ -483,8 +489,10 @@ def create_all_jobs(
     from housejobs.cli.runner import execute
     from housejobs.results import JobResult
 
+    foreign = tuple(prune_foreign or ())
+
     async def job(ctx: Context) -> JobResult:
-        return await impl(ctx, plan_only=plan, only=only, prune=prune, image=image)
+        return await impl(ctx, plan_only=plan, only=only, prune=prune, image=image, prune_foreign=foreign)
 
     options = Options(env=env, dry_run=plan, yes=yes, json=json, debug=debug, uses=("cloud-run",))
     raise typer.Exit(execute(runtime(), options, "create-all-jobs", job,
@@ -535,7 +543,8 @@ def doctor(*, env: RequiredEnvOpt, json: JsonOpt = False,
                                                    help="Bound each API check, retries included.")] = 10.0,
            debug: DebugOpt = False) -> None:
     """Check a deployment: config, credentials, each secret, API health and auth, jobs and triggers in
-    sync with the catalog, and the IAM bindings on the jobs. Prints one ✓ or ✗ line per check.
+    sync with the catalog, no other Scheduler job starting them (a double trigger), and the IAM bindings
+    on the jobs. Prints one ✓ or ✗ line per check.
 
     Exits 0 if every check passes, 1 if any fails, 2 if the configuration does not resolve.
 
@@ -544,6 +553,43 @@ def doctor(*, env: RequiredEnvOpt, json: JsonOpt = False,
     from housejobs.cli.deploy import doctor as impl
 
     raise typer.Exit(impl(runtime(), env=env, as_json=json, deadline=deadline, debug=debug))
+
+
+@app.command("smoke")
+def smoke(
+    *,
+    env: RequiredEnvOpt,
+    only: Annotated[str | None, typer.Option("--only", metavar="JOB", help="Dry-run only this catalog job "
+                                             "(the checks still cover the whole deployment).",
+                                             show_default=False)] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=32, metavar="N",
+                                             help="Jobs dry-running at once.")] = 4,
+    yes: YesOpt = False, json: JsonOpt = False, deadline: DeadlineOpt = None, debug: DebugOpt = False,
+) -> None:
+    """Smoke-test a deployment from inside Cloud Run, changing nothing: doctor's checks, then every
+    catalog job started as an execution of the deployed job with --dry-run appended to its args (one
+    per reminder type), followed to the end. Prints the checklist and one table: job, execution,
+    outcome, duration, log link. An execution already running is waited for first.
+
+    Exits 0 only if every check and every dry run passed, 1 otherwise, 2 if the configuration does not
+    resolve. Prod asks for confirmation (the dry runs still start executions).
+
+    Example: housejobs smoke --env stage --json
+    """
+    from housejobs.cli.runner import execute
+    from housejobs.results import JobResult
+    from housejobs.smoke import check_only, run_smoke
+
+    bad_input = _catalog_check(lambda names: check_only(only, names))
+
+    async def job_fn(ctx: Context) -> JobResult:
+        if bad_input is not None:
+            raise bad_input
+        return await run_smoke(ctx, only=only, concurrency=concurrency)
+
+    options = _options(env, None, False, yes, json, deadline, debug, uses=("cloud-run", "admin"))
+    raise typer.Exit(execute(runtime(), options, "smoke", job_fn,
+                             confirm=None if bad_input else "start a dry-run execution of every job on Cloud Run"))
 
 
 config_app = typer.Typer(help="Inspect the resolved configuration.", no_args_is_help=True)

@@ -173,7 +173,7 @@ def _env_value(env: dict[str, Any]) -> dict[str, str]:
 def scheduler_job_view(job: dict[str, Any]) -> dict[str, Any]:
     """The managed part of a Scheduler job (state, status and schedule times are not managed)."""
     out: dict[str, Any] = {
-        "description": job.get("description", ""),
+        "description": job.get("description") or _UNSET,
         "schedule": job.get("schedule", ""),
         "timeZone": time_zone(job.get("timeZone") or "Etc/UTC"),
         "attemptDeadline": duration(job.get("attemptDeadline") or "180s"),
@@ -262,17 +262,14 @@ def time_zone(name: str) -> str:
 
 # --- diffs --------------------------------------------------------------------------------------
 def diff(actual: dict[str, Any], desired: dict[str, Any]) -> list[str]:
-    """`path: old -> new` for every managed path that differs, in a stable order."""
+    """`path: old -> new` for every managed path that differs, sorted by path (a job's fields stay
+    together, in the order a reader scans them)."""
     lines = []
-    for path in sorted(set(actual) | set(desired), key=_path_order):
+    for path in sorted(set(actual) | set(desired)):
         old, new = actual.get(path, _UNSET), desired.get(path, _UNSET)
         if old != new:
             lines.append(f"{path}: {show(path, old)} -> {show(path, new)}")
     return lines
-
-
-def _path_order(path: str) -> tuple[int, str]:
-    return (path.count("."), path)
 
 
 def show(path: str, value: Any) -> str:

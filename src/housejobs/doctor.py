@@ -1,0 +1,189 @@
+"""The deployment checks `doctor` prints and `smoke` starts with: one list, one copy of each check.
+
+    config resolves                 the environment's settings and the catalog build a deployment
+    Google credentials usable       application default credentials refresh (or every endpoint is a fake)
+    secret NAME readable            each secret the jobs reference, from Secret Manager
+    API health / API auth           GET /healthz, then GET /admin/orgs with the root key
+    jobs and triggers in sync       Cloud Run jobs and Scheduler triggers match the catalog
+    no other trigger starts a job   no Scheduler job outside the catalog starts one of this env's jobs
+    IAM bindings on the jobs        the scheduler account's roles on the triggered jobs
+
+Every check reads; none changes anything. A check that raises a housejobs error fails with its one
+line; one broken check never hides the others. The Google libraries load only inside the checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from housejobs.errors import ConfigError, HousejobsError, SecretError
+
+if TYPE_CHECKING:
+    from housejobs.context import Context
+    from housejobs.provision import Plan
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'✓' if self.ok else '✗'} {self.name}: {self.detail}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass
+class Checklist:
+    checks: list[Check] = field(default_factory=list)
+    config_error: bool = False  # the configuration did not resolve: nothing else could be checked
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.config_error else (1 if self.failed else 0)
+
+    def summary(self, env: str) -> str:
+        return f"doctor {env}: {len(self.checks) - len(self.failed)} of {len(self.checks)} checks passed"
+
+
+async def run_checks(ctx: Context) -> Checklist:
+    """Every check, in order. Blocking Google calls run in worker threads, so a caller's event loop
+    (smoke's, which follows executions meanwhile) is never held."""
+    from housejobs.provision import build_desired
+
+    try:
+        desired = build_desired(ctx)
+    except HousejobsError as exc:
+        return Checklist([Check("config resolves", False, exc.line())], config_error=True)
+    out = Checklist([Check("config resolves", True,
+                           f"project {desired.project}, region {desired.region}, image {desired.image}, "
+                           f"{len(desired.jobs)} jobs, {len(desired.triggers)} triggers")])
+    out.checks.append(await _run("Google credentials usable", lambda: _credentials(ctx)))
+    secrets = sorted({b.resource.rsplit("/", 1)[-1] for b in desired.bindings if b.kind == "secret"})
+    for name in secrets:
+        out.checks.append(await _run(f"secret {name} readable", functools.partial(_read_secret, ctx, name)))
+    out.checks += await _api_checks(ctx)
+    # One read of the deployment serves both checks about it.
+    plan: list[Plan] = []
+    out.checks.append(await _run("jobs and triggers in sync", lambda: _in_sync(ctx, plan)))
+    out.checks.append(await _run("no other trigger starts these jobs", lambda: _no_double_triggers(ctx, plan)))
+    out.checks.append(await _run("IAM bindings on the jobs", lambda: _bindings(ctx)))
+    return out
+
+
+async def _run(name: str, fn: Callable[[], str]) -> Check:
+    try:
+        return Check(name, True, str(await asyncio.to_thread(fn)))
+    except HousejobsError as exc:
+        return Check(name, False, exc.line())
+    except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
+        return Check(name, False, f"internal error: {exc.__class__.__name__}")
+
+
+def _credentials(ctx: Context) -> str:
+    endpoints = ("run_api_endpoint", "scheduler_api_endpoint", "secretmanager_api_endpoint")
+    if all(ctx.settings.get(k) for k in endpoints):
+        return "anonymous: every Google API endpoint is overridden (HOUSEJOBS_*_API_ENDPOINT)"
+    import google.auth
+    from google.auth import exceptions as auth_exc
+    from google.auth.transport.requests import Request
+
+    from housejobs.gcp.specs import CLOUD_PLATFORM
+
+    try:
+        creds, _ = google.auth.default(scopes=[CLOUD_PLATFORM])
+        creds.refresh(Request())  # type: ignore[no-untyped-call]
+    except auth_exc.DefaultCredentialsError:
+        raise ConfigError("no Google credentials", hint="run `gcloud auth application-default login`") from None
+    except auth_exc.GoogleAuthError as exc:
+        raise ConfigError(f"Google credentials unusable: {exc.__class__.__name__}") from None
+    who = getattr(creds, "service_account_email", None) or creds.__class__.__name__
+    return f"application default credentials ({who})"
+
+
+def _read_secret(ctx: Context, name: str) -> str:
+    from housejobs.secrets import read_secret
+
+    # Always Secret Manager, even when the value is also in this shell's environment: that is where
+    # the Cloud Run Jobs read it from.
+    reader = ctx.runtime.secret_reader or read_secret
+    try:
+        reader(ctx.settings, name)
+    except SecretError as exc:
+        raise SecretError(exc.message, hint="the Cloud Run Jobs read it from Secret Manager") from None
+    return "latest version accessible"
+
+
+async def _api_checks(ctx: Context) -> list[Check]:
+    out: list[Check] = []
+    try:
+        client = ctx.admin_client()
+    except HousejobsError as exc:
+        return [Check("API health", False, exc.line()), Check("API auth", False, exc.line())]
+    try:
+        health = await client.get("/healthz")
+        ok = isinstance(health.data, dict) and health.data.get("status") == "ok"
+        out.append(Check("API health", ok, f"GET {ctx.api_target.url}/healthz → {health.status} "
+                         + json.dumps(health.data)))
+    except HousejobsError as exc:
+        out.append(Check("API health", False, exc.line()))
+    try:
+        orgs = await client.get("/admin/orgs", params={"status": "active", "page_size": 1})
+        out.append(Check("API auth", True, f"GET /admin/orgs?page_size=1 → {orgs.status} with the root key"))
+    except HousejobsError as exc:
+        out.append(Check("API auth", False, exc.line()))
+    finally:
+        await client.aclose()  # on this loop: doctor runs the checks in a loop of their own
+    return out
+
+
+def _plan(ctx: Context, memo: list[Plan]) -> Plan:
+    from housejobs.provision import compute_plan
+
+    if not memo:
+        memo.append(compute_plan(ctx, iam=False))
+    return memo[0]
+
+
+def _in_sync(ctx: Context, memo: list[Plan]) -> str:
+    from housejobs.provision import sync_state
+
+    plan = _plan(ctx, memo)
+    # IAM grants are another check's business; this one is about the jobs and triggers themselves.
+    off = [f"{c.kind} {c.id} {sync_state(c.action)}" for c in plan.writes if c.kind != "iam"]
+    if off:
+        raise ConfigError("out of sync: " + ", ".join(off),
+                          hint=f"see `housejobs create-all-jobs --env {ctx.env} --plan`")
+    return (f"{sum(c.kind == 'job' for c in plan.changes)} jobs and "
+            f"{sum(c.kind == 'trigger' for c in plan.changes)} triggers match the catalog")
+
+
+def _no_double_triggers(ctx: Context, memo: list[Plan]) -> str:
+    plan = _plan(ctx, memo)
+    if plan.foreign:
+        raise ConfigError("; ".join(f"{f.target} {f.warning()}" for f in plan.foreign),
+                          hint=f"see `housejobs create-all-jobs --env {ctx.env} --plan`")
+    return f"no Scheduler job outside the catalog starts a housejobs job of {ctx.env}"
+
+
+def _bindings(ctx: Context) -> str:
+    from housejobs.provision import check_bindings, required_bindings
+
+    problems = check_bindings(ctx)
+    if problems:
+        raise ConfigError("; ".join(problems), hint=f"`housejobs create-all-jobs --env {ctx.env}` grants them")
+    count = sum(b.kind == "run-job" for b in required_bindings(ctx))
+    return (f"{count} scheduler bindings present on the jobs (secret and BigQuery bindings are listed by "
+            "create-all-jobs --plan; their policies are not read here)")

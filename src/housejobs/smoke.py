@@ -1,0 +1,219 @@
+"""`housejobs smoke`: prove a deployment works from inside Cloud Run, changing nothing.
+
+    checks = doctor's checklist (housejobs.doctor)                     reads only
+    for every catalog job (bounded parallelism across jobs):
+        wait for any execution of it that is already running           follow it, never touch it
+        start the job with `--dry-run` appended to its catalog args    runs.py's start and follow
+        follow the execution to the end
+
+Every job's dry run makes reads only (the period jobs print the call they would make, org-sync-all
+pages the orgs, migrate reads the history, quota-cleanup counts rows and dry-runs the DELETE, the
+reminder asks the bot for its own dry run), so a smoke run proves the image, its secrets, its service
+account and the API it calls without changing any of them. The one thing it creates is executions.
+
+A job whose triggers pass args (the reminder: one trigger per type) gets one dry run per distinct set
+of trigger args, so each thing a trigger will start is tried; any other job gets one.
+
+An execution already running is waited for, not skipped: a skipped job would make the smoke red (or,
+if counted as passed, untested) for a reason that says nothing about the deployment, and after a
+deploy the point is to try the new image on every job. Dry runs of one job run one after another, so
+they never wait for each other.
+
+The result is `applied` (exit 0) only if every check and every dry run passed, `failed` (1) otherwise,
+`refused` (2) when the configuration does not resolve; its details carry the checks and the rows as
+data, and their lines (checklist, table) for the terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from housejobs.catalog import JobDef, load_catalog
+from housejobs.context import Context
+from housejobs.doctor import Checklist, run_checks
+from housejobs.errors import HousejobsError, UsageError
+from housejobs.gcp.executions import CloudRunExecutions, job_path
+from housejobs.results import JobResult, Outcome
+from housejobs.runs import cloud_run, follow, log_reporter, outcome_of
+
+DRY_RUN = "--dry-run"
+DEFAULT_CONCURRENCY = 4
+
+
+@dataclass(frozen=True)
+class DryRun:
+    job: str
+    trigger: str | None  # the trigger whose args it carries, when the job's triggers pass args
+    extra: tuple[str, ...] = ()  # the trigger's args, before --dry-run
+
+    @property
+    def label(self) -> str:
+        return self.job if self.trigger is None else f"{self.job} ({self.trigger})"
+
+    def args(self, job: JobDef) -> list[str]:
+        return job.container_args((*self.extra, DRY_RUN))
+
+
+def check_only(only: str | None, catalog: Iterable[str]) -> None:
+    names = sorted(catalog)
+    if only is not None and only not in names:
+        raise UsageError(f"--only {only!r} is not a catalog job", hint="one of: " + ", ".join(names))
+
+
+def plan_dry_runs(catalog: dict[str, JobDef], only: str | None = None) -> list[DryRun]:
+    """One dry run per distinct set of trigger args (a job without trigger args: one)."""
+    out: list[DryRun] = []
+    for job in catalog.values():
+        if only is not None and job.name != only:
+            continue
+        variants: dict[tuple[str, ...], str] = {}
+        for trigger in job.triggers:
+            variants.setdefault(trigger.args, trigger.name)
+        if not any(variants):
+            out.append(DryRun(job.name, None))
+            continue
+        out += [DryRun(job.name, name if args else None, args) for args, name in variants.items()]
+    return out
+
+
+@dataclass
+class Row:
+    label: str
+    job: str
+    args: list[str]
+    execution: str = ""  # the execution id, once started
+    outcome: str = "not run"  # succeeded / failed / cancelled from the execution, else refused / interrupted
+    duration_s: float | None = None
+    log_uri: str = ""
+    message: str = ""
+    waited_for: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "succeeded"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"job": self.job, "label": self.label, "args": self.args, "execution": self.execution,
+                "outcome": self.outcome, "passed": self.passed, "duration_s": self.duration_s,
+                "log_uri": self.log_uri, "message": self.message, "waited_for": self.waited_for}
+
+
+async def run_smoke(ctx: Context, *, only: str | None = None, concurrency: int = DEFAULT_CONCURRENCY) -> JobResult:
+    if not ctx.env:
+        raise UsageError("smoke needs an environment", hint="pass --env test, stage or prod")
+    if concurrency < 1:
+        raise UsageError(f"--concurrency must be at least 1, got {concurrency}")
+    checklist = await run_checks(ctx)
+    if checklist.config_error:
+        details = {"checks": [c.as_dict() for c in checklist.checks], "rows": [],
+                   "lines": [c.line() for c in checklist.checks]}
+        return JobResult(Outcome.REFUSED, checklist.checks[0].detail, details=details)
+    catalog = load_catalog(ctx.settings.jobs_dir)
+    check_only(only, catalog)
+    runner, project, region = cloud_run(ctx, "smoke")
+    by_job: dict[str, list[DryRun]] = {}
+    for dry in plan_dry_runs(catalog, only):
+        by_job.setdefault(dry.job, []).append(dry)
+    gate = asyncio.Semaphore(concurrency)
+    batches = await asyncio.gather(*(
+        _job_dry_runs(ctx, runner, job_path(project, region, job, ctx.env), catalog[job], runs, gate)
+        for job, runs in by_job.items()))
+    return _result(ctx, checklist, [row for batch in batches for row in batch])
+
+
+async def _job_dry_runs(ctx: Context, runner: CloudRunExecutions, job_name: str, job: JobDef,
+                        runs: list[DryRun], gate: asyncio.Semaphore) -> list[Row]:
+    rows = [Row(dry.label, dry.job, dry.args(job)) for dry in runs]
+    async with gate:
+        try:
+            waited = await _wait_for_running(ctx, runner, job_name)
+        except HousejobsError as exc:  # not provisioned, no permission: every row of the job says so
+            for row in rows:
+                row.outcome, row.message = exc.outcome.value, exc.line()
+            return rows
+        if waited is None:
+            return _interrupted(rows)
+        rows[0].waited_for = waited
+        for row in rows:
+            if ctx.stop_event.is_set():
+                return _interrupted(rows)
+            await _dry_run(ctx, runner, job_name, row)
+    return rows
+
+
+async def _wait_for_running(ctx: Context, runner: CloudRunExecutions, job_name: str) -> list[str] | None:
+    """Follow every execution of the job that is still running to its end (None: a signal came)."""
+    waited: list[str] = []
+    for status in await runner.running(job_name):
+        ctx.logger.info(f"{status.id} is running: waiting for it before the dry run", event="smoke_waiting",
+                        execution=status.name)
+        if await follow(ctx, runner, status, log_reporter(ctx)) is None:
+            return None
+        waited.append(status.id)
+    return waited
+
+
+async def _dry_run(ctx: Context, runner: CloudRunExecutions, job_name: str, row: Row) -> None:
+    try:
+        status = await runner.start(job_name, args=row.args, tasks=None)
+    except HousejobsError as exc:
+        row.outcome, row.message = exc.outcome.value, exc.line()
+        return
+    row.execution, row.log_uri = status.id, status.log_uri
+    ctx.logger.info(f"{row.label}: started {status.id}", event="smoke_dry_run_started", execution=status.name,
+                    args=row.args)
+    try:
+        final = await follow(ctx, runner, status, log_reporter(ctx))
+    except HousejobsError as exc:  # reads gave up: the execution's end is unknown
+        row.outcome, row.message = exc.outcome.value, exc.line()
+        return
+    if final is None:
+        row.outcome, row.message = "interrupted", f"stopped following {status.id}; the execution keeps running"
+        return
+    result = outcome_of(final, {}, log_link=False)  # the table has a column for it
+    row.outcome, row.duration_s = final.state, final.duration_s()
+    row.log_uri = final.log_uri or row.log_uri
+    if not row.passed:
+        row.message = result.message
+    ctx.logger.log("INFO" if row.passed else "ERROR", f"{row.label}: {row.outcome}", event="smoke_dry_run",
+                   execution=status.name, outcome=row.outcome, duration_s=row.duration_s)
+
+
+def _interrupted(rows: list[Row]) -> list[Row]:
+    for row in rows:
+        if row.outcome == "not run":
+            row.outcome, row.message = "interrupted", "not started: stopped by signal"
+    return rows
+
+
+def _result(ctx: Context, checklist: Checklist, rows: list[Row]) -> JobResult:
+    checks = checklist.checks
+    failed_checks = checklist.failed
+    failed_rows = [r for r in rows if not r.passed]
+    counts = {"checks": len(checks), "checks_failed": len(failed_checks), "dry_runs": len(rows),
+              "succeeded": len(rows) - len(failed_rows), "failed": len(failed_rows)}
+    message = (f"{len(checks) - len(failed_checks)} of {len(checks)} checks passed, "
+               f"{counts['succeeded']} of {len(rows)} dry runs succeeded")
+    failures = [{"unit": f"check {c.name}", "reason": c.detail} for c in failed_checks]
+    failures += [{"unit": r.label, "reason": r.message or r.outcome} for r in failed_rows]
+    if failures:
+        message += "; failed: " + ", ".join(f["unit"] for f in failures)
+    details = {"checks": [c.as_dict() for c in checks], "rows": [r.as_dict() for r in rows],
+               "lines": [c.line() for c in checks] + table(rows)}
+    if ctx.stop_event.is_set():
+        return JobResult(Outcome.INTERRUPTED, message, counts, details, failures=failures, signal=ctx.stop_signal)
+    outcome = Outcome.FAILED if failures else Outcome.APPLIED
+    return JobResult(outcome, message, counts, details, failures=failures)
+
+
+def table(rows: list[Row]) -> list[str]:
+    """One line per dry run: job, execution, outcome, duration, log link."""
+    cells = [("JOB", "EXECUTION", "OUTCOME", "DURATION", "LOGS")]
+    for r in rows:
+        took = f"{r.duration_s:.1f} s" if r.duration_s is not None else "—"
+        cells.append((r.label, r.execution or "—", r.outcome, took, r.log_uri or "—"))
+    widths = [max(len(c[i]) for c in cells) for i in range(4)]
+    return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(c[:4])) + "  " + c[4] for c in cells]
