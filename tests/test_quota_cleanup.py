@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -74,3 +75,59 @@ def test_hostile_table_name_refused_before_any_call(cli: Cli) -> None:
 def test_no_table_configured(cli: Cli) -> None:
     result = cli("quota-cleanup")
     assert result.code == 2 and "quota_table is not set" in result.stdout
+
+
+# --- signals: a DELETE stuck in BigQuery's retries must not keep a stopped run alive ---------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize(("signum", "code"), [(15, 143), (2, 130)], ids=["sigterm", "sigint"])
+def test_a_signal_stops_quota_cleanup_within_the_grace(tmp_path: Path, signum: int, code: int) -> None:
+    """BigQuery answering 502 keeps the client library retrying for up to HOUSEJOBS_BIGQUERY_TIMEOUT; a
+    SIGTERM used to be logged and then ignored for as long (the worker thread held the process)."""
+    import json
+    import os
+    import signal
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from housejobs.cli.runner import GRACE_S
+    from tests.support.process import spawn_cli
+
+    hits = threading.Event()
+
+    class Failing(BaseHTTPRequestHandler):
+        def _fail(self) -> None:
+            hits.set()
+            body = b'{"error": {"code": 502, "message": "bad gateway", "status": "UNAVAILABLE"}}'
+            self.send_response(502)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _fail
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = {**os.environ, "HOUSEJOBS_STATE_DIR": str(tmp_path / "state"),
+               "HOUSEJOBS_BIGQUERY_API_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}",
+               "HOUSEJOBS_QUOTA_TABLE": "proj-a.dataset.quota"}
+        proc = spawn_cli(["quota-cleanup", "--json"], env=env)
+        assert hits.wait(60), "BigQuery was never called"
+        time.sleep(0.5)  # inside the client library's retry loop now
+        sent = time.monotonic()
+        proc.send_signal(signal.Signals(signum))
+        out, err = proc.communicate(timeout=GRACE_S + 20)
+        took = time.monotonic() - sent
+    finally:
+        server.shutdown()
+    assert proc.returncode == code, err[-2000:]
+    assert took < GRACE_S + 5, took
+    assert "Traceback" not in out + err
+    summary = json.loads(err.strip().splitlines()[-1])
+    assert summary["event"] == "run_summary" and summary["outcome"] == "interrupted"
+    assert json.loads(out)["outcome"] == "interrupted"

@@ -14,7 +14,6 @@ line; one broken check never hides the others. The Google libraries load only in
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from housejobs.errors import ConfigError, HousejobsError, SecretError
+from housejobs.threads import in_thread
 
 if TYPE_CHECKING:
     from housejobs.context import Context
@@ -85,7 +85,7 @@ async def run_checks(ctx: Context) -> Checklist:
 
 async def _run(name: str, fn: Callable[[], str]) -> Check:
     try:
-        return Check(name, True, str(await asyncio.to_thread(fn)))
+        return Check(name, True, str(await in_thread(fn)))
     except HousejobsError as exc:
         return Check(name, False, exc.line())
     except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others

@@ -16,6 +16,7 @@ from housejobs.errors import HousejobsError, UsageError
 from housejobs.redact import redact
 from housejobs.results import EXIT_CODES, JobResult, Outcome
 from housejobs.target import Target
+from housejobs.threads import in_thread
 
 if TYPE_CHECKING:
     from housejobs.doctor import Checklist
@@ -28,7 +29,7 @@ async def create_all_jobs(ctx: Context, *, plan_only: bool, only: str | None, pr
 
     desired = build_desired(ctx, only=only, image=image)
     ctx.target = Target("gcp", "", f"Cloud Run + Scheduler {desired.parent} ({desired.env})")
-    plan = await asyncio.to_thread(compute_plan, ctx, desired, prune=prune, prune_foreign=prune_foreign)
+    plan = await in_thread(compute_plan, ctx, desired, prune=prune, prune_foreign=prune_foreign)
     counts = plan.counts()
     details: dict[str, Any] = {"plan": plan.as_dict(), "lines": plan.lines()}
     pending = {k: v for k, v in counts.items() if k != "unchanged" and v}
@@ -43,7 +44,7 @@ async def create_all_jobs(ctx: Context, *, plan_only: bool, only: str | None, pr
         return JobResult(Outcome.DRY_RUN, f"plan: {summary}{warning}", counts, details)
     if plan.in_sync:
         return JobResult(Outcome.SKIPPED, f"no changes: every job and trigger is in sync{warning}", counts, details)
-    report = await asyncio.to_thread(apply_plan, ctx, plan, should_stop=ctx.stop_event.is_set)
+    report = await in_thread(apply_plan, ctx, plan, should_stop=ctx.stop_event.is_set)
     done = len(report.applied)
     details["applied"] = [f"{c.action} {c.kind} {c.id}" for c in report.applied]
     counts = {**counts, "applied": done}
@@ -64,7 +65,7 @@ async def create_all_jobs(ctx: Context, *, plan_only: bool, only: str | None, pr
 
 # --- pause / resume -------------------------------------------------------------------------------
 async def set_paused(ctx: Context, *, job: str, trigger: str | None, pause: bool) -> JobResult:
-    return await asyncio.to_thread(_set_paused, ctx, job, trigger, pause)
+    return await in_thread(_set_paused, ctx, job, trigger, pause)
 
 
 def _set_paused(ctx: Context, job: str, trigger: str | None, pause: bool) -> JobResult:

@@ -72,8 +72,9 @@ EnvOpt = Annotated[str | None, typer.Option("--env", metavar="ENV", help="Enviro
                                             show_default=False)]
 # migrate and quota-cleanup talk to Supabase and BigQuery: there is no sandbox to fall back to.
 EnvNoSandboxOpt = Annotated[str | None, typer.Option("--env", metavar="ENV", help="Environment: test, stage or prod "
-                                                     "[default: $HOUSEJOBS_ENV; this job has no sandbox, so one "
-                                                     "of the two is needed].", show_default=False)]
+                                                     "[default: $HOUSEJOBS_ENV; this job has no sandbox: "
+                                                     "without an env, its settings come from HOUSEJOBS_* "
+                                                     "variables].", show_default=False)]
 ApiUrlOpt = Annotated[str | None, typer.Option("--api-url", help="Admin API base URL (overrides the "
                                                "environment's).", show_default=False)]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Make the reads, print the mutating calls; "

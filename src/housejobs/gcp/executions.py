@@ -1,7 +1,7 @@
 """Cloud Run executions: find a job's running executions, start one with overrides, read one's status.
 
 The edge between `housejobs run` / `release` and google-cloud-run (JobsClient, ExecutionsClient).
-Google's libraries block, so every call runs in a worker thread (`asyncio.to_thread`), and `google.*`
+Google's libraries block, so every call runs in a worker thread (`threads.in_thread`), and `google.*`
 is imported only inside functions. Errors leave this module as one readable line:
 
     NotFound (404)                         refused (2)  ConfigError / UsageError, with the fix as a hint
@@ -17,7 +17,6 @@ could start a second execution.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from housejobs.errors import (
     first_line,
 )
 from housejobs.settings import Settings
+from housejobs.threads import in_thread
 
 # mypy: disable-error-code=no-untyped-call
 
@@ -155,7 +155,7 @@ class CloudRunExecutions:
     async def _clients(self) -> tuple[Any, Any]:
         if self._jobs is None:
             # Building a client resolves credentials (it may ask the metadata server): off the loop too.
-            self._jobs, self._executions = await asyncio.to_thread(self._build)
+            self._jobs, self._executions = await in_thread(self._build)
         return self._jobs, self._executions
 
     def _build(self) -> tuple[Any, Any]:
@@ -216,7 +216,7 @@ class CloudRunExecutions:
             return status_of(executions.get_execution(name=latest, timeout=self.policy.timeout))
 
         try:
-            return await asyncio.to_thread(call)
+            return await in_thread(call)
         except _google_errors() as exc:
             mapped = _map(exc, f"starting Cloud Run job {job_name}", _missing_job(job_name))
             if isinstance(mapped, ApiUnavailable):
@@ -231,7 +231,7 @@ class CloudRunExecutions:
         while True:
             attempt += 1
             try:
-                return await asyncio.to_thread(call)
+                return await in_thread(call)
             except _google_errors() as exc:
                 mapped = _map(exc, what, not_found)
                 if not isinstance(mapped, ApiUnavailable):

@@ -4,7 +4,6 @@ the dry-run count and the delete see the same instant."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +11,7 @@ from housejobs.context import Context
 from housejobs.errors import ConfigError, UsageError
 from housejobs.results import JobResult, Outcome
 from housejobs.target import Target
+from housejobs.threads import in_thread
 
 MIN_DAYS = 7
 MAX_DAYS = 36_500  # 100 years; far more and the cutoff falls before year 1 (an OverflowError, not a refusal)
@@ -48,11 +48,11 @@ async def run_quota_cleanup(ctx: Context, *, days: int) -> JobResult:
     details: dict[str, Any] = {"table": str(table), "column": column, "days": days,
                                "cutoff": cutoff.isoformat()}
     try:
-        client = await asyncio.to_thread(bq.make_client, table.project, ctx.settings.get("bigquery_api_endpoint"))
+        client = await in_thread(bq.make_client, table.project, ctx.settings.get("bigquery_api_endpoint"))
         if ctx.options.dry_run:
-            report = await asyncio.to_thread(bq.count_older_than, client, table, column, cutoff, timeout)
+            report = await in_thread(bq.count_older_than, client, table, column, cutoff, timeout)
         else:
-            report = await asyncio.to_thread(bq.delete_older_than, client, table, column, cutoff, timeout)
+            report = await in_thread(bq.delete_older_than, client, table, column, cutoff, timeout)
     except bq.BigQueryError as exc:
         outcome = Outcome.FAILED if exc.kind == "transient" else Outcome.REFUSED
         ctx.logger.error(exc.message, table=str(table), kind=exc.kind)
