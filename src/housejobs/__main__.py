@@ -1,3 +1,3 @@
-from housejobs.cli.main import main
+from housejobs.cli.entry import main
 
 main()

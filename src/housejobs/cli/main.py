@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import io
 import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
@@ -21,6 +20,7 @@ from click.exceptions import NoArgsIsHelpError
 
 from housejobs import __version__
 from housejobs.context import Context, Options, Runtime
+from housejobs.errors import Stopped
 
 if TYPE_CHECKING:
     from housejobs.errors import HousejobsError
@@ -706,8 +706,11 @@ def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
                 return _refuse_through_the_boundary(current, argv, line)
             current.stderr.write(f"error: {line}\n")
             return 2
-        except KeyboardInterrupt:
-            return 130
+        except (KeyboardInterrupt, Stopped) as exc:
+            # A report (list-jobs, doctor, config show) or the parsing was stopped: no run to summarise.
+            signum = exc.signum if isinstance(exc, Stopped) else 2
+            current.stderr.write("error: interrupted\n")
+            return 128 + signum
     except Exception as exc:  # noqa: BLE001 - the last error boundary, outside any job
         from housejobs.errors import HousejobsError
         from housejobs.redact import redact
@@ -726,6 +729,7 @@ def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
 def main() -> None:
     # Arguments and environment values that are not UTF-8 reach Python as surrogates. stderr escapes
     # them; stdout would raise mid-render and turn, say, a refused `--env` into an internal error.
-    if isinstance(sys.stdout, io.TextIOWrapper):
-        sys.stdout.reconfigure(errors="backslashreplace")
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
     sys.exit(run_cli(sys.argv[1:]))

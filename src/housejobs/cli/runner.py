@@ -17,7 +17,7 @@ from housejobs import notify
 from housejobs.cli.confirm import confirm_prod
 from housejobs.cli.render import render
 from housejobs.context import Context, Options, Runtime
-from housejobs.errors import HousejobsError
+from housejobs.errors import HousejobsError, Stopped
 from housejobs.logs import Logger
 from housejobs.redact import redact
 from housejobs.results import JobResult, Outcome
@@ -55,8 +55,18 @@ async def _run_job(ctx: Context, job: JobFn) -> JobResult:
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
+            # The outcome is decided; what is left (the summary, a bounded notification) takes moments and
+            # must not be cut into a second, contradicting result. A late signal is noted, not obeyed.
+            signal.signal(signum, _late_signal(ctx))
         await ctx.aclose()
     return result
+
+
+def _late_signal(ctx: Context) -> Callable[[int, object], None]:
+    def note(signum: int, frame: object) -> None:
+        ctx.logger.warning(f"received {signal.Signals(signum).name} while finishing; the outcome stands")
+
+    return note
 
 
 def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *,
@@ -82,8 +92,11 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *,
     except HousejobsError as exc:
         result = JobResult(exc.outcome, exc.line())
         logger.error(exc.line(), error=exc.__class__.__name__)
-    except KeyboardInterrupt:
-        result = JobResult(Outcome.INTERRUPTED, "interrupted", signal=int(signal.SIGINT))
+    except (KeyboardInterrupt, Stopped) as exc:
+        # Before the job began (building the context, at the prompt): nothing was sent.
+        signum = exc.signum if isinstance(exc, Stopped) else int(signal.SIGINT)
+        result = JobResult(Outcome.INTERRUPTED, f"stopped by {signal.Signals(signum).name} before any work",
+                           signal=signum)
     except Exception as exc:  # noqa: BLE001 - the error boundary: nothing escapes as a traceback
         line = f"internal error: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         result = JobResult(Outcome.FAILED, line + ("" if options.debug else " (rerun with --debug for details)"))

@@ -1,0 +1,147 @@
+"""The console script's first code: made safe before anything heavy loads.
+
+Importing the CLI (typer, click) takes a few hundred milliseconds, and a signal in that window used to
+bypass every handler: SIGTERM killed the process with no summary, SIGINT printed a raw KeyboardInterrupt
+traceback. So the handlers go in first, with the standard library only: from here on SIGTERM and SIGINT
+raise `Stopped`, which the run boundary turns into `interrupted` (143 / 130) with its summary, and which
+this module handles itself if it arrives before the boundary exists. The standard streams are made safe
+too: a closed one is reopened on /dev/null (so no file the run opens can take its descriptor, and writing
+a result cannot crash the run), and a write that fails (a full disk, a closed pipe) is dropped, so the exit
+code is always the outcome's.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import sys
+from types import FrameType
+from typing import Any, TextIO, cast
+
+
+class SafeStream(io.TextIOBase):
+    """A standard stream whose failures are dropped: the exit code must not depend on stdout being
+    writable. After the first failure the descriptor is pointed at /dev/null, so what Python still holds
+    in its own buffer does not fail again at exit (which would change the exit status to 120)."""
+
+    def __init__(self, inner: TextIO, fd: int) -> None:
+        self.inner = inner
+        self.fd = fd
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                self.inner.write(text)
+            except (OSError, ValueError):
+                self._break()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self.inner.flush()
+            except (OSError, ValueError):
+                self._break()
+
+    def _break(self) -> None:
+        self.broken = True
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self.fd)
+            os.close(null)
+        except OSError:
+            pass
+
+    def isatty(self) -> bool:
+        try:
+            return self.inner.isatty()
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    def fileno(self) -> int:
+        return self.fd
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self.inner, "encoding", "utf-8"))
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self.inner, "errors", None)
+
+    def reconfigure(self, **kwargs: Any) -> None:
+        reconfigure = getattr(self.inner, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(**kwargs)
+
+
+def _open_closed_std_fds() -> None:
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)  # the lowest free descriptor: this one
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+
+
+def _stream(current: TextIO | None, fd: int) -> TextIO:
+    inner: TextIO = current if current is not None else cast(  # closed when Python started
+        TextIO, open(fd, "w", encoding="utf-8", errors="backslashreplace", closefd=False))  # noqa: SIM115
+    return cast(TextIO, SafeStream(inner, fd))
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    from housejobs.errors import Stopped
+
+    raise Stopped(signum)
+
+
+def main() -> None:
+    for handled in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(handled, _stop)
+    _open_closed_std_fds()
+    if sys.stdin is None:
+        sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.stdout = _stream(sys.stdout, 1)
+    sys.stderr = _stream(sys.stderr, 2)
+    try:
+        from housejobs.cli.main import main as cli_main
+
+        cli_main()
+    except BaseException as exc:
+        from housejobs.errors import Stopped
+
+        if isinstance(exc, SystemExit):
+            raise
+        signum = exc.signum if isinstance(exc, Stopped) else int(signal.SIGINT)
+        if not isinstance(exc, Stopped | KeyboardInterrupt):
+            raise
+        sys.exit(_stopped_during_start_up(signum))
+
+
+def _stopped_during_start_up(signum: int) -> int:
+    """A stop before the run boundary existed: still one summary record, and the signal's exit code."""
+    import json
+    from datetime import UTC, datetime
+
+    code = 128 + signum
+    argv = sys.argv[1:]
+    job = next((a for a in argv if not a.startswith("-")), "housejobs")[:64]
+    name = signal.Signals(signum).name
+    message = f"{job} interrupted ({name} during start-up, before any work)"
+    if sys.stderr.isatty():
+        sys.stderr.write(f"error: {message}\n")
+    else:
+        record = {"severity": "WARNING", "message": message,
+                  "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"), "event": "run_summary",
+                  "outcome": "interrupted", "exit_code": code, "counts": {}, "attempts": 0}
+        sys.stderr.write(json.dumps(record, separators=(",", ":")) + "\n")
+    sys.stderr.flush()
+    return code
+
+
+__all__ = ["SafeStream", "main"]
