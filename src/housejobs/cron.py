@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
 FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
 _RANGES = ("0-59", "0-23", "1-31", "1-12 or JAN-DEC", "0-7 or SUN-SAT")
-_MONTHS = frozenset("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())
-_DAYS = frozenset("SUN MON TUE WED THU FRI SAT".split())
+_MONTHS = frozenset(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"])
+_DAYS = frozenset(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])
 _NAMES = {3: _MONTHS, 4: _DAYS}
 # What a unix-cron field is made of: numbers, names, and * - / , (no L, W, #, ?, H).
 _FIELD_CHARS = re.compile(r"^[0-9A-Za-z*,/-]+\Z")
