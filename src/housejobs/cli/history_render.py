@@ -104,10 +104,11 @@ def execution_text(run_state: str, name: str, tasks: tuple[int, int], failure: s
     parts = [name, f"{tasks[0]}/{tasks[1]} tasks succeeded"]
     if duration is not None:
         parts.append(f"{duration:.1f} s")
-    if failure and run_state != SUCCEEDED:
+    if run_state == SUCCEEDED:
+        return " · ".join(parts)  # the logs link is for what went wrong (--json and --html have every one)
+    if failure:
         parts.append(failure)
-    text = " · ".join(parts)
-    return text + (f" · logs: {log_uri}" if log_uri else "")
+    return " · ".join(parts) + (f" · logs: {log_uri}" if log_uri else "")
 
 
 def problem_lines(history: History, env: str) -> list[str]:
