@@ -26,8 +26,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from housejobs.catalog import load_catalog
+from housejobs.jobs.slots import grace_s
 from housejobs.settings import find_jobs_dir
-from housejobs.slots import grace_s
 from tests.conftest import Cli
 from tests.deploy_env import PARENT, GcpEnv
 

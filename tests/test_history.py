@@ -20,15 +20,8 @@ import pytest
 
 from housejobs.catalog import JobDef, Trigger
 from housejobs.cron import fire_times
-from housejobs.slots import (
-    PAUSED,
-    TOLERANCE_S,
-    ExecutionRecord,
-    TriggerState,
-    backoff_s,
-    build_history,
-    grace_s,
-)
+from housejobs.gcp.records import PAUSED, ExecutionRecord, TriggerState
+from housejobs.jobs.slots import TOLERANCE_S, backoff_s, build_history, grace_s
 from tests.conftest import Cli, FakeClock
 from tests.deploy_env import GcpEnv, gcp_env
 from tests.history_world import GRACE, at, deploy, iso, seed, seed_month, slots

@@ -25,7 +25,8 @@ from housejobs.cli.history_render import (
     when,
     worst,
 )
-from housejobs.slots import (
+from housejobs.gcp.records import ExecutionRecord
+from housejobs.jobs.slots import (
     CANCELLED,
     FAILED,
     MISSED,
@@ -34,7 +35,6 @@ from housejobs.slots import (
     SLOT_STATES,
     SUCCEEDED,
     TOLERANCE_S,
-    ExecutionRecord,
     History,
     Run,
     Slot,

@@ -12,7 +12,7 @@ from datetime import UTC, date, timedelta
 from typing import Any
 
 from housejobs.jobs.period_rules import rule_for
-from housejobs.slots import CANCELLED, FAILED, MISSED, PENDING, RUNNING, SUCCEEDED, History, Run, Slot
+from housejobs.jobs.slots import CANCELLED, FAILED, MISSED, PENDING, RUNNING, SUCCEEDED, History, Run, Slot
 
 GLYPHS = {SUCCEEDED: "✓", FAILED: "✗", CANCELLED: "⊘", MISSED: "○", RUNNING: "▸", PENDING: "◌"}
 NOTHING = "·"

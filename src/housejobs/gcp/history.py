@@ -14,7 +14,7 @@ from typing import Any
 
 from housejobs.errors import ConfigError
 from housejobs.gcp.executions import PENDING, RUNNING, CloudRunExecutions, _missing_job, _time, status_of
-from housejobs.slots import ExecutionRecord, TriggerState
+from housejobs.gcp.records import ExecutionRecord, TriggerState
 
 # mypy: disable-error-code=no-untyped-call
 

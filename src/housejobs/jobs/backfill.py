@@ -45,8 +45,8 @@ from housejobs.jobs.period_rules import (
     rule_for,
 )
 from housejobs.jobs.reminder import REMINDER_TYPES, household_zone
+from housejobs.jobs.slots import CANCELLED, FAILED, MISSED, SUCCEEDED
 from housejobs.results import JobResult, Outcome
-from housejobs.slots import CANCELLED, FAILED, MISSED, SUCCEEDED
 
 MAX_PERIODS = 400
 MAX_CONCURRENCY = 16

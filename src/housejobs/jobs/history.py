@@ -1,5 +1,5 @@
 """`housejobs history`: read what ran (Cloud Run executions, Scheduler trigger states) and lay it over
-what should have run (the catalog's cron schedules), as slots; see housejobs/slots.py for the rules.
+what should have run (the catalog's cron schedules), as slots; see jobs/slots.py for the rules.
 
 History changes nothing, so its outcome is `skipped` (exit 0: the outcome table's "nothing to do")
 however many slots were missed; it is a report. With `--fail-on missed,failed` it is a check: the
@@ -18,21 +18,11 @@ from housejobs.catalog import JobDef, load_catalog, trigger_id
 from housejobs.context import Context, Target
 from housejobs.errors import ApiError, UsageError
 from housejobs.gcp.executions import job_path
+from housejobs.gcp.records import NOT_PROVISIONED, UNKNOWN, TriggerState
 from housejobs.jobs.period_rules import period_of_run, rule_for
 from housejobs.jobs.reminder import household_zone
+from housejobs.jobs.slots import CANCELLED, FAILED, MISSED, SLOT_STATES, TOLERANCE_S, History, build_history
 from housejobs.results import JobResult, Outcome
-from housejobs.slots import (
-    CANCELLED,
-    FAILED,
-    MISSED,
-    NOT_PROVISIONED,
-    SLOT_STATES,
-    TOLERANCE_S,
-    UNKNOWN,
-    History,
-    TriggerState,
-    build_history,
-)
 
 if TYPE_CHECKING:
     from housejobs.gcp.history import ExecutionReader

@@ -32,12 +32,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from housejobs.catalog import DEFAULT_TRIGGER, JobDef, Trigger
 from housejobs.cron import fire_times
+from housejobs.gcp.records import NOT_PROVISIONED, PAUSED, UNKNOWN, ExecutionRecord, TriggerState, iso
 from housejobs.gcp.specs import SCHEDULER_RETRY_DEFAULTS
 
 EARLY_S = 60
@@ -49,59 +50,8 @@ SLOT_STATES = (SUCCEEDED, FAILED, CANCELLED, RUNNING, PENDING, MISSED)
 # Best first: the state a slot (or a period) takes when several executions speak for it.
 _RANK = {SUCCEEDED: 0, RUNNING: 1, PENDING: 2, FAILED: 3, CANCELLED: 4, MISSED: 5}
 
-# Trigger states as Cloud Scheduler reports them, and two of ours.
-ENABLED, PAUSED = "ENABLED", "PAUSED"
-NOT_PROVISIONED, UNKNOWN = "MISSING", "UNKNOWN"
-
 # job, instant, container args → the business period a run with those args at that instant applied.
 PeriodOf = Callable[[str, datetime, Sequence[str] | None], str | None]
-
-
-@dataclass(frozen=True)
-class ExecutionRecord:
-    """One Cloud Run execution, as history needs it."""
-
-    name: str
-    state: str  # succeeded, failed, cancelled or running (an execution not started yet counts as running)
-    created: datetime | None = None
-    started: datetime | None = None
-    completed: datetime | None = None
-    task_count: int = 1
-    succeeded: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    log_uri: str = ""
-    failure: str = ""
-    args: tuple[str, ...] | None = None  # the container's args, overrides applied
-
-    @property
-    def id(self) -> str:
-        return self.name.rsplit("/", 1)[-1]
-
-    @property
-    def at(self) -> datetime | None:
-        """When Scheduler (or an operator) made it: what a slot's window is checked against."""
-        return self.created or self.started
-
-    @property
-    def duration_s(self) -> float | None:
-        begin = self.started or self.created
-        if begin is None or self.completed is None:
-            return None
-        return max(0.0, (self.completed - begin).total_seconds())
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "id": self.id, "state": self.state, "created": _iso(self.created),
-                "started": _iso(self.started), "completed": _iso(self.completed), "duration_s": self.duration_s,
-                "tasks": self.task_count, "succeeded": self.succeeded, "failed": self.failed,
-                "cancelled": self.cancelled, "log_uri": self.log_uri, "failure": self.failure,
-                "args": list(self.args) if self.args is not None else None}
-
-
-@dataclass(frozen=True)
-class TriggerState:
-    state: str  # ENABLED, PAUSED, NOT_PROVISIONED or UNKNOWN
-    since: datetime | None = None  # Scheduler's userUpdateTime: when it was last paused, resumed or edited
 
 
 @dataclass(frozen=True)
@@ -152,9 +102,9 @@ class Slot:
         return f"{self.state} ({self.reason})" if self.reason else self.state
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "job": self.job, "trigger": self.trigger, "scheduled": _iso(self.scheduled),
+        return {"row": self.row, "job": self.job, "trigger": self.trigger, "scheduled": iso(self.scheduled),
                 "scheduled_local": self.local.isoformat(), "time_zone": self.time_zone,
-                "window_end": _iso(self.window_end), "period": self.period, "state": self.state,
+                "window_end": iso(self.window_end), "period": self.period, "state": self.state,
                 "reason": self.reason, "delay_s": self.delay_s,
                 "execution": self.execution.as_dict() if self.execution else None,
                 "others": [e.as_dict() for e in self.others]}
@@ -350,7 +300,3 @@ def _owner(job: JobDef, args: tuple[str, ...] | None) -> Trigger | None:
         if list(args[:len(full)]) == full and (trigger.args or len(job.triggers) == 1):
             return trigger
     return None
-
-
-def _iso(when: datetime | None) -> str | None:
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z") if when is not None else None
