@@ -176,6 +176,16 @@ def test_local_backfill_applies_then_a_rerun_is_duplicate(cli: Cli, month: GcpEn
     assert sandbox.counters("quota-reset") == {f"quota-reset:2026-11-0{d}": 1 for d in (1, 2, 3, 4)}
 
 
+def test_local_backfill_of_the_missed_periods(cli: Cli, month: GcpEnv, sandbox: SandboxHandle) -> None:
+    result = backfill(cli, month, "stale-cleanup", "--env", "stage", "--local", "--api-url", sandbox.url,
+                      "--missed", "--json")
+    assert result.code == 0, result.stdout
+    redo = ["2026-11-08", *(f"2026-11-{d}" for d in range(18, 25))]
+    assert results(result.json()) == [(p, "cancelled" if p == "2026-11-08" else "missed", "applied") for p in redo]
+    assert sandbox.counters("stale-cleanup") == {f"stale-cleanup:{p}": 1 for p in redo}
+    assert started(month) == []
+
+
 def test_local_backfill_of_each_kind_of_period(cli: Cli, month: GcpEnv, sandbox: SandboxHandle) -> None:
     base = ("--env", "stage", "--local", "--api-url", sandbox.url, "--json")
     monthly = backfill(cli, month, "quota-monthly", "--from", "2026-09", "--to", "2026-11", *base)

@@ -427,6 +427,7 @@ def test_the_html_page_renders_in_chromium(cli: Cli, month: GcpEnv, tmp_path: Pa
     assert re.search(r"housejobs-alerts-stage-\w+ failed · 0/1 tasks · created 2026-11-18 08:00:04 UTC · "
                      r"ran 30\.0 s · .*logs: https://console\.cloud\.google\.com/", dom.stdout)
     assert 'href="https://console.cloud.google.com/logs/viewer?project=cloudact-testing-1' in dom.stdout
+    assert 'stale-cleanup <tspan class="note">(trigger paused)</tspan>' in dom.stdout
     table = dom.stdout.split('<table class="problems">', 1)[1].split("</table>", 1)[0]
     problems = re.findall(r'<tr data-state="([a-z]+)">', table)
     assert sorted(problems) == ["cancelled", "failed"] + ["missed"] * 9

@@ -21,6 +21,7 @@ from housejobs.cli.history_render import (
     PROBLEMS,
     day_cells,
     days_of,
+    row_note,
     state_of,
     when,
     worst,
@@ -43,7 +44,7 @@ from housejobs.jobs.slots import (
 FILL = {SUCCEEDED: "#2e9e44", FAILED: "#d1242f", CANCELLED: "#bf8700", MISSED: "#8250df", RUNNING: "#0969da",
         PENDING: "#afb8c1"}
 NONE_FILL = "#eef1f4"
-CELL, GAP, LABEL_W, HEAD_H = 22, 4, 190, 44
+CELL, GAP, LABEL_W, HEAD_H = 22, 4, 250, 44
 
 _CSS = """
 body { font: 14px/1.45 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #1f2328;
@@ -61,6 +62,7 @@ svg text.glyph { fill: #fff; font-size: 13px; text-anchor: middle; dominant-base
                  pointer-events: none; }
 svg text.day { fill: #59636e; text-anchor: middle; font-size: 11px; }
 svg text.month { font-weight: 600; }
+svg tspan.note { fill: #8250df; font-size: 11px; }
 .cell rect { stroke: transparent; stroke-width: 2; }
 .cell:hover rect { stroke: #1f2328; }
 table { border-collapse: collapse; font-size: 13px; }
@@ -117,9 +119,9 @@ def _heatmap(history: History, days: list[date]) -> str:
         out.append(f'<text class="day" x="{x:g}" y="34">{day.day}</text>')
     for r, row in enumerate(history.rows):
         y = HEAD_H + r * step
-        note = f" ({row.note})" if row.note else ""
-        out.append(f'<text x="0" y="{y + CELL / 2 + 4:g}">{escape(row.key)}</text>'
-                   + (f"<title>{escape(row.key + note)}</title>" if note else ""))
+        note = row_note(row)
+        label = escape(row.key) + (f' <tspan class="note">({escape(note)})</tspan>' if note else "")
+        out.append(f'<text x="0" y="{y + CELL / 2 + 4:g}">{label}</text>')
         for i, day in enumerate(days):
             items = cells[row.key].get(day, [])
             out.append(_cell(row.key, day, items, LABEL_W + i * step, y))

@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from datetime import UTC, date, timedelta
 from typing import Any
 
+from housejobs.gcp.records import PAUSED
 from housejobs.jobs.period_rules import rule_for
-from housejobs.jobs.slots import CANCELLED, FAILED, MISSED, PENDING, RUNNING, SUCCEEDED, History, Run, Slot
+from housejobs.jobs.slots import CANCELLED, FAILED, MISSED, PENDING, RUNNING, SUCCEEDED, History, Row, Run, Slot
 
 GLYPHS = {SUCCEEDED: "✓", FAILED: "✗", CANCELLED: "⊘", MISSED: "○", RUNNING: "▸", PENDING: "◌"}
 NOTHING = "·"
@@ -87,12 +88,17 @@ def grid_lines(history: History, days: list[date], *, colour: bool) -> list[str]
                 state = worst(state_of(item) for item in cells[row.key].get(day, []))
                 glyph = GLYPHS[state] if state else NOTHING
                 out.append(_paint(glyph, state, colour) + " " * (CELL - 1))
-            note = f"  ({row.note})" if row.note else ("  (trigger paused)" if row.trigger_state == "PAUSED" else "")
-            lines.append(row.key.ljust(width) + "".join(out).rstrip() + note)
+            note = row_note(row)
+            lines.append(row.key.ljust(width) + "".join(out).rstrip() + (f"  ({note})" if note else ""))
     legend = "  ".join(f"{_paint(GLYPHS[s], s, colour)} {s}" for s in (SUCCEEDED, FAILED, CANCELLED, MISSED,
                                                                         RUNNING, PENDING))
     lines.append(f"{legend}  {NOTHING} nothing scheduled")
     return lines
+
+
+def row_note(row: Row) -> str:
+    """What a row's label adds: a job or trigger that does not exist, or a trigger paused now."""
+    return row.note or ("trigger paused" if row.trigger_state == PAUSED else "")
 
 
 def when(slot: Slot) -> str:
