@@ -74,7 +74,8 @@ def test_cloud_backfill_starts_one_execution_per_period_then_a_rerun_is_duplicat
     doc = first.json()
     assert doc["outcome"] == "applied"
     assert results(doc) == [(f"2026-09-0{d}", "missed", "applied") for d in (1, 2, 3)]
-    assert doc["counts"] == {"periods": 3, "applied": 3, "duplicate": 0, "failed": 0, "not_run": 0}
+    assert doc["counts"] == {"periods": 3, "applied": 3, "duplicate": 0, "failed": 0, "interrupted": 0,
+                             "not_run": 0}
     # Oldest first, the period appended to the job's catalog args, as `run quota-reset -- --date D` would.
     assert started(month) == [["quota-reset", "--date", f"2026-09-0{d}"] for d in (1, 2, 3)]
     assert all(p["execution"].startswith(job_name("quota-reset") + "/executions/") for p in doc["details"]["periods"])
@@ -150,6 +151,21 @@ def test_failed_executions_fail_the_backfill(cli: Cli, month: GcpEnv) -> None:
     assert "outcome: failed" in result.stdout
     assert "2026-09-01  history: missed     → failed" in result.stdout and "0/1 tasks succeeded" in result.stdout
     assert len(started(month)) == 2  # a failed period does not stop the others
+
+
+def test_ctrl_c_on_cloud_run_stops_following_and_starts_no_more(cli: Cli, month: GcpEnv, clock: HookClock) -> None:
+    month.run.auto_complete_after = 3  # the first execution is still running when Ctrl-C comes
+    clock.hooks[1] = lambda: os.kill(os.getpid(), signal.SIGINT)
+    result = backfill(cli, month, "alerts", "--env", "stage", "--from", "2026-09-01", "--to", "2026-09-03", "--json")
+    assert result.code == 130
+    doc = result.json()
+    assert doc["outcome"] == "interrupted"
+    assert [p[2] for p in results(doc)] == ["interrupted", "not run", "not run"]
+    assert doc["counts"]["interrupted"] == 1 and doc["counts"]["not_run"] == 2
+    assert "the execution keeps running" in doc["details"]["periods"][0]["reason"]
+    assert "--follow housejobs-alerts-stage-" in doc["details"]["periods"][0]["reason"]
+    assert "a rerun picks up 2026-09-01..2026-09-03" in doc["message"]
+    assert started(month) == [["alerts", "--date", "2026-09-01"]]
 
 
 # --- --local: the job functions in this process, against the sandbox --------------------------------

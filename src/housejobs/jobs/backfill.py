@@ -308,7 +308,7 @@ def _result(plan: Plan, details: dict[str, Any], stopped_by: str | None, signal:
     tally = {k: sum(p.result == k for p in periods) for k in (APPLIED, DUPLICATE, PERIOD_FAILED, INTERRUPTED,
                                                              NOT_RUN)}
     counts = {"periods": len(periods), "applied": tally[APPLIED], "duplicate": tally[DUPLICATE],
-              "failed": tally[PERIOD_FAILED] + tally[INTERRUPTED], "not_run": tally[NOT_RUN]}
+              "failed": tally[PERIOD_FAILED], "interrupted": tally[INTERRUPTED], "not_run": tally[NOT_RUN]}
     failures = [{"unit": p.period, "reason": p.reason or p.result} for p in periods
                 if p.result in (PERIOD_FAILED, INTERRUPTED)]
     done = tally[APPLIED] + tally[DUPLICATE]

@@ -77,7 +77,7 @@ async def read_history(ctx: Context, req: HistoryRequest, *, now: datetime | Non
                         f"Cloud Run + Scheduler {project}/{region}")
     now = now or ctx.clock.now()
     start = window_start(now, req.days)
-    selected = list(req.jobs) or list(catalog)
+    selected = list(dict.fromkeys(req.jobs)) or list(catalog)
     reader = ExecutionReader(ctx.settings, clock=ctx.clock, policy=ctx.retry_policy())
     # An execution made just before the window can still be the first slot's (EARLY_S); a day covers it.
     since = start - timedelta(days=1)
