@@ -109,26 +109,54 @@ def test_bad_values_are_refused_with_the_key_named(tmp_path: Path, job: str, tri
     assert message in err.value.line()
 
 
+def _with_schedule(schedule: str) -> str:
+    return BASE.format(job="", trigger="").replace('"0 0 * * *"', f'"{schedule}"')
+
+
 @pytest.mark.parametrize(("schedule", "message"), [
-    ("0 0 * *", "must have 5 cron fields"),
-    ("60 0 * * *", "60 is outside 0-59"),
-    ("0 24 * * *", "24 is outside 0-23"),
-    ("0 0 0 * *", "0 is outside 1-31"),
-    ("0 0 * 13 *", "13 is outside 1-12"),
-    ("*/0 * * * *", "step 0"),
-    ("0 5-2 * * *", "runs backwards"),
-    ("0 0 * * MON", "is not a cron field"),
+    ("0 0 * *", "must have 5 cron fields (minute hour day-of-month month day-of-week), got 4"),
+    ("0 0 0 * * *", "must have 5 cron fields"),  # cronsim takes a seconds field; Scheduler does not
+    ("@daily", "must have 5 cron fields"),
+    ("60 0 * * *", "minute '60' is not valid (it takes 0-59"),
+    ("0 24 * * *", "hour '24' is not valid (it takes 0-23"),
+    ("0 0 0 * *", "day-of-month '0' is not valid (it takes 1-31"),
+    ("0 0 * 13 *", "month '13' is not valid (it takes 1-12 or JAN-DEC"),
+    ("0 0 * * 8", "day-of-week '8' is not valid (it takes 0-7 or SUN-SAT"),
+    ("*/0 * * * *", "minute '*/0' is not valid"),
+    ("0 5-2 * * *", "hour '5-2' is not valid"),
+    ("0 0 30 2 *", "day-of-month '30' is not valid"),  # never fires
+    # cronsim extensions Cloud Scheduler's unix-cron does not have:
+    ("0 0 L * *", "'L' is not supported by Cloud Scheduler"),
+    ("0 0 LW * *", "'LW' is not supported by Cloud Scheduler"),
+    ("0 0 * * 5L", "'L' is not supported by Cloud Scheduler"),
+    ("0 0 * * 1#2", "'#' is not unix-cron"),
+    ("0 0 ? * *", "'?' is not unix-cron"),
+    ("0 0 * * JAN", "'JAN' is not supported by Cloud Scheduler (it takes 0-7 or SUN-SAT)"),
+    ("0 0 * MON *", "'MON' is not supported by Cloud Scheduler (it takes 1-12 or JAN-DEC)"),
+    ("0 9 * * mon-fri", "write 'mon' as 'MON'"),
+    ("0 0 \u0661 * *", "must be printable ASCII"),
 ])
 def test_bad_cron_is_refused(tmp_path: Path, schedule: str, message: str) -> None:
-    text = BASE.format(job="", trigger="").replace('"0 0 * * *"', f'"{schedule}"')
     with pytest.raises(ConfigError) as err:
-        load(tmp_path, text=text)
-    assert message in err.value.line()
+        load(tmp_path, text=_with_schedule(schedule))
+    line = err.value.line()
+    assert message in line
+    assert "\n" not in line and line.startswith("catalog.toml jobs.quota-reset.triggers[0]: schedule ")
 
 
-def test_good_cron_forms(tmp_path: Path) -> None:
-    text = BASE.format(job="", trigger="").replace('"0 0 * * *"', '"*/15 0-6,22 1,15 */2 1-5"')
-    assert isinstance(load(tmp_path, text=text), dict)
+@pytest.mark.parametrize("schedule", [
+    "0 9 * * MON-FRI",          # names in a range
+    "0 0 1 JAN *",              # a month name
+    "*/15 0-6,22 1,15 */2 1-5",  # steps, ranges and lists
+    "0 8-18/2 * * 1,3,5",       # a step over a range
+    "30 6 * JAN-MAR,OCT SAT,SUN",
+    "0 0 * * 7",                # 7 is Sunday too
+    "5 0 1 * *",
+])
+def test_good_cron_forms(tmp_path: Path, schedule: str) -> None:
+    catalog = load(tmp_path, text=_with_schedule(schedule))
+    assert isinstance(catalog, dict)
+    assert catalog["quota-reset"].triggers[0].schedule == schedule
 
 
 def test_derived_names_must_be_legal_and_unique(tmp_path: Path) -> None:

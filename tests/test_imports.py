@@ -41,3 +41,22 @@ def test_api_only_jobs_import_no_google(sandbox: SandboxHandle) -> None:
 def test_embedded_sandbox_runs_import_no_google() -> None:
     assert probe("quota-reset") == {"code": 0, "google": []}
     assert probe("reminder", "utilities") == {"code": 0, "google": []}
+
+
+LAZY_PROBE = """
+import io, json, sys
+from housejobs.cli.main import run_cli
+from housejobs.context import Runtime
+code = run_cli(sys.argv[1:], Runtime(stdout=io.StringIO(), stderr=io.StringIO()))
+print(json.dumps({"code": code, "loaded": sorted({m.split(".")[0] for m in sys.modules}
+                                                & {"cronsim", "httpx", "google"})}))
+"""
+
+
+def test_help_loads_neither_cronsim_nor_httpx() -> None:
+    # cronsim is for the commands that validate or compute schedules; help and the history/backfill
+    # help pages must not pay for it.
+    for argv in (["--help"], ["history", "--help"], ["backfill", "--help"]):
+        done = subprocess.run([sys.executable, "-c", LAZY_PROBE, *argv], capture_output=True, text=True,
+                              check=True)
+        assert json.loads(done.stdout.strip().splitlines()[-1]) == {"code": 0, "loaded": []}, argv

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from housejobs.cron import check_cron
 from housejobs.errors import ConfigError
 from housejobs.jobs.periods import zone
 from housejobs.settings import ENV_NAMES, read_toml
@@ -33,8 +34,6 @@ SECRET_NAMES = {
 }
 # ASCII digits and \Z throughout: `\d` takes other scripts' digits ("１０m") and `$` a final newline,
 # values Python reads but Cloud Run and Cloud Scheduler refuse halfway through a deployment.
-_CRON_FIELD = re.compile(r"^(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*\Z")
-_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 _NAME = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
 _DURATION = re.compile(r"^([0-9]{1,7})(s|m|h)\Z")
 _CPU = re.compile(r"^([0-9]+(\.[0-9]+)?|[0-9]+m)\Z")
@@ -87,28 +86,6 @@ def trigger_id(job: str, trigger: str, env: str) -> str:
     if trigger == DEFAULT_TRIGGER:
         return f"housejobs-{job}-{env}"
     return f"housejobs-{job}-{trigger}-{env}"
-
-
-def check_cron(expr: str, where: str) -> str:
-    if not (expr.isascii() and expr.replace("\t", " ").isprintable()):
-        raise ConfigError(f"{where}: schedule {expr!r} must be printable ASCII (five fields, spaces between)")
-    fields = expr.split()
-    if len(fields) != 5:
-        raise ConfigError(f"{where}: schedule {expr!r} must have 5 cron fields")
-    for value, (lo, hi) in zip(fields, _CRON_RANGES, strict=True):
-        if not _CRON_FIELD.match(value):
-            raise ConfigError(f"{where}: schedule {expr!r}: {value!r} is not a cron field")
-        for part in value.split(","):
-            span, _, step = part.partition("/")
-            if step and int(step) == 0:
-                raise ConfigError(f"{where}: schedule {expr!r}: step 0 in {part!r}")
-            numbers = [int(n) for n in re.findall(r"\d+", span)]
-            for number in numbers:
-                if not lo <= number <= hi:
-                    raise ConfigError(f"{where}: schedule {expr!r}: {number} is outside {lo}-{hi}")
-            if len(numbers) == 2 and numbers[0] > numbers[1]:
-                raise ConfigError(f"{where}: schedule {expr!r}: range {span!r} runs backwards")
-    return expr
 
 
 def parse_duration(value: Any, where: str, *, lo: int, hi: int) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from housejobs.clock import Clock, SystemClock
-from housejobs.errors import ConfigError, SecretError, UsageError
+from housejobs.errors import ConfigError, NotConfirmed, SecretError, UsageError
 from housejobs.logs import Logger
 from housejobs.redact import Secret
 from housejobs.settings import (
@@ -129,6 +129,9 @@ class Context:
         self.bot_target = self._select_bot() if "bot" in options.uses else None
         self.target = self._primary_target()
         self.prod_reasons = self._prod_reasons()
+        # The prod confirmation, for a job that learns what it will do only once it runs (backfill --missed
+        # reads its periods from history). The CLI puts its prompt here; without one, prod is refused.
+        self.confirm: Callable[[str], None] = self._refuse_unconfirmed
         if runtime.in_cloud_run and self.prod_reasons and self.env != "prod":
             raise ConfigError(f"this Cloud Run job runs in {self.env}, but {self.prod_reasons[0]}",
                               hint="a job's args and settings must not point it at another environment")
@@ -232,6 +235,11 @@ class Context:
         if not any(ids.values()):
             return []
         return prod_reasons(ids, load_environments(s.jobs_dir)["prod"])
+
+    def _refuse_unconfirmed(self, action: str) -> None:
+        if self.touches_prod and not self.options.yes and not self.runtime.in_cloud_run:
+            raise NotConfirmed(f"prod not confirmed, nothing was done ({action})",
+                               hint="pass --yes to confirm without a prompt")
 
     @property
     def touches_prod(self) -> bool:

@@ -23,6 +23,10 @@ succeeded or failed by those exit codes (`ContainerFailed` from the executor: th
 started, e.g. a secret it references is missing, and the execution's Completed condition says why).
 The tasks run after the RunJob request has been handled and before its answer goes out, outside the
 fake's lock: the caller sees the execution RUNNING, and its first poll sees it finished.
+
+`seed_execution(job, created=..., outcome=...)` stores one that ran in the past (a month of history
+for `housejobs history`): its times come from a clock held at `created`, not from the fake's own.
+Executions are listed newest first by create time, as the API lists them.
 """
 
 from __future__ import annotations
@@ -32,9 +36,9 @@ import random
 import re
 import string
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -45,6 +49,7 @@ from tests.fakes._http import (
     RecordedRequest,
     Route,
     paginate,
+    rfc3339,
     route,
 )
 
@@ -207,12 +212,52 @@ class CloudRunFake(FakeServer):
         """A job's executions, newest first (job by full name or id)."""
         with self._lock:
             short = job.rsplit("/", 1)[-1]
-            return [e for e in reversed(self.executions.values()) if e["job"] == short]
+            return _newest_first(e for e in self.executions.values() if e["job"] == short)
 
     def seed_job(self, parent: str, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
         """Store a job as if created through the API (defaults and server fields filled), unrecorded."""
         with self._lock:
             return self._store_new(f"{parent}/jobs/{job_id}", self._input_job(job))
+
+    def seed_execution(
+        self,
+        job: str,
+        *,
+        created: datetime,
+        outcome: Outcome | None = "succeeded",
+        duration_s: float = 30.0,
+        start_delay_s: float = 5.0,
+        args: list[str] | None = None,
+        task_count: int | None = None,
+    ) -> dict[str, Any]:
+        """Store an execution as if it had been started at `created` and had run since (unrecorded, like
+        `seed_job`): it goes through the same code as one RunJob makes and one that finishes, on a clock
+        held at those past times. `outcome` None leaves it running; `args` stand for container overrides."""
+        with self._lock:
+            current = self.jobs[self._find(self.jobs, job)]
+            tmpl = _json_copy(current["template"])
+            if args is not None:
+                tmpl["template"]["containers"][0]["args"] = list(args)
+            if task_count is not None:
+                tmpl["taskCount"] = task_count
+            clock = self.clock
+            try:
+                self.clock = lambda: created
+                ex = self._new_execution(current, tmpl)
+                started = created + timedelta(seconds=start_delay_s)
+                ex["startTime"] = rfc3339(started)
+                self.executions[ex["name"]] = ex
+                current["executionCount"] = current.get("executionCount", 0) + 1
+                latest = self._latest.get(current["name"])
+                if latest is None or self.executions[latest]["createTime"] <= ex["createTime"]:
+                    self._latest[current["name"]] = ex["name"]
+                if outcome is not None:
+                    self.clock = lambda: started + timedelta(seconds=duration_s)
+                    self._auto_finish(ex, outcome)
+                self._sync_reference(ex)
+            finally:
+                self.clock = clock
+            return ex
 
     def finish_execution(
         self, name: str, *, succeeded: int | None = None, failed: int = 0, cancelled: int = 0, retried: int = 0
@@ -405,13 +450,13 @@ class CloudRunFake(FakeServer):
         if job != "-" and location != "-":
             self._job_or_404(project, location, job)
         prefix = f"projects/{project}/locations/"
-        found = [  # newest first
+        found = _newest_first(
             e
-            for e in reversed(self.executions.values())
+            for e in self.executions.values()
             if e["name"].startswith(prefix)
             and (location == "-" or e["name"].split("/")[3] == location)
             and (job == "-" or e["job"] == job)
-        ]
+        )
         page, token = paginate(found, req)
         out: dict[str, Any] = {}
         if page:
@@ -610,8 +655,8 @@ class CloudRunFake(FakeServer):
         if polls >= self.auto_complete_after:
             self._auto_finish(ex)
 
-    def _auto_finish(self, ex: dict[str, Any]) -> None:
-        outcome = self._outcome_for(ex)
+    def _auto_finish(self, ex: dict[str, Any], outcome: Outcome | None = None) -> None:
+        outcome = outcome or self._outcome_for(ex)
         n = ex["taskCount"]
         counts = {
             "succeeded": {"succeeded": n, "failed": 0, "cancelled": 0},
@@ -764,6 +809,12 @@ class CloudRunFake(FakeServer):
         if len(matches) != 1:
             raise KeyError(name)
         return matches[0]
+
+
+def _newest_first(executions: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Newest first by create time, as the API lists them; among equal times the later stored first.
+    indexed = list(enumerate(executions))
+    return [e for _, e in sorted(indexed, key=lambda ie: (ie[1]["createTime"], ie[0]), reverse=True)]
 
 
 def _spec(job: dict[str, Any]) -> dict[str, Any]:

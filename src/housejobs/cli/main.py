@@ -733,3 +733,7 @@ def main() -> None:
     if reconfigure is not None:
         reconfigure(errors="backslashreplace")
     sys.exit(run_cli(sys.argv[1:]))
+
+
+# `history` and `backfill` live in their own module; importing it registers them on `app`.
+from housejobs.cli import history_commands as _history_commands  # noqa: E402, F401

@@ -82,6 +82,8 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *,
     try:
         ctx = Context(runtime, options, job_name)
         logger = ctx.logger
+        bound = ctx
+        ctx.confirm = lambda action: confirm_prod(bound, action)
         # Check-in /start goes out in the background; no sink configured, nothing happens or loads.
         notifier = notify.for_context(ctx)
         if notifier is not None:

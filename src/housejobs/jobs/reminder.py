@@ -15,9 +15,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from housejobs.context import Context
 from housejobs.errors import ApiProtocolError, ApiStatusError, ConfigError, UsageError
+from housejobs.jobs.period_rules import period_at, rule_for
 from housejobs.jobs.periods import parse_month, zone
 from housejobs.redact import Secret
 from housejobs.results import JobResult, Outcome, PlannedCall
@@ -47,11 +49,15 @@ def check_request(req: ReminderRequest, now: datetime) -> None:
                          hint="1-200 letters, digits and ._:@/- starting with a letter or digit")
 
 
+def household_zone(ctx: Context) -> ZoneInfo:
+    return zone(ctx.settings.get("household_time_zone") or "Etc/UTC", ctx.settings.source("household_time_zone"))
+
+
 def household_period(ctx: Context) -> str:
-    """The current month where the household lives."""
-    tz = zone(ctx.settings.get("household_time_zone") or "Etc/UTC", ctx.settings.source("household_time_zone"))
-    local = ctx.clock.now().astimezone(tz)
-    return f"{local.year:04d}-{local.month:02d}"
+    """The current month where the household lives (the rule history and backfill read too)."""
+    rule = rule_for("reminder")
+    assert rule is not None
+    return period_at(rule, ctx.clock.now(), household_zone(ctx))
 
 
 def bot_target(ctx: Context) -> tuple[Target, Secret]:

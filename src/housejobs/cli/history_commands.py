@@ -1,0 +1,147 @@
+"""`housejobs history` and `housejobs backfill`: thin commands, parse → request → runner.execute → render.
+
+Registered on the app by cli/main.py. Like every command module, only typer loads here at start-up;
+the Google libraries and cronsim load when a command runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from housejobs.cli import main as _main
+
+if TYPE_CHECKING:
+    from housejobs.context import Context
+    from housejobs.results import JobResult
+    from housejobs.target import Use
+
+DaysOpt = Annotated[int, typer.Option("--days", min=1, max=400, metavar="N",
+                                      help="How many UTC days back, today included.")]
+
+
+@_main.app.command("history")
+def history(
+    *,
+    env: _main.RequiredEnvOpt,
+    days: DaysOpt = 30,
+    job: Annotated[list[str] | None, typer.Option("--job", metavar="NAME", help="Only this job (repeatable) "
+                                                  "[default: every catalog job].", show_default=False)] = None,
+    fail_on: Annotated[str | None, typer.Option("--fail-on", metavar="STATES", help="Exit 1 if any slot is in "
+                                                "one of these states: a comma list of missed, failed, "
+                                                "cancelled.", show_default=False)] = None,
+    html: Annotated[str | None, typer.Option("--html", metavar="FILE", help="Also write the history as one "
+                                             "self-contained HTML page.", show_default=False)] = None,
+    json: _main.JsonOpt = False, debug: _main.DebugOpt = False,
+) -> None:
+    """Did every scheduled run happen? One row per job and trigger, one cell per UTC day.
+
+    Lays each trigger's cron schedule (in its time zone) over the job's Cloud Run executions: each slot
+    is succeeded, failed, cancelled, running, missed (no execution started within the scheduled time +
+    the trigger's attempt deadlines and retries + 5 min) or pending (that window is still open).
+    Executions that match no slot are listed as manual runs. --json gives every slot. A report: exit 0,
+    unless --fail-on names a state some slot is in (then exit 1).
+
+    Example: housejobs history --env prod --days 14 --fail-on missed,failed --html history.html
+    """
+    from housejobs.cli.runner import execute
+    from housejobs.context import Options
+
+    rt = _main.runtime()
+
+    async def job_fn(ctx: Context) -> JobResult:
+        # Bad input is refused here, inside the run (one result, exit 2), before any call: history
+        # has no prompt to come first.
+        from housejobs.cli.history_render import render_text
+        from housejobs.jobs.history import HistoryRequest, history_result, parse_fail_on, read_history
+
+        req = HistoryRequest(env, days, tuple(job or ()), parse_fail_on(fail_on))
+        found = await read_history(ctx, req)
+        result = history_result(found, req)
+        if html is not None:
+            from housejobs.cli.history_html import render_html
+
+            result.details["html"] = str(_write(rt.cwd, html, render_html(found, env)))
+        if not json:
+            result.details["lines"] = render_text(found, env, colour=bool(rt.stdout_tty))
+        return result
+
+    raise typer.Exit(execute(rt, Options(env=env, json=json, debug=debug, uses=("cloud-run",)), "history", job_fn))
+
+
+@_main.app.command("backfill")
+def backfill(
+    job: Annotated[str, typer.Argument(metavar="JOB", help="quota-reset, stale-cleanup, alerts, quota-monthly, "
+                                       "reminder (with --type) or org-sync-all.", show_default=False)],
+    *,
+    env: _main.RequiredEnvOpt,
+    reminder_type: Annotated[str | None, typer.Option("--type", metavar="TYPE", help="The reminder's type: "
+                                                      "utilities, rent-warning or rent-due.",
+                                                      show_default=False)] = None,
+    first: Annotated[str | None, typer.Option("--from", metavar="PERIOD", help="First period (YYYY-MM-DD, or "
+                                              "YYYY-MM for quota-monthly and reminder).",
+                                              show_default=False)] = None,
+    last: Annotated[str | None, typer.Option("--to", metavar="PERIOD", help="Last period, included.",
+                                             show_default=False)] = None,
+    missed: Annotated[bool, typer.Option("--missed", help="The periods whose slots `history` finds missed, "
+                                         "failed or cancelled (and no later run applied).")] = False,
+    days: DaysOpt = 30,
+    local: Annotated[bool, typer.Option("--local", help="Run each period in this process instead of as a "
+                                        "Cloud Run execution.")] = False,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=16, metavar="N",
+                                             help="Periods at once (on Cloud Run: executions at once, which "
+                                             "needs --allow-concurrent).")] = 1,
+    allow_concurrent: Annotated[bool, typer.Option("--allow-concurrent", help="Start executions even while "
+                                                   "another execution of the job runs.")] = False,
+    api_url: _main.ApiUrlOpt = None, dry_run: _main.DryRunOpt = False, yes: _main.YesOpt = False,
+    json: _main.JsonOpt = False, deadline: _main.DeadlineOpt = None, debug: _main.DebugOpt = False,
+) -> None:
+    """Apply a period job's periods again, oldest first: a window, or the periods `history` saw missed.
+
+    Prints the plan (each period and whether history saw it succeed), asks once in prod (listing the
+    periods), then runs each period as a Cloud Run execution with the period appended to the job's args,
+    or with --local in this process. Every period is keyed, so one that already applied is `duplicate`.
+    Per period: applied, duplicate or failed; exit 0 when all are done, 3 if some failed, 1 if all did.
+    Future periods and windows over 400 periods are refused (exit 2). SIGINT/SIGTERM stop after the
+    period in flight.
+
+    Example: housejobs backfill quota-reset --env stage --from 2026-11-01 --to 2026-11-07
+    (and: housejobs backfill reminder --type rent-due --env prod --missed)
+    """
+    from housejobs.cli.runner import execute
+    from housejobs.context import Options
+
+    async def job_fn(ctx: Context) -> JobResult:
+        # The request is checked first thing inside the run (exit 2 before any call); prod is confirmed
+        # inside it too, once the periods are known (--missed reads them from history).
+        from housejobs.cli.history_render import backfill_lines
+        from housejobs.errors import UsageError
+        from housejobs.jobs.backfill import BackfillRequest, run_backfill
+
+        if api_url is not None and not local:
+            raise UsageError("--api-url is for --local: a Cloud Run execution calls its environment's API")
+        req = BackfillRequest(job, env, reminder_type, first, last, missed, days, local, concurrency,
+                              allow_concurrent)
+        result = await run_backfill(ctx, req)
+        if not json:
+            result.details["lines"] = backfill_lines(result.details)
+        return result
+
+    uses: tuple[Use, ...] = (("bot",) if job == "reminder" else ("admin",)) if local else ("cloud-run",)
+    options = Options(env=env, api_url=api_url if local else None, dry_run=dry_run, yes=yes, json=json,
+                      deadline=deadline, debug=debug, uses=uses)
+    raise typer.Exit(execute(_main.runtime(), options, "backfill", job_fn))
+
+
+def _write(cwd: Path, name: str, text: str) -> Path:
+    from housejobs.errors import UsageError
+
+    path = Path(name).expanduser()
+    path = path if path.is_absolute() else cwd / path
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write --html {name}: {exc.strerror or exc.__class__.__name__}") from None
+    return path

@@ -1,0 +1,167 @@
+"""`history` as text: a grid of jobs x UTC days, then the slots that went wrong and the manual runs.
+
+Pure: a History in, lines out. Each state has a glyph and (on a terminal) a colour, so the grid reads
+the same without colour. A cell shows the worst state of its day (a trigger may fire more than once a
+day); for a manual job, its runs that day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, timedelta
+from typing import Any
+
+from housejobs.gcp.records import PAUSED
+from housejobs.jobs.period_rules import rule_for
+from housejobs.jobs.slots import CANCELLED, FAILED, MISSED, PENDING, RUNNING, SUCCEEDED, History, Row, Run, Slot
+
+GLYPHS = {SUCCEEDED: "✓", FAILED: "✗", CANCELLED: "⊘", MISSED: "○", RUNNING: "▸", PENDING: "◌"}
+NOTHING = "·"
+COLOURS = {SUCCEEDED: "32", FAILED: "31", CANCELLED: "33", MISSED: "35", RUNNING: "36", PENDING: "2"}
+NOTHING_COLOUR = "2"
+WORST_FIRST = (MISSED, FAILED, CANCELLED, RUNNING, PENDING, SUCCEEDED)
+PROBLEMS = (MISSED, FAILED, CANCELLED)
+CELL = 3  # "26 " over "✓  "
+DAYS_PER_BLOCK = 31
+
+
+def days_of(history: History) -> list[date]:
+    first = history.start.astimezone(UTC).date()
+    last = history.now.astimezone(UTC).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def worst(states: Iterable[str]) -> str | None:
+    present = set(states)
+    return next((s for s in WORST_FIRST if s in present), None)
+
+
+def day_cells(history: History) -> dict[str, dict[date, list[Slot | Run]]]:
+    """row key → UTC date → the slots (scheduled rows) or runs (manual jobs) of that day."""
+    cells: dict[str, dict[date, list[Slot | Run]]] = {row.key: {} for row in history.rows}
+    manual = {row.key for row in history.rows if row.trigger is None}
+    for slot in history.slots:
+        cells[slot.row].setdefault(slot.scheduled.astimezone(UTC).date(), []).append(slot)
+    for run in history.runs:
+        at = run.execution.at
+        if run.row in manual and at is not None:
+            cells[run.row].setdefault(at.astimezone(UTC).date(), []).append(run)
+    return cells
+
+
+def state_of(item: Slot | Run) -> str:
+    return item.state if isinstance(item, Slot) else (item.execution.state if item.execution.state in GLYPHS
+                                                       else RUNNING)
+
+
+def _paint(text: str, state: str | None, colour: bool) -> str:
+    if not colour:
+        return text
+    return f"\x1b[{COLOURS.get(state or '', NOTHING_COLOUR)}m{text}\x1b[0m"
+
+
+def render_text(history: History, env: str, *, colour: bool) -> list[str]:
+    days = days_of(history)
+    lines = [f"{env} · {days[0]} → {days[-1]} ({len(days)} days, UTC dates) · a slot is missed when no "
+             "execution started by its scheduled time + attempt deadlines + retries + tolerance"]
+    lines += grid_lines(history, days, colour=colour)
+    lines += problem_lines(history, env)
+    lines += run_lines(history)
+    return lines
+
+
+def grid_lines(history: History, days: list[date], *, colour: bool) -> list[str]:
+    cells = day_cells(history)
+    width = max([len(r.key) for r in history.rows] + [8]) + 2
+    lines: list[str] = []
+    for begin in range(0, len(days), DAYS_PER_BLOCK):
+        block = days[begin:begin + DAYS_PER_BLOCK]
+        months = [" "] * (len(block) * CELL)
+        for i, day in enumerate(block):
+            if i == 0 or day.day == 1:
+                months[i * CELL:i * CELL + 3] = day.strftime("%b")
+        lines.append("".ljust(width) + "".join(months).rstrip())
+        lines.append("".ljust(width) + "".join(f"{d.day:02d}".ljust(CELL) for d in block).rstrip())
+        for row in history.rows:
+            out = []
+            for day in block:
+                state = worst(state_of(item) for item in cells[row.key].get(day, []))
+                glyph = GLYPHS[state] if state else NOTHING
+                out.append(_paint(glyph, state, colour) + " " * (CELL - 1))
+            note = row_note(row)
+            lines.append(row.key.ljust(width) + "".join(out).rstrip() + (f"  ({note})" if note else ""))
+    legend = "  ".join(f"{_paint(GLYPHS[s], s, colour)} {s}" for s in (SUCCEEDED, FAILED, CANCELLED, MISSED,
+                                                                        RUNNING, PENDING))
+    lines.append(f"{legend}  {NOTHING} nothing scheduled")
+    return lines
+
+
+def row_note(row: Row) -> str:
+    """What a row's label adds: a job or trigger that does not exist, or a trigger paused now."""
+    return row.note or ("trigger paused" if row.trigger_state == PAUSED else "")
+
+
+def when(slot: Slot) -> str:
+    return slot.local.strftime("%Y-%m-%d %H:%M %Z")
+
+
+def execution_text(run_state: str, name: str, tasks: tuple[int, int], failure: str, duration: float | None,
+                   log_uri: str) -> str:
+    parts = [name, f"{tasks[0]}/{tasks[1]} tasks succeeded"]
+    if duration is not None:
+        parts.append(f"{duration:.1f} s")
+    if run_state == SUCCEEDED:
+        return " · ".join(parts)  # the logs link is for what went wrong (--json and --html have every one)
+    if failure:
+        parts.append(failure)
+    return " · ".join(parts) + (f" · logs: {log_uri}" if log_uri else "")
+
+
+def problem_lines(history: History, env: str) -> list[str]:
+    bad = history.with_state(PROBLEMS)
+    if not bad:
+        return ["no missed, failed or cancelled slots"]
+    width = max(len(s.row) for s in bad)
+    lines = [f"missed, failed and cancelled slots ({len(bad)}):"]
+    for slot in bad:
+        line = f"  {when(slot):<22} {slot.row:<{width}}  period {slot.period or '—':<10}  {slot.label}"
+        e = slot.execution
+        if e is not None:
+            line += "  " + execution_text(e.state, e.id, (e.succeeded, e.task_count), e.failure, e.duration_s,
+                                          e.log_uri)
+        lines.append(line)
+    for job, trigger in dict.fromkeys((s.job, s.trigger) for s in bad):
+        rule = rule_for(job)
+        if rule is not None and rule.backfillable:
+            kind = f" --type {trigger}" if job == "reminder" else ""
+            lines.append(f"  backfill: housejobs backfill {job}{kind} --env {env} --missed")
+    return lines
+
+
+def run_lines(history: History) -> list[str]:
+    if not history.runs:
+        return []
+    width = max(len(r.row) for r in history.runs)
+    lines = [f"manual runs ({len(history.runs)}):"]
+    for run in history.runs:
+        e = run.execution
+        at = e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if e.at else "—"
+        period = f"period {run.period}" if run.period else ""
+        lines.append(f"  {at:<22} {run.row:<{width}}  {period:<17}  {e.state:<9}  "
+                     + execution_text(e.state, e.id, (e.succeeded, e.task_count), e.failure, e.duration_s,
+                                      e.log_uri))
+    return lines
+
+
+def backfill_lines(details: dict[str, Any]) -> list[str]:
+    """A backfill's periods: the plan (what history saw) beside what this run did."""
+    periods = details.get("periods") or []
+    lines = []
+    for p in periods:
+        line = f"  {p['period']:<10}  history: {p['history']:<9}  → {p['result']}"
+        if p.get("execution"):
+            line += f"  {str(p['execution']).rsplit('/', 1)[-1]}"
+        if p.get("reason"):
+            line += f"  ({p['reason']})"
+        lines.append(line)
+    return lines

@@ -1,0 +1,66 @@
+"""What history reads from Google, as plain data: a Cloud Run execution and a Scheduler trigger's state.
+
+No Google import: gcp/history.py fills these from the API's messages, the history engine
+(jobs/slots.py) and the tests build them directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+# Trigger states as Cloud Scheduler reports them, and two of ours.
+ENABLED, PAUSED = "ENABLED", "PAUSED"
+NOT_PROVISIONED, UNKNOWN = "MISSING", "UNKNOWN"
+
+
+def iso(when: datetime | None) -> str | None:
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z") if when is not None else None
+
+
+@dataclass(frozen=True)
+class ExecutionRecord:
+    """One Cloud Run execution, as history needs it."""
+
+    name: str
+    state: str  # succeeded, failed, cancelled or running (an execution not started yet counts as running)
+    created: datetime | None = None
+    started: datetime | None = None
+    completed: datetime | None = None
+    task_count: int = 1
+    succeeded: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    log_uri: str = ""
+    failure: str = ""
+    args: tuple[str, ...] | None = None  # the container's args, overrides applied
+
+    @property
+    def id(self) -> str:
+        return self.name.rsplit("/", 1)[-1]
+
+    @property
+    def at(self) -> datetime | None:
+        """When Scheduler (or an operator) made it: what a slot's window is checked against."""
+        return self.created or self.started
+
+    @property
+    def duration_s(self) -> float | None:
+        begin = self.started or self.created
+        if begin is None or self.completed is None:
+            return None
+        return max(0.0, (self.completed - begin).total_seconds())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "id": self.id, "state": self.state, "created": iso(self.created),
+                "started": iso(self.started), "completed": iso(self.completed), "duration_s": self.duration_s,
+                "tasks": self.task_count, "succeeded": self.succeeded, "failed": self.failed,
+                "cancelled": self.cancelled, "log_uri": self.log_uri, "failure": self.failure,
+                "args": list(self.args) if self.args is not None else None}
+
+
+@dataclass(frozen=True)
+class TriggerState:
+    state: str  # ENABLED, PAUSED, NOT_PROVISIONED or UNKNOWN
+    since: datetime | None = None  # Scheduler's userUpdateTime: when it was last paused, resumed or edited

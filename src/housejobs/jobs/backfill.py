@@ -1,0 +1,331 @@
+"""`housejobs backfill`: apply a period job's periods again, oldest first, safely.
+
+Safe because every period's effect is keyed by its period (docs/api.md): a period that already applied
+comes back `duplicate` and changes nothing. The plan comes first: each period and what `history` saw
+of it. Then each period, oldest first, either
+
+  - on Cloud Run (default): one execution of the provisioned job per period, with the period appended to
+    the job's catalog args (`housejobs run JOB -- --date D`, the `run` path: refused while another
+    execution of the job runs, unless --allow-concurrent). The container exits 0 for applied and
+    duplicate alike and its outcome stays in its own logs, so a succeeded execution reads `applied`;
+    a period history already saw succeed is `duplicate` without starting anything.
+  - or with --local, in this process, through the job functions the commands run (run_period_job,
+    run_reminder, org_sync_job): the API's ledger answers applied or duplicate.
+
+Per period: applied, duplicate or failed (with why). The run ends as the outcome table says: every
+period done → applied (duplicate if none needed applying); some failed → partial; none done → failed;
+a refusal (auth, another execution running) stops at once. SIGINT/SIGTERM take no new period; the
+one in flight finishes (in Cloud Run mode the execution keeps running and is not followed further)
+and the summary says what was left for a rerun.
+
+--concurrency N: in this process, up to N periods at once (they are independent; each is keyed). On
+Cloud Run it is how many executions of the job may run at once, so more than 1 needs
+--allow-concurrent (without it the second start would be refused by the running-execution check).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from housejobs.catalog import JobDef, load_catalog
+from housejobs.context import Context
+from housejobs.errors import HousejobsError, UsageError
+from housejobs.jobs.history import DEFAULT_DAYS, MAX_DAYS, HistoryRequest, read_history
+from housejobs.jobs.period_rules import (
+    PeriodRule,
+    count_between,
+    parse_period,
+    period_args,
+    period_at,
+    periods_between,
+    rule_for,
+)
+from housejobs.jobs.reminder import REMINDER_TYPES, household_zone
+from housejobs.jobs.slots import CANCELLED, FAILED, MISSED, SUCCEEDED
+from housejobs.results import JobResult, Outcome
+
+MAX_PERIODS = 400
+MAX_CONCURRENCY = 16
+NOT_SEEN = "not seen"
+APPLIED, DUPLICATE, PERIOD_FAILED, NOT_RUN, INTERRUPTED = "applied", "duplicate", "failed", "not run", "interrupted"
+REDO = (MISSED, FAILED, CANCELLED)  # what --missed takes
+
+
+@dataclass(frozen=True)
+class BackfillRequest:
+    job: str
+    env: str
+    reminder_type: str | None = None
+    first: str | None = None
+    last: str | None = None
+    missed: bool = False
+    days: int = DEFAULT_DAYS
+    local: bool = False
+    concurrency: int = 1
+    allow_concurrent: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.job} {self.reminder_type}" if self.reminder_type else self.job
+
+
+@dataclass
+class PeriodRun:
+    period: str
+    seen: str  # what history saw: succeeded, failed, missed, ... or "not seen"
+    result: str = NOT_RUN
+    reason: str = ""
+    execution: str | None = None
+    log_uri: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"period": self.period, "history": self.seen, "result": self.result, "reason": self.reason,
+                "execution": self.execution, "log_uri": self.log_uri}
+
+
+@dataclass
+class Plan:
+    req: BackfillRequest
+    rule: PeriodRule
+    trigger: str | None
+    periods: list[PeriodRun] = field(default_factory=list)
+
+    def periods_text(self) -> str:
+        return compact([p.period for p in self.periods], self.rule)
+
+
+def check_request(req: BackfillRequest, catalog: dict[str, JobDef]) -> PeriodRule:
+    """Refuse what can be refused without reading anything (exit 2, before any call or prompt)."""
+    if req.job not in catalog:
+        names = [n for n in catalog if (r := rule_for(n)) is not None and r.backfillable]
+        raise UsageError(f"unknown job {req.job!r}", hint="backfill takes " + ", ".join(names))
+    rule = rule_for(req.job)
+    if rule is None or not rule.backfillable:
+        why = ("it deletes by retention from now, not per period: run `housejobs quota-cleanup`"
+               if rule is not None else "it has no business period")
+        raise UsageError(f"{req.job} cannot be backfilled: {why}")
+    if req.job == "reminder":
+        if req.reminder_type not in REMINDER_TYPES:
+            raise UsageError("backfill reminder needs --type" if req.reminder_type is None
+                             else f"unknown reminder type {req.reminder_type!r}",
+                             hint="--type " + " | ".join(REMINDER_TYPES))
+    elif req.reminder_type is not None:
+        raise UsageError(f"--type is for the reminder, not {req.job}")
+    ranged = req.first is not None or req.last is not None
+    if ranged == req.missed:
+        raise UsageError("pick the periods: --from and --to, or --missed",
+                         hint=f"e.g. --from {rule.example} --to {rule.example}, or --missed")
+    if ranged:
+        if req.first is None or req.last is None:
+            raise UsageError("--from and --to go together")
+        first, last = parse_period(rule, req.first, "--from"), parse_period(rule, req.last, "--to")
+        if last < first:
+            raise UsageError(f"--to {last} is before --from {first}")
+        if count_between(rule, first, last) > MAX_PERIODS:
+            raise UsageError(f"--from {first} --to {last} is {count_between(rule, first, last)} periods; at most "
+                             f"{MAX_PERIODS} in one backfill", hint="split it into smaller windows")
+    elif not catalog[req.job].triggers:
+        raise UsageError(f"{req.job} has no schedule, so history cannot miss it: use --from and --to")
+    if not 1 <= req.days <= MAX_DAYS:
+        raise UsageError(f"--days {req.days} is outside 1-{MAX_DAYS}")
+    if not 1 <= req.concurrency <= MAX_CONCURRENCY:
+        raise UsageError(f"--concurrency {req.concurrency} is outside 1-{MAX_CONCURRENCY}")
+    if req.concurrency > 1 and not req.local and not req.allow_concurrent:
+        raise UsageError("--concurrency above 1 on Cloud Run runs executions of one job side by side",
+                         hint="add --allow-concurrent, or use --local")
+    return rule
+
+
+def compact(periods: Iterable[str], rule: PeriodRule) -> str:
+    """2026-11-01..2026-11-03, 2026-11-07: consecutive periods as ranges (what a prompt can show)."""
+    spans: list[list[str]] = []
+    for period in periods:
+        if spans and periods_between(rule, spans[-1][-1], period)[1:2] == [period]:
+            spans[-1].append(period)
+        else:
+            spans.append([period])
+    return ", ".join(s[0] if len(s) == 1 else f"{s[0]}..{s[-1]}" for s in spans)
+
+
+async def plan_backfill(ctx: Context, req: BackfillRequest) -> Plan:
+    catalog = load_catalog(ctx.settings.jobs_dir)
+    rule = check_request(req, catalog)
+    trigger = next((t.name for t in catalog[req.job].triggers if req.reminder_type and t.args == (req.reminder_type,)),
+                   None)
+    now = ctx.clock.now()
+    current = period_at(rule, now, household_zone(ctx))
+    if req.last is not None and parse_period(rule, req.last, "--to") > current:
+        raise UsageError(f"--to {req.last} is in the future: the current period is {current}",
+                         hint="a period can be backfilled once it has begun")
+    plan = Plan(req, rule, trigger)
+    seen = await _seen(ctx, req, catalog[req.job], trigger, now)
+    if req.missed:
+        wanted = sorted(p for p, state in seen.items() if state in REDO and p <= current)
+        if len(wanted) > MAX_PERIODS:
+            raise UsageError(f"history found {len(wanted)} periods to redo; at most {MAX_PERIODS} in one backfill")
+    else:
+        assert req.first is not None and req.last is not None
+        wanted = periods_between(rule, parse_period(rule, req.first, "--from"), parse_period(rule, req.last, "--to"))
+    plan.periods = [PeriodRun(p, seen.get(p, NOT_SEEN)) for p in wanted]
+    return plan
+
+
+async def _seen(ctx: Context, req: BackfillRequest, job: JobDef, trigger: str | None,
+                now: datetime) -> dict[str, str]:
+    """What history saw of each period: its best state over slots and earlier runs (a backfilled
+    period reads succeeded). In --local mode Cloud Run may be out of reach: then the plan says so."""
+    days = req.days
+    if not req.missed and req.first is not None:
+        # Reach back to the first period, as far as history goes.
+        start = datetime.fromisoformat(req.first + ("-01" if len(req.first) == 7 else "") + "T00:00:00+00:00")
+        days = max(1, min(MAX_DAYS, (now - start).days + 2))
+    target = ctx.target
+    try:
+        history = await read_history(ctx, HistoryRequest(req.env, days, (req.job,)), now=now)
+    except HousejobsError as exc:
+        if not req.local:
+            raise
+        ctx.logger.warning(f"history not read, so the plan cannot say what ran: {exc.line()}",
+                           event="backfill_history_unread")
+        return {}
+    finally:
+        if req.local:
+            ctx.target = target  # the summary names where the work goes: the API, not Cloud Run
+    return history.period_states(job.name, trigger)
+
+
+async def run_backfill(ctx: Context, req: BackfillRequest) -> JobResult:
+    plan = await plan_backfill(ctx, req)
+    details: dict[str, Any] = {"job": req.job, "type": req.reminder_type, "env": req.env,
+                               "mode": "local" if req.local else "cloud-run", "periods": []}
+    if not plan.periods:
+        where = f"in the last {req.days} days" if req.missed else "in that window"
+        return JobResult(Outcome.SKIPPED, f"nothing to backfill: history saw no missed, failed or cancelled "
+                         f"period of {req.label} {where}", counts={"periods": 0}, details=details)
+    for p in plan.periods:
+        ctx.logger.info(f"backfill plan: {req.label} {p.period} (history: {p.seen})", event="backfill_plan",
+                        period=p.period, history=p.seen)
+    mode = "in this process" if req.local else "as Cloud Run executions"
+    if ctx.options.dry_run:
+        details["periods"] = [p.as_dict() for p in plan.periods]
+        return JobResult(Outcome.DRY_RUN, f"would backfill {req.label} for {len(plan.periods)} period"
+                         f"{'s' if len(plan.periods) != 1 else ''} {mode}: {plan.periods_text()}",
+                         counts={"periods": len(plan.periods)}, details=details)
+    # Asked once, here, because only now are the periods known (--missed reads them from history).
+    ctx.confirm(f"backfill {req.label} for {len(plan.periods)} period{'s' if len(plan.periods) != 1 else ''} "
+                     f"({plan.periods_text()}) {mode}")
+    stopped_by = await _run_periods(ctx, plan)
+    ctx.period = plan.periods_text()
+    details["periods"] = [p.as_dict() for p in plan.periods]
+    return _result(plan, details, stopped_by, ctx.stop_signal)
+
+
+async def _run_periods(ctx: Context, plan: Plan) -> str | None:
+    """Run the plan's periods oldest first, at most `concurrency` at once; return why it stopped early
+    ("signal", "refused"), or None."""
+    queue = list(plan.periods)
+    stop: list[str] = []
+    target = ctx.target
+
+    async def worker() -> None:
+        while queue and not stop:
+            if ctx.stop_event.is_set():
+                stop.append("signal")
+                return
+            item = queue.pop(0)
+            refused = await _one(ctx, plan, item)
+            if plan.req.local:
+                ctx.target = target  # run_reminder points the label at the bot; the summary is the backfill's
+            ctx.logger.log("INFO" if item.result in (APPLIED, DUPLICATE) else "ERROR",
+                           f"backfill {plan.req.label} {item.period}: {item.result}"
+                           + (f" ({item.reason})" if item.reason else ""),
+                           event="backfill_period", period=item.period, result=item.result,
+                           execution=item.execution or "")
+            if refused:
+                stop.append("refused")
+            elif item.result == INTERRUPTED:
+                stop.append("signal")
+
+    await asyncio.gather(*(worker() for _ in range(plan.req.concurrency)))
+    return stop[0] if stop else None
+
+
+async def _one(ctx: Context, plan: Plan, item: PeriodRun) -> bool:
+    """Apply one period; record its result on `item`. True if the whole backfill must stop (refused)."""
+    try:
+        result = await (_local(ctx, plan, item.period) if plan.req.local else _cloud(ctx, plan, item))
+    except HousejobsError as exc:
+        result = JobResult(exc.outcome, exc.line())
+    if result is None:  # Cloud Run mode, history saw it succeed: nothing started
+        return False
+    item.execution = result.details.get("execution") or item.execution
+    item.log_uri = result.details.get("log_uri") or item.log_uri
+    if result.outcome in (Outcome.APPLIED, Outcome.DRY_RUN):
+        item.result = APPLIED
+    elif result.outcome in (Outcome.DUPLICATE, Outcome.SKIPPED):
+        item.result, item.reason = DUPLICATE, item.reason or result.message
+    elif result.outcome is Outcome.INTERRUPTED:
+        item.result, item.reason = INTERRUPTED, result.message
+    else:
+        item.result, item.reason = PERIOD_FAILED, result.message or result.outcome.value
+    return result.outcome is Outcome.REFUSED
+
+
+async def _cloud(ctx: Context, plan: Plan, item: PeriodRun) -> JobResult | None:
+    from housejobs.runs import RunRequest, run_job
+
+    if item.seen == SUCCEEDED:
+        item.result, item.reason = DUPLICATE, "history saw it succeed; nothing started"
+        return None
+    args = ((plan.req.reminder_type,) if plan.req.reminder_type else ()) + period_args(plan.rule, item.period)
+    return await run_job(ctx, RunRequest(plan.req.job, plan.req.env, args=args,
+                                         allow_concurrent=plan.req.allow_concurrent))
+
+
+async def _local(ctx: Context, plan: Plan, period: str) -> JobResult:
+    # The functions the job commands themselves run, with the period they would otherwise default.
+    job = plan.req.job
+    if job == "reminder":
+        from housejobs.jobs.reminder import ReminderRequest, run_reminder
+
+        assert plan.req.reminder_type is not None
+        return await run_reminder(ctx, ReminderRequest(plan.req.reminder_type, period, None))
+    if job == "org-sync-all":
+        from housejobs.jobs.request import org_sync_job
+
+        return await org_sync_job(ctx, date=period)
+    from housejobs.jobs.admin import PERIOD_JOBS, run_period_job
+
+    return await run_period_job(ctx, PERIOD_JOBS[job], period)
+
+
+def _result(plan: Plan, details: dict[str, Any], stopped_by: str | None, signal: int | None) -> JobResult:
+    periods = plan.periods
+    tally = {k: sum(p.result == k for p in periods) for k in (APPLIED, DUPLICATE, PERIOD_FAILED, INTERRUPTED,
+                                                             NOT_RUN)}
+    counts = {"periods": len(periods), "applied": tally[APPLIED], "duplicate": tally[DUPLICATE],
+              "failed": tally[PERIOD_FAILED], "interrupted": tally[INTERRUPTED], "not_run": tally[NOT_RUN]}
+    failures = [{"unit": p.period, "reason": p.reason or p.result} for p in periods
+                if p.result in (PERIOD_FAILED, INTERRUPTED)]
+    done = tally[APPLIED] + tally[DUPLICATE]
+    said = ", ".join(f"{n} {k}" for k, n in tally.items() if n)
+    message = f"{plan.req.label}: {said} of {len(periods)} period{'s' if len(periods) != 1 else ''}"
+    left = [p.period for p in periods if p.result in (NOT_RUN, INTERRUPTED)]
+    if stopped_by == "signal":
+        rerun = f"; a rerun picks up {compact(left, plan.rule)}" if left else ""
+        return JobResult(Outcome.INTERRUPTED, f"stopped by signal after the period in flight: {message}{rerun}",
+                         counts, details, failures=failures, signal=signal)
+    if stopped_by == "refused":
+        first_refusal = next(p for p in periods if p.result == PERIOD_FAILED and p.reason)
+        outcome = Outcome.PARTIAL if done else Outcome.REFUSED
+        return JobResult(outcome, f"stopped at {first_refusal.period}: {first_refusal.reason}; {message}", counts,
+                         details, failures=failures)
+    if tally[PERIOD_FAILED]:
+        outcome = Outcome.PARTIAL if done else Outcome.FAILED
+        return JobResult(outcome, message, counts, details, failures=failures)
+    return JobResult(Outcome.APPLIED if tally[APPLIED] else Outcome.DUPLICATE, message, counts, details)
+

@@ -1,0 +1,141 @@
+"""`housejobs history`: read what ran (Cloud Run executions, Scheduler trigger states) and lay it over
+what should have run (the catalog's cron schedules), as slots; see jobs/slots.py for the rules.
+
+History changes nothing, so its outcome is `skipped` (exit 0: the outcome table's "nothing to do")
+however many slots were missed; it is a report. With `--fail-on missed,failed` it is a check: the
+outcome is `failed` (exit 1) when any slot is in one of those states, for a monitoring step in CI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from housejobs.catalog import JobDef, load_catalog, trigger_id
+from housejobs.context import Context
+from housejobs.errors import ApiError, UsageError
+from housejobs.gcp.executions import job_path
+from housejobs.gcp.records import NOT_PROVISIONED, UNKNOWN, TriggerState
+from housejobs.jobs.period_rules import period_of_run, rule_for
+from housejobs.jobs.reminder import household_zone
+from housejobs.jobs.slots import CANCELLED, FAILED, MISSED, SLOT_STATES, TOLERANCE_S, History, build_history
+from housejobs.results import JobResult, Outcome
+from housejobs.target import Target
+
+if TYPE_CHECKING:
+    from housejobs.gcp.history import ExecutionReader
+
+DEFAULT_DAYS, MAX_DAYS = 30, 400
+FAIL_ON_STATES = (MISSED, FAILED, CANCELLED)
+
+
+@dataclass(frozen=True)
+class HistoryRequest:
+    env: str
+    days: int = DEFAULT_DAYS
+    jobs: tuple[str, ...] = ()
+    fail_on: tuple[str, ...] = ()
+
+
+def parse_fail_on(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ()
+    states = tuple(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
+    bad = [s for s in states if s not in FAIL_ON_STATES]
+    if bad or not states:
+        raise UsageError(f"--fail-on {text!r}: {', '.join(bad) or 'nothing'} is not a slot state it can fail on",
+                         hint="a comma list of " + ", ".join(FAIL_ON_STATES))
+    return states
+
+
+def check_request(req: HistoryRequest, catalog: Iterable[str]) -> None:
+    names = list(catalog)
+    if not 1 <= req.days <= MAX_DAYS:
+        raise UsageError(f"--days {req.days} is outside 1-{MAX_DAYS}")
+    for job in req.jobs:
+        if job not in names:
+            raise UsageError(f"unknown job {job!r}", hint="one of: " + ", ".join(sorted(names)))
+
+
+def window_start(now: datetime, days: int) -> datetime:
+    """`days` whole UTC days ending with today's: the grid's columns are UTC dates."""
+    today = now.astimezone(UTC).date()
+    return datetime.combine(today - timedelta(days=days - 1), time(0, 0), tzinfo=UTC)
+
+
+async def read_history(ctx: Context, req: HistoryRequest, *, now: datetime | None = None) -> History:
+    """What ran against what should have, for the last `req.days` days up to `now` (default: the clock)."""
+    from housejobs.gcp.history import ExecutionReader
+
+    catalog = load_catalog(ctx.settings.jobs_dir)
+    check_request(req, catalog)
+    project = ctx.settings.require("project", "history")
+    region = ctx.settings.require("region", "history")
+    ctx.target = Target("cloud-run", f"projects/{project}/locations/{region}",
+                        f"Cloud Run + Scheduler {project}/{region}")
+    now = now or ctx.clock.now()
+    start = window_start(now, req.days)
+    selected = list(dict.fromkeys(req.jobs)) or list(catalog)
+    reader = ExecutionReader(ctx.settings, clock=ctx.clock, policy=ctx.retry_policy())
+    # An execution made just before the window can still be the first slot's (EARLY_S); a day covers it.
+    since = start - timedelta(days=1)
+    found = await asyncio.gather(*(reader.executions(job_path(project, region, job, req.env), since)
+                                   for job in selected))
+    states = await _trigger_states(ctx, reader, catalog, selected, req.env, f"projects/{project}/locations/{region}")
+    household = household_zone(ctx)
+
+    def period_of(job: str, at: datetime, args: Sequence[str] | None) -> str | None:
+        rule = rule_for(job)
+        return period_of_run(rule, at, args, household) if rule is not None else None
+
+    return build_history(catalog, dict(zip(selected, found, strict=True)), start=start, now=now,
+                         period_of=period_of, triggers=states, jobs=selected)
+
+
+async def _trigger_states(ctx: Context, reader: ExecutionReader, catalog: dict[str, JobDef], selected: list[str],
+                          env: str, parent: str) -> dict[tuple[str, str], TriggerState]:
+    """Each trigger's Scheduler state, from one list call. It only explains missed slots (a paused
+    trigger), so a failed read is a warning, not the end of the report."""
+    wanted = [(job, t.name) for job in selected for t in catalog[job].triggers]
+    if not wanted:
+        return {}
+    try:
+        by_id = await reader.trigger_states(parent)
+    except ApiError as exc:
+        ctx.logger.warning(f"trigger states not read: {exc.line()}", event="history_triggers_unread")
+        return {key: TriggerState(UNKNOWN) for key in wanted}
+    return {(job, name): by_id.get(trigger_id(job, name, env), TriggerState(NOT_PROVISIONED))
+            for job, name in wanted}
+
+
+def history_result(history: History, req: HistoryRequest) -> JobResult:
+    """The run's result: every slot and manual run as data; the outcome per --fail-on."""
+    counts = history.counts()
+    states = ", ".join(f"{counts[s]} {s}" for s in SLOT_STATES if counts[s])
+    runs = counts["manual_runs"]
+    summary = (f"{req.days} day{'s' if req.days != 1 else ''}: {counts['slots']} scheduled slots"
+               + (f" ({states})" if states else "") + f", {runs} manual run{'s' if runs != 1 else ''}")
+    details = {
+        "env": req.env,
+        "window": {"start": _iso(history.start), "end": _iso(history.now), "days": req.days},
+        "tolerance_s": TOLERANCE_S,
+        "fail_on": list(req.fail_on),
+        "rows": [r.as_dict() for r in history.rows],
+        "slots": [s.as_dict() for s in history.slots],
+        "manual_runs": [r.as_dict() for r in history.runs],
+    }
+    # Each such slot is in details (and listed under the grid); not repeated as failures.
+    bad = history.with_state(req.fail_on)
+    if bad:
+        found = ", ".join(f"{sum(s.state == state for s in bad)} {state}" for state in req.fail_on
+                          if any(s.state == state for s in bad))
+        return JobResult(Outcome.FAILED, f"--fail-on {','.join(req.fail_on)}: {found}; {summary}", counts=counts,
+                         details=details)
+    return JobResult(Outcome.SKIPPED, f"a report, nothing changed: {summary}", counts=counts, details=details)
+
+
+def _iso(when: datetime) -> str:
+    return when.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,121 @@
+"""Which business period a job applies when it runs at a given instant: the one table history and
+backfill both read.
+
+    job                                  period   default when run at instant t      passed as
+    quota-reset, stale-cleanup, alerts   date     t's UTC date                       --date
+    quota-cleanup                        date     t's UTC date                       (none: retention)
+    quota-monthly                        month    t's UTC month                      --month
+    org-sync-all                         date     t's UTC date                       --date
+    reminder TYPE                        month    t's month in household_time_zone   --period
+
+The admin jobs' unit comes from PERIOD_JOBS (their request body's field), and the defaults are the
+parsers the commands themselves use (`parse_date(None, now)`, `parse_month(None, now)`), so a job run
+at t and history's idea of what that run applied cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from housejobs.errors import UsageError
+from housejobs.jobs.admin import PERIOD_JOBS
+from housejobs.jobs.periods import parse_date, parse_month
+
+DATE, MONTH = "date", "month"
+UTC_ZONE, HOUSEHOLD = "utc", "household"
+
+
+@dataclass(frozen=True)
+class PeriodRule:
+    job: str
+    unit: str  # DATE or MONTH
+    zone: str  # UTC_ZONE or HOUSEHOLD: where the calendar is read
+    option: str | None  # the job's CLI option that carries the period; None: it takes none
+
+    @property
+    def backfillable(self) -> bool:
+        return self.option is not None
+
+    @property
+    def example(self) -> str:
+        return "2026-11-24" if self.unit == DATE else "2026-11"
+
+
+_OTHERS = {
+    "quota-cleanup": PeriodRule("quota-cleanup", DATE, UTC_ZONE, None),
+    "org-sync-all": PeriodRule("org-sync-all", DATE, UTC_ZONE, "--date"),
+    "reminder": PeriodRule("reminder", MONTH, HOUSEHOLD, "--period"),
+}
+
+
+def rule_for(job: str) -> PeriodRule | None:
+    """The job's period rule, or None for a job with no business period (migrate, bootstrap)."""
+    spec = PERIOD_JOBS.get(job)
+    if spec is not None:
+        return PeriodRule(job, spec.period, UTC_ZONE, f"--{spec.period}")
+    return _OTHERS.get(job)
+
+
+def period_at(rule: PeriodRule, instant: datetime, household: ZoneInfo) -> str:
+    """The period a run of the job at `instant` applies when it is given none."""
+    local = instant.astimezone(household if rule.zone == HOUSEHOLD else UTC)
+    return parse_month(None, local) if rule.unit == MONTH else parse_date(None, local)
+
+
+def period_of_run(rule: PeriodRule, instant: datetime, args: Sequence[str] | None,
+                  household: ZoneInfo) -> str:
+    """What a run applied: the period its arguments name (`--date X` / `--date=X`), else `period_at`."""
+    named = period_in_args(rule, args)
+    return named if named is not None else period_at(rule, instant, household)
+
+
+def period_in_args(rule: PeriodRule, args: Sequence[str] | None) -> str | None:
+    if rule.option is None or not args:
+        return None
+    items = list(args)
+    for i, arg in enumerate(items):
+        if arg == rule.option and i + 1 < len(items):
+            return items[i + 1]
+        if arg.startswith(rule.option + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def period_args(rule: PeriodRule, period: str) -> tuple[str, ...]:
+    """The arguments that make the job apply `period` (appended to its catalog args)."""
+    if rule.option is None:
+        raise UsageError(f"{rule.job} takes no business period")
+    return (rule.option, period)
+
+
+def parse_period(rule: PeriodRule, value: str, option: str) -> str:
+    """A --from/--to value in the rule's unit, refused in one line otherwise. `now` is not read: the
+    parsers use it only for a missing value."""
+    epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    return parse_month(value, epoch, option=option) if rule.unit == MONTH else parse_date(value, epoch, option=option)
+
+
+def periods_between(rule: PeriodRule, first: str, last: str) -> list[str]:
+    """Every period from `first` to `last`, both included, oldest first ([] if last < first)."""
+    out: list[str] = []
+    if rule.unit == MONTH:
+        year, month = int(first[:4]), int(first[5:7])
+        while f"{year:04d}-{month:02d}" <= last:
+            out.append(f"{year:04d}-{month:02d}")
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return out
+    day, end = date.fromisoformat(first), date.fromisoformat(last)
+    while day <= end:
+        out.append(day.isoformat())
+        day = date.fromordinal(day.toordinal() + 1)
+    return out
+
+
+def count_between(rule: PeriodRule, first: str, last: str) -> int:
+    """How many periods `periods_between` would list, without listing them (to refuse huge windows)."""
+    if rule.unit == MONTH:
+        return (int(last[:4]) * 12 + int(last[5:7])) - (int(first[:4]) * 12 + int(first[5:7])) + 1
+    return date.fromisoformat(last).toordinal() - date.fromisoformat(first).toordinal() + 1
