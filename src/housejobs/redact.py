@@ -39,9 +39,14 @@ def redact(text: str) -> str:
 
 
 def mask_url(url: str) -> str:
-    """Show a URL's scheme and host only: webhook URLs carry their token in the path or query."""
-    m = re.match(r"^(https?://[^/?#]+)", url)
-    return (m.group(1) + "/" + MASK) if m else MASK
+    """Show a URL's scheme, host and port only: webhook URLs carry their token in the path or query, and
+    any URL may carry credentials before its host (a proxy's `user:password@`)."""
+    # Greedy userinfo: a raw `@` in a password must not leave its tail looking like the host.
+    m = re.match(r"^(https?://)([^/?#]*@)?([^/?#@]+)(.*)$", url, re.IGNORECASE | re.DOTALL)
+    if m is None:
+        return MASK
+    scheme, userinfo, host, rest = m.groups()
+    return scheme + (MASK + "@" if userinfo else "") + host + ("/" + MASK if rest.strip("/") else "")
 
 
 class Secret:
