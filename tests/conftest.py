@@ -41,6 +41,9 @@ NOTIFY_TOKENS = {
 NOTIFY_VARS = ("HOUSEJOBS_NOTIFY_URL", "HOUSEJOBS_NOTIFY_URL_SECRET", "HOUSEJOBS_NOTIFY_FORMAT", "HOUSEJOBS_NOTIFY_ON",
                "HOUSEJOBS_HEALTHCHECK_URL", "HOUSEJOBS_HEALTHCHECK_URL_SECRET", "HOUSEJOBS_NOTIFY_TIMEOUT",
                "HOUSEJOBS_MAX_RETRIES", "HOUSEJOBS_SANDBOX_FAULTS")
+# Nor a developer's proxy and CA settings: tests that want them set them in the run's environment.
+NETWORK_VARS = tuple(v for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+                     for v in (name, name.upper())) + ("SSL_CERT_FILE", "SSL_CERT_DIR")
 # The distinctive parts of each sentinel: a leak of any of them counts, even inside a longer text.
 SENTINEL_MARKERS = ("sentinel-root-key", "sentinel-scheduler-secret", "sbp_sentinel_token",
                     "sentinel-hook-token", "sentinel-check-uuid")
@@ -63,7 +66,7 @@ def _sentinel_secrets(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixt
     monkeypatch.setenv("HOUSEJOBS_STATE_DIR", str(tmp_path / "state"))
     for var in ("HOUSEJOBS_ENV", "CLOUD_RUN_JOB", "CLOUD_RUN_EXECUTION", "CLOUD_RUN_TASK_INDEX",
                 "CLOUD_RUN_TASK_COUNT", "CLOUD_RUN_TASK_ATTEMPT", "GOOGLE_APPLICATION_CREDENTIALS",
-                "HOUSEJOBS_API_URL", "HOUSEJOBS_JOBS_DIR", *NOTIFY_VARS):
+                "HOUSEJOBS_API_URL", "HOUSEJOBS_JOBS_DIR", *NOTIFY_VARS, *NETWORK_VARS):
         monkeypatch.delenv(var, raising=False)
     _outputs.clear()
     yield

@@ -13,6 +13,7 @@ import email.utils
 import json
 import random
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,20 +32,16 @@ from housejobs.errors import (
     one_line,
 )
 from housejobs.logs import Logger
+from housejobs.network import ssl_context
 from housejobs.transport import LeanTransport
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-_ssl_context: ssl.SSLContext | None = None
 
 
-def shared_ssl_context() -> ssl.SSLContext:
-    """One TLS context for every client: loading the CA bundle costs ~20 ms each time."""
-    global _ssl_context
-    if _ssl_context is None:
-        import certifi
-
-        _ssl_context = ssl.create_default_context(cafile=certifi.where())
-    return _ssl_context
+def shared_ssl_context(environ: Mapping[str, str] | None = None) -> ssl.SSLContext:
+    """The TLS context every client shares: certifi's bundle, or SSL_CERT_FILE / SSL_CERT_DIR from
+    `environ` (the run's, never os.environ). One per CA bundle: loading one costs ~20 ms."""
+    return ssl_context(environ or {})
 
 
 @dataclass(frozen=True)
@@ -140,8 +137,8 @@ class ApiClient:
         # A transport, not an httpx.AsyncClient: the client layer (URL merging, cookies, auth and
         # redirect hooks, none of which a keyed server-to-server call uses) and httpcore's pool cost
         # more CPU per request than the exchange itself (housejobs.transport says more). One client
-        # sends one request at a time; callers wanting more in flight use more clients. Tests pass an
-        # httpx.MockTransport here.
+        # sends one request at a time; callers wanting more in flight use more clients. Client builders
+        # pass the one housejobs.network chooses (proxy, CA bundle); tests may pass an httpx.MockTransport.
         self._transport: httpx.AsyncBaseTransport = transport or LeanTransport(ssl_context=shared_ssl_context())
         self._base = httpx.URL(self.base_url)
 

@@ -285,17 +285,27 @@ class Context:
     def admin_client(self) -> ApiClient:
         from housejobs.api import ApiClient
 
-        if self.api_target.kind == "sandbox":
+        embedded = self.api_target.kind == "sandbox"
+        if embedded:
             server = self.embedded_sandbox()
             url, key = server.url, Secret(server.app.api_key, "embedded sandbox")
         else:
             url = self.api_target.url or self.settings.require("api_url", f"--env {self.env}")
             key = self.secret("ca_root_api_key", "ca-root-api-key")
         client = ApiClient(url, clock=self.clock, logger=self.logger, policy=self.retry_policy(),
-                           headers={"X-CA-Root-Key": key.reveal()}, transport=self.runtime.transport,
-                           origin=self.run_id)
+                           headers={"X-CA-Root-Key": key.reveal()},
+                           transport=self.transport_for(url, embedded=embedded), origin=self.run_id)
         self._clients.append(client)
         return client
+
+    def transport_for(self, url: str, *, embedded: bool = False) -> httpx.AsyncBaseTransport:
+        """The transport for a client of `url`: the test's own (Runtime.transport), else the one the run's
+        environment decides (proxy, CA bundle: housejobs.network)."""
+        if self.runtime.transport is not None:
+            return self.runtime.transport
+        from housejobs.network import transport_for
+
+        return transport_for(url, self.runtime.environ, embedded=embedded)
 
     def track(self, client: ApiClient) -> None:
         """Count a client's calls in the run summary and close it with the run."""

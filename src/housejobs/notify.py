@@ -273,6 +273,8 @@ class Delivery:
     deadline: float
     budget: float
     after: threading.Thread | None = None  # a delivery that must reach the sink first (/start)
+    # The run's environment: its proxies and CA bundle decide how the sink is reached (housejobs.network).
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
     status: int | None = None
     answer: bytes = b""
     error: str | None = None
@@ -305,10 +307,16 @@ class Delivery:
     def _send(self) -> None:
         import httpx
 
-        from housejobs.api import shared_ssl_context
+        from housejobs.network import sync_transport_for
 
+        try:
+            transport = sync_transport_for(self.url.reveal(), self.environ, embedded=self.sink == EMBEDDED)
+        except HousejobsError as exc:  # a bad proxy URL or CA bundle: say which, send nothing
+            self.error = exc.line()
+            return
+        # trust_env=False: httpx would otherwise read proxies from os.environ, not from the run's environment.
         # Wall-clock time on purpose, not the injected clock: these are real sockets with real timeouts.
-        with httpx.Client(verify=shared_ssl_context(), follow_redirects=False) as client:
+        with httpx.Client(transport=transport, trust_env=False, follow_redirects=False) as client:
             for attempt in (1, 2):
                 left = self.deadline - time.monotonic()
                 if left < 0.05:
@@ -368,8 +376,9 @@ class Notifier:
     def __init__(self, info: RunInfo, settings: Settings, logger: Logger, sources: _Sources, *,
                  now: Callable[[], datetime], secret: Callable[[str, str], Secret] | None = None,
                  embedded: Callable[[], tuple[str, str]] | None = None,
-                 period: Callable[[], str | None] | None = None) -> None:
+                 period: Callable[[], str | None] | None = None, environ: Mapping[str, str] | None = None) -> None:
         self.info = info
+        self.environ: Mapping[str, str] = environ if environ is not None else {}
         self._period = period
         self.logger = logger
         self.sources = sources
@@ -444,7 +453,7 @@ class Notifier:
         return Delivery("check-in", Secret(checkin_url(url.reveal(), suffix, self.info.rid), url.source),
                         text.encode(), {"Content-Type": "text/plain; charset=utf-8",
                                         "User-Agent": f"housejobs/{__version__}"},
-                        deadline=deadline, budget=self.budget, after=after)
+                        deadline=deadline, budget=self.budget, after=after, environ=self.environ)
 
     def start(self, *, ping: bool = True) -> None:
         """Resolve the sinks and send the check-in's /start, in the background: the job does not wait."""
@@ -512,7 +521,7 @@ class Notifier:
                    "User-Agent": f"housejobs/{__version__}"}
         if self.webhook_url is not None and self.format is not None:
             return Delivery("webhook", self.webhook_url, webhook_body(self.format, event), headers,
-                            deadline=deadline, budget=self.budget)
+                            deadline=deadline, budget=self.budget, environ=self.environ)
         if self._embedded is None or self.sources.webhook:
             return None
         try:
@@ -522,7 +531,8 @@ class Notifier:
             return None
         headers["X-CA-Root-Key"] = Secret(key, EMBEDDED).reveal()
         return Delivery(EMBEDDED, Secret(url.rstrip("/") + "/admin/notifications", EMBEDDED),
-                        webhook_body("json", event), headers, deadline=deadline, budget=self.budget)
+                        webhook_body("json", event), headers, deadline=deadline, budget=self.budget,
+                        environ=self.environ)
 
     def _flush_warnings(self) -> None:
         for line in self._warnings:
@@ -576,7 +586,8 @@ def for_context(ctx: Context) -> Notifier | None:
 
         notifier = Notifier(info, ctx.settings, ctx.logger, sources, now=ctx.clock.now,
                             secret=ctx.secret if ctx.env else None,
-                            embedded=embedded_sink if embedded else None, period=lambda: ctx.period)
+                            embedded=embedded_sink if embedded else None, period=lambda: ctx.period,
+                            environ=ctx.runtime.environ)
         notifier._flush_warnings()
         return notifier
     except Exception as exc:  # noqa: BLE001 - a notifier must never stop a job
@@ -600,7 +611,7 @@ def without_context(runtime: Runtime, options: Options, job: str, logger: Logger
         env = options.env or runtime.environ.get("HOUSEJOBS_ENV")
         env = env if env in ENV_NAMES else None  # an invalid name may be why the run stopped
         info = run_info(runtime, job, env, settings, dry_run=options.dry_run)
-        return Notifier(info, settings, logger, sources, now=runtime.clock.now)
+        return Notifier(info, settings, logger, sources, now=runtime.clock.now, environ=runtime.environ)
     except Exception as exc:  # noqa: BLE001 - a notifier must never change a run's outcome
         logger.warning(f"notifications off: {exc.__class__.__name__}")
         return None

@@ -38,7 +38,7 @@ def _client(ctx: Context) -> tuple[ApiClient, str]:
     base = ctx.settings.get("supabase_api_url") or "https://api.supabase.com"
     token: Secret = ctx.secret("supabase_access_token", "supabase-access-token")
     client = ApiClient(base, clock=ctx.clock, logger=ctx.logger, policy=ctx.retry_policy(),
-                       headers={"Authorization": f"Bearer {token.reveal()}"}, transport=ctx.runtime.transport,
+                       headers={"Authorization": f"Bearer {token.reveal()}"}, transport=ctx.transport_for(base),
                        auth_hint="check SUPABASE_ACCESS_TOKEN for this environment")
     ctx.track(client)
     ctx.target = Target("supabase", base, f"Supabase project {ref} ({ctx.env})")

@@ -99,7 +99,7 @@ async def run_reminder(ctx: Context, req: ReminderRequest) -> JobResult:
     ctx.target = target  # the run summary names the bot, not the admin API
     client = ApiClient(target.url, clock=ctx.clock, logger=ctx.logger, policy=ctx.retry_policy(),
                        headers={"x-household-scheduler-secret": secret.reveal()},
-                       transport=ctx.runtime.transport,
+                       transport=ctx.transport_for(target.url, embedded=target.kind == "sandbox"),
                        auth_hint="check SCHEDULER_SHARED_SECRET for this environment")
     ctx.track(client)  # closed with the run; its attempts count in the summary
     what = f"POST {path}"
