@@ -4,12 +4,14 @@ sandbox as the admin API."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Cli, CliResult, SandboxHandle
 from tests.deploy_env import PARENT, PROJECT, SCHEDULER_SA, GcpEnv, gcp_env
+from tests.fakes.proxy import ForwardingProxy
 
 
 @pytest.fixture
@@ -44,10 +46,11 @@ def test_all_green_after_create_all_jobs(cli: Cli, gcp: GcpEnv, sandbox: Sandbox
     assert result.code == 0, result.stdout
     lines = result.stdout.splitlines()
     assert all(line.startswith("✓ ") for line in lines[:-1]), result.stdout
-    assert lines[-1] == "doctor stage: 10 of 10 checks passed"
+    assert lines[-1] == "doctor stage: 11 of 11 checks passed"
     out = result.stdout
     assert "✓ config resolves: project cloudact-testing-1, region us-central1" in out
     assert "✓ Google credentials usable: anonymous" in out
+    assert "✓ network: CA bundle certifi (" in out and "; admin API direct (no proxy set);" in out
     for secret in ("ca-root-api-key-test", "scheduler-shared-secret-test", "supabase-access-token-test"):
         assert f"✓ secret {secret} readable: latest version accessible" in out
     assert f"✓ API health: GET {sandbox.url}/healthz → 200" in out
@@ -87,7 +90,7 @@ def test_drift_and_missing_grants_fail(cli: Cli, gcp: GcpEnv, sandbox: SandboxHa
             ) in result.stdout
     assert (f"✗ IAM bindings on the jobs: housejobs-quota-reset-stage: serviceAccount:{SCHEDULER_SA} lacks "
             "roles/run.invoker") in result.stdout
-    assert result.stdout.splitlines()[-1] == "doctor stage: 8 of 10 checks passed"
+    assert result.stdout.splitlines()[-1] == "doctor stage: 9 of 11 checks passed"
 
 
 def test_nothing_deployed(cli: Cli, gcp: GcpEnv, sandbox: SandboxHandle) -> None:
@@ -105,6 +108,31 @@ def test_api_problems(cli: Cli, gcp: GcpEnv, sandbox: SandboxHandle) -> None:
     down = doctor(cli, gcp, sandbox, "--json", HOUSEJOBS_API_URL="http://127.0.0.1:9")
     assert down.code == 1
     assert not checks(down)["API health"]["ok"]
+
+
+def test_network_says_which_proxy_and_ca_apply(cli: Cli, gcp: GcpEnv, sandbox: SandboxHandle,
+                                               tmp_path: Path) -> None:
+    deployed(cli, gcp, sandbox)
+    with ForwardingProxy() as proxy:
+        password = "sentinel-proxy-pass-3e9a"
+        with_password = proxy.url_with("ops", password)
+        proxied = doctor(cli, gcp, sandbox, "--json", HTTP_PROXY=with_password, HTTPS_PROXY=with_password,
+                         NO_PROXY="bot-stage.cloudact.example")
+        seen = [s.target.removeprefix(sandbox.url) for s in proxy.requests()]
+        address = proxy.url.removeprefix("http://")
+    assert proxied.code == 0 and password not in proxied.stdout
+    found = checks(proxied)
+    assert found["network"]["ok"]
+    assert f"admin API via HTTP_PROXY http://****@{address}" in found["network"]["detail"]
+    assert "bot direct (NO_PROXY bot-stage.cloudact.example)" in found["network"]["detail"]
+    assert seen == ["/healthz", "/admin/orgs?status=active&page_size=1"]  # the API checks went through it
+    missing = tmp_path / "corp-ca.pem"
+    bad = doctor(cli, gcp, sandbox, "--json", SSL_CERT_FILE=str(missing))
+    assert bad.code == 1
+    found = checks(bad)
+    assert not found["network"]["ok"]
+    assert found["network"]["detail"].startswith(f"SSL_CERT_FILE {missing}: no such file")
+    assert not found["API health"]["ok"]  # the admin API client cannot be built either
 
 
 def test_key_from_secret_manager_when_not_in_the_environment(cli: Cli, gcp: GcpEnv,
@@ -135,5 +163,5 @@ def test_a_foreign_trigger_on_a_housejobs_job_fails_a_check(cli: Cli, gcp: GcpEn
             "quota-reset-daily) (see `housejobs create-all-jobs --env stage --plan`)") in result.stdout
     # Its own resources still match the catalog: the rest of the list stays green.
     assert "✓ jobs and triggers in sync: 9 jobs and 8 triggers match the catalog" in result.stdout
-    assert result.stdout.splitlines()[-1] == "doctor stage: 9 of 10 checks passed"
+    assert result.stdout.splitlines()[-1] == "doctor stage: 10 of 11 checks passed"
     assert gcp.write_calls == 0

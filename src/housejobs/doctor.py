@@ -2,6 +2,7 @@
 
     config resolves                 the environment's settings and the catalog build a deployment
     Google credentials usable       application default credentials refresh (or every endpoint is a fake)
+    network                         the CA bundle in effect, and the proxy (masked) each client's URL takes
     secret NAME readable            each secret the jobs reference, from Secret Manager
     API health / API auth           GET /healthz, then GET /admin/orgs with the root key
     jobs and triggers in sync       Cloud Run jobs and Scheduler triggers match the catalog
@@ -71,6 +72,7 @@ async def run_checks(ctx: Context) -> Checklist:
                            f"project {desired.project}, region {desired.region}, image {desired.image}, "
                            f"{len(desired.jobs)} jobs, {len(desired.triggers)} triggers")])
     out.checks.append(await _run("Google credentials usable", lambda: _credentials(ctx)))
+    out.checks.append(_network(ctx))
     secrets = sorted({b.resource.rsplit("/", 1)[-1] for b in desired.bindings if b.kind == "secret"})
     for name in secrets:
         out.checks.append(await _run(f"secret {name} readable", functools.partial(_read_secret, ctx, name)))
@@ -90,6 +92,19 @@ async def _run(name: str, fn: Callable[[], str]) -> Check:
         return Check(name, False, exc.line())
     except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
         return Check(name, False, f"internal error: {exc.__class__.__name__}")
+
+
+def _network(ctx: Context) -> Check:
+    """What `config show` says too (housejobs.network.report): fails on a bad CA path or proxy value."""
+    from housejobs.network import report
+
+    found = report(ctx.runtime.environ, ctx.settings, ctx.env)
+    problems = [found["ca_error"]] if found["ca_error"] else []
+    problems += [f"{c['client']}: {c['error']}" for c in found["clients"] if c["error"]]
+    if problems:
+        return Check("network", False, "; ".join(problems))
+    return Check("network", True, "; ".join([f"CA bundle {found['ca_bundle']}"] + [
+        f"{c['client']} {c['route']}" for c in found["clients"] if c["url"]]))
 
 
 def _credentials(ctx: Context) -> str:

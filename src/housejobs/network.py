@@ -1,6 +1,7 @@
 """The network an operator works in: which proxy a URL goes through, which CAs TLS trusts, and so which
 transport a client of that URL gets. Every HTTP client housejobs builds (admin API, bot, Supabase,
-webhook and check-in) asks `transport_for` / `sync_transport_for`; nothing else reads these variables.
+webhook and check-in) asks `transport_for` / `sync_transport_for`; `report` says what applies (config
+show, doctor); nothing else reads these variables.
 
 Proxies, as curl, requests and httpx read them: `https_proxy` for https URLs, `http_proxy` for http
 URLs, `all_proxy` for either when the specific one is unset; each lower-case first, then upper-case; a
@@ -26,7 +27,7 @@ import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from housejobs.errors import ConfigError
@@ -34,6 +35,8 @@ from housejobs.redact import mask_url, register
 
 if TYPE_CHECKING:
     import httpx
+
+    from housejobs.settings import Settings
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -63,7 +66,10 @@ def route_for(url: str, environ: Mapping[str, str], *, embedded: bool = False) -
     """THE proxy rule: which proxy, if any, a request to `url` goes through."""
     if embedded:
         return Route(None, "the embedded sandbox is never proxied")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed [v6 host: the URL's own check refuses it; no NO_PROXY can match it
+        parts = urlsplit("")
     scheme = parts.scheme.lower()
     found = _env(environ, f"{scheme}_proxy") if scheme in _DEFAULT_PORTS else None
     found = found or _env(environ, "all_proxy")
@@ -131,11 +137,15 @@ def _no_proxy_hit(host: str, port: int | None, no_proxy: str) -> str | None:
 def _host_port(entry: str) -> tuple[str, int | None]:
     if entry.startswith("["):  # [v6] or [v6]:port
         host, _, rest = entry[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+        return host, int(rest[1:]) if rest.startswith(":") and _digits(rest[1:]) else None
     if entry.count(":") == 1:  # name:port or v4:port (a bare v6 address has more colons)
         host, _, port = entry.partition(":")
-        return (host, int(port)) if port.isdigit() else (entry, None)
+        return (host, int(port)) if _digits(port) else (entry, None)
     return entry, None
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()  # "²".isdigit() is true too, and int() refuses it
 
 
 # --- trust -----------------------------------------------------------------------------------------
@@ -224,7 +234,41 @@ def _httpx_proxy(route: Route, tls: ssl.SSLContext) -> httpx.Proxy:
     assert route.proxy is not None
     try:
         # The same trust for an https:// proxy as for the servers behind it (a TLS-inspecting gateway's
-        # private CA is usually the one SSL_CERT_FILE names). Credentials become Proxy-Authorization.
-        return httpx.Proxy(route.proxy, ssl_context=tls)
+        # private CA is usually the one SSL_CERT_FILE names); httpcore refuses a context for http://.
+        # Credentials in the URL become Proxy-Authorization.
+        https = urlsplit(route.proxy).scheme.lower() == "https"
+        return httpx.Proxy(route.proxy, ssl_context=tls if https else None)
     except (httpx.InvalidURL, ValueError):
         raise ConfigError(f"{route.why} is not a valid proxy URL: {mask_url(route.proxy)}") from None
+
+
+# --- what applies: config show and doctor say it ---------------------------------------------------
+def report(environ: Mapping[str, str], settings: Settings, env: str | None) -> dict[str, Any]:
+    """The CA bundle in effect and the route (proxy or direct, and why) to each URL a run calls, for
+    `config show` and `doctor`. Never raises for a bad value: it reports it. URLs show masked."""
+    ca_error = None
+    try:
+        ssl_context(environ)
+    except ConfigError as exc:
+        ca_error = exc.line()
+    clients = []
+    for client, key, secret_key in (("admin API", "api_url", None), ("bot", "bot_url", None),
+                                    ("webhook", "notify_url", "notify_url_secret"),
+                                    ("check-in", "healthcheck_url", "healthcheck_url_secret")):
+        url, embedded = settings.get(key), False
+        shown = mask_url(url) if url else None
+        if not url and secret_key and env and settings.get(secret_key):
+            # Its host is in Secret Manager, not read here: the scheme's rule is what can be said.
+            url, shown = "https://", f"(Secret Manager {settings.get(secret_key)})"
+        elif not url and secret_key is None and not env:
+            url, shown, embedded = "http://127.0.0.1", "embedded sandbox", True
+        row: dict[str, str | None] = {"client": client, "url": shown, "proxy": None, "route": "not set",
+                                      "error": None}
+        if url:
+            try:
+                route = route_for(url, environ, embedded=embedded)
+                row.update(proxy=mask_url(route.proxy) if route.proxy else None, route=route.describe())
+            except ConfigError as exc:
+                row.update(route="refused", error=exc.line())
+        clients.append(row)
+    return {"ca_bundle": ca_bundle(environ).describe(), "ca_error": ca_error, "clients": clients}

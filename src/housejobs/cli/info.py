@@ -60,14 +60,22 @@ def config_show(rt: Runtime, *, env: str | None, as_json: bool) -> int:
         rows.append({"key": d.key, "env_var": d.env_var, "value": shown, "source": source})
     rows.append({"key": "jobs_dir", "env_var": "HOUSEJOBS_JOBS_DIR", "value": str(settings.jobs_dir),
                  "source": settings.jobs_dir_source})
+    from housejobs.network import report
+
+    network = report(rt.environ, settings, env)
     if as_json:
-        rt.stdout.write(redact(json.dumps({"env": env, "settings": rows})) + "\n")
+        rt.stdout.write(redact(json.dumps({"env": env, "settings": rows, "network": network})) + "\n")
         return 0
     width = max(len(str(r["key"])) for r in rows)
     lines = [f"environment: {env or '(none: jobs run against the embedded sandbox)'}"]
     for r in rows:
         value = r["value"] if r["value"] is not None else "-"
         lines.append(f"{str(r['key']).ljust(width)}  {value}  [{r['source']}]")
+    lines.append("network:")
+    lines.append(f"  {'CA bundle'.ljust(9)}  {network['ca_bundle']}"
+                 + (f"  [error: {network['ca_error']}]" if network["ca_error"] else ""))
+    lines += [f"  {str(c['client']).ljust(9)}  {c['url'] or '-'}: {c['route']}"
+              + (f"  [error: {c['error']}]" if c["error"] else "") for c in network["clients"]]
     rt.stdout.write(redact("\n".join(lines)) + "\n")
     return 0
 
