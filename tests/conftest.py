@@ -42,8 +42,8 @@ NOTIFY_VARS = ("HOUSEJOBS_NOTIFY_URL", "HOUSEJOBS_NOTIFY_URL_SECRET", "HOUSEJOBS
                "HOUSEJOBS_HEALTHCHECK_URL", "HOUSEJOBS_HEALTHCHECK_URL_SECRET", "HOUSEJOBS_NOTIFY_TIMEOUT",
                "HOUSEJOBS_MAX_RETRIES", "HOUSEJOBS_SANDBOX_FAULTS")
 # Nor a developer's proxy and CA settings: tests that want them set them in the run's environment.
-NETWORK_VARS = tuple(v for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-                     for v in (name, name.upper())) + ("SSL_CERT_FILE", "SSL_CERT_DIR")
+NETWORK_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy",
+                "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR")
 # The distinctive parts of each sentinel: a leak of any of them counts, even inside a longer text.
 SENTINEL_MARKERS = ("sentinel-root-key", "sentinel-scheduler-secret", "sbp_sentinel_token",
                     "sentinel-hook-token", "sentinel-check-uuid")
