@@ -161,6 +161,25 @@ def test_webhook_and_check_in_go_through_the_proxy(cli: Cli, sandbox: SandboxHan
     assert HOOK_TOKEN not in str(result["stderr"])
 
 
+def test_https_webhook_behind_a_private_ca_needs_ssl_cert_file(cli: Cli, sandbox: SandboxHandle, ca: PrivateCa,
+                                                               tmp_path: Path) -> None:
+    sink = SinkServer()
+    base = serve_tls(sink, *ca.issue(tmp_path / "sink-certs"))
+    sink.start()
+    try:
+        env = {"HOUSEJOBS_NOTIFY_URL": f"{base}/services/T000/B000/{HOOK_TOKEN}", "HOUSEJOBS_NOTIFY_ON": "all",
+               "HOUSEJOBS_NOTIFY_TIMEOUT": "5"}
+        untrusted = quota_reset(cli, sandbox.url, env=env)
+        assert untrusted["code"] == 0 and sink.requests == []  # a sink that fails never changes the outcome
+        assert "event not delivered to webhook https://127.0.0.1:" in str(untrusted["stderr"])
+        trusted = quota_reset(cli, sandbox.url, env={**env, "SSL_CERT_FILE": str(ca.pem)})
+        assert trusted["code"] == 0
+        [post] = sink.requests
+        assert post.json()["kind"] == "job_completed"
+    finally:
+        sink.stop()
+
+
 def test_bad_proxy_value_is_refused_in_one_line_without_its_password(cli: Cli, sandbox: SandboxHandle) -> None:
     bad = f"socks5://{PROXY_USER}:{PROXY_PASSWORD}@127.0.0.1:1080"
     result = quota_reset(cli, sandbox.url, env={"ALL_PROXY": bad})

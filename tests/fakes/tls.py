@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import ipaddress
 import shutil
+import socketserver
 import ssl
 import subprocess
 from dataclasses import dataclass
@@ -16,8 +17,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-from housejobs.sandbox.app import SandboxServer
 
 
 def _validity() -> tuple[dt.datetime, dt.datetime]:
@@ -100,8 +99,8 @@ def subject_hash(cert: x509.Certificate) -> str:
     return f"{int.from_bytes(hashlib.sha1(body).digest()[:4], 'little'):08x}"  # noqa: S324 - OpenSSL's choice
 
 
-def serve_tls(server: SandboxServer, cert: Path, key: Path) -> str:
-    """Put `server` (not yet started) behind TLS; returns its https:// URL."""
+def serve_tls(server: socketserver.TCPServer, cert: Path, key: Path) -> str:
+    """Put `server` (the sandbox, a sink; not yet serving) behind TLS; returns its https:// URL."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     # The handshake happens in the handler's thread, so a client that rejects the certificate never
