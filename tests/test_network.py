@@ -20,6 +20,7 @@ from housejobs.redact import mask_url
 from housejobs.sandbox.app import make_server
 from tests.conftest import ROOT_KEY, SENTINELS, Cli, SandboxHandle, assert_no_secret
 from tests.fakes.proxy import ForwardingProxy, Seen
+from tests.fakes.supabase import FakeSupabaseApi
 from tests.fakes.tls import PrivateCa, serve_tls, subject_hash
 from tests.support.process import run_cli_process
 from tests.test_notify import HOOK_TOKEN, SinkServer, hook_url
@@ -131,6 +132,22 @@ def test_proxy_credentials_are_sent_and_never_shown(cli: Cli, sandbox: SandboxHa
     [admin] = [c for c in shown.json()["network"]["clients"] if c["client"] == "admin API"]
     assert admin["proxy"] == f"http://****@{address}"
     assert admin["route"] == f"via HTTP_PROXY {admin['proxy']}"
+
+
+def test_bot_and_supabase_clients_go_through_the_proxy(cli: Cli, sandbox: SandboxHandle, proxy: ForwardingProxy,
+                                                       pg_db: str) -> None:
+    bot = cli("reminder", "utilities", "--bot-url", sandbox.url, "--period", "2026-11", "--json",
+              env={"http_proxy": proxy.url})
+    assert bot.code == 0 and bot.json()["outcome"] == "applied", bot.stderr
+    assert [s.target for s in proxy.requests()] == [sandbox.url + "/jobs/reminder/utilities"]
+    with FakeSupabaseApi(pg_db, token=SENTINELS["SUPABASE_ACCESS_TOKEN"]) as supabase_api:
+        status = cli("migrate", "status", "--env", "test", "--json",
+                     env={"HTTP_PROXY": proxy.url, "HOUSEJOBS_SUPABASE_API_URL": supabase_api.url,
+                          "HOUSEJOBS_SUPABASE_PROJECT_REF": supabase_api.ref})
+        query = f"{supabase_api.url}/v1/projects/{supabase_api.ref}/database/query"
+    assert status.code == 0, status.stderr
+    supabase = [s.target for s in proxy.requests()[1:]]
+    assert supabase and set(supabase) == {query}
 
 
 def test_embedded_sandbox_is_never_proxied(cli: Cli, proxy: ForwardingProxy) -> None:
