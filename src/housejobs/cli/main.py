@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
 import typer.main
 from click import ClickException
@@ -49,7 +50,9 @@ app = typer.Typer(
     "Without --env or --api-url a job runs against the embedded sandbox, so you can try it with no "
     "cloud account: `housejobs quota-reset`.",
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion: ~4 ms of start-up (typer.completion), well inside the
+    # 2.0x `import typer` budget (bench/startup.py).
+    add_completion=True,
     pretty_exceptions_enable=False,
     # Plain help everywhere: rich help costs 2x the start-up of plain help (bench/startup.py) and a
     # CLI that runs every few minutes in Cloud Run should not pay that to print help it never shows.
@@ -637,7 +640,38 @@ def sandbox(
 @functools.cache
 def _command() -> Any:
     """The click command tree, built once per process (typer rebuilds it on every call, ~35 ms)."""
-    return typer.main.get_command(app)
+    command = typer.main.get_command(app)
+    command.params = [_completion_option(p) if p.name in ("install_completion", "show_completion") else p
+                      for p in command.params]
+    return command
+
+
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _completion_option(typer_param: Any) -> click.Option:
+    """Typer's own completion option, taking an optional SHELL. Typer's takes no value wherever it can
+    detect the shell, so `--show-completion zsh` in bash printed bash's script and ignored `zsh`. Typer's
+    callback still does the work (detecting the shell when none is named); it runs against the run's own
+    streams, and its sys.exit() becomes an exit code, so `run_cli` stays usable in process."""
+    what = "Install shell completion" if typer_param.name == "install_completion" else "Print the completion script"
+
+    def run(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+        if value is None or ctx.resilient_parsing:
+            return
+        shell = value.strip().lower()
+        if shell and shell not in SHELLS:
+            raise click.BadParameter(f"{value!r} is not one of {', '.join(SHELLS)}", ctx=ctx, param=param)
+        rt = runtime()
+        with contextlib.redirect_stdout(rt.stdout), contextlib.redirect_stderr(rt.stderr):
+            try:
+                typer_param.callback(ctx, param, shell or True)
+            except SystemExit as exc:
+                raise typer.Exit(exc.code if isinstance(exc.code, int) else 0) from None
+
+    return click.Option(typer_param.opts, metavar="[SHELL]", is_flag=False, flag_value="", default=None,
+                        expose_value=False, callback=run,
+                        help=f"{what} for SHELL ({', '.join(SHELLS)}) [default: this shell].")
 
 
 def _refuse_through_the_boundary(rt: Runtime, argv: list[str], line: str) -> int:
