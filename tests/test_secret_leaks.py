@@ -13,11 +13,15 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from housejobs import redact
 from tests.conftest import SENTINEL_MARKERS, SENTINELS, Cli, SandboxHandle, assert_no_secret
+from tests.fakes.scripted import Request, ScriptedServer, sink
 from tests.fakes.secretmanager import SecretManagerFake
 from tests.fakes.supabase import FakeSupabaseApi
 from tests.support.process import run_cli_process
@@ -213,3 +217,116 @@ def test_fresh_process_debug_runs_show_no_secret(sandbox: SandboxHandle, argv: l
     assert done.returncode == code, done.stdout + done.stderr
     assert leaks(done) == []
     assert "Traceback" not in done.stderr
+
+
+# --- a secret a server quotes back, cut short: the prefix left at the cut is masked too ----------------------
+# Values of their own (not the sentinels): the check is on every prefix and suffix of 6+ characters.
+QUOTED = {
+    "CA_ROOT_API_KEY": "ck_live_4f9a2b7c8d1e6f50a3b2c9d8",
+    "SCHEDULER_SHARED_SECRET": "bot_secret_7d3e9a1c5b2f8e4d6a0c",
+    "SUPABASE_ACCESS_TOKEN": "sbp_4c2e9f1a7b3d5e8c0a6f9b2d4e1c",
+}
+
+
+def fragments(secret: str) -> set[str]:
+    """Every prefix and suffix of `secret` at least redact.MIN_PART long: what a cut could leave."""
+    n = len(secret)
+    return {secret[:k] for k in range(redact.MIN_PART, n + 1)} | {secret[-k:] for k in range(redact.MIN_PART, n + 1)}
+
+
+def assert_no_fragment(text: str, secret: str, where: str) -> None:
+    leaked = sorted((f for f in fragments(secret) if f in text), key=len, reverse=True)
+    assert not leaked, f"{leaked[0]!r} of the secret leaked into {where}: {text[:2000]}"
+
+
+def quoting_server(status: int, filler: int) -> ScriptedServer:
+    """Answers every request `status`, with an error message (and code) quoting the credential it got."""
+    def answer(request: Request) -> tuple[int, Any]:
+        headers = request.headers
+        key = (headers.get("x-ca-root-key") or headers.get("x-household-scheduler-secret")
+               or headers.get("authorization", "").removeprefix("Bearer "))
+        message = "x" * filler + " offending key: " + key + " (rejected)"
+        if request.path.startswith("/v1/projects/"):  # Supabase's Management API: {"message": ...}
+            return status, {"message": message}
+        return status, {"error": {"code": "k" * 60 + "_" + key, "message": message}}
+    return ScriptedServer(answer)
+
+
+JOB_RUNS = {
+    "quota-reset": ("CA_ROOT_API_KEY", ("quota-reset", "--api-url", "{url}")),
+    "reminder": ("SCHEDULER_SHARED_SECRET", ("reminder", "utilities", "--bot-url", "{url}")),
+    "migrate": ("SUPABASE_ACCESS_TOKEN", ("migrate", "--env", "test", "--dir", "{dir}", "--yes")),
+    "migrate-status": ("SUPABASE_ACCESS_TOKEN", ("migrate", "status", "--env", "test", "--dir", "{dir}")),
+}
+
+
+@pytest.mark.parametrize("filler", [150, 172, 190])
+@pytest.mark.parametrize(("status", "code"), [(401, 2), (400, 1)])
+@pytest.mark.parametrize("job", sorted(JOB_RUNS))
+def test_a_quoted_secret_cut_short_leaves_no_fragment(cli: Cli, tmp_path: Path, job: str, status: int, code: int,
+                                                     filler: int) -> None:
+    var, argv = JOB_RUNS[job]
+    secret = QUOTED[var]
+    folder = tmp_path / "migrations"
+    folder.mkdir(exist_ok=True)
+    (folder / "20260101000000_create_a.sql").write_text("create table public.a (id int);\n")
+    with quoting_server(status, filler) as api, ScriptedServer(sink) as hook, ScriptedServer(sink) as monitor:
+        env = {var: secret, "HOUSEJOBS_SUPABASE_API_URL": api.url, "HOUSEJOBS_NOTIFY_ON": "all",
+               "HOUSEJOBS_NOTIFY_URL": f"{hook.url}/hook", "HOUSEJOBS_HEALTHCHECK_URL": f"{monitor.url}/ping",
+               "HOUSEJOBS_NOTIFY_TIMEOUT": "2"}
+        command = [a.format(url=api.url, dir=folder) for a in argv]
+        for fmt, extra in (("json", ("--json",)), ("slack", ()), ("google-chat", ("--debug",))):
+            result = cli(*command, *extra, env={**env, "HOUSEJOBS_NOTIFY_FORMAT": fmt})
+            assert result.code == code, result.stdout + result.stderr
+            assert "x" * 100 in result.stdout  # the server's words are shown (the key is not: below)
+            assert_no_fragment(result.stdout, secret, f"stdout of {fmt}")
+            assert_no_fragment(result.stderr, secret, "the log lines")
+            assert all(json.loads(line) for line in result.stderr.splitlines())
+        assert api.requests(), "the job never called the server"
+        bodies = [r.body.decode() for r in hook.requests()]
+        assert len(bodies) == 3 and all("x" * 100 in body for body in bodies)
+        for body in bodies + [r.body.decode() for r in monitor.requests("POST")]:
+            assert_no_fragment(body, secret, "a notification")
+
+
+SECRET_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+FILLER_CHARS = " :;,!?()[]{}<>@#%&=+~/é–"  # none of the secret's characters: a fragment is the secret's own
+
+
+def touching_fragment(out: str, secret: str, *, start: bool = False, end: bool = False) -> str | None:
+    """A piece of `secret`, MIN_PART or more long, that ends at a cut ("…", or the end of `out` with
+    `end`) or starts at one (just after "…", or the start of `out` with `start`)."""
+    marks = [i for i, c in enumerate(out) if c == redact.ELLIPSIS]
+    for pos in marks + ([len(out)] if end else []):
+        for size in range(redact.MIN_PART, min(pos, len(secret)) + 1):
+            if out[pos - size:pos] in secret:
+                return out[pos - size:pos]
+    for pos in [i + 1 for i in marks] + ([0] if start else []):
+        for size in range(redact.MIN_PART, min(len(out) - pos, len(secret)) + 1):
+            if out[pos:pos + size] in secret:
+                return out[pos:pos + size]
+    return None
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(secret=st.text(SECRET_CHARS, min_size=redact.MIN_PART, max_size=80),
+       head=st.text(FILLER_CHARS, max_size=300), tail=st.text(FILLER_CHARS, max_size=60),
+       quoted=st.integers(0, 80), limit=st.integers(1, 450))
+@example(secret=QUOTED["CA_ROOT_API_KEY"], head="x" * 150, tail="", quoted=80, limit=200)
+def test_cut_leaves_no_fragment_of_a_secret_at_the_cut(secret: str, head: str, tail: str, quoted: int,
+                                                       limit: int) -> None:
+    redact._values.clear()  # this example's secret only (the fixture gave the test a registry of its own)
+    redact.register(secret)
+    # The secret whole, or only its first `quoted` characters (a server that cut its own quote short).
+    for text in (head + secret + tail, head + secret[:quoted] + tail, head + secret[:quoted]):
+        ends_in_secret = text[-1:] != "" and text[-1] in SECRET_CHARS  # the text's end is a cut too
+        out = redact.cut(text, limit)
+        assert len(out) <= limit
+        assert secret not in out
+        assert touching_fragment(out, secret, end=ends_in_secret) is None, (text, out)
+        # A cut made elsewhere, the old way (cut first, "…" appended), is caught by redact at the mark.
+        naive = text if len(text) <= limit else text[: limit - 1] + redact.ELLIPSIS
+        assert touching_fragment(redact.redact(naive), secret, end=ends_in_secret) is None, naive
+    # The other edge: a secret's end right after a cut, or at the start of a text.
+    for text in (secret[-quoted:] + tail, head + redact.ELLIPSIS + secret[-quoted:] + tail):
+        assert touching_fragment(redact.redact(text), secret, start=True) is None, text

@@ -154,8 +154,8 @@ def build_event(info: RunInfo, result: JobResult, *, duration_ms: int, now: date
         "log_uri": log_uri(info),
         "severity": severity,
         "title": f"{info.job} {outcome.value}{where}",
-        # A message may quote a server's answer: scrub anything secret before it leaves the process.
-        "message": redact(one_line(result.message, MESSAGE_LIMIT)),
+        # A message may quote a server's answer: one_line masks anything secret, then cuts.
+        "message": one_line(result.message, MESSAGE_LIMIT),
         "time": now.isoformat().replace("+00:00", "Z"),
     }
 
@@ -218,7 +218,8 @@ def webhook_body(fmt: str, event: Mapping[str, Any]) -> bytes:
         payload = chat_message(event)
     else:
         payload = event
-    return json.dumps(payload, separators=(",", ":")).encode()
+    # The last pass over what leaves the process, whatever part of the event a secret reached.
+    return redact(json.dumps(payload, separators=(",", ":"))).encode()
 
 
 def checkin_summary(event: Mapping[str, Any]) -> str:

@@ -644,7 +644,7 @@ def _refuse_through_the_boundary(rt: Runtime, argv: list[str], line: str) -> int
     """Inside Cloud Run a usage error (a bad trigger or override argument) is a run like any other: a
     JSON error record, the run summary and the failure notification, not just a line of text."""
     from housejobs.cli.runner import execute
-    from housejobs.errors import UsageError
+    from housejobs.errors import UsageError, one_line
     from housejobs.results import JobResult
 
     job = next((a for a in argv if not a.startswith("-")), "housejobs")
@@ -652,7 +652,8 @@ def _refuse_through_the_boundary(rt: Runtime, argv: list[str], line: str) -> int
     async def refuse(ctx: Context) -> JobResult:
         raise UsageError(line)
 
-    return execute(rt, Options(json="--json" in argv), job[:64], refuse)
+    # The first word may be anything typed (a key pasted in the wrong place): cut it the masking way.
+    return execute(rt, Options(json="--json" in argv), one_line(job, 64), refuse)
 
 
 @contextlib.contextmanager

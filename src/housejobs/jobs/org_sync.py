@@ -16,7 +16,14 @@ from typing import Any
 
 from housejobs.api import ApiClient
 from housejobs.context import Context
-from housejobs.errors import ApiAuthError, ApiError, ApiProtocolError, ApiUnavailable, UsageError
+from housejobs.errors import (
+    ApiAuthError,
+    ApiError,
+    ApiProtocolError,
+    ApiUnavailable,
+    UsageError,
+    one_line,
+)
 from housejobs.results import JobResult, Outcome, PlannedCall
 
 ORG_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")  # \Z: `$` would let "acme\n" through
@@ -129,7 +136,7 @@ async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn |
                         continue
                     tally.listed += 1
                     tally.invalid += 1
-                    tally.failures.append({"org": repr(org)[:80], "reason": "invalid org id; not called"})
+                    tally.failures.append({"org": one_line(repr(org), 80), "reason": "invalid org id; not called"})
                     continue
                 if shard_count > 1 and shard_of(org, shard_count) != shard_index:
                     continue
