@@ -152,6 +152,17 @@ def test_unknown_command_and_option_are_usage_errors(cli: Cli) -> None:
     assert result.code == 2 and result.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize(("argv", "suggestion"), [
+    (("org-sync",), "Did you mean 'org-sync-all'?"),
+    (("migrate", "stats"), "Did you mean 'status'?"),
+    (("config", "shwo"), "Did you mean 'show'?"),
+])
+def test_a_close_command_name_is_suggested_once(cli: Cli, argv: tuple[str, ...], suggestion: str) -> None:
+    result = cli(*argv)
+    assert result.code == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.count("Did you mean") == 1 and suggestion in result.stderr, result.stderr
+
+
 def test_env_var_env_name_is_checked(cli: Cli) -> None:
     result = cli("quota-reset", env={"HOUSEJOBS_ENV": "production"})
     assert result.code == 2 and "$HOUSEJOBS_ENV" in result.stderr

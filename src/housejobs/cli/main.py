@@ -55,6 +55,8 @@ app = typer.Typer(
     # CLI that runs every few minutes in Cloud Run should not pay that to print help it never shows.
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
+    # Click (8.4+) suggests a close command name itself; Typer's own suggestion would say it twice.
+    suggest_commands=False,
 )
 
 
@@ -281,7 +283,8 @@ def reminder(
                              confirm=None if bad_input else f"dispatch the {reminder_type} reminder"))
 
 
-migrate_app = typer.Typer(help="Supabase SQL migrations through the Management API.", no_args_is_help=False)
+migrate_app = typer.Typer(help="Supabase SQL migrations through the Management API.", no_args_is_help=False,
+                          suggest_commands=False)
 app.add_typer(migrate_app, name="migrate")
 MigrationsDirOpt = Annotated[str | None, typer.Option("--dir", metavar="PATH", help="Migrations directory "
                                                       "[default: jobs/migrations].", show_default=False)]
@@ -593,7 +596,7 @@ def smoke(
                              confirm=None if bad_input else "start a dry-run execution of every job on Cloud Run"))
 
 
-config_app = typer.Typer(help="Inspect the resolved configuration.", no_args_is_help=True)
+config_app = typer.Typer(help="Inspect the resolved configuration.", no_args_is_help=True, suggest_commands=False)
 app.add_typer(config_app, name="config")
 
 
