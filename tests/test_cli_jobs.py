@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Cli, FakeClock, SandboxHandle
+from tests.fuzz_support import refused_line, usage_error_line
 
 API = ("--api-url",)
+JOBS = Path(__file__).resolve().parents[1] / "jobs"
 
 
 def url(sandbox: SandboxHandle) -> tuple[str, str]:
@@ -288,6 +291,48 @@ def test_bad_dotenv_line_is_named_not_shown(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("this line has sentinel-root-key-5f1e0c9a7b but no equals\n")
     result = cli("config", "show")
     assert result.code == 2 and ".env line 1 is not KEY=value" in result.stderr
+
+
+# --- config and local state the user must fix: refused (2) by name, never an internal error (1) ------------------
+def test_catalog_nested_too_deeply_is_refused(cli: Cli, tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs"
+    shutil.copytree(JOBS, jobs)
+    (jobs / "catalog.toml").write_text("a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    env = {"HOUSEJOBS_JOBS_DIR": str(jobs), "HOUSEJOBS_RUN_API_ENDPOINT": "http://127.0.0.1:9"}
+    line = usage_error_line(cli("list-jobs", env=env))
+    assert "catalog.toml nests arrays or tables too deeply" in line and str(jobs) in line
+    assert "catalog.toml nests" in refused_line(cli("run", "quota-reset", "--env", "stage", "--json", env=env))
+
+
+def test_environments_nested_too_deeply_is_refused(cli: Cli, sandbox: SandboxHandle, tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs"
+    shutil.copytree(JOBS, jobs)
+    (jobs / "environments.toml").write_text("a = " + "{a = " * 100_000 + "1" + "}" * 100_000 + "\n")
+    result = cli("quota-reset", "--env", "stage", *url(sandbox), "--json", env={"HOUSEJOBS_JOBS_DIR": str(jobs)})
+    assert "environments.toml nests arrays or tables too deeply" in refused_line(result)
+    assert sandbox.requests == 0
+
+
+def test_state_dir_sqlite_cannot_use_is_refused(cli: Cli) -> None:
+    result = cli("quota-reset", "--json", env={"HOUSEJOBS_STATE_DIR": "/proc/self"})
+    line = refused_line(result)
+    assert "cannot open /proc/self/sandbox.db" in line and "HOUSEJOBS_STATE_DIR" in line, line
+
+
+def test_state_file_that_is_not_a_database_is_refused_and_kept(cli: Cli, tmp_path: Path) -> None:
+    state = tmp_path / "broken-state"
+    state.mkdir()
+    garbage = b"not sqlite at all\n" * 100
+    (state / "sandbox.db").write_bytes(garbage)
+    line = refused_line(cli("quota-reset", "--json", env={"HOUSEJOBS_STATE_DIR": str(state)}))
+    assert f"cannot use {state / 'sandbox.db'}" in line and "move the file away" in line, line
+    assert (state / "sandbox.db").read_bytes() == garbage  # the user's file, untouched
+
+
+@pytest.mark.parametrize("spec", ['{"statuses": [1e400]}', "[" * 100_000 + "]" * 100_000])
+def test_sandbox_faults_that_break_the_reader_are_refused(cli: Cli, spec: str) -> None:
+    line = refused_line(cli("quota-reset", "--json", env={"HOUSEJOBS_SANDBOX_FAULTS": spec}))
+    assert "HOUSEJOBS_SANDBOX_FAULTS is not a fault spec" in line
 
 
 def test_version(cli: Cli) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from tests.conftest import SENTINEL_MARKERS, SENTINELS, Cli, SandboxHandle, asse
 from tests.fakes.scripted import Request, ScriptedServer, sink
 from tests.fakes.secretmanager import SecretManagerFake
 from tests.fakes.supabase import FakeSupabaseApi
-from tests.support.process import run_cli_process
+from tests.support.process import check_period, run_cli_process
 
 DATE = "2026-11-24"
 
@@ -185,22 +186,52 @@ def leaks(done: subprocess.CompletedProcess[str]) -> list[str]:
     return [m for m in SENTINEL_MARKERS if m in done.stdout + done.stderr]
 
 
+# An error no part of the code understands, quoting the key: a transport (the Runtime's seam for one) that
+# raises something httpx never would. Run in a fresh process, so only the run itself registers secrets.
+EXPLODING = """
+import sys
+import httpx
+from housejobs.cli.main import run_cli
+from housejobs.context import Runtime
+
+class Exploding(httpx.AsyncBaseTransport):
+    async def handle_async_request(self, request):
+        raise RuntimeError("no idea what happened to " + request.headers["X-CA-Root-Key"])
+
+sys.exit(run_cli(sys.argv[1:], Runtime(transport=Exploding())))
+"""
+
+
 @pytest.mark.slow
-def test_internal_error_traceback_under_debug_shows_no_secret(tmp_path: Path) -> None:
-    # A local state the code cannot read: the embedded sandbox's database is not a database.
-    state = tmp_path / "broken-state"
-    state.mkdir()
-    (state / "sandbox.db").write_text(f"not sqlite; the key is {ROOT}\n")
-    env = {"HOUSEJOBS_STATE_DIR": str(state)}
-    debug = run(["quota-reset", "--date", DATE, "--debug"], env)
+def test_internal_error_traceback_under_debug_shows_no_secret() -> None:
+    def explode(*extra: str) -> subprocess.CompletedProcess[str]:
+        argv = ["quota-reset", "--api-url", "http://127.0.0.1:9", "--date", DATE, *extra]
+        check_period(argv)  # the rule every spawned run keeps (tests/support/process.py)
+        return subprocess.run([sys.executable, "-c", EXPLODING, *argv], capture_output=True, text=True,
+                              timeout=60, check=False)
+
+    debug = explode("--debug")
     assert debug.returncode == 1, debug.stdout + debug.stderr
-    assert "internal error: DatabaseError" in debug.stdout
+    assert "internal error: RuntimeError: no idea what happened to ****" in debug.stdout
     assert "Traceback" in debug.stderr  # --debug asked for it
     assert json.loads(debug.stderr.strip().splitlines()[-1])["event"] == "run_summary"
     assert leaks(debug) == []
-    plain = run(["quota-reset", "--date", DATE], env)
+    plain = explode()
     assert plain.returncode == 1 and "Traceback" not in plain.stderr and "rerun with --debug" in plain.stdout
     assert leaks(plain) == []
+
+
+@pytest.mark.slow
+def test_unusable_state_is_refused_without_a_secret(tmp_path: Path) -> None:
+    # Local state the code cannot use (the embedded sandbox's database is not a database): refused by name.
+    state = tmp_path / "broken-state"
+    state.mkdir()
+    (state / "sandbox.db").write_text(f"not sqlite; the key is {ROOT}\n")
+    for extra in ([], ["--debug"]):
+        done = run(["quota-reset", "--date", DATE, *extra], {"HOUSEJOBS_STATE_DIR": str(state)})
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "cannot use" in done.stdout and "sandbox.db" in done.stdout and "Traceback" not in done.stderr
+        assert leaks(done) == []
 
 
 @pytest.mark.slow

@@ -306,10 +306,6 @@ class Context:
             raise ConfigError("running in Cloud Run with no target for this job",
                               hint="create-all-jobs sets HOUSEJOBS_ENV; set it to test, stage or prod")
         if self._sandbox is None:
-            import secrets
-
-            from housejobs.sandbox.app import make_server
-
             state = Path(self.settings.get("state_dir") or default_state_dir(self.runtime.environ))
             try:
                 state.mkdir(parents=True, exist_ok=True)
@@ -317,14 +313,34 @@ class Context:
                 raise ConfigError(f"cannot create state dir {state}: {exc.strerror}",
                                   hint="set HOUSEJOBS_STATE_DIR to a writable folder") from None
             faults = _fault_specs(self.settings.get("sandbox_faults"))
-            server = make_server(state / "sandbox.db", api_key=secrets.token_urlsafe(24),
-                                 scheduler_secret=secrets.token_urlsafe(24))
+            server = self._open_sandbox(state)
             for spec in faults:
                 server.app.faults.configure(spec)
             self._sandbox = server.start()
             self.logger.info(f"embedded sandbox on {self._sandbox.url}, state in {state / 'sandbox.db'}",
                              url=self._sandbox.url)
         return self._sandbox
+
+    def _open_sandbox(self, state: Path) -> SandboxServer:
+        import secrets
+        import sqlite3
+
+        from housejobs.sandbox.app import make_server
+
+        db = state / "sandbox.db"
+        try:
+            return make_server(db, api_key=secrets.token_urlsafe(24), scheduler_secret=secrets.token_urlsafe(24))
+        except sqlite3.Error as exc:
+            # Local state the user can fix: a folder SQLite cannot make a database in (/proc/self), or a
+            # file there that is not a database. Refused by name, never an internal error.
+            source = self.settings.source("state_dir")
+            folder = "the default state folder" if source in ("unset", "default") else f"state folder from {source}"
+            if isinstance(exc, sqlite3.OperationalError):
+                raise ConfigError(f"the embedded sandbox cannot open {db}: {exc} ({folder})",
+                                  hint="set HOUSEJOBS_STATE_DIR to a writable folder") from None
+            raise ConfigError(f"the embedded sandbox cannot use {db}: {exc} ({folder})",
+                              hint="move the file away (a new one is made) or set HOUSEJOBS_STATE_DIR to "
+                                   "another folder") from None
 
     async def aclose(self) -> None:
         for client in self._clients:
@@ -377,7 +393,8 @@ def _fault_specs(raw: str | None) -> list[dict[str, Any]]:
             raise TypeError("not an object")
         for spec in specs:
             Faults().configure(spec)  # a scratch instance: a bad value fails here, before any server
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
+        # OverflowError: a count of 1e400 (JSON's infinity); RecursionError: JSON nested too deeply.
         raise ConfigError(f"HOUSEJOBS_SANDBOX_FAULTS is not a fault spec ({exc.__class__.__name__})",
                           hint='e.g. {"route": "/admin/quota/reset-daily", "statuses": [500]}') from None
     return specs

@@ -199,6 +199,11 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path.name} not found in {path.parent}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name} is not valid TOML: {exc}") from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively: a file nested thousands deep
+        # is a broken file, not a bug here.
+        raise ConfigError(f"{path} nests arrays or tables too deeply to read",
+                          hint=f"fix {path.name}: its tables go a few levels deep") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path.name}: {exc.__class__.__name__}") from None
 
