@@ -149,6 +149,44 @@ def test_bad_input_exit_2_before_any_call(cli: Cli, sandbox: SandboxHandle, argv
     assert sandbox.requests == 0
 
 
+# The FakeClock's today is 2026-11-24: periods run from 2000-01-01 (a fixed floor) to 2027-11-24.
+@pytest.mark.parametrize(("argv", "text"), [
+    (("quota-reset", "--date", "9999-12-31"), "more than a year after today (2026-11-24)"),
+    (("quota-reset", "--date", "2027-11-25"), "more than a year after today"),
+    (("quota-reset", "--date", "0001-01-01"), "is before 2000-01-01"),
+    (("quota-reset", "--date", "1969-12-31"), "is before 2000-01-01"),
+    (("alerts", "--date", "1999-12-31"), "is before 2000-01-01"),
+    (("org-sync-all", "--date", "9999-12-31"), "more than a year after today"),
+    (("quota-monthly", "--month", "9999-12"), "more than a year after today"),
+    (("quota-monthly", "--month", "2027-12"), "more than a year after today"),
+    (("quota-monthly", "--month", "1999-12"), "is before 2000-01-01"),
+    (("reminder", "utilities", "--period", "9999-12"), "--period '9999-12' is more than a year after today"),
+    (("reminder", "rent-due", "--period", "0001-01"), "--period '0001-01' is before 2000-01-01"),
+])
+def test_period_out_of_range_is_refused(cli: Cli, sandbox: SandboxHandle, argv: tuple[str, ...], text: str) -> None:
+    where = ("--bot-url", sandbox.url) if argv[0] == "reminder" else url(sandbox)
+    line = refused_line(cli(*argv, *where, "--json"))
+    assert text in line and "check the year" in line, line
+    assert sandbox.requests == 0
+
+
+@pytest.mark.parametrize("argv", [
+    ("quota-reset", "--date", "2000-01-01"), ("quota-reset", "--date", "2027-11-24"),
+    ("quota-monthly", "--month", "2000-01"), ("quota-monthly", "--month", "2027-11"),
+    ("reminder", "utilities", "--period", "2027-11"),
+])
+def test_period_at_the_edge_of_the_range_runs(cli: Cli, sandbox: SandboxHandle, argv: tuple[str, ...]) -> None:
+    where = ("--bot-url", sandbox.url) if argv[0] == "reminder" else url(sandbox)
+    result = cli(*argv, *where, "--json")
+    assert result.code == 0 and result.json()["outcome"] == "applied", result.stdout
+
+
+def test_period_range_follows_the_clock(cli: Cli, sandbox: SandboxHandle, clock: FakeClock) -> None:
+    assert cli("quota-reset", "--date", "2028-01-10", *url(sandbox)).code == 2
+    clock.advance(timedelta(days=60).total_seconds())  # today 2027-01-23: 2028-01-10 is within a year
+    assert cli("quota-reset", "--date", "2028-01-10", *url(sandbox)).code == 0
+
+
 def test_unknown_command_and_option_are_usage_errors(cli: Cli) -> None:
     assert cli("no-such-job").code == 2
     result = cli("quota-reset", "--no-such-option")

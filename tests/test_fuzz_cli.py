@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from housejobs.catalog import load_catalog
 from housejobs.cli.main import app
-from tests.conftest import Cli, CliResult, SandboxHandle, start_sandbox
+from tests.conftest import NOW, Cli, CliResult, SandboxHandle, start_sandbox
 from tests.fuzz_support import fuzz, hostile_text, job_error_line, near, refused_line, usage_error_line
 from tests.support.process import cli_command
 
@@ -32,6 +32,8 @@ ORGS = ("org-000001", "org-000002", "org-000003")
 REMINDER_TYPES = ("utilities", "rent-warning", "rent-due")
 CATALOG = frozenset(load_catalog(Path(__file__).resolve().parents[1] / "jobs"))
 MAX_DAYS = 36_500
+# Periods a run may name (README): from 2000-01-01 to one year after the FakeClock's today.
+EARLIEST, LATEST = date(2000, 1, 1), NOW.date().replace(year=NOW.year + 1)
 
 
 @pytest.fixture
@@ -46,14 +48,16 @@ def is_date(value: str) -> bool:
     if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         return False
     try:
-        date(int(value[:4]), int(value[5:7]), int(value[8:]))
+        day = date(int(value[:4]), int(value[5:7]), int(value[8:]))
     except ValueError:
         return False
-    return True
+    return EARLIEST <= day <= LATEST
 
 
 def is_month(value: str) -> bool:
-    return bool(re.fullmatch(r"[0-9]{4}-[0-9]{2}", value)) and int(value[:4]) >= 1 and 1 <= int(value[5:]) <= 12
+    if not (re.fullmatch(r"[0-9]{4}-[0-9]{2}", value) and int(value[:4]) >= 1 and 1 <= int(value[5:]) <= 12):
+        return False
+    return (EARLIEST.year, EARLIEST.month) <= (int(value[:4]), int(value[5:])) <= (LATEST.year, LATEST.month)
 
 
 def is_org(value: str) -> bool:
@@ -105,13 +109,15 @@ def check(cli: Cli, sb: SandboxHandle, argv: tuple[str, ...], *, valid: bool,
 
 
 def dates() -> st.SearchStrategy[str]:
-    iso = st.dates().map(date.isoformat)
+    # Any year, and years around the allowed range (so both its edges are crossed often).
+    iso = st.one_of(st.dates(), st.dates(date(1998, 1, 1), date(LATEST.year + 1, 12, 31))).map(date.isoformat)
     shaped = st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")  # right shape, often not a calendar date
     return st.one_of(iso, shaped, near(iso), hostile_text())
 
 
 def months() -> st.SearchStrategy[str]:
-    valid = st.builds(lambda y, m: f"{y:04d}-{m:02d}", st.integers(1, 9999), st.integers(1, 12))
+    years = st.one_of(st.integers(1, 9999), st.integers(1998, LATEST.year + 1))
+    valid = st.builds(lambda y, m: f"{y:04d}-{m:02d}", years, st.integers(1, 12))
     return st.one_of(valid, st.from_regex(r"\A[0-9]{4}-[0-9]{2}\Z"), near(valid), hostile_text())
 
 
@@ -122,6 +128,7 @@ def months() -> st.SearchStrategy[str]:
 @example(job="quota-reset", value="２０２６-１１-２４", joined=False)
 @example(job="quota-reset", value="2024-02-29", joined=True)
 @example(job="quota-reset", value="2026-02-29", joined=True)
+@example(job="quota-reset", value="1969-12-31", joined=False)
 def test_date(cli: Cli, sb: SandboxHandle, job: str, value: str, joined: bool) -> None:
     check(cli, sb, (job, *option("--date", value, joined), "--api-url", sb.url, "--json"), valid=is_date(value))
 
@@ -131,6 +138,7 @@ def test_date(cli: Cli, sb: SandboxHandle, job: str, value: str, joined: bool) -
 @example(value="2026-11\n", joined=False)  # `$` matched before the newline; the key then broke the header
 @example(value="２０２６-１１", joined=False)  # `\d` took fullwidth digits; an internal UnicodeEncodeError
 @example(value="0000-01", joined=False)
+@example(value="9999-12", joined=False)  # applied for a month that never comes: now refused
 def test_month(cli: Cli, sb: SandboxHandle, value: str, joined: bool) -> None:
     check(cli, sb, ("quota-monthly", *option("--month", value, joined), "--api-url", sb.url, "--json"),
           valid=is_month(value))
