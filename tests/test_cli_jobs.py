@@ -373,6 +373,55 @@ def test_sandbox_faults_that_break_the_reader_are_refused(cli: Cli, spec: str) -
     assert "HOUSEJOBS_SANDBOX_FAULTS is not a fault spec" in line
 
 
+# .env as python-dotenv and docker compose read it.
+@pytest.mark.parametrize(("line", "value"), [
+    ('HOUSEJOBS_PROJECT="proj-a" # the project', "proj-a"),
+    ("HOUSEJOBS_PROJECT='proj-b' # c", "proj-b"),
+    ("HOUSEJOBS_PROJECT='proj-b'# c", "proj-b"),
+    ("HOUSEJOBS_PROJECT=proj-c # c", "proj-c"),
+    ("HOUSEJOBS_PROJECT=proj-c\t# c", "proj-c"),
+    ("HOUSEJOBS_PROJECT=proj#d", "proj#d"),
+    ("HOUSEJOBS_PROJECT= # only a comment", ""),
+    ('HOUSEJOBS_PROJECT="a # not a comment"', "a # not a comment"),
+    ("HOUSEJOBS_PROJECT='a # not a comment'", "a # not a comment"),
+    (r'HOUSEJOBS_PROJECT="two\nlines, a \"quote\", a back\\slash, a \d"',
+     'two\nlines, a "quote", a back\\slash, a \\d'),
+    (r"HOUSEJOBS_PROJECT='it\'s literal: \n \\'", "it's literal: \\n \\"),
+    ("export HOUSEJOBS_PROJECT=proj-e", "proj-e"),
+    ("  export   HOUSEJOBS_PROJECT = 'proj-f'  ", "proj-f"),
+    ('HOUSEJOBS_PROJECT=say "hi"', 'say "hi"'),
+])
+def test_dotenv_values_read_as_dotenv_and_compose_do(cli: Cli, tmp_path: Path, line: str, value: str) -> None:
+    (tmp_path / ".env").write_text(line + "\n")
+    result = cli("config", "show", "--json")
+    assert result.code == 0, result.stderr
+    rows = {r["key"]: r for r in result.json()["settings"]}
+    assert rows["project"]["value"] == value and rows["project"]["source"] == ".env"
+
+
+@pytest.mark.parametrize("line", ['HOUSEJOBS_PROJECT="open', 'HOUSEJOBS_PROJECT="a" b', "HOUSEJOBS_PROJECT='a'b",
+                                  r'HOUSEJOBS_PROJECT="a\"', "HOUSEJOBS_PROJECT='sentinel-root-key-5f1e0c9a7b"])
+def test_dotenv_broken_quotes_are_refused_by_line(cli: Cli, tmp_path: Path, line: str) -> None:
+    (tmp_path / ".env").write_text("# first\n" + line + "\n")
+    line_out = usage_error_line(cli("config", "show"))
+    assert ".env line 2 has a quote that is not closed, or text after it" in line_out
+
+
+def test_home_in_path_settings_is_expanded(cli: Cli, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "keys").mkdir(parents=True)
+    (home / "keys" / "sa.json").write_text("{}")
+    (tmp_path / ".env").write_text("HOUSEJOBS_STATE_DIR='~/x'\nGOOGLE_APPLICATION_CREDENTIALS=\"~/keys/sa.json\"\n")
+    env = {"HOME": str(home)}
+    shown = cli("config", "show", "--json", env=env, unset=("HOUSEJOBS_STATE_DIR",))
+    rows = {r["key"]: r for r in shown.json()["settings"]}
+    assert rows["state_dir"]["value"] == str(home / "x")
+    assert rows["credentials"]["value"] == str(home / "keys" / "sa.json")
+    result = cli("quota-reset", env=env, unset=("HOUSEJOBS_STATE_DIR",))
+    assert result.code == 0, result.stdout
+    assert (home / "x" / "sandbox.db").is_file() and not (tmp_path / "~").exists()
+
+
 def test_version(cli: Cli) -> None:
     result = cli("--version")
     assert result.code == 0 and result.stdout.startswith("housejobs ")

@@ -400,6 +400,10 @@ def dotenv_file(draw: st.DrawFn) -> bytes:
     line = st.one_of(
         st.builds(lambda k, v: f"{k}={v}", key, value),
         st.builds(lambda k, v, q: f"export {k} = {q}{v}{q}", key, value, st.sampled_from(["'", '"', ""])),
+        # Quotes with what may follow them: a comment (valid), other text (not), escapes inside.
+        st.builds(lambda k, v, q, after: f"{k}={q}{v}{q}{after}", key,
+                  st.one_of(value, st.sampled_from(["a # b", "a\\", "\\n", 'x\\"y', "it\\'s", "#"])),
+                  st.sampled_from(["'", '"']), st.sampled_from(["", " # c", "# c", "\t#", " x", "x", "  "])),
         st.builds(lambda v: f"# {v}", value), st.just(""), st.just("   "),
         st.just(f"CA_ROOT_API_KEY={SECRET}"),  # the same value the environment holds: valid, masked
         st.sampled_from([SECRET, f"CA_ROOT_API_KEY {SECRET}", f"CA_ROOT_API_KEY: {SECRET}", f"={SECRET}",
@@ -415,8 +419,16 @@ def dotenv_file(draw: st.DrawFn) -> bytes:
     return raw
 
 
+# A quoted value (python-dotenv / docker compose): the quote closes at the first one no backslash escapes,
+# and only whitespace or a comment may follow it. In double quotes a backslash escapes any character as
+# far as closing goes; in single quotes only ' and \\ are escapes.
+DOUBLE_QUOTED = r'"(?:\\.|[^"\\])*"\s*(?:#.*)?'
+SINGLE_QUOTED = r"'(?:\\['\\]|\\(?!['\\])|[^'\\])*'\s*(?:#.*)?"
+
+
 def dotenv_ok(raw: bytes) -> bool:
-    """KEY=value, `export KEY=value`, comments and blank lines, one a line (newline: \\n, \\r\\n or \\r)."""
+    """KEY=value, `export KEY=value`, comments and blank lines, one a line (newline: \\n, \\r\\n or \\r);
+    a value that starts with a quote must close it, with nothing but a comment after."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -424,8 +436,13 @@ def dotenv_ok(raw: bytes) -> bool:
     for line in re.split(r"\r\n|\n|\r", text):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        m = re.fullmatch(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=.*", line, re.DOTALL)
+        m = re.fullmatch(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)", line, re.DOTALL)
         if not m:
+            return False
+        value = m.group(2)
+        if value[:1] == '"' and not re.fullmatch(DOUBLE_QUOTED, value, re.DOTALL):
+            return False
+        if value[:1] == "'" and not re.fullmatch(SINGLE_QUOTED, value, re.DOTALL):
             return False
         assume(m.group(1) not in KNOWN_VARS - {"CA_ROOT_API_KEY"})  # a real setting changes the run
     return True
@@ -436,6 +453,10 @@ def dotenv_ok(raw: bytes) -> bool:
 @example(raw=f"CA_ROOT_API_KEY {SECRET}\n".encode())
 @example(raw=b"NAME=caf\xe9\n")
 @example(raw="NAME=a\u2028b\n".encode())
+@example(raw=b'NAME="a" # a comment\n')
+@example(raw=b'NAME="a\\" b\n')  # the quote is escaped: never closed
+@example(raw=b"NAME='a' b\n")
+@example(raw=b"NAME='it\\'s' # c\n")
 def test_dotenv(cli: Cli, sb: SandboxHandle, tmp_path: Path, raw: bytes) -> None:
     (tmp_path / ".env").write_bytes(raw)
     valid = dotenv_ok(raw)
@@ -465,7 +486,8 @@ def test_numeric_settings(cli: Cli, sb: SandboxHandle, tmp_path: Path, var: str,
     assume("\x00" not in raw and not re.search(r"[\ud800-\udfff]", raw))
     if in_dotenv:
         assume(not re.search(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]", raw) and raw.strip() == raw)
-        assume(not (len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"") and " #" not in raw)
+        # Unquoted and without a comment, so the file's value is `raw` itself.
+        assume(raw[:1] not in ("'", '"') and not re.search(r"\s#", raw))
         (tmp_path / ".env").write_text(f"{var}={raw}\n", encoding="utf-8")
         env = {}
     else:

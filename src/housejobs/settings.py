@@ -107,6 +107,10 @@ SETTINGS: tuple[SettingDef, ...] = (
                help="Supabase Management API token (else Secret Manager supabase-access-token<suffix>)"),
 )
 BY_KEY = {d.key: d for d in SETTINGS}
+# Settings that name a file or folder: a leading ~ is the home folder, whatever the value came from. A
+# quoted value in .env (or the environment) reaches here unexpanded; a folder literally named ~ is
+# never what was meant.
+PATH_KEYS = ("state_dir", "credentials")
 KNOWN_ENV_KEYS = {d.toml_key for d in SETTINGS if d.toml_key}
 
 
@@ -178,7 +182,7 @@ def find_jobs_dir(environ: Mapping[str, str]) -> tuple[Path, str]:
     """HOUSEJOBS_JOBS_DIR, then the checkout this package runs from, then the copy inside the wheel."""
     explicit = environ.get("HOUSEJOBS_JOBS_DIR")
     if explicit:
-        path = Path(explicit).expanduser()
+        path = Path(expand_home(explicit, environ))
         if not (path / "catalog.toml").is_file():
             raise ConfigError(f"HOUSEJOBS_JOBS_DIR={explicit} has no catalog.toml")
         return path, "HOUSEJOBS_JOBS_DIR"
@@ -189,6 +193,13 @@ def find_jobs_dir(environ: Mapping[str, str]) -> tuple[Path, str]:
     if (packaged / "catalog.toml").is_file():
         return packaged, "package"
     raise ConfigError("no jobs/ directory found", hint="set HOUSEJOBS_JOBS_DIR to a folder with catalog.toml")
+
+
+def expand_home(path: str, environ: Mapping[str, str]) -> str:
+    """`~` and `~/x` as a shell expands them, from this run's HOME; `~user/x` from the password database."""
+    if path == "~" or path.startswith("~/"):
+        return (environ.get("HOME") or os.path.expanduser("~")) + path[1:]
+    return os.path.expanduser(path) if path.startswith("~") else path
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -228,11 +239,23 @@ def load_environments(jobs_dir: Path) -> dict[str, dict[str, str]]:
     return envs
 
 
-_DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+_DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
+# Escapes inside quotes (python-dotenv's and docker compose's): double quotes take the common shell ones,
+# single quotes only their own quote and the backslash. Any other backslash stays as written.
+_ESCAPES = {'"': {"n": "\n", "r": "\r", "t": "\t", '"': '"', "'": "'", "\\": "\\"}, "'": {"'": "'", "\\": "\\"}}
 
 
 def parse_dotenv(path: Path) -> dict[str, str]:
-    """The common subset of .env syntax: KEY=value, quotes, comments, `export`."""
+    r""".env as python-dotenv and docker compose read it, one value a line, no ${VAR} interpolation:
+
+        KEY=value                 unquoted: surrounding space dropped; a # after a space starts a comment
+        export KEY=value          the `export` prefix is allowed
+        KEY="a # b\n"             double quotes: # is kept; \n \r \t \" \' \\ are escapes
+        KEY='a # b'  # comment    single quotes: literal but for \' and \\; a comment may follow
+        # comment                 a line whose first non-space character is # (and blank lines)
+
+    A quote left open, or text after the closing quote other than a comment, is refused by line number.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -246,16 +269,43 @@ def parse_dotenv(path: Path) -> dict[str, str]:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         m = _DOTENV_LINE.match(line)
+        # The line may hold a secret: errors name the line, never show it.
         if not m:
-            # The line may hold a secret: name the line, never show it.
             raise ConfigError(f"{path.name} line {number} is not KEY=value")
-        key, raw = m.group(1), m.group(2)
-        if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
-            raw = raw[1:-1]
-        elif " #" in raw:
-            raw = raw.split(" #", 1)[0].rstrip()
-        out[key] = raw
+        value = _dotenv_value(m.group(2))
+        if value is None:
+            raise ConfigError(f"{path.name} line {number} has a quote that is not closed, or text after it",
+                              hint='quote the whole value, e.g. KEY="a # b"; a comment may follow the quote')
+        out[m.group(1)] = value
     return out
+
+
+def _dotenv_value(raw: str) -> str | None:
+    """The value after `KEY=`, or None when its quoting is broken."""
+    body = raw.lstrip()
+    if body[:1] in ("'", '"'):
+        quote, escapes = body[0], _ESCAPES[body[0]]
+        chars: list[str] = []
+        i = 1
+        while i < len(body):
+            c = body[i]
+            if c == "\\" and i + 1 < len(body) and body[i + 1] in escapes:
+                chars.append(escapes[body[i + 1]])
+                i += 2
+                continue
+            if c == quote:
+                rest = body[i + 1:].lstrip()
+                return "".join(chars) if not rest or rest.startswith("#") else None
+            chars.append(c)
+            i += 1
+        return None
+    # Unquoted: a # starts a comment only after whitespace (which may be the space after `=`), so
+    # `KEY=a#b` keeps its #.
+    for i, c in enumerate(raw):
+        if c == "#" and i > 0 and raw[i - 1].isspace():
+            raw = raw[:i]
+            break
+    return raw.strip()
 
 
 def check_env_name(name: str, source: str) -> str:
@@ -296,14 +346,15 @@ def resolve(environ: Mapping[str, str], *, cwd: Path, env: str | None = None,
             value = Value(environ[d.env_var], f"${d.env_var}")
         if overrides and overrides.get(d.key) is not None:
             value = Value(overrides[d.key], "command line")
+        if d.key in PATH_KEYS and value.value:
+            value = Value(expand_home(value.value, environ), value.source)
         settings.values[d.key] = value
     if settings.get("state_dir") is None:
         settings.values["state_dir"] = Value(default_state_dir(environ), "default")
     creds = settings.get("credentials")
     if creds:
-        expanded = Path(os.path.expanduser(creds))
+        expanded = Path(creds)
         if not expanded.is_file():
             raise ConfigError(f"GOOGLE_APPLICATION_CREDENTIALS points at {expanded}, which does not exist",
                               hint="fix the path or unset it to use application-default credentials")
-        settings.values["credentials"] = Value(str(expanded), settings.source("credentials"))
     return settings
