@@ -309,6 +309,41 @@ def test_bad_url_is_refused(cli: Cli, sb: SandboxHandle, url: str, option: str) 
     assert sb.requests == 0
 
 
+# Not a clean base URL: each is refused by the option or setting that gave it, before any request (the sandbox
+# would have answered every one of them: the query was glued into the path, the space and the empty port
+# ignored or taken as port 80).
+UNCLEAN = {
+    "{url}?x=1": "query string or fragment", "{url}/?": "query string or fragment",
+    "{url}#top": "query string or fragment", " {url}": "space around it", "{url}\t": "space around it",
+    "http://127.0.0.1:": "port is empty", "http://[::1]:": "port is empty",
+    "http://user:pw@127.0.0.1:9": "user name or password", "{url}/v1/../admin": ". or .. segment",
+    "{url}/%2e%2e/x": ". or .. segment", "{url}/./x": ". or .. segment",
+}
+
+
+@pytest.mark.parametrize("template", sorted(UNCLEAN))
+@pytest.mark.parametrize(("argv", "name", "var"), [
+    (("quota-reset", "--api-url", "{}"), "--api-url", "HOUSEJOBS_API_URL"),
+    (("reminder", "utilities", "--bot-url", "{}"), "--bot-url", "HOUSEJOBS_BOT_URL"),
+])
+def test_unclean_base_url_is_refused_by_its_source(cli: Cli, sb: SandboxHandle, template: str,
+                                                   argv: tuple[str, ...], name: str, var: str) -> None:
+    url = template.format(url=sb.url)
+    line = refused_line(cli(*(a.format(url) for a in argv), "--json"))
+    assert f"from {name} is not a clean base URL: " in line and UNCLEAN[template] in line, line
+    assert "pw@" not in line
+    job = argv[:2] if argv[0] == "reminder" else argv[:1]
+    line = refused_line(cli(*job, "--json", env={var: url}))
+    assert f"from ${var} is not a clean base URL" in line, line
+    assert sb.requests == 0
+
+
+def test_unclean_supabase_url_is_refused(cli: Cli, tmp_path: Path) -> None:
+    line = refused_line(cli("migrate", "status", "--env", "test", "--json",
+                            env={"HOUSEJOBS_SUPABASE_API_URL": "http://127.0.0.1:9/?project=x"}))
+    assert "from $HOUSEJOBS_SUPABASE_API_URL is not a clean base URL" in line, line
+
+
 @pytest.mark.parametrize(("argv", "env"), [
     (["quota-reset", "--env", "\udcff", "--date", "2026-11-24"], {}),  # the refusal's summary named the raw value
     (["quota-reset", "--api-url", "http://x\udcff", "--date", "2026-11-24"], {}),

@@ -410,9 +410,21 @@ def _is_loopback(url: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
-def check_url(url: str, source: str) -> str:
-    from urllib.parse import urlsplit
+_BASE_URL_HINT = "give scheme, host, an optional port and path only, e.g. https://api.example.com"
 
+
+def check_url(url: str, source: str) -> str:
+    """A clean base URL (scheme, host, optional port and path) that paths are appended to, or refused.
+
+    A query or fragment would be glued into every request's path, an empty port means port 80, a dot
+    segment moves the base, surrounding space is a paste error, and userinfo is a credential in a place
+    that is neither a secret nor masked as one.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    if url != url.strip():
+        raise UsageError(f"{url!r} from {source} is not a clean base URL: it has space around it",
+                         hint=_BASE_URL_HINT)
     try:
         parts = urlsplit(url)
         _ = parts.port  # a port outside 0-65535, or not a number, raises here rather than in connect()
@@ -420,6 +432,19 @@ def check_url(url: str, source: str) -> str:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"{url!r} from {source} is not an http(s) URL")
+    if "@" in parts.netloc:
+        # Not echoed: what precedes the @ is a user name and maybe a password.
+        raise UsageError(f"the URL from {source} is not a clean base URL: it has a user name or password "
+                         "(userinfo) in it", hint=_BASE_URL_HINT)
+    problem = None
+    if "?" in url or "#" in url:
+        problem = "it has a query string or fragment"
+    elif parts.netloc.endswith(":"):
+        problem = "its port is empty"
+    elif any(unquote(segment) in (".", "..") for segment in parts.path.split("/")):
+        problem = "its path has a . or .. segment"
+    if problem:
+        raise UsageError(f"{url!r} from {source} is not a clean base URL: {problem}", hint=_BASE_URL_HINT)
     import httpx
 
     try:  # what the client will make of it: a host IDNA cannot encode, a control character
