@@ -422,6 +422,44 @@ def test_home_in_path_settings_is_expanded(cli: Cli, tmp_path: Path) -> None:
     assert (home / "x" / "sandbox.db").is_file() and not (tmp_path / "~").exists()
 
 
+# --- numbers: ASCII digits only, for every numeric option and setting; settings within their ranges -----------
+@pytest.mark.parametrize(("var", "value", "text"), [
+    ("HOUSEJOBS_TIMEOUT", "３", "timeout must be a number above 0, got '３' from $HOUSEJOBS_TIMEOUT"),
+    ("HOUSEJOBS_DEADLINE", "６０", "deadline must be a number above 0"),
+    ("HOUSEJOBS_RETRY_AFTER_CAP", "-0.5", "retry_after_cap must be a number 0 or more"),
+    ("HOUSEJOBS_MAX_ATTEMPTS", "1e3", "max_attempts must be a whole number from 1 to 100, got '1e3'"),
+    ("HOUSEJOBS_MAX_ATTEMPTS", "0.5", "max_attempts must be a whole number from 1 to 100"),
+    ("HOUSEJOBS_MAX_ATTEMPTS", "101", "max_attempts must be a whole number from 1 to 100"),
+    ("HOUSEJOBS_MAX_RETRIES", "abc", "max_retries must be a whole number from 0 to 10, got 'abc' from $HOUSEJOBS_MAX"),
+    ("HOUSEJOBS_MAX_RETRIES", "３", "max_retries must be a whole number from 0 to 10"),
+    ("HOUSEJOBS_MAX_RETRIES", "11", "max_retries must be a whole number from 0 to 10"),
+])
+def test_numeric_settings_out_of_rule_are_refused(cli: Cli, sandbox: SandboxHandle, var: str, value: str,
+                                                  text: str) -> None:
+    line = refused_line(cli("quota-reset", *url(sandbox), "--json", env={var: value}))
+    assert text in line, line
+    assert sandbox.requests == 0
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "0.5", "1e3", "３", ""])
+@pytest.mark.parametrize("tty", [False, True])
+def test_progress_every_out_of_rule_is_refused(cli: Cli, sandbox: SandboxHandle, tmp_path: Path, value: str,
+                                               tty: bool) -> None:
+    (tmp_path / ".env").write_text(f"HOUSEJOBS_PROGRESS_EVERY={value}\n")
+    result = cli("org-sync-all", *url(sandbox), tty=tty)
+    assert result.code == 2, result.stdout + result.stderr
+    assert "progress_every must be a whole number from 1 to 1000000" in result.stdout
+    assert "from .env" in result.stdout and sandbox.routes().get("/admin/orgs/{org}/sync", 0) == 0
+
+
+def test_max_retries_from_cloud_run_is_read_as_a_whole_number(cli: Cli, sandbox: SandboxHandle) -> None:
+    env = {"CLOUD_RUN_JOB": "housejobs-quota-reset-stage", "CLOUD_RUN_EXECUTION": "housejobs-quota-reset-stage-x",
+           "HOUSEJOBS_ENV": "stage", "HOUSEJOBS_MAX_RETRIES": "3"}
+    assert cli("quota-reset", *url(sandbox), env=env).code == 0
+    refused = cli("quota-reset", *url(sandbox), env={**env, "HOUSEJOBS_MAX_RETRIES": "three"})
+    assert refused.code == 2 and "max_retries must be a whole number" in refused.stderr
+
+
 def test_version(cli: Cli) -> None:
     result = cli("--version")
     assert result.code == 0 and result.stdout.startswith("housejobs ")

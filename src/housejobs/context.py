@@ -106,6 +106,9 @@ class Context:
         self.env = self._select_env()
         self.settings = resolve(runtime.environ, cwd=runtime.cwd, env=self.env,
                                 overrides={"api_url": options.api_url})
+        # Checked now, not when the run ends: a malformed value would make every Cloud Run attempt the
+        # last one, and each would announce its failure.
+        self.settings.whole("max_retries")
         self.logger = Logger(stream=runtime.stderr, json_lines=not runtime.stderr_tty, debug=options.debug,
                              clock=runtime.clock.now)
         self.logger.bind(job=job, env=self.env or "", execution=runtime.execution or "")
@@ -278,9 +281,9 @@ class Context:
             deadline = self.settings.number("deadline")
         elif not 0 < deadline < float("inf"):  # nan and inf too: a deadline that never comes is none
             raise UsageError(f"--deadline must be above 0 and finite, got {deadline:g}")
-        return RetryPolicy(max_attempts=int(self.settings.number("max_attempts", minimum=0)),
+        return RetryPolicy(max_attempts=self.settings.whole("max_attempts") or 1,  # has a default: never None
                            deadline=deadline, timeout=self.settings.number("timeout"),
-                           retry_after_cap=self.settings.number("retry_after_cap", minimum=-1))
+                           retry_after_cap=self.settings.number("retry_after_cap"))
 
     def admin_client(self) -> ApiClient:
         from housejobs.api import ApiClient

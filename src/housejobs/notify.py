@@ -98,9 +98,19 @@ class RunInfo:
 
 
 def _count(value: str | None) -> int | None:
-    if value is None or not value.strip().isdigit():
+    from housejobs.settings import ascii_int
+
+    number = ascii_int(value.strip()) if value is not None else None
+    return number if number is not None and number >= 0 else None
+
+
+def _max_retries(settings: Settings) -> int | None:
+    try:
+        return settings.whole("max_retries")
+    except HousejobsError:
+        # The context refuses a malformed value before the job; without a context (the run stopped before
+        # it), not knowing the retries means announcing, as when it is unset.
         return None
-    return int(value.strip())
 
 
 def run_info(runtime: Runtime, job: str, env: str | None, settings: Settings, *, dry_run: bool) -> RunInfo:
@@ -109,7 +119,7 @@ def run_info(runtime: Runtime, job: str, env: str | None, settings: Settings, *,
     return RunInfo(job=job, env=env, run_id=execution or f"local-{uuid.uuid4()}", execution=execution,
                    task_index=_count(environ.get("CLOUD_RUN_TASK_INDEX")) or 0,
                    attempt=_count(environ.get("CLOUD_RUN_TASK_ATTEMPT")),
-                   max_retries=_count(settings.get("max_retries")),
+                   max_retries=_max_retries(settings),
                    cloud_run_job=environ.get("CLOUD_RUN_JOB") or None, project=settings.get("project"),
                    unattended=runtime.in_cloud_run, dry_run=dry_run)
 

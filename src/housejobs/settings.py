@@ -21,6 +21,48 @@ from housejobs.redact import Secret, register
 ENV_NAMES = ("test", "stage", "prod")
 PACKAGE_DIR = Path(__file__).resolve().parent
 
+# Numbers are ASCII, everywhere (options and settings): int() and float() also read other scripts'
+# digits ("３", "٣") and "1_000", so a value that looks like nothing a person typed on purpose would run.
+_WHOLE = re.compile(r"[+-]?[0-9]+\Z")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+
+
+def ascii_int(text: str) -> int | None:
+    """`text` as an integer written in ASCII digits (an optional sign), else None."""
+    return int(text) if _WHOLE.match(text) else None
+
+
+def ascii_float(text: str) -> float | None:
+    """`text` as a decimal number written in ASCII (digits, a point, an exponent), else None."""
+    return float(text) if _DECIMAL.match(text) else None
+
+
+@dataclass(frozen=True)
+class Number:
+    """What a numeric setting takes: a whole number from `lo` to `hi`, or a finite decimal above `lo`
+    (`lo` itself too when `inclusive`). Its help text states the same range (a test checks)."""
+
+    lo: float
+    hi: float | None = None  # required for whole numbers
+    whole: bool = False
+    inclusive: bool = False
+
+    def range_text(self) -> str:
+        if self.whole:
+            return f"{self.lo:.0f}-{self.hi:.0f}"
+        return f"{self.lo:g} or more" if self.inclusive else f"above {self.lo:g}"
+
+    def describe(self) -> str:
+        if self.whole:
+            return f"a whole number from {self.lo:.0f} to {self.hi:.0f}"
+        return f"a number {self.range_text()}"
+
+    def accepts(self, number: float) -> bool:
+        if number != number or number in (float("inf"), float("-inf")):
+            return False
+        above = number >= self.lo if self.inclusive or self.whole else number > self.lo
+        return above and (self.hi is None or number <= self.hi)
+
 
 @dataclass(frozen=True)
 class SettingDef:
@@ -30,6 +72,7 @@ class SettingDef:
     default: str | None = None
     secret: bool = False
     help: str = ""
+    number: Number | None = None
 
 
 # The whole table of settings. README's "Settings" section mirrors it (a test checks).
@@ -59,16 +102,20 @@ SETTINGS: tuple[SettingDef, ...] = (
     SettingDef("state_dir", "HOUSEJOBS_STATE_DIR",
                help="where the sandbox keeps its database (default: $XDG_STATE_HOME/housejobs, else "
                     "~/.local/state/housejobs)"),
-    SettingDef("deadline", "HOUSEJOBS_DEADLINE", default="60",
-               help="seconds one logical API call may take, retries included"),
-    SettingDef("timeout", "HOUSEJOBS_TIMEOUT", default="10", help="seconds one HTTP attempt may take"),
-    SettingDef("max_attempts", "HOUSEJOBS_MAX_ATTEMPTS", default="6", help="attempts per logical call"),
-    SettingDef("bigquery_timeout", "HOUSEJOBS_BIGQUERY_TIMEOUT", default="3000",
-               help="seconds quota-cleanup waits for BigQuery, retries included (under the job's 1 h timeout)"),
+    SettingDef("deadline", "HOUSEJOBS_DEADLINE", default="60", number=Number(0),
+               help="seconds one logical API call may take, retries included (above 0)"),
+    SettingDef("timeout", "HOUSEJOBS_TIMEOUT", default="10", number=Number(0),
+               help="seconds one HTTP attempt may take (above 0)"),
+    SettingDef("max_attempts", "HOUSEJOBS_MAX_ATTEMPTS", default="6", number=Number(1, 100, whole=True),
+               help="attempts per logical call (1-100)"),
+    SettingDef("bigquery_timeout", "HOUSEJOBS_BIGQUERY_TIMEOUT", default="3000", number=Number(0),
+               help="seconds quota-cleanup waits for BigQuery, retries included (under the job's 1 h timeout; "
+                    "above 0)"),
     SettingDef("progress_every", "HOUSEJOBS_PROGRESS_EVERY", default="1000",
-               help="off a terminal, a progress log line every this many units (or 10 s)"),
-    SettingDef("retry_after_cap", "HOUSEJOBS_RETRY_AFTER_CAP", default="30",
-               help="longest Retry-After honoured, in seconds; longer fails fast"),
+               number=Number(1, 1_000_000, whole=True),
+               help="off a terminal, a progress log line every this many units (or 10 s) (1-1000000)"),
+    SettingDef("retry_after_cap", "HOUSEJOBS_RETRY_AFTER_CAP", default="30", number=Number(0, inclusive=True),
+               help="longest Retry-After honoured, in seconds; longer fails fast (0 or more)"),
     # Outcome notifications (housejobs.notify). The URLs embed tokens: environment or Secret Manager only,
     # never environments.toml (a committed file) or argv; the *_secret keys name the Secret Manager secret.
     SettingDef("notify_url", "HOUSEJOBS_NOTIFY_URL", secret=True,
@@ -85,11 +132,12 @@ SETTINGS: tuple[SettingDef, ...] = (
                     "(else Secret Manager healthcheck_url_secret)"),
     SettingDef("healthcheck_url_secret", "HOUSEJOBS_HEALTHCHECK_URL_SECRET", "healthcheck_url_secret",
                help="Secret Manager secret holding the ping URL (name without the env suffix)"),
-    SettingDef("notify_timeout", "HOUSEJOBS_NOTIFY_TIMEOUT", default="5",
-               help="seconds one notification sink may add to a run, its one retry included"),
-    SettingDef("max_retries", "HOUSEJOBS_MAX_RETRIES",
+    SettingDef("notify_timeout", "HOUSEJOBS_NOTIFY_TIMEOUT", default="5", number=Number(0),
+               help="seconds one notification sink may add to a run, its one retry included (above 0; "
+                    "at most 60 is used)"),
+    SettingDef("max_retries", "HOUSEJOBS_MAX_RETRIES", number=Number(0, 10, whole=True),
                help="the Cloud Run job's maxRetries (provisioning sets it): failures notify on the last "
-                    "attempt only; unset: every attempt counts as the last"),
+                    "attempt only; unset: every attempt counts as the last (0-10)"),
     SettingDef("sandbox_faults", "HOUSEJOBS_SANDBOX_FAULTS",
                help="fault spec (JSON, as POST /_sandbox/faults) for the embedded sandbox, to script a failure"),
     SettingDef("run_api_endpoint", "HOUSEJOBS_RUN_API_ENDPOINT", help="Cloud Run Admin API endpoint override"),
@@ -145,15 +193,27 @@ class Settings:
         value = self.get(key)
         return Secret(value, self.source(key)) if value else None
 
-    def number(self, key: str, *, minimum: float = 0.0) -> float:
-        raw = self.get(key) or "0"
-        try:
-            number = float(raw)
-        except ValueError:
-            raise ConfigError(f"{key} must be a number, got {raw!r} from {self.source(key)}") from None
-        if not number > minimum or number != number or number == float("inf"):
-            raise ConfigError(f"{key} must be a number above {minimum:g}, got {raw!r} from {self.source(key)}")
-        return number
+    def number(self, key: str) -> float:
+        """A numeric setting (each has a default), checked against its rule in SETTINGS. An empty value
+        is refused like any other that is not a number."""
+        return self._number(key, self.get(key) or "")
+
+    def whole(self, key: str) -> int | None:
+        """A whole-number setting, or None when it is unset and has no default."""
+        raw = self.get(key)
+        return None if raw is None else int(self._number(key, raw))
+
+    def _number(self, key: str, raw: str) -> float:
+        d = BY_KEY[key]
+        rule = d.number or Number(0)  # every caller names a numeric setting; the table says which
+        number = ascii_int(raw) if rule.whole else ascii_float(raw)
+        if number is None or not rule.accepts(number):
+            # Named with its source; the value too unless the setting is secret (a pasted secret is
+            # masked by redaction wherever the line goes).
+            shown = "" if d.secret else f", got {raw!r}"
+            raise ConfigError(f"{key} must be {rule.describe()}{shown} from {self.source(key)}",
+                              hint=f"set {d.env_var} to {rule.describe()}")
+        return float(number)
 
 
 def register_secret_values(values: Mapping[str, str]) -> None:
