@@ -423,6 +423,26 @@ def test_home_in_path_settings_is_expanded(cli: Cli, tmp_path: Path) -> None:
 
 
 # --- numbers: ASCII digits only, for every numeric option and setting; settings within their ranges -----------
+# Each refused value is followed by one that the old code would have refused instead (or by a run), so the
+# line must name this option for the reason of its digits.
+@pytest.mark.parametrize(("argv", "option"), [
+    (("org-sync-all", "--concurrency", "３", "--api-url", "http://127.0.0.1:9"), "--concurrency"),
+    (("quota-cleanup", "--days", "３０"), "--days"),
+    (("run", "quota-reset", "--env", "stage", "--tasks", "３", "--follow", "x"), "--tasks"),
+    (("quota-reset", "--deadline", "３", "--env", "bogus"), "--deadline"),
+    (("reminder", "utilities", "--deadline", "٣", "--env", "bogus"), "--deadline"),
+    (("doctor", "--deadline", "３", "--env", "bogus"), "--deadline"),
+    (("sandbox", "--port", "８７６５", "--orgs", "-1"), "--port"),
+    (("sandbox", "--orgs", "３", "--port", "99999"), "--orgs"),
+    (("sandbox", "--latency-ms", "３", "--port", "99999"), "--latency-ms"),
+    (("sandbox", "--error-rate", "０.５", "--port", "99999"), "--error-rate"),
+    (("org-sync-all", "--concurrency", "1_6", "--api-url", "http://127.0.0.1:9"), "--concurrency"),
+])
+def test_numeric_options_take_ascii_digits_only(cli: Cli, argv: tuple[str, ...], option: str) -> None:
+    line = usage_error_line(cli(*argv, env={"HOUSEJOBS_RUN_API_ENDPOINT": "http://127.0.0.1:9"}))
+    assert f"'{option}'" in line and "in ASCII digits" in line, line
+
+
 @pytest.mark.parametrize(("var", "value", "text"), [
     ("HOUSEJOBS_TIMEOUT", "３", "timeout must be a number above 0, got '３' from $HOUSEJOBS_TIMEOUT"),
     ("HOUSEJOBS_DEADLINE", "６０", "deadline must be a number above 0"),
@@ -450,6 +470,14 @@ def test_progress_every_out_of_rule_is_refused(cli: Cli, sandbox: SandboxHandle,
     assert result.code == 2, result.stdout + result.stderr
     assert "progress_every must be a whole number from 1 to 1000000" in result.stdout
     assert "from .env" in result.stdout and sandbox.routes().get("/admin/orgs/{org}/sync", 0) == 0
+
+
+def test_cloud_run_task_index_takes_ascii_digits_only(cli: Cli, sandbox: SandboxHandle) -> None:
+    env = {"CLOUD_RUN_JOB": "housejobs-org-sync-all-stage", "CLOUD_RUN_EXECUTION": "e-1", "HOUSEJOBS_ENV": "stage",
+           "CLOUD_RUN_TASK_INDEX": "１", "CLOUD_RUN_TASK_COUNT": "３"}
+    result = cli("org-sync-all", *url(sandbox), env=env)
+    assert result.code == 2 and "CLOUD_RUN_TASK_COUNT='３' are not numbers" in result.stdout
+    assert sandbox.requests == 0
 
 
 def test_max_retries_from_cloud_run_is_read_as_a_whole_number(cli: Cli, sandbox: SandboxHandle) -> None:

@@ -73,19 +73,15 @@ def is_job_id(value: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}", value))
 
 
+# Numbers are written in ASCII (README): an optional sign and digits; a decimal may have a point and an
+# exponent. Not what Python's int()/float() take: they also read '３', ' 5 ', '1_0', 'inf' and 'nan'.
 def click_int(value: str) -> int | None:
-    """What Click makes of an INTEGER option (Python's int(), which also takes '+5', ' 5 ', '1_0')."""
-    try:
-        return int(value)
-    except ValueError:
-        return None
+    return int(value) if re.fullmatch(r"[+-]?[0-9]+", value) else None
 
 
 def click_float(value: str) -> float | None:
-    try:
-        return float(value)
-    except ValueError:
-        return None
+    decimal = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+    return float(value) if re.fullmatch(decimal, value) else None
 
 
 # --- runs -----------------------------------------------------------------------------------------
@@ -192,6 +188,9 @@ def test_shard(cli: Cli, sb: SandboxHandle, value: str) -> None:
 
 @FUZZ
 @given(value=st.one_of(st.integers(-3, 300).map(str), near(st.sampled_from(["1", "32", "256"])), hostile_text()))
+@example(value="３")  # int() reads it as 3
+@example(value="1_6")
+@example(value=" 8 ")
 def test_concurrency(cli: Cli, sb: SandboxHandle, value: str) -> None:
     n = click_int(value)
     argv = ("org-sync-all", "--concurrency", value, "--api-url", sb.url, "--json")
@@ -204,6 +203,8 @@ def test_concurrency(cli: Cli, sb: SandboxHandle, value: str) -> None:
 @example(value="inf")  # a deadline that never ends is no deadline: refused like HOUSEJOBS_DEADLINE=inf
 @example(value="nan")
 @example(value="1e-300")
+@example(value="３")
+@example(value="٣.5")
 def test_deadline(cli: Cli, sb: SandboxHandle, value: str) -> None:
     seconds = click_float(value)
     valid = seconds is not None and math.isfinite(seconds) and seconds > 0
@@ -224,6 +225,7 @@ def test_deadline(cli: Cli, sb: SandboxHandle, value: str) -> None:
 @example(value="99999999999999999999", allow_short=False)  # timedelta overflow: an internal error
 @example(value="800000", allow_short=False)  # a cutoff before year 1: an internal error
 @example(value=str(MAX_DAYS + 1), allow_short=False)
+@example(value="３０", allow_short=False)
 def test_days(cli: Cli, sb: SandboxHandle, value: str, allow_short: bool) -> None:
     # A valid table and an unreadable HOUSEJOBS_BIGQUERY_TIMEOUT: the job checks --days, computes the
     # cutoff, and then stops on the timeout setting, before it loads a BigQuery client. So a valid --days
