@@ -437,6 +437,8 @@ def test_home_in_path_settings_is_expanded(cli: Cli, tmp_path: Path) -> None:
     (("sandbox", "--latency-ms", "３", "--port", "99999"), "--latency-ms"),
     (("sandbox", "--error-rate", "０.５", "--port", "99999"), "--error-rate"),
     (("org-sync-all", "--concurrency", "1_6", "--api-url", "http://127.0.0.1:9"), "--concurrency"),
+    (("history", "--days", "３", "--env", "bogus"), "--days"),
+    (("backfill", "quota-reset", "--concurrency", "３", "--env", "bogus"), "--concurrency"),
 ])
 def test_numeric_options_take_ascii_digits_only(cli: Cli, argv: tuple[str, ...], option: str) -> None:
     line = usage_error_line(cli(*argv, env={"HOUSEJOBS_RUN_API_ENDPOINT": "http://127.0.0.1:9"}))
