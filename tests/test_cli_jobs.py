@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Cli, FakeClock, SandboxHandle
+from tests.fuzz_support import refused_line, usage_error_line
 
 API = ("--api-url",)
+JOBS = Path(__file__).resolve().parents[1] / "jobs"
 
 
 def url(sandbox: SandboxHandle) -> tuple[str, str]:
@@ -146,10 +149,59 @@ def test_bad_input_exit_2_before_any_call(cli: Cli, sandbox: SandboxHandle, argv
     assert sandbox.requests == 0
 
 
+# The FakeClock's today is 2026-11-24: periods run from 2000-01-01 (a fixed floor) to 2027-11-24.
+@pytest.mark.parametrize(("argv", "text"), [
+    (("quota-reset", "--date", "9999-12-31"), "more than a year after today (2026-11-24)"),
+    (("quota-reset", "--date", "2027-11-25"), "more than a year after today"),
+    (("quota-reset", "--date", "0001-01-01"), "is before 2000-01-01"),
+    (("quota-reset", "--date", "1969-12-31"), "is before 2000-01-01"),
+    (("alerts", "--date", "1999-12-31"), "is before 2000-01-01"),
+    (("org-sync-all", "--date", "9999-12-31"), "more than a year after today"),
+    (("quota-monthly", "--month", "9999-12"), "more than a year after today"),
+    (("quota-monthly", "--month", "2027-12"), "more than a year after today"),
+    (("quota-monthly", "--month", "1999-12"), "is before 2000-01-01"),
+    (("reminder", "utilities", "--period", "9999-12"), "--period '9999-12' is more than a year after today"),
+    (("reminder", "rent-due", "--period", "0001-01"), "--period '0001-01' is before 2000-01-01"),
+])
+def test_period_out_of_range_is_refused(cli: Cli, sandbox: SandboxHandle, argv: tuple[str, ...], text: str) -> None:
+    where = ("--bot-url", sandbox.url) if argv[0] == "reminder" else url(sandbox)
+    line = refused_line(cli(*argv, *where, "--json"))
+    assert text in line and "check the year" in line, line
+    assert sandbox.requests == 0
+
+
+@pytest.mark.parametrize("argv", [
+    ("quota-reset", "--date", "2000-01-01"), ("quota-reset", "--date", "2027-11-24"),
+    ("quota-monthly", "--month", "2000-01"), ("quota-monthly", "--month", "2027-11"),
+    ("reminder", "utilities", "--period", "2027-11"),
+])
+def test_period_at_the_edge_of_the_range_runs(cli: Cli, sandbox: SandboxHandle, argv: tuple[str, ...]) -> None:
+    where = ("--bot-url", sandbox.url) if argv[0] == "reminder" else url(sandbox)
+    result = cli(*argv, *where, "--json")
+    assert result.code == 0 and result.json()["outcome"] == "applied", result.stdout
+
+
+def test_period_range_follows_the_clock(cli: Cli, sandbox: SandboxHandle, clock: FakeClock) -> None:
+    assert cli("quota-reset", "--date", "2028-01-10", *url(sandbox)).code == 2
+    clock.advance(timedelta(days=60).total_seconds())  # today 2027-01-23: 2028-01-10 is within a year
+    assert cli("quota-reset", "--date", "2028-01-10", *url(sandbox)).code == 0
+
+
 def test_unknown_command_and_option_are_usage_errors(cli: Cli) -> None:
     assert cli("no-such-job").code == 2
     result = cli("quota-reset", "--no-such-option")
     assert result.code == 2 and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(("argv", "suggestion"), [
+    (("org-sync",), "Did you mean 'org-sync-all'?"),
+    (("migrate", "stats"), "Did you mean 'status'?"),
+    (("config", "shwo"), "Did you mean 'show'?"),
+])
+def test_a_close_command_name_is_suggested_once(cli: Cli, argv: tuple[str, ...], suggestion: str) -> None:
+    result = cli(*argv)
+    assert result.code == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.count("Did you mean") == 1 and suggestion in result.stderr, result.stderr
 
 
 def test_env_var_env_name_is_checked(cli: Cli) -> None:
@@ -277,6 +329,165 @@ def test_bad_dotenv_line_is_named_not_shown(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("this line has sentinel-root-key-5f1e0c9a7b but no equals\n")
     result = cli("config", "show")
     assert result.code == 2 and ".env line 1 is not KEY=value" in result.stderr
+
+
+# --- config and local state the user must fix: refused (2) by name, never an internal error (1) ------------------
+def test_catalog_nested_too_deeply_is_refused(cli: Cli, tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs"
+    shutil.copytree(JOBS, jobs)
+    (jobs / "catalog.toml").write_text("a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    env = {"HOUSEJOBS_JOBS_DIR": str(jobs), "HOUSEJOBS_RUN_API_ENDPOINT": "http://127.0.0.1:9"}
+    line = usage_error_line(cli("list-jobs", env=env))
+    assert "catalog.toml nests arrays or tables too deeply" in line and str(jobs) in line
+    assert "catalog.toml nests" in refused_line(cli("run", "quota-reset", "--env", "stage", "--json", env=env))
+
+
+def test_environments_nested_too_deeply_is_refused(cli: Cli, sandbox: SandboxHandle, tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs"
+    shutil.copytree(JOBS, jobs)
+    (jobs / "environments.toml").write_text("a = " + "{a = " * 100_000 + "1" + "}" * 100_000 + "\n")
+    result = cli("quota-reset", "--env", "stage", *url(sandbox), "--json", env={"HOUSEJOBS_JOBS_DIR": str(jobs)})
+    assert "environments.toml nests arrays or tables too deeply" in refused_line(result)
+    assert sandbox.requests == 0
+
+
+def test_state_dir_sqlite_cannot_use_is_refused(cli: Cli) -> None:
+    result = cli("quota-reset", "--json", env={"HOUSEJOBS_STATE_DIR": "/proc/self"})
+    line = refused_line(result)
+    assert "cannot open /proc/self/sandbox.db" in line and "HOUSEJOBS_STATE_DIR" in line, line
+
+
+def test_state_file_that_is_not_a_database_is_refused_and_kept(cli: Cli, tmp_path: Path) -> None:
+    state = tmp_path / "broken-state"
+    state.mkdir()
+    garbage = b"not sqlite at all\n" * 100
+    (state / "sandbox.db").write_bytes(garbage)
+    line = refused_line(cli("quota-reset", "--json", env={"HOUSEJOBS_STATE_DIR": str(state)}))
+    assert f"cannot use {state / 'sandbox.db'}" in line and "move the file away" in line, line
+    assert (state / "sandbox.db").read_bytes() == garbage  # the user's file, untouched
+
+
+@pytest.mark.parametrize("spec", ['{"statuses": [1e400]}', "[" * 100_000 + "]" * 100_000])
+def test_sandbox_faults_that_break_the_reader_are_refused(cli: Cli, spec: str) -> None:
+    line = refused_line(cli("quota-reset", "--json", env={"HOUSEJOBS_SANDBOX_FAULTS": spec}))
+    assert "HOUSEJOBS_SANDBOX_FAULTS is not a fault spec" in line
+
+
+# .env as python-dotenv and docker compose read it.
+@pytest.mark.parametrize(("line", "value"), [
+    ('HOUSEJOBS_PROJECT="proj-a" # the project', "proj-a"),
+    ("HOUSEJOBS_PROJECT='proj-b' # c", "proj-b"),
+    ("HOUSEJOBS_PROJECT='proj-b'# c", "proj-b"),
+    ("HOUSEJOBS_PROJECT=proj-c # c", "proj-c"),
+    ("HOUSEJOBS_PROJECT=proj-c\t# c", "proj-c"),
+    ("HOUSEJOBS_PROJECT=proj#d", "proj#d"),
+    ("HOUSEJOBS_PROJECT= # only a comment", ""),
+    ('HOUSEJOBS_PROJECT="a # not a comment"', "a # not a comment"),
+    ("HOUSEJOBS_PROJECT='a # not a comment'", "a # not a comment"),
+    (r'HOUSEJOBS_PROJECT="two\nlines, a \"quote\", a back\\slash, a \d"',
+     'two\nlines, a "quote", a back\\slash, a \\d'),
+    (r"HOUSEJOBS_PROJECT='it\'s literal: \n \\'", "it's literal: \\n \\"),
+    ("export HOUSEJOBS_PROJECT=proj-e", "proj-e"),
+    ("  export   HOUSEJOBS_PROJECT = 'proj-f'  ", "proj-f"),
+    ('HOUSEJOBS_PROJECT=say "hi"', 'say "hi"'),
+])
+def test_dotenv_values_read_as_dotenv_and_compose_do(cli: Cli, tmp_path: Path, line: str, value: str) -> None:
+    (tmp_path / ".env").write_text(line + "\n")
+    result = cli("config", "show", "--json")
+    assert result.code == 0, result.stderr
+    rows = {r["key"]: r for r in result.json()["settings"]}
+    assert rows["project"]["value"] == value and rows["project"]["source"] == ".env"
+
+
+@pytest.mark.parametrize("line", ['HOUSEJOBS_PROJECT="open', 'HOUSEJOBS_PROJECT="a" b', "HOUSEJOBS_PROJECT='a'b",
+                                  r'HOUSEJOBS_PROJECT="a\"', "HOUSEJOBS_PROJECT='sentinel-root-key-5f1e0c9a7b"])
+def test_dotenv_broken_quotes_are_refused_by_line(cli: Cli, tmp_path: Path, line: str) -> None:
+    (tmp_path / ".env").write_text("# first\n" + line + "\n")
+    line_out = usage_error_line(cli("config", "show"))
+    assert ".env line 2 has a quote that is not closed, or text after it" in line_out
+
+
+def test_home_in_path_settings_is_expanded(cli: Cli, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "keys").mkdir(parents=True)
+    (home / "keys" / "sa.json").write_text("{}")
+    (tmp_path / ".env").write_text("HOUSEJOBS_STATE_DIR='~/x'\nGOOGLE_APPLICATION_CREDENTIALS=\"~/keys/sa.json\"\n")
+    env = {"HOME": str(home)}
+    shown = cli("config", "show", "--json", env=env, unset=("HOUSEJOBS_STATE_DIR",))
+    rows = {r["key"]: r for r in shown.json()["settings"]}
+    assert rows["state_dir"]["value"] == str(home / "x")
+    assert rows["credentials"]["value"] == str(home / "keys" / "sa.json")
+    result = cli("quota-reset", env=env, unset=("HOUSEJOBS_STATE_DIR",))
+    assert result.code == 0, result.stdout
+    assert (home / "x" / "sandbox.db").is_file() and not (tmp_path / "~").exists()
+
+
+# --- numbers: ASCII digits only, for every numeric option and setting; settings within their ranges -----------
+# Each refused value is followed by one that the old code would have refused instead (or by a run), so the
+# line must name this option for the reason of its digits.
+@pytest.mark.parametrize(("argv", "option"), [
+    (("org-sync-all", "--concurrency", "３", "--api-url", "http://127.0.0.1:9"), "--concurrency"),
+    (("quota-cleanup", "--days", "３０"), "--days"),
+    (("run", "quota-reset", "--env", "stage", "--tasks", "３", "--follow", "x"), "--tasks"),
+    (("quota-reset", "--deadline", "３", "--env", "bogus"), "--deadline"),
+    (("reminder", "utilities", "--deadline", "٣", "--env", "bogus"), "--deadline"),
+    (("doctor", "--deadline", "３", "--env", "bogus"), "--deadline"),
+    (("sandbox", "--port", "８７６５", "--orgs", "-1"), "--port"),
+    (("sandbox", "--orgs", "３", "--port", "99999"), "--orgs"),
+    (("sandbox", "--latency-ms", "３", "--port", "99999"), "--latency-ms"),
+    (("sandbox", "--error-rate", "０.５", "--port", "99999"), "--error-rate"),
+    (("org-sync-all", "--concurrency", "1_6", "--api-url", "http://127.0.0.1:9"), "--concurrency"),
+    (("history", "--days", "３", "--env", "bogus"), "--days"),
+    (("backfill", "quota-reset", "--concurrency", "３", "--env", "bogus"), "--concurrency"),
+])
+def test_numeric_options_take_ascii_digits_only(cli: Cli, argv: tuple[str, ...], option: str) -> None:
+    line = usage_error_line(cli(*argv, env={"HOUSEJOBS_RUN_API_ENDPOINT": "http://127.0.0.1:9"}))
+    assert f"'{option}'" in line and "in ASCII digits" in line, line
+
+
+@pytest.mark.parametrize(("var", "value", "text"), [
+    ("HOUSEJOBS_TIMEOUT", "３", "timeout must be a number above 0, got '３' from $HOUSEJOBS_TIMEOUT"),
+    ("HOUSEJOBS_DEADLINE", "６０", "deadline must be a number above 0"),
+    ("HOUSEJOBS_RETRY_AFTER_CAP", "-0.5", "retry_after_cap must be a number 0 or more"),
+    ("HOUSEJOBS_MAX_ATTEMPTS", "1e3", "max_attempts must be a whole number from 1 to 100, got '1e3'"),
+    ("HOUSEJOBS_MAX_ATTEMPTS", "0.5", "max_attempts must be a whole number from 1 to 100"),
+    ("HOUSEJOBS_MAX_ATTEMPTS", "101", "max_attempts must be a whole number from 1 to 100"),
+    ("HOUSEJOBS_MAX_RETRIES", "abc", "max_retries must be a whole number from 0 to 10, got 'abc' from $HOUSEJOBS_MAX"),
+    ("HOUSEJOBS_MAX_RETRIES", "３", "max_retries must be a whole number from 0 to 10"),
+    ("HOUSEJOBS_MAX_RETRIES", "11", "max_retries must be a whole number from 0 to 10"),
+])
+def test_numeric_settings_out_of_rule_are_refused(cli: Cli, sandbox: SandboxHandle, var: str, value: str,
+                                                  text: str) -> None:
+    line = refused_line(cli("quota-reset", *url(sandbox), "--json", env={var: value}))
+    assert text in line, line
+    assert sandbox.requests == 0
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "0.5", "1e3", "３", ""])
+@pytest.mark.parametrize("tty", [False, True])
+def test_progress_every_out_of_rule_is_refused(cli: Cli, sandbox: SandboxHandle, tmp_path: Path, value: str,
+                                               tty: bool) -> None:
+    (tmp_path / ".env").write_text(f"HOUSEJOBS_PROGRESS_EVERY={value}\n")
+    result = cli("org-sync-all", *url(sandbox), tty=tty)
+    assert result.code == 2, result.stdout + result.stderr
+    assert "progress_every must be a whole number from 1 to 1000000" in result.stdout
+    assert "from .env" in result.stdout and sandbox.routes().get("/admin/orgs/{org}/sync", 0) == 0
+
+
+def test_cloud_run_task_index_takes_ascii_digits_only(cli: Cli, sandbox: SandboxHandle) -> None:
+    env = {"CLOUD_RUN_JOB": "housejobs-org-sync-all-stage", "CLOUD_RUN_EXECUTION": "e-1", "HOUSEJOBS_ENV": "stage",
+           "CLOUD_RUN_TASK_INDEX": "１", "CLOUD_RUN_TASK_COUNT": "３"}
+    result = cli("org-sync-all", *url(sandbox), env=env)
+    assert result.code == 2 and "CLOUD_RUN_TASK_COUNT='３' are not numbers" in result.stdout
+    assert sandbox.requests == 0
+
+
+def test_max_retries_from_cloud_run_is_read_as_a_whole_number(cli: Cli, sandbox: SandboxHandle) -> None:
+    env = {"CLOUD_RUN_JOB": "housejobs-quota-reset-stage", "CLOUD_RUN_EXECUTION": "housejobs-quota-reset-stage-x",
+           "HOUSEJOBS_ENV": "stage", "HOUSEJOBS_MAX_RETRIES": "3"}
+    assert cli("quota-reset", *url(sandbox), env=env).code == 0
+    refused = cli("quota-reset", *url(sandbox), env={**env, "HOUSEJOBS_MAX_RETRIES": "three"})
+    assert refused.code == 2 and "max_retries must be a whole number" in refused.stderr
 
 
 def test_version(cli: Cli) -> None:

@@ -41,6 +41,14 @@ def test_every_setting_is_documented() -> None:
         assert f"`{d.env_var}`" in README, d.env_var
 
 
+def test_numeric_settings_state_their_range() -> None:
+    numeric = {d.env_var: d for d in SETTINGS if d.number is not None}
+    assert {"HOUSEJOBS_MAX_ATTEMPTS", "HOUSEJOBS_PROGRESS_EVERY", "HOUSEJOBS_MAX_RETRIES"} <= set(numeric)
+    for d in numeric.values():
+        assert d.number is not None
+        assert f"({d.number.range_text()}" in d.help or f"; {d.number.range_text()}" in d.help, (d.env_var, d.help)
+
+
 def test_exit_code_table_matches_the_code() -> None:
     rows = dict(re.findall(r"^\| `([a-z-]+)` \| [^|]+ \| ([0-9 /]+) \|$", README, re.M))
     assert set(rows) == {o.value for o in Outcome}

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from housejobs.catalog import load_catalog
 from housejobs.cli.main import app
-from tests.conftest import Cli, CliResult, SandboxHandle, start_sandbox
+from tests.conftest import NOW, Cli, CliResult, SandboxHandle, start_sandbox
 from tests.fuzz_support import fuzz, hostile_text, job_error_line, near, refused_line, usage_error_line
 from tests.support.process import cli_command
 
@@ -32,6 +32,8 @@ ORGS = ("org-000001", "org-000002", "org-000003")
 REMINDER_TYPES = ("utilities", "rent-warning", "rent-due")
 CATALOG = frozenset(load_catalog(Path(__file__).resolve().parents[1] / "jobs"))
 MAX_DAYS = 36_500
+# Periods a run may name (README): from 2000-01-01 to one year after the FakeClock's today.
+EARLIEST, LATEST = date(2000, 1, 1), NOW.date().replace(year=NOW.year + 1)
 
 
 @pytest.fixture
@@ -46,14 +48,16 @@ def is_date(value: str) -> bool:
     if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         return False
     try:
-        date(int(value[:4]), int(value[5:7]), int(value[8:]))
+        day = date(int(value[:4]), int(value[5:7]), int(value[8:]))
     except ValueError:
         return False
-    return True
+    return EARLIEST <= day <= LATEST
 
 
 def is_month(value: str) -> bool:
-    return bool(re.fullmatch(r"[0-9]{4}-[0-9]{2}", value)) and int(value[:4]) >= 1 and 1 <= int(value[5:]) <= 12
+    if not (re.fullmatch(r"[0-9]{4}-[0-9]{2}", value) and int(value[:4]) >= 1 and 1 <= int(value[5:]) <= 12):
+        return False
+    return (EARLIEST.year, EARLIEST.month) <= (int(value[:4]), int(value[5:])) <= (LATEST.year, LATEST.month)
 
 
 def is_org(value: str) -> bool:
@@ -69,19 +73,15 @@ def is_job_id(value: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}", value))
 
 
+# Numbers are written in ASCII (README): an optional sign and digits; a decimal may have a point and an
+# exponent. Not what Python's int()/float() take: they also read '３', ' 5 ', '1_0', 'inf' and 'nan'.
 def click_int(value: str) -> int | None:
-    """What Click makes of an INTEGER option (Python's int(), which also takes '+5', ' 5 ', '1_0')."""
-    try:
-        return int(value)
-    except ValueError:
-        return None
+    return int(value) if re.fullmatch(r"[+-]?[0-9]+", value) else None
 
 
 def click_float(value: str) -> float | None:
-    try:
-        return float(value)
-    except ValueError:
-        return None
+    decimal = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+    return float(value) if re.fullmatch(decimal, value) else None
 
 
 # --- runs -----------------------------------------------------------------------------------------
@@ -105,13 +105,15 @@ def check(cli: Cli, sb: SandboxHandle, argv: tuple[str, ...], *, valid: bool,
 
 
 def dates() -> st.SearchStrategy[str]:
-    iso = st.dates().map(date.isoformat)
+    # Any year, and years around the allowed range (so both its edges are crossed often).
+    iso = st.one_of(st.dates(), st.dates(date(1998, 1, 1), date(LATEST.year + 1, 12, 31))).map(date.isoformat)
     shaped = st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")  # right shape, often not a calendar date
     return st.one_of(iso, shaped, near(iso), hostile_text())
 
 
 def months() -> st.SearchStrategy[str]:
-    valid = st.builds(lambda y, m: f"{y:04d}-{m:02d}", st.integers(1, 9999), st.integers(1, 12))
+    years = st.one_of(st.integers(1, 9999), st.integers(1998, LATEST.year + 1))
+    valid = st.builds(lambda y, m: f"{y:04d}-{m:02d}", years, st.integers(1, 12))
     return st.one_of(valid, st.from_regex(r"\A[0-9]{4}-[0-9]{2}\Z"), near(valid), hostile_text())
 
 
@@ -122,6 +124,7 @@ def months() -> st.SearchStrategy[str]:
 @example(job="quota-reset", value="２０２６-１１-２４", joined=False)
 @example(job="quota-reset", value="2024-02-29", joined=True)
 @example(job="quota-reset", value="2026-02-29", joined=True)
+@example(job="quota-reset", value="1969-12-31", joined=False)
 def test_date(cli: Cli, sb: SandboxHandle, job: str, value: str, joined: bool) -> None:
     check(cli, sb, (job, *option("--date", value, joined), "--api-url", sb.url, "--json"), valid=is_date(value))
 
@@ -131,6 +134,7 @@ def test_date(cli: Cli, sb: SandboxHandle, job: str, value: str, joined: bool) -
 @example(value="2026-11\n", joined=False)  # `$` matched before the newline; the key then broke the header
 @example(value="２０２６-１１", joined=False)  # `\d` took fullwidth digits; an internal UnicodeEncodeError
 @example(value="0000-01", joined=False)
+@example(value="9999-12", joined=False)  # applied for a month that never comes: now refused
 def test_month(cli: Cli, sb: SandboxHandle, value: str, joined: bool) -> None:
     check(cli, sb, ("quota-monthly", *option("--month", value, joined), "--api-url", sb.url, "--json"),
           valid=is_month(value))
@@ -184,6 +188,9 @@ def test_shard(cli: Cli, sb: SandboxHandle, value: str) -> None:
 
 @FUZZ
 @given(value=st.one_of(st.integers(-3, 300).map(str), near(st.sampled_from(["1", "32", "256"])), hostile_text()))
+@example(value="３")  # int() reads it as 3
+@example(value="1_6")
+@example(value=" 8 ")
 def test_concurrency(cli: Cli, sb: SandboxHandle, value: str) -> None:
     n = click_int(value)
     argv = ("org-sync-all", "--concurrency", value, "--api-url", sb.url, "--json")
@@ -196,6 +203,8 @@ def test_concurrency(cli: Cli, sb: SandboxHandle, value: str) -> None:
 @example(value="inf")  # a deadline that never ends is no deadline: refused like HOUSEJOBS_DEADLINE=inf
 @example(value="nan")
 @example(value="1e-300")
+@example(value="３")
+@example(value="٣.5")
 def test_deadline(cli: Cli, sb: SandboxHandle, value: str) -> None:
     seconds = click_float(value)
     valid = seconds is not None and math.isfinite(seconds) and seconds > 0
@@ -216,6 +225,7 @@ def test_deadline(cli: Cli, sb: SandboxHandle, value: str) -> None:
 @example(value="99999999999999999999", allow_short=False)  # timedelta overflow: an internal error
 @example(value="800000", allow_short=False)  # a cutoff before year 1: an internal error
 @example(value=str(MAX_DAYS + 1), allow_short=False)
+@example(value="３０", allow_short=False)
 def test_days(cli: Cli, sb: SandboxHandle, value: str, allow_short: bool) -> None:
     # A valid table and an unreadable HOUSEJOBS_BIGQUERY_TIMEOUT: the job checks --days, computes the
     # cutoff, and then stops on the timeout setting, before it loads a BigQuery client. So a valid --days
@@ -299,6 +309,41 @@ def test_bad_url_is_refused(cli: Cli, sb: SandboxHandle, url: str, option: str) 
     argv = ("quota-reset", "--api-url", url) if option == "--api-url" else ("reminder", "utilities", "--bot-url", url)
     assert "URL" in refused_line(cli(*argv, "--json"))
     assert sb.requests == 0
+
+
+# Not a clean base URL: each is refused by the option or setting that gave it, before any request (the sandbox
+# would have answered every one of them: the query was glued into the path, the space and the empty port
+# ignored or taken as port 80).
+UNCLEAN = {
+    "{url}?x=1": "query string or fragment", "{url}/?": "query string or fragment",
+    "{url}#top": "query string or fragment", " {url}": "space around it", "{url}\t": "space around it",
+    "http://127.0.0.1:": "port is empty", "http://[::1]:": "port is empty",
+    "http://user:pw@127.0.0.1:9": "user name or password", "{url}/v1/../admin": ". or .. segment",
+    "{url}/%2e%2e/x": ". or .. segment", "{url}/./x": ". or .. segment",
+}
+
+
+@pytest.mark.parametrize("template", sorted(UNCLEAN))
+@pytest.mark.parametrize(("argv", "name", "var"), [
+    (("quota-reset", "--api-url", "{}"), "--api-url", "HOUSEJOBS_API_URL"),
+    (("reminder", "utilities", "--bot-url", "{}"), "--bot-url", "HOUSEJOBS_BOT_URL"),
+])
+def test_unclean_base_url_is_refused_by_its_source(cli: Cli, sb: SandboxHandle, template: str,
+                                                   argv: tuple[str, ...], name: str, var: str) -> None:
+    url = template.format(url=sb.url)
+    line = refused_line(cli(*(a.format(url) for a in argv), "--json"))
+    assert f"from {name} is not a clean base URL: " in line and UNCLEAN[template] in line, line
+    assert "pw@" not in line
+    job = argv[:2] if argv[0] == "reminder" else argv[:1]
+    line = refused_line(cli(*job, "--json", env={var: url}))
+    assert f"from ${var} is not a clean base URL" in line, line
+    assert sb.requests == 0
+
+
+def test_unclean_supabase_url_is_refused(cli: Cli, tmp_path: Path) -> None:
+    line = refused_line(cli("migrate", "status", "--env", "test", "--json",
+                            env={"HOUSEJOBS_SUPABASE_API_URL": "http://127.0.0.1:9/?project=x"}))
+    assert "from $HOUSEJOBS_SUPABASE_API_URL is not a clean base URL" in line, line
 
 
 @pytest.mark.parametrize(("argv", "env"), [

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from hypothesis import assume, example, given
@@ -199,6 +200,14 @@ def catalog_ok(data: dict[str, Any]) -> bool:
     return True
 
 
+def base_url_ok(url: str) -> bool:
+    """A clean base URL (README): http(s), a host, an optional port 0-65535 and a path; no query, fragment,
+    userinfo, surrounding space or . / .. segment."""
+    m = re.fullmatch(r"https?://[^/:?#@\s]+(?::([0-9]{1,5}))?(/[^?#]*)?", url)
+    return (m is not None and int(m.group(1) or 0) <= 65535 and url == url.strip()
+            and not any(unquote(s) in (".", "..") for s in (m.group(2) or "").split("/")))
+
+
 def environments_ok(data: dict[str, Any]) -> bool:
     if set(data) != {"test", "stage", "prod"}:
         return False
@@ -326,6 +335,10 @@ def test_writer_round_trips() -> None:
 @example(raw=f"[test]\nproject = {SECRET}\n".encode())
 @example(raw=dump_toml({**ENVIRONMENTS, "stage": {**ENVIRONMENTS["stage"], "household_time_zone": "Mars/Base"}})
          .encode())
+@example(raw=dump_toml({**ENVIRONMENTS, "stage": {**ENVIRONMENTS["stage"], "api_url": "https://h.example?x=1"}})
+         .encode())
+@example(raw=dump_toml({**ENVIRONMENTS, "stage": {**ENVIRONMENTS["stage"], "api_url": "https://h.example/a/../b"}})
+         .encode())
 def test_environments(cli: Cli, sb: SandboxHandle, jobs_dir: Path, raw: bytes) -> None:
     (jobs_dir / "environments.toml").write_bytes(raw)
     env = {"HOUSEJOBS_JOBS_DIR": str(jobs_dir)}
@@ -343,19 +356,25 @@ def test_environments(cli: Cli, sb: SandboxHandle, jobs_dir: Path, raw: bytes) -
         assert sb.requests == before
         return
     assert show.code == 0 and job.code == 0, (show.stderr, job.stdout)
-    # The reminder reads the household's time zone from the stage table. It calls only the bot, so a
-    # missing admin api_url does not stop it; a malformed one still refuses (every --env run checks it).
+    # The reminder reads the household's time zone from the stage table. It calls only the bot, so the
+    # admin api_url, missing or malformed, does not stop it.
     assert data is not None
     stage = data["stage"]
     zone = stage.get("household_time_zone", "Etc/UTC")
     reminder = cli("reminder", "utilities", "--env", "stage", "--bot-url", sb.url, "--json", env=env)
     no_secret(reminder)
-    if "api_url" in stage and not re.fullmatch(r"https?://[^/:?#\s]+[^\s]*", stage["api_url"]):
-        assert reminder.code == 2
-    elif zone in ZONES:
+    if zone in ZONES:
         assert reminder.code == 0, reminder.stdout
     else:
         assert "time zone" in refused_line(reminder)
+    # A command that calls the admin API checks the stage api_url first (a dry run of bootstrap sends nothing).
+    if "api_url" in stage:
+        boot = cli("bootstrap", "--env", "stage", "--dry-run", "--json", env=env)
+        no_secret(boot)
+        if base_url_ok(stage["api_url"]):
+            assert boot.code == 0, boot.stdout
+        else:
+            assert "url" in refused_line(boot).lower()
 
 
 @FUZZ
@@ -400,6 +419,10 @@ def dotenv_file(draw: st.DrawFn) -> bytes:
     line = st.one_of(
         st.builds(lambda k, v: f"{k}={v}", key, value),
         st.builds(lambda k, v, q: f"export {k} = {q}{v}{q}", key, value, st.sampled_from(["'", '"', ""])),
+        # Quotes with what may follow them: a comment (valid), other text (not), escapes inside.
+        st.builds(lambda k, v, q, after: f"{k}={q}{v}{q}{after}", key,
+                  st.one_of(value, st.sampled_from(["a # b", "a\\", "\\n", 'x\\"y', "it\\'s", "#"])),
+                  st.sampled_from(["'", '"']), st.sampled_from(["", " # c", "# c", "\t#", " x", "x", "  "])),
         st.builds(lambda v: f"# {v}", value), st.just(""), st.just("   "),
         st.just(f"CA_ROOT_API_KEY={SECRET}"),  # the same value the environment holds: valid, masked
         st.sampled_from([SECRET, f"CA_ROOT_API_KEY {SECRET}", f"CA_ROOT_API_KEY: {SECRET}", f"={SECRET}",
@@ -415,8 +438,16 @@ def dotenv_file(draw: st.DrawFn) -> bytes:
     return raw
 
 
+# A quoted value (python-dotenv / docker compose): the quote closes at the first one no backslash escapes,
+# and only whitespace or a comment may follow it. In double quotes a backslash escapes any character as
+# far as closing goes; in single quotes only ' and \\ are escapes.
+DOUBLE_QUOTED = r'"(?:\\.|[^"\\])*"\s*(?:#.*)?'
+SINGLE_QUOTED = r"'(?:\\['\\]|\\(?!['\\])|[^'\\])*'\s*(?:#.*)?"
+
+
 def dotenv_ok(raw: bytes) -> bool:
-    """KEY=value, `export KEY=value`, comments and blank lines, one a line (newline: \\n, \\r\\n or \\r)."""
+    """KEY=value, `export KEY=value`, comments and blank lines, one a line (newline: \\n, \\r\\n or \\r);
+    a value that starts with a quote must close it, with nothing but a comment after."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -424,8 +455,13 @@ def dotenv_ok(raw: bytes) -> bool:
     for line in re.split(r"\r\n|\n|\r", text):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        m = re.fullmatch(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=.*", line, re.DOTALL)
+        m = re.fullmatch(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)", line, re.DOTALL)
         if not m:
+            return False
+        value = m.group(2)
+        if value[:1] == '"' and not re.fullmatch(DOUBLE_QUOTED, value, re.DOTALL):
+            return False
+        if value[:1] == "'" and not re.fullmatch(SINGLE_QUOTED, value, re.DOTALL):
             return False
         assume(m.group(1) not in KNOWN_VARS - {"CA_ROOT_API_KEY"})  # a real setting changes the run
     return True
@@ -436,6 +472,10 @@ def dotenv_ok(raw: bytes) -> bool:
 @example(raw=f"CA_ROOT_API_KEY {SECRET}\n".encode())
 @example(raw=b"NAME=caf\xe9\n")
 @example(raw="NAME=a\u2028b\n".encode())
+@example(raw=b'NAME="a" # a comment\n')
+@example(raw=b'NAME="a\\" b\n')  # the quote is escaped: never closed
+@example(raw=b"NAME='a' b\n")
+@example(raw=b"NAME='it\\'s' # c\n")
 def test_dotenv(cli: Cli, sb: SandboxHandle, tmp_path: Path, raw: bytes) -> None:
     (tmp_path / ".env").write_bytes(raw)
     valid = dotenv_ok(raw)
@@ -452,30 +492,43 @@ def test_dotenv(cli: Cli, sb: SandboxHandle, tmp_path: Path, raw: bytes) -> None
         assert sb.requests == before
 
 
-NUMERIC = {"HOUSEJOBS_DEADLINE": 0.0, "HOUSEJOBS_TIMEOUT": 0.0, "HOUSEJOBS_MAX_ATTEMPTS": 0.0,
-           "HOUSEJOBS_RETRY_AFTER_CAP": -1.0}  # the setting and the number it must be above
+# The settings' ranges (README, Settings): decimals above a bound (or from it), whole numbers within one.
+DECIMAL = {"HOUSEJOBS_DEADLINE": (0.0, False), "HOUSEJOBS_TIMEOUT": (0.0, False),
+           "HOUSEJOBS_RETRY_AFTER_CAP": (0.0, True)}  # the bound, and whether the bound itself is allowed
+WHOLE = {"HOUSEJOBS_MAX_ATTEMPTS": (1, 100)}
+
+
+def number_ok(var: str, raw: str) -> bool:
+    """ASCII only: a sign, digits, and for a decimal a point and an exponent (never '３', ' 5 ', '1_0', 'inf')."""
+    if var in WHOLE:
+        lo, hi = WHOLE[var]
+        return bool(re.fullmatch(r"[+-]?[0-9]+", raw)) and lo <= int(raw) <= hi
+    if not re.fullmatch(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", raw):
+        return False
+    number, (bound, inclusive) = float(raw), DECIMAL[var]
+    return math.isfinite(number) and (number >= bound if inclusive else number > bound)
 
 
 @FUZZ
-@given(var=st.sampled_from(sorted(NUMERIC)), raw=st.one_of(
-    st.floats().map(repr), st.integers(-3, 100).map(str), st.sampled_from(["", " 5 ", "1e308", "1e400", "0x10", "5s"]),
+@given(var=st.sampled_from(sorted({**DECIMAL, **WHOLE})), raw=st.one_of(
+    st.floats().map(repr), st.integers(-3, 120).map(str),
+    st.sampled_from(["", " 5 ", "1e308", "1e400", "0x10", "5s", "1e3", "５", "1_0", "+7", "7.0", "inf", "nan"]),
     text()), in_dotenv=st.booleans())
+@example(var="HOUSEJOBS_MAX_ATTEMPTS", raw="1e3", in_dotenv=False)
+@example(var="HOUSEJOBS_TIMEOUT", raw="３", in_dotenv=True)
 def test_numeric_settings(cli: Cli, sb: SandboxHandle, tmp_path: Path, var: str, raw: str, in_dotenv: bool) -> None:
-    """A number setting from the environment or .env: a finite number above its minimum runs, else exit 2."""
+    """A number setting from the environment or .env: a number in its range runs, anything else exit 2."""
     assume("\x00" not in raw and not re.search(r"[\ud800-\udfff]", raw))
     if in_dotenv:
         assume(not re.search(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]", raw) and raw.strip() == raw)
-        assume(not (len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"") and " #" not in raw)
+        # Unquoted and without a comment, so the file's value is `raw` itself.
+        assume(raw[:1] not in ("'", '"') and not re.search(r"\s#", raw))
         (tmp_path / ".env").write_text(f"{var}={raw}\n", encoding="utf-8")
         env = {}
     else:
         (tmp_path / ".env").unlink(missing_ok=True)  # the directory outlives the example
         env = {var: raw}
-    try:
-        number: float | None = float(raw or "0")
-    except ValueError:
-        number = None
-    valid = number is not None and math.isfinite(number) and number > NUMERIC[var]
+    valid = number_ok(var, raw)
     before = sb.requests
     result = cli("quota-reset", "--api-url", sb.url, "--json", env=env)
     if valid:

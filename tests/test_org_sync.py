@@ -10,11 +10,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from housejobs.jobs.org_sync import shard_of
 from tests.conftest import ROOT_KEY, Cli, SandboxHandle, start_sandbox
+from tests.fakes.scripted import Request, ScriptedServer
 from tests.support.process import spawn_cli
 
 SYNC = "/admin/orgs/{org}/sync"
@@ -88,6 +90,59 @@ def test_chosen_orgs_only(cli: Cli, sandbox: SandboxHandle) -> None:
     assert result.code == 0
     assert set(synced(sandbox)) == {"org-000002", "org-000005"}
     assert sandbox.routes().get("/admin/orgs", 0) == 0
+
+
+def test_repeated_org_flags_sync_each_org_once(cli: Cli, sandbox: SandboxHandle) -> None:
+    five = [f"org-00000{i}" for i in range(1, 6)]
+    flags = [a for n in range(20_000) for a in ("--org", five[n % 5])]
+    result = cli("org-sync-all", "--api-url", sandbox.url, *flags, "--json")
+    doc = result.json()
+    assert result.code == 0 and doc["outcome"] == "applied", result.stdout[:2000]
+    assert sandbox.routes()[SYNC] == 5 and set(synced(sandbox)) == set(five)
+    assert doc["counts"]["synced"] == 5 and doc["counts"]["repeated"] == 19_995
+    assert "skipped 19995 repeated" in doc["message"]
+
+
+# Two pages: the second repeats org-b, and lists one suspended org and one with no status at all.
+PAGES: dict[str | None, dict[str, Any]] = {
+    None: {"orgs": [{"org_slug": s, "status": "active"} for s in ("org-a", "org-b", "org-c")],
+           "next_page_token": "page-2"},
+    "page-2": {"orgs": [{"org_slug": "org-b", "status": "active"}, {"org_slug": "org-d", "status": "active"},
+                        {"org_slug": "org-e", "status": "suspended"}, {"org_slug": "org-f"}],
+               "next_page_token": None},
+}
+
+
+def paged_api(request: Request) -> tuple[int, Any]:
+    if request.path == "/admin/orgs":
+        return 200, PAGES[request.param("page_token")]
+    org = request.path.split("/")[3]
+    return 200, {"org_slug": org, "datasets_synced": 2}
+
+
+def test_listing_repeats_and_inactive_orgs_are_not_synced(cli: Cli) -> None:
+    with ScriptedServer(paged_api) as api:
+        result = cli("org-sync-all", "--api-url", api.url, "--concurrency", "3", "--json")
+        syncs = sorted(r.path for r in api.requests("POST"))
+    doc = result.json()
+    assert result.code == 0 and doc["outcome"] == "applied", result.stdout
+    assert syncs == [f"/admin/orgs/org-{x}/sync" for x in "abcd"]  # each once; org-e and org-f never
+    counts = doc["counts"]
+    assert (counts["orgs"], counts["synced"], counts["repeated"], counts["inactive"]) == (4, 4, 1, 2)
+    assert counts["datasets_synced"] == 8
+    assert doc["message"] == "synced 4 orgs for 2026-11-24; skipped 1 repeated and 2 not active"
+
+
+def test_listing_of_inactive_orgs_only_is_skipped_and_says_so(cli: Cli) -> None:
+    def only_inactive(request: Request) -> tuple[int, Any]:
+        return 200, {"orgs": [{"org_slug": "org-x", "status": "deleted"}], "next_page_token": None}
+
+    with ScriptedServer(only_inactive) as api:
+        result = cli("org-sync-all", "--api-url", api.url, "--json")
+        assert api.requests("POST") == []
+    doc = result.json()
+    assert result.code == 0 and doc["outcome"] == "skipped" and doc["counts"]["inactive"] == 1
+    assert doc["message"] == "no active orgs; skipped 1 not active"
 
 
 def test_dry_run_lists_but_sends_no_sync(cli: Cli, sandbox: SandboxHandle) -> None:

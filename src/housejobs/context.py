@@ -106,6 +106,9 @@ class Context:
         self.env = self._select_env()
         self.settings = resolve(runtime.environ, cwd=runtime.cwd, env=self.env,
                                 overrides={"api_url": options.api_url})
+        # Checked now, not when the run ends: a malformed value would make every Cloud Run attempt the
+        # last one, and each would announce its failure.
+        self.settings.whole("max_retries")
         self.logger = Logger(stream=runtime.stderr, json_lines=not runtime.stderr_tty, debug=options.debug,
                              clock=runtime.clock.now)
         self.logger.bind(job=job, env=self.env or "", execution=runtime.execution or "")
@@ -278,9 +281,9 @@ class Context:
             deadline = self.settings.number("deadline")
         elif not 0 < deadline < float("inf"):  # nan and inf too: a deadline that never comes is none
             raise UsageError(f"--deadline must be above 0 and finite, got {deadline:g}")
-        return RetryPolicy(max_attempts=int(self.settings.number("max_attempts", minimum=0)),
+        return RetryPolicy(max_attempts=self.settings.whole("max_attempts") or 1,  # has a default: never None
                            deadline=deadline, timeout=self.settings.number("timeout"),
-                           retry_after_cap=self.settings.number("retry_after_cap", minimum=-1))
+                           retry_after_cap=self.settings.number("retry_after_cap"))
 
     def admin_client(self) -> ApiClient:
         from housejobs.api import ApiClient
@@ -316,10 +319,6 @@ class Context:
             raise ConfigError("running in Cloud Run with no target for this job",
                               hint="create-all-jobs sets HOUSEJOBS_ENV; set it to test, stage or prod")
         if self._sandbox is None:
-            import secrets
-
-            from housejobs.sandbox.app import make_server
-
             state = Path(self.settings.get("state_dir") or default_state_dir(self.runtime.environ))
             try:
                 state.mkdir(parents=True, exist_ok=True)
@@ -327,14 +326,34 @@ class Context:
                 raise ConfigError(f"cannot create state dir {state}: {exc.strerror}",
                                   hint="set HOUSEJOBS_STATE_DIR to a writable folder") from None
             faults = _fault_specs(self.settings.get("sandbox_faults"))
-            server = make_server(state / "sandbox.db", api_key=secrets.token_urlsafe(24),
-                                 scheduler_secret=secrets.token_urlsafe(24))
+            server = self._open_sandbox(state)
             for spec in faults:
                 server.app.faults.configure(spec)
             self._sandbox = server.start()
             self.logger.info(f"embedded sandbox on {self._sandbox.url}, state in {state / 'sandbox.db'}",
                              url=self._sandbox.url)
         return self._sandbox
+
+    def _open_sandbox(self, state: Path) -> SandboxServer:
+        import secrets
+        import sqlite3
+
+        from housejobs.sandbox.app import make_server
+
+        db = state / "sandbox.db"
+        try:
+            return make_server(db, api_key=secrets.token_urlsafe(24), scheduler_secret=secrets.token_urlsafe(24))
+        except sqlite3.Error as exc:
+            # Local state the user can fix: a folder SQLite cannot make a database in (/proc/self), or a
+            # file there that is not a database. Refused by name, never an internal error.
+            source = self.settings.source("state_dir")
+            folder = "the default state folder" if source in ("unset", "default") else f"state folder from {source}"
+            if isinstance(exc, sqlite3.OperationalError):
+                raise ConfigError(f"the embedded sandbox cannot open {db}: {exc} ({folder})",
+                                  hint="set HOUSEJOBS_STATE_DIR to a writable folder") from None
+            raise ConfigError(f"the embedded sandbox cannot use {db}: {exc} ({folder})",
+                              hint="move the file away (a new one is made) or set HOUSEJOBS_STATE_DIR to "
+                                   "another folder") from None
 
     async def aclose(self) -> None:
         for client in self._clients:
@@ -387,7 +406,8 @@ def _fault_specs(raw: str | None) -> list[dict[str, Any]]:
             raise TypeError("not an object")
         for spec in specs:
             Faults().configure(spec)  # a scratch instance: a bad value fails here, before any server
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
+        # OverflowError: a count of 1e400 (JSON's infinity); RecursionError: JSON nested too deeply.
         raise ConfigError(f"HOUSEJOBS_SANDBOX_FAULTS is not a fault spec ({exc.__class__.__name__})",
                           hint='e.g. {"route": "/admin/quota/reset-daily", "statuses": [500]}') from None
     return specs
@@ -403,9 +423,21 @@ def _is_loopback(url: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
-def check_url(url: str, source: str) -> str:
-    from urllib.parse import urlsplit
+_BASE_URL_HINT = "give scheme, host, an optional port and path only, e.g. https://api.example.com"
 
+
+def check_url(url: str, source: str) -> str:
+    """A clean base URL (scheme, host, optional port and path) that paths are appended to, or refused.
+
+    A query or fragment would be glued into every request's path, an empty port means port 80, a dot
+    segment moves the base, surrounding space is a paste error, and userinfo is a credential in a place
+    that is neither a secret nor masked as one.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    if url != url.strip():
+        raise UsageError(f"{url!r} from {source} is not a clean base URL: it has space around it",
+                         hint=_BASE_URL_HINT)
     try:
         parts = urlsplit(url)
         _ = parts.port  # a port outside 0-65535, or not a number, raises here rather than in connect()
@@ -413,6 +445,19 @@ def check_url(url: str, source: str) -> str:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"{url!r} from {source} is not an http(s) URL")
+    if "@" in parts.netloc:
+        # Not echoed: what precedes the @ is a user name and maybe a password.
+        raise UsageError(f"the URL from {source} is not a clean base URL: it has a user name or password "
+                         "(userinfo) in it", hint=_BASE_URL_HINT)
+    problem = None
+    if "?" in url or "#" in url:
+        problem = "it has a query string or fragment"
+    elif parts.netloc.endswith(":"):
+        problem = "its port is empty"
+    elif any(unquote(segment) in (".", "..") for segment in parts.path.split("/")):
+        problem = "its path has a . or .. segment"
+    if problem:
+        raise UsageError(f"{url!r} from {source} is not a clean base URL: {problem}", hint=_BASE_URL_HINT)
     import httpx
 
     try:  # what the client will make of it: a host IDNA cannot encode, a control character

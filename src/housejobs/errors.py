@@ -14,13 +14,17 @@
 
 from __future__ import annotations
 
+from housejobs.redact import cut, redact
 from housejobs.results import Outcome
 
 
 def one_line(text: str, limit: int = 200) -> str:
-    """A message folded to one line and cut to `limit` characters: every error is one line."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """A message folded to one line and cut to `limit` characters: every error is one line.
+
+    Redacted before it is folded (a secret may hold two spaces in a row) and cut by `redact.cut`,
+    which masks before it cuts: text quoting a server's answer may quote a key.
+    """
+    return cut(" ".join(redact(text).split()), limit)
 
 
 def first_line(exc: BaseException, limit: int = 300) -> str:

@@ -98,9 +98,19 @@ class RunInfo:
 
 
 def _count(value: str | None) -> int | None:
-    if value is None or not value.strip().isdigit():
+    from housejobs.settings import ascii_int
+
+    number = ascii_int(value.strip()) if value is not None else None
+    return number if number is not None and number >= 0 else None
+
+
+def _max_retries(settings: Settings) -> int | None:
+    try:
+        return settings.whole("max_retries")
+    except HousejobsError:
+        # The context refuses a malformed value before the job; without a context (the run stopped before
+        # it), not knowing the retries means announcing, as when it is unset.
         return None
-    return int(value.strip())
 
 
 def run_info(runtime: Runtime, job: str, env: str | None, settings: Settings, *, dry_run: bool) -> RunInfo:
@@ -109,7 +119,7 @@ def run_info(runtime: Runtime, job: str, env: str | None, settings: Settings, *,
     return RunInfo(job=job, env=env, run_id=execution or f"local-{uuid.uuid4()}", execution=execution,
                    task_index=_count(environ.get("CLOUD_RUN_TASK_INDEX")) or 0,
                    attempt=_count(environ.get("CLOUD_RUN_TASK_ATTEMPT")),
-                   max_retries=_count(settings.get("max_retries")),
+                   max_retries=_max_retries(settings),
                    cloud_run_job=environ.get("CLOUD_RUN_JOB") or None, project=settings.get("project"),
                    unattended=runtime.in_cloud_run, dry_run=dry_run)
 
@@ -154,8 +164,8 @@ def build_event(info: RunInfo, result: JobResult, *, duration_ms: int, now: date
         "log_uri": log_uri(info),
         "severity": severity,
         "title": f"{info.job} {outcome.value}{where}",
-        # A message may quote a server's answer: scrub anything secret before it leaves the process.
-        "message": redact(one_line(result.message, MESSAGE_LIMIT)),
+        # A message may quote a server's answer: one_line masks anything secret, then cuts.
+        "message": one_line(result.message, MESSAGE_LIMIT),
         "time": now.isoformat().replace("+00:00", "Z"),
     }
 
@@ -218,7 +228,8 @@ def webhook_body(fmt: str, event: Mapping[str, Any]) -> bytes:
         payload = chat_message(event)
     else:
         payload = event
-    return json.dumps(payload, separators=(",", ":")).encode()
+    # The last pass over what leaves the process, whatever part of the event a secret reached.
+    return redact(json.dumps(payload, separators=(",", ":"))).encode()
 
 
 def checkin_summary(event: Mapping[str, Any]) -> str:

@@ -21,6 +21,48 @@ from housejobs.redact import Secret, register
 ENV_NAMES = ("test", "stage", "prod")
 PACKAGE_DIR = Path(__file__).resolve().parent
 
+# Numbers are ASCII, everywhere (options and settings): int() and float() also read other scripts'
+# digits ("３", "٣") and "1_000", so a value that looks like nothing a person typed on purpose would run.
+_WHOLE = re.compile(r"[+-]?[0-9]+\Z")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+
+
+def ascii_int(text: str) -> int | None:
+    """`text` as an integer written in ASCII digits (an optional sign), else None."""
+    return int(text) if _WHOLE.match(text) else None
+
+
+def ascii_float(text: str) -> float | None:
+    """`text` as a decimal number written in ASCII (digits, a point, an exponent), else None."""
+    return float(text) if _DECIMAL.match(text) else None
+
+
+@dataclass(frozen=True)
+class Number:
+    """What a numeric setting takes: a whole number from `lo` to `hi`, or a finite decimal above `lo`
+    (`lo` itself too when `inclusive`). Its help text states the same range (a test checks)."""
+
+    lo: float
+    hi: float | None = None  # required for whole numbers
+    whole: bool = False
+    inclusive: bool = False
+
+    def range_text(self) -> str:
+        if self.whole:
+            return f"{self.lo:.0f}-{self.hi:.0f}"
+        return f"{self.lo:g} or more" if self.inclusive else f"above {self.lo:g}"
+
+    def describe(self) -> str:
+        if self.whole:
+            return f"a whole number from {self.lo:.0f} to {self.hi:.0f}"
+        return f"a number {self.range_text()}"
+
+    def accepts(self, number: float) -> bool:
+        if number != number or number in (float("inf"), float("-inf")):
+            return False
+        above = number >= self.lo if self.inclusive or self.whole else number > self.lo
+        return above and (self.hi is None or number <= self.hi)
+
 
 @dataclass(frozen=True)
 class SettingDef:
@@ -30,6 +72,7 @@ class SettingDef:
     default: str | None = None
     secret: bool = False
     help: str = ""
+    number: Number | None = None
 
 
 # The whole table of settings. README's "Settings" section mirrors it (a test checks).
@@ -59,16 +102,20 @@ SETTINGS: tuple[SettingDef, ...] = (
     SettingDef("state_dir", "HOUSEJOBS_STATE_DIR",
                help="where the sandbox keeps its database (default: $XDG_STATE_HOME/housejobs, else "
                     "~/.local/state/housejobs)"),
-    SettingDef("deadline", "HOUSEJOBS_DEADLINE", default="60",
-               help="seconds one logical API call may take, retries included"),
-    SettingDef("timeout", "HOUSEJOBS_TIMEOUT", default="10", help="seconds one HTTP attempt may take"),
-    SettingDef("max_attempts", "HOUSEJOBS_MAX_ATTEMPTS", default="6", help="attempts per logical call"),
-    SettingDef("bigquery_timeout", "HOUSEJOBS_BIGQUERY_TIMEOUT", default="3000",
-               help="seconds quota-cleanup waits for BigQuery, retries included (under the job's 1 h timeout)"),
+    SettingDef("deadline", "HOUSEJOBS_DEADLINE", default="60", number=Number(0),
+               help="seconds one logical API call may take, retries included (above 0)"),
+    SettingDef("timeout", "HOUSEJOBS_TIMEOUT", default="10", number=Number(0),
+               help="seconds one HTTP attempt may take (above 0)"),
+    SettingDef("max_attempts", "HOUSEJOBS_MAX_ATTEMPTS", default="6", number=Number(1, 100, whole=True),
+               help="attempts per logical call (1-100)"),
+    SettingDef("bigquery_timeout", "HOUSEJOBS_BIGQUERY_TIMEOUT", default="3000", number=Number(0),
+               help="seconds quota-cleanup waits for BigQuery, retries included (under the job's 1 h timeout; "
+                    "above 0)"),
     SettingDef("progress_every", "HOUSEJOBS_PROGRESS_EVERY", default="1000",
-               help="off a terminal, a progress log line every this many units (or 10 s)"),
-    SettingDef("retry_after_cap", "HOUSEJOBS_RETRY_AFTER_CAP", default="30",
-               help="longest Retry-After honoured, in seconds; longer fails fast"),
+               number=Number(1, 1_000_000, whole=True),
+               help="off a terminal, a progress log line every this many units (or 10 s) (1-1000000)"),
+    SettingDef("retry_after_cap", "HOUSEJOBS_RETRY_AFTER_CAP", default="30", number=Number(0, inclusive=True),
+               help="longest Retry-After honoured, in seconds; longer fails fast (0 or more)"),
     # Outcome notifications (housejobs.notify). The URLs embed tokens: environment or Secret Manager only,
     # never environments.toml (a committed file) or argv; the *_secret keys name the Secret Manager secret.
     SettingDef("notify_url", "HOUSEJOBS_NOTIFY_URL", secret=True,
@@ -85,11 +132,12 @@ SETTINGS: tuple[SettingDef, ...] = (
                     "(else Secret Manager healthcheck_url_secret)"),
     SettingDef("healthcheck_url_secret", "HOUSEJOBS_HEALTHCHECK_URL_SECRET", "healthcheck_url_secret",
                help="Secret Manager secret holding the ping URL (name without the env suffix)"),
-    SettingDef("notify_timeout", "HOUSEJOBS_NOTIFY_TIMEOUT", default="5",
-               help="seconds one notification sink may add to a run, its one retry included"),
-    SettingDef("max_retries", "HOUSEJOBS_MAX_RETRIES",
+    SettingDef("notify_timeout", "HOUSEJOBS_NOTIFY_TIMEOUT", default="5", number=Number(0),
+               help="seconds one notification sink may add to a run, its one retry included (above 0; "
+                    "at most 60 is used)"),
+    SettingDef("max_retries", "HOUSEJOBS_MAX_RETRIES", number=Number(0, 10, whole=True),
                help="the Cloud Run job's maxRetries (provisioning sets it): failures notify on the last "
-                    "attempt only; unset: every attempt counts as the last"),
+                    "attempt only; unset: every attempt counts as the last (0-10)"),
     SettingDef("sandbox_faults", "HOUSEJOBS_SANDBOX_FAULTS",
                help="fault spec (JSON, as POST /_sandbox/faults) for the embedded sandbox, to script a failure"),
     SettingDef("run_api_endpoint", "HOUSEJOBS_RUN_API_ENDPOINT", help="Cloud Run Admin API endpoint override"),
@@ -107,6 +155,10 @@ SETTINGS: tuple[SettingDef, ...] = (
                help="Supabase Management API token (else Secret Manager supabase-access-token<suffix>)"),
 )
 BY_KEY = {d.key: d for d in SETTINGS}
+# Settings that name a file or folder: a leading ~ is the home folder, whatever the value came from. A
+# quoted value in .env (or the environment) reaches here unexpanded; a folder literally named ~ is
+# never what was meant.
+PATH_KEYS = ("state_dir", "credentials")
 KNOWN_ENV_KEYS = {d.toml_key for d in SETTINGS if d.toml_key}
 
 
@@ -141,15 +193,27 @@ class Settings:
         value = self.get(key)
         return Secret(value, self.source(key)) if value else None
 
-    def number(self, key: str, *, minimum: float = 0.0) -> float:
-        raw = self.get(key) or "0"
-        try:
-            number = float(raw)
-        except ValueError:
-            raise ConfigError(f"{key} must be a number, got {raw!r} from {self.source(key)}") from None
-        if not number > minimum or number != number or number == float("inf"):
-            raise ConfigError(f"{key} must be a number above {minimum:g}, got {raw!r} from {self.source(key)}")
-        return number
+    def number(self, key: str) -> float:
+        """A numeric setting (each has a default), checked against its rule in SETTINGS. An empty value
+        is refused like any other that is not a number."""
+        return self._number(key, self.get(key) or "")
+
+    def whole(self, key: str) -> int | None:
+        """A whole-number setting, or None when it is unset and has no default."""
+        raw = self.get(key)
+        return None if raw is None else int(self._number(key, raw))
+
+    def _number(self, key: str, raw: str) -> float:
+        d = BY_KEY[key]
+        rule = d.number or Number(0)  # every caller names a numeric setting; the table says which
+        number = ascii_int(raw) if rule.whole else ascii_float(raw)
+        if number is None or not rule.accepts(number):
+            # Named with its source; the value too unless the setting is secret (a pasted secret is
+            # masked by redaction wherever the line goes).
+            shown = "" if d.secret else f", got {raw!r}"
+            raise ConfigError(f"{key} must be {rule.describe()}{shown} from {self.source(key)}",
+                              hint=f"set {d.env_var} to {rule.describe()}")
+        return float(number)
 
 
 def register_secret_values(values: Mapping[str, str]) -> None:
@@ -178,7 +242,7 @@ def find_jobs_dir(environ: Mapping[str, str]) -> tuple[Path, str]:
     """HOUSEJOBS_JOBS_DIR, then the checkout this package runs from, then the copy inside the wheel."""
     explicit = environ.get("HOUSEJOBS_JOBS_DIR")
     if explicit:
-        path = Path(explicit).expanduser()
+        path = Path(expand_home(explicit, environ))
         if not (path / "catalog.toml").is_file():
             raise ConfigError(f"HOUSEJOBS_JOBS_DIR={explicit} has no catalog.toml")
         return path, "HOUSEJOBS_JOBS_DIR"
@@ -191,6 +255,13 @@ def find_jobs_dir(environ: Mapping[str, str]) -> tuple[Path, str]:
     raise ConfigError("no jobs/ directory found", hint="set HOUSEJOBS_JOBS_DIR to a folder with catalog.toml")
 
 
+def expand_home(path: str, environ: Mapping[str, str]) -> str:
+    """`~` and `~/x` as a shell expands them, from this run's HOME; `~user/x` from the password database."""
+    if path == "~" or path.startswith("~/"):
+        return (environ.get("HOME") or os.path.expanduser("~")) + path[1:]
+    return os.path.expanduser(path) if path.startswith("~") else path
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as f:
@@ -199,6 +270,11 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path.name} not found in {path.parent}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name} is not valid TOML: {exc}") from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively: a file nested thousands deep
+        # is a broken file, not a bug here.
+        raise ConfigError(f"{path} nests arrays or tables too deeply to read",
+                          hint=f"fix {path.name}: its tables go a few levels deep") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path.name}: {exc.__class__.__name__}") from None
 
@@ -223,11 +299,23 @@ def load_environments(jobs_dir: Path) -> dict[str, dict[str, str]]:
     return envs
 
 
-_DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+_DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
+# Escapes inside quotes (python-dotenv's and docker compose's): double quotes take the common shell ones,
+# single quotes only their own quote and the backslash. Any other backslash stays as written.
+_ESCAPES = {'"': {"n": "\n", "r": "\r", "t": "\t", '"': '"', "'": "'", "\\": "\\"}, "'": {"'": "'", "\\": "\\"}}
 
 
 def parse_dotenv(path: Path) -> dict[str, str]:
-    """The common subset of .env syntax: KEY=value, quotes, comments, `export`."""
+    r""".env as python-dotenv and docker compose read it, one value a line, no ${VAR} interpolation:
+
+        KEY=value                 unquoted: surrounding space dropped; a # after a space starts a comment
+        export KEY=value          the `export` prefix is allowed
+        KEY="a # b\n"             double quotes: # is kept; \n \r \t \" \' \\ are escapes
+        KEY='a # b'  # comment    single quotes: literal but for \' and \\; a comment may follow
+        # comment                 a line whose first non-space character is # (and blank lines)
+
+    A quote left open, or text after the closing quote other than a comment, is refused by line number.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -241,16 +329,43 @@ def parse_dotenv(path: Path) -> dict[str, str]:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         m = _DOTENV_LINE.match(line)
+        # The line may hold a secret: errors name the line, never show it.
         if not m:
-            # The line may hold a secret: name the line, never show it.
             raise ConfigError(f"{path.name} line {number} is not KEY=value")
-        key, raw = m.group(1), m.group(2)
-        if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
-            raw = raw[1:-1]
-        elif " #" in raw:
-            raw = raw.split(" #", 1)[0].rstrip()
-        out[key] = raw
+        value = _dotenv_value(m.group(2))
+        if value is None:
+            raise ConfigError(f"{path.name} line {number} has a quote that is not closed, or text after it",
+                              hint='quote the whole value, e.g. KEY="a # b"; a comment may follow the quote')
+        out[m.group(1)] = value
     return out
+
+
+def _dotenv_value(raw: str) -> str | None:
+    """The value after `KEY=`, or None when its quoting is broken."""
+    body = raw.lstrip()
+    if body[:1] in ("'", '"'):
+        quote, escapes = body[0], _ESCAPES[body[0]]
+        chars: list[str] = []
+        i = 1
+        while i < len(body):
+            c = body[i]
+            if c == "\\" and i + 1 < len(body) and body[i + 1] in escapes:
+                chars.append(escapes[body[i + 1]])
+                i += 2
+                continue
+            if c == quote:
+                rest = body[i + 1:].lstrip()
+                return "".join(chars) if not rest or rest.startswith("#") else None
+            chars.append(c)
+            i += 1
+        return None
+    # Unquoted: a # starts a comment only after whitespace (which may be the space after `=`), so
+    # `KEY=a#b` keeps its #.
+    for i, c in enumerate(raw):
+        if c == "#" and i > 0 and raw[i - 1].isspace():
+            raw = raw[:i]
+            break
+    return raw.strip()
 
 
 def check_env_name(name: str, source: str) -> str:
@@ -291,14 +406,15 @@ def resolve(environ: Mapping[str, str], *, cwd: Path, env: str | None = None,
             value = Value(environ[d.env_var], f"${d.env_var}")
         if overrides and overrides.get(d.key) is not None:
             value = Value(overrides[d.key], "command line")
+        if d.key in PATH_KEYS and value.value:
+            value = Value(expand_home(value.value, environ), value.source)
         settings.values[d.key] = value
     if settings.get("state_dir") is None:
         settings.values["state_dir"] = Value(default_state_dir(environ), "default")
     creds = settings.get("credentials")
     if creds:
-        expanded = Path(os.path.expanduser(creds))
+        expanded = Path(creds)
         if not expanded.is_file():
             raise ConfigError(f"GOOGLE_APPLICATION_CREDENTIALS points at {expanded}, which does not exist",
                               hint="fix the path or unset it to use application-default credentials")
-        settings.values["credentials"] = Value(str(expanded), settings.source("credentials"))
     return settings

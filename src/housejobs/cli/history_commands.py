@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from housejobs.results import JobResult
     from housejobs.target import Use
 
-DaysOpt = Annotated[int, typer.Option("--days", min=1, max=400, metavar="N",
+DaysOpt = Annotated[int, typer.Option("--days", click_type=_main.number(whole=True, lo=1, hi=400), metavar="N",
                                       help="How many UTC days back, today included.")]
 
 
@@ -90,7 +90,8 @@ def backfill(
     days: DaysOpt = 30,
     local: Annotated[bool, typer.Option("--local", help="Run each period in this process instead of as a "
                                         "Cloud Run execution.")] = False,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=16, metavar="N",
+    concurrency: Annotated[int, typer.Option("--concurrency", click_type=_main.number(whole=True, lo=1, hi=16),
+                                             metavar="N",
                                              help="Periods at once (on Cloud Run: executions at once, which "
                                              "needs --allow-concurrent).")] = 1,
     allow_concurrent: Annotated[bool, typer.Option("--allow-concurrent", help="Start executions even while "

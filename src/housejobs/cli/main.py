@@ -22,6 +22,7 @@ from click.exceptions import NoArgsIsHelpError
 from housejobs import __version__
 from housejobs.context import Context, Options, Runtime
 from housejobs.errors import Stopped
+from housejobs.settings import ascii_float, ascii_int
 
 if TYPE_CHECKING:
     from housejobs.errors import HousejobsError
@@ -58,6 +59,8 @@ app = typer.Typer(
     # CLI that runs every few minutes in Cloud Run should not pay that to print help it never shows.
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
+    # Click (8.4+) suggests a close command name itself; Typer's own suggestion would say it twice.
+    suggest_commands=False,
 )
 
 
@@ -67,6 +70,37 @@ def _root(
                                           help="Print the version and exit.")] = False,
 ) -> None:
     """Run, schedule and deploy the platform's maintenance jobs on Cloud Run Jobs."""
+
+
+# --- numbers: ASCII only, one type for every numeric option -------------------------------------------
+class _AsciiNumber(click.ParamType[Any, Any]):
+    """Click's INT and FLOAT call int() and float(), which also read other scripts' digits ("３", "٣")
+    and "1_000"; --date and the settings refuse those, so every numeric option does too."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            whole = isinstance(self, click.IntRange)
+            number = ascii_int(value) if whole else ascii_float(value)
+            if number is None:
+                self.fail(f"{value!r} is not a {'whole number' if whole else 'number'} in ASCII digits",
+                          param, ctx)
+            value = number
+        return super().convert(value, param, ctx)
+
+
+class _AsciiInt(_AsciiNumber, click.IntRange):
+    pass
+
+
+class _AsciiFloat(_AsciiNumber, click.FloatRange):
+    pass
+
+
+def number(*, whole: bool, lo: float | None = None, hi: float | None = None) -> click.ParamType[Any, Any]:
+    """The click type of a numeric option (typer.Option(click_type=...)), with its range if any."""
+    if whole:
+        return _AsciiInt(None if lo is None else int(lo), None if hi is None else int(hi))
+    return _AsciiFloat(lo, hi)
 
 
 # --- the options every job command shares ------------------------------------------------------
@@ -85,6 +119,7 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Make the reads, prin
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Confirm a prod run without a prompt.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")]
 DeadlineOpt = Annotated[float | None, typer.Option("--deadline", metavar="SECONDS",
+                                                   click_type=number(whole=False),
                                                    help="Bound one API call, retries included "
                                                    "[default: 60].", show_default=False)]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Debug logs, and a traceback on internal errors.")]
@@ -176,7 +211,7 @@ def org_sync_all(
     date: DateOpt = None,
     org: Annotated[list[str] | None, typer.Option("--org", metavar="ID",
                                                   help="Sync only this org (repeatable).")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256,
+    concurrency: Annotated[int, typer.Option("--concurrency", click_type=number(whole=True, lo=1, hi=256),
                                              help="Sync calls in flight at once.")] = 32,
     shard: Annotated[str | None, typer.Option("--shard", metavar="I/N",
                                               help="Take only shard I of N (0-based); in Cloud Run the "
@@ -207,7 +242,8 @@ def org_sync_all(
 @app.command("quota-cleanup")
 def quota_cleanup(
     *,
-    days: Annotated[int, typer.Option("--days", help="Retention: delete rows older than this many days.")] = 90,
+    days: Annotated[int, typer.Option("--days", click_type=number(whole=True),
+                                      help="Retention: delete rows older than this many days.")] = 90,
     allow_short_retention: Annotated[bool, typer.Option("--allow-short-retention",
                                                         help="Allow --days below 7.")] = False,
     env: EnvNoSandboxOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False, json: JsonOpt = False,
@@ -284,7 +320,8 @@ def reminder(
                              confirm=None if bad_input else f"dispatch the {reminder_type} reminder"))
 
 
-migrate_app = typer.Typer(help="Supabase SQL migrations through the Management API.", no_args_is_help=False)
+migrate_app = typer.Typer(help="Supabase SQL migrations through the Management API.", no_args_is_help=False,
+                          suggest_commands=False)
 app.add_typer(migrate_app, name="migrate")
 MigrationsDirOpt = Annotated[str | None, typer.Option("--dir", metavar="PATH", help="Migrations directory "
                                                       "[default: jobs/migrations].", show_default=False)]
@@ -363,7 +400,8 @@ def run(
                                                      "this execution, after `--`.", show_default=False)] = None,
     *,
     env: RequiredEnvOpt,
-    tasks: Annotated[int | None, typer.Option("--tasks", min=1, max=10000, metavar="N",
+    tasks: Annotated[int | None, typer.Option("--tasks", click_type=number(whole=True, lo=1, hi=10000),
+                                              metavar="N",
                                               help="Task count for this execution [default: the job's].",
                                               show_default=False)] = None,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Return once started, with the execution "
@@ -543,7 +581,8 @@ def resume(job: Annotated[str, typer.Argument(metavar="JOB", help="A catalog job
 
 @app.command("doctor")
 def doctor(*, env: RequiredEnvOpt, json: JsonOpt = False,
-           deadline: Annotated[float, typer.Option("--deadline", metavar="SECONDS", min=0.1,
+           deadline: Annotated[float, typer.Option("--deadline", metavar="SECONDS",
+                                                   click_type=number(whole=False, lo=0.1),
                                                    help="Bound each API check, retries included.")] = 10.0,
            debug: DebugOpt = False) -> None:
     """Check a deployment: config, credentials, each secret, API health and auth, jobs and triggers in
@@ -566,8 +605,8 @@ def smoke(
     only: Annotated[str | None, typer.Option("--only", metavar="JOB", help="Dry-run only this catalog job "
                                              "(the checks still cover the whole deployment).",
                                              show_default=False)] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=32, metavar="N",
-                                             help="Jobs dry-running at once.")] = 4,
+    concurrency: Annotated[int, typer.Option("--concurrency", click_type=number(whole=True, lo=1, hi=32),
+                                             metavar="N", help="Jobs dry-running at once.")] = 4,
     yes: YesOpt = False, json: JsonOpt = False, deadline: DeadlineOpt = None, debug: DebugOpt = False,
 ) -> None:
     """Smoke-test a deployment from inside Cloud Run, changing nothing: doctor's checks, then every
@@ -596,7 +635,7 @@ def smoke(
                              confirm=None if bad_input else "start a dry-run execution of every job on Cloud Run"))
 
 
-config_app = typer.Typer(help="Inspect the resolved configuration.", no_args_is_help=True)
+config_app = typer.Typer(help="Inspect the resolved configuration.", no_args_is_help=True, suggest_commands=False)
 app.add_typer(config_app, name="config")
 
 
@@ -613,13 +652,16 @@ def config_show(env: EnvOpt = None, json: JsonOpt = False) -> None:
 
 @app.command("sandbox")
 def sandbox(
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free).")] = 8765,
+    port: Annotated[int, typer.Option("--port", click_type=number(whole=True, lo=0, hi=65535),
+                                      help="Port on 127.0.0.1 (0: any free).")] = 8765,
     db: Annotated[str | None, typer.Option("--db", metavar="PATH", help="SQLite database path [default: "
                                            "sandbox.db in the state directory, the embedded sandbox's own].",
                                            show_default=False)] = None,
-    orgs: Annotated[int, typer.Option("--orgs", min=0, max=1_000_000, help="Active orgs to seed.")] = 25,
-    latency_ms: Annotated[float, typer.Option("--latency-ms", min=0, help="Latency added to every admin call.")] = 0,
-    error_rate: Annotated[float, typer.Option("--error-rate", min=0, max=1,
+    orgs: Annotated[int, typer.Option("--orgs", click_type=number(whole=True, lo=0, hi=1_000_000),
+                                      help="Active orgs to seed.")] = 25,
+    latency_ms: Annotated[float, typer.Option("--latency-ms", click_type=number(whole=False, lo=0),
+                                              help="Latency added to every admin call.")] = 0,
+    error_rate: Annotated[float, typer.Option("--error-rate", click_type=number(whole=False, lo=0, hi=1),
                                               help="Share of admin calls answered 503.")] = 0,
 ) -> None:
     """Serve the admin API contract (docs/api.md) on 127.0.0.1 with a SQLite store.
@@ -678,7 +720,7 @@ def _refuse_through_the_boundary(rt: Runtime, argv: list[str], line: str) -> int
     """Inside Cloud Run a usage error (a bad trigger or override argument) is a run like any other: a
     JSON error record, the run summary and the failure notification, not just a line of text."""
     from housejobs.cli.runner import execute
-    from housejobs.errors import UsageError
+    from housejobs.errors import UsageError, one_line
     from housejobs.results import JobResult
 
     job = next((a for a in argv if not a.startswith("-")), "housejobs")
@@ -686,7 +728,8 @@ def _refuse_through_the_boundary(rt: Runtime, argv: list[str], line: str) -> int
     async def refuse(ctx: Context) -> JobResult:
         raise UsageError(line)
 
-    return execute(rt, Options(json="--json" in argv), job[:64], refuse)
+    # The first word may be anything typed (a key pasted in the wrong place): cut it the masking way.
+    return execute(rt, Options(json="--json" in argv), one_line(job, 64), refuse)
 
 
 @contextlib.contextmanager

@@ -27,6 +27,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from housejobs.errors import one_line
+from housejobs.redact import cut
+
 if TYPE_CHECKING:
     from google.cloud.bigquery import Client, QueryJob
 
@@ -101,7 +104,7 @@ def parse_table(value: str) -> TableRef:
 
 def _short(value: str) -> str:
     # Error messages name the value, but a 1000-character name would bury the rule it broke.
-    return repr(value) if len(value) <= 80 else repr(value[:77] + "...")
+    return repr(cut(value, 78))
 
 
 def _check_parts(path: str, project: str, dataset: str, table: str) -> None:
@@ -339,4 +342,4 @@ def _detail(exc: BaseException) -> str:
         text: str = errors[0]["message"]
     else:
         text = str(getattr(exc, "message", None) or exc) or type(exc).__name__
-    return " ".join(text.split())[:500]
+    return one_line(text, 500)

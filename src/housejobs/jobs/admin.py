@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from housejobs.context import Context
-from housejobs.errors import ApiProtocolError
+from housejobs.errors import ApiProtocolError, one_line
 from housejobs.results import JobResult, Outcome, PlannedCall
 
 
@@ -56,7 +56,7 @@ async def run_period_job(ctx: Context, spec: PeriodJob, period: str) -> JobResul
     if spec.echoes and response.data.get(spec.period) != period:
         # An answer for another period is not this period's effect: never report it applied.
         raise ApiProtocolError(f"POST {spec.path}: unexpected answer ({spec.period} "
-                               f"{str(response.data.get(spec.period))[:40]!r}, asked for {period})")
+                               f"{one_line(str(response.data.get(spec.period)), 40)!r}, asked for {period})")
     if response.replayed_own:
         # The server's replay names this run as the one whose request applied it: an attempt timed out
         # here while the server went on. The effect is this run's own.

@@ -98,7 +98,7 @@ class Plan:
         return compact([p.period for p in self.periods], self.rule)
 
 
-def check_request(req: BackfillRequest, catalog: dict[str, JobDef]) -> PeriodRule:
+def check_request(req: BackfillRequest, catalog: dict[str, JobDef], now: datetime) -> PeriodRule:
     """Refuse what can be refused without reading anything (exit 2, before any call or prompt)."""
     if req.job not in catalog:
         names = [n for n in catalog if (r := rule_for(n)) is not None and r.backfillable]
@@ -122,7 +122,7 @@ def check_request(req: BackfillRequest, catalog: dict[str, JobDef]) -> PeriodRul
     if ranged:
         if req.first is None or req.last is None:
             raise UsageError("--from and --to go together")
-        first, last = parse_period(rule, req.first, "--from"), parse_period(rule, req.last, "--to")
+        first, last = parse_period(rule, req.first, "--from", now), parse_period(rule, req.last, "--to", now)
         if last < first:
             raise UsageError(f"--to {last} is before --from {first}")
         if count_between(rule, first, last) > MAX_PERIODS:
@@ -153,12 +153,12 @@ def compact(periods: Iterable[str], rule: PeriodRule) -> str:
 
 async def plan_backfill(ctx: Context, req: BackfillRequest) -> Plan:
     catalog = load_catalog(ctx.settings.jobs_dir)
-    rule = check_request(req, catalog)
+    now = ctx.clock.now()
+    rule = check_request(req, catalog, now)
     trigger = next((t.name for t in catalog[req.job].triggers if req.reminder_type and t.args == (req.reminder_type,)),
                    None)
-    now = ctx.clock.now()
     current = period_at(rule, now, household_zone(ctx))
-    if req.last is not None and parse_period(rule, req.last, "--to") > current:
+    if req.last is not None and parse_period(rule, req.last, "--to", now) > current:
         raise UsageError(f"--to {req.last} is in the future: the current period is {current}",
                          hint="a period can be backfilled once it has begun")
     plan = Plan(req, rule, trigger)
@@ -169,7 +169,8 @@ async def plan_backfill(ctx: Context, req: BackfillRequest) -> Plan:
             raise UsageError(f"history found {len(wanted)} periods to redo; at most {MAX_PERIODS} in one backfill")
     else:
         assert req.first is not None and req.last is not None
-        wanted = periods_between(rule, parse_period(rule, req.first, "--from"), parse_period(rule, req.last, "--to"))
+        wanted = periods_between(rule, parse_period(rule, req.first, "--from", now),
+                                 parse_period(rule, req.last, "--to", now))
     plan.periods = [PeriodRun(p, seen.get(p, NOT_SEEN)) for p in wanted]
     return plan
 

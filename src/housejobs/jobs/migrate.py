@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from housejobs.api import ApiClient
-from housejobs.context import Context
+from housejobs.context import Context, check_url
 from housejobs.errors import ApiAuthError, ApiError, ApiStatusError, ConfigError, UsageError
 from housejobs.migrations import (
     ApplyStopped,
@@ -35,7 +35,8 @@ def _client(ctx: Context) -> tuple[ApiClient, str]:
     if not ref or any(c not in PROJECT_REF_CHARS for c in ref):
         raise ConfigError(f"supabase_project_ref {ref!r} is not a Supabase project ref (lowercase letters "
                           "and digits)")
-    base = ctx.settings.get("supabase_api_url") or "https://api.supabase.com"
+    base = check_url(ctx.settings.get("supabase_api_url") or "https://api.supabase.com",
+                     ctx.settings.source("supabase_api_url"))
     token: Secret = ctx.secret("supabase_access_token", "supabase-access-token")
     client = ApiClient(base, clock=ctx.clock, logger=ctx.logger, policy=ctx.retry_policy(),
                        headers={"Authorization": f"Bearer {token.reveal()}"}, transport=ctx.transport_for(base),

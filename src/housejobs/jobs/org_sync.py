@@ -1,6 +1,9 @@
 """org-sync-all: stream the paged active-org listing into a bounded pool of sync calls.
 
-Memory stays flat: a bounded queue sits between the pager and the workers, and only failures are kept.
+Memory stays small: a bounded queue sits between the pager and the workers, and besides the failures
+only the ids already taken are kept (a few dozen bytes each), so that an org named twice (repeated
+`--org` flags, a listing that repeats it across pages) is synced once per run. An entry the listing
+marks other than `active` is skipped. Both are counted (`repeated`, `inactive`), never called.
 Work divides over Cloud Run tasks by a stable hash of the org id, so every org belongs to exactly one
 shard on every run. A stop (signal or systemic failure) takes no new org and lets in-flight calls end.
 """
@@ -16,7 +19,14 @@ from typing import Any
 
 from housejobs.api import ApiClient
 from housejobs.context import Context
-from housejobs.errors import ApiAuthError, ApiError, ApiProtocolError, ApiUnavailable, UsageError
+from housejobs.errors import (
+    ApiAuthError,
+    ApiError,
+    ApiProtocolError,
+    ApiUnavailable,
+    UsageError,
+    one_line,
+)
 from housejobs.results import JobResult, Outcome, PlannedCall
 
 ORG_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")  # \Z: `$` would let "acme\n" through
@@ -49,6 +59,8 @@ class Tally:
     duplicate: int = 0
     failed: int = 0
     invalid: int = 0
+    repeated: int = 0  # entries naming an org this run already took: not synced again
+    inactive: int = 0  # listing entries whose status is not "active": skipped
     datasets: int = 0
     failures: list[dict[str, str]] = field(default_factory=list)
     systemic: ApiError | None = None
@@ -59,7 +71,13 @@ class Tally:
 
     def counts(self) -> dict[str, int]:
         return {"orgs": self.listed, "synced": self.synced, "duplicate": self.duplicate,
-                "failed": self.failed, "invalid": self.invalid, "datasets_synced": self.datasets}
+                "failed": self.failed, "invalid": self.invalid, "repeated": self.repeated,
+                "inactive": self.inactive, "datasets_synced": self.datasets}
+
+    def skipped(self) -> str:
+        """What was left out on purpose, for the result's message ("" when nothing was)."""
+        parts = [f"{n} {what}" for n, what in ((self.repeated, "repeated"), (self.inactive, "not active")) if n]
+        return f"; skipped {' and '.join(parts)}" if parts else ""
 
 
 ProgressFn = Callable[[Tally], None]
@@ -74,7 +92,8 @@ class OrgSyncRequest:
     page_size: int = PAGE_SIZE
 
 
-async def _listing(api: ApiClient, page_size: int) -> AsyncIterator[object]:
+async def _listing(api: ApiClient, page_size: int) -> AsyncIterator[tuple[object, bool]]:
+    """(org id, whether the listing says it is active), page by page."""
     token: str | None = None
     seen: set[str] = set()  # a server handing back a token it already gave would page forever
     while True:
@@ -86,8 +105,12 @@ async def _listing(api: ApiClient, page_size: int) -> AsyncIterator[object]:
         if not isinstance(data, dict) or not isinstance(data.get("orgs"), list):
             raise ApiProtocolError("GET /admin/orgs: unexpected answer (no orgs list)")
         for entry in data["orgs"]:
-            # The contract lists objects; anything else is reported as an invalid id, never called.
-            yield entry.get("org_slug") if isinstance(entry, dict) else None
+            # The contract lists objects; anything else is reported as an invalid id, never called. The
+            # query asks for active orgs only, so an entry saying otherwise (or nothing) is not synced.
+            if isinstance(entry, dict):
+                yield entry.get("org_slug"), entry.get("status") == "active"
+            else:
+                yield None, True
         nxt = data.get("next_page_token")
         if not nxt:
             return
@@ -110,17 +133,18 @@ async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn |
     planned: list[PlannedCall] = []
     queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=req.concurrency * 2)
 
-    async def source() -> AsyncIterator[object]:
+    async def source() -> AsyncIterator[tuple[object, bool]]:
         if req.orgs is not None:
             for chosen in req.orgs:
-                yield chosen
+                yield chosen, True
         else:
             async for listed in _listing(api, req.page_size):
                 yield listed
 
     async def produce() -> None:
+        taken: set[str] = set()
         try:
-            async for org in source():
+            async for org, active in source():
                 if stop.is_set():
                     break
                 if not isinstance(org, str) or not ORG_SLUG.match(org):
@@ -129,10 +153,17 @@ async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn |
                         continue
                     tally.listed += 1
                     tally.invalid += 1
-                    tally.failures.append({"org": repr(org)[:80], "reason": "invalid org id; not called"})
+                    tally.failures.append({"org": one_line(repr(org), 80), "reason": "invalid org id; not called"})
                     continue
                 if shard_count > 1 and shard_of(org, shard_count) != shard_index:
                     continue
+                if org in taken:
+                    tally.repeated += 1
+                    continue
+                if not active:
+                    tally.inactive += 1
+                    continue
+                taken.add(org)
                 tally.listed += 1
                 await queue.put(org)
         except ApiError as exc:
@@ -200,10 +231,11 @@ def _result(ctx: Context, req: OrgSyncRequest, tally: Tally, planned: list[Plann
         details["shard"] = f"{req.shard[0]}/{req.shard[1]}"
     counts = tally.counts()
     if ctx.options.dry_run:
-        counts = {"orgs": tally.listed, "would_sync": tally.synced, "invalid": tally.invalid}
+        counts = {"orgs": tally.listed, "would_sync": tally.synced, "invalid": tally.invalid,
+                  "repeated": tally.repeated, "inactive": tally.inactive}
         more = tally.synced - len(planned)
         return JobResult(Outcome.DRY_RUN, f"would sync {tally.synced} orgs for {req.date}"
-                         + (f" (first {len(planned)} shown, {more} more)" if more > 0 else ""),
+                         + (f" (first {len(planned)} shown, {more} more)" if more > 0 else "") + tally.skipped(),
                          counts=counts, details=details, planned=planned, failures=tally.failures)
     if ctx.stop_signal is not None:
         left = "; the rest are left for a rerun"
@@ -226,11 +258,11 @@ def _result(ctx: Context, req: OrgSyncRequest, tally: Tally, planned: list[Plann
         return JobResult(outcome, f"{tally.failed + tally.invalid} of {tally.listed} orgs failed: "
                          f"{names}{extra}", counts=counts, details=details, failures=tally.failures)
     if tally.listed == 0:
-        return JobResult(Outcome.SKIPPED, "no active orgs" + (" in this shard" if req.shard else ""),
-                         counts=counts, details=details)
+        return JobResult(Outcome.SKIPPED, "no active orgs" + (" in this shard" if req.shard else "")
+                         + tally.skipped(), counts=counts, details=details)
     if tally.synced == 0:
-        return JobResult(Outcome.DUPLICATE, f"all {tally.duplicate} orgs already synced for {req.date}",
-                         counts=counts, details=details)
+        return JobResult(Outcome.DUPLICATE, f"all {tally.duplicate} orgs already synced for {req.date}"
+                         + tally.skipped(), counts=counts, details=details)
     return JobResult(Outcome.APPLIED, f"synced {tally.synced} orgs for {req.date}"
-                     + (f" ({tally.duplicate} already synced)" if tally.duplicate else ""),
+                     + (f" ({tally.duplicate} already synced)" if tally.duplicate else "") + tally.skipped(),
                      counts=counts, details=details)

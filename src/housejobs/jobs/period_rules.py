@@ -91,11 +91,10 @@ def period_args(rule: PeriodRule, period: str) -> tuple[str, ...]:
     return (rule.option, period)
 
 
-def parse_period(rule: PeriodRule, value: str, option: str) -> str:
-    """A --from/--to value in the rule's unit, refused in one line otherwise. `now` is not read: the
-    parsers use it only for a missing value."""
-    epoch = datetime(2000, 1, 1, tzinfo=UTC)
-    return parse_month(value, epoch, option=option) if rule.unit == MONTH else parse_date(value, epoch, option=option)
+def parse_period(rule: PeriodRule, value: str, option: str, now: datetime) -> str:
+    """A --from/--to value in the rule's unit, refused in one line otherwise: the same parsers, and the
+    same range (jobs/periods.py), as the jobs' own --date/--month."""
+    return parse_month(value, now, option=option) if rule.unit == MONTH else parse_date(value, now, option=option)
 
 
 def periods_between(rule: PeriodRule, first: str, last: str) -> list[str]:

@@ -16,6 +16,8 @@ EVERY_SECONDS = 10.0
 
 @contextmanager
 def make_progress(ctx: Context) -> Iterator[Callable[[Tally], None] | None]:
+    # Read first, whatever the output: a bad value is refused the same on a terminal as off one.
+    every = ctx.settings.whole("progress_every") or 1  # never None: the setting has a default
     if ctx.options.dry_run:
         yield None
         return
@@ -25,7 +27,6 @@ def make_progress(ctx: Context) -> Iterator[Callable[[Tally], None] | None]:
         return
     start = ctx.clock.monotonic()
     last = {"units": 0, "at": start}
-    every = int(ctx.settings.number("progress_every"))
 
     def report(tally: Tally) -> None:
         done = tally.done + tally.failed

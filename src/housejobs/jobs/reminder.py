@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from housejobs.context import Context
-from housejobs.errors import ApiProtocolError, ApiStatusError, ConfigError, UsageError
+from housejobs.errors import ApiProtocolError, ApiStatusError, ConfigError, UsageError, one_line
 from housejobs.jobs.period_rules import period_at, rule_for
 from housejobs.jobs.periods import parse_month, zone
 from housejobs.redact import Secret
@@ -130,7 +130,7 @@ def _read_answer(data: Any, what: str, reminder_type: str, period: str, dry_run:
         raise ApiProtocolError(f"{what}: unexpected answer (not an ok JSON object)")
     outcome = OUTCOMES.get(str(data.get("outcome")))
     if outcome is None:
-        raise ApiProtocolError(f"{what}: unexpected outcome {str(data.get('outcome'))[:40]!r}")
+        raise ApiProtocolError(f"{what}: unexpected outcome {one_line(str(data.get('outcome')), 40)!r}")
     if data.get("reminderType") != reminder_type or data.get("period") != period:
         raise ApiProtocolError(f"{what}: the answer names another reminder or period than was asked")
     if data.get("dedupeKey") != f"{period}:{reminder_type}" or not isinstance(data.get("jobId"), str):

@@ -7,6 +7,7 @@ from housejobs.errors import ConfigError
 from housejobs.jobs.org_sync import OrgSyncRequest, check_org, parse_shard
 from housejobs.jobs.periods import parse_date
 from housejobs.results import JobResult
+from housejobs.settings import ascii_int
 
 
 def org_sync_request(ctx: Context, *, date: str | None, orgs: list[str] | None, concurrency: int,
@@ -36,11 +37,10 @@ def _task_shard(ctx: Context) -> tuple[int, int] | None:
     index, count = environ.get("CLOUD_RUN_TASK_INDEX"), environ.get("CLOUD_RUN_TASK_COUNT")
     if index is None and count is None:
         return None
-    try:
-        i, n = int(index or "0"), int(count or "1")
-    except ValueError:
+    i, n = ascii_int(index or "0"), ascii_int(count or "1")
+    if i is None or n is None:
         raise ConfigError(f"CLOUD_RUN_TASK_INDEX={index!r} / CLOUD_RUN_TASK_COUNT={count!r} are not "
-                          "numbers") from None
+                          "numbers")
     if n < 1 or not 0 <= i < n:
         raise ConfigError(f"CLOUD_RUN_TASK_INDEX={i} is outside CLOUD_RUN_TASK_COUNT={n}")
     return (i, n) if n > 1 else None

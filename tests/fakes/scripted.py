@@ -1,0 +1,101 @@
+"""A local HTTP server whose every answer a test scripts: `answer(request) -> (status, body)`.
+
+For the cases no contract server would stage on request: an error that quotes the credential it was
+sent, a listing that repeats an org across pages or lists an inactive one, a sink that only records.
+Every request is recorded (method, path, query, headers, body) so a test can count calls.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    def param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else None
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+Answer = tuple[int, Any]  # status, and a body: bytes as they are, anything else as JSON
+Script = Callable[[Request], Answer]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: ScriptedServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # the default writes request lines (tokens in sink URLs) to stderr
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self._answer()
+
+    def _answer(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        url = urlsplit(self.path)
+        request = Request(self.command, url.path, parse_qs(url.query),
+                          {k.lower(): v for k, v in self.headers.items()}, body)
+        with self.server.lock:
+            self.server.seen.append(request)
+        status, payload = self.server.script(request)
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class ScriptedServer(ThreadingHTTPServer):
+    """`with ScriptedServer(script) as server:` serves on server.url until the block ends."""
+
+    daemon_threads = True
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.seen: list[Request] = []
+        self.lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def requests(self, method: str | None = None, path_prefix: str = "") -> list[Request]:
+        with self.lock:
+            return [r for r in self.seen if (method is None or r.method == method) and r.path.startswith(path_prefix)]
+
+    def __enter__(self) -> Self:
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+def sink(request: Request) -> Answer:
+    """A webhook or check-in sink: takes anything, answers 200."""
+    return 200, b"OK"
