@@ -128,18 +128,22 @@ def _stopped_during_start_up(signum: int) -> int:
     import json
     from datetime import UTC, datetime
 
+    from housejobs.redact import cut, redact
+    from housejobs.settings import register_secret_values
+
     code = 128 + signum
     argv = sys.argv[1:]
-    job = next((a for a in argv if not a.startswith("-")), "housejobs")[:64]
+    register_secret_values(os.environ)  # a key pasted where the job name goes must not be echoed
+    job = cut(next((a for a in argv if not a.startswith("-")), "housejobs"), 64)
     name = signal.Signals(signum).name
     message = f"{job} interrupted ({name} during start-up, before any work)"
     if sys.stderr.isatty():
-        sys.stderr.write(f"error: {message}\n")
+        sys.stderr.write(redact(f"error: {message}") + "\n")
     else:
         record = {"severity": "WARNING", "message": message,
                   "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"), "event": "run_summary",
                   "outcome": "interrupted", "exit_code": code, "counts": {}, "attempts": 0}
-        sys.stderr.write(json.dumps(record, separators=(",", ":")) + "\n")
+        sys.stderr.write(redact(json.dumps(record, separators=(",", ":"))) + "\n")
     sys.stderr.flush()
     return code
 
