@@ -43,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     typer_cmd = [sys.executable, "-c", "import typer"]
     help_cmd = [sys.executable, "-m", "housejobs", "--help"]
-    job_cmd = [sys.executable, "-c", "import housejobs.cli.main, housejobs.api, housejobs.jobs.admin"]
+    job_cmd = [sys.executable, "-c", "import housejobs.cli.main, housejobs.api.client, housejobs.jobs.admin"]
     run(help_cmd, args.tty)  # warm the file cache
     base, helps, jobs = [], [], []
     for _ in range(args.n):

@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from housejobs.api import ApiClient, RetryPolicy, parse_retry_after
+from housejobs.api.client import ApiClient
+from housejobs.api.retry import RetryPolicy, parse_retry_after
 from housejobs.errors import ApiAuthError, ApiProtocolError, ApiStatusError, ApiUnavailable
 from housejobs.logs import Logger
 from tests.conftest import NOW, ROOT_KEY, FakeClock, SandboxHandle

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from housejobs.api.network import route_for, ssl_context
 from housejobs.errors import ConfigError
-from housejobs.network import route_for, ssl_context
 from housejobs.redact import mask_url
 from housejobs.sandbox.app import make_server
 from tests.conftest import ROOT_KEY, SENTINELS, Cli, SandboxHandle, assert_no_secret

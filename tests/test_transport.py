@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from housejobs.transport import LeanTransport
+from housejobs.api.transport import LeanTransport
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from housejobs.api import ApiClient, RetryPolicy
+    from housejobs.api.client import ApiClient
+    from housejobs.api.retry import RetryPolicy
     from housejobs.sandbox.app import SandboxServer
 
 
@@ -274,7 +275,7 @@ class Context:
 
     # --- clients --------------------------------------------------------------------------------
     def retry_policy(self) -> RetryPolicy:
-        from housejobs.api import RetryPolicy
+        from housejobs.api.retry import RetryPolicy
 
         deadline = self.options.deadline
         if deadline is None:
@@ -286,7 +287,7 @@ class Context:
                            retry_after_cap=self.settings.number("retry_after_cap"))
 
     def admin_client(self) -> ApiClient:
-        from housejobs.api import ApiClient
+        from housejobs.api.client import ApiClient
 
         embedded = self.api_target.kind == "sandbox"
         if embedded:
@@ -303,10 +304,10 @@ class Context:
 
     def transport_for(self, url: str, *, embedded: bool = False) -> httpx.AsyncBaseTransport:
         """The transport for a client of `url`: the test's own (Runtime.transport), else the one the run's
-        environment decides (proxy, CA bundle: housejobs.network)."""
+        environment decides (proxy, CA bundle: housejobs.api.network)."""
         if self.runtime.transport is not None:
             return self.runtime.transport
-        from housejobs.network import transport_for
+        from housejobs.api.network import transport_for
 
         return transport_for(url, self.runtime.environ, embedded=embedded)
 

@@ -96,7 +96,7 @@ async def _run(name: str, fn: Callable[[], str]) -> Check:
 
 def _network(ctx: Context) -> Check:
     """What `config show` says too (housejobs.network.report): fails on a bad CA path or proxy value."""
-    from housejobs.network import report
+    from housejobs.api.network import report
 
     found = report(ctx.runtime.environ, ctx.settings, ctx.env)
     problems = [found["ca_error"]] if found["ca_error"] else []

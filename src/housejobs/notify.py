@@ -284,7 +284,7 @@ class Delivery:
     deadline: float
     budget: float
     after: threading.Thread | None = None  # a delivery that must reach the sink first (/start)
-    # The run's environment: its proxies and CA bundle decide how the sink is reached (housejobs.network).
+    # The run's environment: its proxies and CA bundle decide how the sink is reached (housejobs.api.network).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
     status: int | None = None
     answer: bytes = b""
@@ -318,7 +318,7 @@ class Delivery:
     def _send(self) -> None:
         import httpx
 
-        from housejobs.network import sync_transport_for
+        from housejobs.api.network import sync_transport_for
 
         try:
             transport = sync_transport_for(self.url.reveal(), self.environ, embedded=self.sink == EMBEDDED)

@@ -60,7 +60,7 @@ def config_show(rt: Runtime, *, env: str | None, as_json: bool) -> int:
         rows.append({"key": d.key, "env_var": d.env_var, "value": shown, "source": source})
     rows.append({"key": "jobs_dir", "env_var": "HOUSEJOBS_JOBS_DIR", "value": str(settings.jobs_dir),
                  "source": settings.jobs_dir_source})
-    from housejobs.network import report
+    from housejobs.api.network import report
 
     network = report(rt.environ, settings, env)
     if as_json:

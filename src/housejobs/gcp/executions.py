@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from housejobs.api import RetryPolicy
+from housejobs.api.retry import RetryPolicy
 from housejobs.catalog import run_job_id
 from housejobs.clock import Clock
 from housejobs.errors import (

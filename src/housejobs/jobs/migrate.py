@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from housejobs.api import ApiClient
+from housejobs.api.client import ApiClient
 from housejobs.context import Context, check_url
 from housejobs.errors import ApiAuthError, ApiError, ApiStatusError, ConfigError, UsageError
 from housejobs.migrations import (

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from housejobs.api import ApiClient
+from housejobs.api.client import ApiClient
 from housejobs.context import Context
 from housejobs.errors import (
     ApiAuthError,

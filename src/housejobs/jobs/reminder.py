@@ -79,7 +79,7 @@ def _secret(ctx: Context) -> Secret:
 
 
 async def run_reminder(ctx: Context, req: ReminderRequest) -> JobResult:
-    from housejobs.api import ApiClient
+    from housejobs.api.client import ApiClient
 
     check_request(req, ctx.clock.now())
     # The time zone is checked even when --period makes it unnecessary: a malformed setting fails closed.

@@ -9,7 +9,7 @@ value without a scheme is `http://`. `no_proxy` (a comma list) names hosts that 
 which also covers its subdomains (with or without a leading dot); an IP address or CIDR range; any of
 them with `:port` to match that port only. The embedded sandbox lives in this process on loopback and is
 never proxied. A proxied URL uses httpx's own transport (HTTP forwarding, CONNECT for https); a direct
-one keeps the lean transport (housejobs.transport), which costs far less per request.
+one keeps the lean transport (housejobs.api.transport), which costs far less per request.
 
 Trust: `SSL_CERT_FILE` (a PEM bundle) and/or `SSL_CERT_DIR` (a c_rehash-style directory) replace
 certifi's bundle; one context is built per (file, dir) pair and shared by every client.
@@ -210,7 +210,7 @@ def transport_for(url: str, environ: Mapping[str, str], *, embedded: bool = Fals
     route = route_for(url, environ, embedded=embedded)
     tls = ssl_context(environ)
     if route.proxy is None:
-        from housejobs.transport import LeanTransport
+        from housejobs.api.transport import LeanTransport
 
         return LeanTransport(ssl_context=tls)
     import httpx

@@ -9,19 +9,20 @@ and each attempt's timeout is clamped to the time left.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import random
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from housejobs import __version__
+from housejobs.api.network import ssl_context
+from housejobs.api.retry import IN_FLIGHT, RetryPolicy, backoff, is_transient, parse_retry_after
+from housejobs.api.transport import LeanTransport
 from housejobs.clock import Clock
 from housejobs.errors import (
     ApiAuthError,
@@ -32,26 +33,12 @@ from housejobs.errors import (
     one_line,
 )
 from housejobs.logs import Logger
-from housejobs.network import ssl_context
-from housejobs.transport import LeanTransport
-
-RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
 def shared_ssl_context(environ: Mapping[str, str] | None = None) -> ssl.SSLContext:
     """The TLS context every client shares: certifi's bundle, or SSL_CERT_FILE / SSL_CERT_DIR from
     `environ` (the run's, never os.environ). One per CA bundle: loading one costs ~20 ms."""
     return ssl_context(environ or {})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 6
-    deadline: float = 60.0
-    timeout: float = 10.0
-    base_wait: float = 0.25
-    max_wait: float = 8.0
-    retry_after_cap: float = 30.0
 
 
 @dataclass
@@ -81,22 +68,6 @@ class _Retry(Exception):
         self.status = status
         self.retry_after = retry_after
         self.in_flight = in_flight
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds, or an HTTP date; None when absent or unreadable."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():  # "²".isdigit() is true too, and float() refuses it
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _error_fields(response: httpx.Response) -> tuple[str | None, str]:
@@ -196,8 +167,7 @@ class ApiClient:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, _Retry) and exc.retry_after is not None:
                 return exc.retry_after
-            ceiling = min(policy.max_wait, policy.base_wait * (2 ** (state.attempt_number - 1)))
-            return self.rng.uniform(0, ceiling)
+            return backoff(state.attempt_number, policy, self.rng)
 
         lost_answer = False
 
@@ -267,7 +237,7 @@ class ApiClient:
             # whatever its body says, it is not the contract's answer.
             raise ApiProtocolError(f"{what}: unexpected {status} answer", status=status)
         code, message = _error_fields(response)
-        if status in RETRY_STATUSES or (status == 409 and code == "idempotency_in_flight"):
+        if is_transient(status, code):
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock.now())
             if retry_after is None and status == 429:
                 # Supabase's Management API gives the seconds until its window resets.
@@ -279,7 +249,7 @@ class ApiClient:
                     status=status, code=code)
             label = f"{status}" + (f" {code}" if code else "")
             raise _Retry(label, status=status, retry_after=retry_after,
-                         in_flight=status == 409 and code == "idempotency_in_flight")
+                         in_flight=status == 409 and code == IN_FLIGHT)
         detail = f"{status}" + (f" {code}" if code else "") + (f": {one_line(message)}" if message else "")
         if status in (401, 403):
             raise ApiAuthError(f"{what}: {detail}", status=status, code=code,
