@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from housejobs.cli.main import run_cli
-from housejobs.context import Runtime
+from housejobs.runtime import Runtime
 from housejobs.sandbox.app import SandboxServer, make_server
 
 pytest_plugins = ["tests.conftest_bq", "tests.conftest_pg"]

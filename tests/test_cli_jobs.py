@@ -478,7 +478,7 @@ def test_cloud_run_task_index_takes_ascii_digits_only(cli: Cli, sandbox: Sandbox
     env = {"CLOUD_RUN_JOB": "housejobs-org-sync-all-stage", "CLOUD_RUN_EXECUTION": "e-1", "HOUSEJOBS_ENV": "stage",
            "CLOUD_RUN_TASK_INDEX": "１", "CLOUD_RUN_TASK_COUNT": "３"}
     result = cli("org-sync-all", *url(sandbox), env=env)
-    assert result.code == 2 and "CLOUD_RUN_TASK_COUNT='３' are not numbers" in result.stdout
+    assert result.code == 2 and "CLOUD_RUN_TASK_INDEX='１' is not a whole number" in result.stdout
     assert sandbox.requests == 0
 
 

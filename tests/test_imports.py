@@ -12,7 +12,7 @@ from tests.conftest import ROOT_KEY, SandboxHandle
 PROBE = """
 import io, json, sys
 from housejobs.cli.main import run_cli
-from housejobs.context import Runtime
+from housejobs.runtime import Runtime
 out = io.StringIO()
 code = run_cli(sys.argv[1:], Runtime(stdout=out, stderr=io.StringIO()))
 print(json.dumps({"code": code, "google": sorted(m for m in sys.modules if m.startswith("google"))}))
@@ -46,7 +46,7 @@ def test_embedded_sandbox_runs_import_no_google() -> None:
 LAZY_PROBE = """
 import io, json, sys
 from housejobs.cli.main import run_cli
-from housejobs.context import Runtime
+from housejobs.runtime import Runtime
 code = run_cli(sys.argv[1:], Runtime(stdout=io.StringIO(), stderr=io.StringIO()))
 print(json.dumps({"code": code, "loaded": sorted({m.split(".")[0] for m in sys.modules}
                                                 & {"cronsim", "httpx", "google"})}))

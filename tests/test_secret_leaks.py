@@ -194,7 +194,7 @@ EXPLODING = """
 import sys
 import httpx
 from housejobs.cli.main import run_cli
-from housejobs.context import Runtime
+from housejobs.runtime import Runtime
 
 class Exploding(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request):

@@ -6,20 +6,17 @@ call the CLI in-process, so nothing here reads `os.environ` or `sys.stdin` direc
 
 from __future__ import annotations
 
-import os
 import re
-import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
-from housejobs.clock import Clock, SystemClock
 from housejobs.errors import ConfigError, NotConfirmed, SecretError, UsageError
 from housejobs.logs import Logger
 from housejobs.redact import Secret
+from housejobs.runtime import Runtime
 from housejobs.settings import (
-    Settings,
     default_state_dir,
     parse_dotenv,
     register_secret_values,
@@ -36,49 +33,6 @@ if TYPE_CHECKING:
     from housejobs.api.client import ApiClient
     from housejobs.api.retry import RetryPolicy
     from housejobs.sandbox.app import SandboxServer
-
-
-@dataclass
-class Runtime:
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    stdin: TextIO = field(default_factory=lambda: sys.stdin)
-    stdout: TextIO = field(default_factory=lambda: sys.stdout)
-    stderr: TextIO = field(default_factory=lambda: sys.stderr)
-    stdin_tty: bool | None = None
-    stdout_tty: bool | None = None
-    stderr_tty: bool | None = None
-    clock: Clock = field(default_factory=SystemClock)
-    cwd: Path = field(default_factory=Path.cwd)
-    # Tests may route the admin API client through an httpx transport of their own.
-    transport: httpx.AsyncBaseTransport | None = None
-    # Secret Manager reader, replaceable so tests can point it at a fake server by setting instead.
-    secret_reader: Callable[[Settings, str], str] | None = None
-    # Where the prod prompt is asked when stdin is a terminal (so it is seen when stdout and stderr go to
-    # files); None: ask on stderr and read stdin (in-process tests hand the runtime its streams).
-    terminal: str | None = "/dev/tty"
-
-    def __post_init__(self) -> None:
-        if self.stdin_tty is None:
-            self.stdin_tty = _isatty(self.stdin)
-        if self.stdout_tty is None:
-            self.stdout_tty = _isatty(self.stdout)
-        if self.stderr_tty is None:
-            self.stderr_tty = _isatty(self.stderr)
-
-    @property
-    def in_cloud_run(self) -> bool:
-        return bool(self.environ.get("CLOUD_RUN_JOB") and self.environ.get("CLOUD_RUN_EXECUTION"))
-
-    @property
-    def execution(self) -> str | None:
-        return self.environ.get("CLOUD_RUN_EXECUTION")
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 @dataclass
@@ -104,6 +58,7 @@ class Context:
         self.job = job
         self.clock = runtime.clock
         register_secret_values(runtime.environ)  # before the first value is checked (and maybe echoed)
+        self.task = runtime.task  # a malformed CLOUD_RUN_* is refused here, before anything runs
         self.env = self._select_env()
         self.settings = resolve(runtime.environ, cwd=runtime.cwd, env=self.env,
                                 overrides={"api_url": options.api_url})

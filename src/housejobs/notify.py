@@ -35,8 +35,9 @@ from housejobs.redact import Secret, mask_url, redact
 from housejobs.results import JobResult, Outcome
 
 if TYPE_CHECKING:
-    from housejobs.context import Context, Options, Runtime
+    from housejobs.context import Context, Options
     from housejobs.logs import Logger
+    from housejobs.runtime import Runtime
     from housejobs.settings import Settings
 
 FORMATS = ("json", "slack", "google-chat")
@@ -97,13 +98,6 @@ class RunInfo:
         return self.attempt >= self.max_retries
 
 
-def _count(value: str | None) -> int | None:
-    from housejobs.settings import ascii_int
-
-    number = ascii_int(value.strip()) if value is not None else None
-    return number if number is not None and number >= 0 else None
-
-
 def _max_retries(settings: Settings) -> int | None:
     try:
         return settings.whole("max_retries")
@@ -114,14 +108,15 @@ def _max_retries(settings: Settings) -> int | None:
 
 
 def run_info(runtime: Runtime, job: str, env: str | None, settings: Settings, *, dry_run: bool) -> RunInfo:
-    environ = runtime.environ
-    execution = environ.get("CLOUD_RUN_EXECUTION") or None
+    try:
+        task = runtime.task
+    except HousejobsError:
+        task = None  # the context refuses a malformed CLOUD_RUN_*; the failure is still announced
+    execution = task.execution if task else None
     return RunInfo(job=job, env=env, run_id=execution or f"local-{uuid.uuid4()}", execution=execution,
-                   task_index=_count(environ.get("CLOUD_RUN_TASK_INDEX")) or 0,
-                   attempt=_count(environ.get("CLOUD_RUN_TASK_ATTEMPT")),
-                   max_retries=_max_retries(settings),
-                   cloud_run_job=environ.get("CLOUD_RUN_JOB") or None, project=settings.get("project"),
-                   unattended=runtime.in_cloud_run, dry_run=dry_run)
+                   task_index=task.index if task else 0, attempt=task.attempt if task else None,
+                   max_retries=_max_retries(settings), cloud_run_job=task.job if task else None,
+                   project=settings.get("project"), unattended=runtime.in_cloud_run, dry_run=dry_run)
 
 
 # --- the event and its formats -------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from typing import Any
 
 from housejobs.cli.main import run_cli
 from housejobs.clock import Clock
-from housejobs.context import Runtime
+from housejobs.runtime import Runtime
 from tests.fakes.cloudrun import ContainerFailed, TaskRun
 from tests.fakes.secretmanager import SecretManagerFake
 

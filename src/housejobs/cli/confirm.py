@@ -13,8 +13,9 @@ import os
 import select
 from typing import TextIO
 
-from housejobs.context import Context, Runtime
+from housejobs.context import Context
 from housejobs.errors import NotConfirmed
+from housejobs.runtime import Runtime
 
 # How long a piped confirmation may take to arrive: `echo yes |` is there at once.
 PIPE_WAIT_S = 2.0

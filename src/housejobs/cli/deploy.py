@@ -11,10 +11,11 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
-from housejobs.context import Context, Options, Runtime
+from housejobs.context import Context, Options
 from housejobs.errors import HousejobsError, UsageError
 from housejobs.redact import redact
 from housejobs.results import EXIT_CODES, JobResult, Outcome
+from housejobs.runtime import Runtime
 from housejobs.target import Target
 from housejobs.threads import in_thread
 

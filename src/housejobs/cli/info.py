@@ -9,10 +9,10 @@ import threading
 from typing import Any
 
 from housejobs.catalog import load_catalog
-from housejobs.context import Runtime
 from housejobs.errors import HousejobsError
 from housejobs.redact import MASK, redact
 from housejobs.results import EXIT_CODES
+from housejobs.runtime import Runtime
 from housejobs.settings import BY_KEY, SETTINGS, find_jobs_dir, resolve, select_env
 
 

@@ -20,8 +20,9 @@ from click import ClickException
 from click.exceptions import NoArgsIsHelpError
 
 from housejobs import __version__
-from housejobs.context import Context, Options, Runtime
+from housejobs.context import Context, Options
 from housejobs.errors import Stopped
+from housejobs.runtime import Runtime
 from housejobs.settings import ascii_float, ascii_int
 
 if TYPE_CHECKING:

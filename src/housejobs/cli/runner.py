@@ -16,11 +16,12 @@ from typing import Any
 from housejobs import notify
 from housejobs.cli.confirm import confirm_prod
 from housejobs.cli.render import render
-from housejobs.context import Context, Options, Runtime
+from housejobs.context import Context, Options
 from housejobs.errors import HousejobsError, Stopped
 from housejobs.logs import Logger
 from housejobs.redact import redact
 from housejobs.results import JobResult, Outcome
+from housejobs.runtime import Runtime
 
 JobFn = Callable[[Context], Awaitable[JobResult]]
 GRACE_S = 8.0  # under Cloud Run's 10 s between SIGTERM and SIGKILL

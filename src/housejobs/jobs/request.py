@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from housejobs.context import Context
-from housejobs.errors import ConfigError
 from housejobs.jobs.org_sync import OrgSyncRequest, check_org, parse_shard
 from housejobs.jobs.periods import parse_date
 from housejobs.results import JobResult
-from housejobs.settings import ascii_int
 
 
 def org_sync_request(ctx: Context, *, date: str | None, orgs: list[str] | None, concurrency: int,
@@ -33,14 +31,7 @@ async def org_sync_job(ctx: Context, *, date: str | None = None, orgs: list[str]
 
 
 def _task_shard(ctx: Context) -> tuple[int, int] | None:
-    environ = ctx.runtime.environ
-    index, count = environ.get("CLOUD_RUN_TASK_INDEX"), environ.get("CLOUD_RUN_TASK_COUNT")
-    if index is None and count is None:
+    task = ctx.runtime.task
+    if task is None or task.count == 1:
         return None
-    i, n = ascii_int(index or "0"), ascii_int(count or "1")
-    if i is None or n is None:
-        raise ConfigError(f"CLOUD_RUN_TASK_INDEX={index!r} / CLOUD_RUN_TASK_COUNT={count!r} are not "
-                          "numbers")
-    if n < 1 or not 0 <= i < n:
-        raise ConfigError(f"CLOUD_RUN_TASK_INDEX={i} is outside CLOUD_RUN_TASK_COUNT={n}")
-    return (i, n) if n > 1 else None
+    return task.index, task.count
