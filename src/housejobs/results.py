@@ -50,6 +50,49 @@ class PlannedCall:
                 "body": self.body}
 
 
+# --- what a result shows beyond its summary: data, drawn by the one renderer (cli/render.py) ------------------
+@dataclass(frozen=True)
+class Table:
+    """Rows of cells under column names (list-jobs, migrate status, smoke's executions)."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """One line per check, passed or not (doctor, smoke)."""
+
+    checks: tuple[Check, ...]
+    title: str = ""
+
+    @property
+    def failed(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if not c.ok)
+
+
+@dataclass(frozen=True)
+class Lines:
+    """A block of text lines that are themselves data (a plan's field diffs, a history grid's rows)."""
+
+    lines: tuple[str, ...]
+    title: str = ""
+
+
+View = Table | Checklist | Lines
+
+
 @dataclass
 class JobResult:
     outcome: Outcome
@@ -59,6 +102,15 @@ class JobResult:
     planned: list[PlannedCall] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)
     signal: int | None = None
+    # What a terminal shows after the summary line, as data: tables, checklists, blocks of lines.
+    views: list[View] = field(default_factory=list)
+    # Where the run's calls went and the business period it applied to, when the job knows better than
+    # the context (the summary, the notification and the log name them).
+    target: str | None = None
+    period: str | None = None
+    # A report's own JSON document (list-jobs, doctor, config show keep the shape their users script
+    # against); None: `--json` prints the run document.
+    document: dict[str, Any] | None = None
 
     @property
     def exit_code(self) -> int:
