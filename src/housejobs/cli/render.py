@@ -6,7 +6,7 @@ import json
 from typing import Any, TextIO
 
 from housejobs.redact import redact
-from housejobs.results import JobResult, Outcome
+from housejobs.results import Checklist, JobResult, Outcome, Table, View
 
 _COLOURS = {Outcome.APPLIED: "32", Outcome.DUPLICATE: "36", Outcome.SKIPPED: "36", Outcome.DRY_RUN: "33",
             Outcome.REFUSED: "31", Outcome.PARTIAL: "33", Outcome.FAILED: "31", Outcome.INTERRUPTED: "33"}
@@ -23,6 +23,20 @@ def document(result: JobResult, meta: dict[str, Any]) -> dict[str, Any]:
         "planned": [p.as_dict() for p in result.planned],
         "failures": result.failures,
     }
+
+
+def view_lines(view: View) -> list[str]:
+    """A view as plain text lines (the terminal renderer draws the same data with rich)."""
+    out = [view.title] if view.title else []
+    if isinstance(view, Table):
+        cells = [view.columns, *view.rows]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(view.columns))]
+        out += ["  " + "  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in cells]
+    elif isinstance(view, Checklist):
+        out += [f"{'✓' if c.ok else '✗'} {c.name}: {c.detail}" for c in view.checks]
+    else:
+        out += list(view.lines)
+    return out
 
 
 def render(result: JobResult, meta: dict[str, Any], *, stream: TextIO, as_json: bool, colour: bool) -> None:
@@ -47,6 +61,8 @@ def render(result: JobResult, meta: dict[str, Any], *, stream: TextIO, as_json: 
         lines.append("  " + "  ".join(f"{k}={v}" for k, v in result.counts.items()))
     # A command's own report (create-all-jobs' plan), already formatted, one string per line.
     lines += [str(line) for line in result.details.get("lines") or []]
+    for view in result.views:
+        lines += view_lines(view)
     for call in result.planned:
         key = f"  Idempotency-Key: {call.idempotency_key}" if call.idempotency_key else ""
         body = f"  {json.dumps(call.body)}" if call.body else ""
