@@ -304,7 +304,7 @@ def test_prod_cloud_run_backfill_is_refused_before_any_start(cli: Cli, gcp: GcpE
     (["reminder", "--type", "utilities", "--from", "2026-12", "--to", "2026-12"], "--to 2026-12 is in the future"),
     (["quota-reset", "--from", "2025-10-20", "--to", "2026-11-24"],
      "--from 2025-10-20 --to 2026-11-24 is 401 periods; at most 400 in one backfill"),
-    # Periods start at 2000-01 (jobs/periods.py), so no monthly window reaches 400 periods any more.
+    # Periods start at 2000-01 (periods.py), so no monthly window reaches 400 periods any more.
     (["quota-monthly", "--from", "1990-01", "--to", "2026-11"], "--from '1990-01' is before 2000-01-01"),
     (["quota-reset", "--from", "9999-01-01", "--to", "9999-01-02"], "is more than a year after today"),
     (["quota-reset", "--from", "2026-11-05", "--to", "2026-11-01"], "--to 2026-11-01 is before --from 2026-11-05"),

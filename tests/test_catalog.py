@@ -8,7 +8,7 @@ import pytest
 
 from housejobs.catalog import load_catalog, run_job_id, trigger_id
 from housejobs.errors import ConfigError
-from housejobs.jobs import IMPLEMENTED
+from housejobs.jobs.registry import REGISTRY
 from housejobs.settings import ENV_NAMES, find_jobs_dir
 
 JOBS_DIR, _ = find_jobs_dir({})
@@ -16,7 +16,14 @@ JOBS_DIR, _ = find_jobs_dir({})
 
 def test_every_catalog_job_is_implemented_and_every_implementation_is_listed() -> None:
     catalog = load_catalog(JOBS_DIR)
-    assert set(catalog) == set(IMPLEMENTED)
+    assert set(catalog) == set(REGISTRY)
+    # What the registry says of a job agrees with the catalog's kind: a job with a daily or monthly
+    # schedule applies a business period (history and backfill read it from the registry).
+    for name, job in catalog.items():
+        if job.kind in ("daily", "monthly", "scheduled"):
+            assert REGISTRY[name].period is not None, name
+        if job.kind == "monthly":
+            assert REGISTRY[name].period.unit == "month", name  # type: ignore[union-attr]
 
 
 def test_the_standard_set() -> None:

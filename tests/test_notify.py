@@ -531,7 +531,7 @@ def test_rid_pairs_attempts_of_one_task_and_separates_tasks() -> None:
 
 
 def test_notify_module_loads_no_http_library() -> None:
-    code = ("import sys, housejobs.notify, housejobs.cli.runner; "
+    code = ("import sys, housejobs.notify, housejobs.runner; "
             "print(sorted(m for m in ('httpx', 'housejobs.api.client', 'google.cloud') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

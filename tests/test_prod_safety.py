@@ -89,7 +89,7 @@ def test_a_prod_bot_url_needs_the_prod_confirmation(cli: Cli, sandbox: SandboxHa
     (["quota-cleanup", "--env", "test"], {"HOUSEJOBS_QUOTA_TABLE": "cloudact-prod.quota.quota_usage"},
      "BigQuery cloudact-prod.quota.quota_usage"),
     (["create-all-jobs", "--env", "stage"], {"HOUSEJOBS_PROJECT": "cloudact-prod"},
-     "Cloud Run cloudact-prod/us-central1 (stage)"),
+     "Cloud Run cloudact-prod/us-central1"),
 ], ids=["supabase-project", "bigquery-table", "gcp-project"])
 def test_prod_resources_named_in_another_env_need_the_confirmation(cli: Cli, sandbox: SandboxHandle,
                                                                    argv: list[str], env: dict[str, str],
@@ -101,11 +101,11 @@ def test_prod_resources_named_in_another_env_need_the_confirmation(cli: Cli, san
 @pytest.mark.parametrize(("argv", "target"), [
     (["reminder", "utilities", "--env", "prod", "--bot-url", "http://127.0.0.1:9", "--period", "2026-11"],
      "http://127.0.0.1:9"),
-    (["create-all-jobs", "--env", "prod"], "Cloud Run cloudact-prod/us-central1 (prod)"),
-    (["pause", "alerts", "--env", "prod"], "Cloud Run cloudact-prod/us-central1 (prod)"),
-    (["resume", "alerts", "--env", "prod"], "Cloud Run cloudact-prod/us-central1 (prod)"),
-    (["run", "alerts", "--env", "prod"], "Cloud Run cloudact-prod/us-central1 (prod)"),
-    (["release", "--env", "prod"], "Cloud Run cloudact-prod/us-central1 (prod)"),
+    (["create-all-jobs", "--env", "prod"], "Cloud Run cloudact-prod/us-central1"),
+    (["pause", "alerts", "--env", "prod"], "Cloud Run cloudact-prod/us-central1"),
+    (["resume", "alerts", "--env", "prod"], "Cloud Run cloudact-prod/us-central1"),
+    (["run", "alerts", "--env", "prod"], "Cloud Run cloudact-prod/us-central1"),
+    (["release", "--env", "prod"], "Cloud Run cloudact-prod/us-central1"),
     (["quota-cleanup", "--env", "prod"], "BigQuery cloudact-prod.quota.quota_usage"),
     (["migrate", "--env", "prod"], "Supabase project prodprojectref000000 (prod)"),
 ])

@@ -720,7 +720,7 @@ def test_which_cloud_run_job_a_trigger_starts(uri: str, target: str | None) -> N
 def test_help_and_the_provisioning_modules_load_no_google_library() -> None:
     code = ("import sys, io, contextlib\n"
             "from housejobs.cli.main import run_cli\n"
-            "import housejobs.provision, housejobs.cli.deploy, housejobs.gcp.specs\n"
+            "import housejobs.provision, housejobs.jobs.deploy, housejobs.gcp.specs\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    run_cli(['--help']); run_cli(['create-all-jobs', '--help']); run_cli(['doctor', '--help'])\n"
             "loaded = sorted(m for m in sys.modules if m == 'google' or m.startswith('google.'))\n"

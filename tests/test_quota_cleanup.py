@@ -90,7 +90,7 @@ def test_a_signal_stops_quota_cleanup_within_the_grace(tmp_path: Path, signum: i
     import time
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from housejobs.cli.runner import GRACE_S
+    from housejobs.runner import GRACE_S
     from tests.support.process import spawn_cli
 
     hits = threading.Event()

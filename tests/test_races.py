@@ -194,7 +194,7 @@ def test_eight_migrate_runs_apply_each_migration_once(pg_db: str, tmp_path: Path
 # runs within milliseconds of each other instead of spread over their start-up times.
 STARTER = """
 import sys
-import housejobs.api.client, housejobs.cli.runner, housejobs.jobs.admin
+import housejobs.api.client, housejobs.runner, housejobs.jobs.admin
 from housejobs.cli.main import main
 sys.stderr.write("ready\\n")
 sys.stderr.flush()

@@ -18,7 +18,7 @@ from typing import Any
 
 from housejobs.cron import check_cron
 from housejobs.errors import ConfigError
-from housejobs.jobs.periods import zone
+from housejobs.periods import zone
 from housejobs.settings import ENV_NAMES, read_toml
 
 KINDS = ("manual", "daily", "monthly", "scheduled")

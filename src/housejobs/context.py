@@ -1,29 +1,37 @@
-"""Everything a job needs, built once per run and injected: runtime, settings, target, clients, output.
+"""What a run needs, built once and not changed by the job it serves: the runtime, the environment and
+its settings, where each kind of call goes (housejobs.target), secrets, a factory for HTTP clients, the
+clock, the logger, the stop signal, and the hooks the CLI lends (the prod prompt, progress displays).
 
-`Runtime` is the process boundary (environment, streams, terminals, clock); tests build their own and
-call the CLI in-process, so nothing here reads `os.environ` or `sys.stdin` directly.
+A job reads its context and returns a JobResult that carries what it learnt (its target, its period);
+it never assigns to the context. Only the runner touches the stop event, when a signal arrives.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from housejobs.errors import ConfigError, NotConfirmed, SecretError, UsageError
 from housejobs.logs import Logger
 from housejobs.redact import Secret
 from housejobs.runtime import Runtime
-from housejobs.settings import (
-    default_state_dir,
-    parse_dotenv,
-    register_secret_values,
-    resolve,
-    select_env,
+from housejobs.settings import Settings, default_state_dir, parse_dotenv, register_secret_values, resolve, select_env
+from housejobs.target import (
+    EMBEDDED,
+    Target,
+    Use,
+    admin_target,
+    bot_target,
+    identifiers,
+    is_loopback,
+    prod_reasons,
+    resource_target,
 )
-from housejobs.target import Target, Use
 
 if TYPE_CHECKING:
     import asyncio
@@ -33,6 +41,9 @@ if TYPE_CHECKING:
     from housejobs.api.client import ApiClient
     from housejobs.api.retry import RetryPolicy
     from housejobs.sandbox.app import SandboxServer
+
+EVERY_SECONDS = 10.0  # off a terminal, a progress record at least this often
+PROGRESS, STATUS = "progress", "execution_status"  # the two kinds of display, and their records' event
 
 
 @dataclass
@@ -47,53 +58,77 @@ class Options:
     deadline: float | None = None
     debug: bool = False
     bot_url: str | None = None
-    # What the command calls, the first being what its summary names (housejobs.target).
+    # What the command calls, the first being what its summary names (housejobs.target); none: a report
+    # that reads only the catalog (it resolves no settings at all).
     uses: tuple[Use, ...] = ("admin",)
 
 
+class Progress(Protocol):
+    """One update of a long piece of work: units done, a state word, and what else a record or a bar shows
+    (`total` and `failed` are drawn on a terminal; every field goes into the log record off one)."""
+
+    def __call__(self, *, done: int, state: str = "", **fields: Any) -> None: ...
+
+
+Display = Callable[["Context", str, str], AbstractContextManager[Progress]]
+
+
+@dataclass
+class Hooks:
+    """What the CLI lends a run. Without it (tests of a job, a run in a thread) there is no prompt, so prod
+    is refused unless --yes, and progress goes to the log as records."""
+
+    confirm: Callable[[Context, str], None] | None = None
+    display: Display | None = None  # (ctx, label, event) -> a progress display; None: log records
+
+
 class Context:
-    def __init__(self, runtime: Runtime, options: Options, job: str) -> None:
+    def __init__(self, runtime: Runtime, options: Options, job: str, *, hooks: Hooks | None = None) -> None:
+        import uuid
+
         self.runtime = runtime
         self.options = options
         self.job = job
         self.clock = runtime.clock
+        self.hooks = hooks or Hooks()
         register_secret_values(runtime.environ)  # before the first value is checked (and maybe echoed)
         self.task = runtime.task  # a malformed CLOUD_RUN_* is refused here, before anything runs
         self.env = self._select_env()
-        self.settings = resolve(runtime.environ, cwd=runtime.cwd, env=self.env,
-                                overrides={"api_url": options.api_url})
-        # Checked now, not when the run ends: a malformed value would make every Cloud Run attempt the
-        # last one, and each would announce its failure.
-        self.settings.whole("max_retries")
         self.logger = Logger(stream=runtime.stderr, json_lines=not runtime.stderr_tty, debug=options.debug,
-                             clock=runtime.clock.now)
-        self.logger.bind(job=job, env=self.env or "", execution=runtime.execution or "")
+                             clock=runtime.clock.now).bind(job=job, env=self.env or "",
+                                                           execution=runtime.execution or "")
+        # This process's run: a replay whose Idempotency-Origin is this id is this run's own effect.
+        self.run_id = f"run-{uuid.uuid4().hex}"
         self._sandbox: SandboxServer | None = None
         self._clients: list[ApiClient] = []
         self._secrets: dict[str, Secret] = {}
-        import uuid
-
-        # This process's run: a replay whose Idempotency-Origin is this id is this run's own effect.
-        self.run_id = f"run-{uuid.uuid4().hex}"
-        # Set by the runner on SIGINT/SIGTERM: jobs take no new unit of work once it is set.
-        import asyncio  # here, not at the top: --help should not pay for asyncio
-
-        self.stop_event: asyncio.Event = asyncio.Event()
+        self._stop: asyncio.Event | None = None
+        # Set by the runner on SIGINT/SIGTERM: jobs take no new unit of work once the event is set.
         self.stop_signal: int | None = None
-        # The business period, once the job knows it: a failure's notification names it too.
-        self.period: str | None = None
-        # Where admin API calls go: fixed for the run. `target` is only what the summary names, and a
-        # job may repoint it (migrate: the Supabase project) without moving where the admin key goes.
-        self.api_target = self._select_target()
-        self.bot_target = self._select_bot() if "bot" in options.uses else None
-        self.target = self._primary_target()
-        self.prod_reasons = self._prod_reasons()
-        # The prod confirmation, for a job that learns what it will do only once it runs (backfill --missed
-        # reads its periods from history). The CLI puts its prompt here; without one, prod is refused.
-        self.confirm: Callable[[str], None] = self._refuse_unconfirmed
-        if runtime.in_cloud_run and self.prod_reasons and self.env != "prod":
-            raise ConfigError(f"this Cloud Run job runs in {self.env}, but {self.prod_reasons[0]}",
-                              hint="a job's args and settings must not point it at another environment")
+        # Where each kind of call goes, chosen before any prompt or call (refusals come first).
+        self.api_target: Target = EMBEDDED
+        self.bot_target: Target | None = None
+        self.target = Target("none", "", self.env or "catalog")
+        self.prod_reasons: list[str] = []
+        if options.uses:
+            self._choose_targets()
+
+    @cached_property
+    def settings(self) -> Settings:
+        settings = resolve(self.runtime.environ, cwd=self.runtime.cwd, env=self.env,
+                           overrides={"api_url": self.options.api_url})
+        # Checked at once, not when the run ends: a malformed value would make every Cloud Run attempt the
+        # last one, and each would announce its failure.
+        settings.whole("max_retries")
+        return settings
+
+    @property
+    def stop_event(self) -> asyncio.Event:
+        if self._stop is None:
+            import asyncio  # here, not at the top: --help should not pay for asyncio
+
+            self._stop = asyncio.Event()
+        return self._stop
 
     # --- selection ------------------------------------------------------------------------------
     def _select_env(self) -> str | None:
@@ -103,7 +138,7 @@ class Context:
             # The execution was authorised (and provisioned: secrets, service account) for its own env.
             raise UsageError(f"--env {self.options.env} differs from this Cloud Run job's HOUSEJOBS_ENV="
                              f"{environ['HOUSEJOBS_ENV']}", hint="run the job of that environment instead")
-        env, _ = select_env(self.options.env, environ, self.runtime.cwd)
+        env, self.env_source = select_env(self.options.env, environ, self.runtime.cwd)
         if env is not None:
             return env
         explicit_url = self.options.api_url is not None or "HOUSEJOBS_API_URL" in environ or \
@@ -113,96 +148,56 @@ class Context:
                               hint="create-all-jobs sets it; set HOUSEJOBS_ENV to test, stage or prod")
         return None
 
-    def _given_url(self, key: str, flag: str, given: str | None) -> tuple[str, str] | None:
-        """A URL given by flag or setting, and where from; an empty one that was given is refused (an
-        unset `$URL` in a cron line must not quietly mean the sandbox)."""
-        if given is not None:
-            if not given.strip():
-                raise UsageError(f"{flag} is empty", hint=f"give a URL, or leave {flag} out")
-            return given, flag
-        value, source = self.settings.get(key), self.settings.source(key)
-        if value is not None and not value.strip() and source not in ("unset", "default"):
-            raise ConfigError(f"{key} from {source} is empty", hint="set it to a URL, or unset it")
-        return (value, source) if value else None
-
-    def _select_target(self) -> Target:
-        if "admin" not in self.options.uses and self.options.api_url is None:
-            return Target("env", "", self.env or "embedded sandbox")  # a command that never calls it
-        given = self._given_url("api_url", "--api-url", self.options.api_url)
-        if given is not None and given[1] == "--api-url":
-            return Target("url", check_url(given[0], "--api-url"), given[0])
-        if self.env:
-            url = given[0] if given else None
-            if not url:
-                # Jobs that never call the admin API (reminder, migrate, quota-cleanup) need no api_url;
-                # admin_client() refuses when one that does finds it missing.
-                return Target("env", "", f"{self.env}")
-            return Target("env", check_url(url, self.settings.source("api_url")), f"{self.env} ({url})")
-        if given:  # without an env: only $HOUSEJOBS_API_URL or .env can set it
-            return Target("url", check_url(given[0], given[1]), given[0])
-        return Target("sandbox", "", "embedded sandbox")
-
-    def _select_bot(self) -> Target:
-        """Where the reminder goes: --bot-url, the env's bot_url, $HOUSEJOBS_BOT_URL/.env, or the sandbox."""
-        given = self._given_url("bot_url", "--bot-url", self.options.bot_url)
-        if given is not None and given[1] == "--bot-url":
-            return Target("url", check_url(given[0], "--bot-url"), given[0])
-        if self.env:
-            url = self.settings.require("bot_url", f"the reminder in --env {self.env}")
-            url = check_url(url, self.settings.source("bot_url"))
-            return Target("env", url, f"{self.env} bot ({url})")
-        if given:
-            return Target("url", check_url(given[0], given[1]), given[0])
-        return Target("sandbox", "", "embedded sandbox")
-
-    def _primary_target(self) -> Target:
-        """What the run summary names: the command's own target, known before any call or prompt."""
-        use = self.options.uses[0]
-        s = self.settings
-        if use == "bot" and self.bot_target is not None:
-            return self.bot_target
-        if use == "supabase":
-            ref = s.get("supabase_project_ref") or "(no project ref)"
-            return Target("supabase", s.get("supabase_api_url") or "", f"Supabase project {ref} ({self.env})")
-        if use == "bigquery":
-            return Target("bigquery", "", f"BigQuery {s.get('quota_table') or '(no quota_table)'}")
-        if use == "cloud-run":
-            where = f"{s.get('project') or '(no project)'}/{s.get('region') or '(no region)'}"
-            return Target("cloud-run", "", f"Cloud Run {where} ({self.env})")
-        return self.api_target
-
-    def _prod_reasons(self) -> list[str]:
-        """Why this run touches prod although it was not asked to run in prod (empty: it does not)."""
+    def _choose_targets(self) -> None:
         from housejobs.settings import load_environments
-        from housejobs.target import prod_reasons
 
-        if self.env == "prod":
-            return []
-        s = self.settings
-        ids: dict[Use, str] = {}
-        for use in self.options.uses:
-            if use == "admin" and self.api_target.kind != "sandbox":
-                ids["admin"] = self.api_target.url
-            elif use == "bot" and self.bot_target is not None and self.bot_target.kind != "sandbox":
-                ids["bot"] = self.bot_target.url
-            elif use == "supabase":
-                ids["supabase"] = s.get("supabase_project_ref") or ""
-            elif use == "bigquery":
-                ids["bigquery"] = s.get("quota_table") or ""
-            elif use == "cloud-run":
-                ids["cloud-run"] = s.get("project") or ""
-        if not any(ids.values()):
-            return []
-        return prod_reasons(ids, load_environments(s.jobs_dir)["prod"])
-
-    def _refuse_unconfirmed(self, action: str) -> None:
-        if self.touches_prod and not self.options.yes and not self.runtime.in_cloud_run:
-            raise NotConfirmed(f"prod not confirmed, nothing was done ({action})",
-                               hint="pass --yes to confirm without a prompt")
+        uses, s = self.options.uses, self.settings
+        if "admin" in uses or self.options.api_url is not None:
+            self.api_target = admin_target(s, self.env, self.options.api_url)
+        if "bot" in uses:
+            self.bot_target = bot_target(s, self.env, self.options.bot_url)
+        first = uses[0]
+        if first == "admin":
+            self.target = self.api_target
+        elif first == "bot" and self.bot_target is not None:
+            self.target = self.bot_target
+        else:
+            self.target = resource_target(s, first, self.env)
+        if self.env != "prod":
+            ids = identifiers(uses, s, self.api_target, self.bot_target)
+            if any(ids.values()):
+                self.prod_reasons = prod_reasons(ids, load_environments(s.jobs_dir)["prod"])
+        if self.runtime.in_cloud_run and self.prod_reasons and self.env != "prod":
+            raise ConfigError(f"this Cloud Run job runs in {self.env}, but {self.prod_reasons[0]}",
+                              hint="a job's args and settings must not point it at another environment")
 
     @property
     def touches_prod(self) -> bool:
         return self.env == "prod" or bool(self.prod_reasons)
+
+    # --- what the CLI lends -----------------------------------------------------------------------
+    def confirm(self, action: str) -> None:
+        """The prod confirmation, asked once (a job that learns what it will do only as it runs, backfill
+        --missed, asks here). Without the CLI's prompt, prod is refused unless --yes."""
+        if self.hooks.confirm is not None:
+            self.hooks.confirm(self, action)
+        elif self.touches_prod and not self.options.yes and not self.runtime.in_cloud_run:
+            raise NotConfirmed(f"prod not confirmed, nothing was done ({action})",
+                               hint="pass --yes to confirm without a prompt")
+
+    def display(self, label: str) -> AbstractContextManager[Progress]:
+        """Progress of counted work (org-sync-all's orgs): the CLI's bar on a terminal, else a log record
+        every HOUSEJOBS_PROGRESS_EVERY units or 10 s."""
+        if self.hooks.display is not None:
+            return self.hooks.display(self, label, PROGRESS)
+        return log_progress(self, label, PROGRESS)
+
+    def status(self, label: str) -> AbstractContextManager[Progress]:
+        """The state of something followed (a Cloud Run execution): the CLI's status line on a terminal,
+        else a log record per change."""
+        if self.hooks.display is not None:
+            return self.hooks.display(self, label, STATUS)
+        return log_status(self, label)
 
     # --- secrets --------------------------------------------------------------------------------
     def secret(self, key: str, secret_name: str) -> Secret:
@@ -218,7 +213,7 @@ class Context:
         if not self.env:
             env_var = key.upper()
             hint = f"export {env_var}, or pick --env to read it from Secret Manager"
-            if key == "ca_root_api_key" and _is_loopback(self.api_target.url):
+            if key == "ca_root_api_key" and is_loopback(self.api_target.url):
                 hint = (f"export {env_var}: a local `housejobs sandbox` uses sandbox-root-key unless "
                         f"{env_var} was set when it started")
             raise SecretError(f"{env_var} is not set", hint=hint)
@@ -241,21 +236,26 @@ class Context:
                            deadline=deadline, timeout=self.settings.number("timeout"),
                            retry_after_cap=self.settings.number("retry_after_cap"))
 
-    def admin_client(self) -> ApiClient:
+    def client(self, url: str, *, headers: dict[str, str], auth_hint: str, embedded: bool = False) -> ApiClient:
+        """An API client of this run: its clock, logger, retry policy, transport and origin; counted in the
+        run summary and closed with the run."""
         from housejobs.api.client import ApiClient
 
-        embedded = self.api_target.kind == "sandbox"
-        if embedded:
-            server = self.embedded_sandbox()
-            url, key = server.url, Secret(server.app.api_key, "embedded sandbox")
-        else:
-            url = self.api_target.url or self.settings.require("api_url", f"--env {self.env}")
-            key = self.secret("ca_root_api_key", "ca-root-api-key")
-        client = ApiClient(url, clock=self.clock, logger=self.logger, policy=self.retry_policy(),
-                           headers={"X-CA-Root-Key": key.reveal()},
-                           transport=self.transport_for(url, embedded=embedded), origin=self.run_id)
+        client = ApiClient(url, clock=self.clock, logger=self.logger, policy=self.retry_policy(), headers=headers,
+                           transport=self.transport_for(url, embedded=embedded), origin=self.run_id,
+                           auth_hint=auth_hint)
         self._clients.append(client)
         return client
+
+    def admin_client(self) -> ApiClient:
+        if self.api_target.kind == "sandbox":
+            server = self.embedded_sandbox()
+            url, key, embedded = server.url, Secret(server.app.api_key, "embedded sandbox"), True
+        else:
+            url = self.api_target.url or self.settings.require("api_url", f"--env {self.env}")
+            key, embedded = self.secret("ca_root_api_key", "ca-root-api-key"), False
+        return self.client(url, headers={"X-CA-Root-Key": key.reveal()}, embedded=embedded,
+                           auth_hint="check CA_ROOT_API_KEY for this environment")
 
     def transport_for(self, url: str, *, embedded: bool = False) -> httpx.AsyncBaseTransport:
         """The transport for a client of `url`: the test's own (Runtime.transport), else the one the run's
@@ -265,10 +265,6 @@ class Context:
         from housejobs.api.network import transport_for
 
         return transport_for(url, self.runtime.environ, embedded=embedded)
-
-    def track(self, client: ApiClient) -> None:
-        """Count a client's calls in the run summary and close it with the run."""
-        self._clients.append(client)
 
     def embedded_sandbox(self) -> SandboxServer:
         if self.runtime.in_cloud_run:
@@ -330,6 +326,7 @@ class Context:
 
 
 
+
 _HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
 
 
@@ -369,55 +366,37 @@ def _fault_specs(raw: str | None) -> list[dict[str, Any]]:
     return specs
 
 
-def _is_loopback(url: str) -> bool:
-    from urllib.parse import urlsplit
+@contextmanager
+def log_progress(ctx: Context, label: str, event: str) -> Iterator[Progress]:
+    """Progress as log records: one when the state word changes, and otherwise one every
+    HOUSEJOBS_PROGRESS_EVERY units or 10 s (Cloud Logging reads them; no bar off a terminal)."""
+    every = ctx.settings.whole("progress_every") or 1  # has a default: never None
+    start = ctx.clock.monotonic()
+    last: dict[str, Any] = {"done": 0, "at": start, "state": None}
 
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        return False
-    return host in ("localhost", "::1") or host.startswith("127.")
+    def update(*, done: int, state: str = "", **fields: Any) -> None:
+        now = ctx.clock.monotonic()
+        if state == last["state"] and done - last["done"] < every and now - last["at"] < EVERY_SECONDS:
+            return
+        last.update(done=done, at=now, state=state)
+        ctx.logger.info(f"{label} {state}".strip(), event=event, done=done, **fields)
+
+    yield update
 
 
-_BASE_URL_HINT = "give scheme, host, an optional port and path only, e.g. https://api.example.com"
+@contextmanager
+def log_status(ctx: Context, label: str) -> Iterator[Progress]:
+    """State as log records: one per change of anything shown (a followed execution's state and counts).
+    Also what a command following several things at once uses on a terminal, where one status line
+    cannot show them all."""
+    last: list[dict[str, Any]] = []
 
+    def update(*, done: int, state: str = "", **fields: Any) -> None:
+        seen = {"done": done, "state": state, **fields}
+        if last and last[0] == seen:
+            return
+        last[:] = [seen]
+        ctx.logger.info(f"{label} {state}".strip(), event=STATUS, state=state, **fields)
 
-def check_url(url: str, source: str) -> str:
-    """A clean base URL (scheme, host, optional port and path) that paths are appended to, or refused.
+    yield update
 
-    A query or fragment would be glued into every request's path, an empty port means port 80, a dot
-    segment moves the base, surrounding space is a paste error, and userinfo is a credential in a place
-    that is neither a secret nor masked as one.
-    """
-    from urllib.parse import unquote, urlsplit
-
-    if url != url.strip():
-        raise UsageError(f"{url!r} from {source} is not a clean base URL: it has space around it",
-                         hint=_BASE_URL_HINT)
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # a port outside 0-65535, or not a number, raises here rather than in connect()
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"{url!r} from {source} is not an http(s) URL")
-    if "@" in parts.netloc:
-        # Not echoed: what precedes the @ is a user name and maybe a password.
-        raise UsageError(f"the URL from {source} is not a clean base URL: it has a user name or password "
-                         "(userinfo) in it", hint=_BASE_URL_HINT)
-    problem = None
-    if "?" in url or "#" in url:
-        problem = "it has a query string or fragment"
-    elif parts.netloc.endswith(":"):
-        problem = "its port is empty"
-    elif any(unquote(segment) in (".", "..") for segment in parts.path.split("/")):
-        problem = "its path has a . or .. segment"
-    if problem:
-        raise UsageError(f"{url!r} from {source} is not a clean base URL: {problem}", hint=_BASE_URL_HINT)
-    import httpx
-
-    try:  # what the client will make of it: a host IDNA cannot encode, a control character
-        httpx.URL(url)
-    except (httpx.InvalidURL, ValueError):
-        raise UsageError(f"{url!r} from {source} is not a valid http(s) URL") from None
-    return url.rstrip("/")

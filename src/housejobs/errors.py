@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from housejobs.redact import cut, redact
-from housejobs.results import Outcome
+from housejobs.results import JobResult, Outcome
 
 
 def one_line(text: str, limit: int = 200) -> str:
@@ -50,9 +50,16 @@ class HousejobsError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # What the job already knew when this happened: its summary and notification still name them.
+        self.period: str | None = None
+        self.target: str | None = None
 
     def line(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
+
+    def result(self) -> JobResult:
+        """This error as a run's result, with what the job already knew (where it went, which period)."""
+        return JobResult(self.outcome, self.line(), target=self.target, period=self.period)
 
 
 class UsageError(HousejobsError):

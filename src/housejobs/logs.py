@@ -10,7 +10,7 @@ import json
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -32,8 +32,11 @@ class Logger:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def bind(self, **labels: str) -> None:
-        self.labels.update({k: v for k, v in labels.items() if v})
+    def bind(self, **labels: str) -> Logger:
+        """A logger with these labels added (empty values dropped). A new one, never this one changed:
+        concurrent workers binding their own fields (an org) must not leak them into each other's lines.
+        It writes to the same stream under the same lock, so lines never interleave."""
+        return replace(self, labels={**self.labels, **{k: v for k, v in labels.items() if v}})
 
     def log(self, severity: str, message: str, **fields: Any) -> None:
         if severity == "DEBUG" and not self.debug:

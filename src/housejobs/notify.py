@@ -136,10 +136,11 @@ def log_uri(info: RunInfo) -> str | None:
 
 def build_event(info: RunInfo, result: JobResult, *, duration_ms: int, now: datetime,
                 period: str | None = None) -> dict[str, Any]:
-    """`period` is the job's own (Context.period) when a failure left no details to read it from."""
+    """The period is the result's own (a failure's too), else what its details name."""
     outcome = result.outcome
     failing = outcome in FAILING
-    period = next((str(result.details[k]) for k in ("period", "date", "month") if result.details.get(k)), period)
+    period = result.period or next((str(result.details[k]) for k in ("period", "date", "month")
+                                    if result.details.get(k)), period)
     severity = "WARNING" if outcome is Outcome.PARTIAL else ("ERROR" if failing else "INFO")
     where = f" in {info.env}" if info.env else ""
     return {
@@ -592,7 +593,7 @@ def for_context(ctx: Context) -> Notifier | None:
 
         notifier = Notifier(info, ctx.settings, ctx.logger, sources, now=ctx.clock.now,
                             secret=ctx.secret if ctx.env else None,
-                            embedded=embedded_sink if embedded else None, period=lambda: ctx.period,
+                            embedded=embedded_sink if embedded else None,
                             environ=ctx.runtime.environ)
         notifier._flush_warnings()
         return notifier

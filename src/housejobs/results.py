@@ -66,6 +66,9 @@ class Check:
     ok: bool
     detail: str
 
+    def line(self) -> str:
+        return f"{'✓' if self.ok else '✗'} {self.name}: {self.detail}"
+
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "ok": self.ok, "detail": self.detail}
 
@@ -117,3 +120,16 @@ class JobResult:
         if self.outcome is Outcome.INTERRUPTED and self.signal is not None:
             return SIGNAL_EXIT.get(self.signal, 128 + self.signal)
         return EXIT_CODES[self.outcome]
+
+
+@dataclass
+class Run:
+    """A finished run (runner.execute): its result, the facts the summary names, and how the caller asked
+    to see it. The CLI renders it and exits with its outcome's code."""
+
+    result: JobResult
+    meta: dict[str, Any]
+    as_json: bool = False
+    # A report (list-jobs, config show, doctor) prints its own view or document and logs no run summary.
+    report: bool = False
+

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
-from urllib.parse import urlsplit
+from typing import Literal, Protocol
+from urllib.parse import unquote, urlsplit
+
+from housejobs.errors import ConfigError, UsageError
 
 Use = Literal["admin", "bot", "supabase", "bigquery", "cloud-run"]
 # The environments.toml key that identifies prod's side of each use.
@@ -63,3 +65,133 @@ def prod_reasons(identifiers: Mapping[Use, str], prod: Mapping[str, str]) -> lis
         if hit:
             reasons.append(f"the {WHAT[use]} {value} is prod's")
     return reasons
+
+
+# --- choosing the targets, before any call ----------------------------------------------------------------
+class Sources(Protocol):
+    """What target selection reads from settings (housejobs.settings.Settings)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def source(self, key: str) -> str: ...
+
+    def require(self, key: str, why: str) -> str: ...
+
+
+EMBEDDED = Target("sandbox", "", "embedded sandbox")
+
+
+def given_url(settings: Sources, key: str, flag: str, given: str | None) -> tuple[str, str] | None:
+    """A URL given by flag or setting, and where from; an empty one that was given is refused (an unset
+    `$URL` in a cron line must not quietly mean the sandbox)."""
+    if given is not None:
+        if not given.strip():
+            raise UsageError(f"{flag} is empty", hint=f"give a URL, or leave {flag} out")
+        return given, flag
+    value, source = settings.get(key), settings.source(key)
+    if value is not None and not value.strip() and source not in ("unset", "default"):
+        raise ConfigError(f"{key} from {source} is empty", hint="set it to a URL, or unset it")
+    return (value, source) if value else None
+
+
+def admin_target(settings: Sources, env: str | None, api_url: str | None) -> Target:
+    """Where admin API calls go: --api-url, the env's api_url, $HOUSEJOBS_API_URL / .env, or the sandbox."""
+    given = given_url(settings, "api_url", "--api-url", api_url)
+    if given is not None and given[1] == "--api-url":
+        return Target("url", check_url(given[0], "--api-url"), given[0])
+    if env:
+        if not given:
+            # A job that calls the admin API refuses when it builds its client (the setting is named then).
+            return Target("env", "", env)
+        return Target("env", check_url(given[0], given[1]), f"{env} ({given[0]})")
+    if given:  # without an env: only $HOUSEJOBS_API_URL or .env can set it
+        return Target("url", check_url(given[0], given[1]), given[0])
+    return EMBEDDED
+
+
+def bot_target(settings: Sources, env: str | None, bot_url: str | None) -> Target:
+    """Where the reminder goes: --bot-url, the env's bot_url, $HOUSEJOBS_BOT_URL / .env, or the sandbox."""
+    given = given_url(settings, "bot_url", "--bot-url", bot_url)
+    if given is not None and given[1] == "--bot-url":
+        return Target("url", check_url(given[0], "--bot-url"), given[0])
+    if env:
+        url = check_url(settings.require("bot_url", f"the reminder in --env {env}"), settings.source("bot_url"))
+        return Target("env", url, f"{env} bot ({url})")
+    if given:
+        return Target("url", check_url(given[0], given[1]), given[0])
+    return EMBEDDED
+
+
+def resource_target(settings: Sources, use: Use, env: str | None) -> Target:
+    """What a run that uses a Supabase project, the BigQuery table or the GCP project is summarised as."""
+    if use == "supabase":
+        ref = settings.get("supabase_project_ref") or "(no project ref)"
+        return Target("supabase", settings.get("supabase_api_url") or "", f"Supabase project {ref} ({env})")
+    if use == "bigquery":
+        return Target("bigquery", "", f"BigQuery {settings.get('quota_table') or '(no quota_table)'}")
+    where = f"{settings.get('project') or '(no project)'}/{settings.get('region') or '(no region)'}"
+    return Target("cloud-run", "", f"Cloud Run {where}")
+
+
+def identifiers(uses: tuple[Use, ...], settings: Sources, admin: Target | None,
+                bot: Target | None) -> dict[Use, str]:
+    """What each target of a run is, for comparing with prod's (prod_reasons)."""
+    ids: dict[Use, str] = {}
+    for use in uses:
+        if use == "admin" and admin is not None and admin.kind != "sandbox":
+            ids["admin"] = admin.url
+        elif use == "bot" and bot is not None and bot.kind != "sandbox":
+            ids["bot"] = bot.url
+        elif use in ("supabase", "bigquery", "cloud-run"):
+            ids[use] = settings.get(PROD_KEYS[use]) or ""
+    return ids
+
+
+def is_loopback(url: str) -> bool:
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+_BASE_URL_HINT = "give scheme, host, an optional port and path only, e.g. https://api.example.com"
+
+
+def check_url(url: str, source: str) -> str:
+    """A clean base URL (scheme, host, optional port and path) that paths are appended to, or refused.
+
+    A query or fragment would be glued into every request's path, an empty port means port 80, a dot
+    segment moves the base, surrounding space is a paste error, and userinfo is a credential in a place
+    that is neither a secret nor masked as one.
+    """
+    if url != url.strip():
+        raise UsageError(f"{url!r} from {source} is not a clean base URL: it has space around it",
+                         hint=_BASE_URL_HINT)
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a port outside 0-65535, or not a number, raises here rather than in connect()
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{url!r} from {source} is not an http(s) URL")
+    if "@" in parts.netloc:
+        # Not echoed: what precedes the @ is a user name and maybe a password.
+        raise UsageError(f"the URL from {source} is not a clean base URL: it has a user name or password "
+                         "(userinfo) in it", hint=_BASE_URL_HINT)
+    problem = None
+    if "?" in url or "#" in url:
+        problem = "it has a query string or fragment"
+    elif parts.netloc.endswith(":"):
+        problem = "its port is empty"
+    elif any(unquote(segment) in (".", "..") for segment in parts.path.split("/")):
+        problem = "its path has a . or .. segment"
+    if problem:
+        raise UsageError(f"{url!r} from {source} is not a clean base URL: {problem}", hint=_BASE_URL_HINT)
+    import httpx
+
+    try:  # what the client will make of it: a host IDNA cannot encode, a control character
+        httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        raise UsageError(f"{url!r} from {source} is not a valid http(s) URL") from None
+    return url.rstrip("/")

@@ -11,21 +11,34 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from housejobs.cli import main as _main
+from housejobs.cli.app import app, runtime
+from housejobs.cli.options import (
+    ApiUrlOpt,
+    DeadlineOpt,
+    DebugOpt,
+    DryRunOpt,
+    JsonOpt,
+    RequiredEnvOpt,
+    YesOpt,
+    number,
+    options,
+    run,
+)
+from housejobs.results import Run
 
 if TYPE_CHECKING:
     from housejobs.context import Context
     from housejobs.results import JobResult
     from housejobs.target import Use
 
-DaysOpt = Annotated[int, typer.Option("--days", click_type=_main.number(whole=True, lo=1, hi=400), metavar="N",
+DaysOpt = Annotated[int, typer.Option("--days", click_type=number(whole=True, lo=1, hi=400), metavar="N",
                                       help="How many UTC days back, today included.")]
 
 
-@_main.app.command("history")
+@app.command("history")
 def history(
     *,
-    env: _main.RequiredEnvOpt,
+    env: RequiredEnvOpt,
     days: DaysOpt = 30,
     job: Annotated[list[str] | None, typer.Option("--job", metavar="NAME", help="Only this job (repeatable) "
                                                   "[default: every catalog job].", show_default=False)] = None,
@@ -34,8 +47,8 @@ def history(
                                                 "cancelled.", show_default=False)] = None,
     html: Annotated[str | None, typer.Option("--html", metavar="FILE", help="Also write the history as one "
                                              "self-contained HTML page.", show_default=False)] = None,
-    json: _main.JsonOpt = False, debug: _main.DebugOpt = False,
-) -> None:
+    json: JsonOpt = False, debug: DebugOpt = False,
+) -> Run:
     """Did every scheduled run happen? One row per job and trigger, one cell per UTC day.
 
     Lays each trigger's cron schedule (in its time zone) over the job's Cloud Run executions: each slot
@@ -46,20 +59,19 @@ def history(
 
     Example: housejobs history --env prod --days 14 --fail-on missed,failed --html history.html
     """
-    from housejobs.cli.runner import execute
-    from housejobs.context import Options
 
-    rt = _main.runtime()
+    rt = runtime()
 
     async def job_fn(ctx: Context) -> JobResult:
         # Bad input is refused here, inside the run (one result, exit 2), before any call: history
         # has no prompt to come first.
         from housejobs.cli.history_render import render_text
-        from housejobs.jobs.history import HistoryRequest, history_result, parse_fail_on, read_history
+        from housejobs.jobs.history import HistoryRequest, history_result, parse_fail_on, read_history, where
 
         req = HistoryRequest(env, days, tuple(job or ()), parse_fail_on(fail_on))
         found = await read_history(ctx, req)
         result = history_result(found, req)
+        result.target = where(ctx)
         if html is not None:
             from housejobs.cli.history_html import render_html
 
@@ -68,15 +80,15 @@ def history(
             result.details["lines"] = render_text(found, env, colour=bool(rt.stdout_tty))
         return result
 
-    raise typer.Exit(execute(rt, Options(env=env, json=json, debug=debug, uses=("cloud-run",)), "history", job_fn))
+    return run(options(env, None, False, False, json, None, debug, uses=("cloud-run",)), "history", job_fn)
 
 
-@_main.app.command("backfill")
+@app.command("backfill")
 def backfill(
     job: Annotated[str, typer.Argument(metavar="JOB", help="quota-reset, stale-cleanup, alerts, quota-monthly, "
                                        "reminder (with --type) or org-sync-all.", show_default=False)],
     *,
-    env: _main.RequiredEnvOpt,
+    env: RequiredEnvOpt,
     reminder_type: Annotated[str | None, typer.Option("--type", metavar="TYPE", help="The reminder's type: "
                                                       "utilities, rent-warning or rent-due.",
                                                       show_default=False)] = None,
@@ -90,15 +102,15 @@ def backfill(
     days: DaysOpt = 30,
     local: Annotated[bool, typer.Option("--local", help="Run each period in this process instead of as a "
                                         "Cloud Run execution.")] = False,
-    concurrency: Annotated[int, typer.Option("--concurrency", click_type=_main.number(whole=True, lo=1, hi=16),
+    concurrency: Annotated[int, typer.Option("--concurrency", click_type=number(whole=True, lo=1, hi=16),
                                              metavar="N",
                                              help="Periods at once (on Cloud Run: executions at once, which "
                                              "needs --allow-concurrent).")] = 1,
     allow_concurrent: Annotated[bool, typer.Option("--allow-concurrent", help="Start executions even while "
                                                    "another execution of the job runs.")] = False,
-    api_url: _main.ApiUrlOpt = None, dry_run: _main.DryRunOpt = False, yes: _main.YesOpt = False,
-    json: _main.JsonOpt = False, deadline: _main.DeadlineOpt = None, debug: _main.DebugOpt = False,
-) -> None:
+    api_url: ApiUrlOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
+    json: JsonOpt = False, deadline: DeadlineOpt = None, debug: DebugOpt = False,
+) -> Run:
     """Apply a period job's periods again, oldest first: a window, or the periods `history` saw missed.
 
     Prints the plan (each period and whether history saw it succeed), asks once in prod (listing the
@@ -111,8 +123,6 @@ def backfill(
     Example: housejobs backfill quota-reset --env stage --from 2026-11-01 --to 2026-11-07
     (and: housejobs backfill reminder --type rent-due --env prod --missed)
     """
-    from housejobs.cli.runner import execute
-    from housejobs.context import Options
 
     async def job_fn(ctx: Context) -> JobResult:
         # The request is checked first thing inside the run (exit 2 before any call); prod is confirmed
@@ -131,9 +141,8 @@ def backfill(
         return result
 
     uses: tuple[Use, ...] = (("bot",) if job == "reminder" else ("admin",)) if local else ("cloud-run",)
-    options = Options(env=env, api_url=api_url if local else None, dry_run=dry_run, yes=yes, json=json,
-                      deadline=deadline, debug=debug, uses=uses)
-    raise typer.Exit(execute(_main.runtime(), options, "backfill", job_fn))
+    opts = options(env, api_url if local else None, dry_run, yes, json, deadline, debug, uses=uses)
+    return run(opts, "backfill", job_fn)
 
 
 def _write(cwd: Path, name: str, text: str) -> Path:

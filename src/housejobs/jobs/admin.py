@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from housejobs.context import Context
-from housejobs.errors import ApiProtocolError, one_line
+from housejobs.errors import ApiProtocolError, HousejobsError, one_line
+from housejobs.periods import parse_date, parse_month
 from housejobs.results import JobResult, Outcome, PlannedCall
 
 
@@ -42,8 +43,20 @@ def counts_from(data: Any, keys: tuple[str, ...], what: str) -> dict[str, int]:
     return counts
 
 
-async def run_period_job(ctx: Context, spec: PeriodJob, period: str) -> JobResult:
-    ctx.period = period
+async def run_period_job(ctx: Context, spec: PeriodJob, given: str | None) -> JobResult:
+    """Apply the job for `given` (None: today or this month, UTC, on the run's clock)."""
+    now = ctx.clock.now()
+    period = parse_month(given, now) if spec.period == "month" else parse_date(given, now)
+    try:
+        result = await _apply_period(ctx, spec, period)
+    except HousejobsError as exc:
+        exc.period = period  # a failure's summary and notification still name its period
+        raise
+    result.period = period
+    return result
+
+
+async def _apply_period(ctx: Context, spec: PeriodJob, period: str) -> JobResult:
     key = f"housejobs:{spec.name}:{period}"
     body = {spec.period: period}
     details = {"period": period, "idempotency_key": key}

@@ -36,7 +36,6 @@ from housejobs.context import Context
 from housejobs.errors import HousejobsError, UsageError
 from housejobs.jobs.history import DEFAULT_DAYS, MAX_DAYS, HistoryRequest, read_history
 from housejobs.jobs.period_rules import (
-    PeriodRule,
     count_between,
     parse_period,
     period_args,
@@ -44,6 +43,7 @@ from housejobs.jobs.period_rules import (
     periods_between,
     rule_for,
 )
+from housejobs.jobs.registry import JobArgs, PeriodRule, spec
 from housejobs.jobs.reminder import REMINDER_TYPES, household_zone
 from housejobs.jobs.slots import CANCELLED, FAILED, MISSED, SUCCEEDED
 from housejobs.results import JobResult, Outcome
@@ -184,7 +184,6 @@ async def _seen(ctx: Context, req: BackfillRequest, job: JobDef, trigger: str | 
         # Reach back to the first period, as far as history goes.
         start = datetime.fromisoformat(req.first + ("-01" if len(req.first) == 7 else "") + "T00:00:00+00:00")
         days = max(1, min(MAX_DAYS, (now - start).days + 2))
-    target = ctx.target
     try:
         history = await read_history(ctx, HistoryRequest(req.env, days, (req.job,)), now=now)
     except HousejobsError as exc:
@@ -193,9 +192,6 @@ async def _seen(ctx: Context, req: BackfillRequest, job: JobDef, trigger: str | 
         ctx.logger.warning(f"history not read, so the plan cannot say what ran: {exc.line()}",
                            event="backfill_history_unread")
         return {}
-    finally:
-        if req.local:
-            ctx.target = target  # the summary names where the work goes: the API, not Cloud Run
     return history.period_states(job.name, trigger)
 
 
@@ -220,9 +216,10 @@ async def run_backfill(ctx: Context, req: BackfillRequest) -> JobResult:
     ctx.confirm(f"backfill {req.label} for {len(plan.periods)} period{'s' if len(plan.periods) != 1 else ''} "
                      f"({plan.periods_text()}) {mode}")
     stopped_by = await _run_periods(ctx, plan)
-    ctx.period = plan.periods_text()
     details["periods"] = [p.as_dict() for p in plan.periods]
-    return _result(plan, details, stopped_by, ctx.stop_signal)
+    result = _result(plan, details, stopped_by, ctx.stop_signal)
+    result.period = plan.periods_text()
+    return result
 
 
 async def _run_periods(ctx: Context, plan: Plan) -> str | None:
@@ -230,7 +227,6 @@ async def _run_periods(ctx: Context, plan: Plan) -> str | None:
     ("signal", "refused"), or None."""
     queue = list(plan.periods)
     stop: list[str] = []
-    target = ctx.target
 
     async def worker() -> None:
         while queue and not stop:
@@ -239,8 +235,6 @@ async def _run_periods(ctx: Context, plan: Plan) -> str | None:
                 return
             item = queue.pop(0)
             refused = await _one(ctx, plan, item)
-            if plan.req.local:
-                ctx.target = target  # run_reminder points the label at the bot; the summary is the backfill's
             ctx.logger.log("INFO" if item.result in (APPLIED, DUPLICATE) else "ERROR",
                            f"backfill {plan.req.label} {item.period}: {item.result}"
                            + (f" ({item.reason})" if item.reason else ""),
@@ -277,7 +271,7 @@ async def _one(ctx: Context, plan: Plan, item: PeriodRun) -> bool:
 
 
 async def _cloud(ctx: Context, plan: Plan, item: PeriodRun) -> JobResult | None:
-    from housejobs.runs import RunRequest, run_job
+    from housejobs.jobs.cloud_run import RunRequest, run_job
 
     if item.seen == SUCCEEDED:
         item.result, item.reason = DUPLICATE, "history saw it succeed; nothing started"
@@ -288,20 +282,8 @@ async def _cloud(ctx: Context, plan: Plan, item: PeriodRun) -> JobResult | None:
 
 
 async def _local(ctx: Context, plan: Plan, period: str) -> JobResult:
-    # The functions the job commands themselves run, with the period they would otherwise default.
-    job = plan.req.job
-    if job == "reminder":
-        from housejobs.jobs.reminder import ReminderRequest, run_reminder
-
-        assert plan.req.reminder_type is not None
-        return await run_reminder(ctx, ReminderRequest(plan.req.reminder_type, period, None))
-    if job == "org-sync-all":
-        from housejobs.jobs.request import org_sync_job
-
-        return await org_sync_job(ctx, date=period)
-    from housejobs.jobs.admin import PERIOD_JOBS, run_period_job
-
-    return await run_period_job(ctx, PERIOD_JOBS[job], period)
+    # The functions the job commands themselves run (jobs/registry.py), with the period given.
+    return await spec(plan.req.job).run(ctx, JobArgs(period=period, reminder_type=plan.req.reminder_type))
 
 
 def _result(plan: Plan, details: dict[str, Any], stopped_by: str | None, signal: int | None) -> JobResult:

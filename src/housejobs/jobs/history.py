@@ -23,7 +23,6 @@ from housejobs.jobs.period_rules import period_of_run, rule_for
 from housejobs.jobs.reminder import household_zone
 from housejobs.jobs.slots import CANCELLED, FAILED, MISSED, SLOT_STATES, TOLERANCE_S, History, build_history
 from housejobs.results import JobResult, Outcome
-from housejobs.target import Target
 
 if TYPE_CHECKING:
     from housejobs.gcp.history import ExecutionReader
@@ -66,6 +65,11 @@ def window_start(now: datetime, days: int) -> datetime:
     return datetime.combine(today - timedelta(days=days - 1), time(0, 0), tzinfo=UTC)
 
 
+def where(ctx: Context) -> str:
+    """What history reads, as the summary names it."""
+    return f"Cloud Run + Scheduler {ctx.settings.get('project')}/{ctx.settings.get('region')}"
+
+
 async def read_history(ctx: Context, req: HistoryRequest, *, now: datetime | None = None) -> History:
     """What ran against what should have, for the last `req.days` days up to `now` (default: the clock)."""
     from housejobs.gcp.history import ExecutionReader
@@ -74,8 +78,6 @@ async def read_history(ctx: Context, req: HistoryRequest, *, now: datetime | Non
     check_request(req, catalog)
     project = ctx.settings.require("project", "history")
     region = ctx.settings.require("region", "history")
-    ctx.target = Target("cloud-run", f"projects/{project}/locations/{region}",
-                        f"Cloud Run + Scheduler {project}/{region}")
     now = now or ctx.clock.now()
     start = window_start(now, req.days)
     selected = list(dict.fromkeys(req.jobs)) or list(catalog)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from housejobs.api.client import ApiClient
-from housejobs.context import Context, check_url
+from housejobs.context import Context
 from housejobs.errors import ApiAuthError, ApiError, ApiStatusError, ConfigError, UsageError
 from housejobs.migrations import (
     ApplyStopped,
@@ -23,7 +23,7 @@ from housejobs.migrations import (
 )
 from housejobs.redact import Secret
 from housejobs.results import JobResult, Outcome
-from housejobs.target import Target
+from housejobs.target import check_url
 
 PROJECT_REF_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -38,11 +38,8 @@ def _client(ctx: Context) -> tuple[ApiClient, str]:
     base = check_url(ctx.settings.get("supabase_api_url") or "https://api.supabase.com",
                      ctx.settings.source("supabase_api_url"))
     token: Secret = ctx.secret("supabase_access_token", "supabase-access-token")
-    client = ApiClient(base, clock=ctx.clock, logger=ctx.logger, policy=ctx.retry_policy(),
-                       headers={"Authorization": f"Bearer {token.reveal()}"}, transport=ctx.transport_for(base),
-                       auth_hint="check SUPABASE_ACCESS_TOKEN for this environment")
-    ctx.track(client)
-    ctx.target = Target("supabase", base, f"Supabase project {ref} ({ctx.env})")
+    client = ctx.client(base, headers={"Authorization": f"Bearer {token.reveal()}"},
+                        auth_hint="check SUPABASE_ACCESS_TOKEN for this environment")
     return client, ref
 
 

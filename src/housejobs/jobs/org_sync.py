@@ -24,9 +24,11 @@ from housejobs.errors import (
     ApiError,
     ApiProtocolError,
     ApiUnavailable,
+    HousejobsError,
     UsageError,
     one_line,
 )
+from housejobs.periods import parse_date
 from housejobs.results import JobResult, Outcome, PlannedCall
 
 ORG_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")  # \Z: `$` would let "acme\n" through
@@ -266,3 +268,43 @@ def _result(ctx: Context, req: OrgSyncRequest, tally: Tally, planned: list[Plann
     return JobResult(Outcome.APPLIED, f"synced {tally.synced} orgs for {req.date}"
                      + (f" ({tally.duplicate} already synced)" if tally.duplicate else "") + tally.skipped(),
                      counts=counts, details=details)
+
+
+# --- the job as the command, release and backfill run it ------------------------------------------------
+def org_sync_request(ctx: Context, *, date: str | None, orgs: list[str] | None, concurrency: int,
+                     shard: str | None) -> OrgSyncRequest:
+    """Options and the Cloud Run task (its index and count pick the shard) as one request."""
+    day = parse_date(date, ctx.clock.now())
+    chosen = [check_org(o) for o in orgs] if orgs else None
+    if shard is not None:
+        selected: tuple[int, int] | None = parse_shard(shard)
+    elif ctx.task is not None and ctx.task.count > 1:
+        selected = (ctx.task.index, ctx.task.count)
+    else:
+        selected = None
+    return OrgSyncRequest(date=day, concurrency=concurrency, orgs=chosen, shard=selected)
+
+
+async def org_sync_job(ctx: Context, *, date: str | None = None, orgs: list[str] | None = None,
+                       concurrency: int = 32, shard: str | None = None) -> JobResult:
+    """org-sync-all as the command runs it (and `release --local` and backfill, with the defaults)."""
+    req = org_sync_request(ctx, date=date, orgs=orgs, concurrency=concurrency, shard=shard)
+    ctx.settings.whole("progress_every")  # refused the same on a terminal (a bar) as off one (records)
+    try:
+        if ctx.options.dry_run:
+            result = await run_org_sync(ctx, req)
+        else:
+            with ctx.display("org-sync") as show:
+                start = ctx.clock.monotonic()
+
+                def progress(tally: Tally) -> None:
+                    done, elapsed = tally.done + tally.failed, ctx.clock.monotonic() - start
+                    show(done=done, failed=tally.failed, listed=tally.listed, total=max(tally.listed, done),
+                         rate_per_s=round(done / elapsed, 1) if elapsed > 0 else 0.0)
+
+                result = await run_org_sync(ctx, req, progress)
+    except HousejobsError as exc:
+        exc.period = req.date  # a failure's summary and notification still name its date
+        raise
+    result.period = req.date
+    return result

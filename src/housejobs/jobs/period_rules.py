@@ -8,61 +8,32 @@ backfill both read.
     org-sync-all                         date     t's UTC date                       --date
     reminder TYPE                        month    t's month in household_time_zone   --period
 
-The admin jobs' unit comes from PERIOD_JOBS (their request body's field), and the defaults are the
-parsers the commands themselves use (`parse_date(None, now)`, `parse_month(None, now)`), so a job run
+The rules themselves live in the job registry (jobs/registry.py), and the defaults are the parsers the
+commands themselves use (`parse_date(None, now)`, `parse_month(None, now)`), so a job run
 at t and history's idea of what that run applied cannot disagree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from housejobs import periods
 from housejobs.errors import UsageError
-from housejobs.jobs.admin import PERIOD_JOBS
-from housejobs.jobs.periods import parse_date, parse_month
-
-DATE, MONTH = "date", "month"
-UTC_ZONE, HOUSEHOLD = "utc", "household"
-
-
-@dataclass(frozen=True)
-class PeriodRule:
-    job: str
-    unit: str  # DATE or MONTH
-    zone: str  # UTC_ZONE or HOUSEHOLD: where the calendar is read
-    option: str | None  # the job's CLI option that carries the period; None: it takes none
-
-    @property
-    def backfillable(self) -> bool:
-        return self.option is not None
-
-    @property
-    def example(self) -> str:
-        return "2026-11-24" if self.unit == DATE else "2026-11"
-
-
-_OTHERS = {
-    "quota-cleanup": PeriodRule("quota-cleanup", DATE, UTC_ZONE, None),
-    "org-sync-all": PeriodRule("org-sync-all", DATE, UTC_ZONE, "--date"),
-    "reminder": PeriodRule("reminder", MONTH, HOUSEHOLD, "--period"),
-}
+from housejobs.jobs.registry import HOUSEHOLD, MONTH, REGISTRY, PeriodRule
+from housejobs.periods import parse_date, parse_month
 
 
 def rule_for(job: str) -> PeriodRule | None:
     """The job's period rule, or None for a job with no business period (migrate, bootstrap)."""
-    spec = PERIOD_JOBS.get(job)
-    if spec is not None:
-        return PeriodRule(job, spec.period, UTC_ZONE, f"--{spec.period}")
-    return _OTHERS.get(job)
+    found = REGISTRY.get(job)
+    return found.period if found is not None else None
 
 
 def period_at(rule: PeriodRule, instant: datetime, household: ZoneInfo) -> str:
     """The period a run of the job at `instant` applies when it is given none."""
-    local = instant.astimezone(household if rule.zone == HOUSEHOLD else UTC)
-    return parse_month(None, local) if rule.unit == MONTH else parse_date(None, local)
+    return periods.period_at(rule.unit, instant, household if rule.zone == HOUSEHOLD else UTC)
 
 
 def period_of_run(rule: PeriodRule, instant: datetime, args: Sequence[str] | None,
@@ -93,7 +64,7 @@ def period_args(rule: PeriodRule, period: str) -> tuple[str, ...]:
 
 def parse_period(rule: PeriodRule, value: str, option: str, now: datetime) -> str:
     """A --from/--to value in the rule's unit, refused in one line otherwise: the same parsers, and the
-    same range (jobs/periods.py), as the jobs' own --date/--month."""
+    same range (periods.py), as the jobs' own --date/--month."""
     return parse_month(value, now, option=option) if rule.unit == MONTH else parse_date(value, now, option=option)
 
 

@@ -10,9 +10,9 @@ from typing import Any
 from housejobs.context import Context
 from housejobs.errors import ConfigError, UsageError
 from housejobs.results import JobResult, Outcome
-from housejobs.target import Target
 from housejobs.threads import in_thread
 
+DEFAULT_DAYS = 90
 MIN_DAYS = 7
 MAX_DAYS = 36_500  # 100 years; far more and the cutoff falls before year 1 (an OverflowError, not a refusal)
 
@@ -37,7 +37,6 @@ async def run_quota_cleanup(ctx: Context, *, days: int) -> JobResult:
         column = bq.validate_column(ctx.settings.get("quota_timestamp_column") or "")
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    ctx.target = Target("bigquery", "", f"BigQuery {table}")
     cutoff = ctx.clock.now() - timedelta(days=days)
     # A retention DELETE can take minutes: the API deadline (60 s) would report `failed` while BigQuery
     # goes on and finishes. --deadline still wins when given.

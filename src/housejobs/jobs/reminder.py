@@ -14,16 +14,18 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from housejobs.context import Context
-from housejobs.errors import ApiProtocolError, ApiStatusError, ConfigError, UsageError, one_line
-from housejobs.jobs.period_rules import period_at, rule_for
-from housejobs.jobs.periods import parse_month, zone
+from housejobs.errors import ApiProtocolError, ApiStatusError, ConfigError, HousejobsError, UsageError, one_line
+from housejobs.periods import parse_month, period_at, zone
 from housejobs.redact import Secret
 from housejobs.results import JobResult, Outcome, PlannedCall
 from housejobs.target import Target
+
+if TYPE_CHECKING:
+    from housejobs.api.client import ApiResponse
 
 REMINDER_TYPES = ("utilities", "rent-warning", "rent-due")
 OUTCOMES = {"claimed": Outcome.APPLIED, "duplicate": Outcome.DUPLICATE, "dry-run": Outcome.DRY_RUN}
@@ -53,11 +55,12 @@ def household_zone(ctx: Context) -> ZoneInfo:
     return zone(ctx.settings.get("household_time_zone") or "Etc/UTC", ctx.settings.source("household_time_zone"))
 
 
+MONTH = "month"  # a reminder's period: the billing month where the household lives
+
+
 def household_period(ctx: Context) -> str:
     """The current month where the household lives (the rule history and backfill read too)."""
-    rule = rule_for("reminder")
-    assert rule is not None
-    return period_at(rule, ctx.clock.now(), household_zone(ctx))
+    return period_at(MONTH, ctx.clock.now(), household_zone(ctx))
 
 
 def bot_target(ctx: Context) -> tuple[Target, Secret]:
@@ -79,8 +82,6 @@ def _secret(ctx: Context) -> Secret:
 
 
 async def run_reminder(ctx: Context, req: ReminderRequest) -> JobResult:
-    from housejobs.api.client import ApiClient
-
     check_request(req, ctx.clock.now())
     # The time zone is checked even when --period makes it unnecessary: a malformed setting fails closed.
     household = household_period(ctx)
@@ -95,23 +96,12 @@ async def run_reminder(ctx: Context, req: ReminderRequest) -> JobResult:
                                "dedupeKey": f"{period}:{req.reminder_type}", "jobId": job_id,
                                "dryRun": dry_run}
 
-    target, secret = bot_target(ctx)
-    ctx.target = target  # the run summary names the bot, not the admin API
-    client = ApiClient(target.url, clock=ctx.clock, logger=ctx.logger, policy=ctx.retry_policy(),
-                       headers={"x-household-scheduler-secret": secret.reveal()},
-                       transport=ctx.transport_for(target.url, embedded=target.kind == "sandbox"),
-                       auth_hint="check SCHEDULER_SHARED_SECRET for this environment")
-    ctx.track(client)  # closed with the run; its attempts count in the summary
-    what = f"POST {path}"
     try:
-        response = await client.request("POST", path, json_body=body, replay_safe=True)
-    except ApiStatusError as exc:
-        if exc.status == 404:
-            raise ConfigError(f"{what}: 404: the bot runtime at {target.url} has no reminder routes",
-                              hint="the runtime mounts them only when SCHEDULER_SHARED_SECRET is set on it; "
-                                   "also check the bot URL") from None
+        response, target = await _dispatch(ctx, path, body)
+    except HousejobsError as exc:
+        exc.period = period  # a failure's summary and notification still name its period
         raise
-    outcome = _read_answer(response.data, what, req.reminder_type, period, dry_run)
+    outcome = _read_answer(response.data, f"POST {path}", req.reminder_type, period, dry_run)
     details.update(dedupeKey=response.data["dedupeKey"], jobId=response.data["jobId"])
     planned = [PlannedCall("POST", path, None, body)] if outcome is Outcome.DRY_RUN else []
     messages = {
@@ -121,7 +111,23 @@ async def run_reminder(ctx: Context, req: ReminderRequest) -> JobResult:
                          "its own dry run claimed nothing",
     }
     ctx.logger.info(f"reminder {response.data['outcome']}", **details)
-    return JobResult(outcome, messages[outcome], details=details, planned=planned)
+    return JobResult(outcome, messages[outcome], details=details, planned=planned, target=target.label,
+                     period=period)
+
+
+async def _dispatch(ctx: Context, path: str, body: dict[str, Any]) -> tuple[ApiResponse, Target]:
+    target, secret = bot_target(ctx)
+    client = ctx.client(target.url, headers={"x-household-scheduler-secret": secret.reveal()},
+                        embedded=target.kind == "sandbox",
+                        auth_hint="check SCHEDULER_SHARED_SECRET for this environment")
+    try:
+        return await client.request("POST", path, json_body=body, replay_safe=True), target
+    except ApiStatusError as exc:
+        if exc.status == 404:
+            raise ConfigError(f"POST {path}: 404: the bot runtime at {target.url} has no reminder routes",
+                              hint="the runtime mounts them only when SCHEDULER_SHARED_SECRET is set on it; "
+                                   "also check the bot URL") from None
+        raise
 
 
 def _read_answer(data: Any, what: str, reminder_type: str, period: str, dry_run: bool) -> Outcome:

@@ -1,4 +1,4 @@
-"""`housejobs run` and `housejobs release`: start Cloud Run executions and follow them to the end.
+"""`housejobs run`: start a Cloud Run execution of a provisioned job and follow it to the end.
 
 A run starts one execution of a provisioned job (`housejobs-<job>-<env>`) and polls it until it
 completes. Its outcome comes from the execution's task counts:
@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from housejobs.catalog import load_catalog
-from housejobs.context import Context
-from housejobs.errors import HousejobsError, UsageError
+from housejobs.context import Context, Progress
+from housejobs.errors import UsageError
 from housejobs.gcp.executions import (
     SUCCEEDED,
     CloudRunExecutions,
@@ -38,19 +38,14 @@ from housejobs.gcp.executions import (
     job_path,
 )
 from housejobs.results import JobResult, Outcome
-from housejobs.target import Target
 
 # Polling: quick at first (short jobs end in seconds), then settling at one read every 15 s.
 POLL_FIRST_S = 1.0
 POLL_FACTOR = 1.5
 POLL_MAX_S = 15.0
 
-RELEASE_STEPS = ("migrate", "bootstrap", "org-sync-all")
 # Operator arguments that would move an execution to another environment or target.
 TARGET_FLAGS = frozenset({"--env", "--api-url", "--bot-url"})
-
-Reporter = Callable[[ExecutionStatus], None]
-
 
 @dataclass(frozen=True)
 class RunRequest:
@@ -90,8 +85,6 @@ def cloud_run(ctx: Context, why: str = "run") -> tuple[CloudRunExecutions, str, 
     """The executions client for ctx's project and region, and the two (the jobs' paths need them)."""
     project = ctx.settings.require("project", why)
     region = ctx.settings.require("region", why)
-    # What this command talks to is Cloud Run, not the environment's admin API: say so in the summary.
-    ctx.target = Target("cloud-run", f"projects/{project}/locations/{region}", f"Cloud Run {project}/{region}")
     return CloudRunExecutions(ctx.settings, clock=ctx.clock, policy=ctx.retry_policy()), project, region
 
 
@@ -104,7 +97,7 @@ def follow_hint(req: RunRequest, execution_id: str) -> str:
     return f"housejobs run {req.job} --env {req.env} --follow {execution_id}"
 
 
-async def run_job(ctx: Context, req: RunRequest, reporter: Reporter | None = None) -> JobResult:
+async def run_job(ctx: Context, req: RunRequest) -> JobResult:
     """Start (or pick up) one execution and follow it to completion; the result carries its counts."""
     runner, job_name = _cloud_run(ctx, req.job, req.env)
     base: dict[str, Any] = {"job": req.job, "cloud_run_job": job_name}
@@ -131,7 +124,8 @@ async def run_job(ctx: Context, req: RunRequest, reporter: Reporter | None = Non
         return JobResult(Outcome.APPLIED, f"started {status.id}, not followed; follow it with "
                          f"`{follow_hint(req, status.id)}`", counts={"tasks": status.task_count},
                          details={**details, "state": status.state})
-    final = await follow(ctx, runner, status, reporter or status_reporter(ctx))
+    with ctx.status(status.id) as show:
+        final = await follow(ctx, runner, status, show)
     if final is None:
         return JobResult(Outcome.INTERRUPTED, f"stopped following {status.id}; the execution keeps running. "
                          f"Resume following with `{follow_hint(req, status.id)}`",
@@ -158,24 +152,24 @@ def outcome_of(status: ExecutionStatus, details: dict[str, Any], *, log_link: bo
 
 
 async def follow(ctx: Context, runner: CloudRunExecutions, first: ExecutionStatus,
-                 report: Reporter) -> ExecutionStatus | None:
+                 show: Progress) -> ExecutionStatus | None:
     """Poll until the execution completes; None if a signal stopped the following (not the execution)."""
     status, delay = first, POLL_FIRST_S
-    try:
-        report(status)
-        while not status.done:
-            if await _sleep_or_stop(ctx, delay):
-                return None
-            delay = min(delay * POLL_FACTOR, POLL_MAX_S)
-            status = await runner.get(status.name)
-            report(status)
-            if ctx.stop_event.is_set() and not status.done:
-                return None
-        return status
-    finally:
-        closer = getattr(report, "close", None)
-        if callable(closer):
-            closer()
+    shown(show, status)
+    while not status.done:
+        if await _sleep_or_stop(ctx, delay):
+            return None
+        delay = min(delay * POLL_FACTOR, POLL_MAX_S)
+        status = await runner.get(status.name)
+        shown(show, status)
+        if ctx.stop_event.is_set() and not status.done:
+            return None
+    return status
+
+
+def shown(show: Progress, status: ExecutionStatus) -> None:
+    show(done=status.succeeded, state=status.state, execution=status.name, **status.counts(),
+         running=status.running)
 
 
 async def _sleep_or_stop(ctx: Context, seconds: float) -> bool:
@@ -190,123 +184,3 @@ async def _sleep_or_stop(ctx: Context, seconds: float) -> bool:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     return ctx.stop_event.is_set()
-
-
-class _TerminalStatus:
-    """One status line on a terminal, rewritten on every poll; the last one stays."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self.start = ctx.clock.monotonic()
-        self.shown = False
-
-    def __call__(self, status: ExecutionStatus) -> None:
-        elapsed = self.ctx.clock.monotonic() - self.start
-        line = (f"{status.id}: {status.state} · {status.running} running · "
-                f"{status.succeeded}/{status.task_count} succeeded · {status.failed} failed · "
-                f"{status.cancelled} cancelled · {elapsed:.0f} s")
-        stream = self.ctx.runtime.stderr
-        stream.write("\r\x1b[2K" + line)
-        stream.flush()
-        self.shown = True
-
-    def close(self) -> None:
-        if self.shown:
-            self.ctx.runtime.stderr.write("\n")
-            self.ctx.runtime.stderr.flush()
-
-
-class _LogStatus:
-    """Off a terminal: one structured log record per change of state or task counts."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self.last: tuple[int, ...] | None = None
-
-    def __call__(self, status: ExecutionStatus) -> None:
-        if status.progress == self.last:
-            return
-        self.last = status.progress
-        self.ctx.logger.info(f"{status.id} {status.state}", event="execution_status", execution=status.name,
-                             state=status.state, **status.counts(), running=status.running)
-
-
-def status_reporter(ctx: Context) -> Reporter:
-    return _TerminalStatus(ctx) if ctx.runtime.stderr_tty else _LogStatus(ctx)
-
-
-def log_reporter(ctx: Context) -> Reporter:
-    """A log record per change, on a terminal too: for several executions followed at once, where one
-    rewritten status line cannot show them all."""
-    return _LogStatus(ctx)
-
-
-# --- release -------------------------------------------------------------------------------------
-async def release(ctx: Context, env: str, *, local: bool) -> JobResult:
-    """migrate → bootstrap → org-sync-all, stopping at the first step that does not exit 0."""
-    steps: list[dict[str, Any]] = []
-    final: JobResult | None = None
-    for job in RELEASE_STEPS:
-        if ctx.stop_event.is_set():
-            final = JobResult(Outcome.INTERRUPTED, f"stopped before {job}", signal=ctx.stop_signal)
-            break
-        ctx.logger.info(f"release: {job}", event="release_step_started", step=job, local=local)
-        try:
-            result = await (_local_step(ctx, job) if local else run_job(ctx, RunRequest(job, env)))
-        except HousejobsError as exc:
-            result = JobResult(exc.outcome, exc.line())
-        step = {"job": job, "outcome": result.outcome.value, "exit_code": result.exit_code,
-                "message": result.message, "counts": result.counts}
-        for key in ("execution", "log_uri", "duration_s"):
-            if result.details.get(key) is not None:
-                step[key] = result.details[key]
-        steps.append(step)
-        fields = {k: v for k, v in step.items() if k not in ("job", "message")}
-        ctx.logger.log("INFO" if result.exit_code == 0 else "ERROR",
-                       f"release: {job} {result.outcome.value}" + (f": {result.message}" if result.message else ""),
-                       event="release_step", step=job, **fields)
-        if result.exit_code != 0:
-            final = result
-            break
-    done = [s["job"] for s in steps if s["exit_code"] == 0]
-    not_run = [job for job in RELEASE_STEPS if job not in {s["job"] for s in steps}]
-    counts = {"steps": len(RELEASE_STEPS), "succeeded": len(done), "failed": len(steps) - len(done),
-              "not_run": len(not_run)}
-    details = {"mode": "local" if local else "cloud-run", "steps": steps, "not_run": not_run}
-    if final is None:
-        return JobResult(Outcome.APPLIED, " → ".join(RELEASE_STEPS) + " all succeeded", counts=counts,
-                         details=details)
-    failed = steps[-1]["job"] if len(steps) > len(done) else None
-    where = f"stopped at {failed}: {final.message}" if failed else final.message
-    if not_run:
-        where += f"; not run: {', '.join(not_run)}"
-    failures = [{"unit": failed, "reason": final.message}] if failed else []
-    return JobResult(final.outcome, where, counts=counts, details=details, failures=failures,
-                     signal=final.signal)
-
-
-async def _local_step(ctx: Context, job: str) -> JobResult:
-    # One Context serves the three jobs, and a job may repoint `ctx.target` (what the summary names) at
-    # what it talks to. Admin calls always go to `ctx.api_target`; restoring the label keeps the
-    # release's summary about the release.
-    target = ctx.target
-    try:
-        return await _local_job(ctx, job)
-    finally:
-        ctx.target = target
-
-
-async def _local_job(ctx: Context, job: str) -> JobResult:
-    # The same job functions the `migrate`, `bootstrap` and `org-sync-all` commands run, with their
-    # defaults: this process plays the part of the Cloud Run task.
-    if job == "migrate":
-        from housejobs.jobs.migrate import run_migrate
-
-        return await run_migrate(ctx, directory=None, include_all=False)
-    if job == "bootstrap":
-        from housejobs.jobs.admin import run_bootstrap
-
-        return await run_bootstrap(ctx)
-    from housejobs.jobs.request import org_sync_job
-
-    return await org_sync_job(ctx)

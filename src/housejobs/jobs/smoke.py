@@ -1,6 +1,6 @@
 """`housejobs smoke`: prove a deployment works from inside Cloud Run, changing nothing.
 
-    checks = doctor's checklist (housejobs.doctor)                     reads only
+    checks = doctor's checklist (housejobs.jobs.doctor)                     reads only
     for every catalog job (bounded parallelism across jobs):
         wait for any execution of it that is already running           follow it, never touch it
         start the job with `--dry-run` appended to its catalog args    runs.py's start and follow
@@ -32,12 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from housejobs.catalog import JobDef, load_catalog
-from housejobs.context import Context
-from housejobs.doctor import Checklist, run_checks
+from housejobs.context import Context, log_status
 from housejobs.errors import HousejobsError, UsageError
 from housejobs.gcp.executions import CloudRunExecutions, job_path
+from housejobs.jobs.cloud_run import cloud_run, follow, outcome_of
+from housejobs.jobs.doctor import Checklist, run_checks
 from housejobs.results import JobResult, Outcome
-from housejobs.runs import cloud_run, follow, log_reporter, outcome_of
 
 DRY_RUN = "--dry-run"
 DEFAULT_CONCURRENCY = 4
@@ -150,7 +150,9 @@ async def _wait_for_running(ctx: Context, runner: CloudRunExecutions, job_name: 
     for status in await runner.running(job_name):
         ctx.logger.info(f"{status.id} is running: waiting for it before the dry run", event="smoke_waiting",
                         execution=status.name)
-        if await follow(ctx, runner, status, log_reporter(ctx)) is None:
+        with log_status(ctx, status.id) as show:
+            ended = await follow(ctx, runner, status, show)
+        if ended is None:
             return None
         waited.append(status.id)
     return waited
@@ -166,7 +168,8 @@ async def _dry_run(ctx: Context, runner: CloudRunExecutions, job_name: str, row:
     ctx.logger.info(f"{row.label}: started {status.id}", event="smoke_dry_run_started", execution=status.name,
                     args=row.args)
     try:
-        final = await follow(ctx, runner, status, log_reporter(ctx))
+        with log_status(ctx, status.id) as show:
+            final = await follow(ctx, runner, status, show)
     except HousejobsError as exc:  # reads gave up: the execution's end is unknown
         row.outcome, row.message = exc.outcome.value, exc.line()
         return

@@ -19,27 +19,16 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from housejobs.errors import ConfigError, HousejobsError, SecretError
+from housejobs.results import EXIT_CODES, Check, JobResult, Lines, Outcome
+from housejobs.results import Checklist as ChecklistView
 from housejobs.threads import in_thread
 
 if TYPE_CHECKING:
     from housejobs.context import Context
     from housejobs.provision import Plan
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
-
-    def line(self) -> str:
-        return f"{'✓' if self.ok else '✗'} {self.name}: {self.detail}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "ok": self.ok, "detail": self.detail}
 
 
 @dataclass
@@ -202,3 +191,28 @@ def _bindings(ctx: Context) -> str:
     count = sum(b.kind == "run-job" for b in required_bindings(ctx))
     return (f"{count} scheduler bindings present on the jobs (secret and BigQuery bindings are listed by "
             "create-all-jobs --plan; their policies are not read here)")
+
+
+# --- doctor, the report -----------------------------------------------------------------------------------
+async def doctor(ctx: Context) -> JobResult:
+    """The checklist as a report: exit 0 only if every check passes, 1 if one fails, 2 if the configuration
+    does not resolve."""
+    return checklist_result(ctx.env or "", await run_checks(ctx))
+
+
+def config_refused(env: str) -> Callable[[HousejobsError], JobResult]:
+    """When the context itself cannot be built (an unknown env, a broken catalog): still a checklist."""
+    def result(exc: HousejobsError) -> JobResult:
+        return checklist_result(env, Checklist([Check("config resolves", False, exc.line())], config_error=True))
+
+    return result
+
+
+def checklist_result(env: str, checklist: Checklist) -> JobResult:
+    outcome = Outcome.REFUSED if checklist.config_error else (Outcome.FAILED if checklist.failed else Outcome.SKIPPED)
+    summary = checklist.summary(env)
+    document = {"env": env, "ok": not checklist.failed, "exit_code": EXIT_CODES[outcome],
+                "checks": [c.as_dict() for c in checklist.checks]}
+    return JobResult(outcome, summary, views=[ChecklistView(tuple(checklist.checks)), Lines((summary,))],
+                     document=document)
+

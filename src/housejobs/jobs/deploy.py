@@ -1,35 +1,43 @@
-"""The deployment commands behind cli/main.py: create-all-jobs, list-jobs --env, pause, resume, doctor.
+"""Deployment jobs: create-all-jobs, pause, resume, and the list-jobs --env report.
 
 create-all-jobs, pause and resume are runs like any job (one result, one summary, prod confirmed);
-list-jobs --env and doctor are reports that print a table or a checklist and set the exit code.
-The Google libraries load only once one of these runs.
+list-jobs --env is a report (its view and its JSON document). The Google libraries load only once one of
+these runs.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 from typing import TYPE_CHECKING, Any
 
-from housejobs.context import Context, Options
+from housejobs.context import Context
 from housejobs.errors import HousejobsError, UsageError
-from housejobs.redact import redact
-from housejobs.results import EXIT_CODES, JobResult, Outcome
-from housejobs.runtime import Runtime
-from housejobs.target import Target
+from housejobs.results import JobResult, Lines, Outcome
 from housejobs.threads import in_thread
 
 if TYPE_CHECKING:
-    from housejobs.doctor import Checklist
+    from housejobs.provision import Desired
 
 
 # --- create-all-jobs ------------------------------------------------------------------------------
 async def create_all_jobs(ctx: Context, *, plan_only: bool, only: str | None, prune: bool,
                           image: str | None, prune_foreign: tuple[str, ...] = ()) -> JobResult:
-    from housejobs.provision import apply_plan, build_desired, compute_plan
+    from housejobs.provision import build_desired
 
     desired = build_desired(ctx, only=only, image=image)
-    ctx.target = Target("gcp", "", f"Cloud Run + Scheduler {desired.parent} ({desired.env})")
+    where = f"Cloud Run + Scheduler {desired.parent} ({desired.env})"
+    try:
+        result = await _create_all_jobs(ctx, desired, plan_only=plan_only, prune=prune, prune_foreign=prune_foreign)
+    except HousejobsError as exc:
+        exc.target = where
+        raise
+    result.target = where
+    return result
+
+
+async def _create_all_jobs(ctx: Context, desired: Desired, *, plan_only: bool, prune: bool,
+                           prune_foreign: tuple[str, ...]) -> JobResult:
+    from housejobs.provision import apply_plan, compute_plan
+
     plan = await in_thread(compute_plan, ctx, desired, prune=prune, prune_foreign=prune_foreign)
     counts = plan.counts()
     details: dict[str, Any] = {"plan": plan.as_dict(), "lines": plan.lines()}
@@ -66,7 +74,9 @@ async def create_all_jobs(ctx: Context, *, plan_only: bool, only: str | None, pr
 
 # --- pause / resume -------------------------------------------------------------------------------
 async def set_paused(ctx: Context, *, job: str, trigger: str | None, pause: bool) -> JobResult:
-    return await in_thread(_set_paused, ctx, job, trigger, pause)
+    result = await in_thread(_set_paused, ctx, job, trigger, pause)
+    result.target = f"Cloud Scheduler {ctx.settings.get('project')}/{ctx.settings.get('region')} ({ctx.env})"
+    return result
 
 
 def _set_paused(ctx: Context, job: str, trigger: str | None, pause: bool) -> JobResult:
@@ -75,7 +85,6 @@ def _set_paused(ctx: Context, job: str, trigger: str | None, pause: bool) -> Job
     from housejobs.provision import Gcp, build_desired, google_errors, to_dict
 
     desired = build_desired(ctx, only=job)
-    ctx.target = Target("gcp", "", f"Cloud Scheduler {desired.parent} ({desired.env})")
     triggers = [t for t in desired.triggers if trigger is None or t.trigger == trigger]
     if not desired.triggers:
         raise UsageError(f"{job} is a manual job: it has no triggers to pause or resume")
@@ -106,20 +115,13 @@ def _set_paused(ctx: Context, job: str, trigger: str | None, pause: bool) -> Job
 
 
 # --- list-jobs --env ------------------------------------------------------------------------------
-def list_jobs_env(rt: Runtime, *, env: str, as_json: bool) -> int:
+async def list_jobs_env(ctx: Context) -> JobResult:
+    """A report: each job's and trigger's state against the catalog, the double triggers, the last runs."""
+    from housejobs.catalog import load_catalog
     from housejobs.provision import compute_plan, sync_state
 
-    ctx: Context | None = None
-    try:
-        ctx = Context(rt, Options(env=env, uses=("cloud-run",)), "list-jobs")
-        plan = compute_plan(ctx, iam=False)
-    except HousejobsError as exc:
-        rt.stderr.write(redact(f"error: {exc.line()}") + "\n")
-        return EXIT_CODES[exc.outcome]
-    finally:
-        if ctx is not None:
-            ctx.close()
-    from housejobs.catalog import load_catalog
+    env = ctx.env or ""
+    plan = await in_thread(compute_plan, ctx, iam=False)
 
     catalog = load_catalog(ctx.settings.jobs_dir)
     rows: list[dict[str, Any]] = []
@@ -144,10 +146,8 @@ def list_jobs_env(rt: Runtime, *, env: str, as_json: bool) -> int:
                      "last_execution": _last_execution(change.actual)})
     # Those on a labelled job that left the catalog have no row of their own.
     orphans = [f for f in plan.foreign if f.target not in {j.id for j in plan.desired.jobs}]
-    if as_json:
-        rt.stdout.write(json.dumps({"env": env, "project": plan.desired.project, "region": plan.desired.region,
-                                    "jobs": rows, "foreign_triggers": [f.as_dict() for f in plan.foreign]}) + "\n")
-        return 0
+    document = {"env": env, "project": plan.desired.project, "region": plan.desired.region, "jobs": rows,
+                "foreign_triggers": [f.as_dict() for f in plan.foreign]}
     # One row per trigger (reminder has three); the job's own cells only on its first row.
     table = [("NAME", "KIND", "STATE", "TRIGGER", "LAST EXECUTION")]
     for r in rows:
@@ -167,8 +167,7 @@ def list_jobs_env(rt: Runtime, *, env: str, as_json: bool) -> int:
                + (row[3] if row[3].startswith("! ") else row[3].ljust(trigger_width) + "  " + row[4])).rstrip()
               for row in table]
     lines += [f"! {f.target}: {f.warning()}" for f in orphans]
-    rt.stdout.write("\n".join(lines) + "\n")
-    return 0
+    return JobResult(Outcome.SKIPPED, f"{len(rows)} jobs", views=[Lines(tuple(lines))], document=document)
 
 
 def _last_execution(job: dict[str, Any] | None) -> dict[str, str] | None:
@@ -180,35 +179,3 @@ def _last_execution(job: dict[str, Any] | None) -> dict[str, str] | None:
         status = "running" if not ref.get("completionTime") else "unknown"
     return {"name": ref["name"].rsplit("/", 1)[-1], "status": status,
             "time": ref.get("completionTime") or ref.get("createTime", "")}
-
-
-# --- doctor ---------------------------------------------------------------------------------------
-def doctor(rt: Runtime, *, env: str, as_json: bool, deadline: float | None, debug: bool) -> int:
-    """A checklist (housejobs.doctor); exit 0 only if every check passes, 2 if the configuration does
-    not resolve."""
-    from housejobs.doctor import Check, Checklist, run_checks
-
-    ctx: Context | None = None
-    try:
-        try:
-            ctx = Context(rt, Options(env=env, deadline=deadline, debug=debug, uses=("cloud-run", "admin")),
-                          "doctor")
-        except HousejobsError as exc:
-            return _report(rt, env, Checklist([Check("config resolves", False, exc.line())], config_error=True),
-                           as_json)
-        return _report(rt, env, asyncio.run(run_checks(ctx)), as_json)
-    finally:
-        if ctx is not None:
-            ctx.close()
-
-
-def _report(rt: Runtime, env: str, checklist: Checklist, as_json: bool) -> int:
-    code = checklist.exit_code
-    if as_json:
-        doc = {"env": env, "ok": not checklist.failed, "exit_code": code,
-               "checks": [c.as_dict() for c in checklist.checks]}
-        rt.stdout.write(redact(json.dumps(doc)) + "\n")
-        return code
-    lines = [c.line() for c in checklist.checks] + [checklist.summary(env)]
-    rt.stdout.write(redact("\n".join(lines)) + "\n")
-    return code

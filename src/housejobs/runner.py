@@ -1,26 +1,28 @@
-"""The one path every job takes: options → context → job → render, and the error boundary.
+"""The run boundary: options → context → job → notifications → (JobResult, meta).
 
-Whatever happens inside, a run ends with one result on stdout, one canonical summary log record on
-stderr, and the exit code of its outcome. A traceback is shown only with --debug.
+Every command that does something — a job, create-all-jobs, pause, run, release, doctor, list-jobs,
+config show — is one `execute()`: the context is built once, the prod confirmation asked (through the
+CLI's hook), the job awaited under SIGINT/SIGTERM handling, the outcome announced to the notification
+sinks, and one canonical `run_summary` record logged. Whatever happens inside ends as a JobResult:
+HousejobsError by its outcome, a signal as `interrupted`, anything else as `failed` ("internal error",
+with a traceback only under --debug). Rendering the result and turning its outcome into the exit code
+are the CLI's (cli/main.py), in one place.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from housejobs import notify
-from housejobs.cli.confirm import confirm_prod
-from housejobs.cli.render import render
-from housejobs.context import Context, Options
+from housejobs.context import Context, Hooks, Options
 from housejobs.errors import HousejobsError, Stopped
 from housejobs.logs import Logger
 from housejobs.redact import redact
-from housejobs.results import JobResult, Outcome
+from housejobs.results import JobResult, Outcome, Run
 from housejobs.runtime import Runtime
 
 JobFn = Callable[[Context], Awaitable[JobResult]]
@@ -70,37 +72,38 @@ def _late_signal(ctx: Context) -> Callable[[int, object], None]:
     return note
 
 
-def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *,
-            confirm: str | None = None) -> int:
-    """Run one job end to end; return the exit code. `confirm` names the action prod must confirm."""
+def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *, confirm: str | None = None,
+            hooks: Hooks | None = None, report: bool = False,
+            refused: Callable[[HousejobsError], JobResult] | None = None) -> Run:
+    """Run one job end to end. `confirm` names the action prod must confirm (asked through `hooks`);
+    `refused` shapes a report's result when its context cannot even be built (doctor's checklist)."""
     clock = runtime.clock
     start = clock.monotonic()
     ctx: Context | None = None
     notifier: notify.Notifier | None = None
     logger = Logger(stream=runtime.stderr, json_lines=not runtime.stderr_tty, debug=options.debug,
-                    clock=clock.now)
-    logger.bind(job=job_name, execution=runtime.execution or "")
+                    clock=clock.now).bind(job=job_name, execution=runtime.execution or "")
     try:
-        ctx = Context(runtime, options, job_name)
+        ctx = Context(runtime, options, job_name, hooks=hooks)
         logger = ctx.logger
-        bound = ctx
-        ctx.confirm = lambda action: confirm_prod(bound, action)
-        # Check-in /start goes out in the background; no sink configured, nothing happens or loads.
-        notifier = notify.for_context(ctx)
-        if notifier is not None:
-            notifier.start()
+        if not report:
+            # Check-in /start goes out in the background; no sink configured, nothing happens or loads.
+            notifier = notify.for_context(ctx)
+            if notifier is not None:
+                notifier.start()
         if confirm and not options.dry_run:
-            confirm_prod(ctx, confirm)
+            ctx.confirm(confirm)
         result = asyncio.run(_run_job(ctx, job))
     except HousejobsError as exc:
-        result = JobResult(exc.outcome, exc.line())
-        logger.error(exc.line(), error=exc.__class__.__name__)
+        result = refused(exc) if refused is not None and ctx is None else exc.result()
+        if not report:  # a report's refusal is its one error line (cli/render.py)
+            logger.error(exc.line(), error=exc.__class__.__name__)
     except (KeyboardInterrupt, Stopped) as exc:
         # Before the job began (building the context, at the prompt): nothing was sent.
         signum = exc.signum if isinstance(exc, Stopped) else int(signal.SIGINT)
         result = JobResult(Outcome.INTERRUPTED, f"stopped by {signal.Signals(signum).name} before any work",
                            signal=signum)
-    except Exception as exc:  # noqa: BLE001 - the error boundary: nothing escapes as a traceback
+    except Exception as exc:  # noqa: BLE001 - the run boundary: nothing escapes as a traceback
         line = f"internal error: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         result = JobResult(Outcome.FAILED, line + ("" if options.debug else " (rerun with --debug for details)"))
         logger.error(line, error=exc.__class__.__name__)
@@ -113,7 +116,7 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *,
     duration_ms = int((clock.monotonic() - start) * 1000)
     try:
         # Before the context closes: the embedded sandbox, the demo's default sink, lives in it.
-        if notifier is None and ctx is None:
+        if notifier is None and ctx is None and not report:
             notifier = notify.without_context(runtime, options, job_name, logger)
         if notifier is not None:
             notifier.finish(result, duration_ms)  # bounded by its timeout; never raises
@@ -123,15 +126,15 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *,
     meta: dict[str, Any] = {
         "job": job_name,
         "env": ctx.env if ctx else options.env,
-        "target": ctx.target.label if ctx else (options.api_url or options.env or "unresolved"),
+        "target": result.target or (ctx.target.label if ctx else (options.api_url or options.env or "unresolved")),
         "attempts": ctx.attempts if ctx else 0,
         "calls": ctx.calls if ctx else 0,
         "duration_ms": duration_ms,
     }
-    severity = "INFO" if result.exit_code == 0 else ("WARNING" if result.outcome is Outcome.PARTIAL else "ERROR")
-    logger.log(severity, f"{job_name} {result.outcome.value}", event="run_summary",
-               outcome=result.outcome.value, exit_code=result.exit_code, counts=result.counts,
-               attempts=meta["attempts"], duration_ms=duration_ms, target=meta["target"])
-    with contextlib.suppress(BrokenPipeError):
-        render(result, meta, stream=runtime.stdout, as_json=options.json, colour=bool(runtime.stdout_tty))
-    return result.exit_code
+    if not report:
+        severity = "INFO" if result.exit_code == 0 else ("WARNING" if result.outcome is Outcome.PARTIAL
+                                                          else "ERROR")
+        logger.log(severity, f"{job_name} {result.outcome.value}", event="run_summary",
+                   outcome=result.outcome.value, exit_code=result.exit_code, counts=result.counts,
+                   attempts=meta["attempts"], duration_ms=duration_ms, target=meta["target"])
+    return Run(result, meta, as_json=options.json, report=report)

@@ -9,7 +9,7 @@ write a permanent ledger entry for a day that never comes or long went. The floo
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from housejobs.errors import ConfigError, UsageError
@@ -69,3 +69,11 @@ def zone(name: str, source: str) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         raise ConfigError(f"{name!r} from {source} is not an IANA time zone",
                           hint="e.g. Australia/Sydney or Etc/UTC") from None
+
+
+def period_at(unit: str, instant: datetime, where: tzinfo) -> str:
+    """The period ("date" or "month") a job run at `instant` applies when given none, its calendar read
+    in `where`: the one rule the jobs, history and backfill share."""
+    local = instant.astimezone(where)
+    return parse_month(None, local) if unit == "month" else parse_date(None, local)
+

@@ -1,0 +1,110 @@
+"""Commands about the tool itself: config show (a report through the run boundary) and sandbox (a server
+that runs until SIGINT/SIGTERM, not a run)."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import threading
+from typing import Annotated
+
+import typer
+
+from housejobs.cli.app import app, runtime
+from housejobs.cli.options import EnvOpt, JsonOpt, number, options, run
+from housejobs.results import Run
+from housejobs.runtime import Runtime
+
+config_app = typer.Typer(help="Inspect the resolved configuration.", no_args_is_help=True, suggest_commands=False)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(env: EnvOpt = None, json: JsonOpt = False) -> Run:
+    """Print every setting's resolved value and where it came from; secrets are masked.
+
+    Example: housejobs config show --env stage
+    """
+    from housejobs.jobs.info import config_show as impl
+
+    # A report of the settings: it resolves them, but calls nothing.
+    return run(options(env, None, False, False, json, None, False, uses=()), "config-show", impl, report=True)
+
+
+@app.command("sandbox")
+def sandbox(
+    port: Annotated[int, typer.Option("--port", click_type=number(whole=True, lo=0, hi=65535),
+                                      help="Port on 127.0.0.1 (0: any free).")] = 8765,
+    db: Annotated[str | None, typer.Option("--db", metavar="PATH", help="SQLite database path [default: "
+                                           "sandbox.db in the state directory, the embedded sandbox's own].",
+                                           show_default=False)] = None,
+    orgs: Annotated[int, typer.Option("--orgs", click_type=number(whole=True, lo=0, hi=1_000_000),
+                                      help="Active orgs to seed.")] = 25,
+    latency_ms: Annotated[float, typer.Option("--latency-ms", click_type=number(whole=False, lo=0),
+                                              help="Latency added to every admin call.")] = 0,
+    error_rate: Annotated[float, typer.Option("--error-rate", click_type=number(whole=False, lo=0, hi=1),
+                                              help="Share of admin calls answered 503.")] = 0,
+) -> int:
+    """Serve the admin API contract (docs/api.md) on 127.0.0.1 with a SQLite store.
+
+    The API key is read from CA_ROOT_API_KEY (default `sandbox-root-key`); the bot's scheduler secret from
+    SCHEDULER_SHARED_SECRET. Faults can be injected at run time with `POST /_sandbox/faults`. The database
+    is the embedded sandbox's (HOUSEJOBS_STATE_DIR/sandbox.db), so its ledger, counters and notification
+    inbox (`GET /admin/notifications`) show what earlier `housejobs <job>` runs did.
+
+    Example: housejobs sandbox --port 8765 --orgs 1000 --latency-ms 20
+    """
+    return serve_sandbox(runtime(), port=port, db=db, orgs=orgs, latency_ms=latency_ms, error_rate=error_rate)
+
+
+def serve_sandbox(rt: Runtime, *, port: int, db: str | None, orgs: int, latency_ms: float,
+                  error_rate: float) -> int:
+    from pathlib import Path
+
+    from housejobs.logs import Logger
+    from housejobs.sandbox.app import make_server
+    from housejobs.settings import state_dir
+
+    api_key = rt.environ.get("CA_ROOT_API_KEY") or "sandbox-root-key"
+    secret = rt.environ.get("SCHEDULER_SHARED_SECRET")
+    logger = Logger(stream=rt.stderr, json_lines=not rt.stderr_tty)
+    if db is None:
+        # The embedded sandbox's own database: what `housejobs quota-reset` did shows up here too.
+        folder = state_dir(rt.environ, rt.cwd)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            rt.stderr.write(f"error: cannot create state dir {folder}: {exc.strerror} "
+                            "(set HOUSEJOBS_STATE_DIR to a writable folder, or pass --db)\n")
+            return 2
+        db = str(folder / "sandbox.db")
+    elif not Path(db).is_absolute():
+        db = str(rt.cwd / db)
+    try:
+        server = make_server(db, api_key=api_key, orgs=orgs, port=port, scheduler_secret=secret)
+    except OSError as exc:
+        rt.stderr.write(f"error: cannot serve on 127.0.0.1:{port}: {exc.strerror}\n")
+        return 2
+    except sqlite3.Error as exc:
+        rt.stderr.write(f"error: cannot use {db} as the sandbox database: {exc}\n")
+        return 2
+    if latency_ms or error_rate:
+        server.app.faults.configure({"route": "*", "latency_ms": latency_ms, "error_rate": error_rate})
+    server.app.log = lambda record: logger.info("request", **record)
+    stopped = threading.Event()
+
+    def stop(signum: int, frame: object) -> None:
+        stopped.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
+    server.start()
+    # The default key is a published, well-known value; a key the operator chose is never echoed.
+    key = "$CA_ROOT_API_KEY" if "CA_ROOT_API_KEY" in rt.environ else "sandbox-root-key"
+    rt.stdout.write(f"housejobs sandbox serving on {server.url} · {orgs} active orgs · db {db}\n"
+                    f"point jobs at it:  export HOUSEJOBS_API_URL={server.url} CA_ROOT_API_KEY={key}\n")
+    rt.stdout.flush()
+    stopped.wait()
+    server.stop()
+    logger.info("sandbox stopped")
+    return 0

@@ -1,0 +1,129 @@
+"""What the commands share: ASCII number types, the common options, and the one way to start a run.
+
+Every command is thin: it parses its options, builds the job's request, and returns `run(...)`, the
+runner's `Run`; cli/main.py renders it and turns its outcome into the exit code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+import click
+import typer
+
+from housejobs.cli.app import runtime
+from housejobs.results import Run
+from housejobs.settings import ascii_float, ascii_int
+
+if TYPE_CHECKING:
+    from housejobs.context import Options
+    from housejobs.errors import HousejobsError
+    from housejobs.results import JobResult
+    from housejobs.runner import JobFn
+    from housejobs.target import Use
+
+
+# --- numbers: ASCII only, one type for every numeric option -------------------------------------------
+class _AsciiNumber(click.ParamType[Any, Any]):
+    """Click's INT and FLOAT call int() and float(), which also read other scripts' digits ("３", "٣")
+    and "1_000"; --date and the settings refuse those, so every numeric option does too."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            whole = isinstance(self, click.IntRange)
+            number = ascii_int(value) if whole else ascii_float(value)
+            if number is None:
+                self.fail(f"{value!r} is not a {'whole number' if whole else 'number'} in ASCII digits",
+                          param, ctx)
+            value = number
+        return super().convert(value, param, ctx)
+
+
+class _AsciiInt(_AsciiNumber, click.IntRange):
+    pass
+
+
+class _AsciiFloat(_AsciiNumber, click.FloatRange):
+    pass
+
+
+def number(*, whole: bool, lo: float | None = None, hi: float | None = None) -> click.ParamType[Any, Any]:
+    """The click type of a numeric option (typer.Option(click_type=...)), with its range if any."""
+    if whole:
+        return _AsciiInt(None if lo is None else int(lo), None if hi is None else int(hi))
+    return _AsciiFloat(lo, hi)
+
+
+# --- the options every job command shares ------------------------------------------------------
+EnvOpt = Annotated[str | None, typer.Option("--env", metavar="ENV", help="Environment: test, stage or prod "
+                                            "[default: $HOUSEJOBS_ENV, else the embedded sandbox].",
+                                            show_default=False)]
+# migrate and quota-cleanup talk to Supabase and BigQuery: there is no sandbox to fall back to.
+EnvNoSandboxOpt = Annotated[str | None, typer.Option("--env", metavar="ENV", help="Environment: test, stage or prod "
+                                                     "[default: $HOUSEJOBS_ENV; this job has no sandbox: "
+                                                     "without an env, its settings come from HOUSEJOBS_* "
+                                                     "variables].", show_default=False)]
+RequiredEnvOpt = Annotated[str, typer.Option("--env", help="Environment: test, stage or prod.", show_default=False)]
+ApiUrlOpt = Annotated[str | None, typer.Option("--api-url", help="Admin API base URL (overrides the "
+                                               "environment's).", show_default=False)]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Make the reads, print the mutating calls; "
+                                         "change nothing.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Confirm a prod run without a prompt.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")]
+DeadlineOpt = Annotated[float | None, typer.Option("--deadline", metavar="SECONDS",
+                                                   click_type=number(whole=False),
+                                                   help="Bound one API call, retries included "
+                                                   "[default: 60].", show_default=False)]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Debug logs, and a traceback on internal errors.")]
+DateOpt = Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD",
+                                             help="Business date [default: today, UTC].", show_default=False)]
+MonthOpt = Annotated[str | None, typer.Option("--month", metavar="YYYY-MM",
+                                              help="Business month [default: this month, UTC].",
+                                              show_default=False)]
+
+
+def options(env: str | None, api_url: str | None, dry_run: bool, yes: bool, json: bool, deadline: float | None,
+            debug: bool, *, uses: tuple[Use, ...] = ("admin",), bot_url: str | None = None) -> Options:
+    from housejobs.context import Options
+
+    return Options(env=env, api_url=api_url, dry_run=dry_run, yes=yes, json=json, deadline=deadline,
+                   debug=debug, uses=uses, bot_url=bot_url)
+
+
+def run(opts: Options, name: str, job: JobFn, *, confirm: str | None = None, report: bool = False,
+        refused: Callable[[HousejobsError], JobResult] | None = None) -> Run:
+    """Run `job` through the run boundary with the CLI's hooks: the prod prompt and the progress displays."""
+    from housejobs.cli.confirm import confirm_prod
+    from housejobs.cli.progress import display
+    from housejobs.context import Hooks
+    from housejobs.runner import execute
+
+    return execute(runtime(), opts, name, job, confirm=confirm, report=report, refused=refused,
+                   hooks=Hooks(confirm=confirm_prod, display=display))
+
+
+def refusing(error: HousejobsError | None, job: JobFn) -> JobFn:
+    """`job`, or a job that raises `error`: bad input found before the run is still refused inside it (one
+    result, one summary, the notification), before any prompt or call."""
+    if error is None:
+        return job
+
+    async def refuse(ctx: Any) -> Any:
+        raise error
+
+    return refuse
+
+
+def catalog_check(check: Callable[[list[str]], None]) -> HousejobsError | None:
+    """Check a command's input against the catalog before any prompt; the error is raised inside the run."""
+    from housejobs.catalog import load_catalog
+    from housejobs.errors import HousejobsError
+    from housejobs.settings import find_jobs_dir
+
+    try:
+        jobs_dir, _ = find_jobs_dir(runtime().environ)
+        check(list(load_catalog(jobs_dir)))
+    except HousejobsError as exc:
+        return exc
+    return None

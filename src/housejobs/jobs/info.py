@@ -1,0 +1,59 @@
+"""Reports that read rather than run: the catalog (list-jobs) and the resolved configuration (config show).
+
+Each is a job like any other (one run boundary), whose result carries its view and the JSON document
+its users script against.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from housejobs.catalog import load_catalog
+from housejobs.context import Context
+from housejobs.redact import MASK
+from housejobs.results import JobResult, Lines, Outcome, Table
+from housejobs.settings import SETTINGS, find_jobs_dir
+
+
+async def list_jobs(ctx: Context) -> JobResult:
+    """The catalog: name, kind, schedule and what each job calls. Reads no settings and no cloud."""
+    jobs_dir, _ = find_jobs_dir(ctx.runtime.environ)
+    rows: list[dict[str, Any]] = []
+    for job in load_catalog(jobs_dir).values():
+        schedule = "; ".join(f"{t.schedule} {t.time_zone}" + (f" ({t.name})" if job.kind == "scheduled" else "")
+                             for t in job.triggers) or "—"
+        rows.append({"name": job.name, "kind": job.kind, "schedule": schedule, "calls": job.calls,
+                     "description": job.description})
+    table = Table(("NAME", "KIND", "SCHEDULE", "CALLS"),
+                  tuple((r["name"], r["kind"], r["schedule"], r["calls"]) for r in rows))
+    return JobResult(Outcome.SKIPPED, f"{len(rows)} jobs", views=[table], document={"jobs": rows})
+
+
+async def config_show(ctx: Context) -> JobResult:
+    """Every setting's value and where it came from (secrets masked), and the network in effect."""
+    from housejobs.api.network import report
+
+    settings, env = ctx.settings, ctx.env
+    rows: list[dict[str, str | None]] = []
+    for d in SETTINGS:
+        value = settings.get(d.key)
+        source = settings.source(d.key)
+        if d.key == "env":  # the environment in effect, wherever it was chosen (--env included)
+            value, source = env, ctx.env_source
+        shown = (MASK if value else None) if d.secret else value
+        rows.append({"key": d.key, "env_var": d.env_var, "value": shown, "source": source})
+    rows.append({"key": "jobs_dir", "env_var": "HOUSEJOBS_JOBS_DIR", "value": str(settings.jobs_dir),
+                 "source": settings.jobs_dir_source})
+    network = report(ctx.runtime.environ, settings, env)
+    width = max(len(str(r["key"])) for r in rows)
+    lines = [f"environment: {env or '(none: jobs run against the embedded sandbox)'}"]
+    for r in rows:
+        value = r["value"] if r["value"] is not None else "-"
+        lines.append(f"{str(r['key']).ljust(width)}  {value}  [{r['source']}]")
+    lines.append("network:")
+    lines.append(f"  {'CA bundle'.ljust(9)}  {network['ca_bundle']}"
+                 + (f"  [error: {network['ca_error']}]" if network["ca_error"] else ""))
+    lines += [f"  {str(c['client']).ljust(9)}  {c['url'] or '-'}: {c['route']}"
+              + (f"  [error: {c['error']}]" if c["error"] else "") for c in network["clients"]]
+    return JobResult(Outcome.SKIPPED, f"environment {env or '(none)'}", views=[Lines(tuple(lines))],
+                     document={"env": env, "settings": rows, "network": network})

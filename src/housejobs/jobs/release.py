@@ -1,0 +1,59 @@
+"""`housejobs release`: migrate → bootstrap → org-sync-all, stopping at the first step that fails.
+
+Each step runs as `housejobs run STEP --env ENV` (a Cloud Run execution, followed to the end), or with
+`--local` through the same job functions the commands run (jobs/registry.py), with their defaults: this
+process plays the part of the Cloud Run task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from housejobs.context import Context
+from housejobs.errors import HousejobsError
+from housejobs.jobs.cloud_run import RunRequest, run_job
+from housejobs.jobs.registry import RELEASE_STEPS, JobArgs, spec
+from housejobs.results import JobResult, Outcome
+
+
+async def release(ctx: Context, env: str, *, local: bool) -> JobResult:
+    """migrate → bootstrap → org-sync-all, stopping at the first step that does not exit 0."""
+    steps: list[dict[str, Any]] = []
+    final: JobResult | None = None
+    for job in RELEASE_STEPS:
+        if ctx.stop_event.is_set():
+            final = JobResult(Outcome.INTERRUPTED, f"stopped before {job}", signal=ctx.stop_signal)
+            break
+        ctx.logger.info(f"release: {job}", event="release_step_started", step=job, local=local)
+        try:
+            result = await (spec(job).run(ctx, JobArgs()) if local else run_job(ctx, RunRequest(job, env)))
+        except HousejobsError as exc:
+            result = exc.result()
+        step = {"job": job, "outcome": result.outcome.value, "exit_code": result.exit_code,
+                "message": result.message, "counts": result.counts}
+        for key in ("execution", "log_uri", "duration_s"):
+            if result.details.get(key) is not None:
+                step[key] = result.details[key]
+        steps.append(step)
+        fields = {k: v for k, v in step.items() if k not in ("job", "message")}
+        ctx.logger.log("INFO" if result.exit_code == 0 else "ERROR",
+                       f"release: {job} {result.outcome.value}" + (f": {result.message}" if result.message else ""),
+                       event="release_step", step=job, **fields)
+        if result.exit_code != 0:
+            final = result
+            break
+    done = [s["job"] for s in steps if s["exit_code"] == 0]
+    not_run = [job for job in RELEASE_STEPS if job not in {s["job"] for s in steps}]
+    counts = {"steps": len(RELEASE_STEPS), "succeeded": len(done), "failed": len(steps) - len(done),
+              "not_run": len(not_run)}
+    details = {"mode": "local" if local else "cloud-run", "steps": steps, "not_run": not_run}
+    if final is None:
+        return JobResult(Outcome.APPLIED, " → ".join(RELEASE_STEPS) + " all succeeded", counts=counts,
+                         details=details)
+    failed = steps[-1]["job"] if len(steps) > len(done) else None
+    where = f"stopped at {failed}: {final.message}" if failed else final.message
+    if not_run:
+        where += f"; not run: {', '.join(not_run)}"
+    failures = [{"unit": failed, "reason": final.message}] if failed else []
+    return JobResult(final.outcome, where, counts=counts, details=details, failures=failures,
+                     signal=final.signal)
