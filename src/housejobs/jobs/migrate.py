@@ -13,14 +13,9 @@ from typing import Any
 from housejobs.api.client import ApiClient
 from housejobs.context import Context, check_url
 from housejobs.errors import ApiAuthError, ApiError, ApiStatusError, ConfigError, UsageError
-from housejobs.migrations import (
-    ApplyStopped,
-    MigrateResult,
-    MigrationError,
-    QueryError,
-    load_dir,
-    run_migrations,
-)
+from housejobs.migrations.files import load_dir
+from housejobs.migrations.run import ApplyStopped, MigrateResult, QueryError, run_migrations
+from housejobs.migrations.sql import MigrationError
 from housejobs.redact import Secret
 from housejobs.results import JobResult, Outcome
 from housejobs.target import Target
