@@ -66,6 +66,30 @@ def test_apply_then_rerun_is_skipped(cli: Cli, api: FakeSupabaseApi, pg_db: str,
     assert status.code == 0 and status.stdout.count("applied") >= 2
 
 
+def test_status_on_a_terminal_shows_every_migration(cli: Cli, api: FakeSupabaseApi, tmp_path: Path) -> None:
+    folder = write(tmp_path, GOOD)
+    assert cli("migrate", "--env", "test", "--dir", str(folder), env=env(api)).code == 0
+    write(tmp_path, ["20260104000000_create_d.sql"])
+    expected = [("20260101000000", "create_a", "applied"), ("20260102000000", "add_b", "applied"),
+                ("20260104000000", "create_d", "pending")]
+    status = cli("migrate", "status", "--env", "test", "--dir", str(folder), env=env(api), tty=True)
+    assert status.code == 0, status.stdout + status.stderr
+    lines = [line.split() for line in status.stdout.splitlines()]
+    assert ["VERSION", "NAME", "STATUS"] in lines
+    for row in expected:
+        assert list(row) in lines, status.stdout
+    # Scripts read the same rows from --json, in the shape they always had.
+    doc = cli("migrate", "status", "--env", "test", "--dir", str(folder), "--json", env=env(api)).json()
+    assert doc["details"]["migrations"] == [{"version": v, "name": n, "status": s} for v, n, s in expected]
+    assert doc["counts"] == {"applied": 2, "pending": 1}
+    # A refusal still names its migration on the terminal, beside the table.
+    (folder / GOOD[1]).unlink()
+    refused = cli("migrate", "status", "--env", "test", "--dir", str(folder), env=env(api), tty=True)
+    assert refused.code == 2
+    assert ["20260102000000", "add_b", "missing"] in [line.split() for line in refused.stdout.splitlines()]
+    assert "in the history but no local file" in refused.stdout
+
+
 def test_third_of_five_fails_leaves_no_trace(cli: Cli, api: FakeSupabaseApi, pg_db: str, tmp_path: Path) -> None:
     folder = write(tmp_path, list(FILES))
     result = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=env(api))

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from housejobs.errors import ApiAuthError
-from housejobs.migrations import ApplyStopped, Migration, history_query, load_dir, run_migrations
+from housejobs.migrations.files import Migration, load_dir
+from housejobs.migrations.history import history_query
+from housejobs.migrations.run import ApplyStopped, run_migrations
 from tests.conftest import SENTINELS, Cli
 from tests.fakes.supabase import FakeSupabaseApi
 

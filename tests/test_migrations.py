@@ -13,21 +13,11 @@ import httpx
 import psycopg
 import pytest
 
-from housejobs.migrations import (
-    HISTORY_TABLE,
-    MigrateResult,
-    Migration,
-    MigrationError,
-    QueryError,
-    QueryFn,
-    apply_sql,
-    is_duplicate_error,
-    load_dir,
-    normalise,
-    plan,
-    run_migrations,
-    split_statements,
-)
+from housejobs.migrations.files import Migration, load_dir
+from housejobs.migrations.history import HISTORY_TABLE, apply_sql, is_duplicate_error
+from housejobs.migrations.plan import plan
+from housejobs.migrations.run import MigrateResult, QueryError, QueryFn, run_migrations
+from housejobs.migrations.sql import MigrationError, normalise, split_statements
 from tests.fakes.supabase import FakeSupabaseApi
 
 REPO = Path(__file__).resolve().parents[1]

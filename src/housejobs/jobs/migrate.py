@@ -13,16 +13,11 @@ from typing import Any
 from housejobs.api.client import ApiClient
 from housejobs.context import Context
 from housejobs.errors import ApiAuthError, ApiError, ApiStatusError, ConfigError, UsageError
-from housejobs.migrations import (
-    ApplyStopped,
-    MigrateResult,
-    MigrationError,
-    QueryError,
-    load_dir,
-    run_migrations,
-)
+from housejobs.migrations.files import load_dir
+from housejobs.migrations.run import ApplyStopped, MigrateResult, QueryError, run_migrations
+from housejobs.migrations.sql import MigrationError
 from housejobs.redact import Secret
-from housejobs.results import JobResult, Outcome
+from housejobs.results import JobResult, Outcome, Table
 from housejobs.target import check_url
 
 PROJECT_REF_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -131,12 +126,15 @@ async def run_status(ctx: Context, *, directory: str | None) -> JobResult:
     except QueryError as exc:
         return JobResult(Outcome.FAILED, f"reading the migration history failed: {exc.message}")
     rows = _status_rows(result)
-    table = "\n".join(f"  {r['version']:<16} {r['name']:<40} {r['status']}" for r in rows)
     tally: dict[str, int] = {}
     for r in rows:
         tally[r["status"]] = tally.get(r["status"], 0) + 1
-    message = f"{len(rows)} migrations in {path}" + (f"\n{table}" if rows else "")
+    message = f"{len(rows)} migrations in {path}"
     outcome = Outcome.REFUSED if result.refusals else Outcome.SKIPPED
     if result.refusals:
-        message += "\n  " + "\n  ".join(result.refusals)
-    return JobResult(outcome, message, counts=tally, details={"migrations": rows, "project_ref": ref})
+        message += "; " + "; ".join(result.refusals)
+    # The rows as data: the renderer draws the table on a terminal; --json carries details["migrations"].
+    table = Table(("VERSION", "NAME", "STATUS"), tuple((r["version"], r["name"], r["status"]) for r in rows),
+                  title=f"migrations in {path}")
+    return JobResult(outcome, message, counts=tally, details={"migrations": rows, "project_ref": ref},
+                     views=[table] if rows else [])
