@@ -13,12 +13,12 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from housejobs import notify
 from housejobs.cli.confirm import confirm_prod
 from housejobs.cli.render import render
 from housejobs.context import Context, Options
 from housejobs.errors import HousejobsError, Stopped
 from housejobs.logs import Logger
+from housejobs.notify import notifier as notify
 from housejobs.redact import redact
 from housejobs.results import JobResult, Outcome
 from housejobs.runtime import Runtime

@@ -1,0 +1,87 @@
+"""Which sinks a run has: where their URLs come from (a setting, or a Secret Manager secret a setting names),
+whether what was found is usable, and the settings a run that has no context reads them from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from housejobs.errors import HousejobsError
+from housejobs.redact import Secret
+from housejobs.settings import Settings
+
+if TYPE_CHECKING:
+    from housejobs.context import Options
+    from housejobs.runtime import Runtime
+
+
+@dataclass
+class Sources:
+    """Where the sinks' URLs come from, before any is read."""
+
+    webhook_env: Secret | None
+    webhook_secret: str | None
+    checkin_env: Secret | None
+    checkin_secret: str | None
+
+    @classmethod
+    def of(cls, settings: Settings, *, with_secret_manager: bool) -> Sources:
+        def secret_name(key: str) -> str | None:
+            return (settings.get(key) or None) if with_secret_manager else None
+
+        return cls(webhook_env=settings.secret("notify_url"), webhook_secret=secret_name("notify_url_secret"),
+                   checkin_env=settings.secret("healthcheck_url"),
+                   checkin_secret=secret_name("healthcheck_url_secret"))
+
+    @property
+    def webhook(self) -> bool:
+        return self.webhook_env is not None or bool(self.webhook_secret)
+
+    @property
+    def checkin(self) -> bool:
+        return self.checkin_env is not None or bool(self.checkin_secret)
+
+
+def valid_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def read_url(key: str, from_env: Secret | None, secret_name: str | None, what: str, *,
+             secret: Callable[[str, str], Secret] | None, warn: Callable[[str], None]) -> Secret | None:
+    """The sink's URL from its setting, else from the named secret; None (and a warning) when unusable.
+    `secret` reads Secret Manager, which may take a while: call this off the main thread."""
+    url = from_env
+    if url is None and secret_name:
+        if secret is None:
+            warn(f"{key}_secret is set, but with no environment selected there is no Secret "
+                 f"Manager to read it from: no {what} this run")
+            return None
+        try:
+            url = secret(key, secret_name)
+        except HousejobsError as exc:
+            warn(f"{what} disabled: {exc.line()}")
+            return None
+    if url is None:
+        return None
+    if not valid_url(url.reveal()):
+        warn(f"{key} is not an http(s) URL: no {what} this run")
+        return None
+    return url
+
+
+def settings_without_context(runtime: Runtime, options: Options) -> tuple[str | None, Settings]:
+    """The process environment only (the context that would read .env and environments.toml failed)."""
+    from housejobs.settings import ENV_NAMES, SETTINGS, Value
+
+    settings = Settings()
+    for d in SETTINGS:
+        value = runtime.environ.get(d.env_var, d.default)
+        settings.values[d.key] = Value(value, f"${d.env_var}" if d.env_var in runtime.environ else "default")
+    env = options.env or runtime.environ.get("HOUSEJOBS_ENV")
+    return (env if env in ENV_NAMES else None), settings  # an invalid name may be why the run stopped
