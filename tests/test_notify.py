@@ -14,6 +14,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from housejobs.notify.delivery import WAIT_SHARE, Delivery, deadline_after
 from housejobs.notify.event import RunInfo, build_event
 from housejobs.notify.formats import checkin_url, slack_message
+from housejobs.redact import Secret
 from housejobs.results import JobResult, Outcome
 from housejobs.sandbox.store import Store
 from tests.conftest import NOTIFY_TOKENS, ROOT_KEY, Cli, SandboxHandle, assert_no_secret
@@ -59,26 +62,33 @@ class _SinkHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         with self.server.lock:
             self.server.seen.append(Seen("POST", url.path, parse_qs(url.query), dict(self.headers.items()), body))
-        if self.server.mode == "hang":
+            scripted = self.server.answers.pop(0) if self.server.answers else None
+        if scripted is None and self.server.mode == "hang":
             self.server.stopping.wait(HANG_S)
             self.close_connection = True
             return
         status = 500 if self.server.mode == "error" else self.server.status
         payload = b"OK" if status < 300 else b"broken"
+        headers: dict[str, str] = {}
+        if scripted is not None:
+            status, headers, payload = scripted
         self.send_response(status)
-        self.send_header("Content-Length", str(len(payload)))
+        for name, value in {**headers, "Content-Length": str(len(payload))}.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
 
 
 class SinkServer(ThreadingHTTPServer):
-    """Records every request; answers 200, or 500 (mode "error"), or nothing for a while (mode "hang")."""
+    """Records every request; answers 200, or 500 (mode "error"), or nothing for a while (mode "hang").
+    `answers` (status, headers, body) are given first, one a request, whatever the mode."""
 
     daemon_threads = True
 
     def __init__(self, mode: str = "ok") -> None:
         self.mode = mode
         self.status = 200
+        self.answers: list[tuple[int, dict[str, str], bytes]] = []
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -413,6 +423,72 @@ def test_bad_notify_settings_warn_and_leave_the_outcome(cli: Cli, sandbox: Sandb
     assert text in result.stderr
 
 
+# --- the one retry rule (housejobs.api.retry), inside a sink's time ---------------------------------------
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # the run's clock, for an HTTP-date Retry-After
+IN_FLIGHT = json.dumps({"error": {"code": "idempotency_in_flight", "message": "still running"}}).encode()
+MISMATCH = json.dumps({"error": {"code": "idempotency_mismatch", "message": "another body"}}).encode()
+
+
+def deliver(server: SinkServer, *answers: tuple[int, dict[str, str], bytes],
+            budget: float = 5.0) -> tuple[Delivery, list[float]]:
+    """One webhook delivery to `server`, which gives `answers` first, then 200; the waits are recorded, not slept."""
+    server.answers.extend(answers)
+    waits: list[float] = []
+    delivery = Delivery("webhook", Secret(hook_url(server), "test"), b"{}", {"Content-Type": "application/json"},
+                        deadline=deadline_after(budget), budget=budget, now=lambda: NOW, sleep=waits.append)
+    delivery.start().wait()
+    return delivery, waits
+
+
+@pytest.mark.parametrize(("status", "body", "retried"), [
+    (409, IN_FLIGHT, True),  # new: the first request with that key is still running, its answer is coming
+    (425, b"", True),
+    (503, b"", True),
+    (409, MISMATCH, False),
+    (400, b"", False),
+    (404, b"", False),
+])
+def test_sink_retries_what_the_one_retry_rule_calls_transient(sinks: dict[str, SinkServer], status: int,
+                                                              body: bytes, retried: bool) -> None:
+    server = sinks["ok"]
+    delivery, waits = deliver(server, (status, {}, body))
+    assert len(server.requests) == (2 if retried else 1)
+    assert delivery.ok is retried and delivery.attempts == len(server.requests)
+    # Without a Retry-After the wait is the rule's jittered backoff, kept under a twentieth of the sink's time.
+    assert len(waits) == (1 if retried else 0) and all(0 <= w <= 5.0 * WAIT_SHARE for w in waits)
+    if not retried:
+        assert delivery.describe().endswith(f": answered HTTP {status}")
+
+
+@pytest.mark.parametrize(("retry_after", "wait"), [("2", 2.0), ("Tue, 24 Nov 2026 10:00:03 GMT", 3.0)])
+def test_sink_honours_retry_after_within_its_time(sinks: dict[str, SinkServer], retry_after: str,
+                                                  wait: float) -> None:
+    server = sinks["ok"]
+    delivery, waits = deliver(server, (503, {"Retry-After": retry_after}, b""))
+    assert delivery.ok and delivery.attempts == 2 and len(server.requests) == 2
+    assert waits == [wait]  # as told (seconds, or a date read against the run's clock)
+
+
+def test_sink_retry_after_past_its_time_ends_the_delivery(sinks: dict[str, SinkServer]) -> None:
+    server = sinks["ok"]
+    delivery, waits = deliver(server, (429, {"Retry-After": "60"}, b""))
+    assert not delivery.ok and waits == [] and len(server.requests) == 1
+    assert delivery.describe().endswith(": answered HTTP 429 and asked to retry after 60 s, past this sink's "
+                                        "time (HOUSEJOBS_NOTIFY_TIMEOUT 5 s)")
+
+
+def test_retry_after_past_the_budget_is_one_warning_in_a_run(cli: Cli, sandbox: SandboxHandle,
+                                                             sinks: dict[str, SinkServer]) -> None:
+    fail_api(sandbox)
+    hook = sinks["ok"]
+    hook.answers.append((503, {"Retry-After": "60"}, b""))
+    result = cli("quota-reset", *api(sandbox), env=sink_env(hook))
+    assert result.code == 1 and len(hook.requests) == 1  # before: retried at once, into the same outage
+    [warning] = [r for r in result.log_records() if "not delivered" in r["message"]]
+    assert "answered HTTP 503 and asked to retry after 60 s, past this sink's time" in warning["message"]
+    no_tokens(result.stdout, result.stderr)
+
+
 # --- URLs from Secret Manager, named in environments.toml ------------------------------------------------
 def test_sink_urls_from_secret_manager_references(cli: Cli, sandbox: SandboxHandle, sinks: dict[str, SinkServer],
                                                   tmp_path: Path) -> None:
@@ -515,8 +591,6 @@ def test_checkin_url_keeps_an_existing_query() -> None:
 def test_slack_text_cannot_become_markup() -> None:
     info = RunInfo(job="alerts", env="prod", run_id="local-1")
     result = JobResult(Outcome.FAILED, "POST /x: answered <html> & gave up")
-    from datetime import UTC, datetime
-
     event = build_event(info, result, duration_ms=1500, now=datetime(2026, 1, 1, tzinfo=UTC))
     text = slack_message(event)["blocks"][0]["text"]["text"]
     assert "&lt;html&gt; &amp; gave up" in text and "<html>" not in text

@@ -102,7 +102,7 @@ class Notifier:
     def _delivery(self, sink: str, url: Secret, body: bytes, headers: dict[str, str], *, deadline: float,
                   after: threading.Thread | None = None) -> Delivery:
         return Delivery(sink, url, body, {**headers, "User-Agent": f"housejobs/{__version__}"}, deadline=deadline,
-                        budget=self.budget, after=after, environ=self.environ)
+                        budget=self.budget, after=after, environ=self.environ, now=self._now)
 
     def _ping(self, url: Secret, suffix: str, text: str, *, deadline: float,
               after: threading.Thread | None = None) -> Delivery:
