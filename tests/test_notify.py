@@ -322,6 +322,74 @@ def test_run_stopped_before_its_context_still_reports(cli: Cli, sinks: dict[str,
     assert [what for what, _ in pings(check)] == ["fail"]  # no /start: the run never started
 
 
+# Before the context: settings resolve the one way (environment, ./.env, the env's table), so a sink set in
+# any of them hears of a run refused before its context existed.
+CLOUD_RUN = {"CLOUD_RUN_JOB": "housejobs-quota-reset-stage", "CLOUD_RUN_EXECUTION": "housejobs-quota-reset-stage-abc"}
+
+
+def write_dotenv(cli: Cli, hook: SinkServer) -> None:
+    (cli.cwd / ".env").write_text(f"HOUSEJOBS_NOTIFY_URL={hook_url(hook)}\nHOUSEJOBS_NOTIFY_TIMEOUT={BUDGET_S}\n")
+
+
+def jobs_dir(tmp_path: Path, environments: str | None = None, *, stage_extra: str = "") -> Path:
+    jobs = tmp_path / "jobs"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "jobs", jobs)
+    toml = (jobs / "environments.toml").read_text().replace("[stage]\n", "[stage]\n" + stage_extra)
+    (jobs / "environments.toml").write_text(toml if environments is None else environments)
+    return jobs
+
+
+@pytest.mark.parametrize(("housejobs_env", "broken_table", "said"), [
+    pytest.param(None, False, "without HOUSEJOBS_ENV", id="no-env"),
+    pytest.param("staging", False, "unknown environment 'staging'", id="unknown-env"),
+    # The env's own table is what failed: the event still names the env, the rest of the settings hold.
+    pytest.param("stage", True, "environments.toml is not valid TOML", id="broken-table"),
+])
+def test_refusal_before_the_context_reaches_a_webhook_set_only_in_dotenv(
+        cli: Cli, sinks: dict[str, SinkServer], tmp_path: Path, housejobs_env: str | None, broken_table: bool,
+        said: str) -> None:
+    hook = sinks["ok"]
+    write_dotenv(cli, hook)
+    environ = dict(CLOUD_RUN)
+    if housejobs_env is not None:
+        environ["HOUSEJOBS_ENV"] = housejobs_env
+    if broken_table:
+        environ["HOUSEJOBS_JOBS_DIR"] = str(jobs_dir(tmp_path, "[stage\n"))
+    result = cli("quota-reset", env=environ)
+    assert result.code == 2, result.stderr
+    [post] = hook.requests
+    event = post.json()
+    assert event["outcome"] == "refused" and said in event["message"]
+    assert event["env"] == ("stage" if broken_table else None)
+    assert post.headers["Idempotency-Key"] == "jobs-event:quota-reset:housejobs-quota-reset-stage-abc:0"
+    no_tokens(result.stdout, result.stderr)
+
+
+def test_refusal_before_the_context_uses_the_envs_table(cli: Cli, sinks: dict[str, SinkServer],
+                                                         tmp_path: Path) -> None:
+    # The env is fine, a later check refused the run: its table's format and project apply to the event.
+    hook = sinks["ok"]
+    jobs = jobs_dir(tmp_path, stage_extra='notify_format = "slack"\n')
+    result = cli("quota-reset", env={**CLOUD_RUN, **sink_env(hook), "HOUSEJOBS_ENV": "stage",
+                                     "HOUSEJOBS_JOBS_DIR": str(jobs), "HOUSEJOBS_MAX_RETRIES": "eleven"})
+    assert result.code == 2, result.stderr
+    [post] = hook.requests
+    assert post.json()["text"].startswith(":x: quota-reset refused in stage: max_retries must be")
+    # The table's project points the message at the execution's logs.
+    assert post.json()["blocks"][1]["elements"][0]["text"].endswith("?project=cloudact-testing-1|logs>")
+
+
+def test_unreadable_settings_before_the_context_turn_notifications_off(cli: Cli, sinks: dict[str, SinkServer]) -> None:
+    # A .env that cannot be read stops the run and leaves no settings to find a sink in: the refusal
+    # stands, and one warning says why nobody was told.
+    hook = sinks["ok"]
+    (cli.cwd / ".env").write_text("HOUSEJOBS_ENV=stage\nnot a setting\n")
+    result = cli("quota-reset", env={**CLOUD_RUN, **sink_env(hook)})
+    assert result.code == 2 and hook.requests == []
+    assert "notifications off: .env line 2 is not KEY=value" in result.stderr
+    no_tokens(result.stdout, result.stderr)
+
+
 def test_partial_is_a_warning(cli: Cli, sandbox: SandboxHandle, sinks: dict[str, SinkServer]) -> None:
     hook = sinks["ok"]
     sandbox.fault(route="/admin/orgs/{org}/sync", fail_orgs=["org-000003"])

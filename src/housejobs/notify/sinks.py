@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from housejobs.errors import HousejobsError
 from housejobs.redact import Secret
-from housejobs.settings import Settings
+from housejobs.settings import Settings, resolve, select_env
 
 if TYPE_CHECKING:
     from housejobs.context import Options
@@ -76,12 +76,16 @@ def read_url(key: str, from_env: Secret | None, secret_name: str | None, what: s
 
 
 def settings_without_context(runtime: Runtime, options: Options) -> tuple[str | None, Settings]:
-    """The process environment only (the context that would read .env and environments.toml failed)."""
-    from housejobs.settings import ENV_NAMES, SETTINGS, Value
-
-    settings = Settings()
-    for d in SETTINGS:
-        value = runtime.environ.get(d.env_var, d.default)
-        settings.values[d.key] = Value(value, f"${d.env_var}" if d.env_var in runtime.environ else "default")
-    env = options.env or runtime.environ.get("HOUSEJOBS_ENV")
-    return (env if env in ENV_NAMES else None), settings  # an invalid name may be why the run stopped
+    """The run's environment and settings, resolved the one way the context resolves them (environment,
+    ./.env, the env's table in environments.toml); without the env's table when the environment (its name,
+    or its table) is what stopped the run. Raises HousejobsError when the settings cannot be read at all."""
+    try:
+        env, _ = select_env(options.env, runtime.environ, runtime.cwd)
+    except HousejobsError:
+        env = None  # an invalid name may be why the run stopped
+    if env is not None:
+        try:
+            return env, resolve(runtime.environ, cwd=runtime.cwd, env=env)
+        except HousejobsError:
+            pass  # the env's table is unreadable: its name still labels the event, its values are lost
+    return env, resolve(runtime.environ, cwd=runtime.cwd)
