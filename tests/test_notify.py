@@ -14,6 +14,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from housejobs import notify
+from housejobs.notify.delivery import WAIT_SHARE, Delivery, deadline_after
+from housejobs.notify.event import RunInfo, build_event
+from housejobs.notify.formats import checkin_url, slack_message
+from housejobs.redact import Secret
 from housejobs.results import JobResult, Outcome
 from housejobs.sandbox.store import Store
 from tests.conftest import NOTIFY_TOKENS, ROOT_KEY, Cli, SandboxHandle, assert_no_secret
@@ -58,26 +62,33 @@ class _SinkHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         with self.server.lock:
             self.server.seen.append(Seen("POST", url.path, parse_qs(url.query), dict(self.headers.items()), body))
-        if self.server.mode == "hang":
+            scripted = self.server.answers.pop(0) if self.server.answers else None
+        if scripted is None and self.server.mode == "hang":
             self.server.stopping.wait(HANG_S)
             self.close_connection = True
             return
         status = 500 if self.server.mode == "error" else self.server.status
         payload = b"OK" if status < 300 else b"broken"
+        headers: dict[str, str] = {}
+        if scripted is not None:
+            status, headers, payload = scripted
         self.send_response(status)
-        self.send_header("Content-Length", str(len(payload)))
+        for name, value in {**headers, "Content-Length": str(len(payload))}.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
 
 
 class SinkServer(ThreadingHTTPServer):
-    """Records every request; answers 200, or 500 (mode "error"), or nothing for a while (mode "hang")."""
+    """Records every request; answers 200, or 500 (mode "error"), or nothing for a while (mode "hang").
+    `answers` (status, headers, body) are given first, one a request, whatever the mode."""
 
     daemon_threads = True
 
     def __init__(self, mode: str = "ok") -> None:
         self.mode = mode
         self.status = 200
+        self.answers: list[tuple[int, dict[str, str], bytes]] = []
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -311,6 +322,74 @@ def test_run_stopped_before_its_context_still_reports(cli: Cli, sinks: dict[str,
     assert [what for what, _ in pings(check)] == ["fail"]  # no /start: the run never started
 
 
+# Before the context: settings resolve the one way (environment, ./.env, the env's table), so a sink set in
+# any of them hears of a run refused before its context existed.
+CLOUD_RUN = {"CLOUD_RUN_JOB": "housejobs-quota-reset-stage", "CLOUD_RUN_EXECUTION": "housejobs-quota-reset-stage-abc"}
+
+
+def write_dotenv(cli: Cli, hook: SinkServer) -> None:
+    (cli.cwd / ".env").write_text(f"HOUSEJOBS_NOTIFY_URL={hook_url(hook)}\nHOUSEJOBS_NOTIFY_TIMEOUT={BUDGET_S}\n")
+
+
+def jobs_dir(tmp_path: Path, environments: str | None = None, *, stage_extra: str = "") -> Path:
+    jobs = tmp_path / "jobs"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "jobs", jobs)
+    toml = (jobs / "environments.toml").read_text().replace("[stage]\n", "[stage]\n" + stage_extra)
+    (jobs / "environments.toml").write_text(toml if environments is None else environments)
+    return jobs
+
+
+@pytest.mark.parametrize(("housejobs_env", "broken_table", "said"), [
+    pytest.param(None, False, "without HOUSEJOBS_ENV", id="no-env"),
+    pytest.param("staging", False, "unknown environment 'staging'", id="unknown-env"),
+    # The env's own table is what failed: the event still names the env, the rest of the settings hold.
+    pytest.param("stage", True, "environments.toml is not valid TOML", id="broken-table"),
+])
+def test_refusal_before_the_context_reaches_a_webhook_set_only_in_dotenv(
+        cli: Cli, sinks: dict[str, SinkServer], tmp_path: Path, housejobs_env: str | None, broken_table: bool,
+        said: str) -> None:
+    hook = sinks["ok"]
+    write_dotenv(cli, hook)
+    environ = dict(CLOUD_RUN)
+    if housejobs_env is not None:
+        environ["HOUSEJOBS_ENV"] = housejobs_env
+    if broken_table:
+        environ["HOUSEJOBS_JOBS_DIR"] = str(jobs_dir(tmp_path, "[stage\n"))
+    result = cli("quota-reset", env=environ)
+    assert result.code == 2, result.stderr
+    [post] = hook.requests
+    event = post.json()
+    assert event["outcome"] == "refused" and said in event["message"]
+    assert event["env"] == ("stage" if broken_table else None)
+    assert post.headers["Idempotency-Key"] == "jobs-event:quota-reset:housejobs-quota-reset-stage-abc:0"
+    no_tokens(result.stdout, result.stderr)
+
+
+def test_refusal_before_the_context_uses_the_envs_table(cli: Cli, sinks: dict[str, SinkServer],
+                                                         tmp_path: Path) -> None:
+    # The env is fine, a later check refused the run: its table's format and project apply to the event.
+    hook = sinks["ok"]
+    jobs = jobs_dir(tmp_path, stage_extra='notify_format = "slack"\n')
+    result = cli("quota-reset", env={**CLOUD_RUN, **sink_env(hook), "HOUSEJOBS_ENV": "stage",
+                                     "HOUSEJOBS_JOBS_DIR": str(jobs), "HOUSEJOBS_MAX_RETRIES": "eleven"})
+    assert result.code == 2, result.stderr
+    [post] = hook.requests
+    assert post.json()["text"].startswith(":x: quota-reset refused in stage: max_retries must be")
+    # The table's project points the message at the execution's logs.
+    assert post.json()["blocks"][1]["elements"][0]["text"].endswith("?project=cloudact-testing-1|logs>")
+
+
+def test_unreadable_settings_before_the_context_turn_notifications_off(cli: Cli, sinks: dict[str, SinkServer]) -> None:
+    # A .env that cannot be read stops the run and leaves no settings to find a sink in: the refusal
+    # stands, and one warning says why nobody was told.
+    hook = sinks["ok"]
+    (cli.cwd / ".env").write_text("HOUSEJOBS_ENV=stage\nnot a setting\n")
+    result = cli("quota-reset", env={**CLOUD_RUN, **sink_env(hook)})
+    assert result.code == 2 and hook.requests == []
+    assert "notifications off: .env line 2 is not KEY=value" in result.stderr
+    no_tokens(result.stdout, result.stderr)
+
+
 def test_partial_is_a_warning(cli: Cli, sandbox: SandboxHandle, sinks: dict[str, SinkServer]) -> None:
     hook = sinks["ok"]
     sandbox.fault(route="/admin/orgs/{org}/sync", fail_orgs=["org-000003"])
@@ -412,6 +491,72 @@ def test_bad_notify_settings_warn_and_leave_the_outcome(cli: Cli, sandbox: Sandb
     assert text in result.stderr
 
 
+# --- the one retry rule (housejobs.api.retry), inside a sink's time ---------------------------------------
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # the run's clock, for an HTTP-date Retry-After
+IN_FLIGHT = json.dumps({"error": {"code": "idempotency_in_flight", "message": "still running"}}).encode()
+MISMATCH = json.dumps({"error": {"code": "idempotency_mismatch", "message": "another body"}}).encode()
+
+
+def deliver(server: SinkServer, *answers: tuple[int, dict[str, str], bytes],
+            budget: float = 5.0) -> tuple[Delivery, list[float]]:
+    """One webhook delivery to `server`, which gives `answers` first, then 200; the waits are recorded, not slept."""
+    server.answers.extend(answers)
+    waits: list[float] = []
+    delivery = Delivery("webhook", Secret(hook_url(server), "test"), b"{}", {"Content-Type": "application/json"},
+                        deadline=deadline_after(budget), budget=budget, now=lambda: NOW, sleep=waits.append)
+    delivery.start().wait()
+    return delivery, waits
+
+
+@pytest.mark.parametrize(("status", "body", "retried"), [
+    (409, IN_FLIGHT, True),  # new: the first request with that key is still running, its answer is coming
+    (425, b"", True),
+    (503, b"", True),
+    (409, MISMATCH, False),
+    (400, b"", False),
+    (404, b"", False),
+])
+def test_sink_retries_what_the_one_retry_rule_calls_transient(sinks: dict[str, SinkServer], status: int,
+                                                              body: bytes, retried: bool) -> None:
+    server = sinks["ok"]
+    delivery, waits = deliver(server, (status, {}, body))
+    assert len(server.requests) == (2 if retried else 1)
+    assert delivery.ok is retried and delivery.attempts == len(server.requests)
+    # Without a Retry-After the wait is the rule's jittered backoff, kept under a twentieth of the sink's time.
+    assert len(waits) == (1 if retried else 0) and all(0 <= w <= 5.0 * WAIT_SHARE for w in waits)
+    if not retried:
+        assert delivery.describe().endswith(f": answered HTTP {status}")
+
+
+@pytest.mark.parametrize(("retry_after", "wait"), [("2", 2.0), ("Tue, 24 Nov 2026 10:00:03 GMT", 3.0)])
+def test_sink_honours_retry_after_within_its_time(sinks: dict[str, SinkServer], retry_after: str,
+                                                  wait: float) -> None:
+    server = sinks["ok"]
+    delivery, waits = deliver(server, (503, {"Retry-After": retry_after}, b""))
+    assert delivery.ok and delivery.attempts == 2 and len(server.requests) == 2
+    assert waits == [wait]  # as told (seconds, or a date read against the run's clock)
+
+
+def test_sink_retry_after_past_its_time_ends_the_delivery(sinks: dict[str, SinkServer]) -> None:
+    server = sinks["ok"]
+    delivery, waits = deliver(server, (429, {"Retry-After": "60"}, b""))
+    assert not delivery.ok and waits == [] and len(server.requests) == 1
+    assert delivery.describe().endswith(": answered HTTP 429 and asked to retry after 60 s, past this sink's "
+                                        "time (HOUSEJOBS_NOTIFY_TIMEOUT 5 s)")
+
+
+def test_retry_after_past_the_budget_is_one_warning_in_a_run(cli: Cli, sandbox: SandboxHandle,
+                                                             sinks: dict[str, SinkServer]) -> None:
+    fail_api(sandbox)
+    hook = sinks["ok"]
+    hook.answers.append((503, {"Retry-After": "60"}, b""))
+    result = cli("quota-reset", *api(sandbox), env=sink_env(hook))
+    assert result.code == 1 and len(hook.requests) == 1  # before: retried at once, into the same outage
+    [warning] = [r for r in result.log_records() if "not delivered" in r["message"]]
+    assert "answered HTTP 503 and asked to retry after 60 s, past this sink's time" in warning["message"]
+    no_tokens(result.stdout, result.stderr)
+
+
 # --- URLs from Secret Manager, named in environments.toml ------------------------------------------------
 def test_sink_urls_from_secret_manager_references(cli: Cli, sandbox: SandboxHandle, sinks: dict[str, SinkServer],
                                                   tmp_path: Path) -> None:
@@ -507,31 +652,30 @@ def test_bad_sandbox_fault_spec_is_refused(cli: Cli) -> None:
 
 # --- pieces -----------------------------------------------------------------------------------------------
 def test_checkin_url_keeps_an_existing_query() -> None:
-    assert notify.checkin_url("https://hc.example/ping/abc/", "/fail", "r1") == "https://hc.example/ping/abc/fail?rid=r1"
-    assert notify.checkin_url("https://hc.example/p?create=1", "", "r1") == "https://hc.example/p?create=1&rid=r1"
+    assert checkin_url("https://hc.example/ping/abc/", "/fail", "r1") == "https://hc.example/ping/abc/fail?rid=r1"
+    assert checkin_url("https://hc.example/p?create=1", "", "r1") == "https://hc.example/p?create=1&rid=r1"
 
 
 def test_slack_text_cannot_become_markup() -> None:
-    info = notify.RunInfo(job="alerts", env="prod", run_id="local-1")
+    info = RunInfo(job="alerts", env="prod", run_id="local-1")
     result = JobResult(Outcome.FAILED, "POST /x: answered <html> & gave up")
-    from datetime import UTC, datetime
-
-    event = notify.build_event(info, result, duration_ms=1500, now=datetime(2026, 1, 1, tzinfo=UTC))
-    text = notify.slack_message(event)["blocks"][0]["text"]["text"]
+    event = build_event(info, result, duration_ms=1500, now=datetime(2026, 1, 1, tzinfo=UTC))
+    text = slack_message(event)["blocks"][0]["text"]["text"]
     assert "&lt;html&gt; &amp; gave up" in text and "<html>" not in text
 
 
 def test_rid_pairs_attempts_of_one_task_and_separates_tasks() -> None:
-    a0 = notify.RunInfo(job="org-sync-all", env="prod", run_id="exec-1", task_index=0, attempt=0)
-    a1 = notify.RunInfo(job="org-sync-all", env="prod", run_id="exec-1", task_index=0, attempt=1)
-    t1 = notify.RunInfo(job="org-sync-all", env="prod", run_id="exec-1", task_index=1, attempt=0)
+    a0 = RunInfo(job="org-sync-all", env="prod", run_id="exec-1", task_index=0, attempt=0)
+    a1 = RunInfo(job="org-sync-all", env="prod", run_id="exec-1", task_index=0, attempt=1)
+    t1 = RunInfo(job="org-sync-all", env="prod", run_id="exec-1", task_index=1, attempt=0)
     assert a0.rid == a1.rid != t1.rid and a0.key != t1.key
-    assert notify.RunInfo(job="j", env=None, run_id="r", attempt=1, max_retries=3).last_attempt is False
-    assert notify.RunInfo(job="j", env=None, run_id="r", attempt=3, max_retries=3).last_attempt is True
+    assert RunInfo(job="j", env=None, run_id="r", attempt=1, max_retries=3).last_attempt is False
+    assert RunInfo(job="j", env=None, run_id="r", attempt=3, max_retries=3).last_attempt is True
 
 
 def test_notify_module_loads_no_http_library() -> None:
-    code = ("import sys, housejobs.notify, housejobs.runner; "
+    code = ("import sys, housejobs.notify.event, housejobs.notify.formats, housejobs.notify.delivery, "
+            "housejobs.notify.sinks, housejobs.notify.notifier, housejobs.runner; "
             "print(sorted(m for m in ('httpx', 'housejobs.api.client', 'google.cloud') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

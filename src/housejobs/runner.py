@@ -17,10 +17,10 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from housejobs import notify
 from housejobs.context import Context, Hooks, Options
 from housejobs.errors import HousejobsError, Stopped
 from housejobs.logs import Logger
+from housejobs.notify import notifier as notify
 from housejobs.redact import redact
 from housejobs.results import JobResult, Outcome, Run
 from housejobs.runtime import Runtime

@@ -1,0 +1,173 @@
+"""One POST to one sink (a webhook, a check-in, the embedded sandbox), made in its own worker thread and
+bounded by the sink's time budget (HOUSEJOBS_NOTIFY_TIMEOUT), its one retry included.
+
+What is retried, and how long to wait first, is the one rule in housejobs.api.retry: a transient status
+(`is_transient`: 408, 425, 429, 5xx, 409 `idempotency_in_flight`) or a transport error, after a jittered
+`backoff` or the server's `Retry-After`. The budget is the sink's own: at most two attempts, the first may
+use 60% of it and the retry gets the rest; the backoff is scaled to a twentieth of the budget so the retry
+keeps its time; a Retry-After is honoured when the retry still fits after it, and otherwise the delivery
+ends there and says so. A delivery never raises: at worst it holds an error for one WARNING line.
+
+Wall-clock time on purpose, not the run's injected clock: these are real sockets with real timeouts, and
+a worker must not move a test's fake time under the job. The wait itself is injectable (`sleep`).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from housejobs.api.retry import RetryPolicy, backoff, is_transient, parse_retry_after
+from housejobs.errors import HousejobsError
+from housejobs.redact import Secret, mask_url
+
+if TYPE_CHECKING:
+    import httpx
+
+EMBEDDED = "embedded sandbox"
+FIRST_ATTEMPT_SHARE = 0.6  # the first attempt may use 60% of a sink's time; the retry gets the rest
+WAIT_SHARE = 0.05  # the backoff before the retry stays under this share of the sink's time
+MIN_ATTEMPT_S = 0.05  # less time than this left: no attempt is worth starting
+JOIN_SLACK_S = 0.2  # a worker past its deadline is abandoned (daemon thread), never waited for
+ANSWER_LIMIT = 4096
+
+
+def sink_policy(budget: float) -> RetryPolicy:
+    """The retry policy of a sink with `budget` seconds: one retry, both attempts inside the budget."""
+    return RetryPolicy(max_attempts=2, deadline=budget, timeout=budget * FIRST_ATTEMPT_SHARE,
+                       base_wait=budget * WAIT_SHARE, max_wait=budget * WAIT_SHARE, retry_after_cap=budget)
+
+
+def deadline_after(seconds: float) -> float:
+    """The time.monotonic() a delivery started now must finish by."""
+    return time.monotonic() + seconds
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _error_code(answer: bytes) -> str | None:
+    """The API contract's error code (`{"error": {"code": ...}}`): it tells a 409 in flight from others."""
+    try:
+        error = json.loads(answer).get("error")
+    except (ValueError, AttributeError, RecursionError):  # not JSON, not an object, or nested too deep
+        return None
+    return str(error.get("code")) if isinstance(error, dict) else None
+
+
+@dataclass
+class Delivery:
+    """One POST to a sink, made in a worker thread before `deadline` (time.monotonic)."""
+
+    sink: str  # what the log line calls it: "webhook", "check-in", "embedded sandbox"
+    url: Secret
+    body: bytes
+    headers: dict[str, str]
+    deadline: float
+    budget: float
+    after: threading.Thread | None = None  # a delivery that must reach the sink first (/start)
+    # The run's environment: its proxies and CA bundle decide how the sink is reached (housejobs.api.network).
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # The run's clock reads an HTTP-date Retry-After; the wait before a retry is `sleep`.
+    now: Callable[[], datetime] = field(default=_utc_now, repr=False)
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+    status: int | None = None
+    answer: bytes = b""
+    error: str | None = None
+    attempts: int = 0
+    ok: bool = False
+    thread: threading.Thread | None = field(default=None, repr=False)
+
+    def start(self) -> Delivery:
+        self.thread = threading.Thread(target=self._run, name=f"housejobs-notify-{self.sink}", daemon=True)
+        self.thread.start()
+        return self
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            self.thread.join(max(0.0, self.deadline - time.monotonic()) + JOIN_SLACK_S)
+
+    @property
+    def finished(self) -> bool:
+        return self.thread is not None and not self.thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            if self.after is not None:
+                # The end ping must not overtake /start: the monitor pairs them in arrival order.
+                self.after.join(max(0.0, self.deadline - time.monotonic()))
+            self._send()
+        except Exception as exc:  # noqa: BLE001 - a worker thread has no one to raise to
+            self.error = f"internal error ({exc.__class__.__name__})"
+
+    def _send(self) -> None:
+        import httpx
+
+        from housejobs.api.network import sync_transport_for
+
+        try:
+            transport = sync_transport_for(self.url.reveal(), self.environ, embedded=self.sink == EMBEDDED)
+        except HousejobsError as exc:  # a bad proxy URL or CA bundle: say which, send nothing
+            self.error = exc.line()
+            return
+        policy = sink_policy(self.budget)
+        # trust_env=False: httpx would otherwise read proxies from os.environ, not from the run's environment.
+        with httpx.Client(transport=transport, trust_env=False, follow_redirects=False) as client:
+            for attempt in range(1, policy.max_attempts + 1):
+                left = self.deadline - time.monotonic()
+                if left < MIN_ATTEMPT_S:
+                    if attempt == 1:
+                        self.error = "no time left"
+                    return
+                last = attempt == policy.max_attempts
+                self.attempts = attempt
+                wait = self._attempt(client, left if last else min(left, policy.timeout), attempt, policy)
+                # Stop before a wait that would leave the retry no time (tenacity's stop_before_delay).
+                if wait is None or last or wait > self.deadline - time.monotonic() - MIN_ATTEMPT_S:
+                    return
+                self.sleep(wait)
+
+    def _attempt(self, client: httpx.Client, timeout: float, attempt: int, policy: RetryPolicy) -> float | None:
+        """One POST: the wait before another attempt, or None when there is nothing to try again."""
+        import httpx
+
+        try:
+            response = client.post(self.url.reveal(), content=self.body, headers=self.headers, timeout=timeout)
+        except httpx.TimeoutException:
+            self.error = f"timed out after {timeout:.1f} s"
+            return backoff(attempt, policy, self.rng)
+        except httpx.TransportError as exc:
+            # The class name only: httpx's messages can quote the URL, which holds the token.
+            self.error = f"cannot connect ({exc.__class__.__name__})"
+            return backoff(attempt, policy, self.rng)
+        self.status, self.answer = response.status_code, response.content[:ANSWER_LIMIT]
+        if 200 <= response.status_code < 300:
+            self.ok, self.error = True, None
+            return None
+        self.error = f"answered HTTP {response.status_code}"
+        if not is_transient(response.status_code, _error_code(self.answer)):
+            return None
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), self.now())
+        if retry_after is None:
+            return backoff(attempt, policy, self.rng)
+        room = min(policy.retry_after_cap, self.deadline - time.monotonic() - MIN_ATTEMPT_S)
+        if retry_after > room and attempt < policy.max_attempts:
+            self.error += (f" and asked to retry after {retry_after:g} s, past this sink's time "
+                           f"(HOUSEJOBS_NOTIFY_TIMEOUT {self.budget:g} s)")
+            return None
+        return retry_after
+
+    def describe(self) -> str:
+        where = EMBEDDED if self.sink == EMBEDDED else f"{self.sink} {mask_url(self.url.reveal())}"
+        if self.thread is not None and not self.finished:
+            return f"{where}: no answer within {self.budget:g} s"
+        tries = f" ({self.attempts} attempts)" if self.attempts > 1 else ""
+        return f"{where}: {self.error or 'failed'}{tries}"

@@ -1,0 +1,91 @@
+"""Which sinks a run has: where their URLs come from (a setting, or a Secret Manager secret a setting names),
+whether what was found is usable, and the settings a run that has no context reads them from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from housejobs.errors import HousejobsError
+from housejobs.redact import Secret
+from housejobs.settings import Settings, resolve, select_env
+
+if TYPE_CHECKING:
+    from housejobs.context import Options
+    from housejobs.runtime import Runtime
+
+
+@dataclass
+class Sources:
+    """Where the sinks' URLs come from, before any is read."""
+
+    webhook_env: Secret | None
+    webhook_secret: str | None
+    checkin_env: Secret | None
+    checkin_secret: str | None
+
+    @classmethod
+    def of(cls, settings: Settings, *, with_secret_manager: bool) -> Sources:
+        def secret_name(key: str) -> str | None:
+            return (settings.get(key) or None) if with_secret_manager else None
+
+        return cls(webhook_env=settings.secret("notify_url"), webhook_secret=secret_name("notify_url_secret"),
+                   checkin_env=settings.secret("healthcheck_url"),
+                   checkin_secret=secret_name("healthcheck_url_secret"))
+
+    @property
+    def webhook(self) -> bool:
+        return self.webhook_env is not None or bool(self.webhook_secret)
+
+    @property
+    def checkin(self) -> bool:
+        return self.checkin_env is not None or bool(self.checkin_secret)
+
+
+def valid_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def read_url(key: str, from_env: Secret | None, secret_name: str | None, what: str, *,
+             secret: Callable[[str, str], Secret] | None, warn: Callable[[str], None]) -> Secret | None:
+    """The sink's URL from its setting, else from the named secret; None (and a warning) when unusable.
+    `secret` reads Secret Manager, which may take a while: call this off the main thread."""
+    url = from_env
+    if url is None and secret_name:
+        if secret is None:
+            warn(f"{key}_secret is set, but with no environment selected there is no Secret "
+                 f"Manager to read it from: no {what} this run")
+            return None
+        try:
+            url = secret(key, secret_name)
+        except HousejobsError as exc:
+            warn(f"{what} disabled: {exc.line()}")
+            return None
+    if url is None:
+        return None
+    if not valid_url(url.reveal()):
+        warn(f"{key} is not an http(s) URL: no {what} this run")
+        return None
+    return url
+
+
+def settings_without_context(runtime: Runtime, options: Options) -> tuple[str | None, Settings]:
+    """The run's environment and settings, resolved the one way the context resolves them (environment,
+    ./.env, the env's table in environments.toml); without the env's table when the environment (its name,
+    or its table) is what stopped the run. Raises HousejobsError when the settings cannot be read at all."""
+    try:
+        env, _ = select_env(options.env, runtime.environ, runtime.cwd)
+    except HousejobsError:
+        env = None  # an invalid name may be why the run stopped
+    if env is not None:
+        try:
+            return env, resolve(runtime.environ, cwd=runtime.cwd, env=env)
+        except HousejobsError:
+            pass  # the env's table is unreadable: its name still labels the event, its values are lost
+    return env, resolve(runtime.environ, cwd=runtime.cwd)
