@@ -343,29 +343,6 @@ def _header_value(secret: Secret, name: str) -> Secret:
     return secret
 
 
-def _fault_specs(raw: str | None) -> list[dict[str, Any]]:
-    """HOUSEJOBS_SANDBOX_FAULTS: one fault spec or a list of them, as `POST /_sandbox/faults` takes them,
-    so a failure can be scripted for the embedded sandbox, which lives only as long as one command."""
-    if not raw:
-        return []
-    import json
-
-    from housejobs.sandbox.faults import Faults
-
-    try:
-        parsed = json.loads(raw)
-        specs = parsed if isinstance(parsed, list) else [parsed]
-        if not all(isinstance(spec, dict) for spec in specs):
-            raise TypeError("not an object")
-        for spec in specs:
-            Faults().configure(spec)  # a scratch instance: a bad value fails here, before any server
-    except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
-        # OverflowError: a count of 1e400 (JSON's infinity); RecursionError: JSON nested too deeply.
-        raise ConfigError(f"HOUSEJOBS_SANDBOX_FAULTS is not a fault spec ({exc.__class__.__name__})",
-                          hint='e.g. {"route": "/admin/quota/reset-daily", "statuses": [500]}') from None
-    return specs
-
-
 @contextmanager
 def log_progress(ctx: Context, label: str, event: str) -> Iterator[Progress]:
     """Progress as log records: one when the state word changes, and otherwise one every
@@ -399,4 +376,15 @@ def log_status(ctx: Context, label: str) -> Iterator[Progress]:
         ctx.logger.info(f"{label} {state}".strip(), event=STATUS, state=state, **fields)
 
     yield update
+
+
+def _fault_specs(raw: str | None) -> list[dict[str, Any]]:
+    """HOUSEJOBS_SANDBOX_FAULTS, refused in one line when it is not a fault spec (sandbox/faults.py)."""
+    from housejobs.sandbox.faults import parse_specs
+
+    try:
+        return parse_specs(raw)
+    except ValueError as exc:
+        raise ConfigError(f"HOUSEJOBS_SANDBOX_FAULTS is not a fault spec ({exc})",
+                          hint='e.g. {"route": "/admin/quota/reset-daily", "statuses": [500]}') from None
 

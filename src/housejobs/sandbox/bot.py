@@ -25,10 +25,21 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from housejobs.sandbox.app import Handler, Sandbox
+    from housejobs.sandbox.service import Sandbox
+
+
+class Handler(Protocol):
+    """What the bot's routes need of the HTTP request handler (sandbox/app.py's)."""
+
+    headers: Any
+
+    def _drop(self) -> None: ...
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None,
+              raw: bytes | None = None) -> None: ...
 
 REMINDER_TYPES = ("utilities", "rent-warning", "rent-due")
 ROUTE = "/jobs/reminder/{type}"

@@ -112,3 +112,23 @@ class Faults:
                 if (key.startswith("/admin/orgs") or key == "*") and slug in rule.fail_orgs:
                     return rule.fail_orgs[slug]
         return None
+
+
+def parse_specs(raw: str | None) -> list[dict[str, Any]]:
+    """One fault spec or a list of them, as JSON (`POST /_sandbox/faults` takes the same), each checked
+    on a scratch instance: a bad value raises ValueError naming its kind, before any server starts."""
+    if not raw:
+        return []
+    import json
+
+    try:
+        parsed = json.loads(raw)
+        specs = parsed if isinstance(parsed, list) else [parsed]
+        if not all(isinstance(spec, dict) for spec in specs):
+            raise TypeError("not an object")
+        for spec in specs:
+            Faults().configure(spec)
+    except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:
+        # OverflowError: a count of 1e400 (JSON's infinity); RecursionError: JSON nested too deeply.
+        raise ValueError(exc.__class__.__name__) from None
+    return specs
