@@ -111,25 +111,13 @@ def _credentials(ctx: Context) -> str:
     endpoints = ("run_api_endpoint", "scheduler_api_endpoint", "secretmanager_api_endpoint")
     if all(ctx.settings.get(k) for k in endpoints):
         return "anonymous: every Google API endpoint is overridden (HOUSEJOBS_*_API_ENDPOINT)"
-    import google.auth
-    from google.auth import exceptions as auth_exc
-    from google.auth.transport.requests import Request
+    from housejobs.gcp.clients import default_credentials
 
-    from housejobs.gcp.specs import CLOUD_PLATFORM
-
-    try:
-        creds, _ = google.auth.default(scopes=[CLOUD_PLATFORM])
-        creds.refresh(Request())  # type: ignore[no-untyped-call]
-    except auth_exc.DefaultCredentialsError:
-        raise ConfigError("no Google credentials", hint="run `gcloud auth application-default login`") from None
-    except auth_exc.GoogleAuthError as exc:
-        raise ConfigError(f"Google credentials unusable: {exc.__class__.__name__}") from None
-    who = getattr(creds, "service_account_email", None) or creds.__class__.__name__
-    return f"application default credentials ({who})"
+    return f"application default credentials ({default_credentials()})"
 
 
 def _read_secret(ctx: Context, name: str) -> str:
-    from housejobs.secrets import read_secret
+    from housejobs.gcp.secrets import read_secret
 
     # Always Secret Manager, even when the value is also in this shell's environment: that is where
     # the Cloud Run Jobs read it from.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from housejobs.gcp.errors import google_errors
 from housejobs.settings import Settings
 
 # mypy: disable-error-code=no-untyped-call
@@ -46,3 +47,17 @@ def secret_manager(settings: Settings) -> Any:
     from google.cloud import secretmanager_v1
 
     return secretmanager_v1.SecretManagerServiceClient(**client_kwargs(settings.get("secretmanager_api_endpoint")))
+
+
+def default_credentials() -> str:
+    """Who the application default credentials are, once they have refreshed (doctor's check); a
+    housejobs error when there are none or Google refuses them."""
+    import google.auth
+    from google.auth.transport.requests import Request
+
+    from housejobs.gcp.specs import CLOUD_PLATFORM
+
+    with google_errors("application default credentials"):
+        creds, _ = google.auth.default(scopes=[CLOUD_PLATFORM])
+        creds.refresh(Request())
+    return getattr(creds, "service_account_email", None) or creds.__class__.__name__
