@@ -26,7 +26,7 @@ from housejobs.threads import in_thread
 
 if TYPE_CHECKING:
     from housejobs.context import Context
-    from housejobs.provision import Plan
+    from housejobs.provision.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class Checklist:
 async def run_checks(ctx: Context) -> Checklist:
     """Every check, in order. Blocking Google calls run in worker threads, so a caller's event loop
     (smoke's, which follows executions meanwhile) is never held."""
-    from housejobs.provision import build_desired
+    from housejobs.provision.desired import build_desired
 
     try:
         desired = build_desired(ctx)
@@ -153,7 +153,7 @@ async def _api_checks(ctx: Context) -> list[Check]:
 
 
 def _plan(ctx: Context, memo: list[Plan]) -> Plan:
-    from housejobs.provision import compute_plan
+    from housejobs.provision.plan import compute_plan
 
     if not memo:
         memo.append(compute_plan(ctx, iam=False))
@@ -161,7 +161,7 @@ def _plan(ctx: Context, memo: list[Plan]) -> Plan:
 
 
 def _in_sync(ctx: Context, memo: list[Plan]) -> str:
-    from housejobs.provision import sync_state
+    from housejobs.provision.plan import sync_state
 
     plan = _plan(ctx, memo)
     # IAM grants are another check's business; this one is about the jobs and triggers themselves.
@@ -182,7 +182,8 @@ def _no_double_triggers(ctx: Context, memo: list[Plan]) -> str:
 
 
 def _bindings(ctx: Context) -> str:
-    from housejobs.provision import check_bindings, required_bindings
+    from housejobs.provision.apply import check_bindings
+    from housejobs.provision.desired import required_bindings
 
     problems = check_bindings(ctx)
     if problems:

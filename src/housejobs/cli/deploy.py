@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 # --- create-all-jobs ------------------------------------------------------------------------------
 async def create_all_jobs(ctx: Context, *, plan_only: bool, only: str | None, prune: bool,
                           image: str | None, prune_foreign: tuple[str, ...] = ()) -> JobResult:
-    from housejobs.provision import apply_plan, build_desired, compute_plan
+    from housejobs.provision.apply import apply_plan
+    from housejobs.provision.desired import build_desired
+    from housejobs.provision.plan import compute_plan
 
     desired = build_desired(ctx, only=only, image=image)
     ctx.target = Target("gcp", "", f"Cloud Run + Scheduler {desired.parent} ({desired.env})")
@@ -70,9 +72,10 @@ async def set_paused(ctx: Context, *, job: str, trigger: str | None, pause: bool
 
 
 def _set_paused(ctx: Context, job: str, trigger: str | None, pause: bool) -> JobResult:
-    from google.api_core import exceptions as gexc
-
-    from housejobs.provision import Gcp, build_desired, google_errors, to_dict
+    from housejobs.gcp.clients import Gcp
+    from housejobs.gcp.errors import google_errors
+    from housejobs.gcp.protos import to_dict
+    from housejobs.provision.desired import build_desired
 
     desired = build_desired(ctx, only=job)
     ctx.target = Target("gcp", "", f"Cloud Scheduler {desired.parent} ({desired.env})")
@@ -82,16 +85,14 @@ def _set_paused(ctx: Context, job: str, trigger: str | None, pause: bool) -> Job
     if not triggers:
         names = ", ".join(t.trigger for t in desired.triggers)
         raise UsageError(f"{job} has no trigger {trigger!r}", hint=f"its triggers: {names}")
-    gcp = Gcp(ctx)
+    gcp = Gcp(ctx.settings)
     verb, want = ("pause", "PAUSED") if pause else ("resume", "ENABLED")
     changed, already = [], []
     for t in triggers:
-        with google_errors(f"{verb} trigger {t.id}"):
-            try:
-                state = to_dict(gcp.scheduler.get_job(name=t.name, timeout=60)).get("state", "")
-            except gexc.NotFound:
-                raise UsageError(f"trigger {t.id} does not exist in {desired.env}",
-                                 hint=f"create it with `housejobs create-all-jobs --env {desired.env}`") from None
+        missing = UsageError(f"trigger {t.id} does not exist in {desired.env}",
+                             hint=f"create it with `housejobs create-all-jobs --env {desired.env}`")
+        with google_errors(f"{verb} trigger {t.id}", not_found=missing):
+            state = to_dict(gcp.scheduler.get_job(name=t.name, timeout=60)).get("state", "")
             if state == want:
                 already.append(t.id)
                 continue
@@ -107,7 +108,7 @@ def _set_paused(ctx: Context, job: str, trigger: str | None, pause: bool) -> Job
 
 # --- list-jobs --env ------------------------------------------------------------------------------
 def list_jobs_env(rt: Runtime, *, env: str, as_json: bool) -> int:
-    from housejobs.provision import compute_plan, sync_state
+    from housejobs.provision.plan import compute_plan, sync_state
 
     ctx: Context | None = None
     try:

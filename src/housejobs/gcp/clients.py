@@ -7,6 +7,7 @@ endpoint: how the tests point Google's real libraries at local fakes.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from housejobs.gcp.errors import google_errors
@@ -41,6 +42,25 @@ def scheduler(settings: Settings) -> Any:
     from google.cloud import scheduler_v1
 
     return scheduler_v1.CloudSchedulerClient(**client_kwargs(settings.get("scheduler_api_endpoint")))
+
+
+class Gcp:
+    """The two clients provisioning uses (Cloud Run jobs, Cloud Scheduler), each made on first use: the
+    library loads, and the credentials resolve, only then. A client that failed to build is tried again
+    on the next use (cached_property keeps only what was returned)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def jobs(self) -> Any:
+        with google_errors("Cloud Run client"):
+            return run_jobs(self.settings)
+
+    @cached_property
+    def scheduler(self) -> Any:
+        with google_errors("Cloud Scheduler client"):
+            return scheduler(self.settings)
 
 
 def secret_manager(settings: Settings) -> Any:
