@@ -6,26 +6,29 @@ here, so a 425, a refused credential or a missing permission means the same in `
 of the retry rule. The caller names what it was doing (`what`) and may say better than a status can what
 a 404, a 403 or missing credentials mean for it (`not_found`, `denied`, `no_credentials`, `role`).
 
-    raised by google.* (or requests under it)             housejobs error                  outcome
-    google.auth DefaultCredentialsError: none found       `no_credentials`, else ConfigError  refused (2)
-    google.auth MalformedError, InvalidType ...: a key    ConfigError                      refused (2)
-      file or environment that cannot work
-    google.auth RefreshError: the server refused them     ApiAuthError                     refused (2)
-    google.auth TransportError, TimeoutError: the token   ApiUnavailable                   failed (1)
-      endpoint did not answer
-    any other google.auth error (mTLS, OAuth, ...)        ApiAuthError                     refused (2)
-    NotFound (404)                                        `not_found`, else ApiStatusError  as given, else failed (1)
-                                                            "<what> not found (...)"
-    Unauthorized, Forbidden, PermissionDenied,            `denied`, else ApiAuthError       refused (2)
-      Unauthenticated (401, 403)                            naming `role`
-    transient: a status retry.is_transient accepts        ApiUnavailable                   failed (1)
-      (408, 425, 429, 500, 502, 503, 504: ServiceUnavailable,
-      DeadlineExceeded ...), a 403 for a rate or quota
-      limit, RetryError, a timeout, a connection error
-    Conflict (409)                                        ApiStatusError "conflict on ..."  failed (1)
-    any other status (400, 412, 501 ...)                  ApiStatusError                   failed (1)
-    a request that cannot be sent (requests' InvalidURL)  ApiStatusError                   failed (1)
-    anything else                                         not mapped: a bug, raised as it is
+    raised by google.* (or requests under it)        housejobs error                      outcome
+    ───────────────────────────────────────────────  ───────────────────────────────────  ───────────
+    google.auth DefaultCredentialsError: none found  `no_credentials`, else ConfigError   refused (2)
+    google.auth MalformedError, InvalidType ...:     ConfigError                          refused (2)
+      a key file or environment that cannot work
+    google.auth RefreshError: Google refused them    ApiAuthError                         refused (2)
+    google.auth TransportError, TimeoutError:        ApiUnavailable                       failed (1)
+      the token endpoint did not answer
+    any other google.auth error (mTLS, OAuth ...)    ApiAuthError                         refused (2)
+    NotFound (404)                                   `not_found`, else ApiStatusError     the hint's,
+                                                       "<what> not found (...)"           else failed (1)
+    Unauthorized, Forbidden, PermissionDenied,       `denied`, else ApiAuthError          refused (2)
+      Unauthenticated (401, 403)                       "permission denied on <what>",
+                                                       hint naming `role`
+    transient: a status retry.is_transient takes     ApiUnavailable                       failed (1)
+      (408, 425, 429, 500, 502, 503, 504: so
+      ServiceUnavailable, DeadlineExceeded ...), a
+      403 for a rate or quota limit, RetryError,
+      a timeout, a connection error
+    Conflict (409)                                   ApiStatusError "conflict on <what>"  failed (1)
+    any other status (400, 412, 501 ...)             ApiStatusError                       failed (1)
+    a request that cannot be sent (InvalidURL ...)   ApiStatusError                       failed (1)
+    anything else                                    not mapped: a bug, raised as it is
 
 The Google libraries load only when an exception is being mapped: importing this module costs nothing.
 """
