@@ -165,7 +165,9 @@ def job_ok(name: str, raw: Any) -> bool:
     if not re.fullmatch(NAME, name) or not isinstance(raw, dict) or set(raw) - JOB_KEYS:
         return False
     triggers = raw.get("triggers", [])
-    if raw.get("kind") not in KINDS or not isinstance(triggers, list) or not all(trigger_ok(t) for t in triggers):
+    kind = raw.get("kind")
+    if not isinstance(kind, str) or kind not in KINDS or not isinstance(triggers, list) \
+            or not all(trigger_ok(t) for t in triggers):
         return False
     if (raw["kind"] == "manual") == bool(triggers):
         return False

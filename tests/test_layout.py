@@ -109,7 +109,7 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
             if nxt not in edges:
                 continue
             if state.get(nxt) == 1:
-                found.append(stack[stack.index(nxt):] + [nxt])
+                found.append([*stack[stack.index(nxt):], nxt])
             elif nxt not in state:
                 visit(nxt)
         stack.pop()

@@ -346,7 +346,7 @@ def test_adopting_gcloud_made_resources_marks_them(cli: Cli, gcp: GcpEnv) -> Non
     assert deploy(cli, gcp, "--json").json()["outcome"] == "skipped"
     assert gcp.write_calls == 0
     # Now proven housejobs', the trigger is one --prune could delete once it leaves the catalog.
-    from housejobs import ownership
+    from housejobs.provision import ownership
 
     ours = ownership.housejobs_jobs(gcp.run.jobs, "stage")
     assert ownership.trigger_verdict(trigger, env="stage", project=PROJECT, region=REGION, ours=ours).owned
@@ -679,14 +679,14 @@ def test_diff_lines_are_sorted_by_path_and_a_missing_description_is_unset() -> N
     (None, None),
 ])
 def test_the_marker_is_parsed_back_strictly(description: str | None, marker: tuple[str, str, str] | None) -> None:
-    from housejobs import ownership
+    from housejobs.provision import ownership
 
     found = ownership.parse_marker(description)
     assert (None if found is None else (found.env, found.job, found.trigger)) == marker
 
 
 def test_the_marker_survives_the_description_cap() -> None:
-    from housejobs import ownership
+    from housejobs.provision import ownership
 
     marker = ownership.Marker("stage", "org-sync-all", "schedule")
     for text in ("", "short", "y" * 1000, "a  b\n c"):
@@ -712,7 +712,7 @@ def test_the_marker_survives_the_description_cap() -> None:
     ("", None),
 ])
 def test_which_cloud_run_job_a_trigger_starts(uri: str, target: str | None) -> None:
-    from housejobs import ownership
+    from housejobs.provision import ownership
 
     assert ownership.run_target({"httpTarget": {"uri": uri}}, PROJECT, REGION) == target
 
@@ -720,7 +720,7 @@ def test_which_cloud_run_job_a_trigger_starts(uri: str, target: str | None) -> N
 def test_help_and_the_provisioning_modules_load_no_google_library() -> None:
     code = ("import sys, io, contextlib\n"
             "from housejobs.cli.main import run_cli\n"
-            "import housejobs.provision, housejobs.jobs.deploy, housejobs.gcp.specs\n"
+            "import housejobs.provision.apply, housejobs.jobs.deploy, housejobs.gcp.specs, housejobs.gcp.protos\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    run_cli(['--help']); run_cli(['create-all-jobs', '--help']); run_cli(['doctor', '--help'])\n"
             "loaded = sorted(m for m in sys.modules if m == 'google' or m.startswith('google.'))\n"

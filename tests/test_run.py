@@ -332,6 +332,37 @@ def test_transient_errors_while_polling_are_retried(cli: Cli, run: CloudRunFake)
     assert len(result.sleeps) == 3  # one poll interval and two retry waits
 
 
+def test_a_425_while_polling_is_retried_like_any_transient_status(cli: Cli, run: CloudRunFake) -> None:
+    # api/retry.py's rule: 425 Too Early is transient. The Cloud Run reads once had their own list without it.
+    run.auto_complete, run.auto_complete_after = "succeeded", 1
+    run.fail_next("UNAVAILABLE", method="GET", path_contains="/executions/", http=425, message="too early")
+    result = cli("run", "bootstrap", "--env", "test", env=gcp(run))
+    assert result.code == 0, result.stdout
+    assert len(result.sleeps) == 2  # one poll interval and one retry wait
+
+
+def test_read_retries_wait_by_the_one_backoff_formula(run: CloudRunFake) -> None:
+    """The waits between Cloud Run read attempts are api/retry.backoff's, draw for draw: the first at most
+    base_wait, each ceiling doubling up to max_wait (not the old `base_wait * 2**attempt`)."""
+    import asyncio
+    import random
+
+    from housejobs.api.retry import RetryPolicy, backoff
+    from housejobs.gcp.executions import CloudRunExecutions
+    from housejobs.settings import Settings, Value
+
+    policy = RetryPolicy(max_attempts=6, deadline=60.0, base_wait=0.5, max_wait=1.5)
+    clock = FakeClock()
+    settings = Settings({"run_api_endpoint": Value(run.endpoint, "test")})
+    reader = CloudRunExecutions(settings, clock=clock, policy=policy, rng=random.Random(7))
+    run.fail_next("UNAVAILABLE", method="GET", path_contains="/executions", times=4)
+    assert asyncio.run(reader.running(f"{PARENT}/jobs/housejobs-bootstrap-test")) == []
+    replay = random.Random(7)
+    assert clock.sleeps == [backoff(n, policy, replay) for n in (1, 2, 3, 4)]
+    ceilings = [0.5, 1.0, 1.5, 1.5]
+    assert all(0 <= wait <= top for wait, top in zip(clock.sleeps, ceilings, strict=True))
+
+
 def test_transient_errors_give_up_with_exit_1(cli: Cli, run: CloudRunFake) -> None:
     run.fail_next("UNAVAILABLE", method="GET", path_contains="/executions/", times=50)
     result = cli("run", "bootstrap", "--env", "test", env=gcp(run))

@@ -54,3 +54,15 @@ def test_environment_value_wins_over_secret_manager(cli: Cli, sandbox: SandboxHa
     result = cli("quota-reset", "--env", "stage", env=env(sandbox, secrets))
     assert result.code == 0
     assert secrets.access_count == 0
+
+
+def test_a_secret_manager_outage_fails_and_may_be_rerun(cli: Cli, sandbox: SandboxHandle,
+                                                       secrets: SecretManagerFake) -> None:
+    # gcp/errors.py's rule: a 5xx passes with time, so the run ends `failed` (exit 1, Cloud Run retries the
+    # task), not `refused` as a missing or denied secret does. (Secret Manager's library retries 503 itself.)
+    secrets.add_secret(PROJECT, "ca-root-api-key-test", ROOT_KEY.encode())
+    secrets.fail_next("INTERNAL", message="backend error")
+    result = cli("quota-reset", "--env", "test", env=env(sandbox, secrets), unset=("CA_ROOT_API_KEY",))
+    assert result.code == 1
+    assert "secret ca-root-api-key-test in project cloudact-testing-1: 500 backend error" in result.stdout
+    assert sandbox.requests == 0

@@ -147,8 +147,14 @@ def _memory(value: Any, where: str) -> str:
     return m.group(0)
 
 
+def _shown(name: str) -> str:
+    """A job name as an error line can carry it: as written when it is a plain word, else quoted (a name
+    holding a newline or a control character would break the one error line)."""
+    return name if name.isprintable() and not any(c.isspace() for c in name) else repr(name)
+
+
 def _trigger(job: str, index: int, raw: Any) -> Trigger:
-    where = f"catalog.toml jobs.{job}.triggers[{index}]"
+    where = f"catalog.toml jobs.{_shown(job)}.triggers[{index}]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a table")
     unknown = set(raw) - TRIGGER_KEYS
@@ -172,7 +178,7 @@ def _trigger(job: str, index: int, raw: Any) -> Trigger:
 
 
 def _job(name: str, raw: Any) -> JobDef:
-    where = f"catalog.toml jobs.{name}"
+    where = f"catalog.toml jobs.{_shown(name)}"
     if not _NAME.match(name):
         raise ConfigError(f"{where}: job name must be lowercase letters, digits and hyphens")
     if not isinstance(raw, dict):

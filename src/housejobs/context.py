@@ -217,7 +217,7 @@ class Context:
                 hint = (f"export {env_var}: a local `housejobs sandbox` uses sandbox-root-key unless "
                         f"{env_var} was set when it started")
             raise SecretError(f"{env_var} is not set", hint=hint)
-        from housejobs.secrets import read_secret
+        from housejobs.gcp.secrets import read_secret
 
         name = secret_name + (self.settings.get("secret_suffix") or "")
         reader = self.runtime.secret_reader or read_secret

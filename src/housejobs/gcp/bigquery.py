@@ -8,11 +8,14 @@ Importing this module does not import google.* (it costs ~0.4 s); the client lib
 the functions that need it.
 
     ValueError          a table/column/cutoff/timeout that can never work (names the value and the rule)
-    BigQueryError       the call failed; .kind says how:
-        not_found       table, dataset or project missing
-        permission      credentials missing or refused (401/403)
-        invalid         BigQuery rejected the statement (wrong column type, bad SQL, other 4xx)
-        transient       5xx, rate limits, connection errors, or the deadline ran out: a rerun may succeed
+    BigQueryError       the call failed; .kind says how, .outcome what it means for the run:
+        not_found       table, dataset or project missing                                     refused (2)
+        permission      credentials missing or refused (401/403)                              refused (2)
+        invalid         BigQuery rejected the statement (wrong column type, bad SQL, other 4xx) refused (2)
+        transient       5xx, rate limits, connection errors, or the deadline ran out:        failed (1)
+                        a rerun may succeed
+
+Which Google error is which is gcp/errors.py's call (the one mapper); a kind is read off its answer.
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from housejobs.errors import one_line
+from housejobs.errors import ApiAuthError, ApiError, ApiUnavailable, ConfigError, HousejobsError
+from housejobs.gcp.errors import map_google_error
 from housejobs.redact import cut
+from housejobs.results import Outcome
 
 if TYPE_CHECKING:
     from google.cloud.bigquery import Client, QueryJob
@@ -86,12 +91,21 @@ class CleanupReport:
     dry_run: bool
 
 
+# What quota-cleanup needs to hear: the dataset's editor to delete rows, the project's job user to query.
+ROLE = "roles/bigquery.dataEditor on the dataset and roles/bigquery.jobUser on the project"
+
+
 class BigQueryError(Exception):
     def __init__(self, kind: ErrorKind, message: str, *, job_id: str | None = None) -> None:
         super().__init__(message)
         self.kind: ErrorKind = kind
         self.message = message
         self.job_id = job_id
+
+    @property
+    def outcome(self) -> Outcome:
+        """Only what may pass with time ends `failed` (a rerun may succeed); the rest wants a fix first."""
+        return Outcome.FAILED if self.kind == "transient" else Outcome.REFUSED
 
 
 def parse_table(value: str) -> TableRef:
@@ -148,14 +162,11 @@ def validate_column(name: str) -> str:
 
 def make_client(project: str, endpoint: str | None = None) -> Client:
     """A BigQuery client for project; with endpoint (an emulator), anonymous credentials are used."""
-    from google.auth.exceptions import DefaultCredentialsError
     from google.cloud import bigquery
 
     if endpoint is None:
-        try:
+        with _mapped_errors(f"BigQuery in project {project}"):
             return bigquery.Client(project=project)
-        except DefaultCredentialsError as exc:
-            raise BigQueryError("permission", f"no Google credentials for project {project}: {_detail(exc)}") from exc
     from google.api_core.client_options import ClientOptions
     from google.auth.credentials import AnonymousCredentials
 
@@ -171,7 +182,7 @@ def count_older_than(client: Client, table: TableRef, column: str, cutoff: datet
 
     Changes nothing."""
     cutoff, deadline = _check_args(column, cutoff, timeout)
-    with _mapped_errors(table, "count rows in"):
+    with _mapped_errors(f"table {table}"):
         _check_column(client, table, column, deadline)
         job = _run(client, _sql("SELECT COUNT(*)", table, column), cutoff, deadline)
         rows = list(job.result(timeout=_remaining(deadline), **_retries(deadline)))
@@ -191,7 +202,7 @@ def count_older_than(client: Client, table: TableRef, column: str, cutoff: datet
 def delete_older_than(client: Client, table: TableRef, column: str, cutoff: datetime, timeout: float) -> CleanupReport:
     """Delete rows with column < cutoff. Safe to rerun: a second run with the same cutoff deletes 0."""
     cutoff, deadline = _check_args(column, cutoff, timeout)
-    with _mapped_errors(table, "delete rows from"):
+    with _mapped_errors(f"table {table}"):
         _check_column(client, table, column, deadline)
         job = _run(client, _sql("DELETE", table, column), cutoff, deadline)
         job.result(timeout=_remaining(deadline), **_retries(deadline))
@@ -275,71 +286,29 @@ def _run(client: Client, sql: str, cutoff: datetime, deadline: float, *, dry_run
 
 
 @contextmanager
-def _mapped_errors(table: TableRef, action: str) -> Iterator[None]:
-    """Turn google/requests exceptions into one-line BigQueryErrors that name the table."""
+def _mapped_errors(what: str) -> Iterator[None]:
+    """Google's and requests' exceptions as one-line BigQueryErrors that name the table."""
     try:
         yield
     except BigQueryError:
         raise
     except Exception as exc:
-        mapped = _map_error(exc, table, action)
+        mapped = map_google_error(exc, what, role=ROLE)
         if mapped is None:
             raise
-        raise mapped from exc
+        job_id: str | None = getattr(getattr(exc, "query_job", None), "job_id", None)
+        message = mapped.line()
+        if job_id and isinstance(exc, TimeoutError):  # ours (_remaining) or the library's wait
+            message += f"; job {job_id} may still finish"
+        raise BigQueryError(_kind(mapped), message, job_id=job_id) from exc
 
 
-def _map_error(exc: BaseException, table: TableRef, action: str) -> BigQueryError | None:
-    import concurrent.futures
-
-    import requests
-    from google.api_core import exceptions as gexc
-    from google.auth import exceptions as auth_exc
-
-    job = getattr(exc, "query_job", None)
-    job_id: str | None = getattr(job, "job_id", None)
-    where = f"{action} table {table}"
-    if isinstance(exc, gexc.RetryError):
-        # The retry deadline ran out; the last underlying error says why.
-        cause = exc.cause
-        detail = _detail(cause) if cause is not None else "retry deadline exceeded"
-        return BigQueryError("transient", f"could not {where}: gave up retrying: {detail}", job_id=job_id)
-    if isinstance(exc, concurrent.futures.TimeoutError | requests.Timeout):
-        suffix = f" (job {job_id} may still finish)" if job_id else ""
-        return BigQueryError("transient", f"could not {where}: deadline exceeded{suffix}", job_id=job_id)
-    if isinstance(exc, gexc.NotFound):
-        return BigQueryError("not_found", f"table {table} not found ({_detail(exc)})", job_id=job_id)
-    if isinstance(exc, gexc.Forbidden | gexc.Unauthorized):
-        # BigQuery reports rate and quota limits as 403 too; those pass with time, access does not.
-        kind: ErrorKind = "transient" if _reason(exc) in _LIMIT_REASONS else "permission"
-        return BigQueryError(kind, f"could not {where}: {_detail(exc)}", job_id=job_id)
-    if isinstance(exc, gexc.TooManyRequests | gexc.ServerError):
-        return BigQueryError("transient", f"could not {where}: {_detail(exc)}", job_id=job_id)
-    if isinstance(exc, gexc.GoogleAPICallError):
-        return BigQueryError("invalid", f"could not {where}: {_detail(exc)}", job_id=job_id)
-    if isinstance(exc, auth_exc.DefaultCredentialsError | auth_exc.RefreshError):
-        return BigQueryError("permission", f"could not {where}: no usable credentials: {_detail(exc)}")
-    if isinstance(exc, requests.RequestException | auth_exc.TransportError | ConnectionError):
-        return BigQueryError("transient", f"could not {where}: {_detail(exc)}")
-    return None
-
-
-_LIMIT_REASONS = {"rateLimitExceeded", "quotaExceeded", "jobRateLimitExceeded"}
-
-
-def _reason(exc: BaseException) -> str | None:
-    errors = getattr(exc, "errors", None)
-    if errors and isinstance(errors[0], dict):
-        reason = errors[0].get("reason")
-        return reason if isinstance(reason, str) else None
-    return None
-
-
-def _detail(exc: BaseException) -> str:
-    """The server's own message, on one line: the client appends the location, job id and sometimes
-    the request URL on further lines, and a multi-line error breaks the one-line contract."""
-    errors = getattr(exc, "errors", None)
-    if errors and isinstance(errors[0], dict) and isinstance(errors[0].get("message"), str):
-        text: str = errors[0]["message"]
-    else:
-        text = str(getattr(exc, "message", None) or exc) or type(exc).__name__
-    return one_line(text, 500)
+def _kind(mapped: HousejobsError) -> ErrorKind:
+    """The mapper's answer in this module's words."""
+    if isinstance(mapped, ApiUnavailable):
+        return "transient"
+    if isinstance(mapped, ApiAuthError | ConfigError):
+        return "permission"
+    if isinstance(mapped, ApiError) and mapped.status == 404:
+        return "not_found"
+    return "invalid"

@@ -7,8 +7,10 @@ endpoint: how the tests point Google's real libraries at local fakes.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
+from housejobs.gcp.errors import google_errors
 from housejobs.settings import Settings
 
 # mypy: disable-error-code=no-untyped-call
@@ -42,7 +44,40 @@ def scheduler(settings: Settings) -> Any:
     return scheduler_v1.CloudSchedulerClient(**client_kwargs(settings.get("scheduler_api_endpoint")))
 
 
+class Gcp:
+    """The two clients provisioning uses (Cloud Run jobs, Cloud Scheduler), each made on first use: the
+    library loads, and the credentials resolve, only then. A client that failed to build is tried again
+    on the next use (cached_property keeps only what was returned)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def jobs(self) -> Any:
+        with google_errors("Cloud Run client"):
+            return run_jobs(self.settings)
+
+    @cached_property
+    def scheduler(self) -> Any:
+        with google_errors("Cloud Scheduler client"):
+            return scheduler(self.settings)
+
+
 def secret_manager(settings: Settings) -> Any:
     from google.cloud import secretmanager_v1
 
     return secretmanager_v1.SecretManagerServiceClient(**client_kwargs(settings.get("secretmanager_api_endpoint")))
+
+
+def default_credentials() -> str:
+    """Who the application default credentials are, once they have refreshed (doctor's check); a
+    housejobs error when there are none or Google refuses them."""
+    import google.auth
+    from google.auth.transport.requests import Request
+
+    from housejobs.gcp.specs import CLOUD_PLATFORM
+
+    with google_errors("application default credentials"):
+        creds, _ = google.auth.default(scopes=[CLOUD_PLATFORM])
+        creds.refresh(Request())
+    return getattr(creds, "service_account_email", None) or creds.__class__.__name__

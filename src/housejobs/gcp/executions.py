@@ -2,13 +2,13 @@
 
 The edge between `housejobs run` / `release` and google-cloud-run (JobsClient, ExecutionsClient).
 Google's libraries block, so every call runs in a worker thread (`threads.in_thread`), and `google.*`
-is imported only inside functions. Errors leave this module as one readable line:
+is imported only inside functions. Errors leave this module as one readable line, mapped by gcp/errors.py:
 
     NotFound (404)                         refused (2)  ConfigError / UsageError, with the fix as a hint
     PermissionDenied, Unauthenticated,     refused (2)  ApiAuthError: names the resource and the role
       missing or unusable credentials
-    429, 5xx, connection errors            retried on reads (backoff with full jitter, bounded by the
-                                           run's max attempts and deadline), then ApiUnavailable (1)
+    transient (408, 425, 429, 5xx,         retried on reads (api/retry.py's backoff, bounded by the run's
+      connection errors, timeouts)         max attempts and deadline), then ApiUnavailable (1)
     anything else (400, 409 conflict ...)  failed (1)   ApiStatusError
 
 Starting an execution is never retried: RunJob carries no request id, so a retry after a lost answer
@@ -23,18 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from housejobs.api.retry import RetryPolicy
+from housejobs.api.retry import RetryPolicy, backoff
 from housejobs.catalog import run_job_id
 from housejobs.clock import Clock
-from housejobs.errors import (
-    ApiAuthError,
-    ApiStatusError,
-    ApiUnavailable,
-    ConfigError,
-    HousejobsError,
-    UsageError,
-    first_line,
-)
+from housejobs.errors import ApiUnavailable, ConfigError, HousejobsError, UsageError
+from housejobs.gcp.errors import google_errors, map_google_error
 from housejobs.settings import Settings
 from housejobs.threads import in_thread
 
@@ -43,6 +36,8 @@ from housejobs.threads import in_thread
 T = TypeVar("T")
 
 RUNNING, PENDING, SUCCEEDED, FAILED, CANCELLED = "running", "pending", "succeeded", "failed", "cancelled"
+# What a permission error tells the caller to ask for: starting with overrides and reading executions.
+RUN_ROLE = "roles/run.developer on the job (run with overrides, read executions)"
 
 
 def job_path(project: str, region: str, job: str, env: str) -> str:
@@ -159,14 +154,10 @@ class CloudRunExecutions:
         return self._jobs, self._executions
 
     def _build(self) -> tuple[Any, Any]:
-        from google.auth.exceptions import GoogleAuthError
-
         from housejobs.gcp import clients
 
-        try:
+        with google_errors("Cloud Run client"):
             return clients.run_jobs(self.settings), clients.run_executions(self.settings)
-        except GoogleAuthError as exc:
-            raise _credentials_error(exc) or exc from None
 
     # --- the calls ------------------------------------------------------------------------------
     async def running(self, job_name: str) -> list[ExecutionStatus]:
@@ -217,26 +208,32 @@ class CloudRunExecutions:
 
         try:
             return await in_thread(call)
-        except _google_errors() as exc:
-            mapped = _map(exc, f"starting Cloud Run job {job_name}", _missing_job(job_name))
+        except Exception as exc:
+            mapped = map_google_error(exc, f"starting Cloud Run job {job_name}", not_found=_missing_job(job_name),
+                                      role=RUN_ROLE)
+            if mapped is None:
+                raise
             if isinstance(mapped, ApiUnavailable):
                 mapped.hint = ("the execution may have started anyway: check with `gcloud run jobs executions "
                                f"list --job {job_name.rsplit('/', 1)[-1]}` before starting it again")
             raise mapped from None
 
     # --- retries on reads -----------------------------------------------------------------------
-    async def _read(self, call: Callable[[], T], what: str, not_found: HousejobsError) -> T:
+    async def _read(self, call: Callable[[], T], what: str, not_found: HousejobsError, *,
+                    role: str = RUN_ROLE) -> T:
         start = self.clock.monotonic()
         attempt = 0
         while True:
             attempt += 1
             try:
                 return await in_thread(call)
-            except _google_errors() as exc:
-                mapped = _map(exc, what, not_found)
+            except Exception as exc:
+                mapped = map_google_error(exc, what, not_found=not_found, role=role)
+                if mapped is None:
+                    raise
                 if not isinstance(mapped, ApiUnavailable):
                     raise mapped from None
-                wait = self._rng.uniform(0, min(self.policy.max_wait, self.policy.base_wait * 2 ** attempt))
+                wait = backoff(attempt, self.policy, self._rng)
                 elapsed = self.clock.monotonic() - start
                 if attempt >= self.policy.max_attempts or elapsed + wait > self.policy.deadline:
                     mapped.attempts, mapped.elapsed_s = attempt, elapsed
@@ -249,62 +246,3 @@ def _missing_job(job_name: str) -> ConfigError:
     env = job_name.rsplit("-", 1)[-1]
     return ConfigError(f"Cloud Run job {job_name} does not exist",
                        hint=f"create it with: housejobs create-all-jobs --env {env}")
-
-
-_TRANSIENT_HTTP = {408, 429, 500, 502, 503, 504}
-
-
-def _credentials_error(exc: BaseException) -> HousejobsError | None:
-    from google.auth import exceptions as auth
-
-    if isinstance(exc, auth.DefaultCredentialsError):
-        return ConfigError("no Google credentials found",
-                           hint="run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS")
-    if isinstance(exc, auth.RefreshError):
-        return ApiAuthError(f"Google credentials were refused: {first_line(exc)}",
-                            hint="run `gcloud auth application-default login` again")
-    if isinstance(exc, auth.TransportError):
-        return ApiUnavailable(f"cannot reach Google's token endpoint: {first_line(exc)}")
-    return None
-
-
-def _google_errors() -> tuple[type[BaseException], ...]:
-    """What Google's REST clients raise for a call that did not work (anything else is our bug)."""
-    import requests
-    from google.api_core.exceptions import GoogleAPICallError
-    from google.auth.exceptions import GoogleAuthError
-
-    return GoogleAPICallError, GoogleAuthError, requests.exceptions.RequestException, HousejobsError
-
-
-def _map(exc: BaseException, what: str, not_found: HousejobsError) -> HousejobsError:
-    import requests
-    from google.api_core import exceptions as gexc
-
-    if isinstance(exc, HousejobsError):
-        return exc
-    creds = _credentials_error(exc)
-    if creds is not None:
-        return creds
-    if isinstance(exc, gexc.NotFound):
-        return not_found
-    if isinstance(exc, gexc.PermissionDenied | gexc.Unauthenticated | gexc.Forbidden | gexc.Unauthorized):
-        return ApiAuthError(f"permission denied on {what}: {exc.message}", status=exc.code,
-                            hint="the caller needs roles/run.developer on the job (run with overrides, "
-                                 "read executions)")
-    if isinstance(exc, gexc.GoogleAPICallError):
-        status = exc.code if isinstance(exc.code, int) else None
-        if status in _TRANSIENT_HTTP or isinstance(exc, gexc.ServiceUnavailable | gexc.DeadlineExceeded):
-            return ApiUnavailable(_line(what, status, exc.message), status=status)
-        if isinstance(exc, gexc.Conflict):
-            return ApiStatusError(f"conflict on {what}: {exc.message}", status=status)
-        return ApiStatusError(_line(what, status, exc.message), status=status)
-    if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
-        return ApiUnavailable(f"{what}: cannot reach the Cloud Run API ({exc.__class__.__name__})")
-    return ApiStatusError(f"{what}: {first_line(exc)}")
-
-
-def _line(what: str, status: int | None, message: str | None) -> str:
-    return f"{what}: " + " ".join(str(p) for p in (status, message) if p)
-
-

@@ -82,4 +82,5 @@ class ExecutionReader(CloudRunExecutions):
                     for job in self._scheduler.list_jobs(parent=parent, timeout=self.policy.timeout)}
 
         return await self._read(call, f"Cloud Scheduler jobs in {parent}",
-                                ConfigError(f"Cloud Scheduler location {parent} does not exist"))
+                                ConfigError(f"Cloud Scheduler location {parent} does not exist"),
+                                role="roles/cloudscheduler.viewer on the project (list its jobs)")

@@ -15,13 +15,13 @@ from housejobs.results import JobResult, Lines, Outcome
 from housejobs.threads import in_thread
 
 if TYPE_CHECKING:
-    from housejobs.provision import Desired
+    from housejobs.provision.desired import Desired
 
 
 # --- create-all-jobs ------------------------------------------------------------------------------
 async def create_all_jobs(ctx: Context, *, plan_only: bool, only: str | None, prune: bool,
                           image: str | None, prune_foreign: tuple[str, ...] = ()) -> JobResult:
-    from housejobs.provision import build_desired
+    from housejobs.provision.desired import build_desired
 
     desired = build_desired(ctx, only=only, image=image)
     where = f"Cloud Run + Scheduler {desired.parent} ({desired.env})"
@@ -36,7 +36,8 @@ async def create_all_jobs(ctx: Context, *, plan_only: bool, only: str | None, pr
 
 async def _create_all_jobs(ctx: Context, desired: Desired, *, plan_only: bool, prune: bool,
                            prune_foreign: tuple[str, ...]) -> JobResult:
-    from housejobs.provision import apply_plan, compute_plan
+    from housejobs.provision.apply import apply_plan
+    from housejobs.provision.plan import compute_plan
 
     plan = await in_thread(compute_plan, ctx, desired, prune=prune, prune_foreign=prune_foreign)
     counts = plan.counts()
@@ -80,9 +81,10 @@ async def set_paused(ctx: Context, *, job: str, trigger: str | None, pause: bool
 
 
 def _set_paused(ctx: Context, job: str, trigger: str | None, pause: bool) -> JobResult:
-    from google.api_core import exceptions as gexc
-
-    from housejobs.provision import Gcp, build_desired, google_errors, to_dict
+    from housejobs.gcp.clients import Gcp
+    from housejobs.gcp.errors import google_errors
+    from housejobs.gcp.protos import to_dict
+    from housejobs.provision.desired import build_desired
 
     desired = build_desired(ctx, only=job)
     triggers = [t for t in desired.triggers if trigger is None or t.trigger == trigger]
@@ -91,16 +93,14 @@ def _set_paused(ctx: Context, job: str, trigger: str | None, pause: bool) -> Job
     if not triggers:
         names = ", ".join(t.trigger for t in desired.triggers)
         raise UsageError(f"{job} has no trigger {trigger!r}", hint=f"its triggers: {names}")
-    gcp = Gcp(ctx)
+    gcp = Gcp(ctx.settings)
     verb, want = ("pause", "PAUSED") if pause else ("resume", "ENABLED")
     changed, already = [], []
     for t in triggers:
-        with google_errors(f"{verb} trigger {t.id}"):
-            try:
-                state = to_dict(gcp.scheduler.get_job(name=t.name, timeout=60)).get("state", "")
-            except gexc.NotFound:
-                raise UsageError(f"trigger {t.id} does not exist in {desired.env}",
-                                 hint=f"create it with `housejobs create-all-jobs --env {desired.env}`") from None
+        missing = UsageError(f"trigger {t.id} does not exist in {desired.env}",
+                             hint=f"create it with `housejobs create-all-jobs --env {desired.env}`")
+        with google_errors(f"{verb} trigger {t.id}", not_found=missing):
+            state = to_dict(gcp.scheduler.get_job(name=t.name, timeout=60)).get("state", "")
             if state == want:
                 already.append(t.id)
                 continue
@@ -118,7 +118,7 @@ def _set_paused(ctx: Context, job: str, trigger: str | None, pause: bool) -> Job
 async def list_jobs_env(ctx: Context) -> JobResult:
     """A report: each job's and trigger's state against the catalog, the double triggers, the last runs."""
     from housejobs.catalog import load_catalog
-    from housejobs.provision import compute_plan, sync_state
+    from housejobs.provision.plan import compute_plan, sync_state
 
     env = ctx.env or ""
     plan = await in_thread(compute_plan, ctx, iam=False)

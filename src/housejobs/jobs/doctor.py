@@ -28,7 +28,7 @@ from housejobs.threads import in_thread
 
 if TYPE_CHECKING:
     from housejobs.context import Context
-    from housejobs.provision import Plan
+    from housejobs.provision.plan import Plan
 
 
 @dataclass
@@ -51,7 +51,7 @@ class Checklist:
 async def run_checks(ctx: Context) -> Checklist:
     """Every check, in order. Blocking Google calls run in worker threads, so a caller's event loop
     (smoke's, which follows executions meanwhile) is never held."""
-    from housejobs.provision import build_desired
+    from housejobs.provision.desired import build_desired
 
     try:
         desired = build_desired(ctx)
@@ -100,25 +100,13 @@ def _credentials(ctx: Context) -> str:
     endpoints = ("run_api_endpoint", "scheduler_api_endpoint", "secretmanager_api_endpoint")
     if all(ctx.settings.get(k) for k in endpoints):
         return "anonymous: every Google API endpoint is overridden (HOUSEJOBS_*_API_ENDPOINT)"
-    import google.auth
-    from google.auth import exceptions as auth_exc
-    from google.auth.transport.requests import Request
+    from housejobs.gcp.clients import default_credentials
 
-    from housejobs.gcp.specs import CLOUD_PLATFORM
-
-    try:
-        creds, _ = google.auth.default(scopes=[CLOUD_PLATFORM])
-        creds.refresh(Request())  # type: ignore[no-untyped-call]
-    except auth_exc.DefaultCredentialsError:
-        raise ConfigError("no Google credentials", hint="run `gcloud auth application-default login`") from None
-    except auth_exc.GoogleAuthError as exc:
-        raise ConfigError(f"Google credentials unusable: {exc.__class__.__name__}") from None
-    who = getattr(creds, "service_account_email", None) or creds.__class__.__name__
-    return f"application default credentials ({who})"
+    return f"application default credentials ({default_credentials()})"
 
 
 def _read_secret(ctx: Context, name: str) -> str:
-    from housejobs.secrets import read_secret
+    from housejobs.gcp.secrets import read_secret
 
     # Always Secret Manager, even when the value is also in this shell's environment: that is where
     # the Cloud Run Jobs read it from.
@@ -154,7 +142,7 @@ async def _api_checks(ctx: Context) -> list[Check]:
 
 
 def _plan(ctx: Context, memo: list[Plan]) -> Plan:
-    from housejobs.provision import compute_plan
+    from housejobs.provision.plan import compute_plan
 
     if not memo:
         memo.append(compute_plan(ctx, iam=False))
@@ -162,7 +150,7 @@ def _plan(ctx: Context, memo: list[Plan]) -> Plan:
 
 
 def _in_sync(ctx: Context, memo: list[Plan]) -> str:
-    from housejobs.provision import sync_state
+    from housejobs.provision.plan import sync_state
 
     plan = _plan(ctx, memo)
     # IAM grants are another check's business; this one is about the jobs and triggers themselves.
@@ -183,7 +171,8 @@ def _no_double_triggers(ctx: Context, memo: list[Plan]) -> str:
 
 
 def _bindings(ctx: Context) -> str:
-    from housejobs.provision import check_bindings, required_bindings
+    from housejobs.provision.apply import check_bindings
+    from housejobs.provision.desired import required_bindings
 
     problems = check_bindings(ctx)
     if problems:

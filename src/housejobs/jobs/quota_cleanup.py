@@ -53,9 +53,8 @@ async def run_quota_cleanup(ctx: Context, *, days: int) -> JobResult:
         else:
             report = await in_thread(bq.delete_older_than, client, table, column, cutoff, timeout)
     except bq.BigQueryError as exc:
-        outcome = Outcome.FAILED if exc.kind == "transient" else Outcome.REFUSED
         ctx.logger.error(exc.message, table=str(table), kind=exc.kind)
-        return JobResult(outcome, exc.message, details={**details, "error": exc.kind})
+        return JobResult(exc.outcome, exc.message, details={**details, "error": exc.kind})
     details.update({"job_id": report.job_id, "location": report.location})
     counts = {"rows": report.rows}
     if report.bytes_processed is not None:

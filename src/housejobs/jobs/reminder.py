@@ -52,7 +52,9 @@ def check_request(req: ReminderRequest, now: datetime) -> None:
 
 
 def household_zone(ctx: Context) -> ZoneInfo:
-    return zone(ctx.settings.get("household_time_zone") or "Etc/UTC", ctx.settings.source("household_time_zone"))
+    # Only an unset value means UTC: an empty one that was given is refused like any other bad zone.
+    given = ctx.settings.get("household_time_zone")
+    return zone("Etc/UTC" if given is None else given, ctx.settings.source("household_time_zone"))
 
 
 MONTH = "month"  # a reminder's period: the billing month where the household lives

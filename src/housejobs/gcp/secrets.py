@@ -5,6 +5,7 @@ from __future__ import annotations
 # The Google libraries are untyped in places; they load only inside read_secret.
 # mypy: disable-error-code=no-untyped-call
 from housejobs.errors import SecretError
+from housejobs.gcp.errors import google_errors
 from housejobs.settings import Settings
 
 
@@ -12,28 +13,23 @@ def read_secret(settings: Settings, name: str) -> str:
     project = settings.require("project", f"reading secret {name}")
     try:
         import google_crc32c
-        from google.api_core import exceptions as gexc
-        from google.auth import exceptions as auth_exc
 
         from housejobs.gcp import clients
     except ImportError as exc:  # pragma: no cover - the wheel depends on them
         raise SecretError(f"cannot read secret {name}: {exc}") from None
     path = f"projects/{project}/secrets/{name}/versions/latest"
-    try:
+    # A secret that is missing or denied stops the run before any call (refused); so does no login at
+    # all, and on a laptop the value may simply be set in the environment instead.
+    with google_errors(f"secret {name} in project {project}",
+                       not_found=SecretError(f"secret {name} not found in project {project}",
+                                             hint="create it, or set the value in the environment"),
+                       denied=SecretError(f"no access to secret {name} in project {project}",
+                                          hint="grant roles/secretmanager.secretAccessor"),
+                       no_credentials=SecretError(f"no Google credentials to read secret {name}",
+                                                  hint="run `gcloud auth application-default login` or set the "
+                                                       "value in the environment")):
         client = clients.secret_manager(settings)
         response = client.access_secret_version(request={"name": path}, timeout=15)
-    except gexc.NotFound:
-        raise SecretError(f"secret {name} not found in project {project}",
-                          hint="create it, or set the value in the environment") from None
-    except (gexc.Forbidden, gexc.Unauthorized):
-        raise SecretError(f"no access to secret {name} in project {project}",
-                          hint="grant roles/secretmanager.secretAccessor") from None
-    except auth_exc.DefaultCredentialsError:
-        raise SecretError(f"no Google credentials to read secret {name}",
-                          hint="run `gcloud auth application-default login` or set the value in the "
-                               "environment") from None
-    except gexc.GoogleAPIError as exc:
-        raise SecretError(f"cannot read secret {name}: {exc.__class__.__name__}") from None
     data = response.payload.data
     crc = google_crc32c.Checksum()
     crc.update(data)
