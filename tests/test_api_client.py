@@ -1,5 +1,6 @@
-"""ApiClient against the sandbox over real HTTP (and httpx.MockTransport where a server can't misbehave
-on cue): retries, Retry-After, deadlines, replays, error mapping."""
+"""ApiClient against the sandbox over real HTTP, and against servers described with respx routes where a
+server must misbehave on cue (a respx router serves as the client's transport): retries, Retry-After,
+deadlines, replays, error mapping."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import respx
 
 from housejobs.api.client import ApiClient
 from housejobs.api.retry import RetryPolicy, parse_retry_after
@@ -38,6 +40,15 @@ def client(url: str, clock: FakeClock, *, key: str = ROOT_KEY, logs: Captured | 
     logger = Logger(stream=logs if logs is not None else Captured(), clock=clock.now)  # type: ignore[arg-type]
     return ApiClient(url, clock=clock, logger=logger, policy=RetryPolicy(**policy),
                      headers={"X-CA-Root-Key": key}, transport=transport)
+
+
+def described() -> respx.Router:
+    """An admin API described route by route; `transport(router)` hands it to the client."""
+    return respx.Router(base_url="http://api.test", assert_all_called=False)
+
+
+def transport(router: respx.Router) -> httpx.MockTransport:
+    return httpx.MockTransport(router.async_handler)
 
 
 def run(coro_fn: Callable[[], Any]) -> Any:
@@ -67,16 +78,12 @@ def test_503_503_200_succeeds_on_third_attempt_with_one_key(sandbox: SandboxHand
 
 
 def test_same_key_on_every_attempt(clock: FakeClock) -> None:
-    keys: list[str | None] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        keys.append(request.headers.get("Idempotency-Key"))
-        if len(keys) < 3:
-            return httpx.Response(503, json={"error": {"code": "unavailable", "message": "x"}})
-        return httpx.Response(200, json={"date": "2026-11-24", "orgs_reset": 1})
-
-    post(client("http://api.test", clock, transport=httpx.MockTransport(handler)))
-    assert keys == [KEY, KEY, KEY]
+    api = described()
+    unavailable = httpx.Response(503, json={"error": {"code": "unavailable", "message": "x"}})
+    route = api.post(PATH).mock(side_effect=[unavailable, unavailable,
+                                              httpx.Response(200, json={"date": "2026-11-24", "orgs_reset": 1})])
+    post(client("http://api.test", clock, transport=transport(api)))
+    assert [call.request.headers.get("Idempotency-Key") for call in route.calls] == [KEY, KEY, KEY]
 
 
 def test_429_retry_after_is_waited_as_told(sandbox: SandboxHandle, clock: FakeClock) -> None:
@@ -149,16 +156,17 @@ def test_deadline_bounds_the_call(sandbox: SandboxHandle, clock: FakeClock) -> N
 
 
 def test_attempt_timeout_is_clamped_to_time_left(clock: FakeClock) -> None:
-    timeouts: list[float] = []
+    api = described()
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        timeouts.append(request.extensions["timeout"]["read"])
+    def slow(request: httpx.Request) -> httpx.Response:
         clock.advance(3)  # each attempt takes 3 s of the deadline
         return httpx.Response(503)
 
+    route = api.post(PATH).mock(side_effect=slow)
     with pytest.raises(ApiUnavailable):
-        post(client("http://api.test", clock, transport=httpx.MockTransport(handler), deadline=8.0,
+        post(client("http://api.test", clock, transport=transport(api), deadline=8.0,
                     timeout=5.0, base_wait=0.01, max_wait=0.01))
+    timeouts = [call.request.extensions["timeout"]["read"] for call in route.calls]
     assert timeouts[0] == 5.0
     assert timeouts[-1] < 5.0  # the last attempt only gets what the deadline leaves
 
@@ -171,48 +179,41 @@ def test_malformed_json_is_a_protocol_error(sandbox: SandboxHandle, clock: FakeC
 
 
 def test_in_flight_409_is_retried(clock: FakeClock) -> None:
-    answers = [httpx.Response(409, json={"error": {"code": "idempotency_in_flight", "message": "busy"}}),
-               httpx.Response(200, json={"ok": True}, headers={"Idempotent-Replayed": "true"})]
-    response = post(client("http://api.test", clock, transport=httpx.MockTransport(lambda r: answers.pop(0))))
+    api = described()
+    api.post(PATH).mock(side_effect=[
+        httpx.Response(409, json={"error": {"code": "idempotency_in_flight", "message": "busy"}}),
+        httpx.Response(200, json={"ok": True}, headers={"Idempotent-Replayed": "true"})])
+    response = post(client("http://api.test", clock, transport=transport(api)))
     assert response.replayed and response.attempts == 2
 
 
 def test_other_409_is_not_retried(clock: FakeClock) -> None:
-    transport = httpx.MockTransport(lambda r: httpx.Response(409, json={"error": {"code": "conflict",
-                                                                                  "message": "no"}}))
+    api = described()
+    route = api.post(PATH).respond(409, json={"error": {"code": "conflict", "message": "no"}})
     with pytest.raises(ApiStatusError):
-        post(client("http://api.test", clock, transport=transport))
-    assert clock.sleeps == []
+        post(client("http://api.test", clock, transport=transport(api)))
+    assert clock.sleeps == [] and route.call_count == 1
 
 
 def test_transport_error_without_key_is_not_retried(clock: FakeClock) -> None:
-    calls = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(1)
-        raise httpx.ReadError("connection reset")
-
+    api = described()
+    route = api.post(PATH).mock(side_effect=httpx.ReadError("connection reset"))
     with pytest.raises(ApiUnavailable) as info:
-        post(client("http://api.test", clock, transport=httpx.MockTransport(handler)), key=None)
-    assert calls == [1] and "no idempotency key" in info.value.message
+        post(client("http://api.test", clock, transport=transport(api)), key=None)
+    assert route.call_count == 1 and "no idempotency key" in info.value.message
 
 
 def test_transport_error_on_get_is_retried(clock: FakeClock) -> None:
-    calls = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(1)
-        if len(calls) == 1:
-            raise httpx.ConnectError("refused")
-        return httpx.Response(200, json={"status": "ok"})
-
-    api = client("http://api.test", clock, transport=httpx.MockTransport(handler))
+    api = described()
+    route = api.get("/healthz").mock(side_effect=[httpx.ConnectError("refused"),
+                                                  httpx.Response(200, json={"status": "ok"})])
+    healthz = client("http://api.test", clock, transport=transport(api))
 
     async def go() -> Any:
-        async with api:
-            return await api.get("/healthz")
+        async with healthz:
+            return await healthz.get("/healthz")
 
-    assert run(go).data == {"status": "ok"} and calls == [1, 1]
+    assert run(go).data == {"status": "ok"} and route.call_count == 2
 
 
 def test_mismatched_body_same_key_is_422(sandbox: SandboxHandle, clock: FakeClock) -> None:
@@ -229,24 +230,21 @@ def test_unreachable_host_fails_after_retries(clock: FakeClock) -> None:
 
 
 # --- a key in flight is waited out; a replay names whose request applied it --------------------------------
-def _in_flight_then_replay(replay_origin: str | None, n_in_flight: int) -> httpx.MockTransport:
-    answers = iter([*([409] * n_in_flight), 200])
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        status = next(answers)
-        if status == 409:
-            return httpx.Response(409, json={"error": {"code": "idempotency_in_flight", "message": "running"}},
-                                  headers={"Retry-After": "1"})
-        headers = {"Idempotent-Replayed": "true"}
-        if replay_origin is not None:
-            headers["Idempotency-Origin"] = replay_origin
-        return httpx.Response(200, json={"date": "2026-11-24", "orgs_reset": 3}, headers=headers)
-
-    return httpx.MockTransport(handler)
+def _in_flight_then_replay(replay_origin: str | None, n_in_flight: int) -> tuple[httpx.MockTransport, respx.Route]:
+    """A server whose key stays in flight `n_in_flight` times, then replays the stored answer."""
+    api = described()
+    in_flight = httpx.Response(409, json={"error": {"code": "idempotency_in_flight", "message": "running"}},
+                               headers={"Retry-After": "1"})
+    headers = {"Idempotent-Replayed": "true"}
+    if replay_origin is not None:
+        headers["Idempotency-Origin"] = replay_origin
+    replay = httpx.Response(200, json={"date": "2026-11-24", "orgs_reset": 3}, headers=headers)
+    route = api.post(PATH).mock(side_effect=[*([in_flight] * n_in_flight), replay])
+    return transport(api), route
 
 
 def test_a_key_in_flight_is_waited_out_past_max_attempts_within_the_deadline(clock: FakeClock) -> None:
-    api = client("http://api.test", clock, transport=_in_flight_then_replay("run-a", 10), max_attempts=3,
+    api = client("http://api.test", clock, transport=_in_flight_then_replay("run-a", 10)[0], max_attempts=3,
                  deadline=60)
     api.origin = "run-a"
     response = post(api)
@@ -255,7 +253,7 @@ def test_a_key_in_flight_is_waited_out_past_max_attempts_within_the_deadline(clo
 
 
 def test_a_key_in_flight_past_the_deadline_fails_naming_it(clock: FakeClock) -> None:
-    api = client("http://api.test", clock, transport=_in_flight_then_replay(None, 100), max_attempts=3,
+    api = client("http://api.test", clock, transport=_in_flight_then_replay(None, 100)[0], max_attempts=3,
                  deadline=5)
     with pytest.raises(ApiUnavailable, match="409 idempotency_in_flight"):
         post(api)
@@ -265,14 +263,9 @@ def test_a_key_in_flight_past_the_deadline_fails_naming_it(clock: FakeClock) -> 
 @pytest.mark.parametrize(("origin", "own"), [("run-a", True), ("run-b", False), (None, False)])
 def test_a_replay_is_this_runs_own_only_when_the_server_names_this_run(clock: FakeClock, origin: str | None,
                                                                        own: bool) -> None:
-    seen: list[str | None] = []
-    inner = _in_flight_then_replay(origin, 0)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request.headers.get("Idempotency-Origin"))
-        return inner.handle_request(request)
-
-    api = client("http://api.test", clock, transport=httpx.MockTransport(handler))
+    served, route = _in_flight_then_replay(origin, 0)
+    api = client("http://api.test", clock, transport=served)
     api.origin = "run-a"
     response = post(api)
+    seen = [call.request.headers.get("Idempotency-Origin") for call in route.calls]
     assert seen == ["run-a"] and response.replayed and response.replayed_own is own

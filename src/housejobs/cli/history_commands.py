@@ -66,6 +66,7 @@ def history(
         # Bad input is refused here, inside the run (one result, exit 2), before any call: history
         # has no prompt to come first.
         from housejobs.cli.history_render import render_text
+        from housejobs.cli.render import colour
         from housejobs.jobs.history import HistoryRequest, history_result, parse_fail_on, read_history, where
 
         req = HistoryRequest(env, days, tuple(job or ()), parse_fail_on(fail_on))
@@ -77,7 +78,7 @@ def history(
 
             result.details["html"] = str(_write(rt.cwd, html, render_html(found, env)))
         if not json:
-            result.details["lines"] = render_text(found, env, colour=bool(rt.stdout_tty))
+            result.details["lines"] = render_text(found, env, colour=colour(rt))
         return result
 
     return run(options(env, None, False, False, json, None, debug, uses=("cloud-run",)), "history", job_fn)

@@ -26,7 +26,7 @@ def _bar(ctx: Context, label: str) -> Iterator[Progress]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     # The runtime decided stderr is a terminal (tests hand it a buffer and say so).
-    console = Console(file=ctx.runtime.stderr, force_terminal=True)
+    console = Console(file=ctx.runtime.stderr, force_terminal=True, no_color=bool(ctx.runtime.environ.get("NO_COLOR")))
     with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[failed]} failed · {task.fields[rate]}/s"), TimeRemainingColumn(),
                   console=console, transient=True) as bar:

@@ -1,0 +1,73 @@
+"""The terminal: the same content cli/render.py prints as plain text, drawn with rich.
+
+The outcome in its colour, tables with aligned columns under a rule, checklists with a green ✓ or a red ✗.
+Everything is redacted before rich sees it, and nothing is read as markup (a message quoting a server's
+answer must not turn into styles). Lines that carry their own colour (history's grid) pass through as
+ANSI text. Loaded only when stdout is a terminal or FORCE_COLOR asks for colour.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from housejobs.cli.text import COLOURS, head_lines, summary_parts, tail_lines, view_lines
+from housejobs.redact import redact
+from housejobs.results import Checklist, Run, Table, View
+from housejobs.runtime import Runtime
+
+
+def console(stream: TextIO, *, colour: bool) -> Console:
+    # Sizes and colours are decided here, not by rich reading os.environ: the run's environment is the
+    # runtime's. soft_wrap: long lines (a history grid, a plan's diff) are the terminal's to wrap.
+    return Console(file=stream, force_terminal=colour, no_color=not colour,
+                   color_system="standard" if colour else None, soft_wrap=True, highlight=False, markup=False,
+                   emoji=False, width=200)
+
+
+def draw(run: Run, rt: Runtime, *, colour: bool) -> None:
+    out = console(rt.stdout, colour=colour)
+    result = run.result
+    if not run.report:
+        before, after = summary_parts(run)
+        line = Text(redact(" · ".join([*before, "outcome: "])))
+        line.append(result.outcome.value, style=COLOURS[result.outcome])
+        line.append(redact((f" ({result.message})" if result.message else "") + " · " + " · ".join(after)))
+        out.print(line)
+        _lines(out, head_lines(result))
+    for view in result.views:
+        _view(out, view)
+    if not run.report:
+        _lines(out, tail_lines(result))
+    rt.stdout.flush()
+
+
+def _lines(out: Console, lines: list[str]) -> None:
+    # A line may carry its own colour (history's grid): read it as ANSI, never as markup.
+    for text in lines:
+        out.print(Text.from_ansi(redact(text)))
+
+
+def _view(out: Console, view: View) -> None:
+    if isinstance(view, Table):
+        table = RichTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="",
+                          title=redact(view.title) or None, title_justify="left", title_style="")
+        for column in view.columns:
+            table.add_column(column, overflow="fold")
+        for row in view.rows:
+            table.add_row(*(Text(redact(cell)) for cell in row))
+        out.print(table)
+    elif isinstance(view, Checklist):
+        if view.title:
+            out.print(Text(redact(view.title)))
+        for check in view.checks:
+            line = Text()
+            line.append("✓" if check.ok else "✗", style="green" if check.ok else "red")
+            line.append(f" {redact(check.name)}: {redact(check.detail)}")
+            out.print(line)
+    else:
+        _lines(out, view_lines(view))

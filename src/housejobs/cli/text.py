@@ -1,0 +1,97 @@
+"""Results as plain text: the summary line, counts, views, planned calls and failures, and the JSON
+documents. What goes to a pipe, a file or Cloud Logging; the terminal draws the same parts with rich."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from housejobs.results import Checklist, JobResult, Outcome, Run, Table, View
+
+# The outcome's colour on a terminal (rich style names).
+COLOURS = {Outcome.APPLIED: "green", Outcome.DUPLICATE: "cyan", Outcome.SKIPPED: "cyan", Outcome.DRY_RUN: "yellow",
+           Outcome.REFUSED: "red", Outcome.PARTIAL: "yellow", Outcome.FAILED: "red", Outcome.INTERRUPTED: "yellow"}
+
+
+def document(result: JobResult, meta: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **meta,
+        "outcome": result.outcome.value,
+        "exit_code": result.exit_code,
+        "message": result.message,
+        "counts": result.counts,
+        "details": result.details,
+        "planned": [p.as_dict() for p in result.planned],
+        "failures": result.failures,
+    }
+
+
+def report_text(run: Run) -> str:
+    if run.as_json:
+        return json.dumps(run.result.document, default=str)
+    return "\n".join(line for view in run.result.views for line in view_lines(view))
+
+
+def summary_parts(run: Run) -> tuple[list[str], list[str]]:
+    """The summary line around its outcome: (the parts before it, the parts after it)."""
+    meta = run.meta
+    calls = meta.get("calls", 0)
+    after = []
+    if calls:
+        after.append(f"{calls} call{'s' if calls != 1 else ''}")
+        if meta.get("attempts", 0) > calls:
+            after.append(f"{meta['attempts']} attempts")
+    after.append(f"{meta['duration_ms']} ms")
+    return [str(meta["job"]), f"target: {meta['target']}"], after
+
+
+def run_lines(run: Run) -> list[str]:
+    result = run.result
+    if run.as_json:
+        return [json.dumps(document(result, run.meta), default=str)]
+    before, after = summary_parts(run)
+    outcome = result.outcome.value + (f" ({result.message})" if result.message else "")
+    views = [line for view in result.views for line in view_lines(view)]
+    return [" · ".join([*before, f"outcome: {outcome}", *after]), *head_lines(result), *views,
+            *tail_lines(result)]
+
+
+def head_lines(result: JobResult) -> list[str]:
+    """What follows the summary line, before the views: the counts and a command's own lines."""
+    lines = []
+    if result.counts:
+        lines.append("  " + "  ".join(f"{k}={v}" for k, v in result.counts.items()))
+    # A command's own report lines (create-all-jobs' plan, history's grid), one string per line.
+    lines += [str(line) for line in result.details.get("lines") or []]
+    return lines
+
+
+def tail_lines(result: JobResult) -> list[str]:
+    """After the views: the calls a dry run would make, and the failures."""
+    lines = []
+    for call in result.planned:
+        key = f"  Idempotency-Key: {call.idempotency_key}" if call.idempotency_key else ""
+        body = f"  {json.dumps(call.body)}" if call.body else ""
+        lines.append(f"  would {call.method} {call.path}{body}{key}")
+    for failure in result.failures[:20]:
+        lines.append(f"  failed: {failure.get('org') or failure.get('unit', '?')}: {failure.get('reason', '')}")
+    if len(result.failures) > 20:
+        lines.append(f"  … and {len(result.failures) - 20} more failures (see --json)")
+    return lines
+
+
+def view_lines(view: View) -> list[str]:
+    """A view as plain text lines."""
+    out = [view.title] if view.title else []
+    if isinstance(view, Table):
+        cells = [view.columns, *view.rows]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(view.columns))]
+        out += ["  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in cells]
+    elif isinstance(view, Checklist):
+        out += [c.line() for c in view.checks]
+    else:
+        out += list(view.lines)
+    return out
+
+
+
