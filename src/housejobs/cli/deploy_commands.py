@@ -63,11 +63,11 @@ def run_command(
     Example: housejobs run org-sync-all --env stage --tasks 4 -- --concurrency 64
     """
     from housejobs.catalog import run_job_id
-    from housejobs.jobs.cloud_run import RunRequest, check_request, run_job
+    from housejobs.jobs.cloud_run import RunRequest, check_run, run_job
 
     req = RunRequest(job, env, tasks, tuple(args) if args else None, wait=not no_wait,
                      allow_concurrent=allow_concurrent, follow=follow)
-    bad_input = catalog_check(lambda names: check_request(req, names))
+    bad_input = catalog_check(lambda names: check_run(req, names))
 
     async def job_fn(ctx: Context) -> JobResult:
         return await run_job(ctx, req)

@@ -177,11 +177,11 @@ def reminder(
     Example: housejobs reminder rent-due --env stage --period 2026-12
     """
     from housejobs.errors import HousejobsError
-    from housejobs.jobs.reminder import ReminderRequest, check_request, run_reminder
+    from housejobs.jobs.reminder import ReminderRequest, check_reminder, run_reminder
 
     req = ReminderRequest(reminder_type, period, job_id)
     try:
-        check_request(req, runtime().clock.now())
+        check_reminder(req, runtime().clock.now())
         bad_input: HousejobsError | None = None
     except HousejobsError as exc:
         bad_input = exc

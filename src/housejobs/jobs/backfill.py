@@ -88,7 +88,7 @@ class PeriodRun:
 
 
 @dataclass
-class Plan:
+class BackfillPlan:
     req: BackfillRequest
     rule: PeriodRule
     trigger: str | None
@@ -98,7 +98,7 @@ class Plan:
         return compact([p.period for p in self.periods], self.rule)
 
 
-def check_request(req: BackfillRequest, catalog: dict[str, JobDef], now: datetime) -> PeriodRule:
+def check_backfill(req: BackfillRequest, catalog: dict[str, JobDef], now: datetime) -> PeriodRule:
     """Refuse what can be refused without reading anything (exit 2, before any call or prompt)."""
     if req.job not in catalog:
         names = [n for n in catalog if (r := rule_for(n)) is not None and r.backfillable]
@@ -151,17 +151,17 @@ def compact(periods: Iterable[str], rule: PeriodRule) -> str:
     return ", ".join(s[0] if len(s) == 1 else f"{s[0]}..{s[-1]}" for s in spans)
 
 
-async def plan_backfill(ctx: Context, req: BackfillRequest) -> Plan:
+async def plan_backfill(ctx: Context, req: BackfillRequest) -> BackfillPlan:
     catalog = load_catalog(ctx.settings.jobs_dir)
     now = ctx.clock.now()
-    rule = check_request(req, catalog, now)
+    rule = check_backfill(req, catalog, now)
     trigger = next((t.name for t in catalog[req.job].triggers if req.reminder_type and t.args == (req.reminder_type,)),
                    None)
     current = period_at(rule, now, household_zone(ctx))
     if req.last is not None and parse_period(rule, req.last, "--to", now) > current:
         raise UsageError(f"--to {req.last} is in the future: the current period is {current}",
                          hint="a period can be backfilled once it has begun")
-    plan = Plan(req, rule, trigger)
+    plan = BackfillPlan(req, rule, trigger)
     seen = await _seen(ctx, req, catalog[req.job], trigger, now)
     if req.missed:
         wanted = sorted(p for p, state in seen.items() if state in REDO and p <= current)
@@ -222,7 +222,7 @@ async def run_backfill(ctx: Context, req: BackfillRequest) -> JobResult:
     return result
 
 
-async def _run_periods(ctx: Context, plan: Plan) -> str | None:
+async def _run_periods(ctx: Context, plan: BackfillPlan) -> str | None:
     """Run the plan's periods oldest first, at most `concurrency` at once; return why it stopped early
     ("signal", "refused"), or None."""
     queue = list(plan.periods)
@@ -249,7 +249,7 @@ async def _run_periods(ctx: Context, plan: Plan) -> str | None:
     return stop[0] if stop else None
 
 
-async def _one(ctx: Context, plan: Plan, item: PeriodRun) -> bool:
+async def _one(ctx: Context, plan: BackfillPlan, item: PeriodRun) -> bool:
     """Apply one period; record its result on `item`. True if the whole backfill must stop (refused)."""
     try:
         result = await (_local(ctx, plan, item.period) if plan.req.local else _cloud(ctx, plan, item))
@@ -270,7 +270,7 @@ async def _one(ctx: Context, plan: Plan, item: PeriodRun) -> bool:
     return result.outcome is Outcome.REFUSED
 
 
-async def _cloud(ctx: Context, plan: Plan, item: PeriodRun) -> JobResult | None:
+async def _cloud(ctx: Context, plan: BackfillPlan, item: PeriodRun) -> JobResult | None:
     from housejobs.jobs.cloud_run import RunRequest, run_job
 
     if item.seen == SUCCEEDED:
@@ -281,12 +281,12 @@ async def _cloud(ctx: Context, plan: Plan, item: PeriodRun) -> JobResult | None:
                                          allow_concurrent=plan.req.allow_concurrent))
 
 
-async def _local(ctx: Context, plan: Plan, period: str) -> JobResult:
+async def _local(ctx: Context, plan: BackfillPlan, period: str) -> JobResult:
     # The functions the job commands themselves run (jobs/registry.py), with the period given.
     return await spec(plan.req.job).run(ctx, JobArgs(period=period, reminder_type=plan.req.reminder_type))
 
 
-def _result(plan: Plan, details: dict[str, Any], stopped_by: str | None, signal: int | None) -> JobResult:
+def _result(plan: BackfillPlan, details: dict[str, Any], stopped_by: str | None, signal: int | None) -> JobResult:
     periods = plan.periods
     tally = {k: sum(p.result == k for p in periods) for k in (APPLIED, DUPLICATE, PERIOD_FAILED, INTERRUPTED,
                                                              NOT_RUN)}

@@ -58,7 +58,7 @@ class RunRequest:
     follow: str | None = None
 
 
-def check_request(req: RunRequest, catalog: Iterable[str]) -> None:
+def check_run(req: RunRequest, catalog: Iterable[str]) -> None:
     """Fail closed before any call or prompt: an unknown job or contradictory flags stop the run."""
     names = sorted(catalog)
     if req.job not in names:
@@ -89,8 +89,8 @@ def cloud_run(ctx: Context, why: str = "run") -> tuple[CloudRunExecutions, str, 
 
 
 def _cloud_run(ctx: Context, job: str, env: str) -> tuple[CloudRunExecutions, str]:
-    runner, project, region = cloud_run(ctx)
-    return runner, job_path(project, region, job, env)
+    executions, project, region = cloud_run(ctx)
+    return executions, job_path(project, region, job, env)
 
 
 def follow_hint(req: RunRequest, execution_id: str) -> str:
@@ -99,13 +99,13 @@ def follow_hint(req: RunRequest, execution_id: str) -> str:
 
 async def run_job(ctx: Context, req: RunRequest) -> JobResult:
     """Start (or pick up) one execution and follow it to completion; the result carries its counts."""
-    runner, job_name = _cloud_run(ctx, req.job, req.env)
+    executions, job_name = _cloud_run(ctx, req.job, req.env)
     base: dict[str, Any] = {"job": req.job, "cloud_run_job": job_name}
     if req.follow is not None:
-        status = await runner.get(execution_path(job_name, req.follow))
+        status = await executions.get(execution_path(job_name, req.follow))
     else:
         if not req.allow_concurrent:
-            running = await runner.running(job_name)
+            running = await executions.running(job_name)
             if running:
                 ids = ", ".join(s.id for s in running)
                 return JobResult(Outcome.REFUSED,
@@ -116,7 +116,7 @@ async def run_job(ctx: Context, req: RunRequest) -> JobResult:
             return JobResult(Outcome.INTERRUPTED, "stopped before starting", signal=ctx.stop_signal)
         # Like a trigger's args, the operator's are added to the job's own from the catalog.
         args = load_catalog(ctx.settings.jobs_dir)[req.job].container_args(req.args) if req.args else None
-        status = await runner.start(job_name, args=args, tasks=req.tasks)
+        status = await executions.start(job_name, args=args, tasks=req.tasks)
         ctx.logger.info(f"started {status.id}", event="execution_started", execution=status.name,
                         tasks=status.task_count, args=args)
     details = {**base, "execution": status.name, "log_uri": status.log_uri, "follow": follow_hint(req, status.id)}
@@ -125,7 +125,7 @@ async def run_job(ctx: Context, req: RunRequest) -> JobResult:
                          f"`{follow_hint(req, status.id)}`", counts={"tasks": status.task_count},
                          details={**details, "state": status.state})
     with ctx.status(status.id) as show:
-        final = await follow(ctx, runner, status, show)
+        final = await follow(ctx, executions, status, show)
     if final is None:
         return JobResult(Outcome.INTERRUPTED, f"stopped following {status.id}; the execution keeps running. "
                          f"Resume following with `{follow_hint(req, status.id)}`",
@@ -151,7 +151,7 @@ def outcome_of(status: ExecutionStatus, details: dict[str, Any], *, log_link: bo
     return JobResult(outcome, message, counts=status.counts(), details=details)
 
 
-async def follow(ctx: Context, runner: CloudRunExecutions, first: ExecutionStatus,
+async def follow(ctx: Context, executions: CloudRunExecutions, first: ExecutionStatus,
                  show: Progress) -> ExecutionStatus | None:
     """Poll until the execution completes; None if a signal stopped the following (not the execution)."""
     status, delay = first, POLL_FIRST_S
@@ -160,7 +160,7 @@ async def follow(ctx: Context, runner: CloudRunExecutions, first: ExecutionStatu
         if await _sleep_or_stop(ctx, delay):
             return None
         delay = min(delay * POLL_FACTOR, POLL_MAX_S)
-        status = await runner.get(status.name)
+        status = await executions.get(status.name)
         shown(show, status)
         if ctx.stop_event.is_set() and not status.done:
             return None

@@ -50,7 +50,7 @@ def parse_fail_on(text: str | None) -> tuple[str, ...]:
     return states
 
 
-def check_request(req: HistoryRequest, catalog: Iterable[str]) -> None:
+def check_history(req: HistoryRequest, catalog: Iterable[str]) -> None:
     names = list(catalog)
     if not 1 <= req.days <= MAX_DAYS:
         raise UsageError(f"--days {req.days} is outside 1-{MAX_DAYS}")
@@ -75,7 +75,7 @@ async def read_history(ctx: Context, req: HistoryRequest, *, now: datetime | Non
     from housejobs.gcp.history import ExecutionReader
 
     catalog = load_catalog(ctx.settings.jobs_dir)
-    check_request(req, catalog)
+    check_history(req, catalog)
     project = ctx.settings.require("project", "history")
     region = ctx.settings.require("region", "history")
     now = now or ctx.clock.now()

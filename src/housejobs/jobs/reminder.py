@@ -40,7 +40,7 @@ class ReminderRequest:
     job_id: str | None  # None: the Cloud Run execution, else a fresh id
 
 
-def check_request(req: ReminderRequest, now: datetime) -> None:
+def check_reminder(req: ReminderRequest, now: datetime) -> None:
     """Refuse a bad type, period or job id before anything is resolved or called (exit 2)."""
     if req.reminder_type not in REMINDER_TYPES:
         raise UsageError(f"unknown reminder type {req.reminder_type!r}", hint="use " + ", ".join(REMINDER_TYPES))
@@ -84,7 +84,7 @@ def _secret(ctx: Context) -> Secret:
 
 
 async def run_reminder(ctx: Context, req: ReminderRequest) -> JobResult:
-    check_request(req, ctx.clock.now())
+    check_reminder(req, ctx.clock.now())
     # The time zone is checked even when --period makes it unnecessary: a malformed setting fails closed.
     household = household_period(ctx)
     period = req.period or household

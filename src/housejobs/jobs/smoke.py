@@ -113,23 +113,23 @@ async def run_smoke(ctx: Context, *, only: str | None = None, concurrency: int =
         return JobResult(Outcome.REFUSED, checklist.checks[0].detail, details=details)
     catalog = load_catalog(ctx.settings.jobs_dir)
     check_only(only, catalog)
-    runner, project, region = cloud_run(ctx, "smoke")
+    executions, project, region = cloud_run(ctx, "smoke")
     by_job: dict[str, list[DryRun]] = {}
     for dry in plan_dry_runs(catalog, only):
         by_job.setdefault(dry.job, []).append(dry)
     gate = asyncio.Semaphore(concurrency)
     batches = await asyncio.gather(*(
-        _job_dry_runs(ctx, runner, job_path(project, region, job, ctx.env), catalog[job], runs, gate)
+        _job_dry_runs(ctx, executions, job_path(project, region, job, ctx.env), catalog[job], runs, gate)
         for job, runs in by_job.items()))
     return _result(ctx, checklist, [row for batch in batches for row in batch])
 
 
-async def _job_dry_runs(ctx: Context, runner: CloudRunExecutions, job_name: str, job: JobDef,
+async def _job_dry_runs(ctx: Context, executions: CloudRunExecutions, job_name: str, job: JobDef,
                         runs: list[DryRun], gate: asyncio.Semaphore) -> list[Row]:
     rows = [Row(dry.label, dry.job, dry.args(job)) for dry in runs]
     async with gate:
         try:
-            waited = await _wait_for_running(ctx, runner, job_name)
+            waited = await _wait_for_running(ctx, executions, job_name)
         except HousejobsError as exc:  # not provisioned, no permission: every row of the job says so
             for row in rows:
                 row.outcome, row.message = exc.outcome.value, exc.line()
@@ -140,27 +140,27 @@ async def _job_dry_runs(ctx: Context, runner: CloudRunExecutions, job_name: str,
         for row in rows:
             if ctx.stop_event.is_set():
                 return _interrupted(rows)
-            await _dry_run(ctx, runner, job_name, row)
+            await _dry_run(ctx, executions, job_name, row)
     return rows
 
 
-async def _wait_for_running(ctx: Context, runner: CloudRunExecutions, job_name: str) -> list[str] | None:
+async def _wait_for_running(ctx: Context, executions: CloudRunExecutions, job_name: str) -> list[str] | None:
     """Follow every execution of the job that is still running to its end (None: a signal came)."""
     waited: list[str] = []
-    for status in await runner.running(job_name):
+    for status in await executions.running(job_name):
         ctx.logger.info(f"{status.id} is running: waiting for it before the dry run", event="smoke_waiting",
                         execution=status.name)
         with log_status(ctx, status.id) as show:
-            ended = await follow(ctx, runner, status, show)
+            ended = await follow(ctx, executions, status, show)
         if ended is None:
             return None
         waited.append(status.id)
     return waited
 
 
-async def _dry_run(ctx: Context, runner: CloudRunExecutions, job_name: str, row: Row) -> None:
+async def _dry_run(ctx: Context, executions: CloudRunExecutions, job_name: str, row: Row) -> None:
     try:
-        status = await runner.start(job_name, args=row.args, tasks=None)
+        status = await executions.start(job_name, args=row.args, tasks=None)
     except HousejobsError as exc:
         row.outcome, row.message = exc.outcome.value, exc.line()
         return
@@ -169,7 +169,7 @@ async def _dry_run(ctx: Context, runner: CloudRunExecutions, job_name: str, row:
                     args=row.args)
     try:
         with log_status(ctx, status.id) as show:
-            final = await follow(ctx, runner, status, show)
+            final = await follow(ctx, executions, status, show)
     except HousejobsError as exc:  # reads gave up: the execution's end is unknown
         row.outcome, row.message = exc.outcome.value, exc.line()
         return

@@ -25,7 +25,7 @@ class StatusRow:
 
 
 @dataclass(frozen=True)
-class Plan:
+class MigrationPlan:
     rows: tuple[StatusRow, ...]
     pending: tuple[Migration, ...]
     refusals: tuple[str, ...]
@@ -74,10 +74,10 @@ def _history_statements(row: Mapping[str, Any]) -> tuple[str, ...] | None:
 
 
 def plan(local: Sequence[Migration], history_rows: Sequence[Mapping[str, Any]], *,
-         include_all: bool = False) -> Plan:
+         include_all: bool = False) -> MigrationPlan:
     """Compare local files with the history table: what is applied, pending, missing or changed.
 
-    Refuses (Plan.refusals non-empty) when a history version has no file, when an applied file's
+    Refuses (MigrationPlan.refusals non-empty) when a history version has no file, when an applied file's
     statements no longer normalise to what was recorded, when a pending version is older than the
     newest applied one (unless include_all, as `supabase db push --include-all`), or when a pending
     file contains transaction control that would break its single transaction.
@@ -122,5 +122,5 @@ def plan(local: Sequence[Migration], history_rows: Sequence[Mapping[str, Any]], 
         problem = _transaction_control_problem(migration)
         if problem is not None:
             refusals.append(problem)
-    return Plan(tuple(rows), tuple(pending), tuple(refusals))
+    return MigrationPlan(tuple(rows), tuple(pending), tuple(refusals))
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from housejobs.migrations.files import Migration
 from housejobs.migrations.history import HISTORY_DDL, apply_sql, history_query, is_duplicate_error
-from housejobs.migrations.plan import Plan, plan
+from housejobs.migrations.plan import MigrationPlan, plan
 from housejobs.migrations.sql import MigrationError
 
 QueryFn = Callable[[str], Awaitable[list[dict[str, Any]]]]
@@ -45,7 +45,7 @@ class ApplyStopped(Exception):
 
 @dataclass(frozen=True)
 class MigrateResult:
-    plan: Plan  # the plan this run started from (its rows are the status table)
+    plan: MigrationPlan  # the plan this run started from (its rows are the status table)
     applied: tuple[str, ...] = ()
     duplicates: tuple[str, ...] = ()  # applied by a concurrent run while we waited on the lock
     failed: str | None = None  # the version that failed
