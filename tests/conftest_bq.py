@@ -8,7 +8,7 @@ Register it from the main conftest (`pytest_plugins = ["tests.conftest_bq"]`) or
     bq_client     session: a real google-cloud-bigquery Client pointed at it
     bq_table      function: a fresh dataset + quota table, with helpers to insert rows by age
 
-Tests that use them are marked `emulator` automatically. Without the emulator (scripts/setup-emulators.sh
+Tests that use them are marked `emulator` automatically. Without the emulator (scripts/dev/setup-emulators.sh
 not run) they are skipped, unless HOUSEJOBS_REQUIRE_EMULATORS=1 (CI), where a missing emulator fails
 them instead of hiding them.
 """
@@ -46,7 +46,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def bq_emulator() -> Iterator[BqEmulator]:
     executable = find_executable()
     if executable is None:
-        message = "bqemulator not installed: run `bash scripts/setup-emulators.sh`"
+        message = "bqemulator not installed: run `bash scripts/dev/setup-emulators.sh`"
         if os.environ.get(REQUIRE_ENV) == "1":
             pytest.fail(f"{message} ({REQUIRE_ENV}=1)")
         pytest.skip(message)

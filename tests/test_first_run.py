@@ -98,9 +98,9 @@ def test_readme_commands_work_without_uv_on_path() -> None:
 
 
 def test_dev_scripts_never_take_the_newest_uv() -> None:
-    for script in ("scripts/_env.sh", "scripts/setup-emulators.sh"):
+    for script in ("scripts/dev/_env.sh", "scripts/dev/setup-emulators.sh"):
         text = (ROOT / script).read_text()
         assert "pip install" not in text or "--require-hashes" in text, script
         assert not any(line.strip().endswith("install uv") or " install --quiet uv" in line
                        for line in text.splitlines()), script
-    subprocess.run(["bash", "-n", str(ROOT / "scripts" / "_env.sh")], check=True)
+    subprocess.run(["bash", "-n", str(ROOT / "scripts" / "dev" / "_env.sh")], check=True)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepare the local BigQuery emulator (bqemulator, DuckDB-backed) that the BigQuery tests run against.
 #
-#   bash scripts/setup-emulators.sh        # prints the bqemulator executable path on stdout
+#   bash scripts/dev/setup-emulators.sh        # prints the bqemulator executable path on stdout
 #
 # Layout (all under the gitignored .emulators/):
 #   .emulators/bq/venv/        its own venv: bqemulator pins protobuf below what the Google clients in
@@ -14,7 +14,7 @@
 # Needs python3.11+ and access to PyPI. Set PYTHON to choose the interpreter.
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 root="$repo/.emulators"
 bq="$root/bq"
 venv="$bq/venv"
@@ -129,8 +129,8 @@ fi
 start=$SECONDS
 rm -f "$stamp"
 
-# The project's pinned uv (scripts/uv-requirements.txt), not whatever uv is on PATH.
-source "$repo/scripts/_env.sh"
+# The project's pinned uv (scripts/dev/uv-requirements.txt), not whatever uv is on PATH.
+source "$repo/scripts/dev/_env.sh"
 ensure_uv
 uv="$UV"
 
