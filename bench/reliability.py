@@ -7,7 +7,7 @@ units still missing after the clean rerun). Pass/fail comes from pytest's own JU
 Prints Markdown, ready for the README's Reliability section, and exits non-zero when a cell failed or
 any of the must-be-zero counts is not zero.
 
-    Usage: python bench/reliability.py [--no-races] [-- extra pytest args]
+    Usage: python -m bench.reliability [--no-races] [-- extra pytest args]
 """
 
 from __future__ import annotations
