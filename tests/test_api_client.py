@@ -17,7 +17,9 @@ from housejobs.api.client import ApiClient
 from housejobs.api.retry import RetryPolicy, parse_retry_after
 from housejobs.errors import ApiAuthError, ApiProtocolError, ApiStatusError, ApiUnavailable
 from housejobs.logs import Logger
-from tests.conftest import NOW, ROOT_KEY, FakeClock, SandboxHandle
+from tests.support.clock import NOW, FakeClock
+from tests.support.sandbox import SandboxHandle
+from tests.support.sentinels import ROOT_KEY
 
 PATH = "/admin/quota/reset-daily"
 KEY = "housejobs:quota-reset:2026-11-24"

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from housejobs.sandbox.store import body_hash
-from tests.conftest import ROOT_KEY, SandboxHandle
+from tests.support.sandbox import SandboxHandle
+from tests.support.sentinels import ROOT_KEY
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 

@@ -1,5 +1,5 @@
 """`housejobs backfill`: on Cloud Run (the real run_v2 client against the fake) and --local (the job
-functions against the sandbox), over the month of history in tests/history_world.py.
+functions against the sandbox), over the month of history in tests/support/history_world.py.
 
 The clock is the suite's FakeClock (2026-11-24 10:00 UTC): "today" is 2026-11-24 and this month 2026-11.
 """
@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import NOW, Cli, FakeClock, SandboxHandle
-from tests.deploy_env import GcpEnv, gcp_env
-from tests.history_world import at, deploy, job_name, seed, seed_month
+from tests.support.cli import Cli
+from tests.support.clock import NOW, FakeClock
+from tests.support.deploy_env import GcpEnv, gcp_env
+from tests.support.history_world import at, deploy, job_name, seed, seed_month
+from tests.support.sandbox import SandboxHandle
 
 
 class HookClock(FakeClock):

@@ -26,7 +26,7 @@ from housejobs.gcp.bigquery import (
 if TYPE_CHECKING:
     from google.cloud.bigquery import Client
 
-    from tests.conftest_bq import QuotaTable
+    from tests.support.bq_fixtures import QuotaTable
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 CUTOFF = NOW - timedelta(days=90)
@@ -35,7 +35,7 @@ KEPT = sorted(NOW - age for age in AGES[:3])
 TIMEOUT = 30.0
 
 
-# --- against the emulator (marked `emulator` by tests.conftest_bq) ----------------------------------
+# --- against the emulator (marked `emulator` by tests.support.bq_fixtures) ----------------------------------
 
 
 def test_delete_removes_exactly_the_rows_past_retention(bq_client: Client, bq_table: QuotaTable) -> None:

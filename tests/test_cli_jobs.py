@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli, FakeClock, SandboxHandle
-from tests.fuzz_support import refused_line, usage_error_line
+from tests.support.cli import Cli
+from tests.support.clock import FakeClock
+from tests.support.fuzz import refused_line, usage_error_line
+from tests.support.sandbox import SandboxHandle
 
 API = ("--api-url",)
 JOBS = Path(__file__).resolve().parents[1] / "jobs"

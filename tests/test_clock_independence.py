@@ -1,6 +1,6 @@
 """Tests never depend on today's date: every spawned CLI process is given its period.
 
-In-process runs use the FakeClock (tests/conftest.py); a spawned process runs on the machine's clock, so
+In-process runs use the FakeClock (tests/support/clock.py); a spawned process runs on the machine's clock, so
 tests/support/process.py refuses to spawn a period command without its period flag. These tests keep
 every spawn going through it. CI runs the whole suite a second time under libfaketime, across a month
 and a year boundary, to prove the rule holds.
@@ -66,7 +66,7 @@ def test_python_warnings_after_the_interpreters_end_of_life_are_json_log_lines(t
     import shutil
     import subprocess
 
-    from tests.deploy_env import gcp_env
+    from tests.support.deploy_env import gcp_env
     from tests.support.process import cli_command
 
     faketime = shutil.which("faketime")

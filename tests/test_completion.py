@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from tests.support.cli import Cli
 from tests.support.process import run_cli_process
 
 BIN = Path(sys.executable).parent  # where the venv's `housejobs` console script lives

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Cli, CliResult, SandboxHandle
-from tests.deploy_env import PARENT, PROJECT, SCHEDULER_SA, GcpEnv, gcp_env
 from tests.fakes.proxy import ForwardingProxy
+from tests.support.cli import Cli, CliResult
+from tests.support.deploy_env import PARENT, PROJECT, SCHEDULER_SA, GcpEnv, gcp_env
+from tests.support.sandbox import SandboxHandle
 
 
 @pytest.fixture

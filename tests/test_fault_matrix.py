@@ -35,9 +35,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.conftest import SENTINEL_MARKERS, SENTINELS, Cli, CliResult, SandboxHandle, start_sandbox
 from tests.fakes.supabase import FakeSupabaseApi
+from tests.support.cli import Cli, CliResult
 from tests.support.process import spawn_cli
+from tests.support.sandbox import SandboxHandle, start_sandbox
+from tests.support.sentinels import SENTINEL_MARKERS, SENTINELS
 
 pytestmark = pytest.mark.faults
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from tests.support.cli import Cli
 from tests.support.process import spawn_cli
 
 ROOT = Path(__file__).resolve().parent.parent

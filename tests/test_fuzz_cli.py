@@ -3,7 +3,7 @@
 Each property draws valid, nearly valid and hostile values for one input, decides with its own oracle
 (written from the contract, not from the code) whether the value is valid, and checks that the CLI
 agrees: a valid value runs (exit 0, or 3 where the org does not exist) and reaches the sandbox; any
-other value is refused with exit 2 and one error line (tests/fuzz_support.py says what that means
+other value is refused with exit 2 and one error line (tests/support/fuzz.py says what that means
 precisely) before a single request is sent. No run may print a traceback or end in an internal error.
 """
 
@@ -23,9 +23,11 @@ from hypothesis import strategies as st
 
 from housejobs.catalog import load_catalog
 from housejobs.cli.main import app
-from tests.conftest import NOW, Cli, CliResult, SandboxHandle, start_sandbox
-from tests.fuzz_support import fuzz, hostile_text, job_error_line, near, refused_line, usage_error_line
+from tests.support.cli import Cli, CliResult
+from tests.support.clock import NOW
+from tests.support.fuzz import fuzz, hostile_text, job_error_line, near, refused_line, usage_error_line
 from tests.support.process import cli_command
+from tests.support.sandbox import SandboxHandle, start_sandbox
 
 FUZZ = fuzz(40)
 ORGS = ("org-000001", "org-000002", "org-000003")

@@ -6,7 +6,7 @@ jobs/ that HOUSEJOBS_JOBS_DIR points at; some examples then corrupt the bytes (i
 An oracle written here from the documented rules (catalog.toml's header, DESIGN.md, settings.py's
 .env syntax), not from the loader, says whether the result is valid. `config show`, `list-jobs` and a
 job command must then agree: exit 0 for a harmless mutation, else exit 2 with one error line
-(tests/fuzz_support.py), no traceback, no request sent, and no secret echoed even when a sentinel
+(tests/support/fuzz.py), no traceback, no request sent, and no secret echoed even when a sentinel
 secret sits on the malformed line.
 """
 
@@ -29,8 +29,10 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from housejobs.settings import KNOWN_ENV_KEYS, SETTINGS
-from tests.conftest import SENTINELS, Cli, CliResult, SandboxHandle, assert_no_secret, start_sandbox
-from tests.fuzz_support import fuzz, hostile_text, refused_line, usage_error_line
+from tests.support.cli import Cli, CliResult
+from tests.support.fuzz import fuzz, hostile_text, refused_line, usage_error_line
+from tests.support.sandbox import SandboxHandle, start_sandbox
+from tests.support.sentinels import SENTINELS, assert_no_secret
 
 JOBS = Path(__file__).resolve().parents[1] / "jobs"
 ENVIRONMENTS = tomllib.loads((JOBS / "environments.toml").read_text())

@@ -6,7 +6,7 @@ Retry-After, Idempotent-Replayed variants, a body that echoes the API key it was
 Each run must end with the exit code the answer calls for, decided here from the contract in
 docs/api.md: 0 only for a 2xx (not 204) whose body meets the contract, `duplicate` exactly when the
 answer says it replayed; 2 for 401/403 (and the bot's 404: no reminder routes); 1 for anything else.
-And always: one error line (tests/fuzz_support.py), no traceback or internal error, no secret echoed,
+And always: one error line (tests/support/fuzz.py), no traceback or internal error, no secret echoed,
 never `applied` for an answer that does not meet the contract.
 """
 
@@ -24,8 +24,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import Cli, CliResult, assert_no_secret
-from tests.fuzz_support import fuzz, job_error_line
+from tests.support.cli import Cli, CliResult
+from tests.support.fuzz import fuzz, job_error_line
+from tests.support.sentinels import assert_no_secret
 
 FUZZ = fuzz(50)
 DATE, MONTH = "2026-11-24", "2026-11"  # the FakeClock's today

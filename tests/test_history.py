@@ -1,5 +1,5 @@
 """`housejobs history`: the real google-cloud-run and -scheduler clients (REST, anonymous) against the
-fakes, over a month of seeded executions (tests/history_world.py), and the pure engine underneath.
+fakes, over a month of seeded executions (tests/support/history_world.py), and the pure engine underneath.
 
 The clock is the suite's FakeClock (2026-11-24 10:00 UTC); nothing reads the machine's date.
 """
@@ -22,9 +22,10 @@ from housejobs.catalog import JobDef, Trigger
 from housejobs.cron import fire_times
 from housejobs.gcp.records import PAUSED, ExecutionRecord, TriggerState
 from housejobs.jobs.slots import TOLERANCE_S, backoff_s, build_history, grace_s
-from tests.conftest import Cli, FakeClock
-from tests.deploy_env import GcpEnv, gcp_env
-from tests.history_world import GRACE, at, deploy, iso, seed, seed_month, slots
+from tests.support.cli import Cli
+from tests.support.clock import FakeClock
+from tests.support.deploy_env import GcpEnv, gcp_env
+from tests.support.history_world import GRACE, at, deploy, iso, seed, seed_month, slots
 
 ZONE_SYDNEY = "Australia/Sydney"
 

@@ -7,7 +7,8 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import ROOT_KEY, SandboxHandle
+from tests.support.sandbox import SandboxHandle
+from tests.support.sentinels import ROOT_KEY
 
 PROBE = """
 import io, json, sys

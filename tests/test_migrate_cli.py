@@ -10,8 +10,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import SENTINELS, Cli
 from tests.fakes.supabase import FakeSupabaseApi
+from tests.support.cli import Cli
+from tests.support.sentinels import SENTINELS
 
 FILES = {
     "20260101000000_create_a.sql": "create table public.a (id int primary key);\n",
@@ -139,8 +140,8 @@ def test_429_waits_and_succeeds(cli: Cli, api: FakeSupabaseApi, pg_db: str, tmp_
 
 def test_two_processes_at_once_apply_each_migration_once(api: FakeSupabaseApi, pg_db: str, tmp_path: Path,
                                                          clock: object) -> None:
-    from tests.conftest import Cli as CliRunner
-    from tests.conftest import FakeClock
+    from tests.support.cli import Cli as CliRunner
+    from tests.support.clock import FakeClock
 
     folder = write(tmp_path, ["20260101000000_create_a.sql", "20260102000000_add_b.sql",
                               "20260104000000_create_d.sql"])

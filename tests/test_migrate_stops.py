@@ -13,8 +13,9 @@ from housejobs.errors import ApiAuthError
 from housejobs.migrations.files import Migration, load_dir
 from housejobs.migrations.history import history_query
 from housejobs.migrations.run import ApplyStopped, run_migrations
-from tests.conftest import SENTINELS, Cli
 from tests.fakes.supabase import FakeSupabaseApi
+from tests.support.cli import Cli
+from tests.support.sentinels import SENTINELS
 
 FILES = {
     "20260101000000_a.sql": "create table public.a (id int);\n",

@@ -1,5 +1,5 @@
 """Migrations: the splitter and plan as pure functions, then whole runs over real HTTP into a real
-PostgreSQL (tests/fakes/supabase.py in front of an embedded server; fixtures in tests/conftest_pg.py).
+PostgreSQL (tests/fakes/supabase.py in front of an embedded server; fixtures in tests/support/pg_fixtures.py).
 """
 
 from __future__ import annotations

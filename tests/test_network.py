@@ -18,11 +18,13 @@ from housejobs.api.network import route_for, ssl_context
 from housejobs.errors import ConfigError
 from housejobs.redact import mask_url
 from housejobs.sandbox.app import make_server
-from tests.conftest import ROOT_KEY, SENTINELS, Cli, SandboxHandle, assert_no_secret
 from tests.fakes.proxy import ForwardingProxy, Seen
 from tests.fakes.supabase import FakeSupabaseApi
 from tests.fakes.tls import PrivateCa, serve_tls, subject_hash
+from tests.support.cli import Cli
 from tests.support.process import run_cli_process
+from tests.support.sandbox import SandboxHandle
+from tests.support.sentinels import ROOT_KEY, SENTINELS, assert_no_secret
 from tests.test_notify import HOOK_TOKEN, SinkServer, hook_url
 
 DATE = "2026-11-24"

@@ -28,8 +28,10 @@ from housejobs.notify.formats import checkin_url, slack_message
 from housejobs.redact import Secret
 from housejobs.results import JobResult, Outcome
 from housejobs.sandbox.store import Store
-from tests.conftest import NOTIFY_TOKENS, ROOT_KEY, Cli, SandboxHandle, assert_no_secret
 from tests.fakes.secretmanager import SecretManagerFake
+from tests.support.cli import Cli
+from tests.support.sandbox import SandboxHandle
+from tests.support.sentinels import NOTIFY_TOKENS, ROOT_KEY, assert_no_secret
 
 HOOK_TOKEN = NOTIFY_TOKENS["HOUSEJOBS_NOTIFY_URL"]
 CHECK_TOKEN = NOTIFY_TOKENS["HOUSEJOBS_HEALTHCHECK_URL"]

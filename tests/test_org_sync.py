@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 
 from housejobs.jobs.org_sync import shard_of
-from tests.conftest import ROOT_KEY, Cli, SandboxHandle, start_sandbox
 from tests.fakes.scripted import Request, ScriptedServer
+from tests.support.cli import Cli
 from tests.support.process import spawn_cli
+from tests.support.sandbox import SandboxHandle, start_sandbox
+from tests.support.sentinels import ROOT_KEY
 
 SYNC = "/admin/orgs/{org}/sync"
 DATE = "2026-11-24"

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli, SandboxHandle
+from tests.support.cli import Cli
 from tests.support.process import cli_command
+from tests.support.sandbox import SandboxHandle
 
 REPO = Path(__file__).resolve().parent.parent
 DATE = "2026-11-24"

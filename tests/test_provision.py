@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from housejobs.gcp import specs
-from tests.conftest import SENTINELS, Cli
-from tests.deploy_env import PARENT, PROJECT, REGION, RUNTIME_SA, SCHEDULER_SA, GcpEnv, gcp_env
 from tests.fakes.discovery import validate
+from tests.support.cli import Cli
+from tests.support.deploy_env import PARENT, PROJECT, REGION, RUNTIME_SA, SCHEDULER_SA, GcpEnv, gcp_env
+from tests.support.sentinels import SENTINELS
 
 JOBS = ["migrate", "bootstrap", "org-sync-all", "quota-reset", "quota-cleanup", "stale-cleanup", "alerts",
         "quota-monthly", "reminder"]

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import NOW, Cli
+from tests.support.cli import Cli
+from tests.support.clock import NOW
 
 if TYPE_CHECKING:
-    from tests.conftest_bq import QuotaTable
     from tests.fakes.bqemulator import BqEmulator
+    from tests.support.bq_fixtures import QuotaTable
 
 AGES = [timedelta(days=d) for d in (1, 30, 89, 91, 120, 400)]
 

@@ -23,9 +23,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.conftest import ROOT_KEY, SENTINELS, Cli, CliResult, FakeClock, SandboxHandle, start_sandbox
 from tests.fakes.supabase import FakeSupabaseApi
+from tests.support.cli import Cli, CliResult
+from tests.support.clock import FakeClock
 from tests.support.process import check_period
+from tests.support.sandbox import SandboxHandle, start_sandbox
+from tests.support.sentinels import ROOT_KEY, SENTINELS
 
 RUNS = 8
 DATE, MONTH = "2026-11-24", "2026-11"

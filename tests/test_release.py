@@ -11,9 +11,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.conftest import SENTINELS, Cli, SandboxHandle
 from tests.fakes.cloudrun import CloudRunFake
 from tests.fakes.supabase import FakeSupabaseApi
+from tests.support.cli import Cli
+from tests.support.sandbox import SandboxHandle
+from tests.support.sentinels import SENTINELS
 from tests.test_run import PROD_PARENT, HookClock, gcp, run_bodies, seed
 
 STEPS = ["migrate", "bootstrap", "org-sync-all"]

@@ -14,7 +14,10 @@ import httpx
 import pytest
 
 from housejobs.sandbox.app import make_server
-from tests.conftest import ROOT_KEY, SENTINELS, Cli, FakeClock, SandboxHandle, assert_no_secret, start_sandbox
+from tests.support.cli import Cli
+from tests.support.clock import FakeClock
+from tests.support.sandbox import SandboxHandle, start_sandbox
+from tests.support.sentinels import ROOT_KEY, SENTINELS, assert_no_secret
 
 SECRET = SENTINELS["SCHEDULER_SHARED_SECRET"]
 RIGHT = {"x-household-scheduler-secret": SECRET}

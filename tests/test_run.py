@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import NOW, Cli, FakeClock
-from tests.deploy_env import gcp_env
 from tests.fakes.cloudrun import CloudRunFake
+from tests.support.cli import Cli
+from tests.support.clock import NOW, FakeClock
+from tests.support.deploy_env import gcp_env
 
 PROJECT, REGION = "cloudact-testing-1", "us-central1"
 PARENT = f"projects/{PROJECT}/locations/{REGION}"

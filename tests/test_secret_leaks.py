@@ -21,11 +21,13 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from housejobs import redact
-from tests.conftest import SENTINEL_MARKERS, SENTINELS, Cli, SandboxHandle, assert_no_secret
 from tests.fakes.scripted import Request, ScriptedServer, sink
 from tests.fakes.secretmanager import SecretManagerFake
 from tests.fakes.supabase import FakeSupabaseApi
+from tests.support.cli import Cli
 from tests.support.process import check_period, run_cli_process
+from tests.support.sandbox import SandboxHandle
+from tests.support.sentinels import SENTINEL_MARKERS, SENTINELS, assert_no_secret
 
 DATE = "2026-11-24"
 

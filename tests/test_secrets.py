@@ -6,8 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import ROOT_KEY, Cli, SandboxHandle
 from tests.fakes.secretmanager import SecretManagerFake
+from tests.support.cli import Cli
+from tests.support.sandbox import SandboxHandle
+from tests.support.sentinels import ROOT_KEY
 
 PROJECT = "cloudact-testing-1"
 

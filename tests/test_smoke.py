@@ -19,12 +19,15 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.conftest import NOW, SENTINELS, Cli, CliResult, FakeClock, SandboxHandle, assert_no_secret
-from tests.conftest_bq import QuotaTable
-from tests.deploy_env import PARENT, PROJECT, GcpEnv, gcp_env
 from tests.fakes.bqemulator import BqEmulator
 from tests.fakes.container import HousejobsImage
 from tests.fakes.supabase import FakeSupabaseApi
+from tests.support.bq_fixtures import QuotaTable
+from tests.support.cli import Cli, CliResult
+from tests.support.clock import NOW, FakeClock
+from tests.support.deploy_env import PARENT, PROJECT, GcpEnv, gcp_env
+from tests.support.sandbox import SandboxHandle
+from tests.support.sentinels import SENTINELS, assert_no_secret
 
 # Every dry run the catalog asks for: one per job, the reminder once per type its triggers pass.
 DRY_RUNS = ["migrate", "bootstrap", "org-sync-all", "quota-reset", "quota-cleanup", "stale-cleanup", "alerts",

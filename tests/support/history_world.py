@@ -28,8 +28,8 @@ from typing import Any
 from housejobs.catalog import load_catalog
 from housejobs.jobs.slots import grace_s
 from housejobs.settings import find_jobs_dir
-from tests.conftest import Cli
-from tests.deploy_env import PARENT, GcpEnv
+from tests.support.cli import Cli
+from tests.support.deploy_env import PARENT, GcpEnv
 
 DAY0 = datetime(2026, 10, 26, tzinfo=UTC)
 DAYS = 30

@@ -9,10 +9,10 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tests.conftest import SENTINELS
 from tests.fakes.cloudrun import CloudRunFake
 from tests.fakes.scheduler import SchedulerFake
 from tests.fakes.secretmanager import SecretManagerFake
+from tests.support.sentinels import SENTINELS
 
 PROJECT = "cloudact-testing-1"
 REGION = "us-central1"

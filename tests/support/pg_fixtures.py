@@ -1,7 +1,7 @@
 """Pytest plugin: a real PostgreSQL and the Supabase Management API stand-in in front of it.
 
-Register it from the main conftest (`pytest_plugins = ["tests.conftest_pg"]`) or with
-`-p tests.conftest_pg`. Fixtures:
+Register it from the main conftest (`pytest_plugins = ["tests.support.pg_fixtures"]`) or with
+`-p tests.support.pg_fixtures`. Fixtures:
 
     pg_server      session: the embedded PostgreSQL server (tests.fakes.postgres.EmbeddedPostgres)
     pg_db          function: URI of a fresh, empty database, dropped after the test

@@ -1,7 +1,7 @@
 """Pytest plugin: a real BigQuery engine (bqemulator) for tests.
 
-Register it from the main conftest (`pytest_plugins = ["tests.conftest_bq"]`) or with
-`python -m pytest -p tests.conftest_bq` (plain `pytest -p` does not put the repo root on sys.path, so
+Register it from the main conftest (`pytest_plugins = ["tests.support.bq_fixtures"]`) or with
+`python -m pytest -p tests.support.bq_fixtures` (plain `pytest -p` does not put the repo root on sys.path, so
 `tests` would not import). Fixtures:
 
     bq_emulator   session: the running emulator (endpoint, project)

@@ -24,7 +24,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from tests.conftest import CliResult
+from tests.support.cli import CliResult
 
 EXIT_CODES = {0, 1, 2, 3}
 # Examples per property are sized so the three fuzz files take well under a minute on 2 cores (one
