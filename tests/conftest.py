@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from housejobs.sandbox.app import make_server
 from tests.support.cli import OUTPUTS, Cli, CliResult
 from tests.support.clock import NOW, FakeClock
 from tests.support.sandbox import SandboxHandle, start_sandbox
@@ -27,7 +28,7 @@ from tests.support.sentinels import (
     assert_no_secret,
 )
 
-pytest_plugins = ["tests.support.bq_fixtures", "tests.support.pg_fixtures"]
+pytest_plugins = ["tests.support.bq_fixtures", "tests.support.pg_fixtures", "tests.support.sink_fixtures"]
 
 # Test files import these from tests.support.*; the names stay importable from here too, for test files
 # written before the helpers moved there.
@@ -62,6 +63,14 @@ def sandbox(tmp_path: Path) -> Iterator[SandboxHandle]:
     handle = start_sandbox(tmp_path / "sandbox.db")
     yield handle
     handle.server.stop()
+
+
+@pytest.fixture
+def bare(tmp_path: Path) -> Iterator[SandboxHandle]:
+    """A runtime with no scheduler secret configured."""
+    server = make_server(tmp_path / "bare.db", api_key=ROOT_KEY, scheduler_secret=None).start()
+    yield SandboxHandle(server, server.url)
+    server.stop()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """`housejobs history`: the real google-cloud-run and -scheduler clients (REST, anonymous) against the
-fakes, over a month of seeded executions (tests/support/history_world.py), and the pure engine underneath.
+fakes, over a month of seeded executions (tests/support/history_world.py). The engine underneath, without
+any server, is tests/unit/jobs/test_slots.py.
 
 The clock is the suite's FakeClock (2026-11-24 10:00 UTC); nothing reads the machine's date.
 """
@@ -18,16 +19,11 @@ from typing import Any
 
 import pytest
 
-from housejobs.catalog import JobDef, Trigger
-from housejobs.cron import fire_times
-from housejobs.gcp.records import PAUSED, ExecutionRecord, TriggerState
-from housejobs.jobs.slots import TOLERANCE_S, backoff_s, build_history, grace_s
+from housejobs.jobs.slots import TOLERANCE_S
 from tests.support.cli import Cli
 from tests.support.clock import FakeClock
 from tests.support.deploy_env import GcpEnv, gcp_env
 from tests.support.history_world import GRACE, at, deploy, iso, seed, seed_month, slots
-
-ZONE_SYDNEY = "Australia/Sydney"
 
 
 @pytest.fixture
@@ -170,18 +166,6 @@ def test_reminder_slots_follow_sydney_daylight_saving(cli: Cli, gcp: GcpEnv) -> 
     assert stray["row"] == "reminder rent-due" and stray["period"] == "2026-11"
 
 
-def test_fire_times_across_the_changes() -> None:
-    sydney = __import__("zoneinfo").ZoneInfo(ZONE_SYDNEY)
-    # 02:30 does not exist on 4 October (02:00 → 03:00): cronsim, like Debian cron, runs it at 03:00.
-    october = fire_times("30 2 * * *", sydney, datetime(2026, 10, 2, tzinfo=UTC), datetime(2026, 10, 5, tzinfo=UTC))
-    assert [t.isoformat() for t in october] == ["2026-10-02T16:30:00+00:00", "2026-10-03T16:00:00+00:00",
-                                                "2026-10-04T15:30:00+00:00"]
-    # 02:30 happens twice on 5 April (03:00 → 02:00): it runs once, at the first.
-    april = fire_times("30 2 * * *", sydney, datetime(2026, 4, 3, tzinfo=UTC), datetime(2026, 4, 6, tzinfo=UTC))
-    assert [t.isoformat() for t in april] == ["2026-04-03T15:30:00+00:00", "2026-04-04T15:30:00+00:00",
-                                              "2026-04-05T16:30:00+00:00"]
-
-
 # --- --fail-on, refusals, the report --------------------------------------------------------------
 def test_fail_on_makes_missed_and_failed_slots_fail_the_run(cli: Cli, month: GcpEnv) -> None:
     result = history(cli, month, "--json", "--fail-on", "missed,failed")
@@ -286,58 +270,6 @@ def test_off_a_terminal_the_same_as_plain_text(cli: Cli, month: GcpEnv) -> None:
     assert "quota-reset            ✓  ✓  ✓  ✓  ✓  ✓  ✓  ✓  ○  ✓" in result.stdout
     assert result.stdout.splitlines()[0].startswith("history · target: Cloud Run + Scheduler cloudact-testing-1/")
     assert all(line.startswith("{") for line in result.stderr.splitlines())  # logs stay JSON lines
-
-
-# --- the engine, without any server -----------------------------------------------------------------
-def _job(**trigger: Any) -> JobDef:
-    return JobDef("quota-reset", "daily", "", "", (Trigger("schedule", "0 0 * * *", "Etc/UTC", **trigger),))
-
-
-def _record(name: str, created: datetime, state: str = "succeeded", args: tuple[str, ...] | None = None
-            ) -> ExecutionRecord:
-    return ExecutionRecord(f"jobs/x/executions/{name}", state, created=created, args=args)
-
-
-def _build(job: JobDef, records: list[ExecutionRecord], now: datetime, **kw: Any) -> Any:
-    return build_history({job.name: job}, {job.name: records}, start=now.replace(hour=0) - timedelta(days=1),
-                         now=now, period_of=lambda job, at, args: at.date().isoformat(), **kw)
-
-
-def test_backoff_and_the_window_follow_schedulers_defaults() -> None:
-    assert [backoff_s(n) for n in range(7)] == [0, 5, 15, 35, 75, 155, 315]
-    assert grace_s(Trigger("t", "0 0 * * *", "Etc/UTC", retry_count=0, attempt_deadline_s=180)) == 480
-    assert grace_s(Trigger("t", "0 0 * * *", "Etc/UTC", retry_count=5, attempt_deadline_s=1800)) == \
-        1800 * 6 + 155 + TOLERANCE_S
-
-
-def test_engine_best_execution_wins_and_others_are_kept() -> None:
-    now = datetime(2026, 11, 24, 12, tzinfo=UTC)
-    records = [_record("a", now.replace(hour=0, second=3), "cancelled"),
-               _record("b", now.replace(hour=0, minute=1), "running"),
-               _record("c", now.replace(hour=0, minute=2), "failed")]
-    found = _build(_job(), records, now)
-    today = next(s for s in found.slots if s.scheduled.day == 24)
-    assert today.state == "running" and today.execution.id == "b"
-    assert sorted(e.id for e in today.others) == ["a", "c"]
-
-
-def test_engine_args_decide_which_runs_are_scheduled() -> None:
-    now = datetime(2026, 11, 24, 12, tzinfo=UTC)
-    job = _job()
-    records = [_record("backfill", now.replace(hour=0, second=4), args=("quota-reset", "--date", "2026-11-01")),
-               _record("early", now.replace(hour=0) - timedelta(seconds=59), args=("quota-reset",))]
-    found = _build(job, records, now)
-    today = next(s for s in found.slots if s.scheduled.day == 24)
-    assert today.execution is not None and today.execution.id == "early"  # 59 s early still counts
-    assert [r.execution.id for r in found.runs] == ["backfill"]  # extra args: an operator's run
-
-
-def test_engine_a_paused_trigger_explains_only_slots_after_the_pause() -> None:
-    now = datetime(2026, 11, 24, 12, tzinfo=UTC)
-    job = _job()
-    found = _build(job, [], now, triggers={("quota-reset", "schedule"):
-                                           TriggerState(PAUSED, datetime(2026, 11, 23, 12, tzinfo=UTC))})
-    assert [(s.scheduled.day, s.label) for s in found.slots] == [(23, "missed"), (24, "missed (trigger paused)")]
 
 
 # --- the HTML page, in a real browser --------------------------------------------------------------

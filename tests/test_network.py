@@ -1,6 +1,7 @@
 """The network an operator works in: proxies (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY) and private CAs
 (SSL_CERT_FILE, SSL_CERT_DIR), read from the run's environment. Real sockets throughout: a forwarding
-proxy on 127.0.0.1 (tests/fakes/proxy.py), the sandbox as the admin API, over TLS with a CA made here."""
+proxy on 127.0.0.1 (tests/fakes/proxy.py), the sandbox as the admin API, over TLS with a CA made here.
+Which route a URL takes, as a rule, is tests/unit/api/test_network.py."""
 
 from __future__ import annotations
 
@@ -14,23 +15,21 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from housejobs.api.network import route_for, ssl_context
+from housejobs.api.network import ssl_context
 from housejobs.errors import ConfigError
-from housejobs.redact import mask_url
 from housejobs.sandbox.app import make_server
 from tests.fakes.proxy import ForwardingProxy, Seen
+from tests.fakes.sinks import SinkServer
 from tests.fakes.supabase import FakeSupabaseApi
 from tests.fakes.tls import PrivateCa, serve_tls, subject_hash
 from tests.support.cli import Cli
 from tests.support.process import run_cli_process
 from tests.support.sandbox import SandboxHandle
-from tests.support.sentinels import ROOT_KEY, SENTINELS, assert_no_secret
-from tests.test_notify import HOOK_TOKEN, SinkServer, hook_url
+from tests.support.sentinels import PROXY_PASSWORD, PROXY_USER, ROOT_KEY, SENTINELS, assert_no_secret
+from tests.support.sink_fixtures import HOOK_TOKEN, hook_url
 
 DATE = "2026-11-24"
 PATH = "/admin/quota/reset-daily"
-# A proxy password is a secret like any other: it must never reach the output.
-PROXY_USER, PROXY_PASSWORD = "ops", "sentinel-proxy-pass-8c1d"
 
 
 def quota_reset(cli: Cli, url: str, *extra: str, env: dict[str, str] | None = None,
@@ -268,77 +267,6 @@ def test_ssl_cert_file_from_the_real_environment_in_a_spawned_process(tls_sandbo
     assert done.returncode == 0, done.stderr
     assert [s.method for s in proxy.requests()] == ["CONNECT"]
     assert_no_secret(done.stdout + done.stderr)
-
-
-# --- the rule itself -------------------------------------------------------------------------------------
-PROXY = "http://proxy.corp:3128"
-
-
-@pytest.mark.parametrize(("url", "no_proxy", "direct"), [
-    ("https://api.example.com", "example.com", True),  # a domain covers itself and its subdomains
-    ("https://example.com", "example.com", True),
-    ("https://api.example.com", ".example.com", True),  # with a leading dot too, as curl reads it
-    ("https://example.com", ".example.com", True),
-    ("https://api.example.com", "*.example.com", True),
-    ("https://notexample.com", "example.com", False),  # a suffix is not a subdomain
-    ("https://example.com.evil.net", "example.com", False),
-    ("https://API.Example.COM", "example.com", True),  # host names are case-insensitive
-    ("https://example.com.", "example.com", True),  # a fully qualified name (trailing dot)
-    ("https://api.example.com", "other.org, example.com", True),
-    ("https://api.example.com", "other.org,,  ", False),
-    ("https://10.1.2.3", "10.0.0.0/8", True),  # CIDR
-    ("https://11.1.2.3", "10.0.0.0/8", False),
-    ("https://10.1.2.3", "10.1.2.3", True),
-    ("https://[::1]:8443", "::1", True),
-    ("https://[::1]:8443", "[::1]:8443", True),
-    ("https://[::1]:8443", "[::1]:443", False),
-    ("https://[fd00::5]", "fd00::/8", True),
-    ("https://api.example.com", "api.example.com:443", True),  # the scheme's default port
-    ("https://api.example.com:8443", "api.example.com:443", False),
-    ("https://10.1.2.3", "example.com", False),  # a name never matches an address (nothing is resolved)
-    ("https://anything", "*", True),
-])
-def test_no_proxy_rule(url: str, no_proxy: str, direct: bool) -> None:
-    route = route_for(url, {"HTTPS_PROXY": PROXY, "NO_PROXY": no_proxy})
-    assert (route.proxy is None) is direct, route
-    if direct:
-        assert route.describe().startswith("direct (NO_PROXY ")
-
-
-@pytest.mark.parametrize(("environ", "url", "proxy", "why"), [
-    ({"HTTPS_PROXY": PROXY}, "http://api.example.com", None, "no proxy set"),  # https's proxy is not http's
-    ({"HTTP_PROXY": PROXY}, "https://api.example.com", None, "no proxy set"),
-    ({"HTTP_PROXY": PROXY, "ALL_PROXY": "http://all:1"}, "https://x.example", "http://all:1", "ALL_PROXY"),
-    ({"https_proxy": PROXY, "HTTPS_PROXY": "http://upper:1"}, "https://x.example", PROXY, "https_proxy"),
-    ({"HTTPS_PROXY": "proxy.corp:3128"}, "https://x.example", PROXY, "HTTPS_PROXY"),
-    ({"HTTPS_PROXY": "  "}, "https://x.example", None, "no proxy set"),  # blank is unset
-    ({"HTTPS_PROXY": PROXY, "no_proxy": "x.example", "NO_PROXY": "other"}, "https://x.example", None,
-     "no_proxy x.example"),
-])
-def test_proxy_variables(environ: dict[str, str], url: str, proxy: str | None, why: str) -> None:
-    route = route_for(url, environ)
-    assert (route.proxy, route.why) == (proxy, why)
-
-
-def test_embedded_is_direct_whatever_the_environment() -> None:
-    assert route_for("http://127.0.0.1:5000", {"HTTP_PROXY": PROXY}, embedded=True).proxy is None
-
-
-def test_proxy_description_masks_credentials() -> None:
-    route = route_for("https://api.example.com", {"HTTPS_PROXY": f"http://u:{PROXY_PASSWORD}@proxy.corp:3128"})
-    assert route.describe() == "via HTTPS_PROXY http://****@proxy.corp:3128"
-
-
-@pytest.mark.parametrize(("url", "shown"), [
-    ("https://hooks.slack.com/services/T/B/X", "https://hooks.slack.com/****"),
-    ("http://user:pass@proxy:3128", "http://****@proxy:3128"),
-    ("http://user:p@ss@proxy:3128/", "http://****@proxy:3128"),  # a raw @ in the password
-    ("https://host?token=x", "https://host/****"),
-    ("https://host", "https://host"),
-    ("socks5://user:pass@host:1080", "****"),
-])
-def test_mask_url(url: str, shown: str) -> None:
-    assert mask_url(url) == shown
 
 
 def test_one_tls_context_per_ca_bundle(ca: PrivateCa, tmp_path: Path) -> None:

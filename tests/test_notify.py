@@ -1,144 +1,30 @@
 """Outcome notifications and check-ins, end to end: the CLI in-process, the sandbox as the API, and small
-local HTTP servers standing in for a chat webhook and a Healthchecks.io-style cron monitor."""
+local HTTP servers standing in for a chat webhook and a Healthchecks.io-style cron monitor
+(tests/fakes/sinks.py). One delivery under the retry rule is tests/unit/notify/test_delivery.py."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from housejobs.notify.delivery import WAIT_SHARE, Delivery, deadline_after
-from housejobs.notify.event import RunInfo, build_event
-from housejobs.notify.formats import checkin_url, slack_message
-from housejobs.redact import Secret
-from housejobs.results import JobResult, Outcome
 from housejobs.sandbox.store import Store
 from tests.fakes.secretmanager import SecretManagerFake
+from tests.fakes.sinks import SinkServer
 from tests.support.cli import Cli
 from tests.support.sandbox import SandboxHandle
-from tests.support.sentinels import NOTIFY_TOKENS, ROOT_KEY, assert_no_secret
+from tests.support.sentinels import ROOT_KEY, assert_no_secret
+from tests.support.sink_fixtures import CHECK_TOKEN, HOOK_TOKEN, check_url, hook_url
 
-HOOK_TOKEN = NOTIFY_TOKENS["HOUSEJOBS_NOTIFY_URL"]
-CHECK_TOKEN = NOTIFY_TOKENS["HOUSEJOBS_HEALTHCHECK_URL"]
 BUDGET_S = 0.5  # HOUSEJOBS_NOTIFY_TIMEOUT in these tests: a hanging sink costs at most this
-HANG_S = 3.0  # how long the hanging sink sleeps (bounded; it wakes when the test stops it)
 
-
-# --- the stand-in sinks ---------------------------------------------------------------------------------
-@dataclass
-class Seen:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class _SinkHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: SinkServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # the default writes the request line, token and all, to stderr
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        url = urlsplit(self.path)
-        with self.server.lock:
-            self.server.seen.append(Seen("POST", url.path, parse_qs(url.query), dict(self.headers.items()), body))
-            scripted = self.server.answers.pop(0) if self.server.answers else None
-        if scripted is None and self.server.mode == "hang":
-            self.server.stopping.wait(HANG_S)
-            self.close_connection = True
-            return
-        status = 500 if self.server.mode == "error" else self.server.status
-        payload = b"OK" if status < 300 else b"broken"
-        headers: dict[str, str] = {}
-        if scripted is not None:
-            status, headers, payload = scripted
-        self.send_response(status)
-        for name, value in {**headers, "Content-Length": str(len(payload))}.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-class SinkServer(ThreadingHTTPServer):
-    """Records every request; answers 200, or 500 (mode "error"), or nothing for a while (mode "hang").
-    `answers` (status, headers, body) are given first, one a request, whatever the mode."""
-
-    daemon_threads = True
-
-    def __init__(self, mode: str = "ok") -> None:
-        self.mode = mode
-        self.status = 200
-        self.answers: list[tuple[int, dict[str, str], bytes]] = []
-        self.seen: list[Seen] = []
-        self.lock = threading.Lock()
-        self.stopping = threading.Event()
-        super().__init__(("127.0.0.1", 0), _SinkHandler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        return  # a hung request's client is long gone when it answers
-
-    @property
-    def base(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> SinkServer:
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.shutdown()
-        self.server_close()
-
-    @property
-    def requests(self) -> list[Seen]:
-        with self.lock:
-            return list(self.seen)
-
-
-@pytest.fixture
-def sinks() -> Iterator[dict[str, SinkServer]]:
-    started: dict[str, SinkServer] = {}
-
-    class Factory(dict[str, SinkServer]):
-        def __missing__(self, mode: str) -> SinkServer:
-            server = started[mode] = SinkServer(mode).start()
-            return server
-
-    yield Factory()
-    for server in started.values():
-        server.stop()
-
-
-def hook_url(server: SinkServer) -> str:
-    return f"{server.base}/services/T000/B000/{HOOK_TOKEN}"
-
-
-def check_url(server: SinkServer, suffix: str = "") -> str:
-    return f"{server.base}/ping/{CHECK_TOKEN}{suffix}"
 
 
 def sink_env(webhook: SinkServer | None = None, checkin: SinkServer | None = None, **extra: str) -> dict[str, str]:
@@ -494,59 +380,6 @@ def test_bad_notify_settings_warn_and_leave_the_outcome(cli: Cli, sandbox: Sandb
 
 
 # --- the one retry rule (housejobs.api.retry), inside a sink's time ---------------------------------------
-NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # the run's clock, for an HTTP-date Retry-After
-IN_FLIGHT = json.dumps({"error": {"code": "idempotency_in_flight", "message": "still running"}}).encode()
-MISMATCH = json.dumps({"error": {"code": "idempotency_mismatch", "message": "another body"}}).encode()
-
-
-def deliver(server: SinkServer, *answers: tuple[int, dict[str, str], bytes],
-            budget: float = 5.0) -> tuple[Delivery, list[float]]:
-    """One webhook delivery to `server`, which gives `answers` first, then 200; the waits are recorded, not slept."""
-    server.answers.extend(answers)
-    waits: list[float] = []
-    delivery = Delivery("webhook", Secret(hook_url(server), "test"), b"{}", {"Content-Type": "application/json"},
-                        deadline=deadline_after(budget), budget=budget, now=lambda: NOW, sleep=waits.append)
-    delivery.start().wait()
-    return delivery, waits
-
-
-@pytest.mark.parametrize(("status", "body", "retried"), [
-    (409, IN_FLIGHT, True),  # new: the first request with that key is still running, its answer is coming
-    (425, b"", True),
-    (503, b"", True),
-    (409, MISMATCH, False),
-    (400, b"", False),
-    (404, b"", False),
-])
-def test_sink_retries_what_the_one_retry_rule_calls_transient(sinks: dict[str, SinkServer], status: int,
-                                                              body: bytes, retried: bool) -> None:
-    server = sinks["ok"]
-    delivery, waits = deliver(server, (status, {}, body))
-    assert len(server.requests) == (2 if retried else 1)
-    assert delivery.ok is retried and delivery.attempts == len(server.requests)
-    # Without a Retry-After the wait is the rule's jittered backoff, kept under a twentieth of the sink's time.
-    assert len(waits) == (1 if retried else 0) and all(0 <= w <= 5.0 * WAIT_SHARE for w in waits)
-    if not retried:
-        assert delivery.describe().endswith(f": answered HTTP {status}")
-
-
-@pytest.mark.parametrize(("retry_after", "wait"), [("2", 2.0), ("Tue, 24 Nov 2026 10:00:03 GMT", 3.0)])
-def test_sink_honours_retry_after_within_its_time(sinks: dict[str, SinkServer], retry_after: str,
-                                                  wait: float) -> None:
-    server = sinks["ok"]
-    delivery, waits = deliver(server, (503, {"Retry-After": retry_after}, b""))
-    assert delivery.ok and delivery.attempts == 2 and len(server.requests) == 2
-    assert waits == [wait]  # as told (seconds, or a date read against the run's clock)
-
-
-def test_sink_retry_after_past_its_time_ends_the_delivery(sinks: dict[str, SinkServer]) -> None:
-    server = sinks["ok"]
-    delivery, waits = deliver(server, (429, {"Retry-After": "60"}, b""))
-    assert not delivery.ok and waits == [] and len(server.requests) == 1
-    assert delivery.describe().endswith(": answered HTTP 429 and asked to retry after 60 s, past this sink's "
-                                        "time (HOUSEJOBS_NOTIFY_TIMEOUT 5 s)")
-
-
 def test_retry_after_past_the_budget_is_one_warning_in_a_run(cli: Cli, sandbox: SandboxHandle,
                                                              sinks: dict[str, SinkServer]) -> None:
     fail_api(sandbox)
@@ -650,34 +483,3 @@ def test_embedded_demo_shows_a_notification_for_a_scripted_failure(cli: Cli, tmp
 def test_bad_sandbox_fault_spec_is_refused(cli: Cli) -> None:
     result = cli("quota-reset", env={"HOUSEJOBS_SANDBOX_FAULTS": "[1, 2]"})
     assert result.code == 2 and "HOUSEJOBS_SANDBOX_FAULTS is not a fault spec" in result.stdout
-
-
-# --- pieces -----------------------------------------------------------------------------------------------
-def test_checkin_url_keeps_an_existing_query() -> None:
-    assert checkin_url("https://hc.example/ping/abc/", "/fail", "r1") == "https://hc.example/ping/abc/fail?rid=r1"
-    assert checkin_url("https://hc.example/p?create=1", "", "r1") == "https://hc.example/p?create=1&rid=r1"
-
-
-def test_slack_text_cannot_become_markup() -> None:
-    info = RunInfo(job="alerts", env="prod", run_id="local-1")
-    result = JobResult(Outcome.FAILED, "POST /x: answered <html> & gave up")
-    event = build_event(info, result, duration_ms=1500, now=datetime(2026, 1, 1, tzinfo=UTC))
-    text = slack_message(event)["blocks"][0]["text"]["text"]
-    assert "&lt;html&gt; &amp; gave up" in text and "<html>" not in text
-
-
-def test_rid_pairs_attempts_of_one_task_and_separates_tasks() -> None:
-    a0 = RunInfo(job="org-sync-all", env="prod", run_id="exec-1", task_index=0, attempt=0)
-    a1 = RunInfo(job="org-sync-all", env="prod", run_id="exec-1", task_index=0, attempt=1)
-    t1 = RunInfo(job="org-sync-all", env="prod", run_id="exec-1", task_index=1, attempt=0)
-    assert a0.rid == a1.rid != t1.rid and a0.key != t1.key
-    assert RunInfo(job="j", env=None, run_id="r", attempt=1, max_retries=3).last_attempt is False
-    assert RunInfo(job="j", env=None, run_id="r", attempt=3, max_retries=3).last_attempt is True
-
-
-def test_notify_module_loads_no_http_library() -> None:
-    code = ("import sys, housejobs.notify.event, housejobs.notify.formats, housejobs.notify.delivery, "
-            "housejobs.notify.sinks, housejobs.notify.notifier, housejobs.runner; "
-            "print(sorted(m for m in ('httpx', 'housejobs.api.client', 'google.cloud') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"

@@ -1,6 +1,7 @@
 """create-all-jobs, list-jobs --env, pause and resume: the real google-cloud-run and -scheduler clients
 (REST, anonymous credentials) against the local fakes, which fill defaults and server fields like the
-real services and check every body against Google's discovery documents."""
+real services and check every body against Google's discovery documents. The normalisation itself is
+tests/unit/gcp/test_specs.py; the ownership marker, tests/unit/provision/test_ownership.py."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from housejobs.gcp import specs
 from tests.fakes.discovery import validate
 from tests.support.cli import Cli
 from tests.support.deploy_env import PARENT, PROJECT, REGION, RUNTIME_SA, SCHEDULER_SA, GcpEnv, gcp_env
@@ -612,112 +612,7 @@ def test_pause_refusals(cli: Cli, gcp: GcpEnv) -> None:
     assert gcp.write_calls == 0
 
 
-# --- the normalisation, directly ---------------------------------------------------------------------
-@pytest.mark.parametrize(("a", "b"), [("1", "1000m"), ("0.5", "500m"), ("2", "2.0")])
-def test_cpu_spellings_compare_equal(a: str, b: str) -> None:
-    assert specs.cpu(a) == specs.cpu(b)
-
-
-@pytest.mark.parametrize(("a", "b"), [("1Gi", "1024Mi"), ("512Mi", "524288Ki"), ("2Gi", "2048Mi")])
-def test_memory_spellings_compare_equal(a: str, b: str) -> None:
-    assert specs.memory(a) == specs.memory(b)
-
-
-def test_memory_decimal_units_are_not_binary() -> None:
-    assert specs.memory("1G") != specs.memory("1Gi")
-    assert (specs.duration("600.000s"), specs.duration("1.5s")) == ("600s", "1.5s")
-
-
-def test_a_bare_job_compares_equal_to_one_with_the_server_defaults() -> None:
-    bare = {"template": {"template": {"containers": [{"image": "x"}]}}}
-    filled = {"launchStage": "GA", "uid": "u", "etag": "e", "template": {"taskCount": 1, "template": {
-        "maxRetries": 3, "timeout": "600.0s", "containers": [{"image": "x", "resources": {
-            "limits": {"cpu": "1000m", "memory": "512Mi"}}}]}}}
-    assert specs.diff(specs.run_job_view(filled, set()), specs.run_job_view(bare, set())) == []
-
-
-def test_scheduler_additions_are_not_drift() -> None:
-    body = specs.scheduler_job_body(name="n", description="d", schedule="0 0 * * *", time_zone="UTC",
-                                    run_job="projects/p/locations/r/jobs/j", run_request={},
-                                    service_account="s@x", retry_count=0, attempt_deadline_s=180)
-    served = json.loads(json.dumps(body))
-    served["httpTarget"]["headers"]["User-Agent"] = "Google-Cloud-Scheduler"
-    served["retryConfig"] = {"minBackoffDuration": "5s", "maxBackoffDuration": "3600s", "maxDoublings": 5,
-                             "maxRetryDuration": "0s"}
-    served.update(state="PAUSED", userUpdateTime="t", scheduleTime="t", timeZone="Etc/UTC")
-    del served["attemptDeadline"]
-    assert specs.diff(specs.scheduler_job_view(served), specs.scheduler_job_view(body)) == []
-
-
-def test_diff_lines_are_sorted_by_path_and_a_missing_description_is_unset() -> None:
-    actual = {"template.taskCount": 2, "labels.managed-by": "(unset)", "template.template.maxRetries": 3,
-              "labels.housejobs-env": "(unset)"}
-    desired = {"template.taskCount": 1, "labels.managed-by": "housejobs", "template.template.maxRetries": 0,
-               "labels.housejobs-env": "stage"}
-    assert [line.split(":")[0] for line in specs.diff(actual, desired)] == [
-        "labels.housejobs-env", "labels.managed-by", "template.taskCount", "template.template.maxRetries"]
-    body = specs.scheduler_job_body(name="n", description="d", schedule="0 0 * * *", time_zone="UTC",
-                                    run_job="projects/p/locations/r/jobs/j", run_request={},
-                                    service_account="s@x", retry_count=0, attempt_deadline_s=180)
-    gcloud_made = {k: v for k, v in body.items() if k != "description"}
-    assert specs.diff(specs.scheduler_job_view(gcloud_made), specs.scheduler_job_view(body)) == [
-        "description: (unset) -> d"]
-
-
-@pytest.mark.parametrize(("description", "marker"), [
-    ("x [managed-by=housejobs env=stage job=quota-reset trigger=schedule]", ("stage", "quota-reset", "schedule")),
-    ("[managed-by=housejobs env=prod job=reminder trigger=rent-due]", ("prod", "reminder", "rent-due")),
-    ("x\n[managed-by=housejobs env=test job=alerts trigger=schedule]", ("test", "alerts", "schedule")),
-    ("x [managed-by=housejobs env=stage job=quota-reset trigger=schedule] and more", None),
-    ("x [managed-by=housejobs env=stage job=quota-reset trigger=schedule] ", None),
-    ("x[managed-by=housejobs env=stage job=quota-reset trigger=schedule]", None),
-    ("x [managed-by=housejobs job=quota-reset env=stage trigger=schedule]", None),
-    ("x [managed-by=housejobs  env=stage job=quota-reset trigger=schedule]", None),
-    ("x [managed-by=gcloud env=stage job=quota-reset trigger=schedule]", None),
-    ("x [managed-by=housejobs env=stage job=quota-reset trigger=schedule owner=me]", None),
-    ("x [managed-by=housejobs env=Stage job=quota-reset trigger=schedule]", None),
-    ("", None),
-    (None, None),
-])
-def test_the_marker_is_parsed_back_strictly(description: str | None, marker: tuple[str, str, str] | None) -> None:
-    from housejobs.provision import ownership
-
-    found = ownership.parse_marker(description)
-    assert (None if found is None else (found.env, found.job, found.trigger)) == marker
-
-
-def test_the_marker_survives_the_description_cap() -> None:
-    from housejobs.provision import ownership
-
-    marker = ownership.Marker("stage", "org-sync-all", "schedule")
-    for text in ("", "short", "y" * 1000, "a  b\n c"):
-        description = ownership.with_marker(text, marker)
-        assert len(description) <= 500
-        assert ownership.parse_marker(description) == marker
-    assert ownership.with_marker("a  b\n c", marker).startswith("a b c [managed-by=")
-
-
-@pytest.mark.parametrize(("uri", "target"), [
-    (f"https://run.googleapis.com/v2/{PARENT}/jobs/housejobs-alerts-stage:run", "housejobs-alerts-stage"),
-    (f"https://us-central1-run.googleapis.com/v2/{PARENT}/jobs/housejobs-alerts-stage:run", "housejobs-alerts-stage"),
-    ("https://us-central1-run.googleapis.com/apis/run.googleapis.com/v1/namespaces/cloudact-testing-1/jobs/"
-     "housejobs-alerts-stage:run", "housejobs-alerts-stage"),
-    ("https://us-central1-run.googleapis.com/apis/run.googleapis.com/v1/namespaces/123456789012/jobs/j:run", "j"),
-    ("https://europe-west1-run.googleapis.com/apis/run.googleapis.com/v1/namespaces/123/jobs/j:run", None),
-    ("https://run.googleapis.com/v2/projects/other/locations/us-central1/jobs/j:run", None),
-    ("https://run.googleapis.com/v2/projects/cloudact-testing-1/locations/europe-west1/jobs/j:run", None),
-    (f"http://run.googleapis.com/v2/{PARENT}/jobs/j:run", None),
-    (f"https://run.googleapis.com.evil.example/v2/{PARENT}/jobs/j:run", None),
-    (f"https://run.googleapis.com/v2/{PARENT}/jobs/j", None),
-    ("https://example.com/hook", None),
-    ("", None),
-])
-def test_which_cloud_run_job_a_trigger_starts(uri: str, target: str | None) -> None:
-    from housejobs.provision import ownership
-
-    assert ownership.run_target({"httpTarget": {"uri": uri}}, PROJECT, REGION) == target
-
-
+# --- what --help and the provisioning modules load ---------------------------------------------------
 def test_help_and_the_provisioning_modules_load_no_google_library() -> None:
     code = ("import sys, io, contextlib\n"
             "from housejobs.cli.main import run_cli\n"

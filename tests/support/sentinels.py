@@ -14,7 +14,7 @@ SENTINELS = {
 }
 # The notification sink URLs embed tokens too, but are not set for every test: every job run would then
 # ping a sink (and wait on it). The notification tests put these tokens into the URLs of their local sink
-# servers; the leak check looks for them in every test's output all the same.
+# servers (tests/support/sink_fixtures.py); the leak check looks for them in every test's output all the same.
 NOTIFY_TOKENS = {
     "HOUSEJOBS_NOTIFY_URL": "sentinel-hook-token-4b2a",
     "HOUSEJOBS_HEALTHCHECK_URL": "sentinel-check-uuid-7e6d",
@@ -30,6 +30,8 @@ NETWORK_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_p
 SENTINEL_MARKERS = ("sentinel-root-key", "sentinel-scheduler-secret", "sbp_sentinel_token",
                     "sentinel-hook-token", "sentinel-check-uuid")
 ROOT_KEY = SENTINELS["CA_ROOT_API_KEY"]
+# A proxy password is a secret like any other: it must never reach the output (the network tests check it).
+PROXY_USER, PROXY_PASSWORD = "ops", "sentinel-proxy-pass-8c1d"
 
 
 def assert_no_secret(text: str, where: str = "output") -> None:

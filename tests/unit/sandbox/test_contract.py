@@ -13,7 +13,7 @@ from housejobs.sandbox.store import body_hash
 from tests.support.sandbox import SandboxHandle
 from tests.support.sentinels import ROOT_KEY
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "api.md"
 
 
 def call(sandbox: SandboxHandle, method: str, path: str, body: Any = None, key: str | None = "k-1",

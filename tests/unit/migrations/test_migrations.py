@@ -20,7 +20,7 @@ from housejobs.migrations.run import MigrateResult, QueryError, QueryFn, run_mig
 from housejobs.migrations.sql import MigrationError, normalise, split_statements
 from tests.fakes.supabase import FakeSupabaseApi
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 # --------------------------------------------------------------------------------------------------
 # split_statements
