@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 NOW = datetime(2026, 11, 24, 10, 0, 0, tzinfo=UTC)
@@ -28,3 +29,17 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         self._now += timedelta(seconds=seconds)
         self._mono += seconds
+
+
+class HookClock(FakeClock):
+    """A fake clock that acts on the n-th sleep (1-based): finish an execution, send a signal mid-retry."""
+
+    def __init__(self) -> None:
+        super().__init__(NOW)
+        self.hooks: dict[int, Callable[[], None]] = {}
+
+    async def sleep(self, seconds: float) -> None:
+        await super().sleep(seconds)
+        hook = self.hooks.pop(len(self.sleeps), None)
+        if hook is not None:
+            hook()

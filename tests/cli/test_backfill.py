@@ -8,30 +8,16 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.support.cli import Cli
-from tests.support.clock import NOW, FakeClock
+from tests.support.clock import HookClock
 from tests.support.deploy_env import GcpEnv, gcp_env
 from tests.support.history_world import at, deploy, job_name, seed, seed_month
 from tests.support.sandbox import SandboxHandle
-
-
-class HookClock(FakeClock):
-    """Acts on the n-th sleep (1-based): here, sends a signal while a period's call is being retried."""
-
-    def __init__(self) -> None:
-        super().__init__(NOW)
-        self.hooks: dict[int, Callable[[], None]] = {}
-
-    async def sleep(self, seconds: float) -> None:
-        await super().sleep(seconds)
-        hook = self.hooks.pop(len(self.sleeps), None)
-        if hook is not None:
-            hook()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,46 +19,16 @@ import pytest
 
 from tests.fakes.cloudrun import CloudRunFake
 from tests.support.cli import Cli
-from tests.support.clock import NOW, FakeClock
+from tests.support.clock import FakeClock, HookClock
+from tests.support.cloud_run import PARENT, PROD_PARENT, PROJECT, REGION, gcp, run_bodies, seed
 from tests.support.deploy_env import gcp_env
 
-PROJECT, REGION = "cloudact-testing-1", "us-central1"
-PARENT = f"projects/{PROJECT}/locations/{REGION}"
-PROD_PARENT = f"projects/cloudact-prod/locations/{REGION}"
-IMAGE = f"{REGION}-docker.pkg.dev/{PROJECT}/housejobs/housejobs:latest"
-REPO = Path(__file__).resolve().parent.parent
-
-
-class HookClock(FakeClock):
-    """A fake clock that can act on the n-th sleep (1-based): finish an execution, send a signal."""
-
-    def __init__(self) -> None:
-        super().__init__(NOW)
-        self.hooks: dict[int, Callable[[], None]] = {}
-
-    async def sleep(self, seconds: float) -> None:
-        await super().sleep(seconds)
-        hook = self.hooks.pop(len(self.sleeps), None)
-        if hook is not None:
-            hook()
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def clock() -> HookClock:
     return HookClock()
-
-
-def seed(fake: CloudRunFake, job: str, env: str = "test", *, parent: str = PARENT, tasks: int = 1) -> str:
-    """A job shaped the way create-all-jobs provisions it (housejobs-<job>-<env>)."""
-    job_id = f"housejobs-{job}-{env}"
-    fake.seed_job(parent, job_id, {
-        "labels": {"managed-by": "housejobs", "env": env},
-        "template": {"taskCount": tasks, "template": {
-            "containers": [{"name": "housejobs", "image": IMAGE, "args": [job],
-                            "env": [{"name": "HOUSEJOBS_ENV", "value": env}]}],
-            "maxRetries": 0}},
-    })
-    return f"{parent}/jobs/{job_id}"
 
 
 @pytest.fixture
@@ -69,14 +39,6 @@ def run(clock: HookClock) -> Iterator[CloudRunFake]:
         yield fake
         assert fake.schema_violations == []
         assert fake.output_only_sent == []
-
-
-def gcp(run: CloudRunFake) -> dict[str, str]:
-    return {"HOUSEJOBS_RUN_API_ENDPOINT": run.endpoint}
-
-
-def run_bodies(run: CloudRunFake) -> list[Any]:
-    return [r.body for r in run.requests if r.method == "POST" and r.path.endswith(":run")]
 
 
 def latest(run: CloudRunFake, job: str = "bootstrap", env: str = "test") -> dict[str, Any]:

@@ -22,7 +22,7 @@ from tests.support.cli import Cli
 from tests.support.process import cli_command
 from tests.support.sandbox import SandboxHandle
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DATE = "2026-11-24"
 CLOUD_RUN = {"CLOUD_RUN_JOB": "housejobs-quota-reset-stage", "CLOUD_RUN_EXECUTION": "housejobs-quota-reset-stage-x1"}
 

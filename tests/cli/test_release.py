@@ -14,9 +14,10 @@ import pytest
 from tests.fakes.cloudrun import CloudRunFake
 from tests.fakes.supabase import FakeSupabaseApi
 from tests.support.cli import Cli
+from tests.support.clock import HookClock
+from tests.support.cloud_run import PROD_PARENT, gcp, run_bodies, seed
 from tests.support.sandbox import SandboxHandle
 from tests.support.sentinels import SENTINELS
-from tests.test_run import PROD_PARENT, HookClock, gcp, run_bodies, seed
 
 STEPS = ["migrate", "bootstrap", "org-sync-all"]
 

@@ -23,7 +23,7 @@ from tests.support.sentinels import SENTINELS
 
 JOBS = ["migrate", "bootstrap", "org-sync-all", "quota-reset", "quota-cleanup", "stale-cleanup", "alerts",
         "quota-monthly", "reminder"]
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TRIGGERS = ["quota-reset", "quota-cleanup", "stale-cleanup", "alerts", "quota-monthly",
             "reminder-utilities", "reminder-rent-warning", "reminder-rent-due"]
 

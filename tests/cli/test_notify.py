@@ -221,7 +221,7 @@ def write_dotenv(cli: Cli, hook: SinkServer) -> None:
 
 def jobs_dir(tmp_path: Path, environments: str | None = None, *, stage_extra: str = "") -> Path:
     jobs = tmp_path / "jobs"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "jobs", jobs)
+    shutil.copytree(Path(__file__).resolve().parents[2] / "jobs", jobs)
     toml = (jobs / "environments.toml").read_text().replace("[stage]\n", "[stage]\n" + stage_extra)
     (jobs / "environments.toml").write_text(toml if environments is None else environments)
     return jobs
@@ -397,7 +397,7 @@ def test_sink_urls_from_secret_manager_references(cli: Cli, sandbox: SandboxHand
                                                   tmp_path: Path) -> None:
     hook, check = sinks["ok"], SinkServer().start()
     jobs = tmp_path / "jobs"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "jobs", jobs)
+    shutil.copytree(Path(__file__).resolve().parents[2] / "jobs", jobs)
     toml = (jobs / "environments.toml").read_text()
     toml = toml.replace("[stage]\n", '[stage]\nnotify_url_secret = "housejobs-notify-url"\n'
                         'healthcheck_url_secret = "housejobs-healthcheck-url"\nnotify_format = "google-chat"\n')

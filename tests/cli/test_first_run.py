@@ -14,7 +14,7 @@ import pytest
 from tests.support.cli import Cli
 from tests.support.process import spawn_cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 
 

@@ -16,7 +16,7 @@ from tests.support.fuzz import refused_line, usage_error_line
 from tests.support.sandbox import SandboxHandle
 
 API = ("--api-url",)
-JOBS = Path(__file__).resolve().parents[1] / "jobs"
+JOBS = Path(__file__).resolve().parents[2] / "jobs"
 
 
 def url(sandbox: SandboxHandle) -> tuple[str, str]:
