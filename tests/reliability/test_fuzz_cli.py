@@ -32,7 +32,7 @@ from tests.support.sandbox import SandboxHandle, start_sandbox
 FUZZ = fuzz(40)
 ORGS = ("org-000001", "org-000002", "org-000003")
 REMINDER_TYPES = ("utilities", "rent-warning", "rent-due")
-CATALOG = frozenset(load_catalog(Path(__file__).resolve().parents[1] / "jobs"))
+CATALOG = frozenset(load_catalog(Path(__file__).resolve().parents[2] / "jobs"))
 MAX_DAYS = 36_500
 # Periods a run may name (README): from 2000-01-01 to one year after the FakeClock's today.
 EARLIEST, LATEST = date(2000, 1, 1), NOW.date().replace(year=NOW.year + 1)

@@ -57,9 +57,10 @@ NOT_APPLICABLE = {(job, "401-mid-run"): f"{job} makes one call per run: there is
                   "(401-first-call covers its 401)" for job in SINGLE_CALL}
 NOT_APPLICABLE.update({
     ("reminder", "slow-concurrent"): "the bot's ledger answers a concurrent twin at once (claimed or duplicate): "
-                                     "there is no in-flight state to wait out (tests/test_reminder.py races eight)",
+                                     "there is no in-flight state to wait out "
+                                     "(tests/unit/sandbox/test_bot.py races eight)",
     ("migrate", "slow-concurrent"): "a second migrate waits on the database's advisory lock, not on a key in flight "
-                                    "(tests/test_migrations.py races two processes)",
+                                    "(tests/unit/migrations/test_migrations.py races two processes)",
 })
 # slow-concurrent: four runs at once for the same units; the server holds each new claim 1.5 s before it
 # commits, longer than the client's 1 s attempt timeout, so every first attempt times out while its request

@@ -34,7 +34,7 @@ from tests.support.fuzz import fuzz, hostile_text, refused_line, usage_error_lin
 from tests.support.sandbox import SandboxHandle, start_sandbox
 from tests.support.sentinels import SENTINELS, assert_no_secret
 
-JOBS = Path(__file__).resolve().parents[1] / "jobs"
+JOBS = Path(__file__).resolve().parents[2] / "jobs"
 ENVIRONMENTS = tomllib.loads((JOBS / "environments.toml").read_text())
 CATALOG = tomllib.loads((JOBS / "catalog.toml").read_text())
 ZONES = sorted(zoneinfo.available_timezones())
