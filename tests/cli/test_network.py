@@ -166,7 +166,7 @@ def test_webhook_and_check_in_go_through_the_proxy(cli: Cli, sandbox: SandboxHan
     try:
         env = {"HTTP_PROXY": proxy.url, "NO_PROXY": sandbox.url.removeprefix("http://"),
                "HOUSEJOBS_NOTIFY_URL": hook_url(sink), "HOUSEJOBS_NOTIFY_ON": "all",
-               "HOUSEJOBS_HEALTHCHECK_URL": f"{sink.base}/ping/check-uuid", "HOUSEJOBS_NOTIFY_TIMEOUT": "5"}
+               "HOUSEJOBS_HEALTHCHECK_URL": f"{sink.url}/ping/check-uuid", "HOUSEJOBS_NOTIFY_TIMEOUT": "5"}
         result = quota_reset(cli, sandbox.url, env=env)
         assert result["code"] == 0
         assert len(sink.requests) == 3  # /start, the event, the success ping

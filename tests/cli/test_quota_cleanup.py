@@ -89,14 +89,14 @@ def test_a_signal_stops_quota_cleanup_within_the_grace(tmp_path: Path, signum: i
     import signal
     import threading
     import time
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from housejobs.runner import GRACE_S
+    from tests.fakes.server import LocalServer, QuietHandler
     from tests.support.process import spawn_cli
 
     hits = threading.Event()
 
-    class Failing(BaseHTTPRequestHandler):
+    class Failing(QuietHandler):
         def _fail(self) -> None:
             hits.set()
             body = b'{"error": {"code": 502, "message": "bad gateway", "status": "UNAVAILABLE"}}'
@@ -108,14 +108,10 @@ def test_a_signal_stops_quota_cleanup_within_the_grace(tmp_path: Path, signum: i
 
         do_GET = do_POST = _fail
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = LocalServer(Failing).start()
     try:
         env = {**os.environ, "HOUSEJOBS_STATE_DIR": str(tmp_path / "state"),
-               "HOUSEJOBS_BIGQUERY_API_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}",
+               "HOUSEJOBS_BIGQUERY_API_ENDPOINT": server.url,
                "HOUSEJOBS_QUOTA_TABLE": "proj-a.dataset.quota"}
         proc = spawn_cli(["quota-cleanup", "--json"], env=env)
         assert hits.wait(60), "BigQuery was never called"
@@ -125,7 +121,7 @@ def test_a_signal_stops_quota_cleanup_within_the_grace(tmp_path: Path, signum: i
         out, err = proc.communicate(timeout=GRACE_S + 20)
         took = time.monotonic() - sent
     finally:
-        server.shutdown()
+        server.stop()
     assert proc.returncode == code, err[-2000:]
     assert took < GRACE_S + 5, took
     assert "Traceback" not in out + err

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.server import LocalServer, QuietHandler
 
 HANG_S = 3.0  # how long the hanging sink sleeps (bounded; it wakes when the test stops it)
 
@@ -24,12 +25,9 @@ class Seen:
         return json.loads(self.body)
 
 
-class _SinkHandler(BaseHTTPRequestHandler):
+class _SinkHandler(QuietHandler):
     protocol_version = "HTTP/1.1"
     server: SinkServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # the default writes the request line, token and all, to stderr
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -53,11 +51,9 @@ class _SinkHandler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
-class SinkServer(ThreadingHTTPServer):
+class SinkServer(LocalServer):
     """Records every request; answers 200, or 500 (mode "error"), or nothing for a while (mode "hang").
     `answers` (status, headers, body) are given first, one a request, whatever the mode."""
-
-    daemon_threads = True
 
     def __init__(self, mode: str = "ok") -> None:
         self.mode = mode
@@ -66,24 +62,14 @@ class SinkServer(ThreadingHTTPServer):
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
-        super().__init__(("127.0.0.1", 0), _SinkHandler)
+        super().__init__(_SinkHandler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         return  # a hung request's client is long gone when it answers
 
-    @property
-    def base(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> SinkServer:
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        return self
-
     def stop(self) -> None:
-        self.stopping.set()
-        self.shutdown()
-        self.server_close()
+        self.stopping.set()  # a hanging request wakes now
+        super().stop()
 
     @property
     def requests(self) -> list[Seen]:

@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.fakes.server import LocalServer, QuietHandler
 from tests.support.cli import Cli, CliResult
 from tests.support.fuzz import fuzz, job_error_line
 from tests.support.sentinels import assert_no_secret
@@ -59,11 +58,8 @@ class Hostile:
         self.seen: list[str] = []
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
 
             def do_GET(self) -> None:
                 self._answer()
@@ -90,15 +86,12 @@ class Hostile:
                     pass  # the client gave up on a long answer
                 self.close_connection = True
 
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
+        class Server(LocalServer):
             def handle_error(self, request: Any, client_address: Any) -> None:
-                pass
+                pass  # hostile answers make clients hang up in every way there is
 
-        self.httpd = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.httpd = Server(Handler, name="hostile")
+        self.url = self.httpd.url
 
     def reset(self, **answers: Answer) -> None:
         self.answers = answers
@@ -108,10 +101,8 @@ class Hostile:
 @pytest.fixture
 def hostile() -> Iterator[Hostile]:
     server = Hostile()
-    server.thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    with server.httpd:
+        yield server
 
 
 # --- what the contract calls for ------------------------------------------------------------------

@@ -36,8 +36,8 @@ def sinks() -> Iterator[dict[str, SinkServer]]:
 
 
 def hook_url(server: SinkServer) -> str:
-    return f"{server.base}/services/T000/B000/{HOOK_TOKEN}"
+    return f"{server.url}/services/T000/B000/{HOOK_TOKEN}"
 
 
 def check_url(server: SinkServer, suffix: str = "") -> str:
-    return f"{server.base}/ping/{CHECK_TOKEN}{suffix}"
+    return f"{server.url}/ping/{CHECK_TOKEN}{suffix}"

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -22,6 +20,7 @@ from housejobs.gcp.bigquery import (
     parse_table,
     validate_column,
 )
+from tests.fakes.server import LocalServer, QuietHandler
 
 if TYPE_CHECKING:
     from google.cloud.bigquery import Client
@@ -137,13 +136,13 @@ def test_a_column_that_is_not_a_timestamp_is_invalid(bq_client: Client, bq_table
 # --- error mapping over the wire: a server that answers every call with one Google error -------------
 
 
-class _ErrorServer(ThreadingHTTPServer):
+class _ErrorServer(LocalServer):
     status = 500
     reason = "backendError"
     requests = 0
 
 
-class _ErrorHandler(BaseHTTPRequestHandler):
+class _ErrorHandler(QuietHandler):
     server: _ErrorServer
 
     def do_GET(self) -> None:
@@ -165,18 +164,11 @@ class _ErrorHandler(BaseHTTPRequestHandler):
 
     do_POST = do_GET
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
 
 @pytest.fixture
 def error_server() -> Iterator[_ErrorServer]:
-    server = _ErrorServer(("127.0.0.1", 0), _ErrorHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with _ErrorServer(_ErrorHandler) as server:
+        yield server
 
 
 @pytest.mark.parametrize(
