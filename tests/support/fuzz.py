@@ -1,4 +1,4 @@
-"""What the fuzz tests (tests/test_fuzz_*.py) assert about every run, and the hostile strings they draw.
+"""What the fuzz tests (tests/reliability/test_fuzz_*.py) assert about every run, and the hostile strings they draw.
 
 "One line", precisely. The CLI ends a failed run in one of two shapes, and either is one error line:
 
