@@ -4,7 +4,7 @@
 #   docker run --rm housejobs quota-reset --dry-run        (no --env: the embedded sandbox)
 #
 # Dependencies come from uv.lock, pinned with hashes, without dev dependencies, installed by a pinned uv;
-# scripts/smoke installs the wheel the same way outside Docker, so CI checks this recipe without a Docker
+# scripts/dev/smoke installs the wheel the same way outside Docker, so CI checks this recipe without a Docker
 # daemon. Keep the two in step. The build needs only the base image and the package index. Bump the base image by exact tag (or pin its digest) on purpose, never by drift.
 
 # --- build: the wheel, and the venv with the locked dependencies --------------------------------
@@ -18,7 +18,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 # uv, pinned with hashes. It does every install below, so the build never depends on the pip release the
 # base image happens to bundle (pip 23 mishandles an extra of a hashed requirement, google-auth[pyopenssl],
 # once a newer google-auth is on the index); uv stays in this stage.
-COPY scripts/uv-requirements.txt /tmp/uv-requirements.txt
+COPY scripts/dev/uv-requirements.txt /tmp/uv-requirements.txt
 RUN pip install --no-cache-dir --require-hashes -r /tmp/uv-requirements.txt
 
 WORKDIR /src

@@ -2,7 +2,7 @@
 
 Prints wall time for 5,000 orgs at 20 ms injected latency and concurrency 32 beside the ideal
 orgs x latency / concurrency, a concurrency-1 sample projected to the full run, and the peak RSS of a
-100,000-org run.   Usage: python bench/org_sync.py [--orgs 5000] [--big 100000]
+100,000-org run.   Usage: python -m bench.org_sync [--orgs 5000] [--big 100000]
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(__file__))
-from _common import KEY, sandbox_process
+from bench._common import KEY, sandbox_process
 
 
 def run_sync(url: str, *extra: str) -> tuple[float, dict[str, object], int]:

@@ -3,7 +3,7 @@
 Prints the wall time of a first apply (every job, grant and trigger created) beside a no-op rerun, each
 run as the operator runs it (a fresh `housejobs` process, so interpreter start-up and the Google
 libraries' import are in it) and in-process (the work alone), with each run's write and read calls.
-The rerun must make 0 writes.   Usage: python bench/provision.py [--reruns 5]
+The rerun must make 0 writes.   Usage: python -m bench.provision [--reruns 5]
 """
 
 from __future__ import annotations
@@ -18,13 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from tests.fakes.cloudrun import CloudRunFake  # noqa: E402
-from tests.fakes.scheduler import SchedulerFake  # noqa: E402
+from tests.fakes.cloudrun import CloudRunFake
+from tests.fakes.scheduler import SchedulerFake
 
-from housejobs.cli.main import run_cli  # noqa: E402
-from housejobs.context import Runtime  # noqa: E402
+from housejobs.cli.main import run_cli
+from housejobs.context import Runtime
 
 
 def calls(run: CloudRunFake, sched: SchedulerFake) -> tuple[int, int]:

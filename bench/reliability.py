@@ -3,11 +3,12 @@
 Runs `pytest -m faults` with HOUSEJOBS_RELIABILITY_REPORT pointing at a temporary file: every matrix cell
 appends one JSON line there (exit code, outcome, runs, tracebacks, sentinel leaks, units applied twice,
 units still missing after the clean rerun). Pass/fail comes from pytest's own JUnit XML. Then the races
-(tests/test_races.py) and the secret-leak tests (tests/test_secret_leaks.py) run and are counted.
+(tests/reliability/test_races.py) and the secret-leak tests (tests/reliability/test_secret_leaks.py) run and
+are counted.
 Prints Markdown, ready for the README's Reliability section, and exits non-zero when a cell failed or
 any of the must-be-zero counts is not zero.
 
-    Usage: python bench/reliability.py [--no-races] [-- extra pytest args]
+    Usage: python -m bench.reliability [--no-races] [-- extra pytest args]
 """
 
 from __future__ import annotations
@@ -145,9 +146,9 @@ def main() -> None:
         suite = run_pytest(["-m", "faults", "tests", *args.pytest_args], Path(tmp) / "matrix.xml", report)
         lines, clean = matrix_tables(suite, load(report))
         if not args.no_races:
-            for path, title in (("tests/test_races.py", "Races (8 simultaneous runs)"),
-                                ("tests/test_secret_leaks.py", "Secret sentinels (--debug, refusals, settings, "
-                                                               "an internal error's traceback)")):
+            for path, title in (("tests/reliability/test_races.py", "Races (8 simultaneous runs)"),
+                                ("tests/reliability/test_secret_leaks.py",
+                                 "Secret sentinels (--debug, refusals, settings, an internal error's traceback)")):
                 suite = run_pytest([path, *args.pytest_args], Path(tmp) / "suite.xml", None)
                 ok = sum(s == "passed" for s in suite.results.values())
                 lines += ["", f"{title}, {path}, {suite.seconds:.0f} s: {ok} of {len(suite.results)} passed"]

@@ -2,7 +2,7 @@
 
 Runs each command alternately N times (so machine noise hits both alike) and prints the medians and
 their ratio. Off a terminal (a pipe, CI, Cloud Run) help is plain text; `--tty` measures it in a
-pseudo-terminal.   Usage: python bench/startup.py [-n 30] [--tty]
+pseudo-terminal.   Usage: python -m bench.startup [-n 30] [--tty]
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The image recipe: hadolint-clean, and in step with scripts/smoke (which CI runs without Docker)."""
+"""The image recipe: hadolint-clean, and in step with scripts/dev/smoke (which CI runs without Docker)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
-SMOKE = (ROOT / "scripts" / "smoke").read_text()
+SMOKE = (ROOT / "scripts" / "dev" / "smoke").read_text()
 CLOUDBUILD = (ROOT / "cloudbuild-jobs.yaml").read_text()
 
 
@@ -45,7 +45,7 @@ def test_dependencies_installed_like_the_smoke_test() -> None:
 
 
 def test_uv_is_pinned_with_hashes() -> None:
-    pins = (ROOT / "scripts" / "uv-requirements.txt").read_text()
+    pins = (ROOT / "scripts" / "dev" / "uv-requirements.txt").read_text()
     assert re.search(r"^uv==\d+\.\d+\.\d+ \\$", pins, re.M)
     assert len(re.findall(r"--hash=sha256:[0-9a-f]{64}", pins)) >= 4
 

@@ -1,28 +1,26 @@
 """A small threaded HTTP server that the Google API fakes share.
 
 Each fake subclasses `FakeServer`, declares its routes, and gets: a real socket on 127.0.0.1 with a
-free port, JSON in and out, Google's error shape, a record of every request, schema-violation
-bookkeeping and one-shot fault injection. The Google client libraries talk to it with `requests`
-over HTTP/1.1 keep-alive, exactly as they talk to googleapis.com.
+free port (a LocalServer, tests/fakes/server.py), JSON in and out, Google's error shape, a record of every
+request, schema-violation bookkeeping and one-shot fault injection. The Google client libraries talk to it
+with `requests` over HTTP/1.1 keep-alive, exactly as they talk to googleapis.com.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.fakes.discovery import Discovery
+from tests.fakes.server import LocalServer, QuietHandler
 
 T = TypeVar("T")
 
@@ -179,8 +177,7 @@ class FakeServer:
         self.reject_output_only = reject_output_only
         self._s = _State()
         self._lock = threading.RLock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LocalServer | None = None
         self._routes = self.routes()
         self.discovery = Discovery.load(self.api) if self.api else None
 
@@ -195,8 +192,7 @@ class FakeServer:
     def endpoint(self) -> str:
         if self._server is None:
             raise RuntimeError("fake is not started; use it as a context manager or call start()")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.url
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -240,25 +236,14 @@ class FakeServer:
 
     def start(self) -> Self:
         handler = type("Handler", (_Handler,), {"owner": self})
-        server = _Server(("127.0.0.1", 0), handler)
-        self._server = server
-        # A short poll interval keeps stop() (which waits for the serve loop to notice) fast.
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.01}, name=type(self).__name__, daemon=True
-        )
-        self._thread.start()
+        self._server = LocalServer(handler, name=type(self).__name__).start()
         return self
 
     def stop(self) -> None:
         if self._server is None:
             return
-        self._server.shutdown()
-        self._server.close_connections()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._server.stop()
         self._server = None
-        self._thread = None
 
     def __enter__(self) -> Self:
         return self.start()
@@ -349,43 +334,12 @@ class FakeServer:
                 raise GoogleError(fault.status, fault.message, http=fault.http)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, addr: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        super().__init__(addr, handler)
-        self._conns: set[socket.socket] = set()
-        self._conns_lock = threading.Lock()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._conns_lock:
-            self._conns.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._conns_lock:
-            self._conns.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        # Keep-alive handler threads block reading the next request; closing their sockets lets
-        # them finish now instead of lingering after the test.
-        with self._conns_lock:
-            conns = list(self._conns)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     owner: FakeServer
     protocol_version = "HTTP/1.1"
     # Headers and body go out in two writes; without TCP_NODELAY the client's delayed ACK adds
     # ~40 ms to every keep-alive response.
     disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # quiet tests; the fake records every request instead
 
     def _serve(self) -> None:
         split = urlsplit(self.path)

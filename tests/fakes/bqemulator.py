@@ -1,6 +1,6 @@
 """Run bqemulator (a DuckDB-backed BigQuery emulator) as a subprocess for tests.
 
-bqemulator lives in its own venv (scripts/setup-emulators.sh builds it): it pins protobuf below what the
+bqemulator lives in its own venv (scripts/dev/setup-emulators.sh builds it): it pins protobuf below what the
 Google clients in the main venv need. Its HOME is a prepared directory holding DuckDB's spatial
 extension, which bqemulator loads at startup and would otherwise try to download.
 
@@ -76,7 +76,7 @@ def running_bqemulator(
     """Start an ephemeral (in-memory) emulator on free ports, wait until it answers, stop it on exit."""
     home = home or home_for(executable)
     if not (home / ".duckdb").is_dir():
-        raise EmulatorError(f"{home} has no DuckDB extensions; run scripts/setup-emulators.sh")
+        raise EmulatorError(f"{home} has no DuckDB extensions; run scripts/dev/setup-emulators.sh")
     workdir = Path(tempfile.mkdtemp(prefix="bqemulator-"))
     log = workdir / "emulator.log"
     # Port 0 lets the OS pick free ports with no window for another process to take them; the emulator

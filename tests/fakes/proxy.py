@@ -18,12 +18,11 @@ import selectors
 import socket
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 from urllib.parse import urlsplit
 
-from tests.fakes._http import _Server
+from tests.fakes.server import LocalServer, QuietHandler
 
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authorization", "proxy-authenticate",
                         "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"})
@@ -41,14 +40,13 @@ class ForwardingProxy:
     credentials: tuple[str, str] | None = None
     seen: list[Seen] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: _Server | None = None
+    _server: LocalServer | None = None
     _tunnels: set[socket.socket] = field(default_factory=set)
 
     @property
     def url(self) -> str:
         assert self._server is not None, "start the proxy first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.url
 
     def url_with(self, user: str, password: str) -> str:
         return self.url.replace("http://", f"http://{user}:{password}@")
@@ -59,22 +57,18 @@ class ForwardingProxy:
 
     def start(self) -> Self:
         handler = type("Handler", (_ProxyHandler,), {"owner": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
-                         name="forwarding-proxy", daemon=True).start()
+        self._server = LocalServer(handler, name="forwarding-proxy").start()
         return self
 
     def stop(self) -> None:
         if self._server is None:
             return
-        self._server.shutdown()
-        self._server.close_connections()
+        self._server.stop()  # ends the client ends of open tunnels too
         with self._lock:
             tunnels = list(self._tunnels)
         for sock in tunnels:  # the upstream ends of open tunnels: their pumps end when these close
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-        self._server.server_close()
         self._server = None
 
     def __enter__(self) -> Self:
@@ -85,13 +79,10 @@ class ForwardingProxy:
         self.stop()
 
 
-class _ProxyHandler(BaseHTTPRequestHandler):
+class _ProxyHandler(QuietHandler):
     owner: ForwardingProxy
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the request line may carry a token in its query; `seen` records what tests need
 
     def _admitted(self) -> bool:
         given = self.headers.get("Proxy-Authorization")

@@ -11,10 +11,10 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.server import LocalServer, QuietHandler
 
 
 @dataclass(frozen=True)
@@ -37,12 +37,9 @@ Answer = tuple[int, Any]  # status, and a body: bytes as they are, anything else
 Script = Callable[[Request], Answer]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     protocol_version = "HTTP/1.1"
     server: ScriptedServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # the default writes request lines (tokens in sink URLs) to stderr
 
     def do_GET(self) -> None:
         self._answer()
@@ -66,34 +63,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class ScriptedServer(ThreadingHTTPServer):
+class ScriptedServer(LocalServer):
     """`with ScriptedServer(script) as server:` serves on server.url until the block ends."""
-
-    daemon_threads = True
 
     def __init__(self, script: Script) -> None:
         self.script = script
         self.seen: list[Request] = []
         self.lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(_Handler)
 
     def requests(self, method: str | None = None, path_prefix: str = "") -> list[Request]:
         with self.lock:
             return [r for r in self.seen if (method is None or r.method == method) and r.path.startswith(path_prefix)]
-
-    def __enter__(self) -> Self:
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.shutdown()
-        self.server_close()
 
 
 def sink(request: Request) -> Answer:

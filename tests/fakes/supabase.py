@@ -30,16 +30,16 @@ import contextlib
 import json
 import re
 import socket
-import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
 import psycopg
+
+from tests.fakes.server import LocalServer, QuietHandler
 
 _PATH = re.compile(r"^/v1/projects/([^/]+)/database/query/?$")
 RATE_LIMIT = 120
@@ -94,13 +94,8 @@ class _Fault:
     actions: deque[str] = field(default_factory=deque)  # drop_before_commit, drop_after_commit, ...
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that went away (killed, timed out) is what fault tests stage; anything else is a bug.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
+class _Server(LocalServer):
+    fake: FakeSupabaseApi
 
 
 class FakeSupabaseApi:
@@ -118,14 +113,12 @@ class FakeSupabaseApi:
         self._limited = 0
         self._retry_after = 1
         self._faults: list[_Fault] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: _Server | None = None
 
     @property
     def url(self) -> str:
         assert self._server is not None, "not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.url
 
     @property
     def query_url(self) -> str:
@@ -171,20 +164,15 @@ class FakeSupabaseApi:
         return latency, status, retry_after, action
 
     def start(self) -> FakeSupabaseApi:
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.fake = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-supabase", daemon=True)
-        self._thread.start()
+        server = _Server(_Handler, name="fake-supabase")
+        server.fake = self
+        self._server = server.start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
+            self._server.stop()
+        self._server = None
 
     def __enter__(self) -> FakeSupabaseApi:
         return self.start()
@@ -206,15 +194,13 @@ class FakeSupabaseApi:
             self.queries.append(query)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects from a real API
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet test output
-        pass
+    server: _Server
 
     @property
     def fake(self) -> FakeSupabaseApi:
-        return cast(FakeSupabaseApi, self.server.fake)  # type: ignore[attr-defined]
+        return self.server.fake
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None,
               raw: bytes | None = None) -> None:

@@ -100,7 +100,8 @@ def subject_hash(cert: x509.Certificate) -> str:
 
 
 def serve_tls(server: socketserver.TCPServer, cert: Path, key: Path) -> str:
-    """Put `server` (the sandbox, a sink; not yet serving) behind TLS; returns its https:// URL."""
+    """Put `server` (the sandbox, a sink; not yet serving) behind TLS; returns its https:// URL (a LocalServer's
+    `url` says https from then on too)."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     # The handshake happens in the handler's thread, so a client that rejects the certificate never

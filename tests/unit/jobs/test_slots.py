@@ -1,0 +1,64 @@
+"""jobs/slots.py, the engine under `housejobs history`: scheduled slots matched to executions, without any server.
+
+The CLI over the Google fakes is tests/cli/test_history.py.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from housejobs.catalog import JobDef, Trigger
+from housejobs.gcp.records import PAUSED, ExecutionRecord, TriggerState
+from housejobs.jobs.slots import TOLERANCE_S, backoff_s, build_history, grace_s
+
+
+def _job(**trigger: Any) -> JobDef:
+    return JobDef("quota-reset", "daily", "", "", (Trigger("schedule", "0 0 * * *", "Etc/UTC", **trigger),))
+
+
+def _record(name: str, created: datetime, state: str = "succeeded", args: tuple[str, ...] | None = None
+            ) -> ExecutionRecord:
+    return ExecutionRecord(f"jobs/x/executions/{name}", state, created=created, args=args)
+
+
+def _build(job: JobDef, records: list[ExecutionRecord], now: datetime, **kw: Any) -> Any:
+    return build_history({job.name: job}, {job.name: records}, start=now.replace(hour=0) - timedelta(days=1),
+                         now=now, period_of=lambda job, at, args: at.date().isoformat(), **kw)
+
+
+def test_backoff_and_the_window_follow_schedulers_defaults() -> None:
+    assert [backoff_s(n) for n in range(7)] == [0, 5, 15, 35, 75, 155, 315]
+    assert grace_s(Trigger("t", "0 0 * * *", "Etc/UTC", retry_count=0, attempt_deadline_s=180)) == 480
+    assert grace_s(Trigger("t", "0 0 * * *", "Etc/UTC", retry_count=5, attempt_deadline_s=1800)) == \
+        1800 * 6 + 155 + TOLERANCE_S
+
+
+def test_engine_best_execution_wins_and_others_are_kept() -> None:
+    now = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    records = [_record("a", now.replace(hour=0, second=3), "cancelled"),
+               _record("b", now.replace(hour=0, minute=1), "running"),
+               _record("c", now.replace(hour=0, minute=2), "failed")]
+    found = _build(_job(), records, now)
+    today = next(s for s in found.slots if s.scheduled.day == 24)
+    assert today.state == "running" and today.execution.id == "b"
+    assert sorted(e.id for e in today.others) == ["a", "c"]
+
+
+def test_engine_args_decide_which_runs_are_scheduled() -> None:
+    now = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    job = _job()
+    records = [_record("backfill", now.replace(hour=0, second=4), args=("quota-reset", "--date", "2026-11-01")),
+               _record("early", now.replace(hour=0) - timedelta(seconds=59), args=("quota-reset",))]
+    found = _build(job, records, now)
+    today = next(s for s in found.slots if s.scheduled.day == 24)
+    assert today.execution is not None and today.execution.id == "early"  # 59 s early still counts
+    assert [r.execution.id for r in found.runs] == ["backfill"]  # extra args: an operator's run
+
+
+def test_engine_a_paused_trigger_explains_only_slots_after_the_pause() -> None:
+    now = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    job = _job()
+    found = _build(job, [], now, triggers={("quota-reset", "schedule"):
+                                           TriggerState(PAUSED, datetime(2026, 11, 23, 12, tzinfo=UTC))})
+    assert [(s.scheduled.day, s.label) for s in found.slots] == [(23, "missed"), (24, "missed (trigger paused)")]
