@@ -49,7 +49,8 @@ import io, json, sys
 from housejobs.cli.main import run_cli
 from housejobs.runtime import Runtime
 code = run_cli(sys.argv[1:], Runtime(stdout=io.StringIO(), stderr=io.StringIO()))
-print(json.dumps({"code": code, "loaded": sorted({m.split(".")[0] for m in sys.modules}
+# (housejobs registers a file-less stand-in for httpx's own CLI module, httpx._main: not httpx loaded)
+print(json.dumps({"code": code, "loaded": sorted({m.split(".")[0] for m in sys.modules if m != "httpx._main"}
                                                 & {"cronsim", "httpx", "google"})}))
 """
 
