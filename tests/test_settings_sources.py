@@ -23,6 +23,7 @@ from housejobs.errors import ConfigError
 from housejobs.settings import SETTINGS, SettingDef, Settings, Value, resolve
 from housejobs.settings_table import Number, number_refused
 from tests.conftest import ROOT_KEY, Cli, SandboxHandle
+from tests.support.process import check_period, spawn_cli
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -254,6 +255,7 @@ print(json.dumps({"code": code, "pydantic": sorted(m for m in sys.modules if m.s
 
 
 def loads_pydantic(*argv: str, cwd: Path) -> bool:
+    check_period(list(argv))  # a spawned process runs on the real clock: its period must be given
     done = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, check=True, cwd=cwd)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["code"] == 0, (argv, done.stderr)
@@ -265,13 +267,13 @@ def test_help_and_list_jobs_do_not_load_pydantic(tmp_path: Path) -> None:
         assert not loads_pydantic(*argv, cwd=tmp_path), argv
     # The probe sees it where it is used.
     assert loads_pydantic("config", "show", cwd=tmp_path)
-    assert loads_pydantic("quota-reset", "--dry-run", cwd=tmp_path)
+    assert loads_pydantic("quota-reset", "--date", "2026-11-24", "--dry-run", cwd=tmp_path)
 
 
 def test_the_sandbox_does_not_load_pydantic(tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "housejobs", "sandbox", "--port", "0",
-                             "--db", str(tmp_path / "sb.db")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=tmp_path)
+    # PYTHONPROFILEIMPORTTIME is `-X importtime`: every module the process imports, on stderr.
+    proc = spawn_cli(["sandbox", "--port", "0", "--db", str(tmp_path / "sb.db")], cwd=tmp_path,
+                     env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
     try:
         assert proc.stdout is not None
         assert "serving on" in proc.stdout.readline()  # it is up: everything it needs to serve is imported
