@@ -147,10 +147,26 @@ def test_a_job_runs_with_its_key_from_a_mounted_file(cli: Cli, sandbox: SandboxH
     assert shown["api_url"]["source"] == "unset"
 
 
+def link_out(folder: Path) -> None:
+    folder.mkdir()
+    (folder.parent / "elsewhere").write_text(ROOT_KEY)
+    (folder / "CA_ROOT_API_KEY").symlink_to(folder.parent / "elsewhere")
+
+
+def link_loop(folder: Path) -> None:
+    folder.mkdir()
+    (folder / "CA_ROOT_API_KEY").symlink_to(folder / "CA_ROOT_API_KEY")
+
+
+NOT_A_FILE = "CA_ROOT_API_KEY in secrets_dir {d} is not a file in that folder"
+
+
 @pytest.mark.parametrize(("make", "said"), [
     pytest.param(lambda d: None, "secrets_dir {d} is not a folder", id="missing"),
     pytest.param(lambda d: d.write_text("x"), "secrets_dir {d} is not a folder", id="a-file"),
-    pytest.param(lambda d: (d / "CA_ROOT_API_KEY").mkdir(parents=True), "found a directory", id="folder-for-a-file"),
+    pytest.param(lambda d: (d / "CA_ROOT_API_KEY").mkdir(parents=True), NOT_A_FILE, id="folder-for-a-file"),
+    pytest.param(link_out, NOT_A_FILE, id="link-out-of-the-folder"),
+    pytest.param(link_loop, NOT_A_FILE, id="link-loop"),
     pytest.param(lambda d: (d.mkdir(), (d / "CA_ROOT_API_KEY").write_bytes(b"sentinel-root-key\xff\n")),
                  "cannot read CA_ROOT_API_KEY in secrets_dir {d}: UnicodeDecodeError", id="not-utf8"),
 ])

@@ -22,7 +22,6 @@ sandbox do not pay (tests/test_settings_sources.py checks).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -91,8 +90,8 @@ class _Variables(EnvSettingsSource):
 class _SecretFiles(SecretsSettingsSource):
     """pydantic-settings' secrets_dir source on one folder, for the secret settings only (the folder may
     hold other mounts). It strips the value (a trailing newline is what an editor or `echo` leaves). A
-    file that cannot be read, or that is a folder or leads out of the folder, refuses by name, never by
-    content (pydantic-settings would warn on stderr and go on)."""
+    file that cannot be read, or a folder or a link out of the folder where the file should be, refuses by
+    name, never by content (pydantic-settings would print a warning and go on without it)."""
 
     def __init__(self, settings_cls: type[BaseSettings], folder: Path) -> None:
         super().__init__(settings_cls, secrets_dir=folder, case_sensitive=True)
@@ -102,9 +101,14 @@ class _SecretFiles(SecretsSettingsSource):
         d = BY_KEY[field_name]
         if not d.secret:
             return None, d.env_var, False
+        path = self.folder / d.env_var
         try:
+            if (path.exists() or path.is_symlink()) and not (
+                    path.is_file() and self.folder.resolve() in path.resolve().parents):
+                raise ConfigError(f"{d.env_var} in secrets_dir {self.folder} is not a file in that folder",
+                                  hint="each secret is a file named after its variable, in that folder")
             return super().get_field_value(field, field_name)
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, RuntimeError, UnicodeDecodeError) as exc:  # RuntimeError: resolve() in a symlink loop
             raise ConfigError(f"cannot read {d.env_var} in secrets_dir {self.folder}: {exc.__class__.__name__}",
                               hint="check the secret volume's mount and permissions") from None
 
@@ -112,18 +116,12 @@ class _SecretFiles(SecretsSettingsSource):
         if not self.folder.is_dir():
             raise ConfigError(f"secrets_dir {self.folder} is not a folder",
                               hint="mount the secret volume there, or fix or unset HOUSEJOBS_SECRETS_DIR")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                values = super().__call__()
-            except SettingsError as exc:  # it wraps what get_field_value raised
-                if isinstance(exc.__cause__, ConfigError):
-                    raise exc.__cause__ from None
-                raise
-        if caught:
-            raise ConfigError(f"secrets_dir {self.folder}: {caught[0].message}",
-                              hint="each secret is a file named after its variable, in that folder")
-        return values
+        try:
+            return super().__call__()
+        except SettingsError as exc:  # it wraps what get_field_value raised
+            if isinstance(exc.__cause__, ConfigError):
+                raise exc.__cause__ from None
+            raise
 
 
 class _Tracked(PydanticBaseSettingsSource):
@@ -182,10 +180,15 @@ class _SecretFolders(PydanticBaseSettingsSource):
                 continue
             folder = self.reading.cwd / part
             source = _Tracked(self.settings_cls, self.reading, partial(_SecretFiles, self.settings_cls, folder),
-                              lambda d, folder=folder: f"secrets_dir {folder}")  # type: ignore[misc]
+                              _named(f"secrets_dir {folder}"))
             for alias, value in source().items():
                 out.setdefault(alias, value)
         return out
+
+
+def _named(label: str) -> Callable[[SettingDef], str]:
+    """A source's label, the same for every setting it gives."""
+    return lambda d: label
 
 
 def _number(rule: Number, value: object) -> object:
@@ -227,11 +230,11 @@ class _Base(BaseSettings):
             return _Tracked(settings_cls, reading, load, label)
 
         return (
-            tracked(lambda: init_settings, lambda d: "command line"),
+            tracked(lambda: init_settings, _named("command line")),
             tracked(lambda: _Variables(settings_cls, reading.environ), lambda d: f"${d.env_var}"),
-            tracked(lambda: _Variables(settings_cls, parse_dotenv(reading.cwd / ".env")), lambda d: ".env"),
+            tracked(lambda: _Variables(settings_cls, parse_dotenv(reading.cwd / ".env")), _named(".env")),
             _SecretFolders(settings_cls, reading),
-            tracked(lambda: _Variables(settings_cls, reading.table()), lambda d: f"environments.toml [{reading.env}]"),
+            tracked(lambda: _Variables(settings_cls, reading.table()), _named(f"environments.toml [{reading.env}]")),
         )
 
 
