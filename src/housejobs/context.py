@@ -115,12 +115,10 @@ class Context:
 
     @cached_property
     def settings(self) -> Settings:
-        settings = resolve(self.runtime.environ, cwd=self.runtime.cwd, env=self.env,
-                           overrides={"api_url": self.options.api_url})
-        # Checked at once, not when the run ends: a malformed value would make every Cloud Run attempt the
-        # last one, and each would announce its failure.
-        settings.whole("max_retries")
-        return settings
+        # Every value is checked as they resolve (max_retries too: found only when the run ends, a malformed
+        # one would make every Cloud Run attempt the last, and each would announce its failure).
+        return resolve(self.runtime.environ, cwd=self.runtime.cwd, env=self.env,
+                       overrides={"api_url": self.options.api_url})
 
     @property
     def stop_event(self) -> asyncio.Event:

@@ -267,14 +267,18 @@ def test_refusal_before_the_context_uses_the_envs_table(cli: Cli, sinks: dict[st
     assert post.json()["blocks"][1]["elements"][0]["text"].endswith("?project=cloudact-testing-1|logs>")
 
 
-def test_unreadable_settings_before_the_context_turn_notifications_off(cli: Cli, sinks: dict[str, SinkServer]) -> None:
-    # A .env that cannot be read stops the run and leaves no settings to find a sink in: the refusal
-    # stands, and one warning says why nobody was told.
+def test_unreadable_settings_before_the_context_are_skipped_for_notifications(
+        cli: Cli, sinks: dict[str, SinkServer]) -> None:
+    # A .env that cannot be read stops the run; the notification settings are read without it (lenient), so
+    # the sink set in the environment still hears of the refusal, and one warning says what was skipped.
     hook = sinks["ok"]
     (cli.cwd / ".env").write_text("HOUSEJOBS_ENV=stage\nnot a setting\n")
     result = cli("quota-reset", env={**CLOUD_RUN, **sink_env(hook)})
-    assert result.code == 2 and hook.requests == []
-    assert "notifications off: .env line 2 is not KEY=value" in result.stderr
+    assert result.code == 2
+    [post] = hook.requests
+    assert post.json()["outcome"] == "refused" and ".env line 2 is not KEY=value" in post.json()["message"]
+    assert "notifications: settings read without what could not be used: .env line 2 is not KEY=value" \
+        in result.stderr
     no_tokens(result.stdout, result.stderr)
 
 

@@ -229,16 +229,17 @@ def test_deadline(cli: Cli, sb: SandboxHandle, value: str) -> None:
 @example(value=str(MAX_DAYS + 1), allow_short=False)
 @example(value="３０", allow_short=False)
 def test_days(cli: Cli, sb: SandboxHandle, value: str, allow_short: bool) -> None:
-    # A valid table and an unreadable HOUSEJOBS_BIGQUERY_TIMEOUT: the job checks --days, computes the
-    # cutoff, and then stops on the timeout setting, before it loads a BigQuery client. So a valid --days
-    # ends in that one ConfigError, and any other in a refusal that names --days.
-    env = {"HOUSEJOBS_QUOTA_TABLE": "housejobs-fuzz.quota.usage", "HOUSEJOBS_BIGQUERY_TIMEOUT": "soon"}
+    # A quota table that is not project.dataset.table: the job checks --days, then stops on the table, before
+    # it loads a BigQuery client. (Not a malformed number setting: every one is refused as settings resolve,
+    # before the job.) So a valid --days ends in that one ConfigError, and any other in a refusal that
+    # names --days.
+    env = {"HOUSEJOBS_QUOTA_TABLE": "housejobs-fuzz.quota"}
     argv = ("quota-cleanup", "--days", value, *(("--allow-short-retention",) if allow_short else ()), "--json")
     result = cli(*argv, env=env)
     line = refused_line(result)
     n = click_int(value)
     if n is not None and (1 if allow_short else 7) <= n <= MAX_DAYS:
-        assert "bigquery_timeout must be a number" in line, line
+        assert "must be project.dataset.table" in line, line
     elif n is not None:
         assert "--days" in line, line
 

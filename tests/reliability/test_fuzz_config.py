@@ -497,9 +497,14 @@ def test_dotenv(cli: Cli, sb: SandboxHandle, tmp_path: Path, raw: bytes) -> None
 
 
 # The settings' ranges (README, Settings): decimals above a bound (or from it), whole numbers within one.
+# Every number setting is checked as the settings resolve, whichever job runs and whether or not it reads
+# that setting (quota-reset reads neither BigQuery's timeout nor the progress interval); the notifier's own
+# HOUSEJOBS_NOTIFY_TIMEOUT only warns (tests/test_notify.py).
 DECIMAL = {"HOUSEJOBS_DEADLINE": (0.0, False), "HOUSEJOBS_TIMEOUT": (0.0, False),
-           "HOUSEJOBS_RETRY_AFTER_CAP": (0.0, True)}  # the bound, and whether the bound itself is allowed
-WHOLE = {"HOUSEJOBS_MAX_ATTEMPTS": (1, 100)}
+           "HOUSEJOBS_RETRY_AFTER_CAP": (0.0, True),  # the bound, and whether the bound itself is allowed
+           "HOUSEJOBS_BIGQUERY_TIMEOUT": (0.0, False)}
+WHOLE = {"HOUSEJOBS_MAX_ATTEMPTS": (1, 100), "HOUSEJOBS_PROGRESS_EVERY": (1, 1_000_000),
+         "HOUSEJOBS_MAX_RETRIES": (0, 10)}
 
 
 def number_ok(var: str, raw: str) -> bool:
@@ -516,10 +521,14 @@ def number_ok(var: str, raw: str) -> bool:
 @FUZZ
 @given(var=st.sampled_from(sorted({**DECIMAL, **WHOLE})), raw=st.one_of(
     st.floats().map(repr), st.integers(-3, 120).map(str),
-    st.sampled_from(["", " 5 ", "1e308", "1e400", "0x10", "5s", "1e3", "５", "1_0", "+7", "7.0", "inf", "nan"]),
+    st.sampled_from(["", " 5 ", "1e308", "1e400", "0x10", "5s", "1e3", "５", "1_0", "+7", "7.0", "inf", "nan",
+                     "1000000", "1000001", "-0"]),
     text()), in_dotenv=st.booleans())
 @example(var="HOUSEJOBS_MAX_ATTEMPTS", raw="1e3", in_dotenv=False)
 @example(var="HOUSEJOBS_TIMEOUT", raw="３", in_dotenv=True)
+@example(var="HOUSEJOBS_BIGQUERY_TIMEOUT", raw="0", in_dotenv=False)
+@example(var="HOUSEJOBS_PROGRESS_EVERY", raw="1000001", in_dotenv=True)
+@example(var="HOUSEJOBS_MAX_RETRIES", raw="11", in_dotenv=False)
 def test_numeric_settings(cli: Cli, sb: SandboxHandle, tmp_path: Path, var: str, raw: str, in_dotenv: bool) -> None:
     """A number setting from the environment or .env: a number in its range runs, anything else exit 2."""
     assume("\x00" not in raw and not re.search(r"[\ud800-\udfff]", raw))

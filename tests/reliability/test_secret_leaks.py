@@ -107,7 +107,7 @@ def test_wrong_supabase_token_is_refused_by_name(cli: Cli,
     assert wrong not in result.stdout + result.stderr
 
 
-# --- a secret pasted into the wrong setting: the settings checks (no pydantic) echo values ------------------------
+# --- a secret pasted into the wrong setting: the settings checks (the project's own lines) echo values --------------
 PASTED = [
     ("HOUSEJOBS_ENV", ROOT, ("quota-reset",), "unknown environment"),
     ("HOUSEJOBS_TIMEOUT", ROOT, ("quota-reset", "--api-url", "{url}"), "timeout must be a number"),

@@ -240,16 +240,20 @@ def for_context(ctx: Context) -> Notifier | None:
 
 def without_context(runtime: Runtime, options: Options, job: str, logger: Logger) -> Notifier | None:
     """When the run stopped before its context existed (bad env, bad config): the sinks its settings name
-    (environment, ./.env, the env's table), so a misconfigured Cloud Run job still reports that it was
-    refused. No Secret Manager: reading a secret takes the context that failed."""
+    (environment, ./.env, secrets_dir, the env's table; what cannot be read is skipped), so a misconfigured
+    Cloud Run job still reports that it was refused. No Secret Manager: reading a secret takes the context
+    that failed."""
     try:
         env, settings = settings_without_context(runtime, options)
+        if settings.skipped:  # the sink may have been set in what was skipped: say why nobody may hear
+            logger.warning("notifications: settings read without what could not be used: "
+                           + "; ".join(settings.skipped))
         sources = Sources.of(settings, with_secret_manager=False)
         if not (sources.webhook or sources.checkin):
             return None
         info = run_info(runtime, job, env, settings, dry_run=options.dry_run)
         return Notifier(info, settings, logger, sources, now=runtime.clock.now, environ=runtime.environ)
-    except HousejobsError as exc:  # the settings themselves are what failed (.env, the jobs folder, ...)
+    except HousejobsError as exc:  # not even leniently: the run's own records (CLOUD_RUN_*, ...)
         logger.warning(f"notifications off: {exc.line()}")
         return None
     except Exception as exc:  # noqa: BLE001 - a notifier must never change a run's outcome

@@ -76,16 +76,11 @@ def read_url(key: str, from_env: Secret | None, secret_name: str | None, what: s
 
 
 def settings_without_context(runtime: Runtime, options: Options) -> tuple[str | None, Settings]:
-    """The run's environment and settings, resolved the one way the context resolves them (environment,
-    ./.env, the env's table in environments.toml); without the env's table when the environment (its name,
-    or its table) is what stopped the run. Raises HousejobsError when the settings cannot be read at all."""
+    """The run's environment and settings, resolved the one way the context resolves them, but leniently:
+    whatever stopped the run (.env, the env's table, the credentials path, a refused value) is skipped and
+    listed in `Settings.skipped`, so a sink set where it can still be read hears of the refusal."""
     try:
         env, _ = select_env(options.env, runtime.environ, runtime.cwd)
     except HousejobsError:
         env = None  # an invalid name may be why the run stopped
-    if env is not None:
-        try:
-            return env, resolve(runtime.environ, cwd=runtime.cwd, env=env)
-        except HousejobsError:
-            pass  # the env's table is unreadable: its name still labels the event, its values are lost
-    return env, resolve(runtime.environ, cwd=runtime.cwd)
+    return env, resolve(runtime.environ, cwd=runtime.cwd, env=env, strict=False)
