@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.process import cli_command, spawn_cli
+from tests.support.process import cli_command, spawn_cli, without_faketime
 
 DATE = "2026-11-24"
 pytestmark = pytest.mark.slow
@@ -24,6 +24,8 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 def _shell(redirect: str, argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     # `exec CMD >&-` and friends: the process starts with that descriptor closed or pointed at /dev/full.
+    if "&-" in redirect:  # a closed descriptor would be taken by libfaketime's shared clock
+        env = without_faketime(env)
     return subprocess.run(["bash", "-c", f'exec "$@" {redirect}', "_", *cli_command(*argv)],
                           capture_output=True, text=True, env=env, timeout=60, check=False)
 

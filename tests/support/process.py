@@ -57,3 +57,20 @@ def spawn_cli(argv: list[str], **kwargs: Any) -> subprocess.Popen[str]:
     kwargs.setdefault("stderr", subprocess.PIPE)
     kwargs.setdefault("text", True)
     return subprocess.Popen(cli_command(*argv), **kwargs)
+
+
+def without_faketime(env: dict[str, str]) -> dict[str, str]:
+    """`env` for a process started with a standard descriptor closed, with libfaketime left out.
+
+    libfaketime opens its shared clock (/dev/shm/faketime_shm_*) when the process starts, on the lowest
+    free descriptor: with stdout closed, that is descriptor 1. The process then writes its output into the
+    clock every process of the faketime run shares, and from then on `time.monotonic()` overflows in all of
+    them. The clock is the harness's, not the product's, so a closed-descriptor run goes without it: it is
+    given its period like every spawn, so the real clock cannot change what it does."""
+    out = {k: v for k, v in env.items() if not k.startswith("FAKETIME")}
+    preload = " ".join(p for p in out.get("LD_PRELOAD", "").replace(":", " ").split() if "faketime" not in p)
+    if preload:
+        out["LD_PRELOAD"] = preload
+    else:
+        out.pop("LD_PRELOAD", None)
+    return out
