@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from housejobs.clock import Clock, SystemClock
 from housejobs.errors import ConfigError
-from housejobs.settings import ascii_int
+from housejobs.settings_table import ascii_int
 
 if TYPE_CHECKING:
     import httpx

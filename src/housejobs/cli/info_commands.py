@@ -4,7 +4,6 @@ that runs until SIGINT/SIGTERM, not a run)."""
 from __future__ import annotations
 
 import signal
-import sqlite3
 import threading
 from typing import Annotated
 
@@ -59,6 +58,7 @@ def sandbox(
 
 def serve_sandbox(rt: Runtime, *, port: int, db: str | None, orgs: int, latency_ms: float,
                   error_rate: float) -> int:
+    import sqlite3
     from pathlib import Path
 
     from housejobs.logs import Logger

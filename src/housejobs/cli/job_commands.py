@@ -26,6 +26,7 @@ from housejobs.cli.options import (
     refusing,
     run,
 )
+from housejobs.jobs.admin_calls import PERIOD_JOBS
 from housejobs.jobs.registry import ADMIN_PERIOD_JOBS, REGISTRY, JobArgs
 from housejobs.results import Run
 
@@ -58,8 +59,6 @@ def _period_command(name: str) -> None:
                     dry_run: DryRunOpt = False, yes: YesOpt = False, json: JsonOpt = False,
                     deadline: DeadlineOpt = None, debug: DebugOpt = False) -> Run:
             return start(date, env, api_url, dry_run, yes, json, deadline, debug)
-    from housejobs.jobs.admin import PERIOD_JOBS
-
     path = PERIOD_JOBS[name].path
     command.__doc__ = (f"{spec.summary}\n\nCalls `POST {path}` once per {unit}, keyed "
                        f"`housejobs:{name}:<{unit}>`: re-running the same {unit} reports `duplicate`. Its "

@@ -14,7 +14,7 @@ import typer
 
 from housejobs.cli.app import runtime
 from housejobs.results import Run
-from housejobs.settings import ascii_float, ascii_int
+from housejobs.settings_table import ascii_float, ascii_int
 
 if TYPE_CHECKING:
     from housejobs.context import Options

@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from housejobs.context import Context
 from housejobs.errors import ApiProtocolError, HousejobsError, one_line
+from housejobs.jobs.admin_calls import PeriodJob
 from housejobs.periods import parse_date, parse_month
 from housejobs.results import JobResult, Outcome, PlannedCall
-
-
-@dataclass(frozen=True)
-class PeriodJob:
-    name: str
-    path: str
-    period: str  # "date" or "month": also the body's field name
-    counts: tuple[str, ...]
-    echoes: bool = False  # the answer names the period it applied to (docs/api.md)
-
-
-PERIOD_JOBS = {
-    "quota-reset": PeriodJob("quota-reset", "/admin/quota/reset-daily", "date", ("orgs_reset",), echoes=True),
-    "stale-cleanup": PeriodJob("stale-cleanup", "/admin/quota/cleanup-stale", "date", ("counters_fixed",)),
-    "alerts": PeriodJob("alerts", "/admin/alerts/process-all", "date", ("orgs_processed", "alerts_sent")),
-    "quota-monthly": PeriodJob("quota-monthly", "/admin/quota/reset-monthly", "month", ("orgs_reset",),
-                               echoes=True),
-}
 
 
 def counts_from(data: Any, keys: tuple[str, ...], what: str) -> dict[str, int]:

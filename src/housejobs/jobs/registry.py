@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from housejobs.jobs.admin_calls import PERIOD_JOBS
+
 if TYPE_CHECKING:
     from housejobs.context import Context
     from housejobs.results import JobResult
@@ -62,7 +64,7 @@ class JobSpec:
 
 
 async def _period_job(ctx: Context, args: JobArgs, name: str) -> JobResult:
-    from housejobs.jobs.admin import PERIOD_JOBS, run_period_job
+    from housejobs.jobs.admin import run_period_job
 
     return await run_period_job(ctx, PERIOD_JOBS[name], args.period)
 
@@ -131,7 +133,7 @@ REGISTRY: dict[str, JobSpec] = {spec.name: spec for spec in (
 )}
 
 # The admin API's single-call period jobs: one command each, the same options (cli/job_commands.py).
-ADMIN_PERIOD_JOBS = ("quota-reset", "stale-cleanup", "alerts", "quota-monthly")
+ADMIN_PERIOD_JOBS = tuple(PERIOD_JOBS)
 RELEASE_STEPS = ("migrate", "bootstrap", "org-sync-all")
 
 
