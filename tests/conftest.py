@@ -28,7 +28,8 @@ from tests.support.sentinels import (
     assert_no_secret,
 )
 
-pytest_plugins = ["tests.support.bq_fixtures", "tests.support.pg_fixtures", "tests.support.sink_fixtures"]
+pytest_plugins = ["tests.support.bq_fixtures", "tests.support.pg_fixtures", "tests.support.sink_fixtures",
+                  "tests.support.gcp_fixtures"]
 
 # Test files import these from tests.support.*; the names stay importable from here too, for test files
 # written before the helpers moved there.

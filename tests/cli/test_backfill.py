@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.support.cli import Cli
 from tests.support.clock import HookClock
-from tests.support.deploy_env import GcpEnv, gcp_env
+from tests.support.deploy_env import GcpEnv
 from tests.support.history_world import at, deploy, job_name, seed, seed_month
 from tests.support.sandbox import SandboxHandle
 
@@ -23,13 +22,6 @@ from tests.support.sandbox import SandboxHandle
 @pytest.fixture
 def clock() -> HookClock:
     return HookClock()
-
-
-@pytest.fixture
-def gcp() -> Iterator[GcpEnv]:
-    with gcp_env() as env:
-        yield env
-        assert env.violations() == []
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import re
 import shutil
 import subprocess
 import zlib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,15 +21,8 @@ import pytest
 from housejobs.jobs.slots import TOLERANCE_S
 from tests.support.cli import Cli
 from tests.support.clock import FakeClock
-from tests.support.deploy_env import GcpEnv, gcp_env
+from tests.support.deploy_env import GcpEnv
 from tests.support.history_world import GRACE, at, deploy, iso, seed, seed_month, slots
-
-
-@pytest.fixture
-def gcp() -> Iterator[GcpEnv]:
-    with gcp_env() as env:
-        yield env
-        assert env.violations() == []
 
 
 @pytest.fixture

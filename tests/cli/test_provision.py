@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 
 from tests.fakes.discovery import validate
 from tests.support.cli import Cli
-from tests.support.deploy_env import PARENT, PROJECT, REGION, RUNTIME_SA, SCHEDULER_SA, GcpEnv, gcp_env
+from tests.support.deploy_env import PARENT, PROJECT, REGION, RUNTIME_SA, SCHEDULER_SA, GcpEnv
 from tests.support.sentinels import SENTINELS
 
 JOBS = ["migrate", "bootstrap", "org-sync-all", "quota-reset", "quota-cleanup", "stale-cleanup", "alerts",
@@ -26,13 +25,6 @@ JOBS = ["migrate", "bootstrap", "org-sync-all", "quota-reset", "quota-cleanup", 
 REPO = Path(__file__).resolve().parents[2]
 TRIGGERS = ["quota-reset", "quota-cleanup", "stale-cleanup", "alerts", "quota-monthly",
             "reminder-utilities", "reminder-rent-warning", "reminder-rent-due"]
-
-
-@pytest.fixture
-def gcp() -> Iterator[GcpEnv]:
-    with gcp_env() as env:
-        yield env
-        assert env.violations() == []
 
 
 def deploy(cli: Cli, gcp: GcpEnv, *args: str, env: str = "stage", **kw: Any) -> Any:
