@@ -79,3 +79,61 @@ def test_cloudbuild_smoke_step_is_optional_and_off_by_default() -> None:
         done = subprocess.run(["bash", "-c", "housejobs() { echo \"$*\"; }\n" + body.replace("exec ", "")],
                               capture_output=True, text=True, timeout=30, check=False)
         assert (done.returncode, done.stdout) == (0, expected)
+
+
+def _declared() -> set[str]:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return {re.split(r"[\s<>=!~;\[]", req, maxsplit=1)[0].lower().replace("_", "-")
+            for req in project["dependencies"]}
+
+
+def _third_party_imports() -> set[str]:
+    import ast
+
+    found: set[str] = set()
+    for path in (ROOT / "src" / "housejobs").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module)
+                if node.module == "google.cloud":  # `from google.cloud import run_v2`: the module is run_v2
+                    found.discard(node.module)
+                    found.update(f"google.cloud.{alias.name}" for alias in node.names)
+    return {name for name in found
+            if name.split(".")[0] not in sys.stdlib_module_names and name.split(".")[0] != "housejobs"}
+
+
+def _owners() -> dict[str, set[str]]:
+    """Module → the distributions that install it: a top-level name, or for the `google` namespace (which
+    many distributions share) its second level, `google.api_core`, `google.cloud.run_v2`."""
+    from importlib.metadata import distributions
+
+    out: dict[str, set[str]] = {}
+    for dist in distributions():
+        name = dist.metadata["Name"].lower().replace("_", "-")
+        for file in dist.files or ():
+            parts = file.parts
+            if not parts or parts[0].endswith((".dist-info", ".data")) or parts[0] == "..":
+                continue
+            depth = 3 if parts[:2] == ("google", "cloud") else 2 if parts[0] == "google" else 1
+            if len(parts) > depth or (len(parts) == depth and parts[-1].endswith(".py")):
+                key = ".".join(p.removesuffix(".py") for p in parts[:depth])
+                out.setdefault(key, set()).add(name)
+    return out
+
+
+def test_every_package_the_code_imports_is_declared() -> None:
+    # A package that arrives only through another one's dependencies can vanish with that one's next release.
+    owners = _owners()
+    declared = _declared()
+    missing = []
+    for name in sorted(_third_party_imports()):
+        parts = name.split(".")
+        depth = 3 if parts[:2] == ["google", "cloud"] else 2 if parts[0] == "google" else 1
+        dists = owners.get(".".join(parts[:depth]), set())
+        if not dists & declared:
+            missing.append(f"{name} (from {', '.join(sorted(dists)) or 'nothing installed'})")
+    assert missing == [], "imported but not declared in pyproject.toml: " + "; ".join(missing)
