@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from housejobs.redact import cut, redact
 from housejobs.results import JobResult, Outcome
+from housejobs.stopping import Stopped as Stopped  # re-exported: part of the tree's contract
 
 
 def one_line(text: str, limit: int = 200) -> str:
@@ -33,14 +34,6 @@ def first_line(exc: BaseException, limit: int = 300) -> str:
     return one_line(str(message), limit) if str(message).strip() else exc.__class__.__name__
 
 
-class Stopped(BaseException):
-    """SIGTERM or SIGINT arrived outside a running job (start-up, a prompt, a report): the run ends
-    `interrupted` with 128 + the signal's number. A BaseException, like KeyboardInterrupt, so that no
-    `except Exception` on the way swallows it."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
 
 
 class HousejobsError(Exception):

@@ -19,6 +19,8 @@ import sys
 from types import FrameType
 from typing import Any, TextIO, cast
 
+from housejobs.stopping import Stopped
+
 
 class SafeStream(io.TextIOBase):
     """A standard stream whose failures are dropped: the exit code must not depend on stdout being
@@ -95,8 +97,7 @@ def _stream(current: TextIO | None, fd: int) -> TextIO:
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
-    from housejobs.errors import Stopped
-
+    # No import here: the signal may land in the middle of one (see housejobs.stopping).
     raise Stopped(signum)
 
 
@@ -113,8 +114,6 @@ def main() -> None:
 
         cli_main()
     except BaseException as exc:
-        from housejobs.errors import Stopped
-
         if isinstance(exc, SystemExit):
             raise
         signum = exc.signum if isinstance(exc, Stopped) else int(signal.SIGINT)
