@@ -26,8 +26,7 @@ import signal
 import socket
 import subprocess
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from tests.support.cli import Cli, CliResult
 from tests.support.process import spawn_cli
 from tests.support.sandbox import SandboxHandle, start_sandbox
 from tests.support.sentinels import SENTINEL_MARKERS, SENTINELS
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.faults
 
@@ -404,13 +404,6 @@ def check_run(code: int, stdout: str, stderr: str, expect: Expect) -> None:
     assert json.loads(stdout)["outcome"] == expect.outcome, stdout
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = SETTLE_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
-
-
 def check_effects(target: Target, expect: Expect) -> None:
     lo, hi = expect.applied
 
@@ -419,7 +412,7 @@ def check_effects(target: Target, expect: Expect) -> None:
         return all(n <= 1 for n in counts.values()) and lo <= sum(counts.values()) <= hi
 
     if lo > 0:  # a server thread may still be finishing a call its client gave up on
-        wait_for(lambda: sum(target.effects().values()) >= lo, f"{lo} effects")
+        wait_until(lambda: sum(target.effects().values()) >= lo, f"{lo} effects", timeout=SETTLE_S)
     counts = target.effects()
     assert within(), f"expected {lo}..{hi} units applied once each, got {counts}"
 
@@ -500,7 +493,7 @@ def test_signal(job: str, fault: str, target: Target, observation: Observation, 
     extra = ["--concurrency", "2"] if job == "org-sync-all" else []
     proc = spawn(target.argv() + extra, target.env())
     try:
-        wait_for(lambda: target.in_flight() or proc.poll() is not None, "the call to reach the server", 30)
+        wait_until(lambda: target.in_flight() or proc.poll() is not None, "the call to reach the server")
         assert proc.poll() is None, "the run ended before it could be signalled"
         if fault == "sigterm":
             proc.send_signal(signal.SIGTERM)
@@ -522,7 +515,7 @@ def test_signal(job: str, fault: str, target: Target, observation: Observation, 
         obs.saw(out, err, summary=False)  # SIGKILL leaves no summary: the rerun writes one
         assert proc.returncode == -signal.SIGKILL
         assert "Traceback" not in out + err
-        wait_for(target.settled, "the server to finish the killed run's calls")
+        wait_until(target.settled, "the server to finish the killed run's calls", timeout=SETTLE_S)
         counts = target.effects()
         assert all(n <= 1 for n in counts.values()), counts
     rerun_completes(cli, obs, target)

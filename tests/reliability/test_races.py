@@ -29,6 +29,7 @@ from tests.support.clock import FakeClock
 from tests.support.process import check_period
 from tests.support.sandbox import SandboxHandle, start_sandbox
 from tests.support.sentinels import ROOT_KEY, SENTINELS
+from tests.support.waiting import wait_until
 
 RUNS = 8
 DATE, MONTH = "2026-11-24", "2026-11"
@@ -242,7 +243,6 @@ def test_a_killed_runs_claim_in_the_embedded_sandbox_is_released_at_once(cli: Cl
     whose sandbox process is gone is released at once."""
     import signal
     import sqlite3
-    import time
 
     from tests.support.process import spawn_cli
 
@@ -261,10 +261,7 @@ def test_a_killed_runs_claim_in_the_embedded_sandbox_is_released_at_once(cli: Cl
             except sqlite3.OperationalError:  # the schema is still being made
                 return False
 
-    deadline = time.monotonic() + 30
-    while not in_flight():
-        assert proc.poll() is None and time.monotonic() < deadline, "the claim never appeared"
-        time.sleep(0.02)
+    wait_until(in_flight, "the run's claim", proc=proc)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
     rerun = cli("quota-reset", "--date", DATE, "--json", env={"HOUSEJOBS_STATE_DIR": str(state)})
