@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from housejobs.errors import ConfigError, NotConfirmed, SecretError, UsageError
-from housejobs.logs import Logger
 from housejobs.redact import Secret
 from housejobs.runtime import Runtime
 from housejobs.settings import Settings, default_state_dir, parse_dotenv, register_secret_values, resolve, select_env
@@ -94,8 +93,7 @@ class Context:
         register_secret_values(runtime.environ)  # before the first value is checked (and maybe echoed)
         self.task = runtime.task  # a malformed CLOUD_RUN_* is refused here, before anything runs
         self.env = self._select_env()
-        self.logger = Logger(stream=runtime.stderr, json_lines=not runtime.stderr_tty, debug=options.debug,
-                             clock=runtime.clock.now).bind(job=job, env=self.env or "",
+        self.logger = runtime.logger(debug=options.debug).bind(job=job, env=self.env or "",
                                                            execution=runtime.execution or "")
         # This process's run: a replay whose Idempotency-Origin is this id is this run's own effect.
         self.run_id = f"run-{uuid.uuid4().hex}"
@@ -226,10 +224,8 @@ class Context:
         from housejobs.api.retry import RetryPolicy
 
         deadline = self.options.deadline
-        if deadline is None:
+        if deadline is None:  # (given, it passed the setting's own rule as the option was parsed)
             deadline = self.settings.number("deadline")
-        elif not 0 < deadline < float("inf"):  # nan and inf too: a deadline that never comes is none
-            raise UsageError(f"--deadline must be above 0 and finite, got {deadline:g}")
         return RetryPolicy(max_attempts=self.settings.whole("max_attempts") or 1,  # has a default: never None
                            deadline=deadline, timeout=self.settings.number("timeout"),
                            retry_after_cap=self.settings.number("retry_after_cap"))

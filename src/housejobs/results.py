@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from housejobs.stopping import signal_exit_code
+
 
 class Outcome(enum.StrEnum):
     APPLIED = "applied"
@@ -33,7 +35,6 @@ EXIT_CODES: dict[Outcome, int] = {
     Outcome.INTERRUPTED: 130,
 }
 
-SIGNAL_EXIT = {2: 130, 15: 143}  # SIGINT, SIGTERM: 128 + signal number, as shells report them
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ class JobResult:
     @property
     def exit_code(self) -> int:
         if self.outcome is Outcome.INTERRUPTED and self.signal is not None:
-            return SIGNAL_EXIT.get(self.signal, 128 + self.signal)
+            return signal_exit_code(self.signal)
         return EXIT_CODES[self.outcome]
 
 

@@ -18,12 +18,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from housejobs.context import Context, Hooks, Options
-from housejobs.errors import HousejobsError, Stopped
-from housejobs.logs import Logger
+from housejobs.errors import HousejobsError, Stopped, first_line
 from housejobs.notify import notifier as notify
 from housejobs.redact import redact
 from housejobs.results import JobResult, Outcome, Run
 from housejobs.runtime import Runtime
+from housejobs.stopping import signum_of
 
 JobFn = Callable[[Context], Awaitable[JobResult]]
 GRACE_S = 8.0  # under Cloud Run's 10 s between SIGTERM and SIGKILL
@@ -81,8 +81,7 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *, co
     start = clock.monotonic()
     ctx: Context | None = None
     notifier: notify.Notifier | None = None
-    logger = Logger(stream=runtime.stderr, json_lines=not runtime.stderr_tty, debug=options.debug,
-                    clock=clock.now).bind(job=job_name, execution=runtime.execution or "")
+    logger = runtime.logger(debug=options.debug).bind(job=job_name, execution=runtime.execution or "")
     try:
         ctx = Context(runtime, options, job_name, hooks=hooks)
         logger = ctx.logger
@@ -100,11 +99,11 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *, co
             logger.error(exc.line(), error=exc.__class__.__name__)
     except (KeyboardInterrupt, Stopped) as exc:
         # Before the job began (building the context, at the prompt): nothing was sent.
-        signum = exc.signum if isinstance(exc, Stopped) else int(signal.SIGINT)
+        signum = signum_of(exc)
         result = JobResult(Outcome.INTERRUPTED, f"stopped by {signal.Signals(signum).name} before any work",
                            signal=signum)
     except Exception as exc:  # noqa: BLE001 - the run boundary: nothing escapes as a traceback
-        line = f"internal error: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        line = f"internal error: {exc.__class__.__name__}" + (f": {first_line(exc)}" if str(exc).strip() else "")
         result = JobResult(Outcome.FAILED, line + ("" if options.debug else " (rerun with --debug for details)"))
         logger.error(line, error=exc.__class__.__name__)
         if options.debug:

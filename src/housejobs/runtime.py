@@ -22,6 +22,7 @@ from housejobs.settings_table import ascii_int
 if TYPE_CHECKING:
     import httpx
 
+    from housejobs.logs import Logger
     from housejobs.settings import Settings
 
 
@@ -101,6 +102,12 @@ class Runtime:
     @property
     def execution(self) -> str | None:
         return self.environ.get("CLOUD_RUN_EXECUTION") or None
+
+    def logger(self, *, debug: bool = False) -> Logger:
+        """A logger to this process's stderr: JSON lines off a terminal, short lines on one; the runtime's clock."""
+        from housejobs.logs import Logger  # not at import: `--help` loads this module
+
+        return Logger(stream=self.stderr, json_lines=not self.stderr_tty, debug=debug, clock=self.clock.now)
 
 
 def _isatty(stream: TextIO) -> bool:

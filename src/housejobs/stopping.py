@@ -8,6 +8,8 @@ ending the run `interrupted`. housejobs.errors re-exports it with the rest of th
 
 from __future__ import annotations
 
+import signal
+
 
 class Stopped(BaseException):
     """SIGTERM or SIGINT arrived outside a running job (start-up, a prompt, a report): the run ends
@@ -17,3 +19,13 @@ class Stopped(BaseException):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
+
+
+def signum_of(exc: Stopped | KeyboardInterrupt) -> int:
+    """The signal that stopped the run: Stopped says which; a bare KeyboardInterrupt is SIGINT."""
+    return exc.signum if isinstance(exc, Stopped) else int(signal.SIGINT)
+
+
+def signal_exit_code(signum: int) -> int:
+    """A run ended by a signal exits 128 + its number, as shells report it: 130 for SIGINT, 143 for SIGTERM."""
+    return 128 + signum

@@ -19,7 +19,7 @@ import sys
 from types import FrameType
 from typing import Any, TextIO, cast
 
-from housejobs.stopping import Stopped
+from housejobs.stopping import Stopped, signal_exit_code, signum_of
 
 
 class SafeStream(io.TextIOBase):
@@ -116,35 +116,36 @@ def main() -> None:
     except BaseException as exc:
         if isinstance(exc, SystemExit):
             raise
-        signum = exc.signum if isinstance(exc, Stopped) else int(signal.SIGINT)
         if not isinstance(exc, Stopped | KeyboardInterrupt):
             raise
-        sys.exit(_stopped_during_start_up(signum))
+        sys.exit(_stopped_during_start_up(signum_of(exc)))
 
 
 def _stopped_during_start_up(signum: int) -> int:
     """A stop before the run boundary existed: still one summary record, and the signal's exit code."""
-    import json
-    from datetime import UTC, datetime
-
-    from housejobs.redact import cut, redact
+    from housejobs.logs import Logger
+    from housejobs.redact import redact
     from housejobs.settings import register_secret_values
 
-    code = 128 + signum
-    argv = sys.argv[1:]
+    code = signal_exit_code(signum)
     register_secret_values(os.environ)  # a key pasted where the job name goes must not be echoed
-    job = cut(next((a for a in argv if not a.startswith("-")), "housejobs"), 64)
     name = signal.Signals(signum).name
-    message = f"{job} interrupted ({name} during start-up, before any work)"
+    message = f"{job_word(sys.argv[1:])} interrupted ({name} during start-up, before any work)"
     if sys.stderr.isatty():
         sys.stderr.write(redact(f"error: {message}") + "\n")
+        sys.stderr.flush()
     else:
-        record = {"severity": "WARNING", "message": message,
-                  "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"), "event": "run_summary",
-                  "outcome": "interrupted", "exit_code": code, "counts": {}, "attempts": 0}
-        sys.stderr.write(redact(json.dumps(record, separators=(",", ":"))) + "\n")
-    sys.stderr.flush()
+        Logger(stream=sys.stderr).log("WARNING", message, event="run_summary", outcome="interrupted",
+                                      exit_code=code, counts={}, attempts=0)
     return code
+
+
+def job_word(argv: list[str]) -> str:
+    """The job a command line names: its first word that is not an option, cut the masking way (it may be
+    anything typed, a key pasted in the wrong place)."""
+    from housejobs.errors import one_line
+
+    return one_line(next((a for a in argv if not a.startswith("-")), "housejobs"), 64)
 
 
 __all__ = ["SafeStream", "main"]

@@ -61,13 +61,12 @@ def serve_sandbox(rt: Runtime, *, port: int, db: str | None, orgs: int, latency_
     import sqlite3
     from pathlib import Path
 
-    from housejobs.logs import Logger
     from housejobs.sandbox.app import make_server
     from housejobs.settings import state_dir
 
     api_key = rt.environ.get("CA_ROOT_API_KEY") or "sandbox-root-key"
     secret = rt.environ.get("SCHEDULER_SHARED_SECRET")
-    logger = Logger(stream=rt.stderr, json_lines=not rt.stderr_tty)
+    logger = rt.logger()
     if db is None:
         # The embedded sandbox's own database: what `housejobs quota-reset` did shows up here too.
         folder = state_dir(rt.environ, rt.cwd)

@@ -37,10 +37,10 @@ from housejobs.cli.app import app, drop_runtime, runtime, use_runtime
 from housejobs.errors import Stopped
 from housejobs.results import Run
 from housejobs.runtime import Runtime
+from housejobs.stopping import signal_exit_code, signum_of
 
 if TYPE_CHECKING:
-    from housejobs.context import Context
-    from housejobs.results import JobResult
+    pass
 
 
 def _version(value: bool) -> None:
@@ -97,18 +97,13 @@ def _completion_option(typer_param: Any) -> click.Option:
 def _refuse_through_the_boundary(rt: Runtime, argv: list[str], line: str) -> int:
     """Inside Cloud Run a usage error (a bad trigger or override argument) is a run like any other: a
     JSON error record, the run summary and the failure notification, not just a line of text."""
-    from housejobs.cli.options import run
+    from housejobs.cli.entry import job_word
+    from housejobs.cli.options import refusal, run
     from housejobs.cli.render import render
     from housejobs.context import Options
-    from housejobs.errors import UsageError, one_line
+    from housejobs.errors import UsageError
 
-    job = next((a for a in argv if not a.startswith("-")), "housejobs")
-
-    async def refuse(ctx: Context) -> JobResult:
-        raise UsageError(line)
-
-    # The first word may be anything typed (a key pasted in the wrong place): cut it the masking way.
-    done = run(Options(json="--json" in argv), one_line(job, 64), refuse)
+    done = run(Options(json="--json" in argv), job_word(argv), refusal(UsageError(line)))
     render(done, rt)
     return done.result.exit_code
 
@@ -122,9 +117,7 @@ def _warnings_as_log_lines(rt: Runtime) -> Iterator[None]:
 
     def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
              file: Any = None, line: str | None = None) -> None:
-        from housejobs.logs import Logger
-
-        Logger(stream=rt.stderr, json_lines=not rt.stderr_tty, clock=rt.clock.now).warning(
+        rt.logger().warning(
             str(message), event="python_warning", category=category.__name__)
 
     with warnings.catch_warnings():
@@ -166,9 +159,8 @@ def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
             return 2
         except (KeyboardInterrupt, Stopped) as exc:
             # The parsing, or a server (sandbox), was stopped: no run to summarise.
-            signum = exc.signum if isinstance(exc, Stopped) else 2
             current.stderr.write("error: interrupted\n")
-            return 128 + signum
+            return signal_exit_code(signum_of(exc))
     except Exception as exc:  # noqa: BLE001 - the last error boundary, outside any run
         from housejobs.errors import HousejobsError
         from housejobs.redact import redact

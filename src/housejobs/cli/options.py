@@ -14,7 +14,7 @@ import typer
 
 from housejobs.cli.app import runtime
 from housejobs.results import Run
-from housejobs.settings_table import ascii_float, ascii_int
+from housejobs.settings_table import BY_KEY, Number, ascii_float, ascii_int
 
 if TYPE_CHECKING:
     from housejobs.context import Options
@@ -29,7 +29,10 @@ class _AsciiNumber(click.ParamType[Any, Any]):
     """Click's INT and FLOAT call int() and float(), which also read other scripts' digits ("３", "٣")
     and "1_000"; --date and the settings refuse those, so every numeric option does too."""
 
+    rule: Number | None = None  # a setting's rule the option overrides: the same range, the same words
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        given = value
         if isinstance(value, str):
             whole = isinstance(self, click.IntRange)
             number = ascii_int(value) if whole else ascii_float(value)
@@ -37,6 +40,10 @@ class _AsciiNumber(click.ParamType[Any, Any]):
                 self.fail(f"{value!r} is not a {'whole number' if whole else 'number'} in ASCII digits",
                           param, ctx)
             value = number
+        if self.rule is not None and not self.rule.accepts(value):
+            name = param.opts[0] if param is not None and param.opts else "the value"
+            must = self.rule.describe() if self.rule.whole else self.rule.range_text()
+            raise click.UsageError(f"{name} must be {must}, got {given!r}", ctx)
         return super().convert(value, param, ctx)
 
 
@@ -53,6 +60,15 @@ def number(*, whole: bool, lo: float | None = None, hi: float | None = None) -> 
     if whole:
         return _AsciiInt(None if lo is None else int(lo), None if hi is None else int(hi))
     return _AsciiFloat(lo, hi)
+
+
+def setting_number(key: str) -> click.ParamType[Any, Any]:
+    """The click type of an option that overrides the numeric setting `key`: that setting's rule."""
+    rule = BY_KEY[key].number
+    assert rule is not None, key
+    kind = _AsciiInt() if rule.whole else _AsciiFloat()
+    kind.rule = rule
+    return kind
 
 
 # --- the options every job command shares ------------------------------------------------------
@@ -72,7 +88,7 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Make the reads, prin
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Confirm a prod run without a prompt.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")]
 DeadlineOpt = Annotated[float | None, typer.Option("--deadline", metavar="SECONDS",
-                                                   click_type=number(whole=False),
+                                                   click_type=setting_number("deadline"),
                                                    help="Bound one API call, retries included "
                                                    "[default: 60].", show_default=False)]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Debug logs, and a traceback on internal errors.")]
@@ -103,16 +119,18 @@ def run(opts: Options, name: str, job: JobFn, *, confirm: str | None = None, rep
                    hooks=Hooks(confirm=confirm_prod, display=display))
 
 
-def refusing(error: HousejobsError | None, job: JobFn) -> JobFn:
-    """`job`, or a job that raises `error`: bad input found before the run is still refused inside it (one
-    result, one summary, the notification), before any prompt or call."""
-    if error is None:
-        return job
-
+def refusal(error: HousejobsError) -> JobFn:
+    """A job that raises `error`: bad input found before the run is still refused inside it (one result,
+    one summary, the notification), before any prompt or call."""
     async def refuse(ctx: Any) -> Any:
         raise error
 
     return refuse
+
+
+def refusing(error: HousejobsError | None, job: JobFn) -> JobFn:
+    """`job`, or its `refusal` when its input was found bad."""
+    return job if error is None else refusal(error)
 
 
 def catalog_check(check: Callable[[list[str]], None]) -> HousejobsError | None:
