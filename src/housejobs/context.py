@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from housejobs.errors import ConfigError, NotConfirmed, SecretError, UsageError
 from housejobs.redact import Secret
 from housejobs.runtime import Runtime
-from housejobs.settings import Settings, default_state_dir, parse_dotenv, register_secret_values, resolve, select_env
+from housejobs.settings import Settings, parse_dotenv, register_secret_values, resolve, select_env
+from housejobs.settings_table import BY_KEY
 from housejobs.target import (
     EMBEDDED,
     Target,
@@ -196,18 +197,22 @@ class Context:
         return log_status(self, label)
 
     # --- secrets --------------------------------------------------------------------------------
-    def secret(self, key: str, secret_name: str) -> Secret:
-        """A secret from the environment, else Secret Manager `<secret_name><suffix>`; read once a run."""
+    def secret(self, key: str, secret_name: str | None = None) -> Secret:
+        """The secret setting `key` from the environment (or a secrets folder), else from Secret Manager:
+        `<secret_name><suffix>`, by default the name the catalog gives it (`ca-root-api-key`); read once a
+        run. (The notification URLs' secret names are settings of their own: notify passes them.)"""
         if key not in self._secrets:
             self._secrets[key] = self._read_secret(key, secret_name)
         return self._secrets[key]
 
-    def _read_secret(self, key: str, secret_name: str) -> Secret:
+    def _read_secret(self, key: str, secret_name: str | None) -> Secret:
+        from housejobs.catalog import SECRET_NAMES
+
+        env_var = BY_KEY[key].env_var
         found = self.settings.secret(key)
         if found is not None:
-            return _header_value(found, key.upper())
+            return _header_value(found, env_var)
         if not self.env:
-            env_var = key.upper()
             hint = f"export {env_var}, or pick --env to read it from Secret Manager"
             if key == "ca_root_api_key" and is_loopback(self.api_target.url):
                 hint = (f"export {env_var}: a local `housejobs sandbox` uses sandbox-root-key unless "
@@ -215,7 +220,7 @@ class Context:
             raise SecretError(f"{env_var} is not set", hint=hint)
         from housejobs.gcp.secrets import read_secret
 
-        name = secret_name + (self.settings.get("secret_suffix") or "")
+        name = (secret_name or SECRET_NAMES[env_var]) + (self.settings.get("secret_suffix") or "")
         reader = self.runtime.secret_reader or read_secret
         return _header_value(Secret(reader(self.settings, name), f"Secret Manager {name}"), name)
 
@@ -247,7 +252,7 @@ class Context:
             url, key, embedded = server.url, Secret(server.app.api_key, "embedded sandbox"), True
         else:
             url = self.api_target.url or self.settings.require("api_url", f"--env {self.env}")
-            key, embedded = self.secret("ca_root_api_key", "ca-root-api-key"), False
+            key, embedded = self.secret("ca_root_api_key"), False
         return self.client(url, headers={"X-CA-Root-Key": key.reveal()}, embedded=embedded,
                            auth_hint="check CA_ROOT_API_KEY for this environment")
 
@@ -265,41 +270,21 @@ class Context:
             raise ConfigError("running in Cloud Run with no target for this job",
                               hint="create-all-jobs sets HOUSEJOBS_ENV; set it to test, stage or prod")
         if self._sandbox is None:
-            state = Path(self.settings.get("state_dir") or default_state_dir(self.runtime.environ))
-            try:
-                state.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise ConfigError(f"cannot create state dir {state}: {exc.strerror}",
-                                  hint="set HOUSEJOBS_STATE_DIR to a writable folder") from None
+            import secrets
+
+            from housejobs.sandbox.app import open_sandbox, state_db
+
             faults = _fault_specs(self.settings.get("sandbox_faults"))
-            server = self._open_sandbox(state)
+            db = state_db(Path(self.settings.require("state_dir", "the embedded sandbox")))  # has a default
+            source = self.settings.source("state_dir")
+            where = "the default state folder" if source in ("unset", "default") else f"state folder from {source}"
+            server = open_sandbox(db, where=where, api_key=secrets.token_urlsafe(24),
+                                  scheduler_secret=secrets.token_urlsafe(24))
             for spec in faults:
                 server.app.faults.configure(spec)
             self._sandbox = server.start()
-            self.logger.info(f"embedded sandbox on {self._sandbox.url}, state in {state / 'sandbox.db'}",
-                             url=self._sandbox.url)
+            self.logger.info(f"embedded sandbox on {self._sandbox.url}, state in {db}", url=self._sandbox.url)
         return self._sandbox
-
-    def _open_sandbox(self, state: Path) -> SandboxServer:
-        import secrets
-        import sqlite3
-
-        from housejobs.sandbox.app import make_server
-
-        db = state / "sandbox.db"
-        try:
-            return make_server(db, api_key=secrets.token_urlsafe(24), scheduler_secret=secrets.token_urlsafe(24))
-        except sqlite3.Error as exc:
-            # Local state the user can fix: a folder SQLite cannot make a database in (/proc/self), or a
-            # file there that is not a database. Refused by name, never an internal error.
-            source = self.settings.source("state_dir")
-            folder = "the default state folder" if source in ("unset", "default") else f"state folder from {source}"
-            if isinstance(exc, sqlite3.OperationalError):
-                raise ConfigError(f"the embedded sandbox cannot open {db}: {exc} ({folder})",
-                                  hint="set HOUSEJOBS_STATE_DIR to a writable folder") from None
-            raise ConfigError(f"the embedded sandbox cannot use {db}: {exc} ({folder})",
-                              hint="move the file away (a new one is made) or set HOUSEJOBS_STATE_DIR to "
-                                   "another folder") from None
 
     async def aclose(self) -> None:
         for client in self._clients:

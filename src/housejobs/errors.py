@@ -34,8 +34,6 @@ def first_line(exc: BaseException, limit: int = 300) -> str:
     return one_line(str(message), limit) if str(message).strip() else exc.__class__.__name__
 
 
-
-
 class HousejobsError(Exception):
     outcome: Outcome = Outcome.FAILED
 

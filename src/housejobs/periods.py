@@ -71,9 +71,14 @@ def zone(name: str, source: str) -> ZoneInfo:
                           hint="e.g. Australia/Sydney or Etc/UTC") from None
 
 
+def parse_period(unit: str, value: str | None, now: datetime, option: str | None = None) -> str:
+    """`value` as a period of `unit` ("date" or "month"), or now's when None: the parser of that unit."""
+    parse = parse_month if unit == "month" else parse_date
+    return parse(value, now) if option is None else parse(value, now, option=option)
+
+
 def period_at(unit: str, instant: datetime, where: tzinfo) -> str:
     """The period ("date" or "month") a job run at `instant` applies when given none, its calendar read
     in `where`: the one rule the jobs, history and backfill share."""
-    local = instant.astimezone(where)
-    return parse_month(None, local) if unit == "month" else parse_date(None, local)
+    return parse_period(unit, None, instant.astimezone(where))
 

@@ -95,31 +95,31 @@ def given_url(settings: Sources, key: str, flag: str, given: str | None) -> tupl
 
 
 def admin_target(settings: Sources, env: str | None, api_url: str | None) -> Target:
-    """Where admin API calls go: --api-url, the env's api_url, $HOUSEJOBS_API_URL / .env, or the sandbox."""
-    given = given_url(settings, "api_url", "--api-url", api_url)
-    if given is not None and given[1] == "--api-url":
-        return Target("url", check_url(given[0], "--api-url"), given[0])
-    if env:
-        if not given:
-            # A job that calls the admin API refuses when it builds its client (the setting is named then).
-            return Target("env", "", env)
-        return Target("env", check_url(given[0], given[1]), f"{env} ({given[0]})")
-    if given:  # without an env: only $HOUSEJOBS_API_URL or .env can set it
-        return Target("url", check_url(given[0], given[1]), given[0])
-    return EMBEDDED
+    """Where admin API calls go: --api-url, the env's api_url, $HOUSEJOBS_API_URL / .env, or the sandbox.
+    In an env without an api_url a job that calls the admin API refuses when it builds its client."""
+    return _url_target(settings, env, "api_url", "--api-url", api_url, what="", required_by=None)
 
 
 def bot_target(settings: Sources, env: str | None, bot_url: str | None) -> Target:
     """Where the reminder goes: --bot-url, the env's bot_url, $HOUSEJOBS_BOT_URL / .env, or the sandbox."""
-    given = given_url(settings, "bot_url", "--bot-url", bot_url)
-    if given is not None and given[1] == "--bot-url":
-        return Target("url", check_url(given[0], "--bot-url"), given[0])
-    if env:
-        url = check_url(settings.require("bot_url", f"the reminder in --env {env}"), settings.source("bot_url"))
-        return Target("env", url, f"{env} bot ({url})")
-    if given:
-        return Target("url", check_url(given[0], given[1]), given[0])
-    return EMBEDDED
+    return _url_target(settings, env, "bot_url", "--bot-url", bot_url, what=" bot",
+                       required_by=f"the reminder in --env {env}")
+
+
+def _url_target(settings: Sources, env: str | None, key: str, flag: str, flag_value: str | None, *, what: str,
+                required_by: str | None) -> Target:
+    given = given_url(settings, key, flag, flag_value)
+    # The flag wins; without an env only the environment or .env can have set the URL.
+    if given is not None and (given[1] == flag or not env):
+        return Target("url", check_url(*given), given[0])
+    if not env:
+        return EMBEDDED
+    if given is None:
+        if required_by is None:
+            return Target("env", "", env)
+        given = (settings.require(key, required_by), settings.source(key))  # refuses, naming the setting
+    url = check_url(*given)
+    return Target("env", url, f"{env}{what} ({url})")
 
 
 def resource_target(settings: Sources, use: Use, env: str | None) -> Target:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import random
-import ssl
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +19,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from housejobs import __version__
 from housejobs.api.network import ssl_context
-from housejobs.api.retry import IN_FLIGHT, RetryPolicy, backoff, is_transient, parse_retry_after
+from housejobs.api.retry import IN_FLIGHT, RetryPolicy, backoff, contract_error, is_transient, parse_retry_after
 from housejobs.api.transport import LeanTransport
 from housejobs.clock import Clock
 from housejobs.errors import (
@@ -33,12 +31,6 @@ from housejobs.errors import (
     one_line,
 )
 from housejobs.logs import Logger
-
-
-def shared_ssl_context(environ: Mapping[str, str] | None = None) -> ssl.SSLContext:
-    """The TLS context every client shares: certifi's bundle, or SSL_CERT_FILE / SSL_CERT_DIR from
-    `environ` (the run's, never os.environ). One per CA bundle: loading one costs ~20 ms."""
-    return ssl_context(environ or {})
 
 
 @dataclass
@@ -70,22 +62,6 @@ class _Retry(Exception):
         self.in_flight = in_flight
 
 
-def _error_fields(response: httpx.Response) -> tuple[str | None, str]:
-    try:
-        body = response.json()
-    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than the parser goes
-        return None, ""
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict):
-            code = err.get("code")
-            msg = err.get("message")
-            return (one_line(str(code), 80) if code is not None else None), (str(msg) if msg is not None else "")
-        if isinstance(body.get("message"), str):
-            return None, str(body["message"])
-    return None, ""
-
-
 class ApiClient:
     def __init__(self, base_url: str, *, clock: Clock, logger: Logger, policy: RetryPolicy | None = None,
                  headers: dict[str, str] | None = None, transport: httpx.AsyncBaseTransport | None = None,
@@ -110,7 +86,7 @@ class ApiClient:
         # more CPU per request than the exchange itself (housejobs.transport says more). One client
         # sends one request at a time; callers wanting more in flight use more clients. Client builders
         # pass the one housejobs.network chooses (proxy, CA bundle); tests may pass an httpx.MockTransport.
-        self._transport: httpx.AsyncBaseTransport = transport or LeanTransport(ssl_context=shared_ssl_context())
+        self._transport: httpx.AsyncBaseTransport = transport or LeanTransport(ssl_context=ssl_context({}))
         self._base = httpx.URL(self.base_url)
 
     async def aclose(self) -> None:
@@ -236,7 +212,8 @@ class ApiClient:
             # A 1xx as a final answer, or a redirect (never followed: the key and body would go elsewhere):
             # whatever its body says, it is not the contract's answer.
             raise ApiProtocolError(f"{what}: unexpected {status} answer", status=status)
-        code, message = _error_fields(response)
+        code, message = contract_error(response.content)
+        code = one_line(code, 80) if code is not None else None
         if is_transient(status, code):
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock.now())
             if retry_after is None and status == 429:

@@ -14,6 +14,7 @@ and by notification sinks (notify/delivery.py), so the three cannot drift apart 
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,3 +58,20 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
+
+
+def contract_error(body: bytes) -> tuple[str | None, str]:
+    """The API contract's error (`{"error": {"code": ..., "message": ...}}`, or a bare `{"message": ...}`)
+    in an answer's body: its code (which tells a 409 in flight from others) and its message."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON (or not UTF-8), or nested deeper than the parser goes
+        return None, ""
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, dict):
+            code, message = error.get("code"), error.get("message")
+            return (None if code is None else str(code)), ("" if message is None else str(message))
+        if isinstance(data.get("message"), str):
+            return None, data["message"]
+    return None, ""

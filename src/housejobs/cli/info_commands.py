@@ -58,10 +58,8 @@ def sandbox(
 
 def serve_sandbox(rt: Runtime, *, port: int, db: str | None, orgs: int, latency_ms: float,
                   error_rate: float) -> int:
-    import sqlite3
-    from pathlib import Path
 
-    from housejobs.sandbox.app import make_server
+    from housejobs.sandbox.app import open_sandbox, state_db
     from housejobs.settings import state_dir
 
     api_key = rt.environ.get("CA_ROOT_API_KEY") or "sandbox-root-key"
@@ -69,24 +67,10 @@ def serve_sandbox(rt: Runtime, *, port: int, db: str | None, orgs: int, latency_
     logger = rt.logger()
     if db is None:
         # The embedded sandbox's own database: what `housejobs quota-reset` did shows up here too.
-        folder = state_dir(rt.environ, rt.cwd)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            rt.stderr.write(f"error: cannot create state dir {folder}: {exc.strerror} "
-                            "(set HOUSEJOBS_STATE_DIR to a writable folder, or pass --db)\n")
-            return 2
-        db = str(folder / "sandbox.db")
-    elif not Path(db).is_absolute():
-        db = str(rt.cwd / db)
-    try:
-        server = make_server(db, api_key=api_key, orgs=orgs, port=port, scheduler_secret=secret)
-    except OSError as exc:
-        rt.stderr.write(f"error: cannot serve on 127.0.0.1:{port}: {exc.strerror}\n")
-        return 2
-    except sqlite3.Error as exc:
-        rt.stderr.write(f"error: cannot use {db} as the sandbox database: {exc}\n")
-        return 2
+        path, where = state_db(state_dir(rt.environ, rt.cwd)), "the state folder"
+    else:
+        path, where = rt.cwd / db, "--db"  # an absolute --db stays itself
+    server = open_sandbox(path, where=where, api_key=api_key, orgs=orgs, port=port, scheduler_secret=secret)
     if latency_ms or error_rate:
         server.app.faults.configure({"route": "*", "latency_ms": latency_ms, "error_rate": error_rate})
     server.app.log = lambda record: logger.info("request", **record)
@@ -100,7 +84,7 @@ def serve_sandbox(rt: Runtime, *, port: int, db: str | None, orgs: int, latency_
     server.start()
     # The default key is a published, well-known value; a key the operator chose is never echoed.
     key = "$CA_ROOT_API_KEY" if "CA_ROOT_API_KEY" in rt.environ else "sandbox-root-key"
-    rt.stdout.write(f"housejobs sandbox serving on {server.url} · {orgs} active orgs · db {db}\n"
+    rt.stdout.write(f"housejobs sandbox serving on {server.url} · {orgs} active orgs · db {path}\n"
                     f"point jobs at it:  export HOUSEJOBS_API_URL={server.url} CA_ROOT_API_KEY={key}\n")
     rt.stdout.flush()
     stopped.wait()

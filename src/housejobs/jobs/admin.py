@@ -8,7 +8,7 @@ from typing import Any
 from housejobs.context import Context
 from housejobs.errors import ApiProtocolError, HousejobsError, one_line
 from housejobs.jobs.admin_calls import PeriodJob
-from housejobs.periods import parse_date, parse_month
+from housejobs.periods import parse_period
 from housejobs.results import JobResult, Outcome, PlannedCall
 
 
@@ -28,7 +28,7 @@ def counts_from(data: Any, keys: tuple[str, ...], what: str) -> dict[str, int]:
 async def run_period_job(ctx: Context, spec: PeriodJob, given: str | None) -> JobResult:
     """Apply the job for `given` (None: today or this month, UTC, on the run's clock)."""
     now = ctx.clock.now()
-    period = parse_month(given, now) if spec.period == "month" else parse_date(given, now)
+    period = parse_period(spec.period, given, now)
     try:
         result = await _apply_period(ctx, spec, period)
     except HousejobsError as exc:

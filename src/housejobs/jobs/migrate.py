@@ -32,7 +32,7 @@ def _client(ctx: Context) -> tuple[ApiClient, str]:
                           "and digits)")
     base = check_url(ctx.settings.get("supabase_api_url") or "https://api.supabase.com",
                      ctx.settings.source("supabase_api_url"))
-    token: Secret = ctx.secret("supabase_access_token", "supabase-access-token")
+    token: Secret = ctx.secret("supabase_access_token")
     client = ctx.client(base, headers={"Authorization": f"Bearer {token.reveal()}"},
                         auth_hint="check SUPABASE_ACCESS_TOKEN for this environment")
     return client, ref

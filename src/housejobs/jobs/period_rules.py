@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 from housejobs import periods
 from housejobs.errors import UsageError
 from housejobs.jobs.registry import HOUSEHOLD, MONTH, REGISTRY, PeriodRule
-from housejobs.periods import parse_date, parse_month
 
 
 def rule_for(job: str) -> PeriodRule | None:
@@ -65,7 +64,7 @@ def period_args(rule: PeriodRule, period: str) -> tuple[str, ...]:
 def parse_period(rule: PeriodRule, value: str, option: str, now: datetime) -> str:
     """A --from/--to value in the rule's unit, refused in one line otherwise: the same parsers, and the
     same range (periods.py), as the jobs' own --date/--month."""
-    return parse_month(value, now, option=option) if rule.unit == MONTH else parse_date(value, now, option=option)
+    return periods.parse_period(rule.unit, value, now, option)
 
 
 def periods_between(rule: PeriodRule, first: str, last: str) -> list[str]:

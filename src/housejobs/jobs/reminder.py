@@ -80,7 +80,7 @@ def bot_target(ctx: Context) -> tuple[Target, Secret]:
 
 
 def _secret(ctx: Context) -> Secret:
-    return ctx.secret("scheduler_shared_secret", "scheduler-shared-secret")
+    return ctx.secret("scheduler_shared_secret")
 
 
 async def run_reminder(ctx: Context, req: ReminderRequest) -> JobResult:

@@ -14,7 +14,6 @@ a worker must not move a test's fake time under the job. The wait itself is inje
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -23,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from housejobs.api.retry import RetryPolicy, backoff, is_transient, parse_retry_after
+from housejobs.api.retry import RetryPolicy, backoff, contract_error, is_transient, parse_retry_after
 from housejobs.errors import HousejobsError
 from housejobs.redact import Secret, mask_url
 
@@ -51,15 +50,6 @@ def deadline_after(seconds: float) -> float:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _error_code(answer: bytes) -> str | None:
-    """The API contract's error code (`{"error": {"code": ...}}`): it tells a 409 in flight from others."""
-    try:
-        error = json.loads(answer).get("error")
-    except (ValueError, AttributeError, RecursionError):  # not JSON, not an object, or nested too deep
-        return None
-    return str(error.get("code")) if isinstance(error, dict) else None
 
 
 @dataclass
@@ -153,7 +143,7 @@ class Delivery:
             self.ok, self.error = True, None
             return None
         self.error = f"answered HTTP {response.status_code}"
-        if not is_transient(response.status_code, _error_code(self.answer)):
+        if not is_transient(response.status_code, contract_error(self.answer)[0]):
             return None
         retry_after = parse_retry_after(response.headers.get("Retry-After"), self.now())
         if retry_after is None:

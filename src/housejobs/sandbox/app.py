@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from housejobs.errors import ConfigError
 from housejobs.sandbox.bot import register_bot_routes
 from housejobs.sandbox.faults import Faults
 from housejobs.sandbox.service import NOTIFICATIONS, Answer, ApiProblem, Sandbox, error
@@ -311,3 +312,34 @@ def make_server(db_path: Path | str, *, api_key: str, orgs: int = 25, port: int 
                   faults=Faults(seed))
     register_bot_routes(app)  # the household bot runtime's reminder routes, which the sandbox plays too
     return SandboxServer(app, port=port)
+
+
+def state_db(folder: Path) -> Path:
+    """The sandbox database in the state folder `folder`, the folder made if need be; a folder that cannot
+    be made is refused by name (ConfigError), like every local state problem."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create state dir {folder}: {exc.strerror}",
+                          hint="set HOUSEJOBS_STATE_DIR to a writable folder") from None
+    return folder / "sandbox.db"
+
+
+def open_sandbox(db: Path, *, where: str, **server: Any) -> SandboxServer:
+    """`make_server` on the database `db`, refusing what the user can fix by name, never as an internal
+    error: a folder SQLite cannot make a database in (/proc/self), a file there that is not a database
+    (kept: it is the user's), a port that is taken. `where` says where the path came from."""
+    import sqlite3
+
+    try:
+        return make_server(db, **server)
+    except sqlite3.OperationalError as exc:
+        raise ConfigError(f"the sandbox cannot open {db}: {exc} ({where})",
+                          hint="set HOUSEJOBS_STATE_DIR to a writable folder") from None
+    except sqlite3.Error as exc:
+        raise ConfigError(f"the sandbox cannot use {db}: {exc} ({where})",
+                          hint="move the file away (a new one is made) or set HOUSEJOBS_STATE_DIR to "
+                               "another folder") from None
+    except OSError as exc:
+        raise ConfigError(f"the sandbox cannot serve on 127.0.0.1:{server.get('port', 0)}: {exc.strerror}",
+                          hint="pick another --port") from None
