@@ -29,7 +29,7 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from housejobs.catalog import JobDef, load_catalog
 from housejobs.context import Context
@@ -47,6 +47,9 @@ from housejobs.jobs.registry import JobArgs, PeriodRule, spec
 from housejobs.jobs.reminder import REMINDER_TYPES, household_zone
 from housejobs.jobs.slots import CANCELLED, FAILED, MISSED, SUCCEEDED
 from housejobs.results import JobResult, Outcome
+
+if TYPE_CHECKING:
+    from housejobs.jobs.cloud_run import CloudRunJobs
 
 MAX_PERIODS = 400
 MAX_CONCURRENCY = 16
@@ -225,8 +228,11 @@ async def run_backfill(ctx: Context, req: BackfillRequest) -> JobResult:
 async def _run_periods(ctx: Context, plan: BackfillPlan) -> str | None:
     """Run the plan's periods oldest first, at most `concurrency` at once; return why it stopped early
     ("signal", "refused"), or None."""
+    from housejobs.jobs.cloud_run import CloudRunJobs
+
     queue = list(plan.periods)
     stop: list[str] = []
+    cloud = CloudRunJobs(ctx)  # one client for every period's execution (made on first use)
 
     async def worker() -> None:
         while queue and not stop:
@@ -234,7 +240,7 @@ async def _run_periods(ctx: Context, plan: BackfillPlan) -> str | None:
                 stop.append("signal")
                 return
             item = queue.pop(0)
-            refused = await _one(ctx, plan, item)
+            refused = await _one(ctx, plan, item, cloud)
             ctx.logger.log("INFO" if item.result in (APPLIED, DUPLICATE) else "ERROR",
                            f"backfill {plan.req.label} {item.period}: {item.result}"
                            + (f" ({item.reason})" if item.reason else ""),
@@ -249,10 +255,10 @@ async def _run_periods(ctx: Context, plan: BackfillPlan) -> str | None:
     return stop[0] if stop else None
 
 
-async def _one(ctx: Context, plan: BackfillPlan, item: PeriodRun) -> bool:
+async def _one(ctx: Context, plan: BackfillPlan, item: PeriodRun, cloud: CloudRunJobs) -> bool:
     """Apply one period; record its result on `item`. True if the whole backfill must stop (refused)."""
     try:
-        result = await (_local(ctx, plan, item.period) if plan.req.local else _cloud(ctx, plan, item))
+        result = await (_local(ctx, plan, item.period) if plan.req.local else _cloud(ctx, plan, item, cloud))
     except HousejobsError as exc:
         result = JobResult(exc.outcome, exc.line())
     if result is None:  # Cloud Run mode, history saw it succeed: nothing started
@@ -270,7 +276,7 @@ async def _one(ctx: Context, plan: BackfillPlan, item: PeriodRun) -> bool:
     return result.outcome is Outcome.REFUSED
 
 
-async def _cloud(ctx: Context, plan: BackfillPlan, item: PeriodRun) -> JobResult | None:
+async def _cloud(ctx: Context, plan: BackfillPlan, item: PeriodRun, cloud: CloudRunJobs) -> JobResult | None:
     from housejobs.jobs.cloud_run import RunRequest, run_job
 
     if item.seen == SUCCEEDED:
@@ -278,7 +284,7 @@ async def _cloud(ctx: Context, plan: BackfillPlan, item: PeriodRun) -> JobResult
         return None
     args = ((plan.req.reminder_type,) if plan.req.reminder_type else ()) + period_args(plan.rule, item.period)
     return await run_job(ctx, RunRequest(plan.req.job, plan.req.env, args=args,
-                                         allow_concurrent=plan.req.allow_concurrent))
+                                         allow_concurrent=plan.req.allow_concurrent), cloud)
 
 
 async def _local(ctx: Context, plan: BackfillPlan, period: str) -> JobResult:
