@@ -28,6 +28,7 @@ from housejobs.catalog import run_job_id
 from housejobs.clock import Clock
 from housejobs.errors import ApiUnavailable, ConfigError, HousejobsError, UsageError
 from housejobs.gcp.errors import google_errors, map_google_error
+from housejobs.gcp.records import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED
 from housejobs.settings import Settings
 from housejobs.threads import in_thread
 
@@ -35,7 +36,6 @@ from housejobs.threads import in_thread
 
 T = TypeVar("T")
 
-RUNNING, PENDING, SUCCEEDED, FAILED, CANCELLED = "running", "pending", "succeeded", "failed", "cancelled"
 # What a permission error tells the caller to ask for: starting with overrides and reading executions.
 RUN_ROLE = "roles/run.developer on the job (run with overrides, read executions)"
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from housejobs.errors import ConfigError
-from housejobs.gcp.executions import PENDING, RUNNING, CloudRunExecutions, _missing_job, _time, status_of
+from housejobs.gcp.executions import CloudRunExecutions, _missing_job, _time, status_of
 from housejobs.gcp.records import ExecutionRecord, TriggerState
 
 # mypy: disable-error-code=no-untyped-call
@@ -32,7 +32,7 @@ def record_of(execution: Any) -> ExecutionRecord:
     container = next((c for c in containers if c.name == CONTAINER), containers[0] if containers else None)
     return ExecutionRecord(
         name=status.name,
-        state=RUNNING if status.state == PENDING else status.state,
+        state=status.state,
         created=_time(execution.create_time),
         started=_time(execution.start_time),
         completed=status.completed,

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from housejobs.catalog import JobDef, load_catalog
 from housejobs.context import Context
 from housejobs.errors import HousejobsError, UsageError
+from housejobs.gcp.records import CANCELLED, FAILED, SUCCEEDED
 from housejobs.jobs.history import DEFAULT_DAYS, MAX_DAYS, HistoryRequest, read_history
 from housejobs.jobs.period_rules import (
     count_between,
@@ -45,7 +46,7 @@ from housejobs.jobs.period_rules import (
 )
 from housejobs.jobs.registry import JobArgs, PeriodRule, spec
 from housejobs.jobs.reminder import REMINDER_TYPES, household_zone
-from housejobs.jobs.slots import CANCELLED, FAILED, MISSED, SUCCEEDED
+from housejobs.jobs.slots import MISSED
 from housejobs.results import JobResult, Outcome
 
 if TYPE_CHECKING:

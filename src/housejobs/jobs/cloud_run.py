@@ -31,13 +31,8 @@ from typing import Any
 from housejobs.catalog import JobDef, load_catalog
 from housejobs.context import Context, Progress
 from housejobs.errors import UsageError
-from housejobs.gcp.executions import (
-    SUCCEEDED,
-    CloudRunExecutions,
-    ExecutionStatus,
-    execution_path,
-    job_path,
-)
+from housejobs.gcp.executions import CloudRunExecutions, ExecutionStatus, execution_path, job_path
+from housejobs.gcp.records import SUCCEEDED
 from housejobs.results import JobResult, Outcome
 
 # Polling: quick at first (short jobs end in seconds), then settling at one read every 15 s.

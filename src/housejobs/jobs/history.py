@@ -18,10 +18,10 @@ from housejobs.catalog import JobDef, load_catalog, trigger_id
 from housejobs.context import Context
 from housejobs.errors import ApiError, UsageError
 from housejobs.gcp.executions import job_path
-from housejobs.gcp.records import NOT_PROVISIONED, UNKNOWN, TriggerState
+from housejobs.gcp.records import CANCELLED, FAILED, NOT_PROVISIONED, UNKNOWN, TriggerState
 from housejobs.jobs.period_rules import period_of_run, rule_for
 from housejobs.jobs.reminder import household_zone
-from housejobs.jobs.slots import CANCELLED, FAILED, MISSED, SLOT_STATES, TOLERANCE_S, History, build_history
+from housejobs.jobs.slots import MISSED, SLOT_STATES, TOLERANCE_S, History, build_history
 from housejobs.results import JobResult, Outcome
 
 if TYPE_CHECKING:
