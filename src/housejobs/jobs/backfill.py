@@ -41,6 +41,7 @@ from housejobs.jobs.period_rules import (
     parse_period,
     period_args,
     period_at,
+    period_start,
     periods_between,
     rule_for,
 )
@@ -102,8 +103,10 @@ class BackfillPlan:
         return compact([p.period for p in self.periods], self.rule)
 
 
-def check_backfill(req: BackfillRequest, catalog: dict[str, JobDef], now: datetime) -> PeriodRule:
-    """Refuse what can be refused without reading anything (exit 2, before any call or prompt)."""
+def check_backfill(req: BackfillRequest, catalog: dict[str, JobDef],
+                   now: datetime) -> tuple[PeriodRule, tuple[str, str] | None]:
+    """Refuse what can be refused without reading anything (exit 2, before any call or prompt). Returns
+    the job's period rule and, with --from/--to, the two periods parsed (None with --missed)."""
     if req.job not in catalog:
         names = [n for n in catalog if (r := rule_for(n)) is not None and r.backfillable]
         raise UsageError(f"unknown job {req.job!r}", hint="backfill takes " + ", ".join(names))
@@ -120,6 +123,7 @@ def check_backfill(req: BackfillRequest, catalog: dict[str, JobDef], now: dateti
     elif req.reminder_type is not None:
         raise UsageError(f"--type is for the reminder, not {req.job}")
     ranged = req.first is not None or req.last is not None
+    window: tuple[str, str] | None = None
     if ranged == req.missed:
         raise UsageError("pick the periods: --from and --to, or --missed",
                          hint=f"e.g. --from {rule.example} --to {rule.example}, or --missed")
@@ -132,6 +136,7 @@ def check_backfill(req: BackfillRequest, catalog: dict[str, JobDef], now: dateti
         if count_between(rule, first, last) > MAX_PERIODS:
             raise UsageError(f"--from {first} --to {last} is {count_between(rule, first, last)} periods; at most "
                              f"{MAX_PERIODS} in one backfill", hint="split it into smaller windows")
+        window = (first, last)
     elif not catalog[req.job].triggers:
         raise UsageError(f"{req.job} has no schedule, so history cannot miss it: use --from and --to")
     if not 1 <= req.days <= MAX_DAYS:
@@ -141,7 +146,7 @@ def check_backfill(req: BackfillRequest, catalog: dict[str, JobDef], now: dateti
     if req.concurrency > 1 and not req.local and not req.allow_concurrent:
         raise UsageError("--concurrency above 1 on Cloud Run runs executions of one job side by side",
                          hint="add --allow-concurrent, or use --local")
-    return rule
+    return rule, window
 
 
 def compact(periods: Iterable[str], rule: PeriodRule) -> str:
@@ -158,35 +163,34 @@ def compact(periods: Iterable[str], rule: PeriodRule) -> str:
 async def plan_backfill(ctx: Context, req: BackfillRequest) -> BackfillPlan:
     catalog = load_catalog(ctx.settings.jobs_dir)
     now = ctx.clock.now()
-    rule = check_backfill(req, catalog, now)
+    rule, window = check_backfill(req, catalog, now)
     trigger = next((t.name for t in catalog[req.job].triggers if req.reminder_type and t.args == (req.reminder_type,)),
                    None)
     current = period_at(rule, now, household_zone(ctx))
-    if req.last is not None and parse_period(rule, req.last, "--to", now) > current:
+    if window is not None and window[1] > current:
         raise UsageError(f"--to {req.last} is in the future: the current period is {current}",
                          hint="a period can be backfilled once it has begun")
     plan = BackfillPlan(req, rule, trigger)
-    seen = await _seen(ctx, req, catalog[req.job], trigger, now)
+    seen = await _seen(ctx, req, catalog[req.job], trigger, now, period_start(rule, window[0]) if window else None)
     if req.missed:
         wanted = sorted(p for p, state in seen.items() if state in REDO and p <= current)
         if len(wanted) > MAX_PERIODS:
             raise UsageError(f"history found {len(wanted)} periods to redo; at most {MAX_PERIODS} in one backfill")
     else:
-        assert req.first is not None and req.last is not None
-        wanted = periods_between(rule, parse_period(rule, req.first, "--from", now),
-                                 parse_period(rule, req.last, "--to", now))
+        assert window is not None
+        wanted = periods_between(rule, *window)
     plan.periods = [PeriodRun(p, seen.get(p, NOT_SEEN)) for p in wanted]
     return plan
 
 
 async def _seen(ctx: Context, req: BackfillRequest, job: JobDef, trigger: str | None,
-                now: datetime) -> dict[str, str]:
+                now: datetime, start: datetime | None) -> dict[str, str]:
     """What history saw of each period: its best state over slots and earlier runs (a backfilled
-    period reads succeeded). In --local mode Cloud Run may be out of reach: then the plan says so."""
+    period reads succeeded). In --local mode Cloud Run may be out of reach: then the plan says so.
+    `start`: where --from's first period begins (None with --missed)."""
     days = req.days
-    if not req.missed and req.first is not None:
+    if start is not None:
         # Reach back to the first period, as far as history goes.
-        start = datetime.fromisoformat(req.first + ("-01" if len(req.first) == 7 else "") + "T00:00:00+00:00")
         days = max(1, min(MAX_DAYS, (now - start).days + 2))
     try:
         history = await read_history(ctx, HistoryRequest(req.env, days, (req.job,)), now=now)

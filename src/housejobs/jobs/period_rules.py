@@ -68,6 +68,12 @@ def parse_period(rule: PeriodRule, value: str, option: str, now: datetime) -> st
     return parse_month(value, now, option=option) if rule.unit == MONTH else parse_date(value, now, option=option)
 
 
+def period_start(rule: PeriodRule, period: str) -> datetime:
+    """The start of `period` (a parsed one), as UTC midnight of its first day."""
+    first = date.fromisoformat(period + "-01" if rule.unit == MONTH else period)
+    return datetime(first.year, first.month, first.day, tzinfo=UTC)
+
+
 def periods_between(rule: PeriodRule, first: str, last: str) -> list[str]:
     """Every period from `first` to `last`, both included, oldest first ([] if last < first)."""
     out: list[str] = []
