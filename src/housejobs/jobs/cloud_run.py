@@ -77,10 +77,14 @@ def check_run(req: RunRequest, catalog: Iterable[str]) -> None:
                          hint="drop --tasks, --no-wait, --allow-concurrent and the job arguments")
 
 
+def project_region(ctx: Context, why: str) -> tuple[str, str]:
+    """Where the jobs are: ctx's project and region, both required."""
+    return ctx.settings.require("project", why), ctx.settings.require("region", why)
+
+
 def cloud_run(ctx: Context, why: str = "run") -> tuple[CloudRunExecutions, str, str]:
     """The executions client for ctx's project and region, and the two (the jobs' paths need them)."""
-    project = ctx.settings.require("project", why)
-    region = ctx.settings.require("region", why)
+    project, region = project_region(ctx, why)
     return CloudRunExecutions(ctx.settings, clock=ctx.clock, policy=ctx.retry_policy()), project, region
 
 
