@@ -28,8 +28,7 @@ class ExecutionRecord:
     """One Cloud Run execution, as history needs it."""
 
     name: str
-    # succeeded, failed, cancelled or running: any other state given (pending: not started yet) is running.
-    state: str
+    state: str  # succeeded, failed, cancelled or running (any other, e.g. pending: not started, is running)
     created: datetime | None = None
     started: datetime | None = None
     completed: datetime | None = None
