@@ -26,15 +26,11 @@ from housejobs.cli.history_render import (
     when,
     worst,
 )
-from housejobs.gcp.records import ExecutionRecord
+from housejobs.gcp.records import CANCELLED, FAILED, RUNNING, SUCCEEDED, ExecutionRecord
 from housejobs.jobs.slots import (
-    CANCELLED,
-    FAILED,
     MISSED,
     PENDING,
-    RUNNING,
     SLOT_STATES,
-    SUCCEEDED,
     TOLERANCE_S,
     History,
     Run,

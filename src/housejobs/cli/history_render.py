@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from datetime import UTC, date, timedelta
 from typing import Any
 
-from housejobs.gcp.records import PAUSED
+from housejobs.gcp.records import CANCELLED, FAILED, PAUSED, RUNNING, SUCCEEDED
 from housejobs.jobs.period_rules import rule_for
-from housejobs.jobs.slots import CANCELLED, FAILED, MISSED, PENDING, RUNNING, SUCCEEDED, History, Row, Run, Slot
+from housejobs.jobs.slots import MISSED, PENDING, History, Row, Run, Slot
 
 GLYPHS = {SUCCEEDED: "✓", FAILED: "✗", CANCELLED: "⊘", MISSED: "○", RUNNING: "▸", PENDING: "◌"}
 NOTHING = "·"
@@ -50,8 +50,7 @@ def day_cells(history: History) -> dict[str, dict[date, list[Slot | Run]]]:
 
 
 def state_of(item: Slot | Run) -> str:
-    return item.state if isinstance(item, Slot) else (item.execution.state if item.execution.state in GLYPHS
-                                                       else RUNNING)
+    return item.state if isinstance(item, Slot) else item.execution.state
 
 
 def _paint(text: str, state: str | None, colour: bool) -> str:

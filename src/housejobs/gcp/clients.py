@@ -45,9 +45,9 @@ def scheduler(settings: Settings) -> Any:
 
 
 class Gcp:
-    """The two clients provisioning uses (Cloud Run jobs, Cloud Scheduler), each made on first use: the
-    library loads, and the credentials resolve, only then. A client that failed to build is tried again
-    on the next use (cached_property keeps only what was returned)."""
+    """The Cloud Run (jobs, executions) and Cloud Scheduler clients of one command, each made on first use:
+    the library loads, and the credentials resolve, only then. A client that failed to build is tried
+    again on the next use (cached_property keeps only what was returned)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -56,6 +56,11 @@ class Gcp:
     def jobs(self) -> Any:
         with google_errors("Cloud Run client"):
             return run_jobs(self.settings)
+
+    @cached_property
+    def executions(self) -> Any:
+        with google_errors("Cloud Run client"):
+            return run_executions(self.settings)
 
     @cached_property
     def scheduler(self) -> Any:

@@ -21,13 +21,15 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from housejobs.api.retry import RetryPolicy, backoff
 from housejobs.catalog import run_job_id
 from housejobs.clock import Clock
 from housejobs.errors import ApiUnavailable, ConfigError, HousejobsError, UsageError
-from housejobs.gcp.errors import google_errors, map_google_error
+from housejobs.gcp.clients import Gcp
+from housejobs.gcp.errors import map_google_error
+from housejobs.gcp.records import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED
 from housejobs.settings import Settings
 from housejobs.threads import in_thread
 
@@ -35,7 +37,6 @@ from housejobs.threads import in_thread
 
 T = TypeVar("T")
 
-RUNNING, PENDING, SUCCEEDED, FAILED, CANCELLED = "running", "pending", "succeeded", "failed", "cancelled"
 # What a permission error tells the caller to ask for: starting with overrides and reading executions.
 RUN_ROLE = "roles/run.developer on the job (run with overrides, read executions)"
 
@@ -144,20 +145,15 @@ class CloudRunExecutions:
         self.clock = clock
         self.policy = policy
         self._rng = rng or random.Random()
-        self._jobs: Any = None
-        self._executions: Any = None
+        self.gcp = Gcp(settings)
+        self._built = False
 
     async def _clients(self) -> tuple[Any, Any]:
-        if self._jobs is None:
+        if not self._built:
             # Building a client resolves credentials (it may ask the metadata server): off the loop too.
-            self._jobs, self._executions = await in_thread(self._build)
-        return self._jobs, self._executions
-
-    def _build(self) -> tuple[Any, Any]:
-        from housejobs.gcp import clients
-
-        with google_errors("Cloud Run client"):
-            return clients.run_jobs(self.settings), clients.run_executions(self.settings)
+            await in_thread(lambda: (self.gcp.jobs, self.gcp.executions))
+            self._built = True
+        return self.gcp.jobs, self.gcp.executions
 
     # --- the calls ------------------------------------------------------------------------------
     async def running(self, job_name: str) -> list[ExecutionStatus]:
@@ -219,8 +215,19 @@ class CloudRunExecutions:
             raise mapped from None
 
     # --- retries on reads -----------------------------------------------------------------------
+    @overload
     async def _read(self, call: Callable[[], T], what: str, not_found: HousejobsError, *,
-                    role: str = RUN_ROLE) -> T:
+                    role: str = RUN_ROLE) -> T: ...
+
+    @overload
+    async def _read(self, call: Callable[[], T], what: str, not_found: None, *,
+                    role: str = RUN_ROLE) -> T | None: ...
+
+    async def _read(self, call: Callable[[], T], what: str, not_found: HousejobsError | None, *,
+                    role: str = RUN_ROLE) -> T | None:
+        """`call`, retried while Google's error is transient. A 404 raises `not_found`; with None, it
+        reads as None (for history a missing job is a fact to show, not a reason to stop)."""
+        absent = not_found or ConfigError(f"{what} does not exist")
         start = self.clock.monotonic()
         attempt = 0
         while True:
@@ -228,9 +235,11 @@ class CloudRunExecutions:
             try:
                 return await in_thread(call)
             except Exception as exc:
-                mapped = map_google_error(exc, what, not_found=not_found, role=role)
+                mapped = map_google_error(exc, what, not_found=absent, role=role)
                 if mapped is None:
                     raise
+                if mapped is absent and not_found is None:
+                    return None
                 if not isinstance(mapped, ApiUnavailable):
                     raise mapped from None
                 wait = backoff(attempt, self.policy, self._rng)

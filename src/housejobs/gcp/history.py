@@ -13,14 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from housejobs.errors import ConfigError
-from housejobs.gcp.executions import PENDING, RUNNING, CloudRunExecutions, _missing_job, _time, status_of
+from housejobs.gcp.executions import CloudRunExecutions, _time, status_of
 from housejobs.gcp.records import ExecutionRecord, TriggerState
 
 # mypy: disable-error-code=no-untyped-call
-
-
-class _NoSuchJob(ConfigError):
-    """The job is not provisioned: for history a fact to show, not a reason to stop."""
 
 
 def record_of(execution: Any) -> ExecutionRecord:
@@ -32,7 +28,7 @@ def record_of(execution: Any) -> ExecutionRecord:
     container = next((c for c in containers if c.name == CONTAINER), containers[0] if containers else None)
     return ExecutionRecord(
         name=status.name,
-        state=RUNNING if status.state == PENDING else status.state,
+        state=status.state,
         created=_time(execution.create_time),
         started=_time(execution.start_time),
         completed=status.completed,
@@ -49,8 +45,6 @@ def record_of(execution: Any) -> ExecutionRecord:
 class ExecutionReader(CloudRunExecutions):
     """Reads for history; every call goes through CloudRunExecutions' retry and error mapping."""
 
-    _scheduler: Any = None
-
     async def executions(self, job_name: str, since: datetime) -> list[ExecutionRecord] | None:
         """The job's executions created at or after `since`, newest first; None if the job does not exist."""
         _, executions = await self._clients()
@@ -64,22 +58,14 @@ class ExecutionReader(CloudRunExecutions):
                 found.append(record)
             return found
 
-        missing = _missing_job(job_name)
-        try:
-            return await self._read(call, f"Cloud Run job {job_name}", _NoSuchJob(missing.message, hint=missing.hint))
-        except _NoSuchJob:
-            return None
+        return await self._read(call, f"Cloud Run job {job_name}", None)
 
     async def trigger_states(self, parent: str) -> dict[str, TriggerState]:
         """Every Scheduler job in `parent` (projects/P/locations/R) by id: ENABLED or PAUSED, and since when."""
 
         def call() -> dict[str, TriggerState]:
-            from housejobs.gcp import clients
-
-            if self._scheduler is None:
-                self._scheduler = clients.scheduler(self.settings)
             return {job.name.rsplit("/", 1)[-1]: TriggerState(job.state.name, _time(job.user_update_time))
-                    for job in self._scheduler.list_jobs(parent=parent, timeout=self.policy.timeout)}
+                    for job in self.gcp.scheduler.list_jobs(parent=parent, timeout=self.policy.timeout)}
 
         return await self._read(call, f"Cloud Scheduler jobs in {parent}",
                                 ConfigError(f"Cloud Scheduler location {parent} does not exist"),

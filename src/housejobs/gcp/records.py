@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+# An execution's states (gcp/executions.ExecutionStatus.state); history's slots add two of their own.
+RUNNING, PENDING, SUCCEEDED, FAILED, CANCELLED = "running", "pending", "succeeded", "failed", "cancelled"
+SETTLED = (SUCCEEDED, FAILED, CANCELLED)
+
 # Trigger states as Cloud Scheduler reports them, and two of ours.
 ENABLED, PAUSED = "ENABLED", "PAUSED"
 NOT_PROVISIONED, UNKNOWN = "MISSING", "UNKNOWN"
@@ -24,7 +28,7 @@ class ExecutionRecord:
     """One Cloud Run execution, as history needs it."""
 
     name: str
-    state: str  # succeeded, failed, cancelled or running (an execution not started yet counts as running)
+    state: str  # succeeded, failed, cancelled or running (any other, e.g. pending: not started, is running)
     created: datetime | None = None
     started: datetime | None = None
     completed: datetime | None = None
@@ -35,6 +39,10 @@ class ExecutionRecord:
     log_uri: str = ""
     failure: str = ""
     args: tuple[str, ...] | None = None  # the container's args, overrides applied
+
+    def __post_init__(self) -> None:
+        if self.state not in SETTLED:
+            object.__setattr__(self, "state", RUNNING)
 
     @property
     def id(self) -> str:

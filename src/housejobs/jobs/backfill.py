@@ -29,24 +29,29 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from housejobs.catalog import JobDef, load_catalog
 from housejobs.context import Context
 from housejobs.errors import HousejobsError, UsageError
+from housejobs.gcp.records import CANCELLED, FAILED, SUCCEEDED
 from housejobs.jobs.history import DEFAULT_DAYS, MAX_DAYS, HistoryRequest, read_history
 from housejobs.jobs.period_rules import (
     count_between,
     parse_period,
     period_args,
     period_at,
+    period_start,
     periods_between,
     rule_for,
 )
 from housejobs.jobs.registry import JobArgs, PeriodRule, spec
 from housejobs.jobs.reminder import REMINDER_TYPES, household_zone
-from housejobs.jobs.slots import CANCELLED, FAILED, MISSED, SUCCEEDED
+from housejobs.jobs.slots import MISSED
 from housejobs.results import JobResult, Outcome
+
+if TYPE_CHECKING:
+    from housejobs.jobs.cloud_run import CloudRunJobs
 
 MAX_PERIODS = 400
 MAX_CONCURRENCY = 16
@@ -98,8 +103,10 @@ class BackfillPlan:
         return compact([p.period for p in self.periods], self.rule)
 
 
-def check_backfill(req: BackfillRequest, catalog: dict[str, JobDef], now: datetime) -> PeriodRule:
-    """Refuse what can be refused without reading anything (exit 2, before any call or prompt)."""
+def check_backfill(req: BackfillRequest, catalog: dict[str, JobDef],
+                   now: datetime) -> tuple[PeriodRule, tuple[str, str] | None]:
+    """Refuse what can be refused without reading anything (exit 2, before any call or prompt). Returns
+    the job's period rule and, with --from/--to, the two periods parsed (None with --missed)."""
     if req.job not in catalog:
         names = [n for n in catalog if (r := rule_for(n)) is not None and r.backfillable]
         raise UsageError(f"unknown job {req.job!r}", hint="backfill takes " + ", ".join(names))
@@ -116,6 +123,7 @@ def check_backfill(req: BackfillRequest, catalog: dict[str, JobDef], now: dateti
     elif req.reminder_type is not None:
         raise UsageError(f"--type is for the reminder, not {req.job}")
     ranged = req.first is not None or req.last is not None
+    window: tuple[str, str] | None = None
     if ranged == req.missed:
         raise UsageError("pick the periods: --from and --to, or --missed",
                          hint=f"e.g. --from {rule.example} --to {rule.example}, or --missed")
@@ -128,6 +136,7 @@ def check_backfill(req: BackfillRequest, catalog: dict[str, JobDef], now: dateti
         if count_between(rule, first, last) > MAX_PERIODS:
             raise UsageError(f"--from {first} --to {last} is {count_between(rule, first, last)} periods; at most "
                              f"{MAX_PERIODS} in one backfill", hint="split it into smaller windows")
+        window = (first, last)
     elif not catalog[req.job].triggers:
         raise UsageError(f"{req.job} has no schedule, so history cannot miss it: use --from and --to")
     if not 1 <= req.days <= MAX_DAYS:
@@ -137,7 +146,7 @@ def check_backfill(req: BackfillRequest, catalog: dict[str, JobDef], now: dateti
     if req.concurrency > 1 and not req.local and not req.allow_concurrent:
         raise UsageError("--concurrency above 1 on Cloud Run runs executions of one job side by side",
                          hint="add --allow-concurrent, or use --local")
-    return rule
+    return rule, window
 
 
 def compact(periods: Iterable[str], rule: PeriodRule) -> str:
@@ -154,35 +163,34 @@ def compact(periods: Iterable[str], rule: PeriodRule) -> str:
 async def plan_backfill(ctx: Context, req: BackfillRequest) -> BackfillPlan:
     catalog = load_catalog(ctx.settings.jobs_dir)
     now = ctx.clock.now()
-    rule = check_backfill(req, catalog, now)
+    rule, window = check_backfill(req, catalog, now)
     trigger = next((t.name for t in catalog[req.job].triggers if req.reminder_type and t.args == (req.reminder_type,)),
                    None)
     current = period_at(rule, now, household_zone(ctx))
-    if req.last is not None and parse_period(rule, req.last, "--to", now) > current:
+    if window is not None and window[1] > current:
         raise UsageError(f"--to {req.last} is in the future: the current period is {current}",
                          hint="a period can be backfilled once it has begun")
     plan = BackfillPlan(req, rule, trigger)
-    seen = await _seen(ctx, req, catalog[req.job], trigger, now)
+    seen = await _seen(ctx, req, catalog[req.job], trigger, now, period_start(rule, window[0]) if window else None)
     if req.missed:
         wanted = sorted(p for p, state in seen.items() if state in REDO and p <= current)
         if len(wanted) > MAX_PERIODS:
             raise UsageError(f"history found {len(wanted)} periods to redo; at most {MAX_PERIODS} in one backfill")
     else:
-        assert req.first is not None and req.last is not None
-        wanted = periods_between(rule, parse_period(rule, req.first, "--from", now),
-                                 parse_period(rule, req.last, "--to", now))
+        assert window is not None
+        wanted = periods_between(rule, *window)
     plan.periods = [PeriodRun(p, seen.get(p, NOT_SEEN)) for p in wanted]
     return plan
 
 
 async def _seen(ctx: Context, req: BackfillRequest, job: JobDef, trigger: str | None,
-                now: datetime) -> dict[str, str]:
+                now: datetime, start: datetime | None) -> dict[str, str]:
     """What history saw of each period: its best state over slots and earlier runs (a backfilled
-    period reads succeeded). In --local mode Cloud Run may be out of reach: then the plan says so."""
+    period reads succeeded). In --local mode Cloud Run may be out of reach: then the plan says so.
+    `start`: where --from's first period begins (None with --missed)."""
     days = req.days
-    if not req.missed and req.first is not None:
+    if start is not None:
         # Reach back to the first period, as far as history goes.
-        start = datetime.fromisoformat(req.first + ("-01" if len(req.first) == 7 else "") + "T00:00:00+00:00")
         days = max(1, min(MAX_DAYS, (now - start).days + 2))
     try:
         history = await read_history(ctx, HistoryRequest(req.env, days, (req.job,)), now=now)
@@ -225,8 +233,11 @@ async def run_backfill(ctx: Context, req: BackfillRequest) -> JobResult:
 async def _run_periods(ctx: Context, plan: BackfillPlan) -> str | None:
     """Run the plan's periods oldest first, at most `concurrency` at once; return why it stopped early
     ("signal", "refused"), or None."""
+    from housejobs.jobs.cloud_run import CloudRunJobs
+
     queue = list(plan.periods)
     stop: list[str] = []
+    cloud = CloudRunJobs(ctx)  # one client for every period's execution (made on first use)
 
     async def worker() -> None:
         while queue and not stop:
@@ -234,7 +245,7 @@ async def _run_periods(ctx: Context, plan: BackfillPlan) -> str | None:
                 stop.append("signal")
                 return
             item = queue.pop(0)
-            refused = await _one(ctx, plan, item)
+            refused = await _one(ctx, plan, item, cloud)
             ctx.logger.log("INFO" if item.result in (APPLIED, DUPLICATE) else "ERROR",
                            f"backfill {plan.req.label} {item.period}: {item.result}"
                            + (f" ({item.reason})" if item.reason else ""),
@@ -249,10 +260,10 @@ async def _run_periods(ctx: Context, plan: BackfillPlan) -> str | None:
     return stop[0] if stop else None
 
 
-async def _one(ctx: Context, plan: BackfillPlan, item: PeriodRun) -> bool:
+async def _one(ctx: Context, plan: BackfillPlan, item: PeriodRun, cloud: CloudRunJobs) -> bool:
     """Apply one period; record its result on `item`. True if the whole backfill must stop (refused)."""
     try:
-        result = await (_local(ctx, plan, item.period) if plan.req.local else _cloud(ctx, plan, item))
+        result = await (_local(ctx, plan, item.period) if plan.req.local else _cloud(ctx, plan, item, cloud))
     except HousejobsError as exc:
         result = JobResult(exc.outcome, exc.line())
     if result is None:  # Cloud Run mode, history saw it succeed: nothing started
@@ -270,7 +281,7 @@ async def _one(ctx: Context, plan: BackfillPlan, item: PeriodRun) -> bool:
     return result.outcome is Outcome.REFUSED
 
 
-async def _cloud(ctx: Context, plan: BackfillPlan, item: PeriodRun) -> JobResult | None:
+async def _cloud(ctx: Context, plan: BackfillPlan, item: PeriodRun, cloud: CloudRunJobs) -> JobResult | None:
     from housejobs.jobs.cloud_run import RunRequest, run_job
 
     if item.seen == SUCCEEDED:
@@ -278,7 +289,7 @@ async def _cloud(ctx: Context, plan: BackfillPlan, item: PeriodRun) -> JobResult
         return None
     args = ((plan.req.reminder_type,) if plan.req.reminder_type else ()) + period_args(plan.rule, item.period)
     return await run_job(ctx, RunRequest(plan.req.job, plan.req.env, args=args,
-                                         allow_concurrent=plan.req.allow_concurrent))
+                                         allow_concurrent=plan.req.allow_concurrent), cloud)
 
 
 async def _local(ctx: Context, plan: BackfillPlan, period: str) -> JobResult:

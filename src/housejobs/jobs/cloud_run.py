@@ -25,18 +25,14 @@ import asyncio
 import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from housejobs.catalog import load_catalog
+from housejobs.catalog import JobDef, load_catalog
 from housejobs.context import Context, Progress
 from housejobs.errors import UsageError
-from housejobs.gcp.executions import (
-    SUCCEEDED,
-    CloudRunExecutions,
-    ExecutionStatus,
-    execution_path,
-    job_path,
-)
+from housejobs.gcp.executions import CloudRunExecutions, ExecutionStatus, execution_path, job_path
+from housejobs.gcp.records import SUCCEEDED
 from housejobs.results import JobResult, Outcome
 
 # Polling: quick at first (short jobs end in seconds), then settling at one read every 15 s.
@@ -81,25 +77,53 @@ def check_run(req: RunRequest, catalog: Iterable[str]) -> None:
                          hint="drop --tasks, --no-wait, --allow-concurrent and the job arguments")
 
 
+def project_region(ctx: Context, why: str) -> tuple[str, str]:
+    """Where the jobs are: ctx's project and region, both required."""
+    return ctx.settings.require("project", why), ctx.settings.require("region", why)
+
+
 def cloud_run(ctx: Context, why: str = "run") -> tuple[CloudRunExecutions, str, str]:
     """The executions client for ctx's project and region, and the two (the jobs' paths need them)."""
-    project = ctx.settings.require("project", why)
-    region = ctx.settings.require("region", why)
+    project, region = project_region(ctx, why)
     return CloudRunExecutions(ctx.settings, clock=ctx.clock, policy=ctx.retry_policy()), project, region
 
 
-def _cloud_run(ctx: Context, job: str, env: str) -> tuple[CloudRunExecutions, str]:
-    executions, project, region = cloud_run(ctx)
-    return executions, job_path(project, region, job, env)
+class CloudRunJobs:
+    """What starting executions needs, made once per command and reused for every execution it starts
+    (each period of a backfill, each step of a release): the executions client (and so its Google
+    clients), the project and region, the catalog. Each is made on first use, so a missing setting
+    fails the first execution, as it would alone; what failed is tried again on the next use."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    @cached_property
+    def _where(self) -> tuple[CloudRunExecutions, str, str]:
+        return cloud_run(self.ctx)
+
+    @property
+    def executions(self) -> CloudRunExecutions:
+        return self._where[0]
+
+    def job_name(self, job: str, env: str) -> str:
+        _, project, region = self._where
+        return job_path(project, region, job, env)
+
+    @cached_property
+    def catalog(self) -> dict[str, JobDef]:
+        return load_catalog(self.ctx.settings.jobs_dir)
 
 
 def follow_hint(req: RunRequest, execution_id: str) -> str:
     return f"housejobs run {req.job} --env {req.env} --follow {execution_id}"
 
 
-async def run_job(ctx: Context, req: RunRequest) -> JobResult:
-    """Start (or pick up) one execution and follow it to completion; the result carries its counts."""
-    executions, job_name = _cloud_run(ctx, req.job, req.env)
+async def run_job(ctx: Context, req: RunRequest, jobs: CloudRunJobs | None = None) -> JobResult:
+    """Start (or pick up) one execution and follow it to completion; the result carries its counts.
+    `jobs`: a caller that starts several executions passes the one it made."""
+    jobs = jobs or CloudRunJobs(ctx)
+    job_name = jobs.job_name(req.job, req.env)
+    executions = jobs.executions
     base: dict[str, Any] = {"job": req.job, "cloud_run_job": job_name}
     if req.follow is not None:
         status = await executions.get(execution_path(job_name, req.follow))
@@ -115,7 +139,7 @@ async def run_job(ctx: Context, req: RunRequest) -> JobResult:
         if ctx.stop_event.is_set():
             return JobResult(Outcome.INTERRUPTED, "stopped before starting", signal=ctx.stop_signal)
         # Like a trigger's args, the operator's are added to the job's own from the catalog.
-        args = load_catalog(ctx.settings.jobs_dir)[req.job].container_args(req.args) if req.args else None
+        args = jobs.catalog[req.job].container_args(req.args) if req.args else None
         status = await executions.start(job_name, args=args, tasks=req.tasks)
         ctx.logger.info(f"started {status.id}", event="execution_started", execution=status.name,
                         tasks=status.task_count, args=args)

@@ -28,6 +28,8 @@ from housejobs.threads import in_thread
 
 if TYPE_CHECKING:
     from housejobs.context import Context
+    from housejobs.gcp.clients import Gcp
+    from housejobs.provision.desired import Desired
     from housejobs.provision.plan import Plan
 
 
@@ -66,11 +68,10 @@ async def run_checks(ctx: Context) -> Checklist:
     for name in secrets:
         out.checks.append(await _run(f"secret {name} readable", functools.partial(_read_secret, ctx, name)))
     out.checks += await _api_checks(ctx)
-    # One read of the deployment serves both checks about it.
-    plan: list[Plan] = []
-    out.checks.append(await _run("jobs and triggers in sync", lambda: _in_sync(ctx, plan)))
-    out.checks.append(await _run("no other trigger starts these jobs", lambda: _no_double_triggers(ctx, plan)))
-    out.checks.append(await _run("IAM bindings on the jobs", lambda: _bindings(ctx)))
+    deployment = _Deployment(ctx, desired)
+    out.checks.append(await _run("jobs and triggers in sync", deployment.in_sync))
+    out.checks.append(await _run("no other trigger starts these jobs", deployment.no_double_triggers))
+    out.checks.append(await _run("IAM bindings on the jobs", deployment.bindings))
     return out
 
 
@@ -141,45 +142,59 @@ async def _api_checks(ctx: Context) -> list[Check]:
     return out
 
 
-def _plan(ctx: Context, memo: list[Plan]) -> Plan:
-    from housejobs.provision.plan import compute_plan
+class _Deployment:
+    """The three checks about what is deployed: one read of the jobs and triggers (with the IAM policies
+    of the jobs found, for the last check) serves them all."""
 
-    if not memo:
-        memo.append(compute_plan(ctx, iam=False))
-    return memo[0]
+    def __init__(self, ctx: Context, desired: Desired) -> None:
+        self.ctx, self.desired = ctx, desired
+        self._gcp: Gcp | None = None
+        self._plan: Plan | None = None
 
+    def plan(self) -> tuple[Gcp, Plan]:
+        from housejobs.gcp.clients import Gcp
+        from housejobs.provision.plan import compute_plan
 
-def _in_sync(ctx: Context, memo: list[Plan]) -> str:
-    from housejobs.provision.plan import sync_state
+        self._gcp = self._gcp or Gcp(self.ctx.settings)
+        if self._plan is None:
+            # IAM is read by its own check: a policy that cannot be read fails only that one.
+            self._plan = compute_plan(self.ctx, self.desired, gcp=self._gcp, iam=False)
+        return self._gcp, self._plan
 
-    plan = _plan(ctx, memo)
-    # IAM grants are another check's business; this one is about the jobs and triggers themselves.
-    off = [f"{c.kind} {c.id} {sync_state(c.action)}" for c in plan.writes if c.kind != "iam"]
-    if off:
-        raise ConfigError("out of sync: " + ", ".join(off),
-                          hint=f"see `housejobs create-all-jobs --env {ctx.env} --plan`")
-    return (f"{sum(c.kind == 'job' for c in plan.changes)} jobs and "
-            f"{sum(c.kind == 'trigger' for c in plan.changes)} triggers match the catalog")
+    def in_sync(self) -> str:
+        from housejobs.provision.plan import sync_state
 
+        _, plan = self.plan()
+        # IAM grants are another check's business; this one is about the jobs and triggers themselves.
+        off = [f"{c.kind} {c.id} {sync_state(c.action)}" for c in plan.writes if c.kind != "iam"]
+        if off:
+            raise ConfigError("out of sync: " + ", ".join(off),
+                              hint=f"see `housejobs create-all-jobs --env {self.ctx.env} --plan`")
+        return (f"{sum(c.kind == 'job' for c in plan.changes)} jobs and "
+                f"{sum(c.kind == 'trigger' for c in plan.changes)} triggers match the catalog")
 
-def _no_double_triggers(ctx: Context, memo: list[Plan]) -> str:
-    plan = _plan(ctx, memo)
-    if plan.foreign:
-        raise ConfigError("; ".join(f"{f.target} {f.warning()}" for f in plan.foreign),
-                          hint=f"see `housejobs create-all-jobs --env {ctx.env} --plan`")
-    return f"no Scheduler job outside the catalog starts a housejobs job of {ctx.env}"
+    def no_double_triggers(self) -> str:
+        _, plan = self.plan()
+        if plan.foreign:
+            raise ConfigError("; ".join(f"{f.target} {f.warning()}" for f in plan.foreign),
+                              hint=f"see `housejobs create-all-jobs --env {self.ctx.env} --plan`")
+        return f"no Scheduler job outside the catalog starts a housejobs job of {self.ctx.env}"
 
+    def bindings(self) -> str:
+        """The scheduler account's roles on the jobs, as create-all-jobs plans them (plan.iam_changes)."""
+        from housejobs.provision.plan import iam_changes
 
-def _bindings(ctx: Context) -> str:
-    from housejobs.provision.apply import check_bindings
-    from housejobs.provision.desired import required_bindings
-
-    problems = check_bindings(ctx)
-    if problems:
-        raise ConfigError("; ".join(problems), hint=f"`housejobs create-all-jobs --env {ctx.env}` grants them")
-    count = sum(b.kind == "run-job" for b in required_bindings(ctx))
-    return (f"{count} scheduler bindings present on the jobs (secret and BigQuery bindings are listed by "
-            "create-all-jobs --plan; their policies are not read here)")
+        gcp, plan = self.plan()
+        live = plan.live_jobs
+        changes = iam_changes(gcp, self.desired, live)
+        problems = [f"{c.id}: {c.binding.member} lacks {c.binding.role}" if c.name in live else
+                    f"{c.id}: job missing, so {c.binding.member} has no {c.binding.role} on it"
+                    for c in changes if c.action == "grant" and c.binding is not None]
+        if problems:
+            raise ConfigError("; ".join(problems),
+                              hint=f"`housejobs create-all-jobs --env {self.ctx.env}` grants them")
+        return (f"{len(changes)} scheduler bindings present on the jobs (secret and BigQuery bindings are listed "
+                "by create-all-jobs --plan; their policies are not read here)")
 
 
 # --- doctor, the report -----------------------------------------------------------------------------------

@@ -18,10 +18,11 @@ from housejobs.catalog import JobDef, load_catalog, trigger_id
 from housejobs.context import Context
 from housejobs.errors import ApiError, UsageError
 from housejobs.gcp.executions import job_path
-from housejobs.gcp.records import NOT_PROVISIONED, UNKNOWN, TriggerState
+from housejobs.gcp.records import CANCELLED, FAILED, NOT_PROVISIONED, UNKNOWN, TriggerState, iso
+from housejobs.jobs.cloud_run import project_region
 from housejobs.jobs.period_rules import period_of_run, rule_for
 from housejobs.jobs.reminder import household_zone
-from housejobs.jobs.slots import CANCELLED, FAILED, MISSED, SLOT_STATES, TOLERANCE_S, History, build_history
+from housejobs.jobs.slots import MISSED, SLOT_STATES, TOLERANCE_S, History, build_history
 from housejobs.results import JobResult, Outcome
 
 if TYPE_CHECKING:
@@ -76,8 +77,7 @@ async def read_history(ctx: Context, req: HistoryRequest, *, now: datetime | Non
 
     catalog = load_catalog(ctx.settings.jobs_dir)
     check_history(req, catalog)
-    project = ctx.settings.require("project", "history")
-    region = ctx.settings.require("region", "history")
+    project, region = project_region(ctx, "history")
     now = now or ctx.clock.now()
     start = window_start(now, req.days)
     selected = list(dict.fromkeys(req.jobs)) or list(catalog)
@@ -122,7 +122,7 @@ def history_result(history: History, req: HistoryRequest) -> JobResult:
                + (f" ({states})" if states else "") + f", {runs} manual run{'s' if runs != 1 else ''}")
     details = {
         "env": req.env,
-        "window": {"start": _iso(history.start), "end": _iso(history.now), "days": req.days},
+        "window": {"start": iso(history.start), "end": iso(history.now), "days": req.days},
         "tolerance_s": TOLERANCE_S,
         "fail_on": list(req.fail_on),
         "rows": [r.as_dict() for r in history.rows],
@@ -137,7 +137,3 @@ def history_result(history: History, req: HistoryRequest) -> JobResult:
         return JobResult(Outcome.FAILED, f"--fail-on {','.join(req.fail_on)}: {found}; {summary}", counts=counts,
                          details=details)
     return JobResult(Outcome.SKIPPED, f"a report, nothing changed: {summary}", counts=counts, details=details)
-
-
-def _iso(when: datetime) -> str:
-    return when.isoformat().replace("+00:00", "Z")

@@ -67,6 +67,12 @@ def parse_period(rule: PeriodRule, value: str, option: str, now: datetime) -> st
     return periods.parse_period(rule.unit, value, now, option)
 
 
+def period_start(rule: PeriodRule, period: str) -> datetime:
+    """The start of `period` (a parsed one), as UTC midnight of its first day."""
+    first = date.fromisoformat(period + "-01" if rule.unit == MONTH else period)
+    return datetime(first.year, first.month, first.day, tzinfo=UTC)
+
+
 def periods_between(rule: PeriodRule, first: str, last: str) -> list[str]:
     """Every period from `first` to `last`, both included, oldest first ([] if last < first)."""
     out: list[str] = []

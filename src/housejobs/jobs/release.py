@@ -11,7 +11,7 @@ from typing import Any
 
 from housejobs.context import Context
 from housejobs.errors import HousejobsError
-from housejobs.jobs.cloud_run import RunRequest, run_job
+from housejobs.jobs.cloud_run import CloudRunJobs, RunRequest, run_job
 from housejobs.jobs.registry import RELEASE_STEPS, JobArgs, spec
 from housejobs.results import JobResult, Outcome
 
@@ -20,13 +20,14 @@ async def release(ctx: Context, env: str, *, local: bool) -> JobResult:
     """migrate → bootstrap → org-sync-all, stopping at the first step that does not exit 0."""
     steps: list[dict[str, Any]] = []
     final: JobResult | None = None
+    cloud = CloudRunJobs(ctx)  # one client for the three steps' executions
     for job in RELEASE_STEPS:
         if ctx.stop_event.is_set():
             final = JobResult(Outcome.INTERRUPTED, f"stopped before {job}", signal=ctx.stop_signal)
             break
         ctx.logger.info(f"release: {job}", event="release_step_started", step=job, local=local)
         try:
-            result = await (spec(job).run(ctx, JobArgs()) if local else run_job(ctx, RunRequest(job, env)))
+            result = await (spec(job).run(ctx, JobArgs()) if local else run_job(ctx, RunRequest(job, env), cloud))
         except HousejobsError as exc:
             result = exc.result()
         step = {"job": job, "outcome": result.outcome.value, "exit_code": result.exit_code,

@@ -38,13 +38,24 @@ from zoneinfo import ZoneInfo
 
 from housejobs.catalog import DEFAULT_TRIGGER, JobDef, Trigger
 from housejobs.cron import fire_times
-from housejobs.gcp.records import NOT_PROVISIONED, PAUSED, UNKNOWN, ExecutionRecord, TriggerState, iso
+from housejobs.gcp.records import (
+    CANCELLED,
+    FAILED,
+    NOT_PROVISIONED,
+    PAUSED,
+    RUNNING,
+    SUCCEEDED,
+    UNKNOWN,
+    ExecutionRecord,
+    TriggerState,
+    iso,
+)
 from housejobs.gcp.specs import SCHEDULER_RETRY_DEFAULTS
 
 EARLY_S = 60
 TOLERANCE_S = 300
 
-SUCCEEDED, RUNNING, FAILED, CANCELLED = "succeeded", "running", "failed", "cancelled"
+# An execution's settled states (gcp/records.py), and two a slot can be in without one.
 MISSED, PENDING = "missed", "pending"
 SLOT_STATES = (SUCCEEDED, FAILED, CANCELLED, RUNNING, PENDING, MISSED)
 # Best first: the state a slot (or a period) takes when several executions speak for it.
@@ -156,7 +167,7 @@ class History:
                 note(slot.period, slot.state)
         for run in self.runs:
             if run.job == job and (trigger is None or run.trigger == trigger):
-                note(run.period, run.execution.state if run.execution.state in _RANK else RUNNING)
+                note(run.period, run.execution.state)
         return out
 
 
@@ -275,10 +286,10 @@ def _match(job: JobDef, slots: list[Slot], records: list[ExecutionRecord]) -> li
 def _settle(slot: Slot, now: datetime) -> None:
     """A slot's state from the executions matched to it (held in `others` until now)."""
     if slot.others:
-        best = min(slot.others, key=lambda e: (_RANK.get(e.state, _RANK[RUNNING]), e.at or now))
+        best = min(slot.others, key=lambda e: (_RANK[e.state], e.at or now))
         slot.execution = best
         slot.others = [e for e in slot.others if e is not best]
-        slot.state = best.state if best.state in (SUCCEEDED, FAILED, CANCELLED) else RUNNING
+        slot.state = best.state
         slot.reason = ""
     elif now < slot.window_end:
         slot.state, slot.reason = PENDING, "its window is still open"

@@ -1,19 +1,19 @@
 """Applying a plan: each write in order (jobs, grants, triggers, then prunes), stopping at the first
-failure so that a rerun picks up the rest; and the check of the grants housejobs makes itself.
+failure so that a rerun picks up the rest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from housejobs.errors import ApiAuthError, ApiStatusError, ApiUnavailable, ConfigError
 from housejobs.gcp import protos, specs
 from housejobs.gcp.clients import Gcp
 from housejobs.gcp.errors import google_errors
-from housejobs.provision.desired import Binding, Desired, DesiredJob, DesiredTrigger, required_bindings
-from housejobs.provision.plan import TIMEOUT_S, Change, Plan, has_binding, read_policy
+from housejobs.provision.desired import Binding, Desired, DesiredJob, DesiredTrigger
+from housejobs.provision.plan import TIMEOUT_S, Change, Plan, has_binding
 
 if TYPE_CHECKING:
     from housejobs.context import Context
@@ -94,27 +94,3 @@ def _grant(gcp: Gcp, binding: Binding) -> None:
     protos.add_member(policy, binding.role, binding.member)
     gcp.jobs.set_iam_policy(request={"resource": binding.resource, "policy": policy}, timeout=TIMEOUT_S)
 
-
-def check_bindings(ctx: Context, gcp: Gcp | None = None) -> list[str]:
-    """What is missing of the bindings on Cloud Run Jobs (job-level policies). Secret, BigQuery and
-    project bindings are not read here: see `required_bindings` for those."""
-    gcp = gcp or Gcp(ctx.settings)
-    problems: list[str] = []
-    policies: dict[str, Any] = {}
-    for binding in required_bindings(ctx):
-        if binding.kind != "run-job":
-            continue
-        jid = binding.resource.rsplit("/", 1)[-1]
-        if binding.resource not in policies:
-            try:
-                policies[binding.resource] = read_policy(gcp, binding.resource)
-            except ApiStatusError as exc:
-                if exc.status != 404:
-                    raise
-                policies[binding.resource] = None
-        policy = policies[binding.resource]
-        if policy is None:
-            problems.append(f"{jid}: job missing, so {binding.member} has no {binding.role} on it")
-        elif not has_binding(policy, binding):
-            problems.append(f"{jid}: {binding.member} lacks {binding.role}")
-    return problems

@@ -171,7 +171,3 @@ def _bindings(jobs: list[JobDef], env: str, project: str, region: str, runtime_s
             out.append(Binding(scheduler, WITH_OVERRIDES, name, "run-job",
                                "its triggers pass args as container overrides (run.jobs.runWithOverrides)"))
     return out
-
-
-def required_bindings(ctx: Context) -> list[Binding]:
-    return build_desired(ctx).bindings

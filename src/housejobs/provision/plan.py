@@ -5,6 +5,7 @@ lines, and the rules for what --prune and --prune-foreign delete (ownership.py p
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -116,6 +117,11 @@ class Plan:
             out[c.action] += 1
         return out
 
+    @property
+    def live_jobs(self) -> set[str]:
+        """The full names of the Cloud Run jobs this plan found."""
+        return {c.name for c in self.changes if c.kind == "job" and c.actual is not None}
+
     def find(self, kind: Kind, id: str) -> Change | None:
         return next((c for c in self.changes if c.kind == kind and c.id == id), None)
 
@@ -202,7 +208,7 @@ def compute_plan(ctx: Context, desired: Desired | None = None, *, prune: bool = 
             specs.run_job_view(want.body, MANAGED_LABELS),
             None if actual is None else specs.run_job_view(actual, MANAGED_LABELS), actual))
     if iam:
-        changes += _iam_changes(gcp, desired, run_jobs)
+        changes += iam_changes(gcp, desired, run_jobs)
     for trig in desired.triggers:
         actual = triggers.get(trig.name)
         changes.append(_compare(
@@ -227,7 +233,9 @@ def _compare(kind: Kind, id: str, name: str, job: str, want: DesiredJob | Desire
     return Change(kind, "update" if lines else "unchanged", id, name, job, lines, want, actual)
 
 
-def _iam_changes(gcp: Gcp, desired: Desired, run_jobs: dict[str, dict[str, Any]]) -> list[Change]:
+def iam_changes(gcp: Gcp, desired: Desired, existing: Collection[str]) -> list[Change]:
+    """The scheduler account's bindings on the jobs (one `iam` change each): the policy of each job in
+    `existing` (full names) is read once; a job not there yet has none of its bindings."""
     out: list[Change] = []
     policies: dict[str, Any] = {}
     for binding in desired.bindings:
@@ -236,7 +244,7 @@ def _iam_changes(gcp: Gcp, desired: Desired, run_jobs: dict[str, dict[str, Any]]
         jid = binding.resource.rsplit("/", 1)[-1]
         job = jid.removeprefix("housejobs-").removesuffix(f"-{desired.env}")
         present = False
-        if binding.resource in run_jobs:
+        if binding.resource in existing:
             if binding.resource not in policies:
                 policies[binding.resource] = read_policy(gcp, binding.resource)
             present = has_binding(policies[binding.resource], binding)
