@@ -1,6 +1,7 @@
 """The terminal: the same content cli/render.py prints as plain text, drawn with rich.
 
-The outcome in its colour, tables with aligned columns under a rule, checklists with a green ✓ or a red ✗.
+The outcome in its colour, tables with aligned columns under a rule (one whose words cannot fit side by
+side, such as smoke's log links: its plain lines), checklists with a green ✓ or a red ✗.
 Everything is redacted before rich sees it, and nothing is read as markup (a message quoting a server's
 answer must not turn into styles). Lines that carry their own colour (history's grid) pass through as
 ANSI text. Loaded only when stdout is a terminal or FORCE_COLOR asks for colour.
@@ -12,6 +13,7 @@ from typing import TextIO
 
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table as RichTable
 from rich.text import Text
 
@@ -19,6 +21,8 @@ from housejobs.cli.text import COLOURS, head_lines, summary_parts, tail_lines, v
 from housejobs.redact import redact
 from housejobs.results import Checklist, Run, Table, View
 from housejobs.runtime import Runtime
+
+UNBOUNDED = 1_000_000  # a width no table reaches: to measure what one needs
 
 
 def console(stream: TextIO, *, colour: bool) -> Console:
@@ -60,6 +64,11 @@ def _view(out: Console, view: View) -> None:
             table.add_column(column, overflow="fold")
         for row in view.rows:
             table.add_row(*(Text(redact(cell)) for cell in row))
+        if Measurement.get(out, out.options.update_width(UNBOUNDED), table).minimum > out.width:
+            # Its longest words do not fit side by side, so rich would cut one (smoke's log links): its plain
+            # lines instead, each whole for the terminal to wrap, so a link still copies and opens.
+            _lines(out, view_lines(view))
+            return
         out.print(table)
     elif isinstance(view, Checklist):
         if view.title:
