@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from housejobs.context import Context
 from housejobs.errors import HousejobsError, UsageError
-from housejobs.results import JobResult, Lines, Outcome
+from housejobs.results import JobResult, Lines, Outcome, Table, View
 from housejobs.threads import in_thread
 
 if TYPE_CHECKING:
@@ -148,26 +148,24 @@ async def list_jobs_env(ctx: Context) -> JobResult:
     orphans = [f for f in plan.foreign if f.target not in {j.id for j in plan.desired.jobs}]
     document = {"env": env, "project": plan.desired.project, "region": plan.desired.region, "jobs": rows,
                 "foreign_triggers": [f.as_dict() for f in plan.foreign]}
-    # One row per trigger (reminder has three); the job's own cells only on its first row.
-    table = [("NAME", "KIND", "STATE", "TRIGGER", "LAST EXECUTION")]
+    # One row per trigger (reminder has three); the job's own cells only on its first row. A warning is a
+    # note under them (a shorter row): it runs on from the trigger column and widens none, since a long
+    # warning would push every row's last-execution cell off the screen.
+    table: list[tuple[str, ...]] = []
     for r in rows:
         last = r["last_execution"]
         shown = [(f"{t['name']}: " if t["name"] != "schedule" else "") + f"{t['schedule']} {t['time_zone']} "
                  + t["state"] + ("" if t["sync"] == "in sync" else f" ({t['sync']})") for t in r["triggers"]]
-        shown = (shown or ["—"]) + [f"! {f['warning']}" for f in r["foreign_triggers"]]
+        shown = shown or ["—"]
         table.append((r["name"], r["kind"], r["state"], shown[0],
                       f"{last['status']} {last['time']}" if last else "—"))
         table += [("", "", "", more, "") for more in shown[1:]]
-    widths = [max(len(row[i]) for row in table) for i in range(3)]
-    lines = [f"{env} · project {plan.desired.project} · region {plan.desired.region}"]
-    # The trigger column is padded only as wide as its schedules: a long warning would push every
-    # row's last-execution cell off the screen.
-    trigger_width = max(len(row[3]) for row in table if not row[3].startswith("! "))
-    lines += [("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  "
-               + (row[3] if row[3].startswith("! ") else row[3].ljust(trigger_width) + "  " + row[4])).rstrip()
-              for row in table]
-    lines += [f"! {f.target}: {f.warning()}" for f in orphans]
-    return JobResult(Outcome.SKIPPED, f"{len(rows)} jobs", views=[Lines(tuple(lines))], document=document)
+        table += [("", "", "", f"! {f['warning']}") for f in r["foreign_triggers"]]
+    views: list[View] = [Table(("NAME", "KIND", "STATE", "TRIGGER", "LAST EXECUTION"), tuple(table),
+                               title=f"{env} · project {plan.desired.project} · region {plan.desired.region}")]
+    if orphans:
+        views.append(Lines(tuple(f"! {f.target}: {f.warning()}" for f in orphans)))
+    return JobResult(Outcome.SKIPPED, f"{len(rows)} jobs", views=views, document=document)
 
 
 def _last_execution(job: dict[str, Any] | None) -> dict[str, str] | None:
