@@ -58,13 +58,10 @@ def run_lines(run: Run) -> list[str]:
 
 
 def head_lines(result: JobResult) -> list[str]:
-    """What follows the summary line, before the views: the counts and a command's own lines."""
-    lines = []
-    if result.counts:
-        lines.append("  " + "  ".join(f"{k}={v}" for k, v in result.counts.items()))
-    # A command's own report lines (create-all-jobs' plan, history's grid), one string per line.
-    lines += [str(line) for line in result.details.get("lines") or []]
-    return lines
+    """What follows the summary line, before the views: the counts."""
+    if not result.counts:
+        return []
+    return ["  " + "  ".join(f"{k}={v}" for k, v in result.counts.items())]
 
 
 def tail_lines(result: JobResult) -> list[str]:

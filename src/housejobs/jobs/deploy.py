@@ -41,7 +41,10 @@ async def _create_all_jobs(ctx: Context, desired: Desired, *, plan_only: bool, p
 
     plan = await in_thread(compute_plan, ctx, desired, prune=prune, prune_foreign=prune_foreign)
     counts = plan.counts()
-    details: dict[str, Any] = {"plan": plan.as_dict(), "lines": plan.lines()}
+    lines = plan.lines()
+    # The plan's lines are drawn as a view, and stay in the JSON document's details for its readers.
+    details: dict[str, Any] = {"plan": plan.as_dict(), "lines": lines}
+    views: list[View] = [Lines(tuple(lines))]
     pending = {k: v for k, v in counts.items() if k != "unchanged" and v}
     summary = ", ".join(f"{v} to {k}" for k, v in pending.items()) or "no changes"
     # A double trigger is no change of housejobs' own, but the one line everyone reads must not hide it.
@@ -51,9 +54,10 @@ async def _create_all_jobs(ctx: Context, desired: Desired, *, plan_only: bool, p
         verb = "triggers also start" if n > 1 else "trigger also starts"
         warning = f"; warning: {n} other {verb} a housejobs job (see the plan)"
     if plan_only:
-        return JobResult(Outcome.DRY_RUN, f"plan: {summary}{warning}", counts, details)
+        return JobResult(Outcome.DRY_RUN, f"plan: {summary}{warning}", counts, details, views=views)
     if plan.in_sync:
-        return JobResult(Outcome.SKIPPED, f"no changes: every job and trigger is in sync{warning}", counts, details)
+        return JobResult(Outcome.SKIPPED, f"no changes: every job and trigger is in sync{warning}", counts, details,
+                         views=views)
     report = await in_thread(apply_plan, ctx, plan, should_stop=ctx.stop_event.is_set)
     done = len(report.applied)
     details["applied"] = [f"{c.action} {c.kind} {c.id}" for c in report.applied]
@@ -64,13 +68,13 @@ async def _create_all_jobs(ctx: Context, desired: Desired, *, plan_only: bool, p
         left = len(plan.writes) - done
         message = f"{done} of {len(plan.writes)} changes applied; {left} left for a rerun"
         return JobResult(Outcome.PARTIAL if done else Outcome.FAILED, message, counts, details,
-                         failures=[failure])
+                         failures=[failure], views=views)
     if report.stopped:
         return JobResult(Outcome.INTERRUPTED, f"stopped after {done} of {len(plan.writes)} changes; a rerun "
-                         "applies the rest", counts, details, signal=ctx.stop_signal)
+                         "applies the rest", counts, details, signal=ctx.stop_signal, views=views)
     past = {"create": "created", "update": "updated", "grant": "granted", "prune": "pruned"}
     return JobResult(Outcome.APPLIED, ", ".join(f"{v} {past[k]}" for k, v in pending.items()) + warning, counts,
-                     details)
+                     details, views=views)
 
 
 # --- pause / resume -------------------------------------------------------------------------------
