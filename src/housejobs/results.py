@@ -54,7 +54,10 @@ class PlannedCall:
 # --- what a result shows beyond its summary: data, drawn by the one renderer (cli/render.py) ------------------
 @dataclass(frozen=True)
 class Table:
-    """Rows of cells under column names (list-jobs, migrate status, smoke's executions)."""
+    """Rows of cells under column names (list-jobs, migrate status, smoke's executions).
+
+    A row shorter than the columns is a note under the rows above it (list-jobs' `! also started by …`):
+    its last cell runs on over the columns it lacks, and widens none of them."""
 
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]

@@ -569,6 +569,25 @@ def test_list_jobs_env_marks_a_job_that_another_trigger_also_starts(cli: Cli, gc
     assert gcp.write_calls == 0
 
 
+def test_list_jobs_env_warnings_widen_no_column(cli: Cli, gcp: GcpEnv) -> None:
+    assert deploy(cli, gcp).code == 0
+    _double_triggers(gcp)
+    plain = cli("list-jobs", "--env", "stage", env=gcp.env).stdout.splitlines()
+    last = plain[1].index("LAST EXECUTION")
+    reset = next(i for i, line in enumerate(plain) if line.startswith("quota-reset "))
+    # The last-execution column starts after the longest schedule, though the warning runs far past it.
+    assert last == plain[1].index("TRIGGER") + len("rent-warning: 0 9 25 * * Australia/Sydney ENABLED") + 2
+    assert plain[reset][last:] == "—"
+    assert plain[reset + 1].index("! ") == plain[1].index("TRIGGER") and len(plain[reset + 1]) > last + 40
+    # On a terminal: a rich table under a rule, the warning wrapped inside the trigger column.
+    drawn = cli("list-jobs", "--env", "stage", tty=True, env={**gcp.env, "NO_COLOR": "1"}).stdout.splitlines()
+    assert drawn[1].split() == ["NAME", "KIND", "STATE", "TRIGGER", "LAST", "EXECUTION"]
+    assert set(drawn[2]) == {"─"} and len(drawn[2]) < 120
+    assert all(len(line) <= len(drawn[2]) for line in drawn if not line.startswith("! "))
+    reset = next(i for i, line in enumerate(drawn) if line.startswith("quota-reset "))
+    assert drawn[reset + 1].strip().startswith("! also started by quota-reset-daily")
+
+
 def test_list_jobs_env_refuses_an_unknown_env(cli: Cli, gcp: GcpEnv) -> None:
     result = cli("list-jobs", "--env", "qa", env=gcp.env)
     assert result.code == 2

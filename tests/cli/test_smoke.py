@@ -166,6 +166,25 @@ def test_smoke_prints_the_checklist_and_one_table(cli: Cli, world: World) -> Non
     assert any(r.get("event") == "smoke_dry_run" for r in result.log_records())
 
 
+def test_on_a_terminal_each_log_link_stays_whole(cli: Cli, world: World) -> None:
+    # The table is wider than the screen: folded by rich, a link would no longer open; its plain lines do.
+    result = cli("smoke", "--env", "stage", "--only", "quota-reset", tty=True, env={**world.env, "NO_COLOR": "1"})
+    assert result.code == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert "✓ secret ca-root-api-key-test readable: latest version accessible" in lines
+    assert lines[-2].split() == ["JOB", "EXECUTION", "OUTCOME", "DURATION", "LOGS"]
+    row = lines[-1].split()
+    assert row[0] == "quota-reset" and row[1].startswith("housejobs-quota-reset-stage-") and row[2] == "succeeded"
+    assert row[-1].startswith("https://console.cloud.google.com/logs/viewer?project=cloudact-testing-1")
+    assert row[-1].endswith(f"execution_name%22%3D%22{row[1]}%22")
+    # --json keeps carrying the same text lines in details.lines, beside the checks and rows as data.
+    doc = cli("smoke", "--env", "stage", "--only", "quota-reset", "--json", env=world.env).json()
+    text = doc["details"]["lines"]
+    assert text[:len(doc["details"]["checks"])] == [line for line in lines if line[:1] in "✓✗"]
+    assert text[-2] == lines[-2] and text[-1].split()[0] == "quota-reset"
+    assert text[-1].split()[-1] == doc["details"]["rows"][0]["log_uri"]
+
+
 def test_only_one_job(cli: Cli, world: World) -> None:
     result = smoke(cli, world, "--only", "reminder", "--json")
     assert result.code == 0, result.stdout

@@ -253,7 +253,12 @@ def smoke(
     bad_input = catalog_check(lambda names: check_only(only, names))
 
     async def job_fn(ctx: Context) -> JobResult:
-        return await run_smoke(ctx, only=only, concurrency=concurrency)
+        result = await run_smoke(ctx, only=only, concurrency=concurrency)
+        if json:  # the JSON document has always carried the checklist and the table as text lines too
+            from housejobs.cli.text import view_lines
+
+            result.details["lines"] = [line for view in result.views for line in view_lines(view)]
+        return result
 
     return run(options(env, None, False, yes, json, deadline, debug, uses=("cloud-run", "admin")), "smoke",
                refusing(bad_input, job_fn),

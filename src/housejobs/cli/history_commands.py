@@ -24,7 +24,7 @@ from housejobs.cli.options import (
     options,
     run,
 )
-from housejobs.results import Run
+from housejobs.results import Lines, Run
 
 if TYPE_CHECKING:
     from housejobs.context import Context
@@ -78,7 +78,7 @@ def history(
 
             result.details["html"] = str(_write(rt.cwd, html, render_html(found, env)))
         if not json:
-            result.details["lines"] = render_text(found, env, colour=colour(rt))
+            result.views.append(Lines(tuple(render_text(found, env, colour=colour(rt)))))
         return result
 
     return run(options(env, None, False, False, json, None, debug, uses=("cloud-run",)), "history", job_fn)
@@ -138,7 +138,7 @@ def backfill(
                               allow_concurrent)
         result = await run_backfill(ctx, req)
         if not json:
-            result.details["lines"] = backfill_lines(result.details)
+            result.views.append(Lines(tuple(backfill_lines(result.details))))
         return result
 
     uses: tuple[Use, ...] = (("bot",) if job == "reminder" else ("admin",)) if local else ("cloud-run",)

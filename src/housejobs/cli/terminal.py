@@ -1,6 +1,7 @@
 """The terminal: the same content cli/render.py prints as plain text, drawn with rich.
 
-The outcome in its colour, tables with aligned columns under a rule, checklists with a green ✓ or a red ✗.
+The outcome in its colour, tables with aligned columns under a rule (one whose words cannot fit side by
+side, such as smoke's log links: its plain lines), checklists with a green ✓ or a red ✗.
 Everything is redacted before rich sees it, and nothing is read as markup (a message quoting a server's
 answer must not turn into styles). Lines that carry their own colour (history's grid) pass through as
 ANSI text. Loaded only when stdout is a terminal or FORCE_COLOR asks for colour.
@@ -11,14 +12,18 @@ from __future__ import annotations
 from typing import TextIO
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from housejobs.cli.text import COLOURS, head_lines, summary_parts, tail_lines, view_lines
+from housejobs.cli.text import COLOURS, column_widths, head_lines, summary_parts, tail_lines, view_lines
 from housejobs.redact import redact
 from housejobs.results import Checklist, Run, Table, View
 from housejobs.runtime import Runtime
+
+UNBOUNDED = 1_000_000  # a width no table reaches: to measure what one needs
 
 
 def console(stream: TextIO, *, colour: bool) -> Console:
@@ -56,10 +61,18 @@ def _view(out: Console, view: View) -> None:
     if isinstance(view, Table):
         table = RichTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="",
                           title=redact(view.title) or None, title_justify="left", title_style="")
-        for column in view.columns:
-            table.add_column(column, overflow="fold")
-        for row in view.rows:
-            table.add_row(*(Text(redact(cell)) for cell in row))
+        rows = [tuple(redact(cell) for cell in row) for row in view.rows]
+        # No column grows past its widest cell: a note (a shorter row) wraps inside its last column.
+        widths = column_widths(view.columns, rows, cell_len)
+        for column, width in zip(view.columns, widths, strict=True):
+            table.add_column(column, overflow="fold", max_width=width)
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))
+        if Measurement.get(out, out.options.update_width(UNBOUNDED), table).minimum > out.width:
+            # Its longest words do not fit side by side, so rich would cut one (smoke's log links): its plain
+            # lines instead, each whole for the terminal to wrap, so a link still copies and opens.
+            _lines(out, view_lines(view))
+            return
         out.print(table)
     elif isinstance(view, Checklist):
         if view.title:

@@ -4,6 +4,7 @@ documents. What goes to a pipe, a file or Cloud Logging; the terminal draws the 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from housejobs.results import Checklist, JobResult, Outcome, Run, Table, View
@@ -57,13 +58,10 @@ def run_lines(run: Run) -> list[str]:
 
 
 def head_lines(result: JobResult) -> list[str]:
-    """What follows the summary line, before the views: the counts and a command's own lines."""
-    lines = []
-    if result.counts:
-        lines.append("  " + "  ".join(f"{k}={v}" for k, v in result.counts.items()))
-    # A command's own report lines (create-all-jobs' plan, history's grid), one string per line.
-    lines += [str(line) for line in result.details.get("lines") or []]
-    return lines
+    """What follows the summary line, before the views: the counts."""
+    if not result.counts:
+        return []
+    return ["  " + "  ".join(f"{k}={v}" for k, v in result.counts.items())]
 
 
 def tail_lines(result: JobResult) -> list[str]:
@@ -84,9 +82,8 @@ def view_lines(view: View) -> list[str]:
     """A view as plain text lines."""
     out = [view.title] if view.title else []
     if isinstance(view, Table):
-        cells = [view.columns, *view.rows]
-        widths = [max(len(row[i]) for row in cells) for i in range(len(view.columns))]
-        out += ["  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in cells]
+        widths = column_widths(view.columns, view.rows, len)
+        out += ["  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in [view.columns, *view.rows]]
     elif isinstance(view, Checklist):
         out += [c.line() for c in view.checks]
     else:
@@ -94,4 +91,11 @@ def view_lines(view: View) -> list[str]:
     return out
 
 
-
+def column_widths(columns: Sequence[str], rows: Iterable[Sequence[str]], measure: Callable[[str], int]) -> list[int]:
+    """Each column as wide as its widest cell, but a note's last cell (a row shorter than the columns) runs on
+    over the columns it lacks and widens none."""
+    widths = [measure(c) for c in columns]
+    for row in rows:
+        for i, cell in enumerate(row if len(row) == len(columns) else row[:-1]):
+            widths[i] = max(widths[i], measure(cell))
+    return widths

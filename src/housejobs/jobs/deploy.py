@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from housejobs.context import Context
 from housejobs.errors import HousejobsError, UsageError
-from housejobs.results import JobResult, Lines, Outcome
+from housejobs.results import JobResult, Lines, Outcome, Table, View
 from housejobs.threads import in_thread
 
 if TYPE_CHECKING:
@@ -41,7 +41,10 @@ async def _create_all_jobs(ctx: Context, desired: Desired, *, plan_only: bool, p
 
     plan = await in_thread(compute_plan, ctx, desired, prune=prune, prune_foreign=prune_foreign)
     counts = plan.counts()
-    details: dict[str, Any] = {"plan": plan.as_dict(), "lines": plan.lines()}
+    lines = plan.lines()
+    # The plan's lines are drawn as a view, and stay in the JSON document's details for its readers.
+    details: dict[str, Any] = {"plan": plan.as_dict(), "lines": lines}
+    views: list[View] = [Lines(tuple(lines))]
     pending = {k: v for k, v in counts.items() if k != "unchanged" and v}
     summary = ", ".join(f"{v} to {k}" for k, v in pending.items()) or "no changes"
     # A double trigger is no change of housejobs' own, but the one line everyone reads must not hide it.
@@ -51,9 +54,10 @@ async def _create_all_jobs(ctx: Context, desired: Desired, *, plan_only: bool, p
         verb = "triggers also start" if n > 1 else "trigger also starts"
         warning = f"; warning: {n} other {verb} a housejobs job (see the plan)"
     if plan_only:
-        return JobResult(Outcome.DRY_RUN, f"plan: {summary}{warning}", counts, details)
+        return JobResult(Outcome.DRY_RUN, f"plan: {summary}{warning}", counts, details, views=views)
     if plan.in_sync:
-        return JobResult(Outcome.SKIPPED, f"no changes: every job and trigger is in sync{warning}", counts, details)
+        return JobResult(Outcome.SKIPPED, f"no changes: every job and trigger is in sync{warning}", counts, details,
+                         views=views)
     report = await in_thread(apply_plan, ctx, plan, should_stop=ctx.stop_event.is_set)
     done = len(report.applied)
     details["applied"] = [f"{c.action} {c.kind} {c.id}" for c in report.applied]
@@ -64,13 +68,13 @@ async def _create_all_jobs(ctx: Context, desired: Desired, *, plan_only: bool, p
         left = len(plan.writes) - done
         message = f"{done} of {len(plan.writes)} changes applied; {left} left for a rerun"
         return JobResult(Outcome.PARTIAL if done else Outcome.FAILED, message, counts, details,
-                         failures=[failure])
+                         failures=[failure], views=views)
     if report.stopped:
         return JobResult(Outcome.INTERRUPTED, f"stopped after {done} of {len(plan.writes)} changes; a rerun "
-                         "applies the rest", counts, details, signal=ctx.stop_signal)
+                         "applies the rest", counts, details, signal=ctx.stop_signal, views=views)
     past = {"create": "created", "update": "updated", "grant": "granted", "prune": "pruned"}
     return JobResult(Outcome.APPLIED, ", ".join(f"{v} {past[k]}" for k, v in pending.items()) + warning, counts,
-                     details)
+                     details, views=views)
 
 
 # --- pause / resume -------------------------------------------------------------------------------
@@ -148,26 +152,24 @@ async def list_jobs_env(ctx: Context) -> JobResult:
     orphans = [f for f in plan.foreign if f.target not in {j.id for j in plan.desired.jobs}]
     document = {"env": env, "project": plan.desired.project, "region": plan.desired.region, "jobs": rows,
                 "foreign_triggers": [f.as_dict() for f in plan.foreign]}
-    # One row per trigger (reminder has three); the job's own cells only on its first row.
-    table = [("NAME", "KIND", "STATE", "TRIGGER", "LAST EXECUTION")]
+    # One row per trigger (reminder has three); the job's own cells only on its first row. A warning is a
+    # note under them (a shorter row): it runs on from the trigger column and widens none, since a long
+    # warning would push every row's last-execution cell off the screen.
+    table: list[tuple[str, ...]] = []
     for r in rows:
         last = r["last_execution"]
         shown = [(f"{t['name']}: " if t["name"] != "schedule" else "") + f"{t['schedule']} {t['time_zone']} "
                  + t["state"] + ("" if t["sync"] == "in sync" else f" ({t['sync']})") for t in r["triggers"]]
-        shown = (shown or ["—"]) + [f"! {f['warning']}" for f in r["foreign_triggers"]]
+        shown = shown or ["—"]
         table.append((r["name"], r["kind"], r["state"], shown[0],
                       f"{last['status']} {last['time']}" if last else "—"))
         table += [("", "", "", more, "") for more in shown[1:]]
-    widths = [max(len(row[i]) for row in table) for i in range(3)]
-    lines = [f"{env} · project {plan.desired.project} · region {plan.desired.region}"]
-    # The trigger column is padded only as wide as its schedules: a long warning would push every
-    # row's last-execution cell off the screen.
-    trigger_width = max(len(row[3]) for row in table if not row[3].startswith("! "))
-    lines += [("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  "
-               + (row[3] if row[3].startswith("! ") else row[3].ljust(trigger_width) + "  " + row[4])).rstrip()
-              for row in table]
-    lines += [f"! {f.target}: {f.warning()}" for f in orphans]
-    return JobResult(Outcome.SKIPPED, f"{len(rows)} jobs", views=[Lines(tuple(lines))], document=document)
+        table += [("", "", "", f"! {f['warning']}") for f in r["foreign_triggers"]]
+    views: list[View] = [Table(("NAME", "KIND", "STATE", "TRIGGER", "LAST EXECUTION"), tuple(table),
+                               title=f"{env} · project {plan.desired.project} · region {plan.desired.region}")]
+    if orphans:
+        views.append(Lines(tuple(f"! {f.target}: {f.warning()}" for f in orphans)))
+    return JobResult(Outcome.SKIPPED, f"{len(rows)} jobs", views=views, document=document)
 
 
 def _last_execution(job: dict[str, Any] | None) -> dict[str, str] | None:

@@ -21,7 +21,7 @@ they never wait for each other.
 
 The result is `applied` (exit 0) only if every check and every dry run passed, `failed` (1) otherwise,
 `refused` (2) when the configuration does not resolve; its details carry the checks and the rows as
-data, and their lines (checklist, table) for the terminal.
+data, and its views (the checklist, then one table) are what cli/render.py draws of them.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from housejobs.errors import HousejobsError, UsageError
 from housejobs.gcp.executions import CloudRunExecutions, job_path
 from housejobs.jobs.cloud_run import cloud_run, follow, outcome_of
 from housejobs.jobs.doctor import Checklist, run_checks
-from housejobs.results import JobResult, Outcome
+from housejobs.results import Checklist as ChecklistView
+from housejobs.results import JobResult, Outcome, Table, View
 
 DRY_RUN = "--dry-run"
 DEFAULT_CONCURRENCY = 4
@@ -108,9 +109,9 @@ async def run_smoke(ctx: Context, *, only: str | None = None, concurrency: int =
         raise UsageError(f"--concurrency must be at least 1, got {concurrency}")
     checklist = await run_checks(ctx)
     if checklist.config_error:
-        details = {"checks": [c.as_dict() for c in checklist.checks], "rows": [],
-                   "lines": [c.line() for c in checklist.checks]}
-        return JobResult(Outcome.REFUSED, checklist.checks[0].detail, details=details)
+        details = {"checks": [c.as_dict() for c in checklist.checks], "rows": []}
+        return JobResult(Outcome.REFUSED, checklist.checks[0].detail, details=details,
+                         views=[ChecklistView(tuple(checklist.checks))])
     catalog = load_catalog(ctx.settings.jobs_dir)
     check_only(only, catalog)
     executions, project, region = cloud_run(ctx, "smoke")
@@ -204,19 +205,14 @@ def _result(ctx: Context, checklist: Checklist, rows: list[Row]) -> JobResult:
     failures += [{"unit": r.label, "reason": r.message or r.outcome} for r in failed_rows]
     if failures:
         message += "; failed: " + ", ".join(f["unit"] for f in failures)
-    details = {"checks": [c.as_dict() for c in checks], "rows": [r.as_dict() for r in rows],
-               "lines": [c.line() for c in checks] + table(rows)}
+    details = {"checks": [c.as_dict() for c in checks], "rows": [r.as_dict() for r in rows]}
+    # One table row per dry run: job, execution, outcome, duration, log link.
+    views: list[View] = [ChecklistView(tuple(checks)), Table(("JOB", "EXECUTION", "OUTCOME", "DURATION", "LOGS"), tuple(
+        (r.label, r.execution or "—", r.outcome, "—" if r.duration_s is None else f"{r.duration_s:.1f} s",
+         r.log_uri or "—") for r in rows))]
     if ctx.stop_event.is_set():
-        return JobResult(Outcome.INTERRUPTED, message, counts, details, failures=failures, signal=ctx.stop_signal)
+        return JobResult(Outcome.INTERRUPTED, message, counts, details, failures=failures, signal=ctx.stop_signal,
+                         views=views)
     outcome = Outcome.FAILED if failures else Outcome.APPLIED
-    return JobResult(outcome, message, counts, details, failures=failures)
+    return JobResult(outcome, message, counts, details, failures=failures, views=views)
 
-
-def table(rows: list[Row]) -> list[str]:
-    """One line per dry run: job, execution, outcome, duration, log link."""
-    cells = [("JOB", "EXECUTION", "OUTCOME", "DURATION", "LOGS")]
-    for r in rows:
-        took = f"{r.duration_s:.1f} s" if r.duration_s is not None else "—"
-        cells.append((r.label, r.execution or "—", r.outcome, took, r.log_uri or "—"))
-    widths = [max(len(c[i]) for c in cells) for i in range(4)]
-    return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(c[:4])) + "  " + c[4] for c in cells]
