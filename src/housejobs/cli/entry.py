@@ -123,6 +123,7 @@ def main() -> None:
 
 def _stopped_during_start_up(signum: int) -> int:
     """A stop before the run boundary existed: still one summary record, and the signal's exit code."""
+    from housejobs.cli import text
     from housejobs.logs import Logger
     from housejobs.redact import redact
     from housejobs.settings import register_secret_values
@@ -130,7 +131,7 @@ def _stopped_during_start_up(signum: int) -> int:
     code = signal_exit_code(signum)
     register_secret_values(os.environ)  # a key pasted where the job name goes must not be echoed
     name = signal.Signals(signum).name
-    message = f"{job_word(sys.argv[1:])} interrupted ({name} during start-up, before any work)"
+    message = f"{text.job_word(sys.argv[1:])} interrupted ({name} during start-up, before any work)"
     if sys.stderr.isatty():
         sys.stderr.write(redact(f"error: {message}") + "\n")
         sys.stderr.flush()
@@ -138,14 +139,6 @@ def _stopped_during_start_up(signum: int) -> int:
         Logger(stream=sys.stderr).log("WARNING", message, event="run_summary", outcome="interrupted",
                                       exit_code=code, counts={}, attempts=0)
     return code
-
-
-def job_word(argv: list[str]) -> str:
-    """The job a command line names: its first word that is not an option, cut the masking way (it may be
-    anything typed, a key pasted in the wrong place)."""
-    from housejobs.errors import one_line
-
-    return one_line(next((a for a in argv if not a.startswith("-")), "housejobs"), 64)
 
 
 __all__ = ["SafeStream", "main"]

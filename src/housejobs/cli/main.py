@@ -97,9 +97,9 @@ def _completion_option(typer_param: Any) -> click.Option:
 def _refuse_through_the_boundary(rt: Runtime, argv: list[str], line: str) -> int:
     """Inside Cloud Run a usage error (a bad trigger or override argument) is a run like any other: a
     JSON error record, the run summary and the failure notification, not just a line of text."""
-    from housejobs.cli.entry import job_word
     from housejobs.cli.options import refusal, run
     from housejobs.cli.render import render
+    from housejobs.cli.text import job_word
     from housejobs.context import Options
     from housejobs.errors import UsageError
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from housejobs.errors import one_line
 from housejobs.results import Checklist, JobResult, Outcome, Run, Table, View
 
 # The outcome's colour on a terminal (rich style names).
@@ -99,3 +100,9 @@ def column_widths(columns: Sequence[str], rows: Iterable[Sequence[str]], measure
         for i, cell in enumerate(row if len(row) == len(columns) else row[:-1]):
             widths[i] = max(widths[i], measure(cell))
     return widths
+
+
+def job_word(argv: list[str]) -> str:
+    """The job a command line names: its first word that is not an option, cut the masking way (it may be
+    anything typed, a key pasted in the wrong place)."""
+    return one_line(next((a for a in argv if not a.startswith("-")), "housejobs"), 64)
