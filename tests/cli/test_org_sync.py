@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from housejobs.jobs.org_sync import shard_of
-from tests.fakes.scripted import Request, ScriptedServer
+from tests.fakes.scripted import ScriptedServer
+from tests.fakes.server import Request
 from tests.support.cli import Cli
 from tests.support.process import spawn_cli
 from tests.support.sandbox import SandboxHandle, start_sandbox

@@ -21,13 +21,15 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from housejobs import redact
-from tests.fakes.scripted import Request, ScriptedServer, sink
+from tests.fakes.scripted import ScriptedServer
 from tests.fakes.secretmanager import SecretManagerFake
+from tests.fakes.server import Request
 from tests.fakes.supabase import FakeSupabaseApi
 from tests.support.cli import Cli
 from tests.support.process import check_period, run_cli_process
 from tests.support.sandbox import SandboxHandle
 from tests.support.sentinels import SENTINEL_MARKERS, SENTINELS, assert_no_secret
+from tests.support.sink_fixtures import Sinks, check_url, hook_url
 
 DATE = "2026-11-24"
 
@@ -277,9 +279,8 @@ def assert_no_fragment(text: str, secret: str, where: str) -> None:
 def quoting_server(status: int, filler: int) -> ScriptedServer:
     """Answers every request `status`, with an error message (and code) quoting the credential it got."""
     def answer(request: Request) -> tuple[int, Any]:
-        headers = request.headers
-        key = (headers.get("x-ca-root-key") or headers.get("x-household-scheduler-secret")
-               or headers.get("authorization", "").removeprefix("Bearer "))
+        key = (request.header("x-ca-root-key") or request.header("x-household-scheduler-secret")
+               or request.header("authorization").removeprefix("Bearer "))
         message = "x" * filler + " offending key: " + key + " (rejected)"
         if request.path.startswith("/v1/projects/"):  # Supabase's Management API: {"message": ...}
             return status, {"message": message}
@@ -298,16 +299,17 @@ JOB_RUNS = {
 @pytest.mark.parametrize("filler", [150, 172, 190])
 @pytest.mark.parametrize(("status", "code"), [(401, 2), (400, 1)])
 @pytest.mark.parametrize("job", sorted(JOB_RUNS))
-def test_a_quoted_secret_cut_short_leaves_no_fragment(cli: Cli, tmp_path: Path, job: str, status: int, code: int,
-                                                     filler: int) -> None:
+def test_a_quoted_secret_cut_short_leaves_no_fragment(cli: Cli, tmp_path: Path, sinks: Sinks, job: str, status: int,
+                                                     code: int, filler: int) -> None:
     var, argv = JOB_RUNS[job]
     secret = QUOTED[var]
     folder = tmp_path / "migrations"
     folder.mkdir(exist_ok=True)
     (folder / "20260101000000_create_a.sql").write_text("create table public.a (id int);\n")
-    with quoting_server(status, filler) as api, ScriptedServer(sink) as hook, ScriptedServer(sink) as monitor:
+    hook, monitor = sinks["ok"], sinks.new("ok")
+    with quoting_server(status, filler) as api:
         env = {var: secret, "HOUSEJOBS_SUPABASE_API_URL": api.url, "HOUSEJOBS_NOTIFY_ON": "all",
-               "HOUSEJOBS_NOTIFY_URL": f"{hook.url}/hook", "HOUSEJOBS_HEALTHCHECK_URL": f"{monitor.url}/ping",
+               "HOUSEJOBS_NOTIFY_URL": hook_url(hook), "HOUSEJOBS_HEALTHCHECK_URL": check_url(monitor),
                "HOUSEJOBS_NOTIFY_TIMEOUT": "2"}
         command = [a.format(url=api.url, dir=folder) for a in argv]
         for fmt, extra in (("json", ("--json",)), ("slack", ()), ("google-chat", ("--debug",))):
@@ -318,9 +320,9 @@ def test_a_quoted_secret_cut_short_leaves_no_fragment(cli: Cli, tmp_path: Path, 
             assert_no_fragment(result.stderr, secret, "the log lines")
             assert all(json.loads(line) for line in result.stderr.splitlines())
         assert api.requests(), "the job never called the server"
-        bodies = [r.body.decode() for r in hook.requests()]
+        bodies = [r.body.decode() for r in hook.requests]
         assert len(bodies) == 3 and all("x" * 100 in body for body in bodies)
-        for body in bodies + [r.body.decode() for r in monitor.requests("POST")]:
+        for body in bodies + [r.body.decode() for r in monitor.requests if r.method == "POST"]:
             assert_no_fragment(body, secret, "a notification")
 
 
