@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from housejobs.sandbox.app import make_server
 from tests.support.cli import OUTPUTS, Cli, CliResult
 from tests.support.clock import NOW, FakeClock
-from tests.support.sandbox import SandboxHandle, start_sandbox
+from tests.support.sandbox import Sandboxes, SandboxHandle, start_sandbox
 from tests.support.sentinels import (
     NETWORK_VARS,
     NOTIFY_TOKENS,
@@ -60,18 +59,24 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[SandboxHandle]:
-    handle = start_sandbox(tmp_path / "sandbox.db")
-    yield handle
-    handle.server.stop()
+def sandbox_factory(tmp_path: Path) -> Iterator[Sandboxes]:
+    """Starts sandboxes on tmp_path (tests/support/sandbox.py Sandboxes) and stops them after the test."""
+    started = Sandboxes(tmp_path)
+    try:
+        yield started
+    finally:
+        started.stop()
 
 
 @pytest.fixture
-def bare(tmp_path: Path) -> Iterator[SandboxHandle]:
+def sandbox(sandbox_factory: Sandboxes) -> SandboxHandle:
+    return sandbox_factory("sandbox")
+
+
+@pytest.fixture
+def bare(sandbox_factory: Sandboxes) -> SandboxHandle:
     """A runtime with no scheduler secret configured."""
-    server = make_server(tmp_path / "bare.db", api_key=ROOT_KEY, scheduler_secret=None).start()
-    yield SandboxHandle(server, server.url)
-    server.stop()
+    return sandbox_factory("bare", scheduler_secret=None)
 
 
 @pytest.fixture

@@ -17,13 +17,12 @@ import pytest
 
 from housejobs.api.network import ssl_context
 from housejobs.errors import ConfigError
-from housejobs.sandbox.app import make_server
 from tests.fakes.proxy import ForwardingProxy, Seen
 from tests.fakes.supabase import FakeSupabaseApi
-from tests.fakes.tls import PrivateCa, serve_tls, subject_hash
+from tests.fakes.tls import PrivateCa, subject_hash
 from tests.support.cli import Cli
 from tests.support.process import run_cli_process
-from tests.support.sandbox import SandboxHandle
+from tests.support.sandbox import Sandboxes, SandboxHandle
 from tests.support.sentinels import PROXY_PASSWORD, PROXY_USER, ROOT_KEY, SENTINELS, assert_no_secret
 from tests.support.sink_fixtures import HOOK_TOKEN, Sinks, hook_url
 
@@ -60,19 +59,12 @@ def ca(tmp_path: Path) -> PrivateCa:
 
 
 @pytest.fixture
-def tls_sandbox(tmp_path: Path, ca: PrivateCa) -> Iterator[TlsSandbox]:
+def tls_sandbox(tmp_path: Path, ca: PrivateCa, sandbox_factory: Sandboxes) -> TlsSandbox:
     """The sandbox serving the contract over TLS, with a certificate only the test's CA vouches for."""
-    db = tmp_path / "tls-sandbox.db"
-    server = make_server(db, api_key=ROOT_KEY, orgs=3, scheduler_secret=SENTINELS["SCHEDULER_SHARED_SECRET"])
-    url = serve_tls(server, *ca.issue(tmp_path / "certs"))
-    server.start()
+    served = sandbox_factory("tls-sandbox", orgs=3, tls=ca.issue(tmp_path / "certs"))
     # The counters, read through a plain-HTTP server on the same database.
-    control = make_server(db, api_key=ROOT_KEY, orgs=0).start()
-    try:
-        yield TlsSandbox(url, SandboxHandle(control, control.url))
-    finally:
-        control.stop()
-        server.stop()
+    control = sandbox_factory("tls-sandbox", orgs=0, scheduler_secret=None)
+    return TlsSandbox(served.url, control)
 
 
 # --- a forwarding proxy sees what it should ------------------------------------------------------------

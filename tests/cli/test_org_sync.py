@@ -7,8 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +16,7 @@ from tests.fakes.scripted import ScriptedServer
 from tests.fakes.server import Request
 from tests.support.cli import Cli
 from tests.support.process import spawn_cli
-from tests.support.sandbox import SandboxHandle, start_sandbox
+from tests.support.sandbox import Sandboxes, SandboxHandle
 from tests.support.sentinels import ROOT_KEY
 from tests.support.waiting import wait_until
 
@@ -27,10 +25,8 @@ DATE = "2026-11-24"
 
 
 @pytest.fixture
-def big_sandbox(tmp_path: Path) -> Iterator[SandboxHandle]:
-    handle = start_sandbox(tmp_path / "big.db", orgs=240)
-    yield handle
-    handle.server.stop()
+def big_sandbox(sandbox_factory: Sandboxes) -> SandboxHandle:
+    return sandbox_factory("big", orgs=240)
 
 
 def synced(sandbox: SandboxHandle) -> dict[str, int]:

@@ -37,7 +37,7 @@ import pytest
 from tests.fakes.supabase import FakeSupabaseApi
 from tests.support.cli import Cli, CliResult
 from tests.support.process import spawn_cli
-from tests.support.sandbox import SandboxHandle, start_sandbox
+from tests.support.sandbox import SandboxHandle
 from tests.support.sentinels import SENTINEL_MARKERS, SENTINELS
 from tests.support.waiting import wait_until
 
@@ -322,11 +322,7 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
             yield migrate
             migrate.release()
         return
-    sandbox = start_sandbox(tmp_path / "matrix.db", orgs=len(ORGS))
-    try:
-        yield AdminTarget(job, sandbox)
-    finally:
-        sandbox.server.stop()
+    yield AdminTarget(job, request.getfixturevalue("sandbox_factory")("matrix", orgs=len(ORGS)))
 
 
 # --- observations: what bench/reliability.py counts ----------------------------------------------------------

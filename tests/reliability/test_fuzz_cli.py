@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from tests.support.cli import Cli, CliResult
 from tests.support.clock import NOW
 from tests.support.fuzz import fuzz, hostile_text, job_error_line, near, refused_line, usage_error_line
 from tests.support.process import cli_command
-from tests.support.sandbox import SandboxHandle, start_sandbox
+from tests.support.sandbox import Sandboxes, SandboxHandle
 
 FUZZ = fuzz(40)
 ORGS = ("org-000001", "org-000002", "org-000003")
@@ -39,10 +38,8 @@ EARLIEST, LATEST = date(2000, 1, 1), NOW.date().replace(year=NOW.year + 1)
 
 
 @pytest.fixture
-def sb(tmp_path: Path) -> Iterator[SandboxHandle]:
-    handle = start_sandbox(tmp_path / "fuzz.db", orgs=len(ORGS))
-    yield handle
-    handle.server.stop()
+def sb(sandbox_factory: Sandboxes) -> SandboxHandle:
+    return sandbox_factory("fuzz", orgs=len(ORGS))
 
 
 # --- oracles: the contract's grammar, ASCII digits only --------------------------------------------

@@ -12,10 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from housejobs.sandbox.app import make_server
 from tests.support.bot import FIVE, RIGHT, SECRET, bot_log, ledger, no_secret, post
-from tests.support.sandbox import SandboxHandle
-from tests.support.sentinels import ROOT_KEY
+from tests.support.sandbox import SandboxHandle, start_sandbox
 
 
 # --- auth -------------------------------------------------------------------------------------------
@@ -136,12 +134,11 @@ def test_claims_are_scoped_by_household(tmp_path: Path) -> None:
     db = tmp_path / "shared.db"
     for household, expected in (("household-a", "claimed"), ("household-b", "claimed"),
                                 ("household-a", "duplicate")):
-        server = make_server(db, api_key=ROOT_KEY, scheduler_secret=SECRET, household_id=household).start()
+        handle = start_sandbox(db, household_id=household)  # one after another on one database
         try:
-            handle = SandboxHandle(server, server.url)
             assert post(handle, "utilities", {"period": "2026-11"}).json()["outcome"] == expected
         finally:
-            server.stop()
+            handle.server.stop()
 
 
 def test_eight_concurrent_identical_dispatches_claim_once(sandbox: SandboxHandle) -> None:
