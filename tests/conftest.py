@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import OUTPUTS, Cli, CliResult
-from tests.support.clock import NOW, FakeClock
+from tests.support.clock import NOW, FakeClock, HookClock
 from tests.support.sandbox import Sandboxes, SandboxHandle, start_sandbox
 from tests.support.sentinels import (
     NETWORK_VARS,
@@ -54,8 +54,10 @@ def _sentinel_secrets(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixt
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> HookClock:
+    """The FakeClock; tests that act on the n-th sleep (a signal mid-retry, an execution finishing) set
+    `clock.hooks`."""
+    return HookClock()
 
 
 @pytest.fixture
