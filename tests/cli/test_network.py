@@ -5,7 +5,6 @@ Which route a URL takes, as a rule, is tests/unit/api/test_network.py."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -245,8 +244,8 @@ def test_bad_ca_path_is_one_config_line_exit_2(cli: Cli, sandbox: SandboxHandle,
 def test_ssl_cert_file_from_the_real_environment_in_a_spawned_process(tls_sandbox: TlsSandbox, ca: PrivateCa,
                                                                       proxy: ForwardingProxy) -> None:
     # `housejobs` as installed: Runtime() takes the process environment, so the variables reach it there.
-    env = {**os.environ, "CA_ROOT_API_KEY": ROOT_KEY, "SSL_CERT_FILE": str(ca.pem), "HTTPS_PROXY": proxy.url}
-    done = run_cli_process(["quota-reset", "--api-url", tls_sandbox.url, "--date", DATE, "--json"], env=env)
+    env = {"CA_ROOT_API_KEY": ROOT_KEY, "SSL_CERT_FILE": str(ca.pem), "HTTPS_PROXY": proxy.url}
+    done = run_cli_process(["quota-reset", "--api-url", tls_sandbox.url, "--date", DATE, "--json"], extra_env=env)
     assert done.returncode == 0, done.stderr
     assert [s.method for s in proxy.requests()] == ["CONNECT"]
     assert_no_secret(done.stdout + done.stderr)

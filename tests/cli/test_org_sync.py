@@ -173,8 +173,8 @@ def test_shard_hash_is_stable() -> None:
 
 # --- real processes ---------------------------------------------------------------------------------------
 def spawn(url: str, *argv: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "CA_ROOT_API_KEY": ROOT_KEY}
-    return spawn_cli(["org-sync-all", "--api-url", url, "--json", "--date", DATE, *argv], env=env)
+    return spawn_cli(["org-sync-all", "--api-url", url, "--json", "--date", DATE, *argv],
+                     extra_env={"CA_ROOT_API_KEY": ROOT_KEY})
 
 
 @pytest.mark.slow

@@ -25,7 +25,7 @@ from housejobs.cli.main import app
 from tests.support.cli import Cli, CliResult
 from tests.support.clock import NOW
 from tests.support.fuzz import fuzz, hostile_text, job_error_line, near, refused_line, usage_error_line
-from tests.support.process import cli_command
+from tests.support.process import run_cli_process
 from tests.support.sandbox import Sandboxes, SandboxHandle
 
 FUZZ = fuzz(40)
@@ -354,12 +354,10 @@ def test_unclean_supabase_url_is_refused(cli: Cli, tmp_path: Path) -> None:
 def test_non_utf8_argv_and_environment_in_a_real_process(tmp_path: Path, argv: list[str], env: dict[str, str]) -> None:
     """Bytes that are not UTF-8 reach Python as surrogates; a real stdout refuses to encode them."""
     import os
-    import subprocess
 
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("HOUSEJOBS_", "CLOUD_RUN_"))}
     environ.update({"HOUSEJOBS_STATE_DIR": str(tmp_path / "state"), "PYTHONIOENCODING": "utf-8", **env})
-    proc = subprocess.run(cli_command(*argv), env=environ, capture_output=True,
-                          timeout=60, cwd=tmp_path, check=False)
+    proc = run_cli_process(argv, env=environ, cwd=tmp_path, text=False)  # bytes: a real stdout's own encoding
     out, err = proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
     assert "Traceback" not in out + err and "internal error" not in out + err, (out, err)
     assert proc.returncode == (0 if argv[0] == "config" else 2), (out, err)

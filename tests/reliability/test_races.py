@@ -240,9 +240,9 @@ def test_a_killed_runs_claim_in_the_embedded_sandbox_is_released_at_once(cli: Cl
     from tests.support.process import spawn_cli
 
     state = tmp_path / "state"
-    env = {**os.environ, "HOUSEJOBS_STATE_DIR": str(state),
+    env = {"HOUSEJOBS_STATE_DIR": str(state),
            "HOUSEJOBS_SANDBOX_FAULTS": json.dumps({"route": "/admin/quota/reset-daily", "hold_ms": 30000})}
-    proc = spawn_cli(["quota-reset", "--date", DATE, "--json"], env=env)
+    proc = spawn_cli(["quota-reset", "--date", DATE, "--json"], extra_env=env)
     db = state / "sandbox.db"
 
     def in_flight() -> bool:

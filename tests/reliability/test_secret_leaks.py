@@ -9,7 +9,6 @@ earlier test happened to register it would hide a leak. Real processes start emp
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -184,10 +183,6 @@ def test_escaped_forms_of_a_secret_are_masked() -> None:
 
 
 # --- real processes: a fresh registry, --debug, and an internal error's traceback -----------------------------------
-def run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return run_cli_process(argv, env={**os.environ, **env})
-
-
 def leaks(done: subprocess.CompletedProcess[str]) -> list[str]:
     return [m for m in SENTINEL_MARKERS if m in done.stdout + done.stderr]
 
@@ -234,7 +229,7 @@ def test_unusable_state_is_refused_without_a_secret(tmp_path: Path) -> None:
     state.mkdir()
     (state / "sandbox.db").write_text(f"not sqlite; the key is {ROOT}\n")
     for extra in ([], ["--debug"]):
-        done = run(["quota-reset", "--date", DATE, *extra], {"HOUSEJOBS_STATE_DIR": str(state)})
+        done = run_cli_process(["quota-reset", "--date", DATE, *extra], extra_env={"HOUSEJOBS_STATE_DIR": str(state)})
         assert done.returncode == 2, done.stdout + done.stderr
         assert "cannot use" in done.stdout and "sandbox.db" in done.stdout and "Traceback" not in done.stderr
         assert leaks(done) == []
@@ -250,7 +245,7 @@ def test_unusable_state_is_refused_without_a_secret(tmp_path: Path) -> None:
 ], ids=["env-name", "key-with-crlf", "wrong-key", "time-zone"])
 def test_fresh_process_debug_runs_show_no_secret(sandbox: SandboxHandle, argv: list[str], env: dict[str, str],
                                                  code: int) -> None:
-    done = run([a.format(url=sandbox.url) for a in argv] + ["--debug"], env)
+    done = run_cli_process([a.format(url=sandbox.url) for a in argv] + ["--debug"], extra_env=env)
     assert done.returncode == code, done.stdout + done.stderr
     assert leaks(done) == []
     assert "Traceback" not in done.stderr

@@ -258,7 +258,7 @@ def test_help_and_list_jobs_do_not_load_pydantic(tmp_path: Path) -> None:
 def test_the_sandbox_does_not_load_pydantic(tmp_path: Path) -> None:
     # PYTHONPROFILEIMPORTTIME is `-X importtime`: every module the process imports, on stderr.
     proc = spawn_cli(["sandbox", "--port", "0", "--db", str(tmp_path / "sb.db")], cwd=tmp_path,
-                     env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
+                     extra_env={"PYTHONPROFILEIMPORTTIME": "1"})
     try:
         assert proc.stdout is not None
         assert "serving on" in proc.stdout.readline()  # it is up: everything it needs to serve is imported
