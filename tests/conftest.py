@@ -14,26 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import OUTPUTS, Cli, CliResult
-from tests.support.clock import NOW, FakeClock, HookClock
-from tests.support.sandbox import Sandboxes, SandboxHandle, start_sandbox
-from tests.support.sentinels import (
-    NETWORK_VARS,
-    NOTIFY_TOKENS,
-    NOTIFY_VARS,
-    ROOT_KEY,
-    SENTINEL_MARKERS,
-    SENTINELS,
-    assert_no_secret,
-)
+from tests.support.cli import OUTPUTS, Cli
+from tests.support.clock import FakeClock, HookClock
+from tests.support.sandbox import Sandboxes, SandboxHandle
+from tests.support.sentinels import NETWORK_VARS, NOTIFY_VARS, SENTINELS, assert_no_secret
 
 pytest_plugins = ["tests.support.bq_fixtures", "tests.support.pg_fixtures", "tests.support.sink_fixtures",
                   "tests.support.gcp_fixtures"]
-
-# Test files import these from tests.support.*; the names stay importable from here too, for test files
-# written before the helpers moved there.
-__all__ = ["NOTIFY_TOKENS", "NOW", "ROOT_KEY", "SENTINELS", "SENTINEL_MARKERS", "Cli", "CliResult", "FakeClock",
-           "SandboxHandle", "assert_no_secret", "start_sandbox"]
 
 
 @pytest.fixture(autouse=True)

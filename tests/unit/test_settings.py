@@ -19,8 +19,10 @@ import pytest
 from housejobs.errors import ConfigError
 from housejobs.settings import SETTINGS, SettingDef, Settings, Value, resolve
 from housejobs.settings_table import Number, number_refused
-from tests.conftest import ROOT_KEY, Cli, SandboxHandle
+from tests.support.cli import Cli
 from tests.support.process import check_period, spawn_cli
+from tests.support.sandbox import SandboxHandle
+from tests.support.sentinels import ROOT_KEY
 from tests.support.sink_fixtures import Sinks, hook_url
 
 REPO = Path(__file__).resolve().parents[2]
