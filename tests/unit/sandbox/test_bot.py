@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import httpx
 import pytest
 
 from tests.support.bot import FIVE, RIGHT, SECRET, bot_log, ledger, no_secret, post
+from tests.support.clock import NOW
 from tests.support.sandbox import SandboxHandle, start_sandbox
 
 
@@ -119,12 +119,13 @@ def test_dry_run_writes_no_row_and_returns_the_payload(sandbox: SandboxHandle) -
 
 
 @pytest.mark.parametrize("raw", [b"", b"{}", b'{"period": null}'])
-def test_empty_body_means_the_current_utc_month(sandbox: SandboxHandle, raw: bytes) -> None:
-    before = datetime.now(UTC).strftime("%Y-%m")
+def test_empty_body_means_the_current_utc_month(sandbox: SandboxHandle, raw: bytes,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # The store's clock (Store(now=...)) is what the bot reads "now" from: the suite's today, not the machine's.
+    monkeypatch.setattr(sandbox.server.app.store, "now", NOW.timestamp)
     response = post(sandbox, "utilities", raw=raw)
-    after = datetime.now(UTC).strftime("%Y-%m")
     body = response.json()
-    assert response.status_code == 200 and body["period"] in (before, after)
+    assert response.status_code == 200 and body["period"] == NOW.strftime("%Y-%m") == "2026-11"
     assert body["dedupeKey"] == f"{body['period']}:utilities" and body["outcome"] == "claimed"
     assert body["jobId"] and body["dryRun"] is False
     assert [row[4] for row in ledger(sandbox)] == [body["period"]]
