@@ -11,17 +11,16 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
-from bench._common import KEY, sandbox_process
+from bench._common import KEY, housejobs, sandbox_process
 
 
 def run_sync(url: str, *extra: str) -> tuple[float, dict[str, object], int]:
     """Run org-sync-all as a child; return its wall time, JSON result and its own peak RSS (KiB)."""
     env = {**os.environ, "CA_ROOT_API_KEY": KEY}
-    argv = [sys.executable, "-m", "housejobs", "org-sync-all", "--api-url", url, "--json", *extra]
+    argv = housejobs("org-sync-all", "--api-url", url, "--json", *extra)
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, env=env)

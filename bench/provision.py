@@ -12,8 +12,6 @@ import argparse
 import io
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,6 +19,7 @@ from pathlib import Path
 from tests.fakes.cloudrun import CloudRunFake
 from tests.fakes.scheduler import SchedulerFake
 
+from bench._common import housejobs, timed
 from housejobs.cli.main import run_cli
 from housejobs.context import Runtime
 
@@ -36,10 +35,7 @@ def clear(run: CloudRunFake, sched: SchedulerFake) -> None:
 
 
 def subprocess_run(env: dict[str, str], cwd: str) -> float:
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "housejobs", "create-all-jobs", "--env", "stage", "--json"],
-                          capture_output=True, text=True, env=env, cwd=cwd, check=False)
-    wall = time.perf_counter() - start
+    wall, done = timed(housejobs("create-all-jobs", "--env", "stage", "--json"), env, cwd)
     if done.returncode != 0:
         raise SystemExit(f"create-all-jobs exited {done.returncode}: {done.stdout[-400:]} {done.stderr[-400:]}")
     return wall

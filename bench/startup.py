@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._common import housejobs
+
 
 def cpu_of_children() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -58,12 +60,11 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("HOUSEJOBS_") and k not in ("CA_ROOT_API_KEY", "GOOGLE_APPLICATION_CREDENTIALS")}
         env.update(PYTHONDONTWRITEBYTECODE="1", HOUSEJOBS_STATE_DIR=str(Path(tmp) / "state"))
-        housejobs = [sys.executable, "-m", "housejobs"]
         commands = {
             "python -c 'import typer'": [sys.executable, "-c", "import typer"],
-            "housejobs --help": [*housejobs, "--help"],
-            "housejobs config show --json": [*housejobs, "config", "show", "--json"],
-            "housejobs quota-reset --dry-run": [*housejobs, "quota-reset", "--date", "2026-11-24", "--dry-run"],
+            "housejobs --help": housejobs("--help"),
+            "housejobs config show --json": housejobs("config", "show", "--json"),
+            "housejobs quota-reset --dry-run": housejobs("quota-reset", "--date", "2026-11-24", "--dry-run"),
         }
         for argv in commands.values():  # warm the file cache (and make the sandbox's database once)
             run(argv, args.tty, env, tmp)

@@ -14,27 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from housejobs.sandbox.app import make_server
-from tests.support.cli import OUTPUTS, Cli, CliResult
-from tests.support.clock import NOW, FakeClock
-from tests.support.sandbox import SandboxHandle, start_sandbox
-from tests.support.sentinels import (
-    NETWORK_VARS,
-    NOTIFY_TOKENS,
-    NOTIFY_VARS,
-    ROOT_KEY,
-    SENTINEL_MARKERS,
-    SENTINELS,
-    assert_no_secret,
-)
+from tests.support.cli import OUTPUTS, Cli
+from tests.support.clock import FakeClock, HookClock
+from tests.support.sandbox import Sandboxes, SandboxHandle
+from tests.support.sentinels import NETWORK_VARS, NOTIFY_VARS, SENTINELS, assert_no_secret
 
 pytest_plugins = ["tests.support.bq_fixtures", "tests.support.pg_fixtures", "tests.support.sink_fixtures",
                   "tests.support.gcp_fixtures"]
-
-# Test files import these from tests.support.*; the names stay importable from here too, for test files
-# written before the helpers moved there.
-__all__ = ["NOTIFY_TOKENS", "NOW", "ROOT_KEY", "SENTINELS", "SENTINEL_MARKERS", "Cli", "CliResult", "FakeClock",
-           "SandboxHandle", "assert_no_secret", "start_sandbox"]
 
 
 @pytest.fixture(autouse=True)
@@ -55,23 +41,31 @@ def _sentinel_secrets(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixt
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> HookClock:
+    """The FakeClock; tests that act on the n-th sleep (a signal mid-retry, an execution finishing) set
+    `clock.hooks`."""
+    return HookClock()
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[SandboxHandle]:
-    handle = start_sandbox(tmp_path / "sandbox.db")
-    yield handle
-    handle.server.stop()
+def sandbox_factory(tmp_path: Path) -> Iterator[Sandboxes]:
+    """Starts sandboxes on tmp_path (tests/support/sandbox.py Sandboxes) and stops them after the test."""
+    started = Sandboxes(tmp_path)
+    try:
+        yield started
+    finally:
+        started.stop()
 
 
 @pytest.fixture
-def bare(tmp_path: Path) -> Iterator[SandboxHandle]:
+def sandbox(sandbox_factory: Sandboxes) -> SandboxHandle:
+    return sandbox_factory("sandbox")
+
+
+@pytest.fixture
+def bare(sandbox_factory: Sandboxes) -> SandboxHandle:
     """A runtime with no scheduler secret configured."""
-    server = make_server(tmp_path / "bare.db", api_key=ROOT_KEY, scheduler_secret=None).start()
-    yield SandboxHandle(server, server.url)
-    server.stop()
+    return sandbox_factory("bare", scheduler_secret=None)
 
 
 @pytest.fixture

@@ -14,32 +14,20 @@ import pytest
 
 from tests.support.cli import Cli
 from tests.support.clock import HookClock
+from tests.support.cloud_run import started_args
 from tests.support.deploy_env import GcpEnv
-from tests.support.history_world import at, deploy, job_name, seed, seed_month
+from tests.support.history_world import at, deployed_month, job_name, seed
 from tests.support.sandbox import SandboxHandle
 
 
 @pytest.fixture
-def clock() -> HookClock:
-    return HookClock()
-
-
-@pytest.fixture
 def month(cli: Cli, gcp: GcpEnv) -> GcpEnv:
-    deploy(cli, gcp)
-    seed_month(cli, gcp)
-    gcp.run.auto_complete = "succeeded"
+    deployed_month(cli, gcp).run.auto_complete = "succeeded"
     return gcp
 
 
 def backfill(cli: Cli, gcp: GcpEnv, *args: str, env: dict[str, str] | None = None, **kw: Any) -> Any:
     return cli("backfill", *args, env={**gcp.env, **(env or {})}, **kw)
-
-
-def started(gcp: GcpEnv) -> list[list[str]]:
-    """The container args of every execution a RunJob call started, in order."""
-    return [r.body["overrides"]["containerOverrides"][0]["args"] for r in gcp.run.requests
-            if r.method == "POST" and r.path.endswith(":run")]
 
 
 def results(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -57,7 +45,7 @@ def test_cloud_backfill_starts_one_execution_per_period_then_a_rerun_is_duplicat
     assert doc["counts"] == {"periods": 3, "applied": 3, "duplicate": 0, "failed": 0, "interrupted": 0,
                              "not_run": 0}
     # Oldest first, the period appended to the job's catalog args, as `run quota-reset -- --date D` would.
-    assert started(month) == [["quota-reset", "--date", f"2026-09-0{d}"] for d in (1, 2, 3)]
+    assert started_args(month.run) == [["quota-reset", "--date", f"2026-09-0{d}"] for d in (1, 2, 3)]
     assert all(p["execution"].startswith(job_name("quota-reset") + "/executions/") for p in doc["details"]["periods"])
     assert [r["event"] for r in first.log_records() if r.get("event", "").startswith("backfill")][:3] == \
         ["backfill_plan"] * 3  # the plan is logged before anything starts
@@ -69,7 +57,7 @@ def test_cloud_backfill_starts_one_execution_per_period_then_a_rerun_is_duplicat
     doc = again.json()
     assert doc["outcome"] == "duplicate"
     assert results(doc) == [(f"2026-09-0{d}", "succeeded", "duplicate") for d in (1, 2, 3)]
-    assert started(month) == []  # history saw each succeed: nothing started
+    assert started_args(month.run) == []  # history saw each succeed: nothing started
 
 
 def test_cloud_backfill_of_the_missed_periods(cli: Cli, month: GcpEnv) -> None:
@@ -77,7 +65,7 @@ def test_cloud_backfill_of_the_missed_periods(cli: Cli, month: GcpEnv) -> None:
     assert result.code == 0, result.stdout
     # 11-03 had no run. 11-10's run came too late to be the slot's, but it applied 11-10: not redone.
     assert results(result.json()) == [("2026-11-03", "missed", "applied")]
-    assert started(month) == [["quota-reset", "--date", "2026-11-03"]]
+    assert started_args(month.run) == [["quota-reset", "--date", "2026-11-03"]]
 
     month.clear()
     alerts = backfill(cli, month, "alerts", "--env", "stage", "--missed", "--json")
@@ -86,7 +74,7 @@ def test_cloud_backfill_of_the_missed_periods(cli: Cli, month: GcpEnv) -> None:
     month.clear()
     nothing = backfill(cli, month, "reminder", "--type", "rent-due", "--env", "stage", "--missed", "--json")
     assert nothing.code == 0 and nothing.json()["outcome"] == "skipped"
-    assert "nothing to backfill" in nothing.json()["message"] and started(month) == []
+    assert "nothing to backfill" in nothing.json()["message"] and started_args(month.run) == []
 
 
 def test_missed_takes_paused_and_cancelled_slots_and_dry_run_only_plans(cli: Cli, month: GcpEnv) -> None:
@@ -96,7 +84,7 @@ def test_missed_takes_paused_and_cancelled_slots_and_dry_run_only_plans(cli: Cli
            "2026-11-08, 2026-11-18..2026-11-24)" in result.stdout
     assert "  2026-11-08  history: cancelled  → not run" in result.stdout
     assert "  2026-11-24  history: missed     → not run" in result.stdout
-    assert started(month) == []
+    assert started_args(month.run) == []
 
 
 def test_cloud_backfill_of_a_reminder_type(cli: Cli, month: GcpEnv) -> None:
@@ -106,7 +94,7 @@ def test_cloud_backfill_of_a_reminder_type(cli: Cli, month: GcpEnv) -> None:
     # November's utilities reminder ran on schedule (10:00 on 1 Nov in Sydney); October's slot (1 Oct)
     # has no execution: history reaches back to --from and reads it missed.
     assert results(result.json()) == [("2026-10", "missed", "applied"), ("2026-11", "succeeded", "duplicate")]
-    assert started(month) == [["reminder", "utilities", "--period", "2026-10"]]
+    assert started_args(month.run) == [["reminder", "utilities", "--period", "2026-10"]]
 
 
 def test_refused_while_another_execution_runs(cli: Cli, month: GcpEnv) -> None:
@@ -117,11 +105,11 @@ def test_refused_while_another_execution_runs(cli: Cli, month: GcpEnv) -> None:
     doc = result.json()
     assert doc["outcome"] == "refused" and "has an execution still running" in doc["message"]
     assert results(doc) == [("2026-09-01", "missed", "failed"), ("2026-09-02", "missed", "not run")]
-    assert started(month) == []
+    assert started_args(month.run) == []
     allowed = backfill(cli, month, "quota-reset", "--env", "stage", "--from", "2026-09-01", "--to", "2026-09-02",
                        "--allow-concurrent", "--concurrency", "2", "--json")
     assert allowed.code == 0 and allowed.json()["counts"]["applied"] == 2
-    assert sorted(a[-1] for a in started(month)) == ["2026-09-01", "2026-09-02"]
+    assert sorted(a[-1] for a in started_args(month.run)) == ["2026-09-01", "2026-09-02"]
 
 
 def test_failed_executions_fail_the_backfill(cli: Cli, month: GcpEnv) -> None:
@@ -130,7 +118,7 @@ def test_failed_executions_fail_the_backfill(cli: Cli, month: GcpEnv) -> None:
     assert result.code == 1
     assert "outcome: failed" in result.stdout
     assert "2026-09-01  history: missed     → failed" in result.stdout and "0/1 tasks succeeded" in result.stdout
-    assert len(started(month)) == 2  # a failed period does not stop the others
+    assert len(started_args(month.run)) == 2  # a failed period does not stop the others
 
 
 def test_ctrl_c_on_cloud_run_stops_following_and_starts_no_more(cli: Cli, month: GcpEnv, clock: HookClock) -> None:
@@ -145,7 +133,7 @@ def test_ctrl_c_on_cloud_run_stops_following_and_starts_no_more(cli: Cli, month:
     assert "the execution keeps running" in doc["details"]["periods"][0]["reason"]
     assert "--follow housejobs-alerts-stage-" in doc["details"]["periods"][0]["reason"]
     assert "a rerun picks up 2026-09-01..2026-09-03" in doc["message"]
-    assert started(month) == [["alerts", "--date", "2026-09-01"]]
+    assert started_args(month.run) == [["alerts", "--date", "2026-09-01"]]
 
 
 # --- --local: the job functions in this process, against the sandbox --------------------------------
@@ -163,7 +151,7 @@ def test_local_backfill_applies_then_a_rerun_is_duplicate(cli: Cli, month: GcpEn
     assert results(doc) == [("2026-11-01", "succeeded", "applied"), ("2026-11-02", "succeeded", "applied"),
                             ("2026-11-03", "missed", "applied"), ("2026-11-04", "succeeded", "applied")]
     assert sandbox.counters("quota-reset") == {f"quota-reset:2026-11-0{d}": 1 for d in (1, 2, 3, 4)}
-    assert started(month) == []  # nothing on Cloud Run
+    assert started_args(month.run) == []  # nothing on Cloud Run
 
     again = backfill(cli, month, *args)
     assert again.code == 0
@@ -179,7 +167,7 @@ def test_local_backfill_of_the_missed_periods(cli: Cli, month: GcpEnv, sandbox: 
     redo = ["2026-11-08", *(f"2026-11-{d}" for d in range(18, 25))]
     assert results(result.json()) == [(p, "cancelled" if p == "2026-11-08" else "missed", "applied") for p in redo]
     assert sandbox.counters("stale-cleanup") == {f"stale-cleanup:{p}": 1 for p in redo}
-    assert started(month) == []
+    assert started_args(month.run) == []
 
 
 def test_local_backfill_of_each_kind_of_period(cli: Cli, month: GcpEnv, sandbox: SandboxHandle) -> None:
@@ -273,7 +261,7 @@ def test_prod_is_refused_without_confirmation(cli: Cli, gcp: GcpEnv, sandbox: Sa
 def test_prod_cloud_run_backfill_is_refused_before_any_start(cli: Cli, gcp: GcpEnv) -> None:
     result = backfill(cli, gcp, "alerts", "--env", "prod", "--from", "2026-11-20", "--to", "2026-11-20")
     assert result.code == 2 and "prod not confirmed" in result.stdout
-    assert started(gcp) == [] and gcp.run.write_calls == 0
+    assert started_args(gcp.run) == [] and gcp.run.write_calls == 0
 
 
 # --- refusals -------------------------------------------------------------------------------------
@@ -316,4 +304,4 @@ def test_exactly_400_periods_is_allowed(cli: Cli, month: GcpEnv) -> None:
     assert result.code == 0, result.stdout
     doc = result.json()
     assert doc["counts"]["periods"] == 400 and doc["outcome"] == "dry-run"
-    assert started(month) == []
+    assert started_args(month.run) == []

@@ -22,14 +22,12 @@ from housejobs.jobs.slots import TOLERANCE_S
 from tests.support.cli import Cli
 from tests.support.clock import FakeClock
 from tests.support.deploy_env import GcpEnv
-from tests.support.history_world import GRACE, at, deploy, iso, seed, seed_month, slots
+from tests.support.history_world import GRACE, at, deploy, deployed_month, iso, seed, slots
 
 
 @pytest.fixture
 def month(cli: Cli, gcp: GcpEnv) -> GcpEnv:
-    deploy(cli, gcp)
-    seed_month(cli, gcp)
-    return gcp
+    return deployed_month(cli, gcp)
 
 
 def history(cli: Cli, gcp: GcpEnv, *args: str, **kw: Any) -> Any:

@@ -5,7 +5,6 @@ Which route a URL takes, as a rule, is tests/unit/api/test_network.py."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -17,16 +16,14 @@ import pytest
 
 from housejobs.api.network import ssl_context
 from housejobs.errors import ConfigError
-from housejobs.sandbox.app import make_server
 from tests.fakes.proxy import ForwardingProxy, Seen
-from tests.fakes.sinks import SinkServer
 from tests.fakes.supabase import FakeSupabaseApi
-from tests.fakes.tls import PrivateCa, serve_tls, subject_hash
+from tests.fakes.tls import PrivateCa, subject_hash
 from tests.support.cli import Cli
 from tests.support.process import run_cli_process
-from tests.support.sandbox import SandboxHandle
+from tests.support.sandbox import Sandboxes, SandboxHandle
 from tests.support.sentinels import PROXY_PASSWORD, PROXY_USER, ROOT_KEY, SENTINELS, assert_no_secret
-from tests.support.sink_fixtures import HOOK_TOKEN, hook_url
+from tests.support.sink_fixtures import HOOK_TOKEN, Sinks, hook_url
 
 DATE = "2026-11-24"
 PATH = "/admin/quota/reset-daily"
@@ -61,19 +58,12 @@ def ca(tmp_path: Path) -> PrivateCa:
 
 
 @pytest.fixture
-def tls_sandbox(tmp_path: Path, ca: PrivateCa) -> Iterator[TlsSandbox]:
+def tls_sandbox(tmp_path: Path, ca: PrivateCa, sandbox_factory: Sandboxes) -> TlsSandbox:
     """The sandbox serving the contract over TLS, with a certificate only the test's CA vouches for."""
-    db = tmp_path / "tls-sandbox.db"
-    server = make_server(db, api_key=ROOT_KEY, orgs=3, scheduler_secret=SENTINELS["SCHEDULER_SHARED_SECRET"])
-    url = serve_tls(server, *ca.issue(tmp_path / "certs"))
-    server.start()
+    served = sandbox_factory("tls-sandbox", orgs=3, tls=ca.issue(tmp_path / "certs"))
     # The counters, read through a plain-HTTP server on the same database.
-    control = make_server(db, api_key=ROOT_KEY, orgs=0).start()
-    try:
-        yield TlsSandbox(url, SandboxHandle(control, control.url))
-    finally:
-        control.stop()
-        server.stop()
+    control = sandbox_factory("tls-sandbox", orgs=0, scheduler_secret=None)
+    return TlsSandbox(served.url, control)
 
 
 # --- a forwarding proxy sees what it should ------------------------------------------------------------
@@ -161,17 +151,14 @@ def test_embedded_sandbox_is_never_proxied(cli: Cli, proxy: ForwardingProxy) -> 
 
 
 def test_webhook_and_check_in_go_through_the_proxy(cli: Cli, sandbox: SandboxHandle,
-                                                    proxy: ForwardingProxy) -> None:
-    sink = SinkServer().start()
-    try:
-        env = {"HTTP_PROXY": proxy.url, "NO_PROXY": sandbox.url.removeprefix("http://"),
-               "HOUSEJOBS_NOTIFY_URL": hook_url(sink), "HOUSEJOBS_NOTIFY_ON": "all",
-               "HOUSEJOBS_HEALTHCHECK_URL": f"{sink.url}/ping/check-uuid", "HOUSEJOBS_NOTIFY_TIMEOUT": "5"}
-        result = quota_reset(cli, sandbox.url, env=env)
-        assert result["code"] == 0
-        assert len(sink.requests) == 3  # /start, the event, the success ping
-    finally:
-        sink.stop()
+                                                    proxy: ForwardingProxy, sinks: Sinks) -> None:
+    sink = sinks["ok"]
+    env = {"HTTP_PROXY": proxy.url, "NO_PROXY": sandbox.url.removeprefix("http://"),
+           "HOUSEJOBS_NOTIFY_URL": hook_url(sink), "HOUSEJOBS_NOTIFY_ON": "all",
+           "HOUSEJOBS_HEALTHCHECK_URL": f"{sink.url}/ping/check-uuid", "HOUSEJOBS_NOTIFY_TIMEOUT": "5"}
+    result = quota_reset(cli, sandbox.url, env=env)
+    assert result["code"] == 0
+    assert len(sink.requests) == 3  # /start, the event, the success ping
     # The check-in carries ?rid=...; the paths are what tells the three apart.
     assert sorted(urlsplit(s.target).path for s in proxy.requests()) == [
         "/ping/check-uuid", "/ping/check-uuid/start", f"/services/T000/B000/{HOOK_TOKEN}"]
@@ -180,22 +167,17 @@ def test_webhook_and_check_in_go_through_the_proxy(cli: Cli, sandbox: SandboxHan
 
 
 def test_https_webhook_behind_a_private_ca_needs_ssl_cert_file(cli: Cli, sandbox: SandboxHandle, ca: PrivateCa,
-                                                               tmp_path: Path) -> None:
-    sink = SinkServer()
-    base = serve_tls(sink, *ca.issue(tmp_path / "sink-certs"))
-    sink.start()
-    try:
-        env = {"HOUSEJOBS_NOTIFY_URL": f"{base}/services/T000/B000/{HOOK_TOKEN}", "HOUSEJOBS_NOTIFY_ON": "all",
-               "HOUSEJOBS_NOTIFY_TIMEOUT": "5"}
-        untrusted = quota_reset(cli, sandbox.url, env=env)
-        assert untrusted["code"] == 0 and sink.requests == []  # a sink that fails never changes the outcome
-        assert "event not delivered to webhook https://127.0.0.1:" in str(untrusted["stderr"])
-        trusted = quota_reset(cli, sandbox.url, env={**env, "SSL_CERT_FILE": str(ca.pem)})
-        assert trusted["code"] == 0
-        [post] = sink.requests
-        assert post.json()["kind"] == "job_completed"
-    finally:
-        sink.stop()
+                                                               tmp_path: Path, sinks: Sinks) -> None:
+    sink = sinks.new("ok", tls=ca.issue(tmp_path / "sink-certs"))
+    assert sink.url.startswith("https://")
+    env = {"HOUSEJOBS_NOTIFY_URL": hook_url(sink), "HOUSEJOBS_NOTIFY_ON": "all", "HOUSEJOBS_NOTIFY_TIMEOUT": "5"}
+    untrusted = quota_reset(cli, sandbox.url, env=env)
+    assert untrusted["code"] == 0 and sink.requests == []  # a sink that fails never changes the outcome
+    assert "event not delivered to webhook https://127.0.0.1:" in str(untrusted["stderr"])
+    trusted = quota_reset(cli, sandbox.url, env={**env, "SSL_CERT_FILE": str(ca.pem)})
+    assert trusted["code"] == 0
+    [post] = sink.requests
+    assert post.json()["kind"] == "job_completed"
 
 
 def test_bad_proxy_value_is_refused_in_one_line_without_its_password(cli: Cli, sandbox: SandboxHandle) -> None:
@@ -262,8 +244,8 @@ def test_bad_ca_path_is_one_config_line_exit_2(cli: Cli, sandbox: SandboxHandle,
 def test_ssl_cert_file_from_the_real_environment_in_a_spawned_process(tls_sandbox: TlsSandbox, ca: PrivateCa,
                                                                       proxy: ForwardingProxy) -> None:
     # `housejobs` as installed: Runtime() takes the process environment, so the variables reach it there.
-    env = {**os.environ, "CA_ROOT_API_KEY": ROOT_KEY, "SSL_CERT_FILE": str(ca.pem), "HTTPS_PROXY": proxy.url}
-    done = run_cli_process(["quota-reset", "--api-url", tls_sandbox.url, "--date", DATE, "--json"], env=env)
+    env = {"CA_ROOT_API_KEY": ROOT_KEY, "SSL_CERT_FILE": str(ca.pem), "HTTPS_PROXY": proxy.url}
+    done = run_cli_process(["quota-reset", "--api-url", tls_sandbox.url, "--date", DATE, "--json"], extra_env=env)
     assert done.returncode == 0, done.stderr
     assert [s.method for s in proxy.requests()] == ["CONNECT"]
     assert_no_secret(done.stdout + done.stderr)

@@ -21,7 +21,7 @@ from tests.fakes.sinks import SinkServer
 from tests.support.cli import Cli
 from tests.support.sandbox import SandboxHandle
 from tests.support.sentinels import ROOT_KEY, assert_no_secret
-from tests.support.sink_fixtures import CHECK_TOKEN, HOOK_TOKEN, check_url, hook_url
+from tests.support.sink_fixtures import CHECK_TOKEN, HOOK_TOKEN, Sinks, check_url, hook_url
 
 BUDGET_S = 0.5  # HOUSEJOBS_NOTIFY_TIMEOUT in these tests: a hanging sink costs at most this
 
@@ -63,14 +63,11 @@ def no_tokens(*texts: str) -> None:
 # --- a failure reaches every sink, once, in its format --------------------------------------------------
 @pytest.mark.parametrize("fmt", ["json", "slack", "google-chat"])
 def test_failed_run_sends_one_job_failed_event_to_each_sink(cli: Cli, sandbox: SandboxHandle,
-                                                             sinks: dict[str, SinkServer], fmt: str) -> None:
+                                                             sinks: Sinks, fmt: str) -> None:
     fail_api(sandbox)
-    hook, check = sinks["ok"], SinkServer().start()
-    try:
-        result = cli("quota-reset", *api(sandbox),
-                     env=sink_env(hook, check, HOUSEJOBS_NOTIFY_FORMAT=fmt))
-    finally:
-        check.stop()
+    hook, check = sinks["ok"], sinks.new("ok")
+    result = cli("quota-reset", *api(sandbox),
+                 env=sink_env(hook, check, HOUSEJOBS_NOTIFY_FORMAT=fmt))
     assert result.code == 1, result.stderr
     [post] = hook.requests
     assert post.headers["Content-Type"] == "application/json"
@@ -102,12 +99,9 @@ def test_failed_run_sends_one_job_failed_event_to_each_sink(cli: Cli, sandbox: S
 
 
 def test_success_checks_in_but_sends_no_event_by_default(cli: Cli, sandbox: SandboxHandle,
-                                                         sinks: dict[str, SinkServer]) -> None:
-    hook, check = sinks["ok"], SinkServer().start()
-    try:
-        result = cli("quota-reset", *api(sandbox), env=sink_env(hook, check))
-    finally:
-        check.stop()
+                                                         sinks: Sinks) -> None:
+    hook, check = sinks["ok"], sinks.new("ok")
+    result = cli("quota-reset", *api(sandbox), env=sink_env(hook, check))
     assert result.code == 0
     assert hook.requests == []
     [(start, rid1), (success, rid2)] = pings(check)
@@ -118,7 +112,7 @@ def test_success_checks_in_but_sends_no_event_by_default(cli: Cli, sandbox: Sand
 
 @pytest.mark.parametrize("notify_on", ["applied", "success", "all", "failed, APPLIED"])
 def test_success_sends_one_event_when_notify_on_names_it(cli: Cli, sandbox: SandboxHandle,
-                                                         sinks: dict[str, SinkServer], notify_on: str) -> None:
+                                                         sinks: Sinks, notify_on: str) -> None:
     hook = sinks["ok"]
     result = cli("quota-reset", *api(sandbox), env=sink_env(hook, HOUSEJOBS_NOTIFY_ON=notify_on))
     assert result.code == 0
@@ -129,13 +123,10 @@ def test_success_sends_one_event_when_notify_on_names_it(cli: Cli, sandbox: Sand
 
 
 def test_notify_on_none_sends_nothing_but_still_checks_in(cli: Cli, sandbox: SandboxHandle,
-                                                          sinks: dict[str, SinkServer]) -> None:
+                                                          sinks: Sinks) -> None:
     fail_api(sandbox)
-    hook, check = sinks["ok"], SinkServer().start()
-    try:
-        result = cli("quota-reset", *api(sandbox), env=sink_env(hook, check, HOUSEJOBS_NOTIFY_ON="none"))
-    finally:
-        check.stop()
+    hook, check = sinks["ok"], sinks.new("ok")
+    result = cli("quota-reset", *api(sandbox), env=sink_env(hook, check, HOUSEJOBS_NOTIFY_ON="none"))
     assert result.code == 1 and hook.requests == []
     assert [what for what, _ in pings(check)] == ["start", "fail"]
 
@@ -148,17 +139,14 @@ def cloud_run_env(sandbox: SandboxHandle, attempt: int, **extra: str) -> dict[st
 
 
 def test_cloud_run_task_retries_send_no_event_the_last_attempt_does(cli: Cli, sandbox: SandboxHandle,
-                                                                    sinks: dict[str, SinkServer]) -> None:
-    hook, check = sinks["ok"], SinkServer().start()
-    try:
-        for attempt in (0, 1, 2):
-            fail_api(sandbox)
-            result = cli("quota-reset", "--deadline", "10",
-                         env={**cloud_run_env(sandbox, attempt), **sink_env(hook, check, HOUSEJOBS_MAX_RETRIES="2")})
-            assert result.code == 1
-            assert len(hook.requests) == (1 if attempt == 2 else 0), attempt
-    finally:
-        check.stop()
+                                                                    sinks: Sinks) -> None:
+    hook, check = sinks["ok"], sinks.new("ok")
+    for attempt in (0, 1, 2):
+        fail_api(sandbox)
+        result = cli("quota-reset", "--deadline", "10",
+                     env={**cloud_run_env(sandbox, attempt), **sink_env(hook, check, HOUSEJOBS_MAX_RETRIES="2")})
+        assert result.code == 1
+        assert len(hook.requests) == (1 if attempt == 2 else 0), attempt
     [post] = hook.requests
     event = post.json()
     assert post.headers["Idempotency-Key"] == "jobs-event:quota-reset:housejobs-quota-reset-stage-x7k2p:0"
@@ -173,7 +161,7 @@ def test_cloud_run_task_retries_send_no_event_the_last_attempt_does(cli: Cli, sa
 
 
 def test_cloud_run_without_max_retries_counts_every_attempt_as_last(cli: Cli, sandbox: SandboxHandle,
-                                                                    sinks: dict[str, SinkServer]) -> None:
+                                                                    sinks: Sinks) -> None:
     hook = sinks["ok"]
     for attempt in (0, 1):
         fail_api(sandbox)
@@ -183,7 +171,7 @@ def test_cloud_run_without_max_retries_counts_every_attempt_as_last(cli: Cli, sa
 
 
 def test_refused_notifies_in_cloud_run_not_at_a_terminal(cli: Cli, sandbox: SandboxHandle,
-                                                         sinks: dict[str, SinkServer]) -> None:
+                                                         sinks: Sinks) -> None:
     hook = sinks["ok"]
     sandbox.fault(route="/admin/quota/reset-daily", statuses=[401])
     assert cli("quota-reset", *api(sandbox), env=sink_env(hook)).code == 2
@@ -195,15 +183,12 @@ def test_refused_notifies_in_cloud_run_not_at_a_terminal(cli: Cli, sandbox: Sand
     assert post.json()["outcome"] == "refused" and post.json()["kind"] == "job_failed"
 
 
-def test_run_stopped_before_its_context_still_reports(cli: Cli, sinks: dict[str, SinkServer]) -> None:
+def test_run_stopped_before_its_context_still_reports(cli: Cli, sinks: Sinks) -> None:
     # Cloud Run without HOUSEJOBS_ENV is refused before settings load; env-var sinks still hear of it.
-    hook, check = sinks["ok"], SinkServer().start()
-    try:
-        result = cli("quota-reset", env={"CLOUD_RUN_JOB": "housejobs-quota-reset-stage",
-                                         "CLOUD_RUN_EXECUTION": "housejobs-quota-reset-stage-abc",
-                                         **sink_env(hook, check)})
-    finally:
-        check.stop()
+    hook, check = sinks["ok"], sinks.new("ok")
+    result = cli("quota-reset", env={"CLOUD_RUN_JOB": "housejobs-quota-reset-stage",
+                                     "CLOUD_RUN_EXECUTION": "housejobs-quota-reset-stage-abc",
+                                     **sink_env(hook, check)})
     assert result.code == 2
     [post] = hook.requests
     assert post.json()["outcome"] == "refused" and "HOUSEJOBS_ENV" in post.json()["message"]
@@ -234,7 +219,7 @@ def jobs_dir(tmp_path: Path, environments: str | None = None, *, stage_extra: st
     pytest.param("stage", True, "environments.toml is not valid TOML", id="broken-table"),
 ])
 def test_refusal_before_the_context_reaches_a_webhook_set_only_in_dotenv(
-        cli: Cli, sinks: dict[str, SinkServer], tmp_path: Path, housejobs_env: str | None, broken_table: bool,
+        cli: Cli, sinks: Sinks, tmp_path: Path, housejobs_env: str | None, broken_table: bool,
         said: str) -> None:
     hook = sinks["ok"]
     write_dotenv(cli, hook)
@@ -253,7 +238,7 @@ def test_refusal_before_the_context_reaches_a_webhook_set_only_in_dotenv(
     no_tokens(result.stdout, result.stderr)
 
 
-def test_refusal_before_the_context_uses_the_envs_table(cli: Cli, sinks: dict[str, SinkServer],
+def test_refusal_before_the_context_uses_the_envs_table(cli: Cli, sinks: Sinks,
                                                          tmp_path: Path) -> None:
     # The env is fine, a later check refused the run: its table's format and project apply to the event.
     hook = sinks["ok"]
@@ -268,7 +253,7 @@ def test_refusal_before_the_context_uses_the_envs_table(cli: Cli, sinks: dict[st
 
 
 def test_unreadable_settings_before_the_context_are_skipped_for_notifications(
-        cli: Cli, sinks: dict[str, SinkServer]) -> None:
+        cli: Cli, sinks: Sinks) -> None:
     # A .env that cannot be read stops the run; the notification settings are read without it (lenient), so
     # the sink set in the environment still hears of the refusal, and one warning says what was skipped.
     hook = sinks["ok"]
@@ -282,7 +267,7 @@ def test_unreadable_settings_before_the_context_are_skipped_for_notifications(
     no_tokens(result.stdout, result.stderr)
 
 
-def test_partial_is_a_warning(cli: Cli, sandbox: SandboxHandle, sinks: dict[str, SinkServer]) -> None:
+def test_partial_is_a_warning(cli: Cli, sandbox: SandboxHandle, sinks: Sinks) -> None:
     hook = sinks["ok"]
     sandbox.fault(route="/admin/orgs/{org}/sync", fail_orgs=["org-000003"])
     result = cli("org-sync-all", *api(sandbox), env=sink_env(hook, HOUSEJOBS_NOTIFY_FORMAT="slack"))
@@ -291,14 +276,14 @@ def test_partial_is_a_warning(cli: Cli, sandbox: SandboxHandle, sinks: dict[str,
     assert post.json()["text"].startswith(":warning: org-sync-all partial")
 
 
-def test_dry_run_does_not_check_in(cli: Cli, sandbox: SandboxHandle, sinks: dict[str, SinkServer]) -> None:
+def test_dry_run_does_not_check_in(cli: Cli, sandbox: SandboxHandle, sinks: Sinks) -> None:
     check = sinks["ok"]
     result = cli("quota-reset", *api(sandbox), "--dry-run", env=sink_env(checkin=check))
     assert result.code == 0 and check.requests == []
 
 
 def test_job_placeholder_selects_a_check_per_job(cli: Cli, sandbox: SandboxHandle,
-                                                 sinks: dict[str, SinkServer]) -> None:
+                                                 sinks: Sinks) -> None:
     check = sinks["ok"]
     env = sink_env(HOUSEJOBS_HEALTHCHECK_URL=check_url(check, "/housejobs-{job}"))
     assert cli("stale-cleanup", *api(sandbox), env=env).code == 0
@@ -314,7 +299,7 @@ def timed(cli: Cli, *argv: str, env: dict[str, str]) -> tuple[Any, float]:
 
 
 def test_hanging_sinks_add_at_most_their_timeout(cli: Cli, sandbox: SandboxHandle,
-                                                 sinks: dict[str, SinkServer]) -> None:
+                                                 sinks: Sinks) -> None:
     fail_api(sandbox)
     _, baseline = timed(cli, "quota-reset", *api(sandbox), "--date", "2026-11-23", env={})
     fail_api(sandbox)
@@ -331,7 +316,7 @@ def test_hanging_sinks_add_at_most_their_timeout(cli: Cli, sandbox: SandboxHandl
 
 
 def test_sink_answering_500_is_retried_once_then_warned(cli: Cli, sandbox: SandboxHandle,
-                                                        sinks: dict[str, SinkServer]) -> None:
+                                                        sinks: Sinks) -> None:
     fail_api(sandbox)
     broken = sinks["error"]
     result, elapsed = timed(cli, "quota-reset", *api(sandbox), "--json", env=sink_env(broken))
@@ -354,7 +339,7 @@ def test_unreachable_sink_is_a_warning(cli: Cli, sandbox: SandboxHandle) -> None
 
 
 def test_debug_runs_and_error_paths_never_show_a_url(cli: Cli, sandbox: SandboxHandle,
-                                                     sinks: dict[str, SinkServer]) -> None:
+                                                     sinks: Sinks) -> None:
     fail_api(sandbox)
     broken, ok = sinks["error"], sinks["ok"]
     result = cli("quota-reset", *api(sandbox), "--debug", env=sink_env(broken, ok))
@@ -374,7 +359,7 @@ def test_debug_runs_and_error_paths_never_show_a_url(cli: Cli, sandbox: SandboxH
     ("HOUSEJOBS_NOTIFY_TIMEOUT", "soon", "notify_timeout must be a number"),
 ])
 def test_bad_notify_settings_warn_and_leave_the_outcome(cli: Cli, sandbox: SandboxHandle,
-                                                        sinks: dict[str, SinkServer], setting: str, value: str,
+                                                        sinks: Sinks, setting: str, value: str,
                                                         text: str) -> None:
     env = sink_env(sinks["ok"])
     env[setting] = value
@@ -385,7 +370,7 @@ def test_bad_notify_settings_warn_and_leave_the_outcome(cli: Cli, sandbox: Sandb
 
 # --- the one retry rule (housejobs.api.retry), inside a sink's time ---------------------------------------
 def test_retry_after_past_the_budget_is_one_warning_in_a_run(cli: Cli, sandbox: SandboxHandle,
-                                                             sinks: dict[str, SinkServer]) -> None:
+                                                             sinks: Sinks) -> None:
     fail_api(sandbox)
     hook = sinks["ok"]
     hook.answers.append((503, {"Retry-After": "60"}, b""))
@@ -397,9 +382,9 @@ def test_retry_after_past_the_budget_is_one_warning_in_a_run(cli: Cli, sandbox: 
 
 
 # --- URLs from Secret Manager, named in environments.toml ------------------------------------------------
-def test_sink_urls_from_secret_manager_references(cli: Cli, sandbox: SandboxHandle, sinks: dict[str, SinkServer],
+def test_sink_urls_from_secret_manager_references(cli: Cli, sandbox: SandboxHandle, sinks: Sinks,
                                                   tmp_path: Path) -> None:
-    hook, check = sinks["ok"], SinkServer().start()
+    hook, check = sinks["ok"], sinks.new("ok")
     jobs = tmp_path / "jobs"
     shutil.copytree(Path(__file__).resolve().parents[2] / "jobs", jobs)
     toml = (jobs / "environments.toml").read_text()
@@ -407,16 +392,13 @@ def test_sink_urls_from_secret_manager_references(cli: Cli, sandbox: SandboxHand
                         'healthcheck_url_secret = "housejobs-healthcheck-url"\nnotify_format = "google-chat"\n')
     (jobs / "environments.toml").write_text(toml)
     fail_api(sandbox)
-    try:
-        with SecretManagerFake() as secrets:
-            secrets.add_secret("cloudact-testing-1", "housejobs-notify-url-test", hook_url(hook).encode())
-            secrets.add_secret("cloudact-testing-1", "housejobs-healthcheck-url-test", check_url(check).encode())
-            result = cli("quota-reset", "--env", "stage", "--deadline", "10",
-                         env={"HOUSEJOBS_JOBS_DIR": str(jobs), "HOUSEJOBS_API_URL": sandbox.url,
-                              "HOUSEJOBS_SECRETMANAGER_API_ENDPOINT": secrets.endpoint,
-                              "HOUSEJOBS_NOTIFY_TIMEOUT": "5"})
-    finally:
-        check.stop()
+    with SecretManagerFake() as secrets:
+        secrets.add_secret("cloudact-testing-1", "housejobs-notify-url-test", hook_url(hook).encode())
+        secrets.add_secret("cloudact-testing-1", "housejobs-healthcheck-url-test", check_url(check).encode())
+        result = cli("quota-reset", "--env", "stage", "--deadline", "10",
+                     env={"HOUSEJOBS_JOBS_DIR": str(jobs), "HOUSEJOBS_API_URL": sandbox.url,
+                          "HOUSEJOBS_SECRETMANAGER_API_ENDPOINT": secrets.endpoint,
+                          "HOUSEJOBS_NOTIFY_TIMEOUT": "5"})
     assert result.code == 1, result.stderr
     [post] = hook.requests
     assert post.json()["text"].startswith("❌ *quota-reset failed in stage*")

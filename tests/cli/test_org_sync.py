@@ -7,17 +7,16 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from housejobs.jobs.org_sync import shard_of
-from tests.fakes.scripted import Request, ScriptedServer
+from tests.fakes.scripted import ScriptedServer
+from tests.fakes.server import Request
 from tests.support.cli import Cli
 from tests.support.process import spawn_cli
-from tests.support.sandbox import SandboxHandle, start_sandbox
+from tests.support.sandbox import Sandboxes, SandboxHandle
 from tests.support.sentinels import ROOT_KEY
 from tests.support.waiting import wait_until
 
@@ -26,10 +25,8 @@ DATE = "2026-11-24"
 
 
 @pytest.fixture
-def big_sandbox(tmp_path: Path) -> Iterator[SandboxHandle]:
-    handle = start_sandbox(tmp_path / "big.db", orgs=240)
-    yield handle
-    handle.server.stop()
+def big_sandbox(sandbox_factory: Sandboxes) -> SandboxHandle:
+    return sandbox_factory("big", orgs=240)
 
 
 def synced(sandbox: SandboxHandle) -> dict[str, int]:
@@ -176,8 +173,8 @@ def test_shard_hash_is_stable() -> None:
 
 # --- real processes ---------------------------------------------------------------------------------------
 def spawn(url: str, *argv: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "CA_ROOT_API_KEY": ROOT_KEY}
-    return spawn_cli(["org-sync-all", "--api-url", url, "--json", "--date", DATE, *argv], env=env)
+    return spawn_cli(["org-sync-all", "--api-url", url, "--json", "--date", DATE, *argv],
+                     extra_env={"CA_ROOT_API_KEY": ROOT_KEY})
 
 
 @pytest.mark.slow

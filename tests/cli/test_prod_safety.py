@@ -10,6 +10,7 @@ import fcntl
 import json
 import os
 import re
+import select
 import shutil
 import subprocess
 import termios
@@ -184,8 +185,12 @@ def test_the_prompt_goes_to_the_terminal_when_stdout_and_stderr_are_files(sandbo
     seen = b""
     deadline = time.monotonic() + 30
     while b"Type yes to continue" not in seen:
-        assert time.monotonic() < deadline and proc.poll() is None, seen
-        seen += os.read(master, 4096)
+        remaining = deadline - time.monotonic()
+        assert remaining > 0 and proc.poll() is None, seen
+        # select, not a bare read: a child that goes quiet must not outlast the bound
+        readable, _, _ = select.select([master], [], [], remaining)
+        if readable:
+            seen += os.read(master, 4096)
     os.write(master, answer.encode() + b"\n")
     assert proc.wait(timeout=30) == code
     os.close(master)

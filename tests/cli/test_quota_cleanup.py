@@ -85,7 +85,6 @@ def test_a_signal_stops_quota_cleanup_within_the_grace(tmp_path: Path, signum: i
     """BigQuery answering 502 keeps the client library retrying for up to HOUSEJOBS_BIGQUERY_TIMEOUT; a
     SIGTERM used to be logged and then ignored for as long (the worker thread held the process)."""
     import json
-    import os
     import signal
     import time
 
@@ -110,10 +109,9 @@ def test_a_signal_stops_quota_cleanup_within_the_grace(tmp_path: Path, signum: i
 
     server = LocalServer(Failing).start()
     try:
-        env = {**os.environ, "HOUSEJOBS_STATE_DIR": str(tmp_path / "state"),
-               "HOUSEJOBS_BIGQUERY_API_ENDPOINT": server.url,
+        env = {"HOUSEJOBS_STATE_DIR": str(tmp_path / "state"), "HOUSEJOBS_BIGQUERY_API_ENDPOINT": server.url,
                "HOUSEJOBS_QUOTA_TABLE": "proj-a.dataset.quota"}
-        proc = spawn_cli(["quota-cleanup", "--json"], env=env)
+        proc = spawn_cli(["quota-cleanup", "--json"], extra_env=env)
         # A second request is the client library retrying: the run is inside its retry loop now.
         wait_until(lambda: len(hits) >= 2, "BigQuery to be called again (a retry)", timeout=60, proc=proc)
         sent = time.monotonic()

@@ -15,7 +15,7 @@ from tests.fakes.cloudrun import CloudRunFake
 from tests.fakes.supabase import FakeSupabaseApi
 from tests.support.cli import Cli
 from tests.support.clock import HookClock
-from tests.support.cloud_run import PROD_PARENT, gcp, run_bodies, seed
+from tests.support.cloud_run import PROD_PARENT, gcp, run_bodies, seed, seeded_run, started_jobs
 from tests.support.sandbox import SandboxHandle
 from tests.support.sentinels import SENTINELS
 
@@ -23,23 +23,9 @@ STEPS = ["migrate", "bootstrap", "org-sync-all"]
 
 
 @pytest.fixture
-def clock() -> HookClock:
-    return HookClock()
-
-
-@pytest.fixture
 def run(clock: HookClock) -> Iterator[CloudRunFake]:
-    with CloudRunFake(clock=clock.now) as fake:
-        for job in STEPS:
-            seed(fake, job)
+    with seeded_run(clock, STEPS) as fake:
         yield fake
-        assert fake.schema_violations == []
-
-
-def started(run: CloudRunFake) -> list[str]:
-    """The jobs RunJob was called for, in order."""
-    return [r.path.rsplit("/", 1)[-1].removeprefix("housejobs-").removesuffix("-test:run")
-            for r in run.requests if r.method == "POST" and r.path.endswith(":run")]
 
 
 # --- on Cloud Run --------------------------------------------------------------------------------
@@ -52,7 +38,7 @@ def test_release_runs_the_three_steps_in_order(cli: Cli, run: CloudRunFake) -> N
     assert doc["counts"] == {"steps": 3, "succeeded": 3, "failed": 0, "not_run": 0}
     assert [s["job"] for s in doc["details"]["steps"]] == STEPS
     assert all(s["outcome"] == "applied" and s["execution"] for s in doc["details"]["steps"])
-    assert started(run) == STEPS
+    assert started_jobs(run) == STEPS
     assert run_bodies(run) in ([{}] * 3, [{"overrides": {}}] * 3)  # each job's own args
     records = [r for r in result.log_records() if r.get("event") == "release_step"]
     assert [(r["step"], r["outcome"]) for r in records] == [(j, "applied") for j in STEPS]
@@ -71,7 +57,7 @@ def test_release_stops_at_the_first_failure(cli: Cli, run: CloudRunFake) -> None
                                                                            ("bootstrap", "failed")]
     assert doc["details"]["not_run"] == ["org-sync-all"]
     assert doc["counts"] == {"steps": 3, "succeeded": 1, "failed": 1, "not_run": 1}
-    assert started(run) == ["migrate", "bootstrap"]
+    assert started_jobs(run) == ["migrate", "bootstrap"]
     assert run.executions_of("housejobs-org-sync-all-test") == []
 
 
@@ -85,7 +71,7 @@ def test_ctrl_c_during_a_step_stops_the_release_not_the_execution(cli: Cli, run:
     doc = result.json()
     assert doc["outcome"] == "interrupted"
     assert "--follow housejobs-bootstrap-test-" in doc["message"] and "not run: org-sync-all" in doc["message"]
-    assert started(run) == ["migrate", "bootstrap"]
+    assert started_jobs(run) == ["migrate", "bootstrap"]
     assert "completionTime" not in run.executions_of("housejobs-bootstrap-test")[0]
 
 
@@ -94,7 +80,7 @@ def test_release_refused_while_a_step_is_running(cli: Cli, run: CloudRunFake) ->
     result = cli("release", "--env", "test", env=gcp(run))
     assert result.code == 2
     assert "stopped at migrate" in result.stdout and "still running" in result.stdout
-    assert started(run) == ["migrate"]
+    assert started_jobs(run) == ["migrate"]
 
 
 def test_release_in_prod_asks_once(cli: Cli, run: CloudRunFake) -> None:

@@ -20,25 +20,16 @@ import pytest
 from tests.fakes.cloudrun import CloudRunFake
 from tests.support.cli import Cli
 from tests.support.clock import FakeClock, HookClock
-from tests.support.cloud_run import PARENT, PROD_PARENT, PROJECT, REGION, gcp, run_bodies, seed
+from tests.support.cloud_run import PARENT, PROD_PARENT, PROJECT, REGION, gcp, run_bodies, seed, seeded_run
 from tests.support.deploy_env import gcp_env
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def clock() -> HookClock:
-    return HookClock()
-
-
-@pytest.fixture
 def run(clock: HookClock) -> Iterator[CloudRunFake]:
-    with CloudRunFake(clock=clock.now) as fake:
-        for job in ("bootstrap", "org-sync-all", "reminder"):
-            seed(fake, job)
+    with seeded_run(clock, ("bootstrap", "org-sync-all", "reminder")) as fake:
         yield fake
-        assert fake.schema_violations == []
-        assert fake.output_only_sent == []
 
 
 def latest(run: CloudRunFake, job: str = "bootstrap", env: str = "test") -> dict[str, Any]:

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from tests.conftest import Cli, SandboxHandle
+from tests.support.cli import Cli
+from tests.support.sandbox import SandboxHandle
 
 DATE = "2026-11-24"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

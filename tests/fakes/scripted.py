@@ -1,8 +1,8 @@
 """A local HTTP server whose every answer a test scripts: `answer(request) -> (status, body)`.
 
 For the cases no contract server would stage on request: an error that quotes the credential it was
-sent, a listing that repeats an org across pages or lists an inactive one, a sink that only records.
-Every request is recorded (method, path, query, headers, body) so a test can count calls.
+sent, a listing that repeats an org across pages or lists an inactive one. (A sink that only records is
+tests/fakes/sinks.py.) Every request is recorded (tests/fakes/server.py Request) so a test can count calls.
 """
 
 from __future__ import annotations
@@ -10,28 +10,9 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes.server import LocalServer, QuietHandler
-
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
-    def param(self, name: str) -> str | None:
-        values = self.query.get(name)
-        return values[-1] if values else None
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
+from tests.fakes.server import LocalServer, QuietHandler, Request
 
 Answer = tuple[int, Any]  # status, and a body: bytes as they are, anything else as JSON
 Script = Callable[[Request], Answer]
@@ -48,10 +29,7 @@ class _Handler(QuietHandler):
         self._answer()
 
     def _answer(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        url = urlsplit(self.path)
-        request = Request(self.command, url.path, parse_qs(url.query),
-                          {k.lower(): v for k, v in self.headers.items()}, body)
+        request = Request.read(self)
         with self.server.lock:
             self.server.seen.append(request)
         status, payload = self.server.script(request)
@@ -75,8 +53,3 @@ class ScriptedServer(LocalServer):
     def requests(self, method: str | None = None, path_prefix: str = "") -> list[Request]:
         with self.lock:
             return [r for r in self.seen if (method is None or r.method == method) and r.path.startswith(path_prefix)]
-
-
-def sink(request: Request) -> Answer:
-    """A webhook or check-in sink: takes anything, answers 200."""
-    return 200, b"OK"

@@ -10,13 +10,46 @@ subclass `QuietHandler` write no access log. What a server answers is its handle
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import ssl
 import sys
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as a recording server kept it (the notification sinks, the scripted server): the body as
+    sent. The Google API fakes keep their own record (tests/fakes/_http.py RecordedRequest: the body parsed,
+    the status answered)."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # names as sent; header() looks one up in any case
+    body: bytes
+
+    @classmethod
+    def read(cls, handler: BaseHTTPRequestHandler) -> Request:
+        """The request `handler` is serving, its body read (Content-Length bytes)."""
+        body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+        url = urlsplit(handler.path)
+        return cls(handler.command, url.path, parse_qs(url.query), dict(handler.headers.items()), body)
+
+    def header(self, name: str, default: str = "") -> str:
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), default)
+
+    def param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else None
+
+    def json(self) -> Any:
+        return json.loads(self.body)
 
 
 class QuietHandler(BaseHTTPRequestHandler):

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import threading
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes.server import LocalServer, QuietHandler
+from tests.fakes.server import LocalServer, QuietHandler, Request
 
 HANG_S = 3.0  # how long the hanging sink sleeps (bounded; it wakes when the test stops it)
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 class _SinkHandler(QuietHandler):
@@ -30,10 +15,9 @@ class _SinkHandler(QuietHandler):
     server: SinkServer
 
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        url = urlsplit(self.path)
+        request = Request.read(self)
         with self.server.lock:
-            self.server.seen.append(Seen("POST", url.path, parse_qs(url.query), dict(self.headers.items()), body))
+            self.server.seen.append(request)
             scripted = self.server.answers.pop(0) if self.server.answers else None
         if scripted is None and self.server.mode == "hang":
             self.server.stopping.wait(HANG_S)
@@ -59,7 +43,7 @@ class SinkServer(LocalServer):
         self.mode = mode
         self.status = 200
         self.answers: list[tuple[int, dict[str, str], bytes]] = []
-        self.seen: list[Seen] = []
+        self.seen: list[Request] = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         super().__init__(_SinkHandler)
@@ -72,6 +56,6 @@ class SinkServer(LocalServer):
         super().stop()
 
     @property
-    def requests(self) -> list[Seen]:
+    def requests(self) -> list[Request]:
         with self.lock:
             return list(self.seen)

@@ -71,7 +71,7 @@ def test_python_warnings_after_the_interpreters_end_of_life_are_json_log_lines(t
     import subprocess
 
     from tests.support.deploy_env import gcp_env
-    from tests.support.process import cli_command
+    from tests.support.process import cli_command, without_faketime
 
     faketime = shutil.which("faketime")
     if faketime is None:
@@ -80,9 +80,7 @@ def test_python_warnings_after_the_interpreters_end_of_life_are_json_log_lines(t
         pytest.skip("faketime is not installed (Debian package faketime)")
     with gcp_env() as gcp:
         # This test sets its own date: drop the one CI's faketime run gives the whole suite.
-        outer = {k: v for k, v in os.environ.items() if not k.startswith("FAKETIME") and
-                 not (k == "LD_PRELOAD" and "faketime" in v)}
-        env = {**outer, **gcp.env, "HOUSEJOBS_STATE_DIR": str(tmp_path / "state")}
+        env = {**without_faketime(os.environ), **gcp.env, "HOUSEJOBS_STATE_DIR": str(tmp_path / "state")}
         done = subprocess.run([faketime, "2028-01-05 12:00:00", *cli_command("list-jobs", "--env", "stage",
                                                                              "--json")],
                               capture_output=True, text=True, env=env, timeout=120, check=False)

@@ -24,7 +24,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -37,7 +36,7 @@ import pytest
 from tests.fakes.supabase import FakeSupabaseApi
 from tests.support.cli import Cli, CliResult
 from tests.support.process import spawn_cli
-from tests.support.sandbox import SandboxHandle, start_sandbox
+from tests.support.sandbox import SandboxHandle
 from tests.support.sentinels import SENTINEL_MARKERS, SENTINELS
 from tests.support.waiting import wait_until
 
@@ -322,11 +321,7 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
             yield migrate
             migrate.release()
         return
-    sandbox = start_sandbox(tmp_path / "matrix.db", orgs=len(ORGS))
-    try:
-        yield AdminTarget(job, sandbox)
-    finally:
-        sandbox.server.stop()
+    yield AdminTarget(job, request.getfixturevalue("sandbox_factory")("matrix", orgs=len(ORGS)))
 
 
 # --- observations: what bench/reliability.py counts ----------------------------------------------------------
@@ -479,10 +474,6 @@ def test_fault_in_process(job: str, fault: str, target: Target, observation: Obs
     obs.passed = True
 
 
-def spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return spawn_cli(argv, env={**os.environ, **env})
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(("job", "fault"), cells(SIGNALS))
 def test_signal(job: str, fault: str, target: Target, observation: Observation, cli: Cli) -> None:
@@ -491,7 +482,7 @@ def test_signal(job: str, fault: str, target: Target, observation: Observation, 
     obs.expected_exit = expect.code
     target.slow_down()
     extra = ["--concurrency", "2"] if job == "org-sync-all" else []
-    proc = spawn(target.argv() + extra, target.env())
+    proc = spawn_cli(target.argv() + extra, extra_env=target.env())
     try:
         wait_until(lambda: target.in_flight() or proc.poll() is not None, "the call to reach the server")
         assert proc.poll() is None, "the run ended before it could be signalled"
@@ -533,7 +524,7 @@ def test_slow_server_concurrency(job: str, fault: str, target: Target, observati
     obs.expected_exit = 0
     target.sandbox.fault(route=target.route, hold_ms=1500)
     env = {**target.env(), **SLOW_SERVER, "CA_ROOT_API_KEY": SENTINELS["CA_ROOT_API_KEY"]}
-    procs = [spawn_cli(target.argv(), env={**os.environ, **env}) for _ in range(CONCURRENT_RUNS)]
+    procs = [spawn_cli(target.argv(), extra_env=env) for _ in range(CONCURRENT_RUNS)]
     outs = [p.communicate(timeout=60) for p in procs]
     docs = []
     for proc, (out, err) in zip(procs, outs, strict=True):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -26,8 +25,8 @@ from housejobs.cli.main import app
 from tests.support.cli import Cli, CliResult
 from tests.support.clock import NOW
 from tests.support.fuzz import fuzz, hostile_text, job_error_line, near, refused_line, usage_error_line
-from tests.support.process import cli_command
-from tests.support.sandbox import SandboxHandle, start_sandbox
+from tests.support.process import run_cli_process
+from tests.support.sandbox import Sandboxes, SandboxHandle
 
 FUZZ = fuzz(40)
 ORGS = ("org-000001", "org-000002", "org-000003")
@@ -39,10 +38,8 @@ EARLIEST, LATEST = date(2000, 1, 1), NOW.date().replace(year=NOW.year + 1)
 
 
 @pytest.fixture
-def sb(tmp_path: Path) -> Iterator[SandboxHandle]:
-    handle = start_sandbox(tmp_path / "fuzz.db", orgs=len(ORGS))
-    yield handle
-    handle.server.stop()
+def sb(sandbox_factory: Sandboxes) -> SandboxHandle:
+    return sandbox_factory("fuzz", orgs=len(ORGS))
 
 
 # --- oracles: the contract's grammar, ASCII digits only --------------------------------------------
@@ -357,12 +354,10 @@ def test_unclean_supabase_url_is_refused(cli: Cli, tmp_path: Path) -> None:
 def test_non_utf8_argv_and_environment_in_a_real_process(tmp_path: Path, argv: list[str], env: dict[str, str]) -> None:
     """Bytes that are not UTF-8 reach Python as surrogates; a real stdout refuses to encode them."""
     import os
-    import subprocess
 
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("HOUSEJOBS_", "CLOUD_RUN_"))}
     environ.update({"HOUSEJOBS_STATE_DIR": str(tmp_path / "state"), "PYTHONIOENCODING": "utf-8", **env})
-    proc = subprocess.run(cli_command(*argv), env=environ, capture_output=True,
-                          timeout=60, cwd=tmp_path, check=False)
+    proc = run_cli_process(argv, env=environ, cwd=tmp_path, text=False)  # bytes: a real stdout's own encoding
     out, err = proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
     assert "Traceback" not in out + err and "internal error" not in out + err, (out, err)
     assert proc.returncode == (0 if argv[0] == "config" else 2), (out, err)

@@ -18,7 +18,6 @@ import re
 import shutil
 import tomllib
 import zoneinfo
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from hypothesis import strategies as st
 from housejobs.settings import KNOWN_ENV_KEYS, SETTINGS
 from tests.support.cli import Cli, CliResult
 from tests.support.fuzz import fuzz, hostile_text, refused_line, usage_error_line
-from tests.support.sandbox import SandboxHandle, start_sandbox
+from tests.support.sandbox import Sandboxes, SandboxHandle
 from tests.support.sentinels import SENTINELS, assert_no_secret
 
 JOBS = Path(__file__).resolve().parents[2] / "jobs"
@@ -43,10 +42,8 @@ FUZZ = fuzz(30)
 
 
 @pytest.fixture
-def sb(tmp_path: Path) -> Iterator[SandboxHandle]:
-    handle = start_sandbox(tmp_path / "fuzz.db", orgs=2)
-    yield handle
-    handle.server.stop()
+def sb(sandbox_factory: Sandboxes) -> SandboxHandle:
+    return sandbox_factory("fuzz", orgs=2)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.process import cli_command, spawn_cli, without_faketime
+from tests.support.process import cli_command, run_cli_process, spawn_cli, without_faketime
 from tests.support.waiting import wait_until
 
 DATE = "2026-11-24"
@@ -38,8 +38,7 @@ def test_the_exit_code_is_the_outcomes_whatever_happens_to_the_output(tmp_path: 
     done = _shell(redirect, ["quota-reset", "--date", DATE], env)
     assert done.returncode == 0, (done.stdout, done.stderr)
     assert "internal error" not in done.stdout + done.stderr and "Traceback" not in done.stderr
-    again = subprocess.run(cli_command("quota-reset", "--date", DATE, "--json"), capture_output=True, text=True,
-                           env=env, timeout=60, check=False)
+    again = run_cli_process(["quota-reset", "--date", DATE, "--json"], env=env)
     assert json.loads(again.stdout)["outcome"] == "duplicate"  # the first run did apply it
 
 

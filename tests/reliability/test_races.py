@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from tests.fakes.supabase import FakeSupabaseApi
 from tests.support.cli import Cli, CliResult
 from tests.support.clock import FakeClock
 from tests.support.process import check_period
-from tests.support.sandbox import SandboxHandle, start_sandbox
+from tests.support.sandbox import SandboxHandle
 from tests.support.sentinels import ROOT_KEY, SENTINELS
 from tests.support.waiting import wait_until
 
@@ -47,13 +47,6 @@ class RacingClock(FakeClock):
     async def sleep(self, seconds: float) -> None:
         await super().sleep(seconds)
         await asyncio.sleep(0.02)
-
-
-@pytest.fixture
-def race_sandbox(tmp_path: Path) -> Iterator[SandboxHandle]:
-    handle = start_sandbox(tmp_path / "race.db", orgs=25)
-    yield handle
-    handle.server.stop()
 
 
 def race(tmp_path: Path, argv: list[str], env: dict[str, str] | None = None) -> list[CliResult]:
@@ -104,41 +97,41 @@ def saw_409(results: list[CliResult]) -> bool:
     ("alerts", "/admin/alerts/process-all", DATE),
     ("quota-monthly", "/admin/quota/reset-monthly", MONTH),
 )])
-def test_eight_runs_of_a_period_job_apply_once(race_sandbox: SandboxHandle, tmp_path: Path, job: str,
+def test_eight_runs_of_a_period_job_apply_once(sandbox: SandboxHandle, tmp_path: Path, job: str,
                                                route: str, unit: str) -> None:
-    race_sandbox.fault(route=route, hold_ms=300)
-    results = race(tmp_path, [job, "--api-url", race_sandbox.url, "--json"])
+    sandbox.fault(route=route, hold_ms=300)
+    results = race(tmp_path, [job, "--api-url", sandbox.url, "--json"])
     assert outcomes(results) == ["applied"] + ["duplicate"] * (RUNS - 1)
-    assert race_sandbox.counters(job) == {f"{job}:{unit}": 1}
+    assert sandbox.counters(job) == {f"{job}:{unit}": 1}
     assert saw_409(results), "no run met the first one in flight"
-    assert race_sandbox.routes()[route] > RUNS  # the 409s were retried
+    assert sandbox.routes()[route] > RUNS  # the 409s were retried
 
 
-def test_eight_reminder_dispatches_claim_once(race_sandbox: SandboxHandle, tmp_path: Path) -> None:
+def test_eight_reminder_dispatches_claim_once(sandbox: SandboxHandle, tmp_path: Path) -> None:
     # The bot's claim is one atomic insert per household, so twins never wait: they answer duplicate.
-    race_sandbox.fault(route="/jobs/reminder/{type}", latency_ms=100)
-    results = race(tmp_path, ["reminder", "rent-due", "--bot-url", race_sandbox.url, "--json"])
+    sandbox.fault(route="/jobs/reminder/{type}", latency_ms=100)
+    results = race(tmp_path, ["reminder", "rent-due", "--bot-url", sandbox.url, "--json"])
     assert outcomes(results) == ["applied"] + ["duplicate"] * (RUNS - 1)
-    assert race_sandbox.counters("reminder") == {f"reminder:{MONTH}:rent-due": 1}
+    assert sandbox.counters("reminder") == {f"reminder:{MONTH}:rent-due": 1}
     assert len({r.json()["details"]["dedupeKey"] for r in results}) == 1
 
 
-def test_eight_bootstrap_task_retries_of_one_execution_apply_once(race_sandbox: SandboxHandle,
+def test_eight_bootstrap_task_retries_of_one_execution_apply_once(sandbox: SandboxHandle,
                                                                   tmp_path: Path) -> None:
     env = {"CLOUD_RUN_JOB": "housejobs-bootstrap-stage", "CLOUD_RUN_EXECUTION": "housejobs-bootstrap-stage-r8",
            "HOUSEJOBS_ENV": "stage"}
-    race_sandbox.fault(route="/admin/bootstrap", hold_ms=300)
-    results = race(tmp_path, ["bootstrap", "--api-url", race_sandbox.url, "--json"], env)
+    sandbox.fault(route="/admin/bootstrap", hold_ms=300)
+    results = race(tmp_path, ["bootstrap", "--api-url", sandbox.url, "--json"], env)
     assert outcomes(results) == ["applied"] + ["duplicate"] * (RUNS - 1)
-    assert race_sandbox.counters("bootstrap") == {"bootstrap:run": 1}
+    assert sandbox.counters("bootstrap") == {"bootstrap:run": 1}
 
 
 # --- org-sync-all and migrate: every unit once ------------------------------------------------------------------
-def test_eight_org_sync_runs_sync_every_org_once(race_sandbox: SandboxHandle, tmp_path: Path) -> None:
-    race_sandbox.fault(route="/admin/orgs/{org}/sync", hold_ms=30)
-    results = race(tmp_path, ["org-sync-all", "--api-url", race_sandbox.url, "--concurrency", "4", "--json",
+def test_eight_org_sync_runs_sync_every_org_once(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    sandbox.fault(route="/admin/orgs/{org}/sync", hold_ms=30)
+    results = race(tmp_path, ["org-sync-all", "--api-url", sandbox.url, "--concurrency", "4", "--json",
                               "--date", DATE])
-    counts = race_sandbox.counters("org-sync")
+    counts = sandbox.counters("org-sync")
     assert len(counts) == 25 and set(counts.values()) == {1}
     docs = [r.json() for r in results]
     assert all(d["outcome"] in ("applied", "duplicate") for d in docs)
@@ -208,10 +201,10 @@ main()
 
 
 @pytest.mark.slow
-def test_eight_processes_of_quota_reset_apply_once(race_sandbox: SandboxHandle) -> None:
-    race_sandbox.fault(route="/admin/quota/reset-daily", hold_ms=500)
+def test_eight_processes_of_quota_reset_apply_once(sandbox: SandboxHandle) -> None:
+    sandbox.fault(route="/admin/quota/reset-daily", hold_ms=500)
     env: dict[str, Any] = {**os.environ, "CA_ROOT_API_KEY": ROOT_KEY, "HOUSEJOBS_MAX_ATTEMPTS": "20"}
-    argv = ["quota-reset", "--api-url", race_sandbox.url, "--date", DATE, "--json"]
+    argv = ["quota-reset", "--api-url", sandbox.url, "--date", DATE, "--json"]
     check_period(argv)
     procs = [subprocess.Popen([sys.executable, "-c", STARTER, *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env) for _ in range(RUNS)]
@@ -230,7 +223,7 @@ def test_eight_processes_of_quota_reset_apply_once(race_sandbox: SandboxHandle) 
                 p.communicate()
     assert [p.returncode for p in procs] == [0] * RUNS, outs
     assert sorted(json.loads(out)["outcome"] for out, _ in outs) == ["applied"] + ["duplicate"] * (RUNS - 1)
-    assert race_sandbox.counters("quota-reset") == {f"quota-reset:{DATE}": 1}
+    assert sandbox.counters("quota-reset") == {f"quota-reset:{DATE}": 1}
     assert any(IN_FLIGHT in err for _, err in outs), "no process met the first one in flight"
     for _, err in outs:
         assert "Traceback" not in err and json.loads(err.strip().splitlines()[-1])["event"] == "run_summary"
@@ -247,9 +240,9 @@ def test_a_killed_runs_claim_in_the_embedded_sandbox_is_released_at_once(cli: Cl
     from tests.support.process import spawn_cli
 
     state = tmp_path / "state"
-    env = {**os.environ, "HOUSEJOBS_STATE_DIR": str(state),
+    env = {"HOUSEJOBS_STATE_DIR": str(state),
            "HOUSEJOBS_SANDBOX_FAULTS": json.dumps({"route": "/admin/quota/reset-daily", "hold_ms": 30000})}
-    proc = spawn_cli(["quota-reset", "--date", DATE, "--json"], env=env)
+    proc = spawn_cli(["quota-reset", "--date", DATE, "--json"], extra_env=env)
     db = state / "sandbox.db"
 
     def in_flight() -> bool:

@@ -9,7 +9,6 @@ earlier test happened to register it would hide a leak. Real processes start emp
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,13 +20,15 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from housejobs import redact
-from tests.fakes.scripted import Request, ScriptedServer, sink
+from tests.fakes.scripted import ScriptedServer
 from tests.fakes.secretmanager import SecretManagerFake
+from tests.fakes.server import Request
 from tests.fakes.supabase import FakeSupabaseApi
 from tests.support.cli import Cli
 from tests.support.process import check_period, run_cli_process
 from tests.support.sandbox import SandboxHandle
 from tests.support.sentinels import SENTINEL_MARKERS, SENTINELS, assert_no_secret
+from tests.support.sink_fixtures import Sinks, check_url, hook_url
 
 DATE = "2026-11-24"
 
@@ -182,10 +183,6 @@ def test_escaped_forms_of_a_secret_are_masked() -> None:
 
 
 # --- real processes: a fresh registry, --debug, and an internal error's traceback -----------------------------------
-def run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return run_cli_process(argv, env={**os.environ, **env})
-
-
 def leaks(done: subprocess.CompletedProcess[str]) -> list[str]:
     return [m for m in SENTINEL_MARKERS if m in done.stdout + done.stderr]
 
@@ -232,7 +229,7 @@ def test_unusable_state_is_refused_without_a_secret(tmp_path: Path) -> None:
     state.mkdir()
     (state / "sandbox.db").write_text(f"not sqlite; the key is {ROOT}\n")
     for extra in ([], ["--debug"]):
-        done = run(["quota-reset", "--date", DATE, *extra], {"HOUSEJOBS_STATE_DIR": str(state)})
+        done = run_cli_process(["quota-reset", "--date", DATE, *extra], extra_env={"HOUSEJOBS_STATE_DIR": str(state)})
         assert done.returncode == 2, done.stdout + done.stderr
         assert "cannot use" in done.stdout and "sandbox.db" in done.stdout and "Traceback" not in done.stderr
         assert leaks(done) == []
@@ -248,7 +245,7 @@ def test_unusable_state_is_refused_without_a_secret(tmp_path: Path) -> None:
 ], ids=["env-name", "key-with-crlf", "wrong-key", "time-zone"])
 def test_fresh_process_debug_runs_show_no_secret(sandbox: SandboxHandle, argv: list[str], env: dict[str, str],
                                                  code: int) -> None:
-    done = run([a.format(url=sandbox.url) for a in argv] + ["--debug"], env)
+    done = run_cli_process([a.format(url=sandbox.url) for a in argv] + ["--debug"], extra_env=env)
     assert done.returncode == code, done.stdout + done.stderr
     assert leaks(done) == []
     assert "Traceback" not in done.stderr
@@ -277,9 +274,8 @@ def assert_no_fragment(text: str, secret: str, where: str) -> None:
 def quoting_server(status: int, filler: int) -> ScriptedServer:
     """Answers every request `status`, with an error message (and code) quoting the credential it got."""
     def answer(request: Request) -> tuple[int, Any]:
-        headers = request.headers
-        key = (headers.get("x-ca-root-key") or headers.get("x-household-scheduler-secret")
-               or headers.get("authorization", "").removeprefix("Bearer "))
+        key = (request.header("x-ca-root-key") or request.header("x-household-scheduler-secret")
+               or request.header("authorization").removeprefix("Bearer "))
         message = "x" * filler + " offending key: " + key + " (rejected)"
         if request.path.startswith("/v1/projects/"):  # Supabase's Management API: {"message": ...}
             return status, {"message": message}
@@ -298,16 +294,17 @@ JOB_RUNS = {
 @pytest.mark.parametrize("filler", [150, 172, 190])
 @pytest.mark.parametrize(("status", "code"), [(401, 2), (400, 1)])
 @pytest.mark.parametrize("job", sorted(JOB_RUNS))
-def test_a_quoted_secret_cut_short_leaves_no_fragment(cli: Cli, tmp_path: Path, job: str, status: int, code: int,
-                                                     filler: int) -> None:
+def test_a_quoted_secret_cut_short_leaves_no_fragment(cli: Cli, tmp_path: Path, sinks: Sinks, job: str, status: int,
+                                                     code: int, filler: int) -> None:
     var, argv = JOB_RUNS[job]
     secret = QUOTED[var]
     folder = tmp_path / "migrations"
     folder.mkdir(exist_ok=True)
     (folder / "20260101000000_create_a.sql").write_text("create table public.a (id int);\n")
-    with quoting_server(status, filler) as api, ScriptedServer(sink) as hook, ScriptedServer(sink) as monitor:
+    hook, monitor = sinks["ok"], sinks.new("ok")
+    with quoting_server(status, filler) as api:
         env = {var: secret, "HOUSEJOBS_SUPABASE_API_URL": api.url, "HOUSEJOBS_NOTIFY_ON": "all",
-               "HOUSEJOBS_NOTIFY_URL": f"{hook.url}/hook", "HOUSEJOBS_HEALTHCHECK_URL": f"{monitor.url}/ping",
+               "HOUSEJOBS_NOTIFY_URL": hook_url(hook), "HOUSEJOBS_HEALTHCHECK_URL": check_url(monitor),
                "HOUSEJOBS_NOTIFY_TIMEOUT": "2"}
         command = [a.format(url=api.url, dir=folder) for a in argv]
         for fmt, extra in (("json", ("--json",)), ("slack", ()), ("google-chat", ("--debug",))):
@@ -318,9 +315,9 @@ def test_a_quoted_secret_cut_short_leaves_no_fragment(cli: Cli, tmp_path: Path, 
             assert_no_fragment(result.stderr, secret, "the log lines")
             assert all(json.loads(line) for line in result.stderr.splitlines())
         assert api.requests(), "the job never called the server"
-        bodies = [r.body.decode() for r in hook.requests()]
+        bodies = [r.body.decode() for r in hook.requests]
         assert len(bodies) == 3 and all("x" * 100 in body for body in bodies)
-        for body in bodies + [r.body.decode() for r in monitor.requests("POST")]:
+        for body in bodies + [r.body.decode() for r in monitor.requests if r.method == "POST"]:
             assert_no_fragment(body, secret, "a notification")
 
 

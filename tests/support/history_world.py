@@ -50,6 +50,13 @@ def deploy(cli: Cli, gcp: GcpEnv) -> None:
     gcp.clear()
 
 
+def deployed_month(cli: Cli, gcp: GcpEnv) -> GcpEnv:
+    """The catalog deployed to stage and the month above seeded (the `month` fixtures); returns `gcp`."""
+    deploy(cli, gcp)
+    seed_month(cli, gcp)
+    return gcp
+
+
 def at(day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
     """Day `day` of November 2026 (0 and below count back into October)."""
     return datetime(2026, 11, 1, tzinfo=UTC) + timedelta(days=day - 1, hours=hour, minutes=minute, seconds=second)

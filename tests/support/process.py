@@ -9,8 +9,10 @@ CI proves the rule by running the suite a second time under libfaketime at a mon
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 # The commands that choose a period from the clock when none is given, and the flag that fixes it.
@@ -44,7 +46,20 @@ def cli_command(*argv: str) -> list[str]:
     return [sys.executable, "-m", "housejobs", *argv]
 
 
-def run_cli_process(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+def _environment(kwargs: dict[str, Any], extra_env: Mapping[str, str] | None) -> None:
+    # The test's environment (the suite's sentinels, its state dir) with `extra_env` set over it; `env=`
+    # instead gives the whole environment.
+    if extra_env is not None:
+        if "env" in kwargs:
+            raise TypeError("give env= (the whole environment) or extra_env= (set over os.environ), not both")
+        kwargs["env"] = {**os.environ, **extra_env}
+
+
+def run_cli_process(argv: list[str], *, extra_env: Mapping[str, str] | None = None,
+                    **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """`housejobs ARGV` run to its end: output captured as text, 60 s bound, no check (subprocess.run's
+    keywords override these); `extra_env` is set over the test's os.environ."""
+    _environment(kwargs, extra_env)
     kwargs.setdefault("capture_output", True)
     kwargs.setdefault("text", True)
     kwargs.setdefault("timeout", 60)
@@ -52,15 +67,21 @@ def run_cli_process(argv: list[str], **kwargs: Any) -> subprocess.CompletedProce
     return subprocess.run(cli_command(*argv), **kwargs)
 
 
-def spawn_cli(argv: list[str], **kwargs: Any) -> subprocess.Popen[str]:
+def spawn_cli(argv: list[str], *, extra_env: Mapping[str, str] | None = None,
+              **kwargs: Any) -> subprocess.Popen[str]:
+    """`housejobs ARGV` started: stdout and stderr piped as text (subprocess.Popen's keywords override these);
+    `extra_env` is set over the test's os.environ."""
+    _environment(kwargs, extra_env)
     kwargs.setdefault("stdout", subprocess.PIPE)
     kwargs.setdefault("stderr", subprocess.PIPE)
     kwargs.setdefault("text", True)
     return subprocess.Popen(cli_command(*argv), **kwargs)
 
 
-def without_faketime(env: dict[str, str]) -> dict[str, str]:
-    """`env` for a process started with a standard descriptor closed, with libfaketime left out.
+def without_faketime(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` with libfaketime left out (its FAKETIME* settings, and its entry in LD_PRELOAD; any other
+    preloaded library stays): for a process started with a standard descriptor closed, and for one a test
+    runs under a faketime of its own.
 
     libfaketime opens its shared clock (/dev/shm/faketime_shm_*) when the process starts, on the lowest
     free descriptor: with stdout closed, that is descriptor 1. The process then writes its output into the

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from housejobs.sandbox.app import SandboxServer, make_server
+from tests.fakes.tls import serve_tls
 from tests.support.sentinels import ROOT_KEY, SENTINELS
 
 
@@ -39,7 +40,31 @@ class SandboxHandle:
         return int(self._call("GET", "/_sandbox/counters")["requests"])
 
 
-def start_sandbox(path: Path, orgs: int = 25, **kwargs: Any) -> SandboxHandle:
-    server = make_server(path, api_key=ROOT_KEY, orgs=orgs,
-                         scheduler_secret=SENTINELS["SCHEDULER_SHARED_SECRET"], **kwargs).start()
-    return SandboxHandle(server, server.url)
+def start_sandbox(path: Path, orgs: int = 25, *, scheduler_secret: str | None = SENTINELS["SCHEDULER_SHARED_SECRET"],
+                  tls: tuple[Path, Path] | None = None, **kwargs: Any) -> SandboxHandle:
+    """A running sandbox on the database at `path` with `orgs` seeded orgs, the root key ROOT_KEY and the
+    sentinel scheduler secret (None: a runtime with none configured). `tls` (cert, key PEM paths) serves it
+    over TLS (tests/fakes/tls.py); other keywords go to make_server (household_id, seed)."""
+    server = make_server(path, api_key=ROOT_KEY, orgs=orgs, scheduler_secret=scheduler_secret, **kwargs)
+    url = serve_tls(server, *tls) if tls is not None else server.url  # SandboxServer.url says http:// always
+    server.start()
+    return SandboxHandle(server, url)
+
+
+class Sandboxes:
+    """The `sandbox_factory` fixture: `sandbox_factory(name, **start_sandbox's keywords)` starts a sandbox on
+    `<tmp_path>/<name>.db` (two started with one name share the database); every one is stopped after the
+    test, the last started first."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.started: list[SandboxHandle] = []
+
+    def __call__(self, name: str = "sandbox", orgs: int = 25, **kwargs: Any) -> SandboxHandle:
+        handle = start_sandbox(self.folder / f"{name}.db", orgs, **kwargs)
+        self.started.append(handle)
+        return handle
+
+    def stop(self) -> None:
+        while self.started:
+            self.started.pop().server.stop()

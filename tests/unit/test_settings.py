@@ -11,9 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +19,11 @@ import pytest
 from housejobs.errors import ConfigError
 from housejobs.settings import SETTINGS, SettingDef, Settings, Value, resolve
 from housejobs.settings_table import Number, number_refused
-from tests.conftest import ROOT_KEY, Cli, SandboxHandle
+from tests.support.cli import Cli
 from tests.support.process import check_period, spawn_cli
+from tests.support.sandbox import SandboxHandle
+from tests.support.sentinels import ROOT_KEY
+from tests.support.sink_fixtures import Sinks, hook_url
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -211,36 +211,6 @@ def test_lenient_resolve_skips_what_it_cannot_use(tmp_path: Path) -> None:
         f"HOUSEJOBS_JOBS_DIR={tmp_path}", ".env", "secrets_dir", "max_retries", "GOOGLE_APPLICATION_CREDENTIALS"]
 
 
-class Hook:
-    """A webhook on 127.0.0.1 that keeps what it is sent."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                hook.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def hook() -> Iterator[Hook]:
-    server = Hook()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
-
-
 @pytest.mark.parametrize(("env", "said"), [
     pytest.param({"HOUSEJOBS_SECRETS_DIR": "/nonexistent/secrets"}, "secrets_dir /nonexistent/secrets is not a folder",
                  id="secrets-dir"),
@@ -249,12 +219,13 @@ def hook() -> Iterator[Hook]:
     pytest.param({"HOUSEJOBS_PROGRESS_EVERY": "often"}, "progress_every must be a whole number", id="number"),
 ])
 def test_a_refusal_before_the_context_still_reaches_a_sink_in_the_environment(
-        cli: Cli, hook: Hook, env: dict[str, str], said: str) -> None:
+        cli: Cli, sinks: Sinks, env: dict[str, str], said: str) -> None:
+    hook = sinks["ok"]
     cloud_run = {"CLOUD_RUN_JOB": "housejobs-quota-reset-stage", "CLOUD_RUN_EXECUTION": "housejobs-quota-reset-stage-x",
-                 "HOUSEJOBS_ENV": "stage", "HOUSEJOBS_NOTIFY_URL": hook.url, "HOUSEJOBS_NOTIFY_TIMEOUT": "5"}
+                 "HOUSEJOBS_ENV": "stage", "HOUSEJOBS_NOTIFY_URL": hook_url(hook), "HOUSEJOBS_NOTIFY_TIMEOUT": "5"}
     result = cli("quota-reset", env={**cloud_run, **env})
     assert result.code == 2
-    [event] = hook.bodies
+    [event] = [r.json() for r in hook.requests]
     assert event["outcome"] == "refused" and said in event["message"] and event["env"] == "stage"
     warning = [r["message"] for r in result.log_records() if r["message"].startswith("notifications:")]
     assert len(warning) == 1 and said in warning[0], result.stderr
@@ -289,7 +260,7 @@ def test_help_and_list_jobs_do_not_load_pydantic(tmp_path: Path) -> None:
 def test_the_sandbox_does_not_load_pydantic(tmp_path: Path) -> None:
     # PYTHONPROFILEIMPORTTIME is `-X importtime`: every module the process imports, on stderr.
     proc = spawn_cli(["sandbox", "--port", "0", "--db", str(tmp_path / "sb.db")], cwd=tmp_path,
-                     env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
+                     extra_env={"PYTHONPROFILEIMPORTTIME": "1"})
     try:
         assert proc.stdout is not None
         assert "serving on" in proc.stdout.readline()  # it is up: everything it needs to serve is imported

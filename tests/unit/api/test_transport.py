@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from housejobs.api.transport import LeanTransport
+from tests.fakes.tls import PrivateCa
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -175,34 +176,8 @@ def test_endless_body_is_cut_off() -> None:
 
 
 # --- TLS: the real APIs are https ---------------------------------------------------------------------------
-def self_signed(tmp: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1, made here (cryptography comes with google-auth)."""
-    import datetime as dt
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "housejobs test")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=1))
-            .not_valid_after(now + dt.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
-async def tls_server(cert: Path, key: Path, trusted: bool, tmp: Path) -> None:
+async def tls_server(cert: Path, key: Path, trust: Path | None) -> None:
+    """A keep-alive https server on `cert`; the client trusts `trust` (a CA file), or only the system's."""
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_ctx.load_cert_chain(cert, key)
 
@@ -219,11 +194,11 @@ async def tls_server(cert: Path, key: Path, trusted: bool, tmp: Path) -> None:
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_ctx)
     port = server.sockets[0].getsockname()[1]
-    client_ctx = ssl.create_default_context(cafile=str(cert) if trusted else None)
+    client_ctx = ssl.create_default_context(cafile=None if trust is None else str(trust))
     async with server:
         transport = LeanTransport(ssl_context=client_ctx)
         try:
-            if trusted:
+            if trust is not None:
                 for _ in range(3):  # one TLS connection, kept alive
                     response = await transport.handle_async_request(request(f"https://127.0.0.1:{port}"))
                     assert response.json() == {"ok": True}
@@ -236,5 +211,5 @@ async def tls_server(cert: Path, key: Path, trusted: bool, tmp: Path) -> None:
 
 @pytest.mark.parametrize("trusted", [True, False])
 def test_https_verifies_the_server_certificate(tmp_path: Path, trusted: bool) -> None:
-    cert, key = self_signed(tmp_path)
-    asyncio.run(tls_server(cert, key, trusted, tmp_path))
+    ca = PrivateCa.create(tmp_path / "ca")  # the one place tests make certificates (tests/fakes/tls.py)
+    asyncio.run(tls_server(*ca.issue(tmp_path / "certs"), ca.pem if trusted else None))

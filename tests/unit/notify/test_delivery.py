@@ -11,7 +11,7 @@ import pytest
 from housejobs.notify.delivery import WAIT_SHARE, Delivery, deadline_after
 from housejobs.redact import Secret
 from tests.fakes.sinks import SinkServer
-from tests.support.sink_fixtures import hook_url
+from tests.support.sink_fixtures import Sinks, hook_url
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # the run's clock, for an HTTP-date Retry-After
 IN_FLIGHT = json.dumps({"error": {"code": "idempotency_in_flight", "message": "still running"}}).encode()
@@ -37,7 +37,7 @@ def deliver(server: SinkServer, *answers: tuple[int, dict[str, str], bytes],
     (400, b"", False),
     (404, b"", False),
 ])
-def test_sink_retries_what_the_one_retry_rule_calls_transient(sinks: dict[str, SinkServer], status: int,
+def test_sink_retries_what_the_one_retry_rule_calls_transient(sinks: Sinks, status: int,
                                                               body: bytes, retried: bool) -> None:
     server = sinks["ok"]
     delivery, waits = deliver(server, (status, {}, body))
@@ -50,7 +50,7 @@ def test_sink_retries_what_the_one_retry_rule_calls_transient(sinks: dict[str, S
 
 
 @pytest.mark.parametrize(("retry_after", "wait"), [("2", 2.0), ("Tue, 24 Nov 2026 10:00:03 GMT", 3.0)])
-def test_sink_honours_retry_after_within_its_time(sinks: dict[str, SinkServer], retry_after: str,
+def test_sink_honours_retry_after_within_its_time(sinks: Sinks, retry_after: str,
                                                   wait: float) -> None:
     server = sinks["ok"]
     delivery, waits = deliver(server, (503, {"Retry-After": retry_after}, b""))
@@ -58,7 +58,7 @@ def test_sink_honours_retry_after_within_its_time(sinks: dict[str, SinkServer], 
     assert waits == [wait]  # as told (seconds, or a date read against the run's clock)
 
 
-def test_sink_retry_after_past_its_time_ends_the_delivery(sinks: dict[str, SinkServer]) -> None:
+def test_sink_retry_after_past_its_time_ends_the_delivery(sinks: Sinks) -> None:
     server = sinks["ok"]
     delivery, waits = deliver(server, (429, {"Retry-After": "60"}, b""))
     assert not delivery.ok and waits == [] and len(server.requests) == 1

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from housejobs.sandbox.app import make_server
 from tests.support.bot import FIVE, RIGHT, SECRET, bot_log, ledger, no_secret, post
-from tests.support.sandbox import SandboxHandle
-from tests.support.sentinels import ROOT_KEY
+from tests.support.clock import NOW
+from tests.support.sandbox import SandboxHandle, start_sandbox
 
 
 # --- auth -------------------------------------------------------------------------------------------
@@ -121,12 +119,13 @@ def test_dry_run_writes_no_row_and_returns_the_payload(sandbox: SandboxHandle) -
 
 
 @pytest.mark.parametrize("raw", [b"", b"{}", b'{"period": null}'])
-def test_empty_body_means_the_current_utc_month(sandbox: SandboxHandle, raw: bytes) -> None:
-    before = datetime.now(UTC).strftime("%Y-%m")
+def test_empty_body_means_the_current_utc_month(sandbox: SandboxHandle, raw: bytes,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # The store's clock (Store(now=...)) is what the bot reads "now" from: the suite's today, not the machine's.
+    monkeypatch.setattr(sandbox.server.app.store, "now", NOW.timestamp)
     response = post(sandbox, "utilities", raw=raw)
-    after = datetime.now(UTC).strftime("%Y-%m")
     body = response.json()
-    assert response.status_code == 200 and body["period"] in (before, after)
+    assert response.status_code == 200 and body["period"] == NOW.strftime("%Y-%m") == "2026-11"
     assert body["dedupeKey"] == f"{body['period']}:utilities" and body["outcome"] == "claimed"
     assert body["jobId"] and body["dryRun"] is False
     assert [row[4] for row in ledger(sandbox)] == [body["period"]]
@@ -136,12 +135,11 @@ def test_claims_are_scoped_by_household(tmp_path: Path) -> None:
     db = tmp_path / "shared.db"
     for household, expected in (("household-a", "claimed"), ("household-b", "claimed"),
                                 ("household-a", "duplicate")):
-        server = make_server(db, api_key=ROOT_KEY, scheduler_secret=SECRET, household_id=household).start()
+        handle = start_sandbox(db, household_id=household)  # one after another on one database
         try:
-            handle = SandboxHandle(server, server.url)
             assert post(handle, "utilities", {"period": "2026-11"}).json()["outcome"] == expected
         finally:
-            server.stop()
+            handle.server.stop()
 
 
 def test_eight_concurrent_identical_dispatches_claim_once(sandbox: SandboxHandle) -> None:
