@@ -8,8 +8,13 @@ from the flags, the environment and `jobs/environments.toml`; the run summary na
 Prod is a place, not a word: a run needs the prod confirmation when `--env prod` is chosen *or* when any
 target it uses is one of prod's (`environments.toml [prod]`: `api_url`, `bot_url`, `supabase_project_ref`,
 `quota_table`, `project`), however it was reached (`--api-url`, `HOUSEJOBS_API_URL`, `./.env`, another
-env's table pointed at prod's URL). URLs compare by scheme, host, port and path, so
-`https://API.cloudact.ai:443/` is `https://api.cloudact.ai`.
+env's table pointed at prod's URL). A URL is prod's when it reaches prod's host and port, compared in the
+form the connection uses (`place`): lower case, no trailing dot, the scheme's default port filled in, an
+IPv4 address in its dotted form (`127.1` is `127.0.0.1`); scheme and path do not matter, since any path on
+prod's host is prod's server. A host that is not plain ASCII is refused by `check_url` before any compare:
+httpx would map `api。cloudact。ai` (ideographic full stops) to `api.cloudact.ai` with IDNA, and two
+mappings (ours, the connection's) can only be trusted to agree if there is nothing to map. BigQuery tables
+and GCP projects compare by project, case-insensitively: any table in prod's project is prod's.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Literal, Protocol
 from urllib.parse import unquote, urlsplit
 
 from housejobs.errors import ConfigError, UsageError
+from housejobs.redact import cut
 
 Use = Literal["admin", "bot", "supabase", "bigquery", "cloud-run"]
 # The environments.toml key that identifies prod's side of each use.
@@ -36,21 +42,82 @@ class Target:
     label: str
 
 
-def same_url(a: str, b: str) -> bool:
-    return bool(a) and bool(b) and normalize_url(a) == normalize_url(b)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-def normalize_url(url: str) -> str:
+def canonical_host(hostname: str) -> str:
+    """`hostname` (urlsplit's: lower-cased, no brackets) as the connection will use it, or ValueError
+    saying why no connection could: the one rule for what a host is (check_url refuses with it, `place`
+    compares with it, NO_PROXY matches with it).
+
+    ASCII only (an internationalised name is written in its xn-- form); one trailing dot dropped (DNS's
+    root, the same host); labels of 1-63 letters, digits, hyphens or underscores, 253 characters in all;
+    xn-- labels must be punycode that IDNA decodes (httpx decodes them, and failed with an internal error);
+    an IPv4 address in any form the resolver accepts (`127.1`, `0x7f.1`) in its dotted form; an IPv6
+    address in its compressed form, an IPv4-mapped one as the IPv4 address it reaches.
+    """
+    import ipaddress
+
+    if not hostname:
+        raise ValueError("it has no host")
+    if not hostname.isascii():
+        raise ValueError("its host is not plain ASCII (write an internationalised name in its xn-- form)")
+    if ":" in hostname:  # only an IPv6 literal has a colon once urlsplit took the port off
+        try:
+            ip = ipaddress.IPv6Address(unquote(hostname))
+        except ValueError:
+            raise ValueError("its host is not a valid IPv6 address") from None
+        return str(ip.ipv4_mapped) if ip.ipv4_mapped else ip.compressed
+    host = hostname[:-1] if hostname.endswith(".") else hostname
+    labels = host.split(".")
+    if "" in labels:
+        raise ValueError("its host has an empty label (two dots in a row, or a dot at the start)")
+    if any(len(label) > 63 for label in labels) or len(host) > 253:
+        raise ValueError("its host is too long (a label has more than 63 characters, or the name more than 253)")
+    if not _HOST_CHARS.issuperset(host.replace(".", "")):
+        raise ValueError("its host has a character a host name cannot have")
+    last = labels[-1]
+    if last.isdigit() or (last.startswith("0x") and all(c in "0123456789abcdef" for c in last[2:])):
+        import socket
+
+        try:  # what the resolver (inet_aton) makes of it: 127.1 and 2130706433 are 127.0.0.1
+            return socket.inet_ntoa(socket.inet_aton(host))
+        except OSError:
+            raise ValueError("its host is not a valid IPv4 address") from None
+    for label in labels:
+        if label.startswith("xn--"):
+            import idna
+
+            try:
+                idna.decode(label)
+            except (idna.IDNAError, UnicodeError):
+                raise ValueError(f"its host label {label[:63]!r} is not valid punycode (IDNA)") from None
+    return host
+
+
+def place(url: str) -> tuple[str, int | None] | None:
+    """Where a connection to `url` goes: (canonical host, port), the scheme's default port filled in; None
+    when it could go nowhere (check_url refuses such a URL before any compare)."""
     try:
         parts = urlsplit(url.strip())
         port = parts.port
+        host = canonical_host(parts.hostname or "")
     except ValueError:
-        return url.strip()
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    default = {"http": 80, "https": 443}.get(scheme)
-    netloc = host if port is None or port == default else f"{host}:{port}"
-    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+        return None
+    return host, port if port is not None else DEFAULT_PORTS.get(parts.scheme.lower())
+
+
+def same_place(a: str, b: str) -> bool:
+    here = place(a)
+    return here is not None and here == place(b)
+
+
+def _project(value: str) -> str:
+    """The project of a GCP project id or BigQuery table ref (`project.dataset.table`, legacy
+    `project:dataset.table`), lower-cased: project ids are lower case, and any table in prod's project is
+    prod's, whatever its dataset or table."""
+    return value.strip().split(".")[0].split(":")[0].lower()
 
 
 def prod_reasons(identifiers: Mapping[Use, str], prod: Mapping[str, str]) -> list[str]:
@@ -61,10 +128,20 @@ def prod_reasons(identifiers: Mapping[Use, str], prod: Mapping[str, str]) -> lis
         theirs = prod.get(PROD_KEYS[use], "")
         if not value or not theirs:
             continue
-        hit = same_url(value, theirs) if use in ("admin", "bot") else value.strip() == theirs.strip()
+        if use in ("admin", "bot"):
+            hit = same_place(value, theirs)
+        elif use in ("bigquery", "cloud-run"):
+            hit = _project(value) in {_project(theirs), _project(prod.get("project", ""))} - {""}
+        else:
+            hit = value.strip().lower() == theirs.strip().lower()
         if hit:
-            reasons.append(f"the {WHAT[use]} {value} is prod's")
+            reasons.append(f"the {WHAT[use]} {shown(value)} is prod's")
     return reasons
+
+
+def shown(value: str, limit: int = 120) -> str:
+    """A value echoed in a message: masked, then cut (a 5 MB URL from .env is not printed whole)."""
+    return cut(value, limit)
 
 
 # --- choosing the targets, before any call ----------------------------------------------------------------
@@ -148,10 +225,7 @@ def identifiers(uses: tuple[Use, ...], settings: Sources, admin: Target | None,
 
 
 def is_loopback(url: str) -> bool:
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        return False
+    host = (place(url) or ("", None))[0]
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
@@ -163,10 +237,12 @@ def check_url(url: str, source: str) -> str:
 
     A query or fragment would be glued into every request's path, an empty port means port 80, a dot
     segment moves the base, surrounding space is a paste error, and userinfo is a credential in a place
-    that is neither a secret nor masked as one.
+    that is neither a secret nor masked as one. The host must be one a connection can use, in the form
+    it will use (`canonical_host`): that is the form the prod check compares.
     """
+    echo = repr(shown(url))
     if url != url.strip():
-        raise UsageError(f"{url!r} from {source} is not a clean base URL: it has space around it",
+        raise UsageError(f"{echo} from {source} is not a clean base URL: it has space around it",
                          hint=_BASE_URL_HINT)
     try:
         parts = urlsplit(url)
@@ -174,7 +250,7 @@ def check_url(url: str, source: str) -> str:
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"{url!r} from {source} is not an http(s) URL")
+        raise UsageError(f"{echo} from {source} is not an http(s) URL")
     if "@" in parts.netloc:
         # Not echoed: what precedes the @ is a user name and maybe a password.
         raise UsageError(f"the URL from {source} is not a clean base URL: it has a user name or password "
@@ -187,11 +263,16 @@ def check_url(url: str, source: str) -> str:
     elif any(unquote(segment) in (".", "..") for segment in parts.path.split("/")):
         problem = "its path has a . or .. segment"
     if problem:
-        raise UsageError(f"{url!r} from {source} is not a clean base URL: {problem}", hint=_BASE_URL_HINT)
+        raise UsageError(f"{echo} from {source} is not a clean base URL: {problem}", hint=_BASE_URL_HINT)
+    try:
+        canonical_host(parts.hostname)
+    except ValueError as exc:
+        raise UsageError(f"{echo} from {source} is not a URL a connection can use: {exc}",
+                         hint=_BASE_URL_HINT) from None
     import httpx
 
-    try:  # what the client will make of it: a host IDNA cannot encode, a control character
+    try:  # what the client will make of it: a control character, anything else httpx refuses
         httpx.URL(url)
     except (httpx.InvalidURL, ValueError):
-        raise UsageError(f"{url!r} from {source} is not a valid http(s) URL") from None
+        raise UsageError(f"{echo} from {source} is not a valid http(s) URL") from None
     return url.rstrip("/")

@@ -90,9 +90,14 @@ def test_a_prod_bot_url_needs_the_prod_confirmation(cli: Cli, sandbox: SandboxHa
      "Supabase project prodprojectref000000 (stage)"),
     (["quota-cleanup", "--env", "test"], {"HOUSEJOBS_QUOTA_TABLE": "cloudact-prod.quota.quota_usage"},
      "BigQuery cloudact-prod.quota.quota_usage"),
+    # The project alone says prod: another spelling of the dataset, or another table in prod's project.
+    (["quota-cleanup", "--env", "test"], {"HOUSEJOBS_QUOTA_TABLE": "cloudact-prod.QUOTA.quota_usage"},
+     "BigQuery cloudact-prod.QUOTA.quota_usage"),
+    (["quota-cleanup", "--env", "test"], {"HOUSEJOBS_QUOTA_TABLE": "cloudact-prod.scratch.copy"},
+     "BigQuery cloudact-prod.scratch.copy"),
     (["create-all-jobs", "--env", "stage"], {"HOUSEJOBS_PROJECT": "cloudact-prod"},
      "Cloud Run cloudact-prod/us-central1"),
-], ids=["supabase-project", "bigquery-table", "gcp-project"])
+], ids=["supabase-project", "bigquery-table", "bigquery-dataset-case", "bigquery-other-table", "gcp-project"])
 def test_prod_resources_named_in_another_env_need_the_confirmation(cli: Cli, sandbox: SandboxHandle,
                                                                    argv: list[str], env: dict[str, str],
                                                                    target: str) -> None:
@@ -200,3 +205,64 @@ def test_the_prompt_goes_to_the_terminal_when_stdout_and_stderr_are_files(sandbo
     assert "Type yes" not in (tmp_path / "err.log").read_text()
     doc = json.loads((tmp_path / "out.json").read_text())
     assert doc["outcome"] == ("applied" if answer == "yes" else "refused")
+
+
+# --- prod's host however it is spelled (issue 21, finding 1) ---------------------------------------------------
+def spellings(url: str) -> dict[str, str]:
+    """Other spellings of the sandbox's http://127.0.0.1:PORT: full stops that IDNA maps to ".", the DNS
+    root's trailing dot, the short and mapped forms of the address the resolver accepts."""
+    port = url.rsplit(":", 1)[1]
+    return {"ideographic-stop": f"http://127。0。0。1:{port}", "fullwidth-stop": f"http://127．0．0．1:{port}",
+            "halfwidth-stop": f"http://127｡0｡0｡1:{port}", "trailing-dot": f"http://127.0.0.1.:{port}/",
+            "short-ipv4": f"http://127.1:{port}", "ipv4-mapped-v6": f"http://[::ffff:127.0.0.1]:{port}"}
+
+
+ROUTES = ["api-url", "env-var", "dotenv", "bot-url", "backfill-local", "cloud-run"]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("spelling", ["ideographic-stop", "fullwidth-stop", "halfwidth-stop", "trailing-dot",
+                                      "short-ipv4", "ipv4-mapped-v6"])
+def test_prods_host_spelled_another_way_is_still_prod(cli: Cli, sandbox: SandboxHandle, prod_at: dict[str, str],
+                                                      tmp_path: Path, route: str, spelling: str) -> None:
+    """httpx maps `127。0。0。1` to 127.0.0.1 (IDNA) and the resolver reads 127.1 as 127.0.0.1: each used to
+    reach prod with no question asked. A host that is not ASCII is refused outright; the others are prod."""
+    url = spellings(sandbox.url)[spelling]
+    env = dict(prod_at)
+    if route == "bot-url":
+        argv = ["reminder", "utilities", "--env", "stage", "--bot-url", url, "--period", "2026-11"]
+    elif route == "backfill-local":
+        argv = ["backfill", "quota-reset", "--env", "stage", "--local", "--api-url", url, "--from", DATE, "--to", DATE]
+    else:
+        argv = ["quota-reset", "--env", "stage", "--date", DATE]
+        if route in ("api-url", "cloud-run"):
+            argv += ["--api-url", url]
+        elif route == "env-var":
+            env["HOUSEJOBS_API_URL"] = url
+        else:
+            (tmp_path / ".env").write_text(f"HOUSEJOBS_API_URL={url}\n")
+        if route == "cloud-run":
+            env.update(CLOUD_RUN, HOUSEJOBS_ENV="stage")
+    result = cli(*argv, "--json", env=env)
+    doc = json.loads(result.stdout)
+    assert result.code == 2, doc
+    assert sandbox.requests == 0
+    if spelling.endswith("-stop"):
+        assert "its host is not plain ASCII" in doc["message"]
+    elif route == "cloud-run":
+        assert "runs in stage, but the admin API" in doc["message"]
+    else:
+        assert doc["message"].startswith("prod not confirmed, nothing was done") and "is prod's" in doc["message"]
+
+
+@pytest.mark.parametrize(("host", "why"), [
+    ("xn--zz.com", "is not valid punycode"), ("a..b", "has an empty label"), ("a" * 64 + ".com", "too long"),
+    ("exa%2emple.com", "a character a host name cannot have"), ("1.2.3.256", "not a valid IPv4 address"),
+])
+def test_a_host_no_connection_can_use_is_refused(cli: Cli, host: str, why: str) -> None:
+    """These ended as `internal error`, exit 1 (httpx decoding the xn-- label, the resolver's IDNA codec)."""
+    for argv in (["quota-reset", "--api-url", f"http://{host}", "--date", DATE],
+                 ["reminder", "utilities", "--bot-url", f"https://{host}/", "--period", "2026-11"]):
+        result = cli(*argv, "--json")
+        assert result.code == 2, result.stdout
+        assert why in result.json()["message"] and "internal error" not in result.stdout

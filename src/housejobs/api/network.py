@@ -32,6 +32,7 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 from housejobs.errors import ConfigError
 from housejobs.redact import mask_url, register
+from housejobs.target import canonical_host
 
 if TYPE_CHECKING:
     import httpx
@@ -77,11 +78,20 @@ def route_for(url: str, environ: Mapping[str, str], *, embedded: bool = False) -
         return Route(None, "no proxy set")
     no_proxy = _env(environ, "no_proxy")
     if no_proxy is not None:
-        hit = _no_proxy_hit((parts.hostname or "").rstrip(".").lower(), _port(parts, scheme), no_proxy[1])
+        hit = _no_proxy_hit(_host(parts), _port(parts, scheme), no_proxy[1])
         if hit is not None:
             return Route(None, f"{no_proxy[0]} {hit}")
     var, value = found
     return Route(_checked_proxy(var, value), var)
+
+
+def _host(parts: SplitResult) -> str:
+    # The host as the connection uses it (housejobs.target's one rule); a host no connection could use is
+    # refused by the URL's own check, and matches no entry here.
+    try:
+        return canonical_host(parts.hostname or "")
+    except ValueError:
+        return (parts.hostname or "").rstrip(".")
 
 
 def _port(parts: SplitResult, scheme: str) -> int | None:
