@@ -4,6 +4,16 @@ function that cuts text short.
 Secrets are held as `Secret` (never printed by repr/str) and also registered here, so that even a
 message built from a server's answer or an exception cannot carry one to a log or the terminal.
 
+A secret is masked in the forms it may come back in, not only as itself: a server, a proxy or a library
+may quote it encoded. `register` adds, for every value at least `MIN_PART` long, the forms GitHub Actions'
+runner masks for each registered secret (its base64 at all three byte alignments, standard and URL-safe;
+URL-escaped; JSON-escaped; XML-escaped), plus hex (lower and upper case), HTML numeric character
+references, `quote_plus`, lower-case percent escapes, and the backslash-slash some JSON encoders write for `/`.
+A base64 form keeps only the characters the secret's own bytes decide (its first and last characters
+mix with whatever the secret was encoded beside, as `user:password` in a `Proxy-Authorization` header),
+so it matches wherever the secret sat in the encoded text. Every form is itself at least `MIN_PART`
+characters long, so short values still never mask ordinary words.
+
 Cutting is where a secret slips past a mask: a message cut before it is masked keeps a prefix of the
 key that no longer matches it. So `cut` masks first and cuts second, and marks the cut with "…"; and
 `redact` also masks what a cut can leave of a secret, a prefix of at least `MIN_PART` characters that
@@ -14,9 +24,12 @@ of every key would mask ordinary words.
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 import re
 import threading
+from urllib.parse import quote, quote_plus
 
 MASK = "****"
 MIN_PART = 6  # the shortest secret registered, and the shortest fragment of one masked at a cut
@@ -33,23 +46,77 @@ _URL_USERINFO = re.compile(r"(?P<scheme>https?://)[^/@\s]+@")
 def register(value: str) -> None:
     # Very short values would mask ordinary words; real keys are long.
     if len(value) >= MIN_PART:
-        # And the escaped forms an exception message shows, e.g. b'key\\n' from a header error.
-        # And the forms a JSON log line or document encodes it to (quotes, backslashes, non-ASCII).
-        forms = {value, value.encode("unicode_escape").decode("ascii"),
-                 repr(value.encode("utf-8", "replace"))[2:-1],
-                 json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+        forms = encoded_forms(value)
         with _lock:
             _values.update(forms)
 
 
+_URLSAFE = str.maketrans("+/", "-_")
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
+
+
+def encoded_forms(value: str) -> set[str]:
+    """`value` and the forms it may be printed in (the module's docstring lists them), each at least
+    MIN_PART characters long."""
+    data = value.encode("utf-8", "surrogatepass")
+    escaped = json.dumps(value)[1:-1]
+    # The escaped forms an exception message shows (b'key\\n' from a header error), and the forms a JSON
+    # log line or document encodes it to (quotes, backslashes, non-ASCII; `\/` from PHP-style encoders).
+    forms = {value, value.encode("unicode_escape").decode("ascii"), repr(value.encode("utf-8", "replace"))[2:-1],
+             escaped, escaped.replace("/", "\\/"), json.dumps(value, ensure_ascii=False)[1:-1]}
+    for shift in range(3):
+        # The secret starting 0, 1 or 2 bytes into a 3-byte group: skip those bytes, and keep the
+        # characters that the rest of its bytes alone decide (4 per 3 bytes, then 1 or 2 more).
+        part = data[shift:]
+        keep = len(part) // 3 * 4 + len(part) % 3
+        standard = base64.b64encode(part).decode("ascii")[:keep]
+        forms |= {standard, standard.translate(_URLSAFE)}
+    for quoted in (quote(value, safe=""), quote(value), quote_plus(value)):
+        forms |= {quoted, _PERCENT.sub(lambda m: m.group(0).lower(), quoted)}
+    forms |= {data.hex(), data.hex().upper()}
+    forms |= {html.escape(value), html.escape(value).replace("&#x27;", "&apos;"),
+              "".join(f"&#{ord(c)};" for c in value), "".join(f"&#x{ord(c):x};" for c in value)}
+    return {form for form in forms if len(form) >= MIN_PART}
+
+
 def redact(text: str) -> str:
-    with _lock:
-        values = sorted(_values, key=len, reverse=True)
-    for value in values:
+    index = _current_index()
+    for value in index.ordered:
         if value in text:
             text = text.replace(value, MASK)
-    text = _mask_spans(text, [span for value in values for span in _cut_fragments(text, value)])
+    text = _mask_spans(text, _cut_fragments(text, index))
     return _URL_USERINFO.sub(lambda m: m.group("scheme") + MASK + "@", text)
+
+
+class _Index:
+    """What `redact` looks values up by, built once per set of registered values: the values longest first,
+    and every MIN_PART-long piece of each with where it sits, so a fragment at a cut is found by one lookup
+    of the piece beside the cut, however many values (and encoded forms) are registered."""
+
+    def __init__(self, values: frozenset[str]) -> None:
+        self.values = values
+        self.ordered = sorted(values, key=len, reverse=True)
+        # piece -> (value, offset just past the piece): a prefix of `value` ending at a cut ends in one.
+        self.ends: dict[str, list[tuple[str, int]]] = {}
+        # piece -> (value, offset of the piece): a suffix of `value` starting at a cut starts with one.
+        self.starts: dict[str, list[tuple[str, int]]] = {}
+        for value in values:
+            for at in range(len(value) - MIN_PART + 1):
+                piece = value[at:at + MIN_PART]
+                self.ends.setdefault(piece, []).append((value, at + MIN_PART))
+                self.starts.setdefault(piece, []).append((value, at))
+
+
+_index = _Index(frozenset())
+
+
+def _current_index() -> _Index:
+    global _index
+    with _lock:
+        values = frozenset(_values)
+        if values != _index.values:
+            _index = _Index(values)
+        return _index
 
 
 def cut(text: str, limit: int) -> str:
@@ -65,43 +132,33 @@ def cut(text: str, limit: int) -> str:
     return redact(text[: max(0, limit - 1)] + ELLIPSIS)
 
 
-def _at_cut_before(text: str, pos: int) -> bool:
-    return pos == len(text) or text.startswith(_CUT_MARKS, pos)
+def _cut_positions(text: str) -> tuple[list[int], list[int]]:
+    """Where cuts are: before each mark and at the end (a prefix may end there), after each mark and at
+    the start (a suffix may start there)."""
+    before, after = [len(text)], [0]
+    for mark in _CUT_MARKS:
+        at = text.find(mark)
+        while at >= 0:
+            before.append(at)
+            after.append(at + len(mark))
+            at = text.find(mark, at + 1)
+    return before, after
 
 
-def _at_cut_after(text: str, pos: int) -> bool:
-    return pos == 0 or text.endswith(_CUT_MARKS, 0, pos)
-
-
-def _cut_fragments(text: str, value: str) -> list[tuple[int, int]]:
-    """Spans of `text` holding a prefix of `value` that ends at a cut, or a suffix that starts at one
-    (each at least MIN_PART long, the longest such at each place)."""
+def _cut_fragments(text: str, index: _Index) -> list[tuple[int, int]]:
+    """Spans of `text` holding a prefix of a value that ends at a cut, or a suffix that starts at one
+    (each at least MIN_PART long)."""
     spans: list[tuple[int, int]] = []
-    head, size = value[:MIN_PART], len(text)
-    start = text.find(head)
-    while start >= 0:
-        # How far the text goes on agreeing with the secret; the fragment is the longest part of that
-        # which a cut follows.
-        same = MIN_PART
-        while same < len(value) and start + same < size and text[start + same] == value[same]:
-            same += 1
-        for length in range(same, MIN_PART - 1, -1):
-            if _at_cut_before(text, start + length):
-                spans.append((start, start + length))
-                break
-        start = text.find(head, start + 1)
-    tail = value[-MIN_PART:]
-    found = text.find(tail)
-    while found >= 0:
-        end = found + MIN_PART
-        same = MIN_PART
-        while same < len(value) and end - same > 0 and text[end - same - 1] == value[-same - 1]:
-            same += 1
-        for length in range(same, MIN_PART - 1, -1):
-            if _at_cut_after(text, end - length):
+    before, after = _cut_positions(text)
+    for end in before:
+        for value, length in index.ends.get(text[end - MIN_PART:end], ()) if end >= MIN_PART else ():
+            # The piece ending at the cut is value[length - MIN_PART:length]: a prefix if it starts there.
+            if end >= length and text.startswith(value[:length], end - length):
                 spans.append((end - length, end))
-                break
-        found = text.find(tail, found + 1)
+    for start in after:
+        for value, at in index.starts.get(text[start:start + MIN_PART], ()):
+            if text.startswith(value[at:], start):
+                spans.append((start, start + len(value) - at))
     return spans
 
 

@@ -5,6 +5,8 @@
 - `CONNECT host:port` opens a TCP tunnel (what an https URL uses): the proxy answers 200 and then only
   copies bytes, so TLS stays end to end between the client and the origin.
 - With `credentials`, a request without the matching `Proxy-Authorization: Basic ...` gets 407.
+- With `quote_credentials`, a hostile proxy: every forwarded request is answered 400 with an error message
+  (the admin API contract's shape) quoting the `Proxy-Authorization` header it received.
 
 It records every request line it receives (`seen`); nothing is faked on the client's side.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import http.client
+import json
 import selectors
 import socket
 import threading
@@ -38,6 +41,7 @@ class Seen:
 @dataclass
 class ForwardingProxy:
     credentials: tuple[str, str] | None = None
+    quote_credentials: bool = False
     seen: list[Seen] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: LocalServer | None = None
@@ -130,6 +134,11 @@ class _ProxyHandler(QuietHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         if not self._admitted():
+            return
+        if self.owner.quote_credentials:
+            quoted = f"proxy refused: got Proxy-Authorization: {self.headers.get('Proxy-Authorization')}"
+            self._answer(400, json.dumps({"error": {"code": "proxy_refused", "message": quoted}}).encode(),
+                         [("Content-Type", "application/json")])
             return
         target = urlsplit(self.path)
         if target.scheme != "http" or not target.hostname:

@@ -113,9 +113,11 @@ def _checked_proxy(var: str, value: str) -> str:
         raise ConfigError(f"{var} is not an http:// or https:// proxy URL: {mask_url(url)}",
                           hint="housejobs talks to HTTP proxies (CONNECT for https URLs); SOCKS is not supported")
     if parts.password:
-        # Whatever might quote it (an httpx error, a debug line) is scrubbed like any other secret.
+        # Whatever might quote it (an httpx error, a debug line, a proxy echoing the Proxy-Authorization
+        # it got: base64 of `user:password`) is scrubbed like any other secret, in its encoded forms too.
         register(parts.password)
         register(unquote(parts.password))
+        register(f"{unquote(parts.username or '')}:{unquote(parts.password)}")
     return url
 
 

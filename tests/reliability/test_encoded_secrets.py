@@ -1,0 +1,192 @@
+"""A secret a server quotes back encoded is masked too (issue 21, finding 2).
+
+A server (the admin API, the bot, Supabase's Management API) answers 400 with the credential it was sent,
+encoded, in its error message; a hostile proxy quotes the `Proxy-Authorization` it got (base64 of
+`user:password`). The message reaches the summary, the --json document, the log lines and the webhook body:
+the secret must reach none of them in any of the forms GitHub Actions' runner masks (base64 at its three
+alignments, standard and URL-safe, with and without padding; URL-, JSON- and XML-escaped), nor in hex, HTML
+character references or `quote_plus`. Real processes are not needed: the registry starts empty for each test
+(`fresh_redaction`), as in a fresh process.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, quote_plus
+from xml.sax.saxutils import escape as xml_escape
+
+import pytest
+
+from housejobs import redact
+from tests.fakes.proxy import ForwardingProxy
+from tests.fakes.scripted import ScriptedServer
+from tests.fakes.server import Request
+from tests.support.cli import Cli, CliResult
+from tests.support.sandbox import SandboxHandle
+from tests.support.sentinels import PROXY_PASSWORD, PROXY_USER
+from tests.support.sink_fixtures import Sinks, hook_url
+
+# Values of their own, with the characters that make each escaping differ from the value (all of them
+# printable ASCII: each travels in an HTTP header).
+KEYS = {
+    "CA_ROOT_API_KEY": "ck_live/4f9a+2b7c=8d1e&6f<a3>\"c9'd8",
+    "SCHEDULER_SHARED_SECRET": "bot secret/7d3e+9a1c&5b2f<8e>\"4d'6a",
+    "SUPABASE_ACCESS_TOKEN": "sbp_4c2e/9f1a+7b3d&5e8c<0a>\"6f'9b",
+}
+
+
+def _b64(data: bytes, *, urlsafe: bool = False, pad: bool = True) -> str:
+    text = (base64.urlsafe_b64encode if urlsafe else base64.b64encode)(data).decode()
+    return text if pad else text.rstrip("=")
+
+
+def _after(n: int, *, urlsafe: bool, pad: bool) -> Callable[[str], str]:
+    """Base64 of the secret after n other bytes: each n is one of the three alignments in a base64 stream."""
+    return lambda s: _b64(b"u:p"[:n] + s.encode(), urlsafe=urlsafe, pad=pad)
+
+
+ENCODINGS: dict[str, Callable[[str], str]] = {
+    **{f"base64-{name}-after-{n}": _after(n, urlsafe=u, pad=p)
+       for n in (0, 1, 2) for name, u, p in (("std", False, True), ("std-nopad", False, False),
+                                             ("urlsafe", True, True), ("urlsafe-nopad", True, False))},
+    "quote": lambda s: quote(s, safe=""), "quote-default-safe": quote, "quote_plus": quote_plus,
+    "quote-lower-case": lambda s: re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(s, safe="")),
+    "hex": lambda s: s.encode().hex(), "HEX": lambda s: s.encode().hex().upper(),
+    "html-escape": html.escape, "xml-escape": lambda s: xml_escape(s, {'"': "&quot;", "'": "&apos;"}),
+    "html-decimal-refs": lambda s: "".join(f"&#{ord(c)};" for c in s),
+    "html-hex-refs": lambda s: "".join(f"&#x{ord(c):x};" for c in s),
+    "json-escaped": lambda s: json.dumps(s)[1:-1],
+    "json-escaped-slashes": lambda s: json.dumps(s)[1:-1].replace("/", "\\/"),
+}
+PIECE = 12  # any piece this long of the encoded secret in the output is a leak
+
+
+@pytest.fixture(autouse=True)
+def fresh_redaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(redact, "_values", set())
+
+
+def strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def decoded(text: str) -> list[str]:
+    """`text`, and the strings inside it when it is JSON (a document, or a JSON object per line)."""
+    out = [text]
+    for chunk in [text, *text.splitlines()]:
+        try:
+            out += list(strings(json.loads(chunk)))
+        except ValueError:
+            continue
+    return out
+
+
+def assert_not_shown(texts: list[str], encoded: str, where: str) -> None:
+    for text in texts:
+        for text_form in decoded(text):
+            pieces = (encoded[i:i + PIECE] for i in range(len(encoded) - PIECE + 1))
+            leaked = [piece for piece in pieces if piece in text_form]
+            assert not leaked, f"{leaked[0]!r} of the encoded secret {encoded!r} is in {where}: {text_form[:600]}"
+
+
+def quoting(encode: Callable[[str], str]) -> ScriptedServer:
+    """Answers 400 with the credential it got, encoded, in its error message."""
+    def answer(request: Request) -> tuple[int, Any]:
+        key = (request.header("x-ca-root-key") or request.header("x-household-scheduler-secret")
+               or request.header("authorization").removeprefix("Bearer "))
+        message = "x" * 30 + " offending key: " + encode(key) + " (rejected)"
+        if request.path.startswith("/v1/projects/"):  # Supabase's Management API: {"message": ...}
+            return 400, {"message": message}
+        return 400, {"error": {"code": "bad_key", "message": message}}
+    return ScriptedServer(answer)
+
+
+RUNS = {
+    "admin": ("CA_ROOT_API_KEY", ("quota-reset", "--api-url", "{url}", "--date", "2026-11-24")),
+    "bot": ("SCHEDULER_SHARED_SECRET", ("reminder", "utilities", "--bot-url", "{url}", "--period", "2026-11")),
+    "supabase": ("SUPABASE_ACCESS_TOKEN", ("migrate", "--env", "test", "--dir", "{dir}", "--yes")),
+}
+
+
+def runs(cli: Cli, command: list[str], env: dict[str, str]) -> list[CliResult]:
+    """The run as a person sees it (summary, log lines, a google-chat webhook) and as a script does (--json,
+    a json webhook)."""
+    out = []
+    for fmt, extra in (("google-chat", ()), ("json", ("--json",))):
+        result = cli(*command, *extra, env={**env, "HOUSEJOBS_NOTIFY_FORMAT": fmt})
+        assert result.code == 1, result.stdout + result.stderr
+        assert "x" * 30 in result.stdout  # the server's words are shown (the key is not: below)
+        out.append(result)
+    return out
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODINGS))
+@pytest.mark.parametrize("route", sorted(RUNS))
+def test_a_secret_quoted_back_encoded_is_masked(cli: Cli, tmp_path: Path, sinks: Sinks, route: str,
+                                               encoding: str) -> None:
+    var, argv = RUNS[route]
+    secret = KEYS[var]
+    encoded = ENCODINGS[encoding](secret)
+    assert encoded != secret or encoding == "quote-default-safe"
+    folder = tmp_path / "migrations"
+    folder.mkdir(exist_ok=True)
+    (folder / "20260101000000_create_a.sql").write_text("create table public.a (id int);\n")
+    hook = sinks["ok"]
+    with quoting(ENCODINGS[encoding]) as api:
+        env = {var: secret, "HOUSEJOBS_SUPABASE_API_URL": api.url,
+               "HOUSEJOBS_SUPABASE_PROJECT_REF": "testprojectref000000", "HOUSEJOBS_NOTIFY_ON": "all",
+               "HOUSEJOBS_NOTIFY_URL": hook_url(hook), "HOUSEJOBS_NOTIFY_TIMEOUT": "2"}
+        results = runs(cli, [a.format(url=api.url, dir=folder) for a in argv], env)
+        assert api.requests(), "the job never called the server"
+    for result in results:
+        assert_not_shown([result.stdout], encoded, "stdout")
+        assert_not_shown([result.stderr], encoded, "the log lines")
+    bodies = [r.body.decode() for r in hook.requests]
+    assert len(bodies) == 2 and all("x" * 30 in body for body in bodies)
+    assert_not_shown(bodies, encoded, "a webhook body")
+
+
+def test_a_proxy_quoting_the_proxy_authorization_it_got_is_masked(cli: Cli, sandbox: SandboxHandle,
+                                                                  sinks: Sinks) -> None:
+    hook = sinks["ok"]
+    with ForwardingProxy(credentials=(PROXY_USER, PROXY_PASSWORD), quote_credentials=True) as proxy:
+        env = {"HTTP_PROXY": proxy.url_with(PROXY_USER, PROXY_PASSWORD), "NO_PROXY": "",
+               "HOUSEJOBS_NOTIFY_ON": "all", "HOUSEJOBS_NOTIFY_URL": hook_url(hook), "HOUSEJOBS_NOTIFY_TIMEOUT": "2"}
+        results = []
+        for fmt, extra in (("slack", ()), ("json", ("--json",))):
+            result = cli("quota-reset", "--api-url", sandbox.url, "--date", "2026-11-24", *extra,
+                         env={**env, "HOUSEJOBS_NOTIFY_FORMAT": fmt})
+            assert result.code == 1 and "proxy refused: got Proxy-Authorization: Basic" in result.stdout
+            results.append(result)
+        got = proxy.requests()[0].proxy_authorization
+    assert got is not None and got.startswith("Basic ")
+    encoded = got.removeprefix("Basic ")  # base64 of user:password, as httpx sent it
+    assert base64.b64decode(encoded).decode() == f"{PROXY_USER}:{PROXY_PASSWORD}"
+    for result in results:
+        assert_not_shown([result.stdout, result.stderr], encoded, "the run's output")
+        assert PROXY_PASSWORD not in result.stdout + result.stderr
+    assert_not_shown([r.body.decode() for r in hook.requests], encoded, "a webhook body")
+
+
+def test_short_values_and_short_forms_mask_no_ordinary_words() -> None:
+    """The minimum length holds for the encoded forms too: a 5-character value registers nothing, and
+    no form of a longer one is shorter than MIN_PART (a 6-byte value's base64 after 2 bytes is 5 characters)."""
+    redact.register("admin")
+    assert redact.redact("admin YWRtaW4 61646d696e") == "admin YWRtaW4 61646d696e"
+    for value in ("abcdef", "ck_live/4f9a", KEYS["CA_ROOT_API_KEY"]):
+        assert all(len(form) >= redact.MIN_PART for form in redact.encoded_forms(value))
+    redact.register("abcdef")
+    assert redact.redact("abcde and bcdef, YWJjZGVm 616263646566") == "abcde and bcdef, **** ****"
