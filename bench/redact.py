@@ -4,7 +4,9 @@ Six secrets registered (three keys, a webhook URL, a check-in URL, a proxy passw
 values only (with the escapes a JSON line or an exception shows them in, what `register` did before
 issue 21), and with every encoded form `register` now adds (base64 at three alignments, URL-safe, URL-,
 HTML-, XML- and JSON-escaped, hex). Each is timed on a run's summary log line, a --json document and a
-25 KB text (a long history). Prints microseconds per call (best of 7 batches) and the ratio.   Usage: python -m bench.redact
+25 KB text (a long history). Prints microseconds per call (best of 7 batches) and the ratio.
+
+    Usage: python -m bench.redact
 """
 
 from __future__ import annotations

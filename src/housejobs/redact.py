@@ -29,7 +29,7 @@ import html
 import json
 import re
 import threading
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 MASK = "****"
 MIN_PART = 6  # the shortest secret registered, and the shortest fragment of one masked at a cut
@@ -47,8 +47,45 @@ def register(value: str) -> None:
     # Very short values would mask ordinary words; real keys are long.
     if len(value) >= MIN_PART:
         forms = encoded_forms(value)
+        for part in url_secret_parts(value):
+            forms |= encoded_forms(part)
         with _lock:
             _values.update(forms)
+
+
+def url_secret_parts(value: str) -> list[str]:
+    """What of a secret URL (a webhook, a check-in URL) is secret on its own, for a message that quotes only
+    a part of it (a host that does not resolve, a path a sink echoes): the user name and password, the
+    query and each of its values, and the host labels, path segments and a port that look like tokens (see
+    `token_like`: `https://<token>.m.pipedream.net/`, `/services/T0/B0/<token>`, a check's UUID). Plain
+    words (`hooks`, `services`, a job name) are not, so they stay readable."""
+    m = re.match(r"^https?://(?:([^/?#]*)@)?([^/?#@]*)([^?#]*)(?:\?([^#]*))?", value, re.IGNORECASE)
+    if m is None:
+        return []
+    userinfo, netloc, path, query = m.groups()
+    parts: list[str] = []
+    if userinfo:
+        user, _, password = userinfo.partition(":")
+        parts += [user, password, unquote(user), unquote(password)]
+    host, _, port = netloc.rpartition(":") if not netloc.endswith("]") and ":" in netloc else (netloc, "", "")
+    if port and not port.isdigit():
+        parts.append(port)
+    parts += [label for label in host.split(".") if token_like(label)]
+    parts += [piece for segment in path.split("/") for piece in {segment, unquote(segment)} if token_like(piece)]
+    if query:
+        parts.append(query)
+        parts += [unquote_plus(pair.partition("=")[2]) for pair in query.split("&")]
+    return [part for part in parts if len(part) >= MIN_PART]
+
+
+def token_like(part: str) -> bool:
+    """Whether a piece of a secret URL looks like a token: 8 or more URL characters with letters and digits
+    both (a random token or a UUID; not `hooks`, `services` or `housejobs-quota-reset-stage`)."""
+    return (len(part) >= 8 and _URL_TOKEN.fullmatch(part) is not None and any(c.isdigit() for c in part)
+            and any(c.isalpha() for c in part))
+
+
+_URL_TOKEN = re.compile(r"[A-Za-z0-9._~%+-]+")
 
 
 _URLSAFE = str.maketrans("+/", "-_")

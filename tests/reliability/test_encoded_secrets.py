@@ -190,3 +190,35 @@ def test_short_values_and_short_forms_mask_no_ordinary_words() -> None:
         assert all(len(form) >= redact.MIN_PART for form in redact.encoded_forms(value))
     redact.register("abcdef")
     assert redact.redact("abcde and bcdef, YWJjZGVm 616263646566") == "abcde and bcdef, **** ****"
+
+
+# --- the parts of a secret URL (issue 21, finding 10) ---------------------------------------------------------
+HOOK_TOKEN = "sentinel-hook-token-4b2a"  # the suite's leak check looks for it in every output too
+
+
+def test_a_webhook_token_in_the_host_is_masked(cli: Cli) -> None:
+    """`https://<token>.m.pipedream.net/`: the token is the host's first label. A webhook that cannot be
+    reached is named in a warning by its scheme, host and port, which showed the token."""
+    url = f"https://{HOOK_TOKEN}.m.pipedream.invalid/"
+    result = cli("quota-reset", "--date", "2026-11-24", env={"HOUSEJOBS_NOTIFY_URL": url, "HOUSEJOBS_NOTIFY_ON": "all",
+                                                              "HOUSEJOBS_NOTIFY_TIMEOUT": "2"})
+    assert result.code == 0
+    warning = next(r["message"] for r in result.log_records() if "not delivered to webhook" in r["message"])
+    assert "https://****.m.pipedream.invalid" in warning
+    assert HOOK_TOKEN not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("url", "quoted", "kept"), [
+    ("https://x9tok3n-in-the-host.m.pipedream.net/", "x9tok3n-in-the-host.m.pipedream.net", "m.pipedream.net"),
+    ("https://hook.example:t0ken-for-a-port/", "port 't0ken-for-a-port'", "port"),
+    ("https://hooks.slack.com/services/T0000/B0000/AbCd1234EfGh5678", "path AbCd1234EfGh5678", "path"),
+    ("https://hc-ping.com/5f1e0c9a-7b2d-4e8c-9a7c-3e1f5f1e0c9a/housejobs-{job}",
+     "check 5f1e0c9a-7b2d-4e8c-9a7c-3e1f5f1e0c9a failed", "failed"),
+    ("https://chat.example/v1/spaces/x?key=plain-query-value&token=t%2Bk3n-value", "token t+k3n-value", "token"),
+    ("https://ops:pr0xy-pass-word@hook.example/", "user ops pass pr0xy-pass-word", "user"),
+])
+def test_each_secret_part_of_a_url_is_masked_on_its_own(url: str, quoted: str, kept: str) -> None:
+    redact.register(url)
+    shown = redact.redact(f"message quoting {quoted}")
+    assert "****" in shown and kept in shown, shown
+    assert redact.redact("housejobs-quota-reset-stage services hooks") == "housejobs-quota-reset-stage services hooks"
