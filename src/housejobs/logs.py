@@ -1,7 +1,8 @@
 """Where output goes. Logs to stderr, the result to stdout.
 
 Off a terminal every stderr line is one JSON object Cloud Logging understands (severity, message,
-time, labels); on a terminal it is a short readable line. Everything written passes `redact`.
+time, labels); on a terminal it is a short readable line. Everything written passes `redact.printable`:
+secrets masked, control characters a server's text may carry (ESC, C1) made visible.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from housejobs.redact import redact
+from housejobs.redact import printable
 
 
 def _default(value: Any) -> Any:
@@ -56,7 +57,7 @@ class Logger:
             tag = "" if severity in ("INFO", "NOTICE") else f"{severity.lower()}: "
             line = f"{tag}{message}" + (f"  [{extras}]" if extras else "")
         with self._lock:
-            self.stream.write(redact(line) + "\n")
+            self.stream.write(printable(line) + "\n")
             self.stream.flush()
 
     def debug_(self, message: str, **fields: Any) -> None:

@@ -156,6 +156,25 @@ def _current_index() -> _Index:
         return _index
 
 
+# What a terminal would act on rather than show: C0 controls but tab and newline (ESC starts clear-screen,
+# window-title and OSC 52 clipboard sequences; CR overwrites the line), DEL, C1 controls (U+009B is a
+# one-byte CSI), and the bidirectional overrides and isolates that reorder what is shown.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """`text` with every control character a terminal would act on written out as its escape (`\\x1b`,
+    `\\x9b`, `\\u202e`): text from a server, a file or Google is shown, never obeyed."""
+    if _CONTROLS.search(text) is None:
+        return text
+    return _CONTROLS.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
+def printable(text: str) -> str:
+    """What every line the CLI writes goes through: secrets masked, control characters made visible."""
+    return visible(redact(text))
+
+
 def cut(text: str, limit: int) -> str:
     """`text` redacted, then cut to at most `limit` characters, with "…" marking the cut.
 

@@ -20,7 +20,7 @@ from typing import Any
 from housejobs.context import Context, Hooks, Options
 from housejobs.errors import HousejobsError, Stopped, first_line
 from housejobs.notify import notifier as notify
-from housejobs.redact import redact
+from housejobs.redact import printable
 from housejobs.results import JobResult, Outcome, Run
 from housejobs.runtime import Runtime
 from housejobs.stopping import signum_of
@@ -107,7 +107,7 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *, co
         result = JobResult(Outcome.FAILED, line + ("" if options.debug else " (rerun with --debug for details)"))
         logger.error(line, error=exc.__class__.__name__)
         if options.debug:
-            runtime.stderr.write(redact("".join(traceback.format_exception(exc))))
+            runtime.stderr.write(printable("".join(traceback.format_exception(exc))))
     except BaseException:
         if ctx is not None:
             ctx.close()

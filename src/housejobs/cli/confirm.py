@@ -15,6 +15,7 @@ from typing import TextIO
 
 from housejobs.context import Context
 from housejobs.errors import NotConfirmed
+from housejobs.redact import printable
 from housejobs.runtime import Runtime
 
 # How long a piped confirmation may take to arrive: `echo yes |` is there at once.
@@ -26,7 +27,7 @@ def confirm_prod(ctx: Context, action: str) -> None:
     if not ctx.touches_prod or ctx.options.yes or rt.in_cloud_run:
         return
     where = "prod" if ctx.env == "prod" else "prod: " + "; ".join(ctx.prod_reasons)
-    prompt = f"This will {action} in {where}. Type yes to continue: "
+    prompt = printable(f"This will {action} in {where}. Type yes to continue: ")
     answer = _ask_terminal(rt, prompt) if rt.stdin_tty else _piped_answer(rt.stdin)
     if answer.strip().lower() != "yes":
         raise NotConfirmed(f"prod not confirmed, nothing was done ({action} in {where})",

@@ -125,7 +125,7 @@ def _stopped_during_start_up(signum: int) -> int:
     """A stop before the run boundary existed: still one summary record, and the signal's exit code."""
     from housejobs.cli import text
     from housejobs.logs import Logger
-    from housejobs.redact import redact
+    from housejobs.redact import printable
     from housejobs.settings import register_secret_values
 
     code = signal_exit_code(signum)
@@ -133,7 +133,7 @@ def _stopped_during_start_up(signum: int) -> int:
     name = signal.Signals(signum).name
     message = f"{text.job_word(sys.argv[1:])} interrupted ({name} during start-up, before any work)"
     if sys.stderr.isatty():
-        sys.stderr.write(redact(f"error: {message}") + "\n")
+        sys.stderr.write(printable(f"error: {message}") + "\n")
         sys.stderr.flush()
     else:
         Logger(stream=sys.stderr).log("WARNING", message, event="run_summary", outcome="interrupted",

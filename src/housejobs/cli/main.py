@@ -142,7 +142,7 @@ def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
             current.stdout.write(exc.ctx.get_help() + "\n")
             return 0
         except ClickException as exc:
-            from housejobs.redact import redact
+            from housejobs.redact import printable
             from housejobs.settings import register_secret_values
 
             hint = ""
@@ -152,7 +152,7 @@ def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
             # The message may quote a value typed in the wrong place, a secret pasted as an option
             # included: make every configured secret known to redaction first.
             register_secret_values(current.environ)
-            line = redact(f"{exc.format_message()}{hint}")
+            line = printable(f"{exc.format_message()}{hint}")
             if current.in_cloud_run:
                 return _refuse_through_the_boundary(current, argv, line)
             current.stderr.write(f"error: {line}\n")
@@ -163,13 +163,13 @@ def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
             return signal_exit_code(signum_of(exc))
     except Exception as exc:  # noqa: BLE001 - the last error boundary, outside any run
         from housejobs.errors import HousejobsError
-        from housejobs.redact import redact
+        from housejobs.redact import printable
         from housejobs.results import EXIT_CODES
 
         if isinstance(exc, HousejobsError):
-            current.stderr.write(redact(f"error: {exc.line()}") + "\n")
+            current.stderr.write(printable(f"error: {exc.line()}") + "\n")
             return EXIT_CODES[exc.outcome]
-        current.stderr.write(redact(f"error: internal error: {exc.__class__.__name__}") + "\n")
+        current.stderr.write(printable(f"error: internal error: {exc.__class__.__name__}") + "\n")
         return 1
     finally:
         drop_runtime(token)

@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from housejobs.context import PROGRESS, Context, Progress, log_progress, log_status
+from housejobs.redact import printable
 
 
 def display(ctx: Context, label: str, event: str) -> AbstractContextManager[Progress]:
@@ -52,7 +53,7 @@ def _status_line(ctx: Context, label: str) -> Iterator[Progress]:
         line = (f"{label}: {state} · {fields.get('running', 0)} running · {done}/{fields.get('tasks', 0)} "
                 f"succeeded · {fields.get('failed', 0)} failed · {fields.get('cancelled', 0)} cancelled · "
                 f"{elapsed:.0f} s")
-        stream.write("\r\x1b[2K" + line)
+        stream.write("\r\x1b[2K" + printable(line))
         stream.flush()
         shown = True
 

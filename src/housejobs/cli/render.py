@@ -1,4 +1,4 @@
-"""The one renderer: every run's result on stdout, always redacted.
+"""The one renderer: every run's result on stdout, always redacted, with control characters made visible.
 
 A job's run: a summary line (job · target · outcome · calls · duration), its counts, its views, the calls a
 dry run would make and its failures; or with --json one document (meta, outcome, exit code, message,
@@ -17,7 +17,7 @@ import contextlib
 
 from housejobs.cli.text import report_text, run_lines
 from housejobs.errors import one_line
-from housejobs.redact import redact
+from housejobs.redact import printable
 from housejobs.results import Run
 from housejobs.runtime import Runtime
 
@@ -36,7 +36,7 @@ def render(run: Run, rt: Runtime) -> None:
     with contextlib.suppress(BrokenPipeError):
         if run.report and run.result.document is None:
             # A report that could not read what it reports (an unknown env, a broken catalog): one line.
-            rt.stderr.write(one_line(redact(f"error: {run.result.message}"), 1000) + "\n")
+            rt.stderr.write(printable(one_line(f"error: {run.result.message}", 1000)) + "\n")
             rt.stderr.flush()
             return
         if not run.as_json and (rt.stdout_tty or colour(rt)):
@@ -45,5 +45,5 @@ def render(run: Run, rt: Runtime) -> None:
             draw(run, rt, colour=colour(rt))
             return
         text = report_text(run) if run.report else "\n".join(run_lines(run))
-        rt.stdout.write(redact(text) + "\n")
+        rt.stdout.write(printable(text) + "\n")
         rt.stdout.flush()

@@ -144,9 +144,11 @@ class Handler(BaseHTTPRequestHandler):
         if decision.status is not None:
             headers = {"Retry-After": decision.retry_after} if decision.retry_after else None
             if decision.status == 401:
-                self._send(*error(401, "unauthorized", "key revoked"), headers=headers)
+                self._send(*error(401, decision.code or "unauthorized", decision.message or "key revoked"),
+                           headers=headers)
             else:
-                self._send(*error(decision.status, "injected", "injected fault"), headers=headers)
+                self._send(*error(decision.status, decision.code or "injected", decision.message or "injected fault"),
+                           headers=headers)
             return "done"
         return decision.action
 

@@ -208,7 +208,7 @@ class BotRuntime:
         if decision.latency_s:
             time.sleep(decision.latency_s)
         if decision.status is not None:
-            raise _Refused(decision.status, "injected", "injected fault", "fault",
+            raise _Refused(decision.status, decision.code or "injected", decision.message or "injected fault", "fault",
                            {"Retry-After": decision.retry_after} if decision.retry_after else None)
         return decision.action
 

@@ -29,6 +29,8 @@ class Rule:
     truncated: int = 0  # act, commit, answer 200 with half a JSON body
     fail_orgs: dict[str, int] = field(default_factory=dict)  # org slug -> status to answer its sync with
     auth_fail_after: int | None = None  # after this many more requests, answer 401
+    code: str | None = None  # the error code and message scripted statuses answer with (else "injected")
+    message: str | None = None
 
 
 @dataclass
@@ -38,6 +40,8 @@ class Decision:
     latency_s: float = 0.0
     hold_s: float = 0.0
     action: str | None = None
+    code: str | None = None
+    message: str | None = None
 
 
 class Faults:
@@ -66,6 +70,9 @@ class Faults:
                     rule.fail_orgs.update({str(o): 500 for o in orgs})
                 else:
                     rule.fail_orgs.update({str(k): int(v) for k, v in dict(orgs).items()})
+            for name in ("code", "message"):
+                if name in spec:
+                    setattr(rule, name, None if spec[name] is None else str(spec[name]))
             if "auth_fail_after" in spec:
                 value = spec["auth_fail_after"]
                 rule.auth_fail_after = None if value is None else int(value)
@@ -95,6 +102,7 @@ class Faults:
                 if rule.statuses:
                     decision.status = rule.statuses.popleft()
                     decision.retry_after = rule.retry_after
+                    decision.code, decision.message = rule.code, rule.message
                     return decision
                 if rule.error_rate and self._rng.random() < rule.error_rate:
                     decision.status = 503
