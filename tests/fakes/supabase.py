@@ -21,7 +21,8 @@ Fault hooks: `rate_limit_next`, and `before_query`, a callable run in the reques
 SQL executes (block on a threading.Barrier or Event there to stage a race; no sleeping needed), and
 `fault(...)`, the sandbox's fault rules (docs/api.md) for the queries containing a given text: scripted
 statuses (with Retry-After), latency, a connection dropped before or after the SQL commits, a malformed
-or truncated 201 after it commits. `clear_faults()` forgets them.
+or truncated 201 after it commits, and scripted answers (`answers=[(200, {})]`: a well-formed answer
+that is not the contract's, sent instead of running the SQL). `clear_faults()` forgets them.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class _Fault:
     retry_after: int | None = None
     latency_s: float = 0.0
     actions: deque[str] = field(default_factory=deque)  # drop_before_commit, drop_after_commit, ...
+    answers: deque[tuple[int, Any]] = field(default_factory=deque)  # (status, JSON body), SQL not run
 
 
 class _Server(LocalServer):
@@ -131,37 +133,42 @@ class FakeSupabaseApi:
 
     def fault(self, *, match: str | None = None, statuses: Sequence[int] = (), retry_after: int | None = None,
               latency_ms: float = 0.0, drop_before_commit: int = 0, drop_after_commit: int = 0,
-              malformed: int = 0, truncated: int = 0) -> None:
+              malformed: int = 0, truncated: int = 0, answers: Sequence[tuple[int, Any]] = ()) -> None:
         """Script failures for requests whose SQL contains `match` (every request when None).
 
         Statuses are answered first, in order, before the SQL runs; latency applies to every matching
         request; then each action is taken once: close the connection without running the SQL
         (`drop_before_commit`), run it and close without an answer (`drop_after_commit`), run it and
-        answer 201 with a body that is not JSON (`malformed`) or with half the JSON (`truncated`).
+        answer 201 with a body that is not JSON (`malformed`) or with half the JSON (`truncated`). Then
+        `answers`, in order: that status and JSON body, the SQL not run (a proxy or an API version that
+        answers something else than the rows).
         """
         actions = (["drop_before_commit"] * drop_before_commit + ["drop_after_commit"] * drop_after_commit
                    + ["malformed"] * malformed + ["truncated"] * truncated)
         with self._lock:
-            self._faults.append(_Fault(match, deque(statuses), retry_after, latency_ms / 1000, deque(actions)))
+            self._faults.append(_Fault(match, deque(statuses), retry_after, latency_ms / 1000, deque(actions),
+                                       deque(answers)))
 
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
 
-    def _take_fault(self, query: str) -> tuple[float, int | None, int | None, str | None]:
-        """(latency, status, retry_after, action) for this request."""
-        latency, status, retry_after, action = 0.0, None, None, None
+    def _take_fault(self, query: str) -> tuple[float, int | None, int | None, str | None, tuple[int, Any] | None]:
+        """(latency, status, retry_after, action, answer) for this request."""
+        latency, status, retry_after, action, answer = 0.0, None, None, None, None
         with self._lock:
             for rule in self._faults:
                 if rule.match is not None and rule.match not in query:
                     continue
                 latency = max(latency, rule.latency_s)
-                if status is None and action is None:
+                if status is None and action is None and answer is None:
                     if rule.statuses:
                         status, retry_after = rule.statuses.popleft(), rule.retry_after
                     elif rule.actions:
                         action = rule.actions.popleft()
-        return latency, status, retry_after, action
+                    elif rule.answers:
+                        answer = rule.answers.popleft()
+        return latency, status, retry_after, action, answer
 
     def start(self) -> FakeSupabaseApi:
         server = _Server(_Handler, name="fake-supabase")
@@ -250,13 +257,16 @@ class _Handler(QuietHandler):
         if not isinstance(query, str) or not query.strip():
             self._send(400, {"message": "query must be a non-empty string"}, limits)
             return
-        latency, status, retry_after, action = fake._take_fault(query)
+        latency, status, retry_after, action, answer = fake._take_fault(query)
         if latency:
             time.sleep(latency)
         if status is not None:
             message = "Unauthorized" if status == 401 else "injected fault"
             extra = {"Retry-After": str(retry_after)} if retry_after is not None else {}
             self._send(status, {"message": message}, {**limits, **extra})
+            return
+        if answer is not None:
+            self._send(answer[0], answer[1], limits)
             return
         if action == "drop_before_commit":
             self._drop()

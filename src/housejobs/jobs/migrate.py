@@ -12,7 +12,7 @@ from typing import Any
 
 from housejobs.api.client import ApiClient
 from housejobs.context import Context
-from housejobs.errors import ApiAuthError, ApiError, ApiStatusError, ConfigError, UsageError
+from housejobs.errors import ApiAuthError, ApiError, ApiProtocolError, ApiStatusError, ConfigError, UsageError
 from housejobs.migrations.files import load_dir
 from housejobs.migrations.run import ApplyStopped, MigrateResult, QueryError, run_migrations
 from housejobs.migrations.sql import MigrationError
@@ -47,8 +47,14 @@ def _query_fn(client: ApiClient, ref: str) -> Any:
         except ApiStatusError as exc:
             # The database's own error (syntax, constraint, duplicate history row) arrives as a 4xx.
             raise QueryError(exc.status or 400, exc.message) from None
+        # The contract: 201 and a JSON array of row objects (`[]` for DDL and for a transaction that ends
+        # in COMMIT). Anything else (`{}`, null, a list of strings) is not an answer to the query, never an
+        # empty history or an applied migration.
         data = response.data
-        return data if isinstance(data, list) else []
+        if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+            raise ApiProtocolError(f"POST {path}: unexpected answer (not a JSON array of rows)",
+                                   status=response.status)
+        return data
 
     return query
 
