@@ -196,7 +196,7 @@ NOT_ROWS = [(200, {}), (201, None), (201, {"result": []}), (201, ["not", "rows"]
 @pytest.mark.parametrize("answer", NOT_ROWS, ids=["empty-object", "null", "wrapped", "strings"])
 def test_an_answer_that_is_not_rows_is_a_failure_not_applied(cli: Cli, api: FakeSupabaseApi, pg_db: str,
                                                            tmp_path: Path, answer: tuple[int, object]) -> None:
-    folder = write(tmp_path, GOOD + ["20260104000000_create_d.sql"])
+    folder = write(tmp_path, [*GOOD, "20260104000000_create_d.sql"])
     api.fault(answers=[answer] * 20)  # every request: the history table's DDL first
     result = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=env(api))
     assert result.code == 1, result.stdout

@@ -132,12 +132,15 @@ def test_prod_refusals_name_what_the_command_would_have_touched(cli: Cli, sandbo
     (["quota-reset", "--env", "stage"], {"HOUSEJOBS_API_URL": ""}, "", "api_url from $HOUSEJOBS_API_URL is empty"),
     (["reminder", "utilities", "--bot-url", ""], {}, "", "--bot-url is empty"),
     (["reminder", "utilities"], {"HOUSEJOBS_BOT_URL": ""}, "", "bot_url from $HOUSEJOBS_BOT_URL is empty"),
+    (["migrate", "--env", "test"], {"HOUSEJOBS_SUPABASE_API_URL": ""}, "",
+     "supabase_api_url from $HOUSEJOBS_SUPABASE_API_URL is empty"),
+    (["migrate", "--env", "test"], {}, "HOUSEJOBS_SUPABASE_API_URL=\n", "supabase_api_url from .env is empty"),
 ])
 def test_an_empty_url_that_was_given_is_refused(cli: Cli, tmp_path: Path, argv: list[str], env: dict[str, str],
                                                 dotenv: str, named: str) -> None:
     if dotenv:
         (tmp_path / ".env").write_text(dotenv)
-    period = ["--period", "2026-11"] if argv[0] == "reminder" else ["--date", DATE]
+    period = {"reminder": ["--period", "2026-11"], "migrate": []}.get(argv[0], ["--date", DATE])
     result = cli(*argv, *period, "--json", env=env)
     assert result.code == 2, result.stdout
     assert named in result.json()["message"]

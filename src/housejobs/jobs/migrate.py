@@ -18,7 +18,7 @@ from housejobs.migrations.run import ApplyStopped, MigrateResult, QueryError, ru
 from housejobs.migrations.sql import MigrationError
 from housejobs.redact import Secret
 from housejobs.results import JobResult, Outcome, Table
-from housejobs.target import check_url
+from housejobs.target import check_url, given_url
 
 PROJECT_REF_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -30,8 +30,9 @@ def _client(ctx: Context) -> tuple[ApiClient, str]:
     if not ref or any(c not in PROJECT_REF_CHARS for c in ref):
         raise ConfigError(f"supabase_project_ref {ref!r} is not a Supabase project ref (lowercase letters "
                           "and digits)")
-    base = check_url(ctx.settings.get("supabase_api_url") or "https://api.supabase.com",
-                     ctx.settings.source("supabase_api_url"))
+    # Set but empty is refused (as for every URL), never quietly the default.
+    url, source = given_url(ctx.settings, "supabase_api_url", "", None) or ("https://api.supabase.com", "default")
+    base = check_url(url, source)
     token: Secret = ctx.secret("supabase_access_token")
     client = ctx.client(base, headers={"Authorization": f"Bearer {token.reveal()}"},
                         auth_hint="check SUPABASE_ACCESS_TOKEN for this environment")
