@@ -175,13 +175,15 @@ def test_local_backfill_of_each_kind_of_period(cli: Cli, month: GcpEnv, sandbox:
     monthly = backfill(cli, month, "quota-monthly", "--from", "2026-09", "--to", "2026-11", *base)
     assert monthly.code == 0, monthly.stdout
     assert sandbox.counters("quota-monthly") == {f"quota-monthly:2026-{m}": 1 for m in ("09", "10", "11")}
-    reminder = backfill(cli, month, "reminder", "--type", "rent-due", "--from", "2026-10", "--to", "2026-11",
-                        *base, env=local(sandbox))
+    bot = ("--env", "stage", "--local", "--bot-url", sandbox.url, "--json")
+    reminder = backfill(cli, month, "reminder", "--type", "rent-due", "--from", "2026-10", "--to", "2026-11", *bot)
     assert reminder.code == 0, reminder.stdout
     assert [p[2] for p in results(reminder.json())] == ["applied", "applied"]
     assert sandbox.counters("reminder") == {"reminder:2026-10:rent-due": 1, "reminder:2026-11:rent-due": 1}
     assert backfill(cli, month, "reminder", "--type", "rent-due", "--from", "2026-10", "--to", "2026-11", *base,
-                    env=local(sandbox)).json()["outcome"] == "duplicate"
+                    env=local(sandbox)).code == 2  # --api-url is the admin API's: refused for a reminder
+    assert backfill(cli, month, "reminder", "--type", "rent-due", "--from", "2026-10", "--to", "2026-11", "--env",
+                    "stage", "--local", "--json", env=local(sandbox)).json()["outcome"] == "duplicate"
     sync = backfill(cli, month, "org-sync-all", "--from", "2026-11-22", "--to", "2026-11-23", "--concurrency", "2",
                     *base)
     assert sync.code == 0, sync.stdout
@@ -190,6 +192,23 @@ def test_local_backfill_of_each_kind_of_period(cli: Cli, month: GcpEnv, sandbox:
     assert len(counts) == 50 and set(counts.values()) == {1}  # 25 orgs x 2 dates, each once
     assert backfill(cli, month, "org-sync-all", "--from", "2026-11-22", "--to", "2026-11-23", *base
                     ).json()["outcome"] == "duplicate"
+
+
+@pytest.mark.parametrize(("job", "flag", "names"), [
+    (["reminder", "--type", "rent-due"], ["--api-url", "http://127.0.0.1:9"], "give --bot-url"),
+    (["quota-reset"], ["--bot-url", "http://127.0.0.1:9"], "give --api-url"),
+    (["reminder", "--type", "rent-due", "--bot-url", "http://127.0.0.1:9"], [], "--bot-url is for --local"),
+])
+def test_a_url_flag_for_the_other_service_is_refused_not_ignored(cli: Cli, month: GcpEnv, sandbox: SandboxHandle,
+                                                                 job: list[str], flag: list[str], names: str) -> None:
+    """A reminder backfill given --api-url used to ignore it and call the stage bot (issue 21, finding 8)."""
+    local_flag = ["--local"] if flag else []
+    result = backfill(cli, month, *job, "--env", "stage", *local_flag, *flag, "--from", "2026-11", "--to", "2026-11",
+                      "--json", env=local(sandbox))
+    assert result.code == 2, result.stdout
+    message = result.json()["message"]
+    assert names in message and "\n" not in message
+    assert sandbox.requests == 0 and started_args(month.run) == []
 
 
 def test_local_concurrency_runs_periods_side_by_side_and_reports_oldest_first(

@@ -14,6 +14,7 @@ import typer
 from housejobs.cli.app import app, runtime
 from housejobs.cli.options import (
     ApiUrlOpt,
+    BotUrlOpt,
     DeadlineOpt,
     DebugOpt,
     DryRunOpt,
@@ -109,7 +110,7 @@ def backfill(
                                              "needs --allow-concurrent).")] = 1,
     allow_concurrent: Annotated[bool, typer.Option("--allow-concurrent", help="Start executions even while "
                                                    "another execution of the job runs.")] = False,
-    api_url: ApiUrlOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
+    api_url: ApiUrlOpt = None, bot_url: BotUrlOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
     json: JsonOpt = False, deadline: DeadlineOpt = None, debug: DebugOpt = False,
 ) -> Run:
     """Apply a period job's periods again, oldest first: a window, or the periods `history` saw missed.
@@ -119,7 +120,8 @@ def backfill(
     or with --local in this process. Every period is keyed, so one that already applied is `duplicate`.
     Per period: applied, duplicate or failed; exit 0 when all are done, 3 if some failed, 1 if all did.
     Future periods and windows over 400 periods are refused (exit 2). SIGINT/SIGTERM stop after the
-    period in flight.
+    period in flight. With --local, --api-url points an admin job's calls elsewhere and --bot-url a
+    reminder's (each refused for the other kind of job, and without --local).
 
     Example: housejobs backfill quota-reset --env stage --from 2026-11-01 --to 2026-11-07
     (and: housejobs backfill reminder --type rent-due --env prod --missed)
@@ -132,8 +134,16 @@ def backfill(
         from housejobs.errors import UsageError
         from housejobs.jobs.backfill import BackfillRequest, run_backfill
 
-        if api_url is not None and not local:
-            raise UsageError("--api-url is for --local: a Cloud Run execution calls its environment's API")
+        # Each URL flag for the service the job calls, and only in this process (a Cloud Run execution
+        # calls its own environment's): a flag that would be ignored is refused, never ignored.
+        if reminder and api_url is not None:
+            raise UsageError("--api-url is for the admin API: a reminder backfill calls the bot runtime, "
+                             "give --bot-url")
+        if not reminder and bot_url is not None:
+            raise UsageError(f"--bot-url is for a reminder backfill: {job} calls the admin API, give --api-url")
+        for flag, value in (("--api-url", api_url), ("--bot-url", bot_url)):
+            if value is not None and not local:
+                raise UsageError(f"{flag} is for --local: a Cloud Run execution calls its environment's own")
         req = BackfillRequest(job, env, reminder_type, first, last, missed, days, local, concurrency,
                               allow_concurrent)
         result = await run_backfill(ctx, req)
@@ -141,8 +151,10 @@ def backfill(
             result.views.append(Lines(tuple(backfill_lines(result.details))))
         return result
 
-    uses: tuple[Use, ...] = (("bot",) if job == "reminder" else ("admin",)) if local else ("cloud-run",)
-    opts = options(env, api_url if local else None, dry_run, yes, json, deadline, debug, uses=uses)
+    reminder = job == "reminder"
+    uses: tuple[Use, ...] = (("bot",) if reminder else ("admin",)) if local else ("cloud-run",)
+    opts = options(env, api_url if local and not reminder else None, dry_run, yes, json, deadline, debug, uses=uses,
+                   bot_url=bot_url if local and reminder else None)
     return run(opts, "backfill", job_fn)
 
 

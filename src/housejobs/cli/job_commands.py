@@ -12,6 +12,7 @@ import typer
 from housejobs.cli.app import app, runtime
 from housejobs.cli.options import (
     ApiUrlOpt,
+    BotUrlOpt,
     DateOpt,
     DeadlineOpt,
     DebugOpt,
@@ -159,8 +160,7 @@ def reminder(
     job_id: Annotated[str | None, typer.Option("--job-id", metavar="ID",
                                                help="Job id the bot logs [default: the Cloud Run execution, "
                                                "else a fresh id].", show_default=False)] = None,
-    bot_url: Annotated[str | None, typer.Option("--bot-url", help="Bot runtime base URL (overrides the "
-                                                "environment's bot_url).", show_default=False)] = None,
+    bot_url: BotUrlOpt = None,
     env: EnvOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Ask for the bot's own dry run: it answers "
                                           "in full and claims nothing.")] = False,

@@ -83,6 +83,8 @@ EnvNoSandboxOpt = Annotated[str | None, typer.Option("--env", metavar="ENV", hel
 RequiredEnvOpt = Annotated[str, typer.Option("--env", help="Environment: test, stage or prod.", show_default=False)]
 ApiUrlOpt = Annotated[str | None, typer.Option("--api-url", help="Admin API base URL (overrides the "
                                                "environment's).", show_default=False)]
+BotUrlOpt = Annotated[str | None, typer.Option("--bot-url", help="Bot runtime base URL (overrides the "
+                                               "environment's bot_url).", show_default=False)]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Make the reads, print the mutating calls; "
                                          "change nothing.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Confirm a prod run without a prompt.")]
