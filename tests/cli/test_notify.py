@@ -267,6 +267,29 @@ def test_unreadable_settings_before_the_context_are_skipped_for_notifications(
     no_tokens(result.stdout, result.stderr)
 
 
+@pytest.mark.parametrize(("fmt", "live"), [("google-chat", ("<users/all>", "<https://evil")),
+                                           ("slack", ("<!channel>", "<https://evil"))])
+def test_a_servers_words_cannot_mention_everyone_or_disguise_a_link(cli: Cli, sandbox: SandboxHandle, sinks: Sinks,
+                                                                    fmt: str, live: tuple[str, str]) -> None:
+    """The message quotes the server. Google Chat reads `<users/all>` as a mention of the whole space and
+    `<https://evil|console.cloud.google.com>` as a link showing another host; Slack reads `<!channel>`
+    and the same link form. Neither may reach the chat live (issue 21, finding 10)."""
+    hook = sinks["ok"]
+    hostile = "<users/all> <!channel> see <https://evil.example/x|console.cloud.google.com>"
+    sandbox.fault(route="/admin/quota/reset-daily", statuses=[400], message=hostile)
+    result = cli("quota-reset", *api(sandbox), env=sink_env(hook, HOUSEJOBS_NOTIFY_FORMAT=fmt))
+    assert result.code == 1
+    [post] = hook.requests
+    texts = [post.json()["text"]] + ([b["text"]["text"] for b in post.json()["blocks"] if "text" in b]
+                                     if fmt == "slack" else [])
+    for text in texts:
+        assert "400 injected" in text
+        for sequence in live:
+            assert sequence not in text, text
+    if fmt == "google-chat":  # still readable: a space after each <
+        assert "< users/all> < !channel> see < https://evil.example/x|console.cloud.google.com>" in texts[0]
+
+
 def test_partial_is_a_warning(cli: Cli, sandbox: SandboxHandle, sinks: Sinks) -> None:
     hook = sinks["ok"]
     sandbox.fault(route="/admin/orgs/{org}/sync", fail_orgs=["org-000003"])

@@ -4,6 +4,7 @@ the Healthchecks.io check-in's URL and summary. Pure functions of the event; not
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -51,13 +52,26 @@ def slack_message(event: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+_CHAT_CONTROL = re.compile(r"<(?=\S)")
+
+
+def _chat_escape(text: str) -> str:
+    # Google Chat reads two control sequences out of a text message, `<users/…>` (a mention: `<users/all>`
+    # pings the whole space) and `<url|text>` (a link whose text may name another host), and has no escape
+    # for `<` (an HTML entity shows as itself). A space after every `<` leaves the text readable and
+    # parses as neither.
+    return _CHAT_CONTROL.sub("< ", text)
+
+
 def chat_message(event: Mapping[str, Any]) -> dict[str, Any]:
-    lines = [f"{_ICON[event['severity']][0]} *{event['title']}*"]
+    lines = [f"{_ICON[event['severity']][0]} *{_chat_escape(event['title'])}*"]
     if event["message"]:
-        lines.append(event["message"])
-    facts = " · ".join(_facts(event))
-    if event.get("log_uri"):
-        facts += f" · <{event['log_uri']}|logs>"
+        lines.append(_chat_escape(event["message"]))
+    facts = " · ".join(_chat_escape(f) for f in _facts(event))
+    log_uri = event.get("log_uri") or ""
+    if log_uri:
+        # Our own link, to the execution's logs: only a plain URL is made one (nothing that could close it).
+        facts += f" · <{log_uri}|logs>" if not set(log_uri) & set("<>| \n") else f" · logs: {_chat_escape(log_uri)}"
     lines.append(facts)
     return {"text": "\n".join(lines)}
 
