@@ -367,3 +367,12 @@ def test_the_html_page_renders_in_chromium(cli: Cli, month: GcpEnv, tmp_path: Pa
     assert green > 111 * 300 and 9 * 300 < purple < 12 * 500, (green, purple)
     assert len({row[i:i + 3] for row in rows[::7] for i in range(0, len(row), 21)}) > 10  # not one colour
 
+
+
+def test_a_failing_report_on_an_env_does_not_notify_the_embedded_sandbox(cli: Cli, month: GcpEnv) -> None:
+    """`history --env stage --fail-on missed` fails; with no sink configured it notifies nobody. It used to
+    start the embedded sandbox and file a job_failed event in its inbox (issue 21, finding 10)."""
+    result = history(cli, month, "--fail-on", "missed", "--json")
+    assert result.code == 1
+    assert "embedded sandbox" not in result.stderr
+    assert not any("notification" in r["message"] for r in result.log_records())

@@ -218,7 +218,9 @@ def for_context(ctx: Context) -> Notifier | None:
     """The run's notifier, or None when no sink is configured (then nothing more loads or happens)."""
     try:
         sources = Sources.of(ctx.settings, with_secret_manager=bool(ctx.env))
-        embedded = ctx.api_target.kind == "sandbox"
+        # The demo's inbox only for a run against the embedded sandbox: a report on stage (history) or a
+        # reminder sent to a --bot-url must not start one and file its outcome there.
+        embedded = ctx.target.kind == "sandbox"
         if not (sources.webhook or sources.checkin or embedded):
             return None
         info = run_info(ctx.runtime, ctx.job, ctx.env, ctx.settings, dry_run=ctx.options.dry_run)
