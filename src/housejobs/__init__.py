@@ -1,7 +1,6 @@
 """housejobs: run, schedule and deploy a platform's maintenance jobs on Google Cloud Run Jobs."""
 
 import sys
-import types
 
 __version__ = "0.1.0"
 
@@ -10,7 +9,8 @@ __version__ = "0.1.0"
 # httpx imports it as `from ._main import main`, so a stand-in registered first is what it finds. The
 # stand-in only says so if called; a process that already loaded the real module keeps it.
 if "httpx._main" not in sys.modules:
-    _stand_in = types.ModuleType("httpx._main", "housejobs: httpx's command-line tool is not loaded")
+    # type(sys) is types.ModuleType, without importing `types` ahead of the console script's signal handlers.
+    _stand_in = type(sys)("httpx._main", "housejobs: httpx's command-line tool is not loaded")
 
     def _no_cli() -> None:
         raise RuntimeError("httpx's command-line tool is not available inside housejobs")

@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from housejobs import stopping
 from housejobs.context import Context, Hooks, Options
 from housejobs.errors import HousejobsError, Stopped, first_line
 from housejobs.notify import notifier as notify
@@ -90,8 +91,10 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *, co
             notifier = notify.for_context(ctx)
             if notifier is not None:
                 notifier.start()
+        stopping.check()  # a stop that arrived while the run was being set up, and was swallowed
         if confirm and not options.dry_run:
             ctx.confirm(confirm)
+        stopping.check()
         result = asyncio.run(_run_job(ctx, job))
     except HousejobsError as exc:
         result = refused(exc) if refused is not None and ctx is None else exc.result()
@@ -100,6 +103,7 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *, co
     except (KeyboardInterrupt, Stopped) as exc:
         # Before the job began (building the context, at the prompt): nothing was sent.
         signum = signum_of(exc)
+        stopping.handled()
         result = JobResult(Outcome.INTERRUPTED, f"stopped by {signal.Signals(signum).name} before any work",
                            signal=signum)
     except Exception as exc:  # noqa: BLE001 - the run boundary: nothing escapes as a traceback

@@ -3,6 +3,7 @@ and signals that end a run with its summary even during start-up. Real processes
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.process import cli_command, run_cli_process, spawn_cli, without_faketime
+from tests.support.process import check_period, cli_command, run_cli_process, spawn_cli, without_faketime
 from tests.support.waiting import wait_until
 
 DATE = "2026-11-24"
@@ -92,3 +93,86 @@ def test_the_start_up_handler_imports_nothing() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False)
     assert done.stdout.strip() == "Stopped []", done.stdout + done.stderr
+
+
+# --- every moment of start-up (issue 21, finding 10) -----------------------------------------------------------
+# From the moment housejobs' handlers are in, the signal is sent after 0, 10, ... 390 ms (SIGTERM and SIGINT in
+# turn), which covers the CLI's imports, typer building the command tree, click parsing, the command's own
+# imports, the run boundary and the job's first calls. The job (org-sync-all, 25 orgs at 100 ms each, one at a
+# time) outlasts the sweep, so every run must end `interrupted`, with its summary record and the signal's exit
+# code: a signal at 80-140 ms used to end with no summary (`error: interrupted`), caught outside any run.
+SWEEP_MS = range(0, 400, 10)
+
+
+def test_a_signal_at_any_moment_of_start_up_ends_the_run_with_a_summary(tmp_path: Path) -> None:
+    env = {**_env(tmp_path), "HOUSEJOBS_SANDBOX_FAULTS": '{"route": "*", "latency_ms": 100}'}
+    argv = ["org-sync-all", "--date", DATE, "--concurrency", "1", "--json"]
+    for i, offset_ms in enumerate(SWEEP_MS):
+        signum, code = (signal.SIGTERM, 143) if i % 2 == 0 else (signal.SIGINT, 130)
+        proc = spawn_cli(argv, env=env)
+        wait_until(functools.partial(_catches, proc.pid, signal.SIGTERM), "the signal handler", proc=proc)
+        try:
+            proc.wait(timeout=offset_ms / 1000)  # the offset, bounded by the process itself
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+        where = f"{signal.Signals(signum).name} at +{offset_ms} ms: exit {proc.returncode}\n{err[-2000:]}"
+        assert proc.returncode == code, where
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, where
+        summaries = [r for r in map(json.loads, err.strip().splitlines()) if r.get("event") == "run_summary"]
+        assert len(summaries) == 1 and summaries[0]["outcome"] == "interrupted", where
+        assert summaries[0]["exit_code"] == code, where
+
+
+def test_the_console_script_loads_nothing_before_its_handlers() -> None:
+    """What the console script imports before `main()` installs the handlers is time in which a signal meets
+    Python's own handling (a KeyboardInterrupt traceback, a silent SIGTERM): `typing`, `signal` (and `enum`
+    with it) and `types` used to load there, some 10-25 ms."""
+    probe = ("import sys\n"
+             "before = set(sys.modules)\n"
+             "import housejobs.cli.entry\n"
+             "print(sorted(set(sys.modules) - before))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False)
+    loaded = set(json.loads(done.stdout.replace("'", '"')))
+    assert loaded <= {"housejobs", "housejobs.cli", "housejobs.cli.entry", "housejobs.stopping", "__future__",
+                      "httpx._main"}, loaded  # (the stand-in housejobs/__init__.py registers, not an import)
+
+
+SWALLOWED = """
+import os, signal, sys, weakref
+from housejobs.cli import entry
+
+# What entry.main() does first, done before it so that a swallowed stop can be staged ahead of the run.
+for signum in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(signum, entry._stop)
+sys.unraisablehook = getattr(entry, "_unraisable", sys.unraisablehook)
+
+class Thing:
+    pass
+
+def callback(ref):
+    os.kill(os.getpid(), signal.SIGTERM)
+    for _ in range(1000):  # the handler runs in here: inside a weakref callback, its Stopped is swallowed
+        pass
+
+thing = Thing()
+ref = weakref.ref(thing, callback)
+del thing
+sys.argv = ["housejobs", *sys.argv[1:]]
+entry.main()
+"""
+
+
+def test_a_stop_python_swallows_is_still_the_runs_outcome(tmp_path: Path) -> None:
+    """The import system runs weakref callbacks; a signal handled inside one raises where Python only prints
+    "Exception ignored" and a traceback, and goes on: the sweep above once caught a SIGINT lost that way, and
+    the run applied (exit 0). The stop now stays pending, and the run boundary ends the run with it."""
+    argv = ["quota-reset", "--date", DATE, "--json"]
+    check_period(argv)
+    done = subprocess.run([sys.executable, "-c", SWALLOWED, *argv], capture_output=True, text=True, timeout=60,
+                          env=_env(tmp_path), check=False)
+    assert done.returncode == 143, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr, done.stderr
+    assert json.loads(done.stdout)["outcome"] == "interrupted"
+    summary = json.loads(done.stderr.strip().splitlines()[-1])
+    assert summary["event"] == "run_summary" and summary["exit_code"] == 143

@@ -14,12 +14,17 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import sys
-from types import FrameType
-from typing import Any, TextIO, cast
 
-from housejobs.stopping import Stopped, signal_exit_code, signum_of
+from housejobs import stopping
+from housejobs.stopping import Stopped, signum_of
+
+# No `typing`, `types` or `signal` before the handlers are in: each costs milliseconds of start-up in
+# which a signal would still meet Python's own handling (a KeyboardInterrupt traceback, a silent SIGTERM).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import FrameType
+    from typing import Any, TextIO
 
 
 class SafeStream(io.TextIOBase):
@@ -91,19 +96,29 @@ def _open_closed_std_fds() -> None:
 
 
 def _stream(current: TextIO | None, fd: int) -> TextIO:
-    inner: TextIO = current if current is not None else cast(  # closed when Python started
-        TextIO, open(fd, "w", encoding="utf-8", errors="backslashreplace", closefd=False))  # noqa: SIM115
-    return cast(TextIO, SafeStream(inner, fd))
+    # closed when Python started: a text stream of our own on the descriptor
+    inner = current if current is not None else open(  # noqa: SIM115
+        fd, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+    return SafeStream(inner, fd)  # type: ignore[return-value]  # a TextIO in all but name
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
     # No import here: the signal may land in the middle of one (see housejobs.stopping).
+    stopping.pending = signum
     raise Stopped(signum)
 
 
+def _unraisable(unraisable: Any) -> None:
+    # A Stopped raised inside a callback Python runs for the import system is swallowed ("Exception
+    # ignored in ...", a traceback on stderr): the stop stays pending for the run boundary instead.
+    if isinstance(unraisable.exc_value, Stopped):
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def main() -> None:
-    for handled in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(handled, _stop)
+    stopping.install(_stop)
+    sys.unraisablehook = _unraisable
     _open_closed_std_fds()
     if sys.stdin is None:
         sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
@@ -123,22 +138,11 @@ def main() -> None:
 
 def _stopped_during_start_up(signum: int) -> int:
     """A stop before the run boundary existed: still one summary record, and the signal's exit code."""
-    from housejobs.cli import text
+    from housejobs.cli.stopped import stopped_outside_a_run
     from housejobs.logs import Logger
-    from housejobs.redact import printable
-    from housejobs.settings import register_secret_values
 
-    code = signal_exit_code(signum)
-    register_secret_values(os.environ)  # a key pasted where the job name goes must not be echoed
-    name = signal.Signals(signum).name
-    message = f"{text.job_word(sys.argv[1:])} interrupted ({name} during start-up, before any work)"
-    if sys.stderr.isatty():
-        sys.stderr.write(printable(f"error: {message}") + "\n")
-        sys.stderr.flush()
-    else:
-        Logger(stream=sys.stderr).log("WARNING", message, event="run_summary", outcome="interrupted",
-                                      exit_code=code, counts={}, attempts=0)
-    return code
+    return stopped_outside_a_run(sys.argv[1:], signum, "during start-up", stderr=sys.stderr, tty=sys.stderr.isatty(),
+                                 environ=os.environ, logger=Logger(stream=sys.stderr))
 
 
 __all__ = ["SafeStream", "main"]

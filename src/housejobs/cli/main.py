@@ -37,7 +37,7 @@ from housejobs.cli.app import app, drop_runtime, runtime, use_runtime
 from housejobs.errors import Stopped
 from housejobs.results import Run
 from housejobs.runtime import Runtime
-from housejobs.stopping import signal_exit_code, signum_of
+from housejobs.stopping import signum_of
 
 if TYPE_CHECKING:
     pass
@@ -158,9 +158,14 @@ def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
             current.stderr.write(f"error: {line}\n")
             return 2
         except (KeyboardInterrupt, Stopped) as exc:
-            # The parsing, or a server (sandbox), was stopped: no run to summarise.
-            current.stderr.write("error: interrupted\n")
-            return signal_exit_code(signum_of(exc))
+            # Stopped before the command reached the run boundary (building the command tree, parsing, a
+            # command importing what it needs): no run, but still its summary record and exit code.
+            from housejobs import stopping
+            from housejobs.cli.stopped import stopped_outside_a_run
+
+            stopping.handled()
+            return stopped_outside_a_run(argv, signum_of(exc), "before the run began", stderr=current.stderr,
+                                         tty=bool(current.stderr_tty), environ=current.environ, logger=current.logger())
     except Exception as exc:  # noqa: BLE001 - the last error boundary, outside any run
         from housejobs.errors import HousejobsError
         from housejobs.redact import printable
