@@ -15,7 +15,7 @@ import asyncio
 import signal
 import traceback
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from housejobs import stopping
 from housejobs.context import Context, Hooks, Options
@@ -25,6 +25,9 @@ from housejobs.redact import printable
 from housejobs.results import JobResult, Outcome, Run
 from housejobs.runtime import Runtime
 from housejobs.stopping import signum_of
+
+if TYPE_CHECKING:
+    from housejobs.logs import Logger
 
 JobFn = Callable[[Context], Awaitable[JobResult]]
 GRACE_S = 8.0  # under Cloud Run's 10 s between SIGTERM and SIGKILL
@@ -59,18 +62,23 @@ async def _run_job(ctx: Context, job: JobFn) -> JobResult:
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
-            # The outcome is decided; what is left (the summary, a bounded notification) takes moments and
-            # must not be cut into a second, contradicting result. A late signal is noted, not obeyed.
-            signal.signal(signum, _late_signal(ctx))
+        if installed:
+            _outcome_stands(ctx.logger)
         await ctx.aclose()
     return result
 
 
-def _late_signal(ctx: Context) -> Callable[[int, object], None]:
+def _outcome_stands(logger: Logger) -> None:
+    """The outcome is decided; what is left (the notification, the summary, rendering) takes moments and
+    must not be cut into a second, contradicting result. A late signal is noted, not obeyed."""
     def note(signum: int, frame: object) -> None:
-        ctx.logger.warning(f"received {signal.Signals(signum).name} while finishing; the outcome stands")
+        logger.warning(f"received {signal.Signals(signum).name} while finishing; the outcome stands")
 
-    return note
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(signum, note)
+        except ValueError:
+            return  # not the main thread (tests run jobs in threads): signals stay as they were
 
 
 def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *, confirm: str | None = None,
@@ -116,6 +124,7 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *, co
         if ctx is not None:
             ctx.close()
         raise
+    _outcome_stands(logger)
     duration_ms = int((clock.monotonic() - start) * 1000)
     try:
         # Before the context closes: the embedded sandbox, the demo's default sink, lives in it.
