@@ -6,12 +6,15 @@ The clock is the suite's FakeClock (2026-11-24 10:00 UTC): "today" is 2026-11-24
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from typing import Any
 
 import pytest
 
+from tests.fakes.scripted import ScriptedServer
+from tests.fakes.server import Request
 from tests.support.cli import Cli
 from tests.support.clock import HookClock
 from tests.support.cloud_run import started_args
@@ -257,6 +260,29 @@ def test_sigterm_stops_after_the_period_in_flight(cli: Cli, month: GcpEnv, sandb
     assert [p[2] for p in results(doc)] == ["applied", "not run", "not run"]
     assert "a rerun picks up 2026-11-21..2026-11-22" in doc["message"]
     assert sandbox.counters("quota-reset") == {"quota-reset:2026-11-20": 1}
+
+
+def test_a_second_signal_keeps_the_lines_of_the_periods_done(cli: Cli, month: GcpEnv, clock: HookClock) -> None:
+    """The second signal cuts the period in flight (it used to drop every period's line, the applied ones
+    too: the run ended with the runner's bare `interrupted`). An API that applies 11-20 and keeps answering
+    503 for 11-21; SIGTERM in the first retry wait, SIGTERM again in the second (issue 21, finding 10)."""
+    def answer(request: Request) -> tuple[int, Any]:
+        date = json.loads(request.body)["date"]
+        return (503, {"error": {"code": "unavailable", "message": "busy"}}) if date == "2026-11-21" else \
+            (200, {"date": date, "orgs_reset": 3})
+
+    clock.hooks[1] = lambda: os.kill(os.getpid(), signal.SIGTERM)
+    clock.hooks[2] = lambda: os.kill(os.getpid(), signal.SIGTERM)
+    with ScriptedServer(answer) as api:
+        result = backfill(cli, month, "quota-reset", "--env", "stage", "--local", "--api-url", api.url,
+                          "--from", "2026-11-20", "--to", "2026-11-22", "--json")
+    assert result.code == 143, result.stdout
+    doc = result.json()
+    assert doc["outcome"] == "interrupted"
+    assert [p[0::2] for p in results(doc)] == [("2026-11-20", "applied"), ("2026-11-21", "interrupted"),
+                                               ("2026-11-22", "not run")]
+    assert doc["counts"]["applied"] == 1 and "a rerun picks up 2026-11-21..2026-11-22" in doc["message"]
+    assert "second signal" in doc["details"]["periods"][1]["reason"]
 
 
 # --- prod asks once, listing the periods --------------------------------------------------------------

@@ -86,6 +86,7 @@ class PeriodRun:
     reason: str = ""
     execution: str | None = None
     log_uri: str | None = None
+    started: bool = False  # taken by a worker: in flight until its result is set
 
     def as_dict(self) -> dict[str, Any]:
         return {"period": self.period, "history": self.seen, "result": self.result, "reason": self.reason,
@@ -223,7 +224,19 @@ async def run_backfill(ctx: Context, req: BackfillRequest) -> JobResult:
     # Asked once, here, because only now are the periods known (--missed reads them from history).
     ctx.confirm(f"backfill {req.label} for {len(plan.periods)} period{'s' if len(plan.periods) != 1 else ''} "
                      f"({plan.periods_text()}) {mode}")
-    stopped_by = await _run_periods(ctx, plan)
+    try:
+        stopped_by = await _run_periods(ctx, plan)
+    except asyncio.CancelledError:
+        # A second signal (or the end of the grace period) cut the periods in flight short: the periods
+        # done are still reported, each as far as it got, and the rerun hint still names what is left.
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        stopped_by = "signal"
+        for p in plan.periods:
+            if p.started and p.result == NOT_RUN:
+                p.result, p.reason = INTERRUPTED, ("cut short by a second signal: it may have applied; a rerun "
+                                                   "reports it duplicate if it did")
     details["periods"] = [p.as_dict() for p in plan.periods]
     result = _result(plan, details, stopped_by, ctx.stop_signal)
     result.period = plan.periods_text()
@@ -245,6 +258,7 @@ async def _run_periods(ctx: Context, plan: BackfillPlan) -> str | None:
                 stop.append("signal")
                 return
             item = queue.pop(0)
+            item.started = True
             refused = await _one(ctx, plan, item, cloud)
             ctx.logger.log("INFO" if item.result in (APPLIED, DUPLICATE) else "ERROR",
                            f"backfill {plan.req.label} {item.period}: {item.result}"
