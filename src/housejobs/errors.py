@@ -34,13 +34,20 @@ def first_line(exc: BaseException, limit: int = 300) -> str:
     return one_line(str(message), limit) if str(message).strip() else exc.__class__.__name__
 
 
+# The most of an error's message (and of its hint) that is ever shown: messages name the value that broke a
+# rule, and a value can be anything (a 5 MB URL pasted into .env was echoed whole, twice).
+MESSAGE_LIMIT = 1000
+
+
 class HousejobsError(Exception):
     outcome: Outcome = Outcome.FAILED
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        # Masked before it is cut (redact.cut), so a cut cannot leave part of a secret unmasked.
+        message = cut(message, MESSAGE_LIMIT)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = cut(hint, MESSAGE_LIMIT) if hint is not None else None
         # What the job already knew when this happened: its summary and notification still name them.
         self.period: str | None = None
         self.target: str | None = None

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from housejobs import stopping
 from housejobs.context import Context, Hooks, Options
-from housejobs.errors import HousejobsError, Stopped, first_line
+from housejobs.errors import MESSAGE_LIMIT, HousejobsError, Stopped, first_line
 from housejobs.notify import notifier as notify
-from housejobs.redact import printable
+from housejobs.redact import cut, printable
 from housejobs.results import JobResult, Outcome, Run
 from housejobs.runtime import Runtime
 from housejobs.stopping import signum_of
@@ -138,7 +138,8 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *, co
     meta: dict[str, Any] = {
         "job": job_name,
         "env": ctx.env if ctx else options.env,
-        "target": result.target or (ctx.target.label if ctx else (options.api_url or options.env or "unresolved")),
+        "target": cut(result.target or (ctx.target.label if ctx else (options.api_url or options.env or "unresolved")),
+                      MESSAGE_LIMIT),
         "attempts": ctx.attempts if ctx else 0,
         "calls": ctx.calls if ctx else 0,
         "duration_ms": duration_ms,

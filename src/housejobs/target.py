@@ -229,6 +229,7 @@ def is_loopback(url: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
+MAX_URL = 2048  # what browsers and proxies reliably take; a base URL is far shorter
 _BASE_URL_HINT = "give scheme, host, an optional port and path only, e.g. https://api.example.com"
 
 
@@ -241,6 +242,9 @@ def check_url(url: str, source: str) -> str:
     it will use (`canonical_host`): that is the form the prod check compares.
     """
     echo = repr(shown(url))
+    if len(url) > MAX_URL:
+        raise UsageError(f"{echo} from {source} is not a base URL: it is {len(url):,} characters long",
+                         hint=f"a base URL is at most {MAX_URL} characters")
     if url != url.strip():
         raise UsageError(f"{echo} from {source} is not a clean base URL: it has space around it",
                          hint=_BASE_URL_HINT)

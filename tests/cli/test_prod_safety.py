@@ -269,3 +269,33 @@ def test_a_host_no_connection_can_use_is_refused(cli: Cli, host: str, why: str) 
         result = cli(*argv, "--json")
         assert result.code == 2, result.stdout
         assert why in result.json()["message"] and "internal error" not in result.stdout
+
+
+# --- a huge value is echoed cut, never whole (issue 21, finding 10) ----------------------------------------------
+HUGE = "https://a.example/" + "x" * 1_000_000
+
+
+@pytest.mark.parametrize(("argv", "var", "where"), [
+    (["quota-reset", "--date", DATE], "HOUSEJOBS_API_URL", ".env"),
+    (["quota-reset", "--date", DATE, "--api-url", HUGE], None, "flag"),
+    (["reminder", "utilities", "--bot-url", HUGE, "--period", "2026-11"], None, "flag"),
+    (["quota-reset", "--date", DATE], "HOUSEJOBS_ENV", "environment"),
+    (["quota-reset", "--date", DATE], "HOUSEJOBS_DEADLINE", "environment"),
+    (["quota-reset", "--date", DATE], "HOUSEJOBS_STATE_DIR", "environment"),
+    (["reminder", "utilities", "--period", "2026-11"], "HOUSEJOBS_HOUSEHOLD_TIME_ZONE", ".env"),
+    (["config", "show"], "HOUSEJOBS_PROJECT", "environment"),
+], ids=["dotenv-api-url", "api-url-flag", "bot-url-flag", "env", "deadline", "state-dir", "time-zone", "config-show"])
+def test_a_huge_value_is_echoed_cut(cli: Cli, tmp_path: Path, argv: list[str], var: str | None, where: str) -> None:
+    """A 5 MB URL in .env was echoed whole to stdout and stderr (and so into Cloud Logging). Whatever the value
+    and wherever it came from, what is shown of it is cut."""
+    env: dict[str, str] = {}
+    if var and where == ".env":
+        (tmp_path / ".env").write_text(f"{var}={HUGE}\n")
+    elif var:
+        env[var] = HUGE
+    for extra in ((), ("--json",)):
+        result = cli(*argv, *extra, env=env)
+        assert len(result.stdout) < 10_000 and len(result.stderr) < 10_000, (len(result.stdout), len(result.stderr))
+        assert "x" * 100 in result.stdout  # the value is named, cut
+        if argv[0] != "config":
+            assert result.code == 2, result.stdout[:500]

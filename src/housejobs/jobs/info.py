@@ -10,7 +10,7 @@ from typing import Any
 
 from housejobs.catalog import load_catalog
 from housejobs.context import Context
-from housejobs.redact import MASK
+from housejobs.redact import MASK, cut
 from housejobs.results import JobResult, Lines, Outcome, Table
 from housejobs.settings import SETTINGS, find_jobs_dir
 
@@ -29,6 +29,9 @@ async def list_jobs(ctx: Context) -> JobResult:
     return JobResult(Outcome.SKIPPED, f"{len(rows)} jobs", views=[table], document={"jobs": rows})
 
 
+SHOWN = 200  # the most of a setting's value config show prints
+
+
 async def config_show(ctx: Context) -> JobResult:
     """Every setting's value and where it came from (secrets masked), and the network in effect."""
     from housejobs.api.network import report
@@ -40,7 +43,8 @@ async def config_show(ctx: Context) -> JobResult:
         source = settings.source(d.key)
         if d.key == "env":  # the environment in effect, wherever it was chosen (--env included)
             value, source = env, ctx.env_source
-        shown = (MASK if value else None) if d.secret else value
+        # A value is shown cut at SHOWN (a 5 MB value pasted into .env is not printed whole).
+        shown = (MASK if value else None) if d.secret else (cut(value, SHOWN) if value is not None else None)
         rows.append({"key": d.key, "env_var": d.env_var, "value": shown, "source": source})
     rows.append({"key": "jobs_dir", "env_var": "HOUSEJOBS_JOBS_DIR", "value": str(settings.jobs_dir),
                  "source": settings.jobs_dir_source})
