@@ -305,3 +305,15 @@ def test_exactly_400_periods_is_allowed(cli: Cli, month: GcpEnv) -> None:
     doc = result.json()
     assert doc["counts"]["periods"] == 400 and doc["outcome"] == "dry-run"
     assert started_args(month.run) == []
+
+
+# --- issue 21 -------------------------------------------------------------------------------------------
+def test_a_dry_run_does_not_count_as_its_periods_run(cli: Cli, month: GcpEnv) -> None:
+    """Smoke's `quota-reset --dry-run` at noon on 11-03 (and an operator's dry run of 11-03 later) applied
+    nothing: 11-03 is still missed, and --missed still takes it."""
+    seed(month, "quota-reset", at(3, 12), args=["quota-reset", "--dry-run"])
+    seed(month, "quota-reset", at(20, 12), args=["quota-reset", "--date", "2026-11-03", "--dry-run"])
+    result = backfill(cli, month, "quota-reset", "--env", "stage", "--missed", "--json")
+    assert result.code == 0, result.stdout
+    assert results(result.json()) == [("2026-11-03", "missed", "applied")]
+    assert started_args(month.run) == [["quota-reset", "--date", "2026-11-03"]]

@@ -41,7 +41,7 @@ class HistoryRequest:
 
 
 def parse_fail_on(text: str | None) -> tuple[str, ...]:
-    if not text:
+    if text is None:
         return ()
     states = tuple(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
     bad = [s for s in states if s not in FAIL_ON_STATES]
@@ -117,9 +117,10 @@ def history_result(history: History, req: HistoryRequest) -> JobResult:
     """The run's result: every slot and manual run as data; the outcome per --fail-on."""
     counts = history.counts()
     states = ", ".join(f"{counts[s]} {s}" for s in SLOT_STATES if counts[s])
-    runs = counts["manual_runs"]
+    runs, dry = counts["manual_runs"], counts["dry_runs"]
     summary = (f"{req.days} day{'s' if req.days != 1 else ''}: {counts['slots']} scheduled slots"
-               + (f" ({states})" if states else "") + f", {runs} manual run{'s' if runs != 1 else ''}")
+               + (f" ({states})" if states else "") + f", {runs} manual run{'s' if runs != 1 else ''}"
+               + (f" ({dry} dry run{'s' if dry != 1 else ''})" if dry else ""))
     details = {
         "env": req.env,
         "window": {"start": iso(history.start), "end": iso(history.now), "days": req.days},

@@ -37,10 +37,10 @@ from housejobs.errors import HousejobsError, UsageError
 from housejobs.gcp.executions import CloudRunExecutions, job_path
 from housejobs.jobs.cloud_run import cloud_run, follow, outcome_of
 from housejobs.jobs.doctor import Checklist, run_checks
+from housejobs.jobs.registry import DRY_RUN_FLAG
 from housejobs.results import Checklist as ChecklistView
 from housejobs.results import JobResult, Outcome, Table, View
 
-DRY_RUN = "--dry-run"
 DEFAULT_CONCURRENCY = 4
 
 
@@ -55,7 +55,7 @@ class DryRun:
         return self.job if self.trigger is None else f"{self.job} ({self.trigger})"
 
     def args(self, job: JobDef) -> list[str]:
-        return job.container_args((*self.extra, DRY_RUN))
+        return job.container_args((*self.extra, DRY_RUN_FLAG))
 
 
 def check_only(only: str | None, catalog: Iterable[str]) -> None:
