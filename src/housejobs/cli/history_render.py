@@ -14,7 +14,7 @@ from typing import Any
 
 from housejobs.gcp.records import CANCELLED, FAILED, PAUSED, RUNNING, SUCCEEDED
 from housejobs.jobs.period_rules import rule_for
-from housejobs.jobs.slots import MISSED, PENDING, UPCOMING, History, Row, Run, Slot
+from housejobs.jobs.slots import MISSED, PENDING, UPCOMING, History, Row, Run, Slot, scheduled_text
 
 GLYPHS = {SUCCEEDED: "✓", FAILED: "✗", CANCELLED: "⊘", MISSED: "○", RUNNING: "▸", PENDING: "◌", UPCOMING: "◇"}
 NOTHING = "·"
@@ -104,12 +104,7 @@ def row_note(row: Row) -> str:
 
 
 def when(slot: Slot) -> str:
-    """The slot's scheduled time in UTC (the grid's columns), then in its trigger's zone if that differs."""
-    utc = slot.scheduled.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    local = slot.local
-    if local.utcoffset() == timedelta(0) and local.tzname() in ("UTC", "GMT"):
-        return utc
-    return f"{utc} ({local.strftime('%Y-%m-%d %H:%M %Z')})"
+    return scheduled_text(slot.scheduled, slot.time_zone)
 
 
 def execution_text(run_state: str, name: str, tasks: tuple[int, int], failure: str, duration: float | None,

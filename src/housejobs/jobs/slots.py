@@ -200,6 +200,27 @@ def _seconds(duration: object) -> int:
     return int(str(duration).rstrip("s"))
 
 
+def scheduled_text(when: datetime, time_zone: str) -> str:
+    """A scheduled time in UTC (history's columns are UTC dates), then in its trigger's zone if that differs."""
+    utc = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    local = when.astimezone(ZoneInfo(time_zone))
+    if local.utcoffset() == timedelta(0) and local.tzname() in ("UTC", "GMT"):
+        return utc
+    return f"{utc} ({local.strftime('%Y-%m-%d %H:%M %Z')})"
+
+
+def first_slot(job: JobDef, period: str, period_of: PeriodOf, around: tuple[datetime, datetime],
+               trigger: str | None = None) -> Slot | None:
+    """When the catalog runs `period`: the earliest slot, among the job's triggers (or the one named),
+    whose run applies `period`, computed as history computes slots (fire times in `around`, each with
+    the period a run with the trigger's args would apply). None if no trigger schedules it there."""
+    found = [Slot(row_key(job, t), job.name, t.name, when, t.time_zone, when, period, UPCOMING)
+             for t in job.triggers if trigger is None or t.name == trigger
+             for when in fire_times(t.schedule, ZoneInfo(t.time_zone), *around)
+             if period_of(job.name, when, job.container_args(t.args)) == period]
+    return min(found, key=lambda s: s.scheduled, default=None)
+
+
 def row_key(job: JobDef, trigger: Trigger | None) -> str:
     if trigger is None or (len(job.triggers) == 1 and trigger.name == DEFAULT_TRIGGER):
         return job.name
