@@ -126,7 +126,7 @@ def problem_lines(history: History, env: str) -> list[str]:
     width, time_width = max(len(s.row) for s in bad), max(len(when(s)) for s in bad)
     lines = [f"missed, failed and cancelled slots ({len(bad)}):"]
     for slot in bad:
-        line = f"  {when(slot):<{time_width}} {slot.row:<{width}}  period {slot.period or '—':<10}  {slot.label}"
+        line = f"  {when(slot):<{time_width}}  {slot.row:<{width}}  period {slot.period or '—':<10}  {slot.label}"
         e = slot.execution
         if e is not None:
             line += "  " + execution_text(e.state, e.id, (e.succeeded, e.task_count), e.failure, e.duration_s,

@@ -185,8 +185,8 @@ async def plan_backfill(ctx: Context, req: BackfillRequest) -> BackfillPlan:
     if window is not None and due is not None and window[0] <= current <= window[1]:
         raise UsageError(f"{current} is not due yet: its scheduled run is at "
                          f"{scheduled_text(due.scheduled, due.time_zone)}",
-                         hint="its trigger will run it (a backfill now would make that run a duplicate); "
-                         "end the window before it, or pass --allow-early")
+                         hint="its trigger runs it then, and would find it done if backfilled now: end the "
+                         "window before it, or pass --allow-early")
     seen = await _seen(ctx, req, catalog[req.job], trigger, now, period_start(rule, window[0]) if window else None)
     if req.missed:
         wanted = sorted(p for p, state in seen.items() if state in REDO and p <= current)
