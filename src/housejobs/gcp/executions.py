@@ -7,7 +7,7 @@ is imported only inside functions. Errors leave this module as one readable line
     NotFound (404)                         refused (2)  ConfigError / UsageError, with the fix as a hint
     PermissionDenied, Unauthenticated,     refused (2)  ApiAuthError: names the resource and the role
       missing or unusable credentials
-    transient (408, 425, 429, 5xx,         retried on reads (api/retry.py's backoff, bounded by the run's
+    transient (408, 425, 429, 5xx,         retried on reads (api/retry.py's loop, bounded by the run's
       connection errors, timeouts)         max attempts and deadline), then ApiUnavailable (1)
     anything else (400, 409 conflict ...)  failed (1)   ApiStatusError
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, overload
 
-from housejobs.api.retry import RetryPolicy, backoff
+from housejobs.api.retry import RetryPolicy, Transient, retrying
 from housejobs.catalog import run_job_id
 from housejobs.clock import Clock
 from housejobs.errors import ApiUnavailable, ConfigError, HousejobsError, UsageError
@@ -229,27 +229,30 @@ class CloudRunExecutions:
         reads as None (for history a missing job is a fact to show, not a reason to stop)."""
         absent = not_found or ConfigError(f"{what} does not exist")
         start = self.clock.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return await in_thread(call)
-            except Exception as exc:
-                mapped = map_google_error(exc, what, not_found=absent, role=role)
-                if mapped is None:
-                    raise
-                if mapped is absent and not_found is None:
-                    return None
-                if not isinstance(mapped, ApiUnavailable):
-                    raise mapped from None
-                wait = backoff(attempt, self.policy, self._rng)
-                elapsed = self.clock.monotonic() - start
-                if attempt >= self.policy.max_attempts or elapsed + wait > self.policy.deadline:
-                    mapped.attempts, mapped.elapsed_s = attempt, elapsed
-                    mapped.message += f" (gave up after {attempt} attempts in {elapsed:.1f} s)"
-                    raise mapped from None
-                await self.clock.sleep(wait)
-
+        attempts = 0
+        try:
+            deadline = start + self.policy.deadline
+            async for attempt in retrying(self.policy, self.clock, rng=self._rng, deadline=deadline):
+                with attempt:
+                    attempts += 1
+                    try:
+                        return await in_thread(call)
+                    except Exception as exc:
+                        mapped = map_google_error(exc, what, not_found=absent, role=role)
+                        if mapped is None:
+                            raise
+                        if mapped is absent and not_found is None:
+                            return None
+                        if not isinstance(mapped, ApiUnavailable):
+                            raise mapped from None
+                        raise Transient(mapped.line(), status=mapped.status, error=mapped) from None
+        except Transient as exc:
+            elapsed = self.clock.monotonic() - start
+            gave_up = exc.error if isinstance(exc.error, ApiUnavailable) else ApiUnavailable(exc.reason)
+            gave_up.attempts, gave_up.elapsed_s = attempts, elapsed
+            gave_up.message += f" (gave up after {attempts} attempts in {elapsed:.1f} s)"
+            raise gave_up from None
+        raise AssertionError("unreachable")  # pragma: no cover - tenacity always returns or raises
 
 def _missing_job(job_name: str) -> ConfigError:
     env = job_name.rsplit("-", 1)[-1]
