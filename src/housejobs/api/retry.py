@@ -5,7 +5,8 @@ Every retry in housejobs goes through `retrying` (async) or `retrying_in_thread`
 admin API client (api/client.py), the Cloud Run reads (gcp/executions.py) and the notification sinks
 (notify/delivery.py). A caller's attempt raises `Transient` for an outcome that may be tried again; the loop
 waits, stops and logs by the rules below, and when it stops it re-raises the last `Transient` for the
-caller to word. tests/test_layout.py checks that nothing else imports tenacity or loops on its own.
+caller to word. tests/test_clock_and_retries.py checks that nothing else imports tenacity or loops on
+its own.
 
 - Transient statuses: 408, 425, 429, 500, 502, 503, 504, and 409 with `idempotency_in_flight` (the first
   request with that key is still running: its answer is coming). Never another 4xx.
@@ -13,9 +14,9 @@ caller to word. tests/test_layout.py checks that nothing else imports tenacity o
   attempt numbered `attempt` (1-based), so the first wait is at most base_wait.
 - Bounded in attempts and in total time: the policy's deadline bounds one logical call, retries included.
 - `Retry-After` (seconds or an HTTP date) is honoured as told, up to `retry_after_cap`; past it, fail fast.
-- When to stop: after `max_attempts` (a 409 in flight does not count, where the caller waits those out: its
-  answer is coming), or before a wait that would cross the deadline (tenacity's `stop_before_delay`, read
-  on the injected clock: tenacity's own reads `time.monotonic`, which a test's clock cannot move).
+- When to stop: after `max_attempts` (an attempt its caller marks `in_flight` does not count: its answer
+  is coming), or before a wait that would cross the deadline (tenacity's `stop_before_delay`, read on the
+  injected clock: tenacity's own reads `time.monotonic`, which a test's clock cannot move).
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ class Transient(Exception):
 
     `reason` is what the log line and the final error say ("503", "ReadTimeout: ..."); `status` the
     answer's status, None when no answer came (the request may have reached the server); `retry_after`
-    the server's wait, honoured in place of the backoff; `in_flight` a 409 `idempotency_in_flight`;
+    the server's wait, honoured in place of the backoff; `in_flight` a 409 `idempotency_in_flight` to
+    wait out whatever the attempt count;
     `error` the caller's own error for this outcome, for it to raise when the loop gives up."""
 
     def __init__(self, reason: str, *, status: int | None = None, code: str | None = None,
@@ -115,38 +117,33 @@ class Transient(Exception):
         return self.retry_after is not None and self.retry_after > policy.retry_after_cap
 
 
-def retrying(policy: RetryPolicy, clock: Clock, *, rng: random.Random, deadline: float | None = None,
-             reserve: float = 0.0, wait_out_in_flight: bool = True, logger: Logger | None = None,
-             what: str = "") -> AsyncRetrying:
+def retrying(policy: RetryPolicy, clock: Clock, *, rng: random.Random, deadline: float,
+             reserve: float = 0.0, logger: Logger | None = None, what: str = "") -> AsyncRetrying:
     """The loop of one logical call in async code: `async for attempt in retrying(...): with attempt: ...`.
 
     Retries `Transient` only, waiting `clock.sleep` for the server's Retry-After or the backoff; stops after
     `policy.max_attempts` or before a wait that would end less than `reserve` seconds before `deadline`
-    (`clock.monotonic()` time; default: `policy.deadline` from now), or when a Retry-After is past the cap;
+    (a `clock.monotonic()` time), or when a Retry-After is past the cap;
     then re-raises the last `Transient`. With `logger`, each retry is a WARNING naming `what`, the
     attempt, its reason, status and wait."""
     from tenacity import AsyncRetrying
 
-    return AsyncRetrying(sleep=clock.sleep, **_rules(policy, clock, rng, deadline, reserve, wait_out_in_flight,
-                                                     logger, what))
+    return AsyncRetrying(sleep=clock.sleep, **_rules(policy, clock, rng, deadline, reserve, logger, what))
 
 
-def retrying_in_thread(policy: RetryPolicy, clock: Clock, *, rng: random.Random, deadline: float | None = None,
-                       reserve: float = 0.0, wait_out_in_flight: bool = True, logger: Logger | None = None,
-                       what: str = "", sleep: Callable[[float], None] | None = None) -> Retrying:
+def retrying_in_thread(policy: RetryPolicy, clock: Clock, *, rng: random.Random, deadline: float,
+                       reserve: float = 0.0, logger: Logger | None = None, what: str = "",
+                       sleep: Callable[[float], None] | None = None) -> Retrying:
     """`retrying` for a worker thread, which has no event loop: `for attempt in retrying_in_thread(...)`.
     It waits with the clock's blocking `pause`, or `sleep` when given."""
     from tenacity import Retrying
 
-    return Retrying(sleep=sleep or clock.pause, **_rules(policy, clock, rng, deadline, reserve, wait_out_in_flight,
-                                                         logger, what))
+    return Retrying(sleep=sleep or clock.pause, **_rules(policy, clock, rng, deadline, reserve, logger, what))
 
 
-def _rules(policy: RetryPolicy, clock: Clock, rng: random.Random, deadline: float | None, reserve: float,
-           wait_out_in_flight: bool, logger: Logger | None, what: str) -> dict[str, Any]:
+def _rules(policy: RetryPolicy, clock: Clock, rng: random.Random, deadline: float, reserve: float,
+           logger: Logger | None, what: str) -> dict[str, Any]:
     from tenacity import retry_if_exception_type
-
-    end = clock.monotonic() + policy.deadline if deadline is None else deadline
 
     def last(state: RetryCallState) -> Transient | None:
         exc = state.outcome.exception() if state.outcome else None
@@ -159,10 +156,10 @@ def _rules(policy: RetryPolicy, clock: Clock, rng: random.Random, deadline: floa
         # Another request with this key is still running (maybe this run's own, timed out here but alive
         # on the server): its answer is coming. Wait it out for as long as the deadline allows; counting
         # these against max_attempts failed runs whose effect was being applied.
-        in_flight = wait_out_in_flight and exc is not None and exc.in_flight
+        in_flight = exc is not None and exc.in_flight
         if state.attempt_number >= policy.max_attempts and not in_flight:
             return True
-        return clock.monotonic() + (state.upcoming_sleep or 0.0) + reserve >= end
+        return clock.monotonic() + (state.upcoming_sleep or 0.0) + reserve >= deadline
 
     def wait(state: RetryCallState) -> float:
         exc = last(state)
