@@ -62,7 +62,7 @@ def world(cli: Cli, sandbox: SandboxHandle, pg_db: str, bq_table: QuotaTable, bq
                  "HOUSEJOBS_QUOTA_TABLE": bq_table.name, "HOUSEJOBS_SECRETMANAGER_API_ENDPOINT": gcp.sm.endpoint}
         container_cwd = tmp_path / "container"
         container_cwd.mkdir()
-        image = HousejobsImage(gcp.sm, PROJECT, reach, FakeClock(NOW), container_cwd)
+        image = HousejobsImage(gcp.sm, PROJECT, reach, FakeClock(NOW), container_cwd, logging=gcp.logs)
         gcp.run.executor = image
         w = World(gcp, sandbox, supabase, pg_db, bq_table, image)
         made = cli("create-all-jobs", "--env", "stage", env=w.env)
