@@ -261,7 +261,7 @@ def test_live_status_line_on_a_terminal(cli: Cli, run: CloudRunFake) -> None:
     assert "succeeded · 0 running · 1/1 succeeded" in lines[5]
     assert "logs: https://console.cloud.google.com" in result.stdout
     quiet = cli("run", "bootstrap", "--env", "test", "--no-logs", tty=True, env=gcp(run))
-    assert quiet.code == 0 and "event=run_summary" not in quiet.stderr
+    assert quiet.code == 0 and "task 0" not in quiet.stderr
 
 
 # --- refusals and errors -------------------------------------------------------------------------
