@@ -170,6 +170,21 @@ class CloudRunExecutions:
 
         return await self._read(call, f"Cloud Run job {job_name}", _missing_job(job_name))
 
+    async def latest(self, job_name: str) -> ExecutionStatus | None:
+        """The job's newest execution (None: it has none yet): the first of one page, newest first."""
+        _, executions = await self._clients()
+
+        def call() -> ExecutionStatus | None:
+            from google.cloud import run_v2
+
+            request = run_v2.ListExecutionsRequest(parent=job_name, page_size=1)
+            pager = executions.list_executions(request=request, timeout=self.policy.timeout)
+            first = next(iter(pager.pages), None)
+            found = list(first.executions) if first is not None else []
+            return status_of(found[0]) if found else None
+
+        return await self._read(call, f"Cloud Run job {job_name}", _missing_job(job_name))
+
     async def get(self, execution_name: str) -> ExecutionStatus:
         _, executions = await self._clients()
 
