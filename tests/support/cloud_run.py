@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -86,18 +86,20 @@ def summary_line(job: str, outcome: str, *, exit_code: int, at: datetime, execut
     return json.dumps(record)
 
 
-def log_summaries(run: CloudRunFake, outcome: str = "applied", *, delay_s: float = 0.0) -> None:
+def log_summaries(run: CloudRunFake, outcome: str | Callable[[dict[str, Any]], str] = "applied", *,
+                  delay_s: float = 0.0) -> None:
     """Stand in for the containers of executions no executor runs: as one finishes, each task that succeeded
-    logs a run_summary with `outcome` (exit 0), each that failed one with `failed` (exit 1), into the Cloud
-    Logging fake, `delay_s` before it shows."""
+    logs a run_summary with `outcome` (a word, or the execution → a word) (exit 0), each that failed one with
+    `failed` (exit 1), into the Cloud Logging fake, `delay_s` before it shows."""
 
     def write(ex: dict[str, Any], succeeded: int, failed: int) -> None:
+        word = outcome(ex) if callable(outcome) else outcome
         job, ex_id = ex["job"], ex["name"].rsplit("/", 1)[-1]
         job_word = job.removeprefix("housejobs-").rsplit("-", 1)[0]
         project, location = ex["name"].split("/")[1], ex["name"].split("/")[3]
         for index in range(succeeded + failed):
             ok = index < succeeded
-            line = summary_line(job_word, outcome if ok else "failed", exit_code=0 if ok else 1,
+            line = summary_line(job_word, word if ok else "failed", exit_code=0 if ok else 1,
                                 at=run.clock(), execution=ex_id)
             task = TaskRun(job, ex_id, index, ex["taskCount"], 0, "", [], [])
             run.logging.ingest(task, project=project, location=location, stderr=line, delay_s=delay_s)

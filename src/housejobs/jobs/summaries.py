@@ -170,3 +170,24 @@ def _words(tasks: list[TaskSummary]) -> str:
 def _summary_dict(t: TaskSummary) -> dict[str, Any]:
     return {"task": t.task, "attempt": t.attempt, "outcome": t.outcome, "exit_code": t.exit_code,
             "counts": t.counts, "message": t.message}
+
+
+def by_execution(summaries: list[TaskSummary]) -> dict[str, dict[int, TaskSummary]]:
+    """Summaries of many executions (one query per job: history) as each execution's tasks' last ones."""
+    grouped: dict[str, list[TaskSummary]] = {}
+    for s in summaries:
+        grouped.setdefault(s.execution, []).append(s)
+    return {execution: last_attempts(found) for execution, found in grouped.items()}
+
+
+def said(tasks: dict[int, TaskSummary], task_count: int, cancelled: int = 0) -> tuple[Outcome, dict[str, int],
+                                                                                       str] | None:
+    """The job's outcome, counts and words for a settled execution whose every task that ran has spoken;
+    None when some have not (history then shows Cloud Run's state alone)."""
+    if not tasks or len(tasks) < task_count - cancelled:
+        return None
+    found = [tasks[i] for i in sorted(tasks)]
+    outcome, counts = combine(found)
+    if cancelled and outcome in DONE:
+        outcome = Outcome.PARTIAL
+    return outcome, counts, _words(found)
