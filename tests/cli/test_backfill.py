@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.cli import Cli
 from tests.support.clock import HookClock
-from tests.support.cloud_run import started_args
+from tests.support.cloud_run import log_summaries, started_args
 from tests.support.deploy_env import GcpEnv
 from tests.support.history_world import at, deployed_month, job_name, seed
 from tests.support.sandbox import SandboxHandle
@@ -22,6 +22,7 @@ from tests.support.sandbox import SandboxHandle
 
 @pytest.fixture
 def month(cli: Cli, gcp: GcpEnv) -> GcpEnv:
+    log_summaries(gcp.run)  # each task says `applied` (or `failed`) as it ends, seeded months included
     deployed_month(cli, gcp).run.auto_complete = "succeeded"
     return gcp
 
@@ -57,7 +58,7 @@ def test_cloud_backfill_starts_one_execution_per_period_then_a_rerun_is_duplicat
     doc = again.json()
     assert doc["outcome"] == "duplicate"
     assert results(doc) == [(f"2026-09-0{d}", "succeeded", "duplicate") for d in (1, 2, 3)]
-    assert started_args(month.run) == []  # history saw each succeed: nothing started
+    assert started_args(month.run) == []  # history read each one's job say `applied`: nothing started
 
 
 def test_cloud_backfill_of_the_missed_periods(cli: Cli, month: GcpEnv) -> None:

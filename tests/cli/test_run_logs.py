@@ -163,3 +163,19 @@ def test_logs_follow_while_the_execution_runs(world: RunWorld, clock: HookClock)
     assert len(lines) == len(written) >= 3  # every line once: no gap, no repeat
     assert "quota-reset applied" in lines[-1] and "event=run_summary" in lines[-1]
     assert followed.stdout.splitlines()[-1].startswith(f"— {ex_id} succeeded · {len(lines)} lines")
+
+
+def test_a_backfill_over_an_applied_period_and_a_new_one(world: RunWorld) -> None:
+    assert run_quota_reset(world).json()["outcome"] == "applied"
+    result = world("backfill", "quota-reset", "--env", "stage", "--from", DATE, "--to", "2026-11-03", "--json")
+    assert result.code == 0, result.stdout + result.stderr
+    doc = result.json()
+    assert [(p["period"], p["history"], p["result"]) for p in doc["details"]["periods"]] == [
+        (DATE, "succeeded", "duplicate"), ("2026-11-03", "missed", "applied")]
+    assert doc["outcome"] == "applied" and doc["counts"]["applied"] == 1 and doc["counts"]["duplicate"] == 1
+    assert world.sandbox.counters() == {f"quota-reset:{DATE}": 1, "quota-reset:2026-11-03": 1}
+
+    history = world("history", "--env", "stage", "--job", "quota-reset", "--json")
+    runs = {r["period"]: r["execution"] for r in history.json()["details"]["manual_runs"]}
+    assert {p: (e["outcome"], e["job_counts"]) for p, e in runs.items()} == {
+        DATE: ("applied", {"orgs_reset": 25}), "2026-11-03": ("applied", {"orgs_reset": 25})}
