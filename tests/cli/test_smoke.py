@@ -118,8 +118,8 @@ def test_smoke_is_green_on_a_good_deployment_and_changes_nothing(cli: Cli, world
     assert result.code == 0, result.stdout + result.stderr
     doc = result.json()
     assert doc["outcome"] == "applied"
-    assert doc["counts"] == {"checks": 11, "checks_failed": 0, "dry_runs": 11, "succeeded": 11, "failed": 0}
-    assert doc["message"] == "11 of 11 checks passed, 11 of 11 dry runs succeeded"
+    assert doc["counts"] == {"checks": 12, "checks_failed": 0, "dry_runs": 11, "succeeded": 11, "failed": 0}
+    assert doc["message"] == "12 of 12 checks passed, 11 of 11 dry runs succeeded"
     assert all(c["ok"] for c in doc["details"]["checks"])
     found = rows(result)
     assert list(found) == DRY_RUNS
@@ -157,7 +157,7 @@ def test_smoke_prints_the_checklist_and_one_table(cli: Cli, world: World) -> Non
     assert result.code == 0, result.stdout
     lines = result.stdout.splitlines()
     assert lines[0].startswith("smoke · target: Cloud Run cloudact-testing-1/us-central1 · outcome: applied "
-                               "(11 of 11 checks passed, 11 of 11 dry runs succeeded)")
+                               "(12 of 12 checks passed, 11 of 11 dry runs succeeded)")
     assert "✓ secret scheduler-shared-secret-test readable: latest version accessible" in lines
     header = next(i for i, line in enumerate(lines) if line.startswith("JOB "))
     assert lines[header].split() == ["JOB", "EXECUTION", "OUTCOME", "DURATION", "LOGS"]
@@ -212,7 +212,7 @@ def test_a_missing_secret_fails_the_check_and_the_jobs_that_need_it(cli: Cli, wo
     found = rows(result)
     assert found["reminder (utilities)"]["outcome"] == "failed"
     assert all(found[label]["passed"] for label in DRY_RUNS[:8])
-    assert doc["message"].startswith("10 of 11 checks passed, 8 of 11 dry runs succeeded; failed: check secret")
+    assert doc["message"].startswith("11 of 12 checks passed, 8 of 11 dry runs succeeded; failed: check secret")
     assert_nothing_changed(world, before)
 
 
@@ -222,7 +222,7 @@ def test_a_job_that_exits_non_zero_is_named(cli: Cli, world: World) -> None:
     before = world.quota.recorded_at()
     result = smoke(cli, world)
     assert result.code == 1
-    assert "outcome: failed (11 of 11 checks passed, 8 of 11 dry runs succeeded; failed: reminder (utilities), " \
+    assert "outcome: failed (12 of 12 checks passed, 8 of 11 dry runs succeeded; failed: reminder (utilities), " \
            "reminder (rent-warning), reminder (rent-due))" in result.stdout
     # The job's own word: the bot refused the key.
     assert "  failed: reminder (utilities): the job said refused, not dry-run: " in result.stdout
