@@ -64,7 +64,7 @@ def test_logs_prints_the_latest_runs_summary(world: RunWorld) -> None:
     summary = [line for line in lines if "event=run_summary" in line]
     assert len(summary) == 1 and "  task 0  quota-reset duplicate  " in summary[0]
     assert "outcome=duplicate" in summary[0] and f"detail=already applied for {DATE}" in summary[0]
-    assert lines[-1] == f"— {latest} succeeded · {len(lines) - 1} lines of {latest} (succeeded)"
+    assert lines[-1] == f"— {latest} succeeded · {len(lines) - 1} lines · the job said duplicate"
     times = [line[:12] for line in lines[:-1]]
     assert times == sorted(times)
     # --json: the entries as Cloud Logging returns them, one a line, then the closing document.
@@ -75,6 +75,7 @@ def test_logs_prints_the_latest_runs_summary(world: RunWorld) -> None:
     assert {e["labels"]["run.googleapis.com/execution_name"] for e in entries} == {latest}
     assert entries[-1]["jsonPayload"]["event"] == "run_summary" and entries[-1]["severity"] == "INFO"
     assert closing["execution"].endswith(latest) and closing["lines"] == len(entries)
+    assert closing["outcome"] == "duplicate"
 
 
 def test_no_wait_reports_started(world: RunWorld) -> None:
@@ -162,7 +163,7 @@ def test_logs_follow_while_the_execution_runs(world: RunWorld, clock: HookClock)
     written = [e for e in world.logs.entries() if e["labels"]["run.googleapis.com/execution_name"] == ex_id]
     assert len(lines) == len(written) >= 3  # every line once: no gap, no repeat
     assert "quota-reset applied" in lines[-1] and "event=run_summary" in lines[-1]
-    assert followed.stdout.splitlines()[-1].startswith(f"— {ex_id} succeeded · {len(lines)} lines")
+    assert followed.stdout.splitlines()[-1] == f"— {ex_id} succeeded · {len(lines)} lines · the job said applied"
 
 
 def test_a_backfill_over_an_applied_period_and_a_new_one(world: RunWorld) -> None:

@@ -1,8 +1,9 @@
 """`housejobs logs`: an execution's log lines, drawn for a person or as Cloud Logging's entries.
 
 Thin: parse → jobs/logs.py (which hands each line to `emit` as it comes) → a report. The lines go to
-stdout as they arrive; then a closing line (the execution, its state, how many lines), or with --json
-each entry as one JSON object a line and a closing document {job, execution, state, lines, log_uri}.
+stdout as they arrive; then a closing line (the execution, its state, how many lines, what the job said),
+or with --json each entry as one JSON object a line and a closing document {job, execution, state, lines,
+outcome, log_uri}.
 """
 
 from __future__ import annotations
@@ -60,12 +61,10 @@ def logs(
         out.flush()
 
     async def job_fn(ctx: Context) -> JobResult:
-        result = await read_logs(ctx, req, emit)
-        details = result.details
-        closing = f"— {details['execution'].rsplit('/', 1)[-1]} {details['state']} · {result.message}"
         from housejobs.results import Lines
 
-        result.views = [Lines((closing,))]
+        result = await read_logs(ctx, req, emit)
+        result.views = [Lines((f"— {result.message}",))]
         return result
 
     return run(options(env, None, False, False, json, None, debug, uses=("cloud-run",)), "logs",

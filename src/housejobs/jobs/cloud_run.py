@@ -25,8 +25,6 @@ the same second can both pass it.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,6 +35,7 @@ from housejobs.context import Context, Progress
 from housejobs.errors import HousejobsError, UsageError
 from housejobs.gcp.executions import CloudRunExecutions, ExecutionStatus, execution_path, job_path
 from housejobs.gcp.log_query import SKEW, LogLine
+from housejobs.jobs.waiting import sleep_or_stop
 from housejobs.results import JobResult, Outcome
 
 if TYPE_CHECKING:
@@ -221,7 +220,7 @@ async def follow(ctx: Context, executions: CloudRunExecutions, first: ExecutionS
     shown(show, status)
     last_tail = ctx.clock.monotonic() - TAIL_EVERY_S
     while not status.done:
-        if await _sleep_or_stop(ctx, delay):
+        if await sleep_or_stop(ctx, delay):
             return None
         delay = min(delay * POLL_FACTOR, POLL_MAX_S)
         status = await executions.get(status.name)
@@ -239,17 +238,3 @@ def shown(show: Progress, status: ExecutionStatus, lines: list[LogLine] | None =
     fields: dict[str, Any] = {"lines": lines} if lines else {}
     show(done=status.succeeded, state=status.state, execution=status.name, **status.counts(),
          running=status.running, **fields)
-
-
-async def _sleep_or_stop(ctx: Context, seconds: float) -> bool:
-    """Sleep on the injected clock, cut short by SIGINT/SIGTERM; True if the run should stop."""
-    if ctx.stop_event.is_set():
-        return True
-    sleeper = asyncio.ensure_future(ctx.clock.sleep(seconds))
-    stopper = asyncio.ensure_future(ctx.stop_event.wait())
-    await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    for task in (sleeper, stopper):
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    return ctx.stop_event.is_set()

@@ -18,8 +18,9 @@ from datetime import UTC, datetime, timedelta
 from housejobs.context import Context
 from housejobs.errors import UsageError
 from housejobs.gcp.executions import ExecutionStatus, execution_path
-from housejobs.gcp.log_query import SEVERITIES, SKEW, LogLine
-from housejobs.jobs.cloud_run import CloudRunJobs, _sleep_or_stop
+from housejobs.gcp.log_query import SEVERITIES, SKEW, LogLine, TaskSummary, last_attempts, summary_of
+from housejobs.jobs.cloud_run import CloudRunJobs
+from housejobs.jobs.waiting import sleep_or_stop
 from housejobs.results import JobResult, Outcome
 
 FOLLOW_EVERY_S = 3.0  # entries:list has a read quota of 60 a minute per project
@@ -76,7 +77,7 @@ async def _execution(jobs: CloudRunJobs, req: LogsRequest) -> ExecutionStatus:
 async def read_logs(ctx: Context, req: LogsRequest, emit: Callable[[LogLine], None]) -> JobResult:
     """Hand the execution's lines to `emit` in order (as they arrive, with --follow)."""
     from housejobs.jobs.log_tail import LogTail
-    from housejobs.jobs.summaries import read_summaries
+    from housejobs.jobs.summaries import combine, is_complete, read_summaries
 
     check_logs(req, [req.job])
     jobs = CloudRunJobs(ctx)
@@ -88,17 +89,21 @@ async def read_logs(ctx: Context, req: LogsRequest, emit: Callable[[LogLine], No
     tail = LogTail(jobs.logs, job_id, jobs.region, status.id, since, task=req.task,
                    severity=req.severity.upper() if req.severity else None)
     shown = 0
+    summaries: list[TaskSummary] = []
 
     def show(lines: list[LogLine]) -> None:
         nonlocal shown
         for line in lines:
             emit(line)
+            summary = summary_of(line)
+            if summary is not None:
+                summaries.append(summary)
         shown += len(lines)
 
     show(await tail.poll())
     stopped = False
     while req.follow and not status.done:
-        if await _sleep_or_stop(ctx, FOLLOW_EVERY_S):
+        if await sleep_or_stop(ctx, FOLLOW_EVERY_S):
             stopped = True
             break
         status = await jobs.executions.get(status.name)
@@ -107,10 +112,14 @@ async def read_logs(ctx: Context, req: LogsRequest, emit: Callable[[LogLine], No
         # What was written last shows seconds later: wait for the summaries, then read once more.
         await read_summaries(ctx, jobs.logs, status, jobs.region)
         show(await tail.poll())
+    # What the job said, when the lines shown hold every task's last summary (a filter may leave them out).
+    tasks = last_attempts(summaries)
+    word = combine([tasks[i] for i in sorted(tasks)])[0].value if is_complete(status, tasks) else None
     details = {"job": req.job, "execution": status.name, "state": status.state, "lines": shown,
-               "log_uri": status.log_uri}
-    message = f"{shown} line{'s' if shown != 1 else ''} of {status.id} ({status.state})"
+               "outcome": word, "log_uri": status.log_uri}
+    message = f"{status.id} {status.state} · {shown} line{'s' if shown != 1 else ''}" + (
+        f" · the job said {word}" if word else "")
     if stopped:
-        return JobResult(Outcome.INTERRUPTED, f"stopped following {status.id}; {message}", details=details,
+        return JobResult(Outcome.INTERRUPTED, f"stopped following: {message}", details=details,
                          signal=ctx.stop_signal, document=details)
     return JobResult(Outcome.SKIPPED, message, details=details, document=details)

@@ -31,6 +31,7 @@ from housejobs.gcp.cloud_logging import LogEntries
 from housejobs.gcp.executions import ExecutionStatus
 from housejobs.gcp.log_query import SKEW, TaskSummary, job_filter, last_attempts, summary_of
 from housejobs.gcp.records import SUCCEEDED
+from housejobs.jobs.waiting import sleep_or_stop
 from housejobs.results import JobResult, Outcome
 
 # Ingestion takes seconds as a rule; 30 s covers its tail many times over and is what a run whose
@@ -69,8 +70,6 @@ def summaries_filter(status: ExecutionStatus, region: str) -> str:
 async def read_summaries(ctx: Context, logs: LogEntries, status: ExecutionStatus, region: str, *,
                          wait_s: float = SUMMARY_WAIT_S) -> Reading:
     """The summaries of a finished execution's tasks, read again until complete or `wait_s` has passed."""
-    from housejobs.jobs.cloud_run import _sleep_or_stop
-
     query = summaries_filter(status, region)
     start, delay = ctx.clock.monotonic(), SUMMARY_POLL_S
     while True:
@@ -83,7 +82,7 @@ async def read_summaries(ctx: Context, logs: LogEntries, status: ExecutionStatus
         left = wait_s - (ctx.clock.monotonic() - start)
         if reading.complete or left <= 0:
             return reading
-        if await _sleep_or_stop(ctx, min(delay, left)):
+        if await sleep_or_stop(ctx, min(delay, left)):
             return reading
         delay = min(delay * 1.5, SUMMARY_POLL_MAX_S)
 
