@@ -113,6 +113,16 @@ def test_a_multi_task_org_sync_ends_partial(world: RunWorld) -> None:
     assert doc["message"].startswith("2 tasks: 1 partial, 1 applied (task ") or doc["message"].startswith(
         "2 tasks: 1 applied, 1 partial (task ")
     assert "org-000003" in doc["message"]
+    # One task's lines, as entries; bad filters are refused before any call.
+    one = world("logs", "org-sync-all", "--env", "stage", "--task", "1", "--json")
+    entries = [json.loads(line) for line in one.stdout.splitlines()][:-1]
+    assert entries and {e["labels"]["run.googleapis.com/task_index"] for e in entries} == {"1"}
+    calls = len(world.logs.list_calls())
+    for bad, says in ((("--since", "yesterday"), "--since 'yesterday' is neither a duration nor a time"),
+                      (("--severity", "LOUD"), "--severity 'LOUD' is not a Cloud Logging severity")):
+        refused = world("logs", "org-sync-all", "--env", "stage", *bad)
+        assert refused.code == 2 and says in refused.stderr
+    assert len(world.logs.list_calls()) == calls
 
 
 def test_a_summary_that_never_arrives_falls_back_honestly(world: RunWorld) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 SEVERITY_LEVEL = {"DEFAULT": 0, "DEBUG": 100, "INFO": 200, "NOTICE": 300, "WARNING": 400, "ERROR": 500,
                   "CRITICAL": 600, "ALERT": 700, "EMERGENCY": 800}
-_TOKEN = re.compile(r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<op>>=|<=|!=|=|>|<)|(?P<dot>\.)|(?P<nl>\n)'
+_TOKEN = re.compile(r'[ \t\r]*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<op>>=|<=|!=|=|>|<)|(?P<dot>\.)|(?P<nl>\n)'
                     r'|(?P<word>[A-Za-z0-9_\-:+/@]+(?:\.[0-9]+)?)|(?P<bad>\S))')
 _KEYWORDS = {"OR", "NOT"}
 
