@@ -180,3 +180,23 @@ def test_logs_that_cannot_be_read_name_the_role(cli: Cli, gcp: GcpEnv, sandbox: 
     assert check["detail"].startswith("permission denied on Cloud Logging in project cloudact-testing-1: "
                                       "Permission 'logging.logEntries.list' denied")
     assert check["detail"].endswith("(the caller needs roles/logging.viewer on the project (read the jobs' logs))")
+
+
+def test_a_paused_or_far_away_foreign_trigger(cli: Cli, gcp: GcpEnv, sandbox: SandboxHandle) -> None:
+    """Paused: a note on a passing check. Enabled in another Scheduler region: a double trigger all the same."""
+    deployed(cli, gcp, sandbox)
+    uri = f"https://run.googleapis.com/v2/{PARENT}/jobs/housejobs-quota-reset-stage:run"
+    gcp.sched.jobs[f"{PARENT}/jobs/quota-reset-daily"] = {
+        "name": f"{PARENT}/jobs/quota-reset-daily", "schedule": "0 0 * * *", "timeZone": "UTC", "state": "PAUSED",
+        "httpTarget": {"uri": uri, "httpMethod": "POST"}}
+    paused = doctor(cli, gcp, sandbox)
+    assert paused.code == 0, paused.stdout
+    assert ("✓ no other trigger starts these jobs: no Scheduler job outside the catalog starts a housejobs job of "
+            "stage (paused, so not running: quota-reset-daily on housejobs-quota-reset-stage)") in paused.stdout
+    far = f"projects/{PROJECT}/locations/europe-west1/jobs/reset-eu"
+    gcp.sched.jobs[far] = {"name": far, "schedule": "0 0 * * *", "timeZone": "UTC", "state": "ENABLED",
+                           "httpTarget": {"uri": uri, "httpMethod": "POST"}}
+    double = doctor(cli, gcp, sandbox)
+    assert double.code == 1
+    assert "✗ no other trigger starts these jobs: housejobs-quota-reset-stage also started by europe-west1/reset-eu" \
+        in double.stdout

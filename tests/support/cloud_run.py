@@ -89,11 +89,12 @@ def summary_line(job: str, outcome: str, *, exit_code: int, at: datetime, execut
 def log_summaries(run: CloudRunFake, outcome: str | Callable[[dict[str, Any]], str] = "applied", *,
                   delay_s: float = 0.0) -> None:
     """Stand in for the containers of executions no executor runs: as one finishes, each task that succeeded
-    logs a run_summary with `outcome` (a word, or the execution → a word) (exit 0), each that failed one with
-    `failed` (exit 1), into the Cloud Logging fake, `delay_s` before it shows."""
+    logs a run_summary with `outcome` (a word, `dry-run` for a dry run; or the execution → a word) (exit 0),
+    each that failed one with `failed` (exit 1), into the Cloud Logging fake, `delay_s` before it shows."""
 
     def write(ex: dict[str, Any], succeeded: int, failed: int) -> None:
-        word = outcome(ex) if callable(outcome) else outcome
+        args = ex["template"]["containers"][0].get("args") or []
+        word = outcome(ex) if callable(outcome) else ("dry-run" if "--dry-run" in args else outcome)
         job, ex_id = ex["job"], ex["name"].rsplit("/", 1)[-1]
         job_word = job.removeprefix("housejobs-").rsplit("-", 1)[0]
         project, location = ex["name"].split("/")[1], ex["name"].split("/")[3]
