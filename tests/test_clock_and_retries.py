@@ -5,8 +5,8 @@
   `date.today`, `time.sleep` or `asyncio.sleep`, however imported; the run's injected clock does. The
   sandbox, a server of its own, aside.
 - One retry loop: only api/retry.py imports tenacity or computes a backoff, and no loop elsewhere waits
-  (calls something named sleep or pause) between its rounds, but the one poll loop that follows a Cloud Run
-  execution until it ends (a wait for a state, not for a failure to pass).
+  (calls something named sleep or pause) between its rounds, but the few poll loops listed below, which
+  wait for a state (an execution to end, its log lines to arrive), not for a failure to pass.
 
 What the loop check cannot see: a loop that waits by other means (Event.wait, asyncio.wait_for with a
 timeout) or retries at once without waiting; the tenacity and backoff rules make such a loop the odd one
@@ -27,8 +27,13 @@ CLOCK_READS = frozenset({
 })
 CLOCK_READERS = ("clock.py", "sandbox/")
 RETRY_HOME = "api/retry.py"
-# Loops that wait for a state, not for a failure to pass: file -> enclosing function.
-POLL_LOOPS = {("jobs/cloud_run.py", "follow")}
+# Loops that wait for a state, not for a failure to pass (file, enclosing function). Each waits with
+# jobs/waiting.py's sleep_or_stop, which a signal cuts short; a failed read ends them, it is not retried.
+POLL_LOOPS = {
+    ("jobs/cloud_run.py", "follow"),  # an execution, until it completes
+    ("jobs/logs.py", "read_logs"),  # logs --follow: an execution's lines, until it completes
+    ("jobs/summaries.py", "read_summaries"),  # its run_summary lines, until Cloud Logging has them all
+}
 
 
 def sources() -> dict[str, str]:
@@ -135,7 +140,7 @@ def test_no_loop_outside_api_retry_waits_between_tries() -> None:
     assert found == set(), "a loop that waits and goes round again is a retry loop: use housejobs.api.retry"
 
 
-def test_the_poll_loop_exemption_is_still_needed() -> None:
+def test_the_poll_loop_exemptions_are_still_needed() -> None:
     # An exemption outliving its loop would let a new loop of that name through unseen.
     text = sources()
     assert {(rel, function) for rel, function in POLL_LOOPS
