@@ -10,6 +10,7 @@ lines keep the exact text, escaped by JSON.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from tests.support.cli import Cli, CliResult
 from tests.support.deploy_env import GcpEnv
 from tests.support.history_world import deployed_month
+from tests.support.run_world import run_world
 from tests.support.sandbox import SandboxHandle
 
 CLIPBOARD = "\x1b]52;c;cm0gLXJmIH4=\x07"
@@ -108,3 +110,18 @@ def test_a_cloud_run_condition_message_in_history_is_shown_not_obeyed(cli: Cli, 
         assert "\x1b[31m✗\x1b[0m" in result.stdout and "\x1b[32m✓\x1b[0m" in result.stdout
     doc = cli("history", "--env", "stage", "--json", env=month.env)
     assert any(f"Task failed with message: {HOSTILE}" == s for s in strings(doc.json()))  # --json: exact
+
+
+def test_a_jobs_log_lines_from_cloud_logging_are_shown_not_obeyed(cli: Cli, sandbox: SandboxHandle,
+                                                                  tmp_path: Path) -> None:
+    """`logs` prints what the job wrote, as Cloud Logging returns it: the server's message the job logged
+    comes back with its escapes (JSON-decoded), and is written out visibly."""
+    with run_world(cli, sandbox, tmp_path, only="quota-reset") as world:
+        sandbox.fault(route="/admin/quota/reset-daily", statuses=[400] * 10, message=HOSTILE)
+        ran = world("run", "quota-reset", "--env", "stage", "--json", "--", "--date", "2026-11-02")
+        assert ran.code == 1, ran.stdout + ran.stderr
+        for tty in (False, True):
+            shown = world("logs", "quota-reset", "--env", "stage", tty=tty)
+            assert shown.code == 0, shown.stdout + shown.stderr
+            assert "denied \\x1b]52;c;cm0gLXJmIH4=\\x07" in shown.stdout
+            assert_inert(shown.stdout, "logs' stdout")
