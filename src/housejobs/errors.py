@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from housejobs.redact import cut, redact
+from housejobs.redact import cut, cut_middle, redact
 from housejobs.results import JobResult, Outcome
 from housejobs.stopping import Stopped as Stopped  # re-exported: part of the tree's contract
 
@@ -43,11 +43,12 @@ class HousejobsError(Exception):
     outcome: Outcome = Outcome.FAILED
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
-        # Masked before it is cut (redact.cut), so a cut cannot leave part of a secret unmasked.
-        message = cut(message, MESSAGE_LIMIT)
+        # Cut in the middle (where a long value sits; where it came from is at the end), masked first so a
+        # cut cannot leave part of a secret unmasked. A message within the limit is left as it is.
+        message = cut_middle(message, MESSAGE_LIMIT) if len(message) > MESSAGE_LIMIT else message
         super().__init__(message)
         self.message = message
-        self.hint = cut(hint, MESSAGE_LIMIT) if hint is not None else None
+        self.hint = cut_middle(hint, MESSAGE_LIMIT) if hint is not None and len(hint) > MESSAGE_LIMIT else hint
         # What the job already knew when this happened: its summary and notification still name them.
         self.period: str | None = None
         self.target: str | None = None

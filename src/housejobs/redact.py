@@ -188,6 +188,17 @@ def cut(text: str, limit: int) -> str:
     return redact(text[: max(0, limit - 1)] + ELLIPSIS)
 
 
+def cut_middle(text: str, limit: int) -> str:
+    """`text` (longer than `limit`) redacted, then cut to `limit` characters by dropping its middle: the
+    start and the last quarter stay (a message names a value, then says where it came from), with "…"
+    marking the cut; what the cut leaves of a secret on either side is masked too (`cut`'s rule)."""
+    text = redact(text)
+    if len(text) <= limit:
+        return text
+    tail = limit // 4
+    return redact(text[: max(0, limit - 1 - tail)] + ELLIPSIS + text[len(text) - tail:])
+
+
 def _cut_positions(text: str) -> tuple[list[int], list[int]]:
     """Where cuts are: before each mark and at the end (a prefix may end there), after each mark and at
     the start (a suffix may start there)."""

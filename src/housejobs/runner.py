@@ -68,6 +68,11 @@ async def _run_job(ctx: Context, job: JobFn) -> JobResult:
     return result
 
 
+def _shown(target: str) -> str:
+    # A target given whole (an --api-url the context refused) is cut when it is long, never printed whole.
+    return target if len(target) <= MESSAGE_LIMIT else cut(target, MESSAGE_LIMIT)
+
+
 def _outcome_stands(logger: Logger) -> None:
     """The outcome is decided; what is left (the notification, the summary, rendering) takes moments and
     must not be cut into a second, contradicting result. A late signal is noted, not obeyed."""
@@ -138,8 +143,8 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *, co
     meta: dict[str, Any] = {
         "job": job_name,
         "env": ctx.env if ctx else options.env,
-        "target": cut(result.target or (ctx.target.label if ctx else (options.api_url or options.env or "unresolved")),
-                      MESSAGE_LIMIT),
+        "target": _shown(result.target or (ctx.target.label if ctx else (options.api_url or options.env
+                                                                          or "unresolved"))),
         "attempts": ctx.attempts if ctx else 0,
         "calls": ctx.calls if ctx else 0,
         "duration_ms": duration_ms,

@@ -140,8 +140,9 @@ def prod_reasons(identifiers: Mapping[Use, str], prod: Mapping[str, str]) -> lis
 
 
 def shown(value: str, limit: int = 120) -> str:
-    """A value echoed in a message: masked, then cut (a 5 MB URL from .env is not printed whole)."""
-    return cut(value, limit)
+    """A value echoed in a message, cut if it is long (a 5 MB URL from .env is not printed whole); the
+    output masks what it must, as for any text."""
+    return value if len(value) <= limit else cut(value, limit)
 
 
 # --- choosing the targets, before any call ----------------------------------------------------------------

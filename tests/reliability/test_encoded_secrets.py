@@ -22,11 +22,14 @@ from urllib.parse import quote, quote_plus
 from xml.sax.saxutils import escape as xml_escape
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from housejobs import redact
 from tests.fakes.proxy import ForwardingProxy
 from tests.fakes.scripted import ScriptedServer
 from tests.fakes.server import Request
+from tests.reliability.test_secret_leaks import FILLER_CHARS, SECRET_CHARS, touching_fragment
 from tests.support.cli import Cli, CliResult
 from tests.support.sandbox import SandboxHandle
 from tests.support.sentinels import PROXY_PASSWORD, PROXY_USER
@@ -222,3 +225,17 @@ def test_each_secret_part_of_a_url_is_masked_on_its_own(url: str, quoted: str, k
     shown = redact.redact(f"message quoting {quoted}")
     assert "****" in shown and kept in shown, shown
     assert redact.redact("housejobs-quota-reset-stage services hooks") == "housejobs-quota-reset-stage services hooks"
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(secret=st.text(SECRET_CHARS, min_size=redact.MIN_PART, max_size=60), head=st.text(FILLER_CHARS, max_size=900),
+       tail=st.text(FILLER_CHARS, max_size=900), limit=st.integers(40, 600))
+def test_a_middle_cut_leaves_no_fragment_of_a_secret(secret: str, head: str, tail: str, limit: int) -> None:
+    """An error's message is cut in its middle (its start and end stay): a secret it quotes is masked, and
+    no piece of it is left on either side of the cut."""
+    redact._values.clear()
+    redact.register(secret)
+    for text in (head + secret + tail, head + secret[: len(secret) // 2], secret[len(secret) // 2:] + tail):
+        out = redact.cut_middle(text, limit)
+        assert len(out) <= limit and secret not in out
+        assert touching_fragment(out, secret) is None, (text, out)

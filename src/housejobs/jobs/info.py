@@ -44,7 +44,8 @@ async def config_show(ctx: Context) -> JobResult:
         if d.key == "env":  # the environment in effect, wherever it was chosen (--env included)
             value, source = env, ctx.env_source
         # A value is shown cut at SHOWN (a 5 MB value pasted into .env is not printed whole).
-        shown = (MASK if value else None) if d.secret else (cut(value, SHOWN) if value is not None else None)
+        shown = (MASK if value else None) if d.secret else (cut(value, SHOWN) if value and len(value) > SHOWN
+                                                            else value)
         rows.append({"key": d.key, "env_var": d.env_var, "value": shown, "source": source})
     rows.append({"key": "jobs_dir", "env_var": "HOUSEJOBS_JOBS_DIR", "value": str(settings.jobs_dir),
                  "source": settings.jobs_dir_source})
