@@ -130,6 +130,8 @@ class Handler(BaseHTTPRequestHandler):
             if method != "GET":
                 return self._send(*error(405, "method_not_allowed", "use GET"))
             app.count(CAPABILITIES)
+            if self._faults_before(CAPABILITIES) == "done":
+                return None
             return extensions.capabilities(self, app)
         if path == "/admin/orgs":
             if method != "GET":
