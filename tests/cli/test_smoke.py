@@ -33,9 +33,10 @@ from tests.support.sentinels import SENTINELS, assert_no_secret
 DRY_RUNS = ["migrate", "bootstrap", "org-sync-all", "quota-reset", "quota-cleanup", "stale-cleanup", "alerts",
             "quota-monthly", "reminder (utilities)", "reminder (rent-warning)", "reminder (rent-due)"]
 # The sandbox routes a dry run may touch: reads, refusals, and the admin API's own dry runs (storing nothing).
-READ_ROUTES = {"/admin/orgs", "/jobs/reminder/{type}", "/admin/capabilities", "unauthorised", *(f"{route} (dry run)" for route in (
-    "/admin/bootstrap", "/admin/quota/reset-daily", "/admin/quota/cleanup-stale", "/admin/alerts/process-all",
-    "/admin/quota/reset-monthly", "/admin/orgs/{org}/sync"))}
+READ_ROUTES = {"/admin/orgs", "/jobs/reminder/{type}", "/admin/capabilities", "unauthorised", *(
+    f"{route} (dry run)" for route in ("/admin/bootstrap", "/admin/quota/reset-daily", "/admin/quota/cleanup-stale",
+                                       "/admin/alerts/process-all", "/admin/quota/reset-monthly",
+                                       "/admin/orgs/{org}/sync"))}
 ADMIN_DRY_RUNS = ["bootstrap", "org-sync-all", "quota-reset", "stale-cleanup", "alerts", "quota-monthly"]
 
 

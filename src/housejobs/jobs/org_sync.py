@@ -213,6 +213,9 @@ async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn |
                 progress(tally)
 
     await asyncio.gather(produce(), *(work(w) for w in workers))
+    for problem in tally.listing.problems:
+        ctx.logger.warning(f"GET /admin/orgs: the server's shard listing misbehaved: {problem}",
+                           event="listing_misbehaved", fell_back=tally.listing.fell_back)
     return _result(ctx, req, tally, planned, offered)
 
 
