@@ -92,6 +92,7 @@ def test_a_server_side_dry_run_reports_the_servers_answer_and_stores_nothing(
     assert sent(sandbox)[0] == "GET /admin/capabilities"
     assert all(line.endswith("?dry_run=true") for line in sent(sandbox) if line.startswith("POST"))
     assert sandbox.routes()[f"{route} (dry run)"] == len(doc["planned"]) >= 1
+    assert sandbox.routes()["/admin/capabilities"] == 1  # once per run, however many clients it uses
     assert route not in sandbox.routes()
     # Nothing stored: no effect, no idempotency record, so the real run that follows applies.
     assert sandbox.counters() == {} and ledger(sandbox) == 0

@@ -3,9 +3,9 @@
     GET /admin/capabilities  →  {"extensions": ["dry-run", "listing-shards"]}   authenticated
                              →  404: an older server, which offers none
 
-A client asks once per run (ApiClient.capabilities caches the answer) and never uses an extension the
-server did not offer: an older server ignores a query parameter it does not know, so `?dry_run=true`
-sent to it would apply the call, and `shard=I/N` would list every org.
+A client asks once per run (ApiClient.capabilities keeps the answer in the run's `Asked`) and never uses
+an extension the server did not offer: an older server ignores a query parameter it does not know, so
+`?dry_run=true` sent to it would apply the call, and `shard=I/N` would list every org.
 """
 
 from __future__ import annotations
@@ -41,6 +41,14 @@ class Capabilities:
 
 
 NONE = Capabilities(frozenset(), answered=False)
+
+
+@dataclass
+class Asked:
+    """One run's answer, shared by every client the run makes for that API (context.admin_client), so the
+    run asks once however many clients it uses (org-sync-all has one per worker)."""
+
+    answer: Capabilities | None = None
 
 
 def from_answer(data: Any) -> Capabilities:

@@ -18,7 +18,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from housejobs import __version__
-from housejobs.api.capabilities import DRY_RUN, NONE, PATH, Capabilities, from_answer
+from housejobs.api.capabilities import DRY_RUN, NONE, PATH, Asked, Capabilities, from_answer
 from housejobs.api.network import ssl_context
 from housejobs.api.retry import IN_FLIGHT, RetryPolicy, backoff, contract_error, is_transient, parse_retry_after
 from housejobs.api.transport import LeanTransport
@@ -68,7 +68,7 @@ class ApiClient:
                  headers: dict[str, str] | None = None, transport: httpx.AsyncBaseTransport | None = None,
                  rng: random.Random | None = None,
                  auth_hint: str = "check CA_ROOT_API_KEY for this environment",
-                 origin: str | None = None) -> None:
+                 origin: str | None = None, asked: Asked | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth_hint = auth_hint  # what a 401/403 tells the user to check (the credential it sent)
         # This run's id, sent with every keyed request so a replay can say whether the stored answer was
@@ -89,7 +89,7 @@ class ApiClient:
         # pass the one housejobs.network chooses (proxy, CA bundle); tests may pass an httpx.MockTransport.
         self._transport: httpx.AsyncBaseTransport = transport or LeanTransport(ssl_context=ssl_context({}))
         self._base = httpx.URL(self.base_url)
-        self._capabilities: Capabilities | None = None
+        self._asked = asked or Asked()  # the run's answer to GET /admin/capabilities, once asked
 
     async def aclose(self) -> None:
         await self._transport.aclose()
@@ -107,18 +107,19 @@ class ApiClient:
         return await self.request("POST", path, json_body=body, idempotency_key=idempotency_key)
 
     async def capabilities(self) -> Capabilities:
-        """The contract extensions the server offers (api/capabilities.py), asked once per client: a 404
-        means an older server, with none. 401/403 raise ApiAuthError, so the answer also proves the key."""
-        if self._capabilities is None:
+        """The contract extensions the server offers (api/capabilities.py), asked once per run (the clients
+        of a run share `asked`): a 404 means an older server, with none. 401/403 raise ApiAuthError, so the
+        answer also proves the key."""
+        if self._asked.answer is None:
             try:
                 response = await self.get(PATH)
             except ApiStatusError as exc:
                 if exc.status != 404:
                     raise
-                self._capabilities = NONE
+                self._asked.answer = NONE
             else:
-                self._capabilities = from_answer(response.data)
-        return self._capabilities
+                self._asked.answer = from_answer(response.data)
+        return self._asked.answer
 
     async def post_dry_run(self, path: str, body: dict[str, Any], *, idempotency_key: str | None) -> ApiResponse:
         """The call as the server's own dry run (`?dry_run=true`): validated, answered, nothing stored. Sent
