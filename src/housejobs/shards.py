@@ -10,8 +10,11 @@ from __future__ import annotations
 import hashlib
 import re
 
-_SHARD = re.compile(r"([0-9]{1,9})/([0-9]{1,9})")
+_SHARD = re.compile(r"([0-9]+)/([0-9]+)")
 OFFSET = 1 << 63  # SQLite integers are signed 64-bit: a store keeps hash - OFFSET (the same order)
+# The most shards a server's listing-shards serves (docs/api.md); Cloud Run runs at most 10,000 tasks. A
+# client split finer lists every org and keeps its own, as with a server without the extension.
+MAX_LISTED_SHARDS = 100_000
 
 
 def shard_hash(slug: str) -> int:
@@ -31,9 +34,10 @@ def stored_key(slug: str) -> int:
 def parse_shard(value: str) -> tuple[int, int] | None:
     """`I/N` with 0 <= I < N as (I, N); None for anything else."""
     m = _SHARD.fullmatch(value.strip())
-    if not m:
+    try:
+        index, count = (int(m.group(1)), int(m.group(2))) if m else (-1, 0)
+    except ValueError:  # more digits than int() reads (Python's limit on a string's digits)
         return None
-    index, count = int(m.group(1)), int(m.group(2))
     return (index, count) if 0 <= index < count else None
 
 

@@ -143,3 +143,10 @@ def test_a_sharded_run_with_a_wrong_key_syncs_nothing(cli: Cli, sandbox: Sandbox
                  env={"CA_ROOT_API_KEY": "sentinel-root-key-wrong"})
     assert result.code == 2
     assert [r["path"] for r in sandbox.request_log()] == ["/admin/capabilities"] and sandbox.counters() == {}
+
+
+def test_more_shards_than_a_server_lists_are_filtered_here(cli: Cli, sandbox: SandboxHandle) -> None:
+    result = shard_run(cli, sandbox.url, 5, 200_000)
+    assert result.code == 0, result.stdout
+    assert result.json()["details"]["listing"] == {"mode": "full", "calls": 1, "shard": "5/200000"}
+    assert not any("shard=" in r["query"] for r in sandbox.request_log())

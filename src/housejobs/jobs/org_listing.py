@@ -2,7 +2,8 @@
 
     server offers listing-shards    GET /admin/orgs?status=active&shard=I/N   only shard I's orgs, checked:
                                     every page must echo "shard": "I/N" and every org must hash to I
-    otherwise (an older server)     GET /admin/orgs?status=active             every org, kept if it hashes to I
+    otherwise (an older server,     GET /admin/orgs?status=active             every org, kept if it hashes to I
+    or N > 100,000)
 
 Never trusted blindly. A server that lists an org of another shard (a contract error: counted, skipped,
 never synced), echoes another shard or none (it ignored the parameter), may also have left out orgs of this
@@ -21,7 +22,7 @@ from typing import Any
 from housejobs.api.capabilities import LISTING_SHARDS, Capabilities
 from housejobs.api.client import ApiClient
 from housejobs.errors import ApiProtocolError, one_line
-from housejobs.shards import shard_label, shard_of
+from housejobs.shards import MAX_LISTED_SHARDS, shard_label, shard_of
 
 SHARD, FULL = "shard", "full"  # how a run listed: the server's shard, or every org filtered here
 MAX_PROBLEMS = 5
@@ -62,7 +63,7 @@ async def list_orgs(api: ApiClient, page_size: int, shard: tuple[int, int] | Non
                     record: Listing) -> AsyncIterator[tuple[object, bool]]:
     """(org id, whether the listing says it is active) for every entry of this shard, page by page."""
     index, count = shard or (0, 1)
-    if count > 1 and offered is not None and offered.offers(LISTING_SHARDS):
+    if 1 < count <= MAX_LISTED_SHARDS and offered is not None and offered.offers(LISTING_SHARDS):
         record.mode = SHARD
         took: set[str] = set()
         async for page in _pages(api, page_size, shard_label(index, count), record):

@@ -14,8 +14,8 @@ from typing import Any, Protocol
 
 from housejobs.api.capabilities import DRY_RUN, LISTING_SHARDS
 from housejobs.sandbox.service import Answer, ApiProblem, Sandbox, error
-from housejobs.sandbox.store import MAX_SHARD_COUNT, body_hash, decode_token, encode_token
-from housejobs.shards import parse_shard, shard_label
+from housejobs.sandbox.store import body_hash, decode_token, encode_token
+from housejobs.shards import MAX_LISTED_SHARDS, parse_shard, shard_label
 
 IN_FLIGHT_RETRY_AFTER_S = 1  # what a 409 idempotency_in_flight asks a client to wait
 
@@ -65,9 +65,9 @@ def list_orgs(handler: Handler, app: Sandbox, query: dict[str, list[str]]) -> No
     shard: tuple[int, int] | None = None
     if LISTING_SHARDS in app.extensions and "shard" in query:
         shard = parse_shard(query["shard"][-1])
-        if shard is None or shard[1] > MAX_SHARD_COUNT:
+        if shard is None or shard[1] > MAX_LISTED_SHARDS:
             return handler._send(*error(400, "invalid_shard", f"shard must be I/N with 0 <= I < N <= "
-                                                              f"{MAX_SHARD_COUNT}"))
+                                                              f"{MAX_LISTED_SHARDS}"))
     # What the listing serves: the shard asked for, unless a fault makes it misbehave (sandbox/faults.py).
     fault = app.faults.shard_fault() if shard is not None else None
     served = shard

@@ -49,7 +49,6 @@ BOOTSTRAP_TABLES = ("orgs", "org_datasets", "quota_daily", "quota_monthly", "ale
 # N is asked for (about 1.3 s at a million orgs) and kept for the next N - 1 shards' requests; the least
 # recently used beyond this many are dropped.
 MAX_SHARD_INDEXES = 4
-MAX_SHARD_COUNT = 100_000
 
 
 def _gone(owner: str | None) -> bool:
