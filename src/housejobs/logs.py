@@ -33,7 +33,9 @@ class Logger:
     labels: dict[str, str] = field(default_factory=dict)
     # The run's clock's `now` (Runtime.logger); a logger made before there is a runtime reads the system's.
     clock: Callable[[], datetime] = field(default_factory=lambda: SystemClock().now)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Reentrant: a signal handler that logs (the run boundary's late-signal note) may run while this thread
+    # is inside log() holding it.
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def bind(self, **labels: str) -> Logger:
         """A logger with these labels added (empty values dropped). A new one, never this one changed:

@@ -68,6 +68,12 @@ async def _run_job(ctx: Context, job: JobFn) -> JobResult:
     return result
 
 
+def _stopped_before_the_job(signum: int) -> JobResult:
+    # Before the job began (building the context, at the prompt): nothing was sent.
+    stopping.handled()
+    return JobResult(Outcome.INTERRUPTED, f"stopped by {signal.Signals(signum).name} before any work", signal=signum)
+
+
 def _shown(target: str) -> str:
     # A target given whole (an --api-url the context refused) is cut when it is long, never printed whole.
     return target if len(target) <= MESSAGE_LIMIT else cut(target, MESSAGE_LIMIT)
@@ -114,17 +120,17 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *, co
         if not report:  # a report's refusal is its one error line (cli/render.py)
             logger.error(exc.line(), error=exc.__class__.__name__)
     except (KeyboardInterrupt, Stopped) as exc:
-        # Before the job began (building the context, at the prompt): nothing was sent.
-        signum = signum_of(exc)
-        stopping.handled()
-        result = JobResult(Outcome.INTERRUPTED, f"stopped by {signal.Signals(signum).name} before any work",
-                           signal=signum)
+        result = _stopped_before_the_job(signum_of(exc))
     except Exception as exc:  # noqa: BLE001 - the run boundary: nothing escapes as a traceback
-        line = f"internal error: {exc.__class__.__name__}" + (f": {first_line(exc)}" if str(exc).strip() else "")
-        result = JobResult(Outcome.FAILED, line + ("" if options.debug else " (rerun with --debug for details)"))
-        logger.error(line, error=exc.__class__.__name__)
-        if options.debug:
-            runtime.stderr.write(printable("".join(traceback.format_exception(exc))))
+        signum = stopping.stop_behind(exc)
+        if signum is not None:  # an error a pending stop caused (Python wraps some): the stop's outcome
+            result = _stopped_before_the_job(signum)
+        else:
+            line = f"internal error: {exc.__class__.__name__}" + (f": {first_line(exc)}" if str(exc).strip() else "")
+            result = JobResult(Outcome.FAILED, line + ("" if options.debug else " (rerun with --debug for details)"))
+            logger.error(line, error=exc.__class__.__name__)
+            if options.debug:
+                runtime.stderr.write(printable("".join(traceback.format_exception(exc))))
     except BaseException:
         if ctx is not None:
             ctx.close()

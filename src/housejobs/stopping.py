@@ -52,6 +52,14 @@ def check() -> None:
         raise Stopped(pending)
 
 
+def stop_behind(exc: BaseException) -> int | None:
+    """The signal behind `exc`, or None: a Stopped or KeyboardInterrupt itself, or any error raised while a
+    stop is pending (Python 3.11 wraps an exception raised in `__set_name__` in a RuntimeError)."""
+    if isinstance(exc, Stopped | KeyboardInterrupt):
+        return signum_of(exc)
+    return pending
+
+
 def install(handler: object) -> None:
     """`handler` for SIGINT and SIGTERM: the console script's first act (cli/entry.py)."""
     for signum in (_signal.SIGINT, _signal.SIGTERM):

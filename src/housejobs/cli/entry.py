@@ -17,7 +17,7 @@ import os
 import sys
 
 from housejobs import stopping
-from housejobs.stopping import Stopped, signum_of
+from housejobs.stopping import Stopped
 
 # No `typing`, `types` or `signal` before the handlers are in: each costs milliseconds of start-up in
 # which a signal would still meet Python's own handling (a KeyboardInterrupt traceback, a silent SIGTERM).
@@ -105,6 +105,13 @@ def _stream(current: TextIO | None, fd: int) -> TextIO:
 def _stop(signum: int, frame: FrameType | None) -> None:
     # No import here: the signal may land in the middle of one (see housejobs.stopping).
     stopping.pending = signum
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            # Inside an import: raising would leave a module half made (a C extension initialised twice
+            # prints to stderr; a class whose __set_name__ it hit turns it into a RuntimeError). The stop
+            # waits until the import is done: the next check (stopping.check) raises it.
+            return
+        frame = frame.f_back
     raise Stopped(signum)
 
 
@@ -127,13 +134,13 @@ def main() -> None:
     try:
         from housejobs.cli.main import main as cli_main
 
+        stopping.check()  # a stop that arrived while the CLI imported
         cli_main()
     except BaseException as exc:
-        if isinstance(exc, SystemExit):
+        signum = None if isinstance(exc, SystemExit) else stopping.stop_behind(exc)
+        if signum is None:
             raise
-        if not isinstance(exc, Stopped | KeyboardInterrupt):
-            raise
-        sys.exit(_stopped_during_start_up(signum_of(exc)))
+        sys.exit(_stopped_during_start_up(signum))
 
 
 def _stopped_during_start_up(signum: int) -> int:

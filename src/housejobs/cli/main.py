@@ -34,6 +34,7 @@ from housejobs.cli import info_commands  # noqa: F401
 from housejobs.cli import history_commands  # noqa: F401
 from housejobs.cli import logs_commands  # noqa: F401
 # isort: on
+from housejobs import stopping
 from housejobs.cli.app import app, drop_runtime, runtime, use_runtime
 from housejobs.errors import Stopped
 from housejobs.results import Run
@@ -133,7 +134,9 @@ def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
     try:
         try:
             with _warnings_as_log_lines(current):
-                value = _command().main(args=argv, prog_name="housejobs", standalone_mode=False)
+                command = _command()
+                stopping.check()  # a stop that waited for an import (cli/entry.py) to finish
+                value = command.main(args=argv, prog_name="housejobs", standalone_mode=False)
             return _finish(value, current)
         except typer.Abort:
             current.stderr.write("error: aborted\n")
@@ -161,7 +164,6 @@ def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
         except (KeyboardInterrupt, Stopped) as exc:
             # Stopped before the command reached the run boundary (building the command tree, parsing, a
             # command importing what it needs): no run, but still its summary record and exit code.
-            from housejobs import stopping
             from housejobs.cli.stopped import stopped_outside_a_run
 
             stopping.handled()
@@ -169,6 +171,15 @@ def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
                                          tty=bool(current.stderr_tty), environ=current.environ, logger=current.logger())
     except Exception as exc:  # noqa: BLE001 - the last error boundary, outside any run
         from housejobs.errors import HousejobsError
+
+        signum = stopping.stop_behind(exc)
+        if signum is not None:  # an error a stop caused (see stopping.stop_behind): the stop's outcome
+            from housejobs.cli.stopped import stopped_outside_a_run
+
+            stopping.handled()
+            return stopped_outside_a_run(argv, signum, "before the run began", stderr=current.stderr,
+                                         tty=bool(current.stderr_tty), environ=current.environ,
+                                         logger=current.logger())
         from housejobs.redact import printable
         from housejobs.results import EXIT_CODES
 
