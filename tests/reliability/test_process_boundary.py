@@ -177,3 +177,42 @@ def test_a_stop_python_swallows_is_still_the_runs_outcome(tmp_path: Path) -> Non
     assert "applied" not in done.stdout  # the run never started: the stop was found before it
     summary = json.loads(done.stderr.strip().splitlines()[-1])
     assert summary["event"] == "run_summary" and summary["outcome"] == "interrupted" and summary["exit_code"] == 143
+
+
+INSIDE_AN_IMPORT = """
+import os, signal, sys
+from pathlib import Path
+from housejobs.cli import entry
+
+for signum in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(signum, entry._stop)
+folder = Path(sys.argv.pop(1))
+(folder / "being_imported.py").write_text(
+    "import os, signal\\n"
+    "os.kill(os.getpid(), signal.SIGTERM)\\n"
+    "class Named:\\n"
+    "    def __set_name__(self, owner, name):\\n"
+    "        for _ in range(1000): pass  # the handler runs in here, inside a class creation, inside an import\\n"
+    "class Owner:\\n"
+    "    field = Named()\\n"
+    "DONE = True\\n")
+sys.path.insert(0, str(folder))
+import being_imported
+print("import finished:", being_imported.DONE, file=sys.stderr)
+sys.argv = ["housejobs", *sys.argv[1:]]
+entry.main()
+"""
+
+
+def test_a_signal_inside_an_import_waits_for_the_import(tmp_path: Path) -> None:
+    """A stop raised inside an import left the module half made: inside a class creation Python 3.11 turned
+    it into a RuntimeError (exit 1, a traceback); inside a C extension's initialisation, a second import
+    printed a warning to stderr. It now waits for the import to finish, and the CLI ends the run with it."""
+    argv = ["quota-reset", "--date", DATE, "--json"]
+    check_period(argv)
+    done = subprocess.run([sys.executable, "-c", INSIDE_AN_IMPORT, str(tmp_path), *argv], capture_output=True,
+                          text=True, timeout=60, env=_env(tmp_path), check=False)
+    assert done.returncode == 143, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.startswith("import finished: True"), done.stderr
+    summary = json.loads(done.stderr.strip().splitlines()[-1])
+    assert summary["event"] == "run_summary" and summary["outcome"] == "interrupted" and summary["exit_code"] == 143
