@@ -96,7 +96,8 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *, co
     except HousejobsError as exc:
         result = refused(exc) if refused is not None and ctx is None else exc.result()
         if not report:  # a report's refusal is its one error line (cli/render.py)
-            logger.error(exc.line(), error=exc.__class__.__name__)
+            # The record's message is the result's; the fix is a field of its own (`hint`), as in --json.
+            logger.error(exc.message, error=exc.__class__.__name__, **({"hint": exc.hint} if exc.hint else {}))
     except (KeyboardInterrupt, Stopped) as exc:
         # Before the job began (building the context, at the prompt): nothing was sent.
         signum = signum_of(exc)

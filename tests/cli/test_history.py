@@ -225,7 +225,8 @@ def test_transient_errors_are_retried(cli: Cli, month: GcpEnv) -> None:
 
 # --- the terminal grid and plain text ---------------------------------------------------------------
 def test_terminal_grid_has_a_glyph_and_a_colour_per_state(cli: Cli, month: GcpEnv) -> None:
-    result = history(cli, month, tty=True)
+    # A terminal wide enough for the 30 days side by side (test_the_grid_fits_an_80_column_terminal: blocks).
+    result = cli("history", "--env", "stage", tty=True, env={**month.env, "COLUMNS": "200"})
     assert result.code == 0
     out = result.stdout
     plain = re.sub(r"\x1b\[[0-9;]*m", "", out)

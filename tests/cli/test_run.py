@@ -234,7 +234,8 @@ def test_live_status_line_on_a_terminal(cli: Cli, run: CloudRunFake) -> None:
     assert len(lines) == 4  # before, and one rewrite per poll: start, poll 1, poll 2
     assert "running · 1 running · 0/1 succeeded" in lines[1]
     assert "succeeded · 0 running · 1/1 succeeded" in lines[3]
-    assert "logs: https://console.cloud.google.com" in result.stdout
+    # The log link is whole on a line of its own (an 80-column terminal cannot hold it beside the words).
+    assert "logs:" in result.stdout and "\n  https://console.cloud.google.com/logs/" in result.stdout
 
 
 # --- refusals and errors -------------------------------------------------------------------------

@@ -180,7 +180,9 @@ def test_on_a_terminal_each_log_link_stays_whole(cli: Cli, world: World) -> None
     # --json keeps carrying the same text lines in details.lines, beside the checks and rows as data.
     doc = cli("smoke", "--env", "stage", "--only", "quota-reset", "--json", env=world.env).json()
     text = doc["details"]["lines"]
-    assert text[:len(doc["details"]["checks"])] == [line for line in lines if line[:1] in "✓✗"]
+    # (the terminal wraps a long check at 80 columns: the same checks, in the same order)
+    assert [t.split(":")[0] for t in text[:len(doc["details"]["checks"])]] == [
+        line.split(":")[0] for line in lines if line[:1] in "✓✗"]
     assert text[-2] == lines[-2] and text[-1].split()[0] == "quota-reset"
     assert text[-1].split()[-1] == doc["details"]["rows"][0]["log_uri"]
 
@@ -220,8 +222,10 @@ def test_a_job_that_exits_non_zero_is_named(cli: Cli, world: World) -> None:
     before = world.quota.recorded_at()
     result = smoke(cli, world)
     assert result.code == 1
-    assert "outcome: failed (11 of 11 checks passed, 8 of 11 dry runs succeeded; failed: reminder (utilities), " \
-           "reminder (rent-warning), reminder (rent-due))" in result.stdout
+    # The message holds parentheses of its own: it is a line of its own under the summary, never nested.
+    assert " · outcome: failed · " in result.stdout.splitlines()[0]
+    assert "\n  11 of 11 checks passed, 8 of 11 dry runs succeeded; failed: reminder (utilities), " \
+           "reminder (rent-warning), reminder (rent-due)\n" in result.stdout
     assert "  failed: reminder (utilities): execution housejobs-reminder-stage-" in result.stdout
     assert "0/1 tasks succeeded" in result.stdout
     failed_line = next(line for line in result.stdout.splitlines() if line.startswith("reminder (rent-due) "))
@@ -240,8 +244,8 @@ def test_a_job_that_is_not_provisioned_is_named(cli: Cli, world: World) -> None:
     doc = result.json()
     alerts = rows(result)["alerts"]
     assert (alerts["outcome"], alerts["execution"]) == ("refused", "")
-    assert alerts["message"] == (f"Cloud Run job {PARENT}/jobs/housejobs-alerts-stage does not exist (create it "
-                                 "with: housejobs create-all-jobs --env stage)")
+    assert alerts["message"] == (f"Cloud Run job {PARENT}/jobs/housejobs-alerts-stage does not exist; create it "
+                                 "with: housejobs create-all-jobs --env stage")
     assert [f["unit"] for f in doc["failures"]] == ["check jobs and triggers in sync", "check IAM bindings on the jobs",
                                                     "alerts"]
     assert doc["counts"]["succeeded"] == 10

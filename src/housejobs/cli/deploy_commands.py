@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from housejobs.cli import complete
 from housejobs.cli.app import app
 from housejobs.cli.options import (
+    ChecksDeadlineOpt,
     DeadlineOpt,
     DebugOpt,
     JsonOpt,
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 @app.command("run")
 def run_command(
     job: Annotated[str, typer.Argument(metavar="JOB", help="A catalog job (see `housejobs list-jobs`).",
-                                       show_default=False)],
+                                       show_default=False, autocompletion=complete.job_names)],
     args: Annotated[list[str] | None, typer.Argument(metavar="[-- ARGS...]", help="The job's arguments for "
                                                      "this execution, after `--`.", show_default=False)] = None,
     *,
@@ -107,9 +109,10 @@ def release(
 @app.command("list-jobs")
 def list_jobs(
     json: JsonOpt = False,
-    env: Annotated[str | None, typer.Option("--env", help="Also read this environment (test, stage or prod): "
-                                            "each job's state (in sync / drift / missing), its triggers' "
-                                            "state, and its last execution.", show_default=False)] = None,
+    env: Annotated[str | None, typer.Option("--env", metavar="ENV", help="Also read this environment (test, stage "
+                                            "or prod): each job's state (in sync / drift / missing), its "
+                                            "triggers' state, and its last execution.", show_default=False,
+                                            autocompletion=complete.env_names)] = None,
 ) -> Run:
     """List the job catalog: name, kind, schedule and what each calls. Needs no cloud access.
 
@@ -135,7 +138,8 @@ def create_all_jobs(
     env: RequiredEnvOpt,
     plan: Annotated[bool, typer.Option("--plan", help="Print the plan; change nothing.")] = False,
     only: Annotated[str | None, typer.Option("--only", metavar="JOB", help="Only this catalog job and its "
-                                             "triggers.", show_default=False)] = None,
+                                             "triggers.", show_default=False,
+                                             autocompletion=complete.job_names)] = None,
     prune: Annotated[bool, typer.Option("--prune", help="Also delete this env's housejobs jobs and triggers "
                                         "that are no longer in the catalog.")] = False,
     image: Annotated[str | None, typer.Option("--image", metavar="IMAGE", help="Pin this image (best by "
@@ -170,8 +174,10 @@ def create_all_jobs(
 
 
 TriggerOpt = Annotated[str | None, typer.Option("--trigger", metavar="NAME", help="Only this trigger of the "
-                                                "job [default: all of them].", show_default=False)]
-TriggeredJobArg = Annotated[str, typer.Argument(metavar="JOB", help="A catalog job with triggers.")]
+                                                "job [default: all of them].", show_default=False,
+                                                autocompletion=complete.trigger_names)]
+TriggeredJobArg = Annotated[str, typer.Argument(metavar="JOB", help="A catalog job with triggers.",
+                                                autocompletion=complete.triggered_job_names)]
 
 
 def _pause_or_resume(job_name: str, trigger: str | None, pause: bool, env: str, yes: bool, json: bool,
@@ -207,10 +213,7 @@ def resume(job: TriggeredJobArg, *, env: RequiredEnvOpt, trigger: TriggerOpt = N
 
 
 @app.command("doctor")
-def doctor(*, env: RequiredEnvOpt, json: JsonOpt = False,
-           deadline: Annotated[float, typer.Option("--deadline", metavar="SECONDS",
-                                                   click_type=number(whole=False, lo=0.1),
-                                                   help="Bound each API check, retries included.")] = 10.0,
+def doctor(*, env: RequiredEnvOpt, json: JsonOpt = False, deadline: ChecksDeadlineOpt = None,
            debug: DebugOpt = False) -> Run:
     """Check a deployment: config, credentials, each secret, API health and auth, jobs and triggers in
     sync with the catalog, no other Scheduler job starting them (a double trigger), and the IAM bindings
@@ -233,7 +236,7 @@ def smoke(
     env: RequiredEnvOpt,
     only: Annotated[str | None, typer.Option("--only", metavar="JOB", help="Dry-run only this catalog job "
                                              "(the checks still cover the whole deployment).",
-                                             show_default=False)] = None,
+                                             show_default=False, autocompletion=complete.job_names)] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", click_type=number(whole=True, lo=1, hi=32),
                                              metavar="N", help="Jobs dry-running at once.")] = 4,
     yes: YesOpt = False, json: JsonOpt = False, deadline: DeadlineOpt = None, debug: DebugOpt = False,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from housejobs.cli import complete
 from housejobs.cli.app import app, runtime
 from housejobs.cli.options import (
     ApiUrlOpt,
@@ -40,12 +41,14 @@ def history(
     *,
     env: RequiredEnvOpt,
     days: DaysOpt = 30,
-    job: Annotated[list[str] | None, typer.Option("--job", metavar="NAME", help="Only this job (repeatable) "
-                                                  "[default: every catalog job].", show_default=False)] = None,
+    job: Annotated[list[str] | None, typer.Option("--job", metavar="JOB", help="Only this job (repeatable) "
+                                                  "[default: every catalog job].", show_default=False,
+                                                  autocompletion=complete.job_names)] = None,
     fail_on: Annotated[str | None, typer.Option("--fail-on", metavar="STATES", help="Exit 1 if any slot is in "
                                                 "one of these states: a comma list of missed, failed, "
-                                                "cancelled.", show_default=False)] = None,
-    html: Annotated[str | None, typer.Option("--html", metavar="FILE", help="Also write the history as one "
+                                                "cancelled.", show_default=False,
+                                                autocompletion=complete.fail_on_states)] = None,
+    html: Annotated[str | None, typer.Option("--html", metavar="PATH", help="Also write the history as one "
                                              "self-contained HTML page.", show_default=False)] = None,
     json: JsonOpt = False, debug: DebugOpt = False,
 ) -> Run:
@@ -66,7 +69,7 @@ def history(
         # Bad input is refused here, inside the run (one result, exit 2), before any call: history
         # has no prompt to come first.
         from housejobs.cli.history_render import render_text
-        from housejobs.cli.render import colour
+        from housejobs.cli.render import colour, drawn
         from housejobs.jobs.history import HistoryRequest, history_result, parse_fail_on, read_history, where
 
         req = HistoryRequest(env, days, tuple(job or ()), parse_fail_on(fail_on))
@@ -78,7 +81,8 @@ def history(
 
             result.details["html"] = str(_write(rt.cwd, html, render_html(found, env)))
         if not json:
-            result.views.append(Lines(tuple(render_text(found, env, colour=colour(rt)))))
+            columns = rt.columns if drawn(rt) else None  # the grid in blocks of days a terminal can show
+            result.views.append(Lines(tuple(render_text(found, env, colour=colour(rt), columns=columns))))
         return result
 
     return run(options(env, None, False, False, json, None, debug, uses=("cloud-run",)), "history", job_fn)
@@ -87,12 +91,14 @@ def history(
 @app.command("backfill")
 def backfill(
     job: Annotated[str, typer.Argument(metavar="JOB", help="quota-reset, stale-cleanup, alerts, quota-monthly, "
-                                       "reminder (with --type) or org-sync-all.", show_default=False)],
+                                       "reminder (with --type) or org-sync-all.", show_default=False,
+                                       autocompletion=complete.backfill_job_names)],
     *,
     env: RequiredEnvOpt,
     reminder_type: Annotated[str | None, typer.Option("--type", metavar="TYPE", help="The reminder's type: "
                                                       "utilities, rent-warning or rent-due.",
-                                                      show_default=False)] = None,
+                                                      show_default=False,
+                                                      autocompletion=complete.reminder_types)] = None,
     first: Annotated[str | None, typer.Option("--from", metavar="PERIOD", help="First period (YYYY-MM-DD, or "
                                               "YYYY-MM for quota-monthly and reminder).",
                                               show_default=False)] = None,

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import click
 import typer
 
+from housejobs.api.retry import CHECK_DEADLINE_S
+from housejobs.cli import complete
 from housejobs.cli.app import runtime
 from housejobs.results import Run
 from housejobs.settings_table import BY_KEY, Number, ascii_float, ascii_int
@@ -30,6 +32,12 @@ class _AsciiNumber(click.ParamType[Any, Any]):
     and "1_000"; --date and the settings refuse those, so every numeric option does too."""
 
     rule: Number | None = None  # a setting's rule the option overrides: the same range, the same words
+    name = "number"  # the metavar of an option that names none (N and SECONDS are given where they apply)
+
+    def _describe_range(self) -> str:
+        # Click's own says `x<=None` for a type with no bounds (a setting's rule checks its range itself).
+        lo, hi = getattr(self, "min", None), getattr(self, "max", None)
+        return "" if lo is None and hi is None else str(super()._describe_range())  # type: ignore[misc]
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         given = value
@@ -48,7 +56,7 @@ class _AsciiNumber(click.ParamType[Any, Any]):
 
 
 class _AsciiInt(_AsciiNumber, click.IntRange):
-    pass
+    name = "n"
 
 
 class _AsciiFloat(_AsciiNumber, click.FloatRange):
@@ -72,16 +80,19 @@ def setting_number(key: str) -> click.ParamType[Any, Any]:
 
 
 # --- the options every job command shares ------------------------------------------------------
+# One metavar per kind of value (tests/cli/test_help.py): ENV, JOB, TYPE, URL, PATH, SECONDS, N.
+_envs = complete.env_names
 EnvOpt = Annotated[str | None, typer.Option("--env", metavar="ENV", help="Environment: test, stage or prod "
                                             "[default: $HOUSEJOBS_ENV, else the embedded sandbox].",
-                                            show_default=False)]
+                                            show_default=False, autocompletion=_envs)]
 # migrate and quota-cleanup talk to Supabase and BigQuery: there is no sandbox to fall back to.
 EnvNoSandboxOpt = Annotated[str | None, typer.Option("--env", metavar="ENV", help="Environment: test, stage or prod "
                                                      "[default: $HOUSEJOBS_ENV; this job has no sandbox: "
                                                      "without an env, its settings come from HOUSEJOBS_* "
-                                                     "variables].", show_default=False)]
-RequiredEnvOpt = Annotated[str, typer.Option("--env", help="Environment: test, stage or prod.", show_default=False)]
-ApiUrlOpt = Annotated[str | None, typer.Option("--api-url", help="Admin API base URL (overrides the "
+                                                     "variables].", show_default=False, autocompletion=_envs)]
+RequiredEnvOpt = Annotated[str, typer.Option("--env", metavar="ENV", help="Environment: test, stage or prod.",
+                                             show_default=False, autocompletion=_envs)]
+ApiUrlOpt = Annotated[str | None, typer.Option("--api-url", metavar="URL", help="Admin API base URL (overrides the "
                                                "environment's).", show_default=False)]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Make the reads, print the mutating calls; "
                                          "change nothing.")]
@@ -90,7 +101,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one J
 DeadlineOpt = Annotated[float | None, typer.Option("--deadline", metavar="SECONDS",
                                                    click_type=setting_number("deadline"),
                                                    help="Bound one API call, retries included "
-                                                   "[default: 60].", show_default=False)]
+                                                   "[default: $HOUSEJOBS_DEADLINE, else 60].", show_default=False)]
+# doctor's, and smoke's checks: a deployment check should answer well inside a CI step's patience.
+ChecksDeadlineOpt = Annotated[float | None, typer.Option(
+    "--deadline", metavar="SECONDS", click_type=setting_number("deadline"),
+    help=f"Bound each API check, retries included [default: {CHECK_DEADLINE_S:g}].", show_default=False)]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Debug logs, and a traceback on internal errors.")]
 DateOpt = Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD",
                                              help="Business date [default: today, UTC].", show_default=False)]

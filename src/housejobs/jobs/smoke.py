@@ -33,7 +33,7 @@ from typing import Any
 
 from housejobs.catalog import JobDef, load_catalog
 from housejobs.context import Context, log_status
-from housejobs.errors import HousejobsError, UsageError
+from housejobs.errors import HousejobsError, UsageError, choices_hint
 from housejobs.gcp.executions import CloudRunExecutions, job_path
 from housejobs.jobs.cloud_run import cloud_run, follow, outcome_of
 from housejobs.jobs.doctor import Checklist, run_checks
@@ -61,7 +61,7 @@ class DryRun:
 def check_only(only: str | None, catalog: Iterable[str]) -> None:
     names = sorted(catalog)
     if only is not None and only not in names:
-        raise UsageError(f"--only {only!r} is not a catalog job", hint="one of: " + ", ".join(names))
+        raise UsageError(f"--only {only!r} is not a catalog job", hint=choices_hint(only, names))
 
 
 def plan_dry_runs(catalog: dict[str, JobDef], only: str | None = None) -> list[DryRun]:
