@@ -68,14 +68,14 @@ def join_hint(message: str, hint: str | None) -> str:
 
 
 def choices_hint(word: str, choices: Iterable[str], *, see: str | None = None) -> str:
-    """The one typo hint: `did you mean 'stage'? one of: test, stage, prod`. The close names (difflib's
-    own measure, as click's) come first, when there are any; then `see` (where the names are listed, e.g.
+    """The one typo hint: `did you mean 'stage'? one of: test, stage, prod`. The closest name (difflib's
+    measure, as click's) comes first, when one is close; then `see` (where the names are listed, e.g.
     "see `housejobs --help`"), else the names themselves."""
     import difflib
 
     names = list(dict.fromkeys(choices))
-    close = difflib.get_close_matches(word, names, n=3, cutoff=0.6) if word else []
-    ask = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6) if word else []  # the closest only
+    ask = f"did you mean {close[0]!r}? " if close else ""
     return ask + (see if see is not None else "one of: " + ", ".join(names))
 
 

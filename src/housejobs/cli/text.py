@@ -97,21 +97,21 @@ def refusal_lines(message: str, hint: str | None) -> list[str]:
 
 # --- fitting lines to a terminal's width -----------------------------------------------------------------
 def flow(parts: Sequence[str], width: int, measure: Callable[[str], int]) -> list[str]:
-    """Parts joined by ` · ` in lines of at most `width` cells, broken between parts; a part wider than a
-    line is wrapped by itself (`wrap`). Continuation lines are indented."""
+    """Parts joined by ` · ` in lines of at most `width` cells, broken between parts; a part too wide for a
+    line of its own is broken between its words (`wrap`). Continuation lines are indented."""
     lines: list[str] = []
     line = ""
     for part in parts:
         joined = f"{line}{SEPARATOR}{part}" if line else part
-        if measure(joined) <= width or (not line and measure(part) <= width):
+        if measure(joined) <= width:
             line = joined
-            continue
-        if line:
+        elif line and measure(NOTE_INDENT + part) <= width:
             lines.append(line)
-        indent = NOTE_INDENT if lines else ""
-        wrapped = wrap(part, width, measure, indent=indent, hang=NOTE_INDENT)
-        lines += wrapped[:-1]
-        line = wrapped[-1]
+            line = NOTE_INDENT + part
+        else:
+            wrapped = wrap(joined, width, measure, hang=NOTE_INDENT)
+            lines += wrapped[:-1]
+            line = wrapped[-1]
     return [*lines, line] if line else lines
 
 
@@ -131,7 +131,8 @@ def wrap(text: str, width: int, measure: Callable[[str], int], *, indent: str = 
             continue
         if not bare:
             lines.append(line)
-            line = hang
+            # A word that fits the width but not after the whole indent is indented less, not cut.
+            line = hang[:max(0, width - measure(word))] if measure(word) <= width else hang
         room = max(1, width - measure(line))
         while measure(word) > room and "://" not in word:
             head = _fit(word, room, measure)
