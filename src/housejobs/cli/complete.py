@@ -67,8 +67,10 @@ def backfill_job_names(ctx: click.Context, incomplete: str) -> list[str]:
 
 
 def trigger_names(ctx: click.Context, incomplete: str) -> list[str]:
-    """The triggers of the job already typed (pause JOB --trigger …)."""
-    job = _catalog().get(str(ctx.params.get("job") or ""))
+    """The triggers of the job already typed (pause JOB --trigger …). Click parses the line leniently while
+    it completes, so the job may still be among the words it left unparsed."""
+    typed = ctx.params.get("job") or next(iter(ctx.args), "")
+    job = _catalog().get(str(typed))
     return _starting((t.name for t in job.triggers) if job is not None else (), incomplete)
 
 
