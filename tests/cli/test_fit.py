@@ -8,6 +8,7 @@ The width is the terminal's: COLUMNS from the run's environment, else the size o
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from rich.cells import cell_len
@@ -133,6 +134,28 @@ def test_an_error_outside_a_run_is_two_lines(cli: Cli) -> None:
     assert result.code == 2 and result.stdout == ""
     assert result.stderr.splitlines() == ["error: unknown environment 'stag' from --env",
                                           "hint: did you mean 'stage'? one of: test, stage, prod"]
+
+
+def test_list_jobs_env_without_google_credentials_is_refused_with_the_fix(cli: Cli, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # No credentials anywhere Google's library looks: no GOOGLE_APPLICATION_CREDENTIALS (the suite unsets it),
+    # no gcloud folder, and a metadata server that is not there (refused at once, never waited for).
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    monkeypatch.setenv("GCE_METADATA_HOST", "127.0.0.1:9")
+    monkeypatch.setenv("GCE_METADATA_IP", "127.0.0.1:9")
+    for argv in (("list-jobs", "--env", "stage"), ("list-jobs", "--env", "stage", "--json")):
+        result = cli(*argv)
+        assert result.code == 2 and result.stdout == ""
+        assert result.stderr.splitlines() == [
+            "error: Cloud Run client: no Google credentials found",
+            "hint: run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"]
+    # On a terminal the two lines wrap to its width, each under its own first word.
+    narrow = cli("list-jobs", "--env", "stage", tty=True, env={"COLUMNS": "60"})
+    assert narrow.code == 2 and narrow.stderr.splitlines() == [
+        "error: Cloud Run client: no Google credentials found",
+        "hint: run `gcloud auth application-default login` or set",
+        "      GOOGLE_APPLICATION_CREDENTIALS"]
 
 
 def test_a_run_without_a_fix_keeps_its_message_on_the_summary_line(cli: Cli, sandbox: SandboxHandle) -> None:

@@ -252,6 +252,17 @@ def test_a_job_that_is_not_provisioned_is_named(cli: Cli, world: World) -> None:
     assert_nothing_changed(world, before)
 
 
+def test_the_checks_have_doctors_deadline(cli: Cli, world: World) -> None:
+    # One deadline for a deployment check, wherever it runs: smoke's API check gives up when doctor's does.
+    world.sandbox.fault(route="/admin/orgs", error_rate=1)  # the API auth check's call answers 503
+    smoked = smoke(cli, world, "--only", "bootstrap", "--json")
+    checked = cli("doctor", "--env", "stage", "--json", env=world.env)
+    assert smoked.code == 1 and checked.code == 1
+    health = [next(c["detail"] for c in checks if c["name"] == "API auth")
+              for checks in (smoked.json()["details"]["checks"], checked.json()["checks"])]
+    assert all("deadline 10 s" in detail for detail in health), health
+
+
 # --- running executions, prod, config ---------------------------------------------------------------
 def test_an_execution_already_running_is_waited_for(cli: Cli, world: World) -> None:
     run = world.gcp.run

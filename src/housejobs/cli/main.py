@@ -173,7 +173,8 @@ def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
             message, hint = redact(message), redact(hint)
             if current.in_cloud_run:
                 return _refuse_through_the_boundary(current, argv, message, hint)
-            current.stderr.write("".join(line + "\n" for line in refusal_lines(message, hint)))
+            width = current.columns if current.stderr_tty else None
+            current.stderr.write("".join(line + "\n" for line in refusal_lines(message, hint, width)))
             return 2
         except (KeyboardInterrupt, Stopped) as exc:
             # The parsing, or a server (sandbox), was stopped: no run to summarise.
@@ -187,7 +188,8 @@ def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
         if isinstance(exc, HousejobsError):
             from housejobs.cli.text import refusal_lines
 
-            current.stderr.write("".join(line + "\n" for line in refusal_lines(exc.message, exc.hint)))
+            width = current.columns if current.stderr_tty else None
+            current.stderr.write("".join(line + "\n" for line in refusal_lines(exc.message, exc.hint, width)))
             return EXIT_CODES[exc.outcome]
         current.stderr.write(redact(f"error: internal error: {exc.__class__.__name__}") + "\n")
         return 1

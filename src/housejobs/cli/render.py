@@ -42,7 +42,8 @@ def render(run: Run, rt: Runtime) -> None:
         if run.report and run.result.document is None:
             # A report that could not read what it reports (an unknown env, a broken catalog, no Google
             # credentials): the error line, and its fix on a line of its own.
-            rt.stderr.write("".join(line + "\n" for line in refusal_lines(run.result.message, run.result.hint)))
+            width = rt.columns if rt.stderr_tty else None
+            rt.stderr.write("".join(line + "\n" for line in refusal_lines(run.result.message, run.result.hint, width)))
             rt.stderr.flush()
             return
         if not run.as_json and drawn(rt):

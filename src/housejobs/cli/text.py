@@ -89,10 +89,13 @@ def run_lines(run: Run) -> list[str]:
     return [*summary(run).lines(), *head_lines(result), *views, *tail_lines(result)]
 
 
-def refusal_lines(message: str, hint: str | None) -> list[str]:
+def refusal_lines(message: str, hint: str | None, width: int | None = None) -> list[str]:
     """An error outside any run (a usage error, a report that could not read what it reports): the error,
-    then its fix on a line of its own."""
-    return [one_line(f"error: {message}", 1000), *([one_line(f"hint: {hint}", 1000)] if hint else [])]
+    then its fix on a line of its own; on a terminal (`width`) each wrapped under its own first word."""
+    lines = [one_line(f"error: {message}", 1000), *([one_line(f"hint: {hint}", 1000)] if hint else [])]
+    if width is None:
+        return lines
+    return [out for line in lines for out in wrap(line, width, len, hang=" " * (line.index(":") + 2))]
 
 
 # --- fitting lines to a terminal's width -----------------------------------------------------------------
