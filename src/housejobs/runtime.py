@@ -95,16 +95,20 @@ class Runtime:
     @cached_property
     def columns(self) -> int:
         """The terminal's width in cells: COLUMNS from this run's environment (what shells export), else the
-        size of the terminal stdout is, else 80 (the width a terminal without a size is taken to have)."""
+        size of the terminal stdout (else stderr) is, else 80 (the width a terminal without a size is taken
+        to have). Never the process's own os.environ: a test's runtime is its own."""
         raw = self.environ.get("COLUMNS", "").strip()
         given = ascii_int(raw) if len(raw) <= 5 else None
         if given is not None and given > 0:
             return given
-        try:
-            size = os.get_terminal_size(self.stdout.fileno()).columns
-        except (AttributeError, OSError, ValueError):  # not a file, or not a terminal
-            size = 0
-        return size if size > 0 else DEFAULT_COLUMNS
+        for stream in (self.stdout, self.stderr):
+            try:
+                size = os.get_terminal_size(stream.fileno()).columns
+            except (AttributeError, OSError, ValueError):  # not a file, or not a terminal
+                continue
+            if size > 0:
+                return size
+        return DEFAULT_COLUMNS
 
     @property
     def in_cloud_run(self) -> bool:

@@ -196,4 +196,4 @@ def test_columns_give_way_widest_first_and_never_below_a_link() -> None:
                                                   ({"COLUMNS": "wide"}, 80), ({}, 80)])
 def test_the_width_is_the_runs_columns_else_the_terminals_else_80(environ: dict[str, str], columns: int) -> None:
     # A buffer is no terminal: without a usable COLUMNS the width is 80, never the test runner's terminal.
-    assert Runtime(environ=environ, stdout=io.StringIO()).columns == columns
+    assert Runtime(environ=environ, stdout=io.StringIO(), stderr=io.StringIO()).columns == columns

@@ -73,7 +73,10 @@ def render_text(history: History, env: str, *, colour: bool, columns: int | None
 def grid_lines(history: History, days: list[date], *, colour: bool, columns: int | None = None) -> list[str]:
     cells = day_cells(history)
     width = max([len(r.key) for r in history.rows] + [8]) + 2
-    per_block = DAYS_PER_BLOCK if columns is None else max(7, min(DAYS_PER_BLOCK, (columns - width) // CELL))
+    notes = max((len(f"  ({row_note(r)})") for r in history.rows if row_note(r)), default=0)
+    # On a terminal: as many days a block as fit beside the labels and the notes (a week at the least).
+    per_block = (DAYS_PER_BLOCK if columns is None
+                 else max(7, min(DAYS_PER_BLOCK, (columns - width - notes) // CELL)))
     lines: list[str] = []
     for begin in range(0, len(days), per_block):
         block = days[begin:begin + per_block]

@@ -83,12 +83,16 @@ def _summary(out: Console, found: Summary, result: JobResult, width: int) -> Non
 
 def _lines(out: Console, lines: list[str], width: int) -> None:
     """Lines of text fitted to the width, each continuation indented past the line's own indent. A line
-    that carries its own colour (history's grid) is read as ANSI, never as markup, and never broken: a grid
-    cut across lines would no longer line up."""
+    that carries its own colour (history's grid and legend) is read as ANSI, never as markup, and left to
+    rich to wrap (history sizes its grid to the width, so a grid row never needs it)."""
     for text in lines:
         text = redact(text)
-        if "\x1b[" in text or cell_len(text) <= width:
-            out.print(Text.from_ansi(text))
+        shown = Text.from_ansi(text)
+        if cell_len(shown.plain) <= width:
+            out.print(shown)
+            continue
+        if "\x1b[" in text:
+            out.print(shown, soft_wrap=False)
             continue
         indent = text[:len(text) - len(text.lstrip(" "))]
         for line in wrap(text, width, cell_len, indent=indent, hang=indent + NOTE_INDENT):
