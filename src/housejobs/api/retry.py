@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-# One deployment check's bound, retries included: doctor's checks and the same checks smoke starts with.
-CHECK_DEADLINE_S = 10.0
 IN_FLIGHT = "idempotency_in_flight"
 
 

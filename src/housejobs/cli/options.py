@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import click
 import typer
 
-from housejobs.api.retry import CHECK_DEADLINE_S
 from housejobs.cli import complete
 from housejobs.cli.app import runtime
 from housejobs.results import Run
-from housejobs.settings_table import BY_KEY, Number, ascii_float, ascii_int
+from housejobs.settings_table import BY_KEY, CHECK_DEADLINE_S, Number, ascii_float, ascii_int
 
 if TYPE_CHECKING:
     from housejobs.context import Options

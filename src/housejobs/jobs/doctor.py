@@ -21,10 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from housejobs.api.retry import CHECK_DEADLINE_S
 from housejobs.errors import ConfigError, HousejobsError, SecretError
 from housejobs.results import EXIT_CODES, Check, JobResult, Lines, Outcome
 from housejobs.results import Checklist as ChecklistView
+from housejobs.settings_table import CHECK_DEADLINE_S
 from housejobs.threads import in_thread
 
 if TYPE_CHECKING:
