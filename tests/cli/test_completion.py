@@ -144,6 +144,9 @@ CATALOG = ["migrate", "bootstrap", "org-sync-all", "quota-reset", "quota-cleanup
     (["history", "--env", "stage", "--fail-on"], "", ["missed", "failed", "cancelled"]),
     (["history", "--env", "stage", "--fail-on"], "missed,", ["missed,failed", "missed,cancelled"]),
     (["history", "--env", "stage", "--fail-on"], "missed,c", ["missed,cancelled"]),
+    (["logs"], "quota-r", ["quota-reset"]),
+    (["logs", "alerts", "--env", "stage", "--severity"], "WA", ["WARNING"]),
+    (["logs", "alerts", "--env", "stage", "--severity"], "e", ["error", "emergency"]),
 ])
 def test_values_complete(args: list[str], incomplete: str, offered: list[str]) -> None:
     assert complete(args, incomplete) == offered

@@ -90,7 +90,7 @@ def test_doctor_checklist_fits_80_columns(cli: Cli, gcp: GcpEnv, sandbox: Sandbo
     assert result.code == 0, result.stdout
     assert widest(result.stdout) <= 80, result.stdout
     checks = [line for line in result.stdout.splitlines() if line[:1] in "✓✗"]
-    assert len(checks) == 11 and all(line.startswith("✓ ") for line in checks)
+    assert len(checks) == 12 and all(line.startswith("✓ ") for line in checks)
     # A check too long for a line goes on under it, indented.
     assert any(line.startswith("  ") for line in result.stdout.splitlines())
 
@@ -126,6 +126,8 @@ def test_a_refusal_is_the_error_then_the_fix_in_every_form(cli: Cli, sandbox: Sa
     assert (doc.json()["message"], doc.json()["hint"]) == (message.strip(), hint.strip().removeprefix("hint: "))
     error = next(r for r in doc.log_records() if r["severity"] == "ERROR" and r.get("event") != "run_summary")
     assert (error["message"], error["hint"]) == (doc.json()["message"], doc.json()["hint"])
+    summary = doc.log_records()[-1]  # the run_summary a caller reads back from Cloud Logging
+    assert (summary["detail"], summary["hint"]) == (doc.json()["message"], doc.json()["hint"])
     assert sandbox.requests == 0
 
 

@@ -18,6 +18,7 @@ from tests.support.sandbox import SandboxHandle
 KINDS = {
     "ENV": {"--env"},
     "JOB": {"--job", "--only", "job"},
+    "EXECUTION": {"--execution"},
     "TYPE": {"--type", "reminder_type"},
     "URL": {"--api-url", "--bot-url"},
     "PATH": {"--dir", "--db", "--html"},
@@ -48,7 +49,7 @@ def test_every_command_is_walked() -> None:
     paths = {path for path, _, _ in commands()}
     assert {"housejobs migrate status", "housejobs config show", "housejobs quota-cleanup", "housejobs run",
             "housejobs history", "housejobs backfill", "housejobs sandbox"} <= paths
-    assert len(paths) == 24
+    assert len(paths) == 25
 
 
 @pytest.mark.parametrize("path", [path for path, _, _ in commands()])
@@ -97,6 +98,9 @@ TYPOS = [
                   "2026-11"), "utilities", "one of: utilities, rent-warning, rent-due", id="backfill-type"),
     pytest.param(("history", "--env", "stage", "--fail-on", "mised"), "missed", "one of: missed, failed, cancelled",
                  id="fail-on"),
+    pytest.param(("logs", "quota-rest", "--env", "stage"), "quota-reset", "one of: alerts,", id="logs-job"),
+    pytest.param(("logs", "alerts", "--env", "stage", "--severity", "warn"), "WARNING", "one of: DEFAULT, DEBUG,",
+                 id="severity"),
     pytest.param(("--show-completion", "bsh"), "bash", "one of: bash, zsh, fish, powershell, pwsh", id="shell"),
 ]
 

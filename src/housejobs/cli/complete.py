@@ -80,6 +80,14 @@ def reminder_types(ctx: click.Context, incomplete: str) -> list[str]:
     return _starting(REMINDER_TYPES, incomplete)
 
 
+def severities(ctx: click.Context, incomplete: str) -> list[str]:
+    """Cloud Logging's severities (logs --severity), in either case as typed."""
+    from housejobs.gcp.log_query import SEVERITIES
+
+    upper = incomplete.upper()
+    return [s if incomplete.isupper() or not incomplete else s.lower() for s in SEVERITIES if s.startswith(upper)]
+
+
 def fail_on_states(ctx: click.Context, incomplete: str) -> list[str]:
     """A comma list: the states not yet in it, after what is typed up to the last comma."""
     from housejobs.jobs.history import FAIL_ON_STATES

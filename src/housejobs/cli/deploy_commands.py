@@ -52,15 +52,19 @@ def run_command(
     follow: Annotated[str | None, typer.Option("--follow", metavar="EXECUTION", help="Follow an execution "
                                                "that already started (after Ctrl-C or --no-wait).",
                                                show_default=False)] = None,
+    no_logs: Annotated[bool, typer.Option("--no-logs", help="Do not show the execution's log lines while "
+                                          "following (they show only on a terminal).")] = False,
     yes: YesOpt = False, json: JsonOpt = False, debug: DebugOpt = False,
 ) -> Run:
     """Start JOB's Cloud Run Job (housejobs-JOB-ENV) and follow the execution to the end.
 
     Refuses (exit 2) while an execution of the job is still running, unless --allow-concurrent.
     Arguments after `--` are added to the job's catalog args for this execution, as a trigger's are
-    (the container runs `housejobs JOB [CATALOG ARGS] ARGS...`). Prints
-    the task counts, the duration and the log URI; exits 0 only if every task succeeded, 1 if any
-    failed or the execution was cancelled. Ctrl-C stops following, not the execution.
+    (the container runs `housejobs JOB [CATALOG ARGS] ARGS...`). On a terminal it shows the execution's
+    log lines as they arrive. It reports the job's own outcome (applied, duplicate, ...: the run_summary
+    of each task's last attempt, read from Cloud Logging) with its exit code; when no summary can be read
+    it says why and reports the container state (unconfirmed if it exited 0, failed if not). With
+    --no-wait the outcome is `started`. Ctrl-C stops following, not the execution.
 
     Example: housejobs run org-sync-all --env stage --tasks 4 -- --concurrency 64
     """
@@ -68,7 +72,7 @@ def run_command(
     from housejobs.jobs.cloud_run import RunRequest, check_run, run_job
 
     req = RunRequest(job, env, tasks, tuple(args) if args else None, wait=not no_wait,
-                     allow_concurrent=allow_concurrent, follow=follow)
+                     allow_concurrent=allow_concurrent, follow=follow, logs=not no_logs)
     bad_input = catalog_check(lambda names: check_run(req, names))
 
     async def job_fn(ctx: Context) -> JobResult:
@@ -234,9 +238,9 @@ def doctor(*, env: RequiredEnvOpt, json: JsonOpt = False, deadline: ChecksDeadli
 def smoke(
     *,
     env: RequiredEnvOpt,
-    only: Annotated[str | None, typer.Option("--only", metavar="JOB", help="Dry-run only this catalog job "
-                                             "(the checks still cover the whole deployment).",
-                                             show_default=False, autocompletion=complete.job_names)] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", metavar="JOB", help="Dry-run only this catalog job "
+                                                   "(repeatable; the checks still cover the whole deployment).",
+                                                   show_default=False, autocompletion=complete.job_names)] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", click_type=number(whole=True, lo=1, hi=32),
                                              metavar="N", help="Jobs dry-running at once.")] = 4,
     yes: YesOpt = False, json: JsonOpt = False, deadline: DeadlineOpt = None, debug: DebugOpt = False,
@@ -246,17 +250,19 @@ def smoke(
     per reminder type), followed to the end. Prints the checklist and one table: job, execution,
     outcome, duration, log link. An execution already running is waited for first.
 
-    Exits 0 only if every check and every dry run passed, 1 otherwise, 2 if the configuration does not
-    resolve. Prod asks for confirmation (the dry runs still start executions).
+    Green is outcome dry-run (exit 0: every check and every dry run passed, nothing changed); 1 otherwise,
+    2 if the configuration does not resolve. Prod asks for confirmation (the dry runs still start
+    executions).
 
     Example: housejobs smoke --env stage --json
     """
     from housejobs.jobs.smoke import check_only, run_smoke
 
-    bad_input = catalog_check(lambda names: check_only(only, names))
+    jobs = tuple(dict.fromkeys(only or ()))
+    bad_input = catalog_check(lambda names: check_only(jobs, names))
 
     async def job_fn(ctx: Context) -> JobResult:
-        result = await run_smoke(ctx, only=only, concurrency=concurrency)
+        result = await run_smoke(ctx, only=jobs, concurrency=concurrency)
         if json:  # the JSON document has always carried the checklist and the table as text lines too
             from housejobs.cli.text import view_lines
 

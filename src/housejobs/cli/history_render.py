@@ -2,7 +2,8 @@
 
 Pure: a History in, lines out. Each state has a glyph and (on a terminal) a colour, so the grid reads
 the same without colour. A cell shows the worst state of its day (a trigger may fire more than once a
-day); for a manual job, its runs that day.
+day); for a manual job, its runs that day (not its dry runs: they changed nothing). The columns are UTC
+dates, so every time printed says UTC first; a trigger in another zone adds its own wall-clock time.
 """
 
 from __future__ import annotations
@@ -13,13 +14,21 @@ from typing import Any
 
 from housejobs.gcp.records import CANCELLED, FAILED, PAUSED, RUNNING, SUCCEEDED
 from housejobs.jobs.period_rules import rule_for
-from housejobs.jobs.slots import MISSED, PENDING, History, Row, Run, Slot
+from housejobs.jobs.slots import MISSED, PENDING, UPCOMING, History, Row, Run, Slot, scheduled_text
 
-GLYPHS = {SUCCEEDED: "✓", FAILED: "✗", CANCELLED: "⊘", MISSED: "○", RUNNING: "▸", PENDING: "◌"}
+# A succeeded execution whose job said it changed nothing (duplicate, skipped, dry-run) is drawn apart from
+# one that applied (or whose summary was not read: Cloud Run's word only).
+UNCHANGED = "unchanged"
+NO_CHANGE = frozenset({"duplicate", "skipped", "dry-run"})
+GLYPHS = {SUCCEEDED: "✓", UNCHANGED: "=", FAILED: "✗", CANCELLED: "⊘", MISSED: "○", RUNNING: "▸", PENDING: "◌",
+          UPCOMING: "◇"}
 NOTHING = "·"
-COLOURS = {SUCCEEDED: "32", FAILED: "31", CANCELLED: "33", MISSED: "35", RUNNING: "36", PENDING: "2"}
+COLOURS = {SUCCEEDED: "32", UNCHANGED: "2;32", FAILED: "31", CANCELLED: "33", MISSED: "35", RUNNING: "36",
+           PENDING: "2", UPCOMING: "34"}
 NOTHING_COLOUR = "2"
-WORST_FIRST = (MISSED, FAILED, CANCELLED, RUNNING, PENDING, SUCCEEDED)
+WORST_FIRST = (MISSED, FAILED, CANCELLED, RUNNING, PENDING, UPCOMING, SUCCEEDED, UNCHANGED)
+LEGEND = (SUCCEEDED, UNCHANGED, FAILED, CANCELLED, MISSED, RUNNING, PENDING, UPCOMING)
+LEGEND_WORDS = {SUCCEEDED: "succeeded (applied)", UNCHANGED: "succeeded, changed nothing (duplicate, skipped)"}
 PROBLEMS = (MISSED, FAILED, CANCELLED)
 CELL = 3  # "26 " over "✓  "
 DAYS_PER_BLOCK = 31
@@ -44,13 +53,18 @@ def day_cells(history: History) -> dict[str, dict[date, list[Slot | Run]]]:
         cells[slot.row].setdefault(slot.scheduled.astimezone(UTC).date(), []).append(slot)
     for run in history.runs:
         at = run.execution.at
-        if run.row in manual and at is not None:
+        if run.row in manual and at is not None and not run.dry_run:
             cells[run.row].setdefault(at.astimezone(UTC).date(), []).append(run)
     return cells
 
 
 def state_of(item: Slot | Run) -> str:
-    return item.state if isinstance(item, Slot) else item.execution.state
+    """What a cell shows of a slot or run: its state, `unchanged` for a success the job says changed nothing."""
+    state = item.state if isinstance(item, Slot) else item.execution.state
+    e = item.execution
+    if state == SUCCEEDED and e is not None and e.outcome in NO_CHANGE:
+        return UNCHANGED
+    return state
 
 
 def _paint(text: str, state: str | None, colour: bool) -> str:
@@ -78,6 +92,7 @@ def grid_lines(history: History, days: list[date], *, colour: bool, columns: int
     per_block = (DAYS_PER_BLOCK if columns is None
                  else max(7, min(DAYS_PER_BLOCK, (columns - width - notes) // CELL)))
     lines: list[str] = []
+    last = (len(days) - 1) // per_block * per_block
     for begin in range(0, len(days), per_block):
         block = days[begin:begin + per_block]
         months = [" "] * (len(block) * CELL)
@@ -92,10 +107,9 @@ def grid_lines(history: History, days: list[date], *, colour: bool, columns: int
                 state = worst(state_of(item) for item in cells[row.key].get(day, []))
                 glyph = GLYPHS[state] if state else NOTHING
                 out.append(_paint(glyph, state, colour) + " " * (CELL - 1))
-            note = row_note(row)
+            note = row_note(row) if begin == last else ""  # once, beside today's block: it says what is now
             lines.append(row.key.ljust(width) + "".join(out).rstrip() + (f"  ({note})" if note else ""))
-    legend = "  ".join(f"{_paint(GLYPHS[s], s, colour)} {s}" for s in (SUCCEEDED, FAILED, CANCELLED, MISSED,
-                                                                        RUNNING, PENDING))
+    legend = "  ".join(f"{_paint(GLYPHS[s], s, colour)} {LEGEND_WORDS.get(s, s)}" for s in LEGEND)
     lines.append(f"{legend}  {NOTHING} nothing scheduled")
     return lines
 
@@ -106,7 +120,7 @@ def row_note(row: Row) -> str:
 
 
 def when(slot: Slot) -> str:
-    return slot.local.strftime("%Y-%m-%d %H:%M %Z")
+    return scheduled_text(slot.scheduled, slot.time_zone)
 
 
 def execution_text(run_state: str, name: str, tasks: tuple[int, int], failure: str, duration: float | None,
@@ -125,20 +139,21 @@ def problem_lines(history: History, env: str) -> list[str]:
     bad = history.with_state(PROBLEMS)
     if not bad:
         return ["no missed, failed or cancelled slots"]
-    width = max(len(s.row) for s in bad)
+    width, time_width = max(len(s.row) for s in bad), max(len(when(s)) for s in bad)
     lines = [f"missed, failed and cancelled slots ({len(bad)}):"]
     for slot in bad:
-        line = f"  {when(slot):<22} {slot.row:<{width}}  period {slot.period or '—':<10}  {slot.label}"
+        line = f"  {when(slot):<{time_width}}  {slot.row:<{width}}  period {slot.period or '—':<10}  {slot.label}"
         e = slot.execution
         if e is not None:
             line += "  " + execution_text(e.state, e.id, (e.succeeded, e.task_count), e.failure, e.duration_s,
                                           e.log_uri)
         lines.append(line)
+    days = len(days_of(history))  # the window the hint must look at again to find these slots
     for job, trigger in dict.fromkeys((s.job, s.trigger) for s in bad):
         rule = rule_for(job)
         if rule is not None and rule.backfillable:
             kind = f" --type {trigger}" if job == "reminder" else ""
-            lines.append(f"  backfill: housejobs backfill {job}{kind} --env {env} --missed")
+            lines.append(f"  backfill: housejobs backfill {job}{kind} --env {env} --missed --days {days}")
     return lines
 
 
@@ -146,14 +161,16 @@ def run_lines(history: History) -> list[str]:
     if not history.runs:
         return []
     width = max(len(r.row) for r in history.runs)
-    lines = [f"manual runs ({len(history.runs)}):"]
+    dry = sum(r.dry_run for r in history.runs)
+    lines = [f"manual runs ({len(history.runs)}" + (f", {dry} of them dry runs" if dry else "") + "):"]
     for run in history.runs:
         e = run.execution
         at = e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if e.at else "—"
         period = f"period {run.period}" if run.period else ""
-        lines.append(f"  {at:<22} {run.row:<{width}}  {period:<17}  {e.state:<9}  "
-                     + execution_text(e.state, e.id, (e.succeeded, e.task_count), e.failure, e.duration_s,
-                                      e.log_uri))
+        said = f"{e.state} ({e.outcome})" if e.outcome else e.state
+        text = execution_text(e.state, e.id, (e.succeeded, e.task_count), e.failure, e.duration_s, e.log_uri)
+        lines.append(f"  {at:<22} {run.row:<{width}}  {period:<17}  {said:<9}  "
+                     + ("dry run · " if run.dry_run else "") + text)
     return lines
 
 

@@ -19,28 +19,33 @@ if counted as passed, untested) for a reason that says nothing about the deploym
 deploy the point is to try the new image on every job. Dry runs of one job run one after another, so
 they never wait for each other.
 
-The result is `applied` (exit 0) only if every check and every dry run passed, `failed` (1) otherwise,
-`refused` (2) when the configuration does not resolve; its details carry the checks and the rows as
-data, and its views (the checklist, then one table) are what cli/render.py draws of them.
+A dry run passes when the job itself says so: every task's `run_summary` (read from Cloud Logging,
+jobs/summaries.py) combines to `dry-run`. A container that exited 0 with another word (`refused` for a
+wrong key, say) or with no summary found is red, whatever Cloud Run's state says.
+
+The result is `dry-run` (exit 0) only if every check and every dry run passed — what the outcome table
+says of a run that changed nothing, which is what a green smoke proves; `applied` would claim work was
+done — `failed` (1) otherwise, `refused` (2) when the configuration does not resolve; its details carry
+the checks and the rows as data, and its views (the checklist, then one table) are what cli/render.py draws of them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from housejobs.catalog import JobDef, load_catalog
 from housejobs.context import Context, log_status
 from housejobs.errors import HousejobsError, UsageError, choices_hint
-from housejobs.gcp.executions import CloudRunExecutions, job_path
-from housejobs.jobs.cloud_run import cloud_run, follow, outcome_of
+from housejobs.gcp.executions import CloudRunExecutions
+from housejobs.jobs.cloud_run import CloudRunJobs, finish, follow, project_region
 from housejobs.jobs.doctor import Checklist, run_checks
+from housejobs.jobs.registry import DRY_RUN_FLAG
 from housejobs.results import Checklist as ChecklistView
 from housejobs.results import JobResult, Outcome, Table, View
 
-DRY_RUN = "--dry-run"
 DEFAULT_CONCURRENCY = 4
 
 
@@ -55,20 +60,22 @@ class DryRun:
         return self.job if self.trigger is None else f"{self.job} ({self.trigger})"
 
     def args(self, job: JobDef) -> list[str]:
-        return job.container_args((*self.extra, DRY_RUN))
+        return job.container_args((*self.extra, DRY_RUN_FLAG))
 
 
-def check_only(only: str | None, catalog: Iterable[str]) -> None:
+def check_only(only: Collection[str], catalog: Iterable[str]) -> None:
     names = sorted(catalog)
-    if only is not None and only not in names:
-        raise UsageError(f"--only {only!r} is not a catalog job", hint=choices_hint(only, names))
+    for name in only:
+        if name not in names:
+            raise UsageError(f"--only {name!r} is not a catalog job", hint=choices_hint(name, names))
 
 
-def plan_dry_runs(catalog: dict[str, JobDef], only: str | None = None) -> list[DryRun]:
-    """One dry run per distinct set of trigger args (a job without trigger args: one)."""
+def plan_dry_runs(catalog: dict[str, JobDef], only: Collection[str] = ()) -> list[DryRun]:
+    """One dry run per distinct set of trigger args (a job without trigger args: one), of every catalog
+    job or of those in `only`, in catalog order."""
     out: list[DryRun] = []
     for job in catalog.values():
-        if only is not None and job.name != only:
+        if only and job.name not in only:
             continue
         variants: dict[tuple[str, ...], str] = {}
         for trigger in job.triggers:
@@ -86,7 +93,8 @@ class Row:
     job: str
     args: list[str]
     execution: str = ""  # the execution id, once started
-    outcome: str = "not run"  # succeeded / failed / cancelled from the execution, else refused / interrupted
+    outcome: str = "not run"  # the job's own (dry-run when it passed), else why not: refused, interrupted ...
+    state: str = ""  # the execution's, as Cloud Run reports it
     duration_s: float | None = None
     log_uri: str = ""
     message: str = ""
@@ -94,15 +102,15 @@ class Row:
 
     @property
     def passed(self) -> bool:
-        return self.outcome == "succeeded"
+        return self.outcome == Outcome.DRY_RUN.value
 
     def as_dict(self) -> dict[str, Any]:
         return {"job": self.job, "label": self.label, "args": self.args, "execution": self.execution,
-                "outcome": self.outcome, "passed": self.passed, "duration_s": self.duration_s,
+                "outcome": self.outcome, "state": self.state, "passed": self.passed, "duration_s": self.duration_s,
                 "log_uri": self.log_uri, "message": self.message, "waited_for": self.waited_for}
 
 
-async def run_smoke(ctx: Context, *, only: str | None = None, concurrency: int = DEFAULT_CONCURRENCY) -> JobResult:
+async def run_smoke(ctx: Context, *, only: Collection[str] = (), concurrency: int = DEFAULT_CONCURRENCY) -> JobResult:
     if not ctx.env:
         raise UsageError("smoke needs an environment", hint="pass --env test, stage or prod")
     if concurrency < 1:
@@ -114,23 +122,25 @@ async def run_smoke(ctx: Context, *, only: str | None = None, concurrency: int =
                          views=[ChecklistView(tuple(checklist.checks))])
     catalog = load_catalog(ctx.settings.jobs_dir)
     check_only(only, catalog)
-    executions, project, region = cloud_run(ctx, "smoke")
+    project_region(ctx, "smoke")  # a missing project or region refuses the smoke, not each row
+    jobs = CloudRunJobs(ctx)
     by_job: dict[str, list[DryRun]] = {}
     for dry in plan_dry_runs(catalog, only):
         by_job.setdefault(dry.job, []).append(dry)
     gate = asyncio.Semaphore(concurrency)
     batches = await asyncio.gather(*(
-        _job_dry_runs(ctx, executions, job_path(project, region, job, ctx.env), catalog[job], runs, gate)
+        _job_dry_runs(ctx, jobs, catalog[job], runs, gate)
         for job, runs in by_job.items()))
     return _result(ctx, checklist, [row for batch in batches for row in batch])
 
 
-async def _job_dry_runs(ctx: Context, executions: CloudRunExecutions, job_name: str, job: JobDef,
-                        runs: list[DryRun], gate: asyncio.Semaphore) -> list[Row]:
+async def _job_dry_runs(ctx: Context, jobs: CloudRunJobs, job: JobDef, runs: list[DryRun],
+                        gate: asyncio.Semaphore) -> list[Row]:
     rows = [Row(dry.label, dry.job, dry.args(job)) for dry in runs]
     async with gate:
         try:
-            waited = await _wait_for_running(ctx, executions, job_name)
+            job_name = jobs.job_name(job.name, ctx.env or "")
+            waited = await _wait_for_running(ctx, jobs.executions, job_name)
         except HousejobsError as exc:  # not provisioned, no permission: every row of the job says so
             for row in rows:
                 row.outcome, row.message = exc.outcome.value, exc.line()
@@ -141,7 +151,7 @@ async def _job_dry_runs(ctx: Context, executions: CloudRunExecutions, job_name: 
         for row in rows:
             if ctx.stop_event.is_set():
                 return _interrupted(rows)
-            await _dry_run(ctx, executions, job_name, row)
+            await _dry_run(ctx, jobs, job_name, row)
     return rows
 
 
@@ -159,9 +169,9 @@ async def _wait_for_running(ctx: Context, executions: CloudRunExecutions, job_na
     return waited
 
 
-async def _dry_run(ctx: Context, executions: CloudRunExecutions, job_name: str, row: Row) -> None:
+async def _dry_run(ctx: Context, jobs: CloudRunJobs, job_name: str, row: Row) -> None:
     try:
-        status = await executions.start(job_name, args=row.args, tasks=None)
+        status = await jobs.executions.start(job_name, args=row.args, tasks=None)
     except HousejobsError as exc:
         row.outcome, row.message = exc.outcome.value, exc.line()
         return
@@ -170,20 +180,21 @@ async def _dry_run(ctx: Context, executions: CloudRunExecutions, job_name: str, 
                     args=row.args)
     try:
         with log_status(ctx, status.id) as show:
-            final = await follow(ctx, executions, status, show)
+            final = await follow(ctx, jobs.executions, status, show)
+            if final is None:
+                row.outcome, row.message = "interrupted", f"stopped following {status.id}; the execution keeps running"
+                return
+            result = await finish(ctx, jobs, final, {}, show, log_link=False)  # the table has a column for it
     except HousejobsError as exc:  # reads gave up: the execution's end is unknown
         row.outcome, row.message = exc.outcome.value, exc.line()
         return
-    if final is None:
-        row.outcome, row.message = "interrupted", f"stopped following {status.id}; the execution keeps running"
-        return
-    result = outcome_of(final, {}, log_link=False)  # the table has a column for it
-    row.outcome, row.duration_s = final.state, final.duration_s()
+    row.outcome, row.state, row.duration_s = result.outcome.value, final.state, final.duration_s()
     row.log_uri = final.log_uri or row.log_uri
     if not row.passed:
-        row.message = result.message
+        row.message = (result.message if result.details.get("outcome_from") == "container"
+                       else f"the job said {row.outcome}, not dry-run: {result.message}")
     ctx.logger.log("INFO" if row.passed else "ERROR", f"{row.label}: {row.outcome}", event="smoke_dry_run",
-                   execution=status.name, outcome=row.outcome, duration_s=row.duration_s)
+                   execution=status.name, outcome=row.outcome, state=row.state, duration_s=row.duration_s)
 
 
 def _interrupted(rows: list[Row]) -> list[Row]:
@@ -213,6 +224,6 @@ def _result(ctx: Context, checklist: Checklist, rows: list[Row]) -> JobResult:
     if ctx.stop_event.is_set():
         return JobResult(Outcome.INTERRUPTED, message, counts, details, failures=failures, signal=ctx.stop_signal,
                          views=views)
-    outcome = Outcome.FAILED if failures else Outcome.APPLIED
+    outcome = Outcome.FAILED if failures else Outcome.DRY_RUN
     return JobResult(outcome, message, counts, details, failures=failures, views=views)
 
