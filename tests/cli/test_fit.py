@@ -23,6 +23,7 @@ from tests.support.sandbox import SandboxHandle
 
 DATE = "2026-11-24"
 NARROW = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "xterm-256color"}  # an 80-column terminal, in process
+PLAIN = ("FORCE_COLOR",)  # off a terminal, plain text: unless the test's own shell forces colour
 
 
 def widest(text: str) -> int:
@@ -106,7 +107,7 @@ def test_plan_fits_80_columns(cli: Cli, gcp: GcpEnv) -> None:
 
 def test_off_a_terminal_lines_are_whole(cli: Cli, sandbox: SandboxHandle) -> None:
     # A pipe or a file gets every line whole, whatever COLUMNS says: scripts and Cloud Logging read them.
-    listed = cli("list-jobs", env={"COLUMNS": "80"}).stdout.splitlines()
+    listed = cli("list-jobs", env={"COLUMNS": "80"}, unset=PLAIN).stdout.splitlines()
     assert widest("\n".join(listed)) > 80
     reminder = next(line for line in listed if line.startswith("reminder "))
     assert reminder.endswith("bot runtime POST /jobs/reminder/{utilities,rent-warning,rent-due}")
@@ -115,7 +116,7 @@ def test_off_a_terminal_lines_are_whole(cli: Cli, sandbox: SandboxHandle) -> Non
 # --- refusals: one sentence, then the fix ---------------------------------------------------------------
 def test_a_refusal_is_the_error_then_the_fix_in_every_form(cli: Cli, sandbox: SandboxHandle) -> None:
     argv = ("quota-reset", "--env", "prod", "--api-url", sandbox.url, "--date", DATE)
-    plain = cli(*argv)
+    plain = cli(*argv, unset=PLAIN)
     assert plain.code == 2
     head, message, hint = plain.stdout.splitlines()[:3]
     assert head.startswith("quota-reset · target: ") and head.endswith(" ms") and "(" not in head
@@ -147,7 +148,7 @@ def test_list_jobs_env_without_google_credentials_is_refused_with_the_fix(cli: C
     monkeypatch.setenv("GCE_METADATA_HOST", "127.0.0.1:9")
     monkeypatch.setenv("GCE_METADATA_IP", "127.0.0.1:9")
     for argv in (("list-jobs", "--env", "stage"), ("list-jobs", "--env", "stage", "--json")):
-        result = cli(*argv)
+        result = cli(*argv, unset=PLAIN)
         assert result.code == 2 and result.stdout == ""
         assert result.stderr.splitlines() == [
             "error: Cloud Run client: no Google credentials found",
@@ -163,7 +164,7 @@ def test_list_jobs_env_without_google_credentials_is_refused_with_the_fix(cli: C
 def test_a_run_without_a_fix_keeps_its_message_on_the_summary_line(cli: Cli, sandbox: SandboxHandle) -> None:
     result = cli("quota-reset", "--api-url", sandbox.url, "--date", DATE, "--json")
     assert result.json()["hint"] is None  # a key every run document has, null without a fix
-    plain = cli("quota-reset", "--api-url", sandbox.url, "--date", DATE).stdout.splitlines()
+    plain = cli("quota-reset", "--api-url", sandbox.url, "--date", DATE, unset=PLAIN).stdout.splitlines()
     assert " · outcome: duplicate (already applied for 2026-11-24) · " in plain[0]
 
 

@@ -107,7 +107,7 @@ TYPOS = [
 
 @pytest.mark.parametrize(("argv", "meant", "listed"), TYPOS)
 def test_every_typo_gets_the_same_hint(cli: Cli, argv: tuple[str, ...], meant: str, listed: str) -> None:
-    result = cli(*argv, env=GCP)
+    result = cli(*argv, env=GCP, unset=("FORCE_COLOR",))  # plain lines, whatever the test's shell forces
     assert result.code == 2, result.stdout + result.stderr
     said = result.stdout + result.stderr
     hints = [line.strip() for line in said.splitlines() if line.strip().startswith("hint: ")]
@@ -118,6 +118,7 @@ def test_every_typo_gets_the_same_hint(cli: Cli, argv: tuple[str, ...], meant: s
 
 
 def test_a_hint_is_never_a_parenthesis_inside_a_parenthesis(cli: Cli, sandbox: SandboxHandle) -> None:
-    result = cli("quota-reset", "--env", "prod", "--api-url", sandbox.url, "--date", "2026-11-24")
+    result = cli("quota-reset", "--env", "prod", "--api-url", sandbox.url, "--date", "2026-11-24",
+                 unset=("FORCE_COLOR",))
     assert result.code == 2
     assert not re.search(r"\([^()]*\(", result.stdout), result.stdout
