@@ -345,6 +345,33 @@ def test_read_retries_wait_by_the_one_backoff_formula(run: CloudRunFake) -> None
     assert all(0 <= wait <= top for wait, top in zip(clock.sleeps, ceilings, strict=True))
 
 
+def test_read_retries_stop_before_a_wait_past_the_deadline(run: CloudRunFake) -> None:
+    """With attempts to spare, the reads give up at the deadline: before the wait that would cross it, and
+    with the same words as when the attempts run out."""
+    import asyncio
+    import random
+
+    from housejobs.api.retry import RetryPolicy, backoff
+    from housejobs.errors import ApiUnavailable
+    from housejobs.gcp.executions import CloudRunExecutions
+    from housejobs.settings import Settings, Value
+
+    policy = RetryPolicy(max_attempts=50, deadline=3.0, base_wait=1.0, max_wait=1.0)
+    clock = FakeClock()
+    settings = Settings({"run_api_endpoint": Value(run.endpoint, "test")})
+    reader = CloudRunExecutions(settings, clock=clock, policy=policy, rng=random.Random(3))
+    run.fail_next("UNAVAILABLE", method="GET", path_contains="/executions", times=50)
+    with pytest.raises(ApiUnavailable) as info:
+        asyncio.run(reader.running(f"{PARENT}/jobs/housejobs-bootstrap-test"))
+    replay, waits = random.Random(3), []
+    while sum(waits) + (wait := backoff(len(waits) + 1, policy, replay)) < policy.deadline:
+        waits.append(wait)
+    assert clock.sleeps == waits and len(waits) < policy.max_attempts - 1
+    attempts = len(waits) + 1
+    assert info.value.attempts == attempts and info.value.status == 503
+    assert info.value.message.endswith(f" (gave up after {attempts} attempts in {sum(waits):.1f} s)")
+
+
 def test_transient_errors_give_up_with_exit_1(cli: Cli, run: CloudRunFake) -> None:
     run.fail_next("UNAVAILABLE", method="GET", path_contains="/executions/", times=50)
     result = cli("run", "bootstrap", "--env", "test", env=gcp(run))

@@ -7,7 +7,7 @@ is imported only inside functions. Errors leave this module as one readable line
     NotFound (404)                         refused (2)  ConfigError / UsageError, with the fix as a hint
     PermissionDenied, Unauthenticated,     refused (2)  ApiAuthError: names the resource and the role
       missing or unusable credentials
-    transient (408, 425, 429, 5xx,         retried on reads (api/retry.py's backoff, bounded by the run's
+    transient (408, 425, 429, 5xx,         retried on reads (api/retry.py's loop, bounded by the run's
       connection errors, timeouts)         max attempts and deadline), then ApiUnavailable (1)
     anything else (400, 409 conflict ...)  failed (1)   ApiStatusError
 
