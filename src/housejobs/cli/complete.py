@@ -1,8 +1,9 @@
 """Shell completion of option and argument values: env names, job names, reminder types, --fail-on states.
 
 Click calls these through the `_HOUSEJOBS_COMPLETE` protocol (the script `--show-completion` prints) with
-the words typed so far; each returns the values that start with the word being completed. They are given
-to Typer as `autocompletion=`, which finds their two parameters by name (`ctx`, `incomplete`). They read the
+the words typed so far; each returns the values that start with the word being completed. `attach` puts
+them on the click tree once it is built, by parameter name (Typer's own `autocompletion=` inspects each
+function's signature for every parameter it is given to: ~7 ms more on every `--help`). They read the
 catalog and environments.toml the run would read (the runtime's HOUSEJOBS_JOBS_DIR, else the checkout or
 the packaged copy), and fall back to the built-in names when those cannot be read: completion never fails
 and never prints an error. Everything is imported inside the functions, so `--help` pays nothing for them.
@@ -10,7 +11,7 @@ and never prints an error. Everything is imported inside the functions, so `--he
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import click
@@ -96,3 +97,34 @@ def fail_on_states(ctx: click.Context, incomplete: str) -> list[str]:
     taken = set(done.split(",")) if done else set()
     prefix = f"{done}," if done else ""
     return [prefix + s for s in FAIL_ON_STATES if s not in taken and s.startswith(last)]
+
+
+Completer = Callable[[click.Context, str], list[str]]
+# Which values each parameter takes, by its name; a command whose parameter takes other values says so.
+BY_NAME: dict[str, Completer] = {"env": env_names, "job": job_names, "only": job_names,
+                                 "reminder_type": reminder_types, "trigger": trigger_names,
+                                 "fail_on": fail_on_states, "severity": severities}
+BY_COMMAND: dict[tuple[str, str], Completer] = {("backfill", "job"): backfill_job_names,
+                                                ("pause", "job"): triggered_job_names,
+                                                ("resume", "job"): triggered_job_names}
+
+
+def attach(command: click.Command) -> None:
+    """Give every parameter of the tree its values' completion (click's `shell_complete`, set as Typer sets
+    its own: on the parameter once it is made)."""
+    for param in command.params:
+        found = BY_COMMAND.get((command.name or "", param.name or "")) or BY_NAME.get(param.name or "")
+        if found is not None:
+            param._custom_shell_complete = _items(found)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            attach(sub)
+
+
+def _items(fn: Completer) -> Callable[[click.Context, click.Parameter, str], list[Any]]:
+    def shell_complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(value) for value in fn(ctx, incomplete or "")]
+
+    return shell_complete

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from housejobs.cli import complete
 from housejobs.cli.app import app
 from housejobs.cli.options import (
     ChecksDeadlineOpt,
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
 @app.command("run")
 def run_command(
     job: Annotated[str, typer.Argument(metavar="JOB", help="A catalog job (see `housejobs list-jobs`).",
-                                       show_default=False, autocompletion=complete.job_names)],
+                                       show_default=False)],
     args: Annotated[list[str] | None, typer.Argument(metavar="[-- ARGS...]", help="The job's arguments for "
                                                      "this execution, after `--`.", show_default=False)] = None,
     *,
@@ -115,8 +114,7 @@ def list_jobs(
     json: JsonOpt = False,
     env: Annotated[str | None, typer.Option("--env", metavar="ENV", help="Also read this environment (test, stage "
                                             "or prod): each job's state (in sync / drift / missing), its "
-                                            "triggers' state, and its last execution.", show_default=False,
-                                            autocompletion=complete.env_names)] = None,
+                                            "triggers' state, and its last execution.", show_default=False)] = None,
 ) -> Run:
     """List the job catalog: name, kind, schedule and what each calls. Needs no cloud access.
 
@@ -142,8 +140,7 @@ def create_all_jobs(
     env: RequiredEnvOpt,
     plan: Annotated[bool, typer.Option("--plan", help="Print the plan; change nothing.")] = False,
     only: Annotated[str | None, typer.Option("--only", metavar="JOB", help="Only this catalog job and its "
-                                             "triggers.", show_default=False,
-                                             autocompletion=complete.job_names)] = None,
+                                             "triggers.", show_default=False)] = None,
     prune: Annotated[bool, typer.Option("--prune", help="Also delete this env's housejobs jobs and triggers "
                                         "that are no longer in the catalog.")] = False,
     image: Annotated[str | None, typer.Option("--image", metavar="IMAGE", help="Pin this image (best by "
@@ -178,10 +175,8 @@ def create_all_jobs(
 
 
 TriggerOpt = Annotated[str | None, typer.Option("--trigger", metavar="NAME", help="Only this trigger of the "
-                                                "job [default: all of them].", show_default=False,
-                                                autocompletion=complete.trigger_names)]
-TriggeredJobArg = Annotated[str, typer.Argument(metavar="JOB", help="A catalog job with triggers.",
-                                                autocompletion=complete.triggered_job_names)]
+                                                "job [default: all of them].", show_default=False)]
+TriggeredJobArg = Annotated[str, typer.Argument(metavar="JOB", help="A catalog job with triggers.")]
 
 
 def _pause_or_resume(job_name: str, trigger: str | None, pause: bool, env: str, yes: bool, json: bool,
@@ -240,7 +235,7 @@ def smoke(
     env: RequiredEnvOpt,
     only: Annotated[list[str] | None, typer.Option("--only", metavar="JOB", help="Dry-run only this catalog job "
                                                    "(repeatable; the checks still cover the whole deployment).",
-                                                   show_default=False, autocompletion=complete.job_names)] = None,
+                                                   show_default=False)] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", click_type=number(whole=True, lo=1, hi=32),
                                              metavar="N", help="Jobs dry-running at once.")] = 4,
     yes: YesOpt = False, json: JsonOpt = False, deadline: DeadlineOpt = None, debug: DebugOpt = False,

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from housejobs.cli import complete
 from housejobs.cli.app import app, runtime
 from housejobs.cli.options import (
     ApiUrlOpt,
@@ -42,12 +41,10 @@ def history(
     env: RequiredEnvOpt,
     days: DaysOpt = 30,
     job: Annotated[list[str] | None, typer.Option("--job", metavar="JOB", help="Only this job (repeatable) "
-                                                  "[default: every catalog job].", show_default=False,
-                                                  autocompletion=complete.job_names)] = None,
+                                                  "[default: every catalog job].", show_default=False)] = None,
     fail_on: Annotated[str | None, typer.Option("--fail-on", metavar="STATES", help="Exit 1 if any slot is in "
                                                 "one of these states: a comma list of missed, failed, "
-                                                "cancelled.", show_default=False,
-                                                autocompletion=complete.fail_on_states)] = None,
+                                                "cancelled.", show_default=False)] = None,
     html: Annotated[str | None, typer.Option("--html", metavar="PATH", help="Also write the history as one "
                                              "self-contained HTML page.", show_default=False)] = None,
     json: JsonOpt = False, debug: DebugOpt = False,
@@ -91,14 +88,12 @@ def history(
 @app.command("backfill")
 def backfill(
     job: Annotated[str, typer.Argument(metavar="JOB", help="quota-reset, stale-cleanup, alerts, quota-monthly, "
-                                       "reminder (with --type) or org-sync-all.", show_default=False,
-                                       autocompletion=complete.backfill_job_names)],
+                                       "reminder (with --type) or org-sync-all.", show_default=False)],
     *,
     env: RequiredEnvOpt,
     reminder_type: Annotated[str | None, typer.Option("--type", metavar="TYPE", help="The reminder's type: "
                                                       "utilities, rent-warning or rent-due.",
-                                                      show_default=False,
-                                                      autocompletion=complete.reminder_types)] = None,
+                                                      show_default=False)] = None,
     first: Annotated[str | None, typer.Option("--from", metavar="PERIOD", help="First period (YYYY-MM-DD, or "
                                               "YYYY-MM for quota-monthly and reminder).",
                                               show_default=False)] = None,

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from housejobs.cli import complete
 from housejobs.cli.app import app, runtime
 from housejobs.cli.options import (
     ApiUrlOpt,
@@ -152,7 +151,7 @@ def quota_cleanup(
 @app.command("reminder")
 def reminder(
     reminder_type: Annotated[str, typer.Argument(metavar="TYPE", help="utilities, rent-warning or rent-due.",
-                                                 show_default=False, autocompletion=complete.reminder_types)],
+                                                 show_default=False)],
     *,
     period: Annotated[str | None, typer.Option("--period", metavar="YYYY-MM",
                                                help="Billing month [default: this month in the household's "

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from housejobs.cli import complete
 from housejobs.cli.app import app, runtime
 from housejobs.cli.options import DebugOpt, JsonOpt, RequiredEnvOpt, catalog_check, number, options, refusing, run
 from housejobs.results import Run
@@ -25,8 +24,7 @@ if TYPE_CHECKING:
 
 @app.command("logs")
 def logs(
-    job: Annotated[str, typer.Argument(metavar="JOB", help="A catalog job.", show_default=False,
-                                       autocompletion=complete.job_names)],
+    job: Annotated[str, typer.Argument(metavar="JOB", help="A catalog job.", show_default=False)],
     *,
     env: RequiredEnvOpt,
     execution: Annotated[str | None, typer.Option("--execution", metavar="EXECUTION", help="This execution "
@@ -37,7 +35,7 @@ def logs(
                                              help="Only task N's lines.", show_default=False)] = None,
     severity: Annotated[str | None, typer.Option("--severity", metavar="LEVEL", help="Only lines at this "
                                                  "severity or above (INFO, WARNING, ERROR ...).",
-                                                 show_default=False, autocompletion=complete.severities)] = None,
+                                                 show_default=False)] = None,
     since: Annotated[str | None, typer.Option("--since", metavar="DURATION|TIME", help="Only lines from then "
                                               "on: 10m, 2h, 1d or 2026-11-24T10:00:00Z.",
                                               show_default=False)] = None,

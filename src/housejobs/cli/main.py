@@ -61,9 +61,12 @@ def _root(
 @functools.cache
 def _command() -> Any:
     """The click command tree, built once per process (typer rebuilds it on every call, ~35 ms)."""
+    from housejobs.cli.complete import attach
+
     command = typer.main.get_command(app)
     command.params = [_completion_option(p) if p.name in ("install_completion", "show_completion") else p
                       for p in command.params]
+    attach(command)  # the values of --env, job names, reminder types ... complete too
     return command
 
 

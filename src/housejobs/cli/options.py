@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import click
 import typer
 
-from housejobs.cli import complete
 from housejobs.cli.app import runtime
 from housejobs.results import Run
 from housejobs.settings_table import BY_KEY, CHECK_DEADLINE_S, Number, ascii_float, ascii_int
@@ -79,18 +78,18 @@ def setting_number(key: str) -> click.ParamType[Any, Any]:
 
 
 # --- the options every job command shares ------------------------------------------------------
-# One metavar per kind of value (tests/cli/test_help.py): ENV, JOB, TYPE, URL, PATH, SECONDS, N.
-_envs = complete.env_names
+# One metavar per kind of value (tests/cli/test_help.py): ENV, JOB, TYPE, URL, PATH, SECONDS, N. The values
+# complete in a shell by the parameter's name (cli/complete.py).
 EnvOpt = Annotated[str | None, typer.Option("--env", metavar="ENV", help="Environment: test, stage or prod "
                                             "[default: $HOUSEJOBS_ENV, else the embedded sandbox].",
-                                            show_default=False, autocompletion=_envs)]
+                                            show_default=False)]
 # migrate and quota-cleanup talk to Supabase and BigQuery: there is no sandbox to fall back to.
 EnvNoSandboxOpt = Annotated[str | None, typer.Option("--env", metavar="ENV", help="Environment: test, stage or prod "
                                                      "[default: $HOUSEJOBS_ENV; this job has no sandbox: "
                                                      "without an env, its settings come from HOUSEJOBS_* "
-                                                     "variables].", show_default=False, autocompletion=_envs)]
+                                                     "variables].", show_default=False)]
 RequiredEnvOpt = Annotated[str, typer.Option("--env", metavar="ENV", help="Environment: test, stage or prod.",
-                                             show_default=False, autocompletion=_envs)]
+                                             show_default=False)]
 ApiUrlOpt = Annotated[str | None, typer.Option("--api-url", metavar="URL", help="Admin API base URL (overrides the "
                                                "environment's).", show_default=False)]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Make the reads, print the mutating calls; "
