@@ -220,13 +220,22 @@ def _cut_fragments(text: str, index: _Index) -> list[tuple[int, int]]:
     for end in before:
         for value, length in index.ends.get(text[end - MIN_PART:end], ()) if end >= MIN_PART else ():
             # The piece ending at the cut is value[length - MIN_PART:length]: a prefix if it starts there.
-            if end >= length and text.startswith(value[:length], end - length):
+            if end >= length and text.startswith(value[:length], end - length) and \
+                    (end != len(text) or not _is_url(value)):
                 spans.append((end - length, end))
     for start in after:
         for value, at in index.starts.get(text[start:start + MIN_PART], ()):
-            if text.startswith(value[at:], start):
+            if text.startswith(value[at:], start) and (start != 0 or not _is_url(value)):
                 spans.append((start, start + len(value) - at))
     return spans
+
+
+def _is_url(value: str) -> bool:
+    # A secret URL's start and end are plain (a host, a job name filled into a check-in URL's path): at a
+    # text's own start or end they are not taken for a fragment of it. Its secret parts are values of their
+    # own (url_secret_parts), with every rule; at a real cut ("…") the URL's pieces count too.
+    # (its escaped forms too: http:\\/\\/, http%3A%2F%2F)
+    return value[:4].lower() == "http"
 
 
 def _mask_spans(text: str, spans: list[tuple[int, int]]) -> str:

@@ -239,3 +239,18 @@ def test_a_middle_cut_leaves_no_fragment_of_a_secret(secret: str, head: str, tai
         out = redact.cut_middle(text, limit)
         assert len(out) <= limit and secret not in out
         assert touching_fragment(out, secret) is None, (text, out)
+
+
+def test_a_job_name_filled_into_a_check_in_url_stays_readable(cli: Cli, sinks: Sinks) -> None:
+    """A check-in URL per job (`…/<ping-key>/housejobs-{job}`) is a secret, and a text's start counts as a cut:
+    every line starting with the job's name (the summary: `quota-reset · target …`) was masked, `**** · target`,
+    taken for the URL's tail. At a text's own start and end a secret URL's plain parts are not fragments of it;
+    its token is a secret of its own."""
+    check = sinks["ok"]
+    url = f"{check.url}/ping/k3y-{HOOK_TOKEN}/housejobs-{{job}}"
+    result = cli("quota-reset", "--date", "2026-11-24", env={"HOUSEJOBS_HEALTHCHECK_URL": url,
+                                                              "HOUSEJOBS_NOTIFY_TIMEOUT": "2"})
+    assert result.code == 0 and result.stdout.startswith("quota-reset · target: embedded sandbox"), result.stdout
+    assert check.requests and all(r.path.endswith(("/housejobs-quota-reset", "/start")) for r in check.requests)
+    redact.register(url.replace("{job}", "quota-reset"))
+    assert redact.redact(f"k3y-{HOOK_TOKEN}/housejobs-quota-reset") == "****/housejobs-quota-reset"
