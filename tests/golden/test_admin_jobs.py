@@ -106,6 +106,14 @@ def test_org_sync_all_interrupted_then_rerun(golden: Golden, small: SandboxHandl
     golden.check()
 
 
+def test_signal_during_a_single_call(golden: Golden, sandbox: SandboxHandle, clock: HookClock) -> None:
+    # One unit of work, in flight when SIGINT comes (waiting out a Retry-After): it is finished, not dropped.
+    sandbox.fault(route="/admin/quota/reset-daily", statuses=[429], retry_after="3")
+    clock.hooks[1] = lambda: os.kill(os.getpid(), signal.SIGINT)
+    golden("quota-reset", "--api-url", sandbox.url, "--date", DATE, "--json")
+    golden.check()
+
+
 @pytest.mark.parametrize("kind", ["utilities", "rent-warning", "rent-due"])
 def test_reminder(golden: Golden, sandbox: SandboxHandle, kind: str) -> None:
     args = ("reminder", kind, "--bot-url", sandbox.url, "--period", "2026-12", "--job-id", f"golden-{kind}")

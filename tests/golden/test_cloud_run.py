@@ -3,6 +3,8 @@ and release, against the Cloud Run, Scheduler and Cloud Logging fakes (seeded na
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 from tests.support.cli import Cli
@@ -72,6 +74,9 @@ def test_run_followed(golden: Golden, clock: HookClock) -> None:
         clock.hooks[len(clock.sleeps) + 1] = lambda: run.finish_execution(
             run.executions_of("housejobs-bootstrap-test")[0]["name"], cancelled=1, succeeded=0)
         golden("run", "bootstrap", "--env", "test", "--json", env=env)
+        run.auto_complete = None
+        clock.hooks[len(clock.sleeps) + 2] = lambda: os.kill(os.getpid(), signal.SIGINT)
+        golden("run", "bootstrap", "--env", "test", "--json", env=env)  # Ctrl-C stops following, not the execution
         golden("run", "bootstrap", "--env", "test", "--follow", "housejobs-bootstrap-test-zzzzz", "--json", env=env)
         golden("run", "nope", "--env", "test", "--json", env=env)
     golden.check()
@@ -85,4 +90,9 @@ def test_release_on_cloud_run(golden: Golden, clock: HookClock) -> None:
         run.job_outcomes["housejobs-bootstrap-test"] = "failed"
         golden("release", "--env", "test", "--json", env=run_env(run))
         golden("release", "--env", "prod", "--json", env=run_env(run))  # not confirmed
+        run.job_outcomes.clear()
+        run.auto_complete, run.auto_complete_after = None, 1
+        run.job_outcomes["housejobs-migrate-test"] = "succeeded"  # bootstrap keeps running
+        clock.hooks[len(clock.sleeps) + 2] = lambda: os.kill(os.getpid(), signal.SIGINT)  # while following it
+        golden("release", "--env", "test", "--json", env=run_env(run))
     golden.check()
