@@ -258,7 +258,7 @@ def test_a_job_that_is_not_provisioned_is_named(cli: Cli, world: SmokeWorld) -> 
     assert_nothing_changed(world, before)
 
 
-def test_the_checks_have_doctors_deadline(cli: Cli, world: World) -> None:
+def test_the_checks_have_doctors_deadline(cli: Cli, world: SmokeWorld) -> None:
     # One deadline for a deployment check, wherever it runs: smoke's API check gives up when doctor's does.
     world.sandbox.fault(route="/admin/orgs", error_rate=1)  # the API auth check's call answers 503
     smoked = smoke(cli, world, "--only", "bootstrap", "--json")

@@ -48,7 +48,8 @@ def test_migrate(golden: Golden, supabase: FakeSupabaseApi, tmp_path: Path) -> N
     (folder / "20260102000000_add_b.sql").write_text("alter table public.a add column b integer;\n")
     golden(*status, "--json", env=env)  # an applied file changed
     golden(*migrate, "--json", env=env)  # refused for it
-    golden("migrate", "--dir", str(folder), "--json", env=env)  # --env is required
+    golden("migrate", "--dir", str(folder), "--json", env=env)  # no --env: the HOUSEJOBS_* settings (same refusal)
+    golden("migrate", "--dir", str(folder), "--json", env={"HOUSEJOBS_SUPABASE_API_URL": supabase.url})  # no ref
     golden(*migrate, "--json", env={**env, "SUPABASE_ACCESS_TOKEN": "sbp_sentinel_token_x"})
     golden.check()
 
