@@ -22,6 +22,7 @@ from housejobs.jobs.slots import TOLERANCE_S
 from tests.support.cli import Cli
 from tests.support.clock import FakeClock
 from tests.support.deploy_env import GcpEnv
+from tests.support.hermetic import COLOUR_TERMINAL
 from tests.support.history_world import GRACE, at, deploy, deployed_month, iso, seed, slots
 
 
@@ -30,8 +31,8 @@ def month(cli: Cli, gcp: GcpEnv) -> GcpEnv:
     return deployed_month(cli, gcp)
 
 
-def history(cli: Cli, gcp: GcpEnv, *args: str, **kw: Any) -> Any:
-    return cli("history", "--env", "stage", *args, env=gcp.env, **kw)
+def history(cli: Cli, gcp: GcpEnv, *args: str, env: dict[str, str] | None = None, **kw: Any) -> Any:
+    return cli("history", "--env", "stage", *args, env={**gcp.env, **(env or {})}, **kw)
 
 
 # --- every slot state, over a month ---------------------------------------------------------------
@@ -225,7 +226,7 @@ def test_transient_errors_are_retried(cli: Cli, month: GcpEnv) -> None:
 
 # --- the terminal grid and plain text ---------------------------------------------------------------
 def test_terminal_grid_has_a_glyph_and_a_colour_per_state(cli: Cli, month: GcpEnv) -> None:
-    result = history(cli, month, tty=True)
+    result = history(cli, month, tty=True, env=COLOUR_TERMINAL)
     assert result.code == 0
     out = result.stdout
     plain = re.sub(r"\x1b\[[0-9;]*m", "", out)

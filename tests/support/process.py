@@ -47,12 +47,15 @@ def cli_command(*argv: str) -> list[str]:
 
 
 def _environment(kwargs: dict[str, Any], extra_env: Mapping[str, str] | None) -> None:
-    # The test's environment (the suite's sentinels, its state dir) with `extra_env` set over it; `env=`
-    # instead gives the whole environment.
+    # The test's environment (known: tests/support/hermetic.py; the suite's sentinels, its state dir) with
+    # `extra_env` set over it; `env=` instead gives the whole environment. Text is UTF-8 both ways, whatever
+    # locale the test process itself started with.
     if extra_env is not None:
         if "env" in kwargs:
             raise TypeError("give env= (the whole environment) or extra_env= (set over os.environ), not both")
         kwargs["env"] = {**os.environ, **extra_env}
+    if kwargs.get("text") is not False and "encoding" not in kwargs:
+        kwargs["encoding"] = "utf-8"
 
 
 def run_cli_process(argv: list[str], *, extra_env: Mapping[str, str] | None = None,
