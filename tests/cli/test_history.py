@@ -7,11 +7,9 @@ The clock is the suite's FakeClock (2026-11-24 10:00 UTC); nothing reads the mac
 
 from __future__ import annotations
 
-import os
+import itertools
+import math
 import re
-import shutil
-import subprocess
-import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,8 @@ from typing import Any
 import pytest
 
 from housejobs.jobs.slots import TOLERANCE_S
+from tests.support import png
+from tests.support.browser import NO_FONTS, Browser, chromium
 from tests.support.cli import Cli
 from tests.support.clock import FakeClock
 from tests.support.deploy_env import GcpEnv
@@ -264,67 +264,54 @@ def test_off_a_terminal_the_same_as_plain_text(cli: Cli, month: GcpEnv) -> None:
 
 
 # --- the HTML page, in a real browser --------------------------------------------------------------
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+# What a reader of the page is told, from the legend: a colour and a glyph per state.
+STATE_RGB = {"succeeded": (0x2E, 0x9E, 0x44), "failed": (0xD1, 0x24, 0x2F), "cancelled": (0xBF, 0x87, 0x00),
+             "missed": (0x82, 0x50, 0xDF), "running": (0x09, 0x69, 0xDA), "pending": (0xAF, 0xB8, 0xC1),
+             "none": (0xEE, 0xF1, 0xF4)}
+STATE_GLYPH = {"succeeded": "✓", "failed": "✗", "cancelled": "⊘", "missed": "○", "running": "▸", "pending": "◌"}
+WHITE = (0xFF, 0xFF, 0xFF)
+
+# Runs in the page once it has loaded: what the browser laid out and computed for every cell (its box, its
+# fill, its glyph, its tooltip, its link, and whether the cell is what a pointer at its centre meets), the
+# two tables, the legend and the row notes. Read back as JSON; the page itself carries no script.
+READ_PAGE = """(() => {
+  const css = (el, prop) => getComputedStyle(el)[prop];
+  const cells = [...document.querySelectorAll('svg.heatmap g.cell')].map(g => {
+    const rect = g.querySelector('rect'), box = rect.getBoundingClientRect(), glyph = g.querySelector('text.glyph');
+    const hit = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+    const link = g.closest('a'), tip = g.querySelector(':scope > title');
+    return {row: g.dataset.row, day: g.dataset.day, state: g.dataset.state, fill: css(rect, 'fill'),
+            box: [box.x, box.y, box.width, box.height], glyph: glyph && glyph.textContent,
+            glyphFill: glyph && css(glyph, 'fill'), tip: tip && tip.textContent,
+            hit: Boolean(hit && hit.closest('g.cell') === g), link: link && link.getAttribute('href')};
+  });
+  const table = name => [...document.querySelectorAll(`table.${name} tbody tr`)].map(tr => ({
+    state: tr.dataset.state, cells: [...tr.cells].map(td => td.textContent),
+    colour: css(tr.querySelector('td.state'), 'color'), links: [...tr.querySelectorAll('a')].map(a => a.href)}));
+  const heatmap = document.querySelector('svg.heatmap').getBoundingClientRect();
+  return {cells, problems: table('problems'), runs: table('runs'),
+          legend: [...document.querySelectorAll('.legend span')].map(
+            s => [s.lastChild.textContent, css(s.querySelector('i'), 'backgroundColor')]),
+          notes: [...document.querySelectorAll('svg.heatmap tspan.note')].map(
+            t => [t.parentNode.firstChild.textContent.trim(), t.textContent, css(t, 'fill')]),
+          headings: [...document.querySelectorAll('h2')].map(h => h.textContent),
+          heatmap: [heatmap.x, heatmap.y, heatmap.width, heatmap.height]};
+})()"""
+# Hides the page's SVG text (glyphs, labels, day numbers) before the screenshot whose pixels are read: what
+# is left are the cells' fills, which no font changes.
+HIDE_SVG_TEXT = "document.head.insertAdjacentHTML('beforeend', '<style>svg text { visibility: hidden }</style>')"
 
 
-def _chromium(tmp_path: Path, page: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    assert CHROMIUM is not None
-    profile = tmp_path / "chromium-profile"
-    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                           "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                           "--disable-sync", f"--user-data-dir={profile}", *args, page.as_uri()],
-                          capture_output=True, text=True, timeout=120, check=False)
-
-
-def _png_pixels(path: Path) -> tuple[int, int, list[bytes]]:
-    """Width, height and the RGB(A) rows of an 8-bit PNG (the five PNG filters undone)."""
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, header = 8, b"", b""
-    while pos < len(data):
-        size = int.from_bytes(data[pos:pos + 4], "big")
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + size]
-        if kind == b"IHDR":
-            header = body
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + size
-    width, height = int.from_bytes(header[0:4], "big"), int.from_bytes(header[4:8], "big")
-    depth, colour_type = header[8], header[9]
-    assert depth == 8 and colour_type in (2, 6), (depth, colour_type)
-    bpp = 3 if colour_type == 2 else 4
-    raw, stride, rows = zlib.decompress(idat), width * bpp, []
-    previous = bytearray(stride)
-    for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for i in range(stride):
-            left = line[i - bpp] if i >= bpp else 0
-            up, corner = previous[i], previous[i - bpp] if i >= bpp else 0
-            if kind == 1:
-                line[i] = (line[i] + left) & 0xFF
-            elif kind == 2:
-                line[i] = (line[i] + up) & 0xFF
-            elif kind == 3:
-                line[i] = (line[i] + (left + up) // 2) & 0xFF
-            elif kind == 4:
-                p = left + up - corner
-                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
-                line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
-        rows.append(bytes(line) if bpp == 3 else bytes(b for i, b in enumerate(line) if i % 4 != 3))
-        previous = line
-    return width, height, rows
-
-
-def _count(rows: list[bytes], rgb: tuple[int, int, int]) -> int:
-    needle = bytes(rgb)
-    return sum(row[i:i + 3] == needle for row in rows for i in range(0, len(row), 3))
+def rgb(colour: tuple[int, int, int]) -> str:
+    return "rgb({}, {}, {})".format(*colour)
 
 
 def test_the_html_page_renders_in_chromium(cli: Cli, month: GcpEnv, tmp_path: Path) -> None:
-    if CHROMIUM is None:
-        if os.environ.get("HOUSEJOBS_REQUIRE_BROWSER"):
-            pytest.fail("HOUSEJOBS_REQUIRE_BROWSER is set but chromium is not installed")
-        pytest.skip("chromium is not installed (apt-get install chromium); CI sets HOUSEJOBS_REQUIRE_BROWSER")
+    """The page as Chromium draws it: every cell's state, colour, glyph, tooltip and link, the problems table
+    and the legend, read from the browser's own layout and computed styles, and each cell's colour read from
+    the screenshot's pixels where the browser put the cell. No text is measured or counted in pixels, so the
+    fonts installed cannot change the result: the same checks pass with the machine's fonts and with none."""
+    chromium()  # skipped without chromium, failed without it when HOUSEJOBS_REQUIRE_BROWSER is set
     page = tmp_path / "history.html"
     result = history(cli, month, "--html", "history.html", "--json")  # relative to the run's directory
     assert result.code == 0, result.stdout
@@ -333,38 +320,85 @@ def test_the_html_page_renders_in_chromium(cli: Cli, month: GcpEnv, tmp_path: Pa
     # Self-contained: nothing to fetch, nothing to run.
     for banned in ("<script", "<link", "@import", "url(", " src=", "@font-face"):
         assert banned not in source.lower(), banned
+    no_fonts = tmp_path / "no-fonts.conf"
+    no_fonts.write_text(NO_FONTS.format(cache=tmp_path / "font-cache"))
+    for name, fonts in (("installed fonts", {}), ("no fonts", {"FONTCONFIG_FILE": str(no_fonts)})):
+        with Browser(tmp_path / f"chromium-{len(fonts)}", env=fonts) as browser:
+            browser.open(page.as_uri())
+            drawn = browser.evaluate(READ_PAGE)
+            browser.evaluate(HIDE_SVG_TEXT)
+            shot = png.decode(browser.screenshot(drawn["heatmap"]))
+        assert browser.requests == [page.as_uri()], name  # the page asked for nothing else
+        check_page(drawn, shot)
 
-    dom = _chromium(tmp_path, page, "--dump-dom")
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    cells = re.findall(r'<g class="cell" data-row="([^"]+)" data-day="([^"]+)" data-state="([^"]+)"', dom.stdout)
+
+def check_page(drawn: dict[str, Any], shot: png.Image) -> None:
+    # The legend tells the reader which colour is which state; every cell keeps to it.
+    legend = dict(drawn["legend"])
+    assert legend == {**{state: rgb(STATE_RGB[state]) for state in STATE_GLYPH},
+                      "nothing scheduled": rgb(STATE_RGB["none"])}
+    cells = drawn["cells"]
     assert len(cells) == 11 * 30  # 8 trigger rows and 3 manual jobs, 30 days
-    state = {(row, day): s for row, day, s in cells}
-    assert state[("quota-reset", "2026-11-03")] == "missed"
-    assert state[("quota-reset", "2026-11-05")] == "succeeded"
-    assert state[("alerts", "2026-11-18")] == "failed"
-    assert state[("stale-cleanup", "2026-11-08")] == "cancelled"
-    assert state[("stale-cleanup", "2026-11-24")] == "missed"
-    assert state[("quota-cleanup", "2026-11-24")] == "running"
-    assert state[("reminder rent-due", "2026-10-31")] == "succeeded"
-    assert state[("bootstrap", "2026-11-15")] == "succeeded"
-    assert state[("quota-monthly", "2026-11-02")] == "none"
-    assert re.search(r"housejobs-alerts-stage-\w+ failed · 0/1 tasks · created 2026-11-18 08:00:04 UTC · "
-                     r"ran 30\.0 s · .*logs: https://console\.cloud\.google\.com/", dom.stdout)
-    assert 'href="https://console.cloud.google.com/logs/viewer?project=cloudact-testing-1' in dom.stdout
-    assert 'stale-cleanup <tspan class="note">(trigger paused)</tspan>' in dom.stdout
-    table = dom.stdout.split('<table class="problems">', 1)[1].split("</table>", 1)[0]
-    problems = re.findall(r'<tr data-state="([a-z]+)">', table)
-    assert sorted(problems) == ["cancelled", "failed"] + ["missed"] * 9
+    rows = list(dict.fromkeys(c["row"] for c in cells))
+    days = list(dict.fromkeys(c["day"] for c in cells))
+    assert len(rows) == 11 and days[0] == "2026-10-26" and days[-1] == "2026-11-24" and len(days) == 30
+    for c in cells:
+        assert c["fill"] == rgb(STATE_RGB[c["state"]]), c
+        assert c["glyph"] == STATE_GLYPH.get(c["state"]), c
+        assert c["glyphFill"] == (rgb(WHITE) if c["glyph"] else None), c
+        assert c["hit"], c  # nothing covers the cell: a pointer at its centre finds it (and its tooltip)
+        assert c["tip"] and c["tip"].startswith(f"{c['row']} · "), c
+        if c["state"] == "none":
+            assert c["tip"] == f"{c['row']} · {c['day']} · nothing scheduled" and c["link"] is None, c
+    # A grid: 22 px cells, one column per day and one line per row, 26 px apart.
+    xs = {c["day"]: {c2["box"][0] for c2 in cells if c2["day"] == c["day"]} for c in cells}
+    ys = {c["row"]: {c2["box"][1] for c2 in cells if c2["row"] == c["row"]} for c in cells}
+    assert all(len(v) == 1 for v in (*xs.values(), *ys.values()))
+    column = [xs[d].pop() for d in days]
+    line = [ys[r].pop() for r in rows]
+    assert {b - a for a, b in itertools.pairwise(column)} == {26} == {b - a for a, b in itertools.pairwise(line)}
+    assert {tuple(c["box"][2:]) for c in cells} == {(22, 22)}
 
-    shot = tmp_path / "history.png"
-    done = _chromium(tmp_path, page, f"--screenshot={shot}", "--window-size=1400,900", "--hide-scrollbars")
-    assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
-    width, height, rows = _png_pixels(shot)
-    assert (width, height) == (1400, 900)
-    assert shot.stat().st_size > 20_000  # a blank page compresses to a few hundred bytes
-    # The heatmap is there: solid succeeded-green and missed-purple cells, in roughly the numbers drawn
-    # (each cell is 22 x 22 px with rounded corners: ~450 px of solid fill).
-    green, purple = _count(rows, (0x2E, 0x9E, 0x44)), _count(rows, (0x82, 0x50, 0xDF))
-    assert green > 111 * 300 and 9 * 300 < purple < 12 * 500, (green, purple)
-    assert len({row[i:i + 3] for row in rows[::7] for i in range(0, len(row), 21)}) > 10  # not one colour
+    cell = {(c["row"], c["day"]): c for c in cells}
+    expected = {("quota-reset", "2026-11-03"): "missed", ("quota-reset", "2026-11-05"): "succeeded",
+                ("alerts", "2026-11-18"): "failed", ("stale-cleanup", "2026-11-08"): "cancelled",
+                ("stale-cleanup", "2026-11-24"): "missed", ("quota-cleanup", "2026-11-24"): "running",
+                ("reminder rent-due", "2026-10-31"): "succeeded", ("bootstrap", "2026-11-15"): "succeeded",
+                ("quota-monthly", "2026-11-02"): "none"}
+    assert {key: cell[key]["state"] for key in expected} == expected
+    assert sum(c["state"] == "missed" for c in cells) == 9
+    failed = cell[("alerts", "2026-11-18")]
+    assert re.fullmatch(r"alerts · scheduled 2026-11-18 08:00 UTC · period 2026-11-18 · failed\n"
+                        r"housejobs-alerts-stage-\w+ failed · 0/1 tasks · created 2026-11-18 08:00:04 UTC · "
+                        r"ran 30\.0 s · .*logs: https://console\.cloud\.google\.com/\S+", failed["tip"]), failed["tip"]
+    assert failed["link"].startswith("https://console.cloud.google.com/logs/viewer?project=cloudact-testing-1")
+    assert cell[("stale-cleanup", "2026-11-24")]["tip"] == (
+        "stale-cleanup · scheduled 2026-11-24 02:00 UTC · period 2026-11-24 · missed (trigger paused)")
+    assert drawn["notes"] == [["stale-cleanup", "(trigger paused)", rgb(STATE_RGB["missed"])]]
 
+    # The problems table: one line per missed, failed or cancelled slot, its state in the state's colour.
+    assert drawn["headings"][0] == "Missed, failed and cancelled slots (11)"
+    problems = drawn["problems"]
+    assert sorted(p["state"] for p in problems) == ["cancelled", "failed"] + ["missed"] * 9
+    for p in problems:
+        assert p["colour"] == rgb(STATE_RGB[p["state"]]) and p["cells"][3].startswith(STATE_GLYPH[p["state"]]), p
+    by_slot = {(p["cells"][0], p["cells"][1]): p for p in problems}
+    alerts = by_slot[("2026-11-18 08:00 UTC", "alerts")]
+    assert alerts["cells"][2:4] == ["2026-11-18", "✗ failed"]
+    assert re.fullmatch(r"housejobs-alerts-stage-\w+ · 0/1 tasks · 30\.0 s · logs", alerts["cells"][4])
+    assert alerts["links"] == [failed["link"]]
+    paused = [p for p in problems if p["cells"][1] == "stale-cleanup" and p["state"] == "missed"]
+    assert [p["cells"][0][:10] for p in paused] == [f"2026-11-{d}" for d in range(18, 25)]
+    assert {p["cells"][3] for p in paused} == {"○ missed (trigger paused)"}
+    assert drawn["headings"][1] == "Manual runs (4)" and len(drawn["runs"]) == 4
+
+    # The pixels where the browser drew each cell (the screenshot is of the heatmap, its text hidden): the
+    # cell's colour at its centre and 3 px inside each corner, and the page's white in the gaps between cells.
+    x0, y0, width, height = drawn["heatmap"]
+    assert (shot.width, shot.height) == (round(width), round(height))
+    for c in cells:
+        left, top = math.ceil(c["box"][0] - x0), math.ceil(c["box"][1] - y0)
+        points = [(left + 11, top + 11), (left + 3, top + 3), (left + 18, top + 3), (left + 3, top + 18),
+                  (left + 18, top + 18)]
+        assert {shot.pixel(x, y) for x, y in points} == {STATE_RGB[c["state"]]}, c
+        assert shot.pixel(left + 24, top + 11) == WHITE, c

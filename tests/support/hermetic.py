@@ -47,7 +47,8 @@ NETWORK_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_p
                 "SSLKEYLOGFILE")
 GOOGLE_VARS = ("NO_GCE_CHECK", "APPENGINE_RUNTIME", "BIGQUERY_EMULATOR_HOST", "K_SERVICE", "K_REVISION",
                "K_CONFIGURATION")  # and GOOGLE_*, GCLOUD_*, CLOUDSDK_*, GCE_*, GRPC_*, CLOUD_RUN_*
-REMOVED = (*TERMINAL_VARS, *LOCALE_VARS, *NETWORK_VARS, *GOOGLE_VARS)
+FONT_VARS = ("FONTCONFIG_FILE", "FONTCONFIG_PATH", "FONTCONFIG_SYSROOT")  # which fonts Chromium finds
+REMOVED = (*TERMINAL_VARS, *LOCALE_VARS, *NETWORK_VARS, *GOOGLE_VARS, *FONT_VARS)
 REMOVED_PREFIXES = (
     "HOUSEJOBS_", "_HOUSEJOBS_",  # every setting and secret reference; Click's completion switch
     "GOOGLE_", "GCLOUD_", "CLOUDSDK_", "GCE_", "GRPC_",  # Google's credentials, project, endpoints, mTLS, logging
