@@ -10,10 +10,13 @@ CI proves the rule by running the suite a second time under libfaketime at a mon
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
 from typing import Any
+
+import pytest
 
 # The commands that choose a period from the clock when none is given, and the flag that fixes it.
 PERIOD_FLAGS = {
@@ -98,3 +101,15 @@ def without_faketime(env: Mapping[str, str]) -> dict[str, str]:
     else:
         out.pop("LD_PRELOAD", None)
     return out
+
+
+def faketime() -> str:
+    """The faketime command, for a test that sets the date on purpose; skipped when it is not installed,
+    failed when HOUSEJOBS_REQUIRE_FAKETIME (CI) is set. Give the process `without_faketime(env)`, so a CI
+    pass under a faketime of its own does not stack on the test's."""
+    found = shutil.which("faketime")
+    if found is None:
+        if os.environ.get("HOUSEJOBS_REQUIRE_FAKETIME"):
+            pytest.fail("faketime is required (HOUSEJOBS_REQUIRE_FAKETIME is set): apt-get install faketime")
+        pytest.skip("faketime is not installed (Debian package faketime)")
+    return found
