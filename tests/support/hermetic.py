@@ -13,22 +13,22 @@ What is controlled:
 
 - `REMOVED` and every name starting with one of `REMOVED_PREFIXES`: taken out of the environment;
   `KEPT` (the harness's own switches, which CI sets) excepted.
-- `SET`: given a fixed value. HOME is a directory of the test's own (tests/conftest.py), so nobody's
-  ~/.config/gcloud credentials, ~/.netrc, ~/.config/hadolint.yaml or ~/.local/state/housejobs reach a test.
+- `SET`: given a fixed value (the locale and the local zone). HOME is a directory of the test's own
+  (tests/conftest.py), so nobody's ~/.config/gcloud credentials, ~/.netrc, ~/.config/hadolint.yaml or
+  ~/.local/state/housejobs reach a test.
 
 A test that needs a terminal, a colour, a width, a locale or a setting says so on its run: `tty=True`
 and `env=COLOUR_TERMINAL` for colour, `env={"COLUMNS": "80"}` for a width, `env={"HOUSEJOBS_ENV": ...}`.
 
-Left as it is, on purpose: PATH, TMPDIR, the user's name, TZ and libfaketime's settings (FAKETIME*,
-LD_PRELOAD). CI's date-independence passes run the suite under libfaketime, which reads its start time in
-the local zone in every process, so a spawned process must keep the zone of the process that spawned it;
-nothing in housejobs reads the local zone (tests/test_hermetic.py runs tests under a far-off TZ to show it).
-The fonts a browser draws with are not an environment variable: the HTML test asserts what does not move
-with them (tests/cli/test_history.py, tests/support/browser.py).
+Left as they are, on purpose: PATH, TMPDIR, the user's name, and libfaketime's settings (FAKETIME*,
+LD_PRELOAD), which CI's date-independence passes give the whole suite (FAKETIME is an offset from the real
+clock, so it means the same in every zone). The fonts a browser draws with are not all in variables: the
+HTML test asserts nothing that moves with them (tests/cli/test_history_page.py passes with no font at all).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import MutableMapping
 from pathlib import Path
 
@@ -62,8 +62,9 @@ REMOVED_PREFIXES = (
 KEPT = ("HOUSEJOBS_REQUIRE_EMULATORS", "HOUSEJOBS_REQUIRE_FAKETIME", "HOUSEJOBS_REQUIRE_BROWSER",
         "HOUSEJOBS_FUZZ_SCALE", "HOUSEJOBS_RELIABILITY_REPORT", "HOUSEJOBS_BQEMULATOR")
 # Set for every test: one UTF-8 locale (C.UTF-8 is on every Debian; where it is missing, Python falls back
-# to the C locale and its UTF-8 mode, which reads and writes the same bytes). HOME: see `apply`.
-SET = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+# to the C locale and its UTF-8 mode, which reads and writes the same bytes), and UTC as the local zone
+# (housejobs names every zone it uses; a database a test starts takes its zone from TZ). HOME: see `apply`.
+SET = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TZ": "UTC"}
 
 # For a test that needs colour: a terminal of the usual kind (with tty=True; FORCE_COLOR without one).
 COLOUR_TERMINAL = {"TERM": "xterm-256color"}
@@ -87,3 +88,4 @@ def apply(environ: MutableMapping[str, str], home: Path) -> None:
         del environ[name]
     environ.update(SET)
     environ["HOME"] = str(home)
+    time.tzset()  # this process's own local zone follows TZ too
