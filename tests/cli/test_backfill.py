@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -42,8 +43,8 @@ def test_cloud_backfill_starts_one_execution_per_period_then_a_rerun_is_duplicat
     doc = first.json()
     assert doc["outcome"] == "applied"
     assert results(doc) == [(f"2026-09-0{d}", "missed", "applied") for d in (1, 2, 3)]
-    assert doc["counts"] == {"periods": 3, "applied": 3, "duplicate": 0, "failed": 0, "interrupted": 0,
-                             "not_run": 0}
+    assert doc["counts"] == {"periods": 3, "applied": 3, "duplicate": 0, "failed": 0, "refused": 0,
+                             "interrupted": 0, "not_run": 0}
     # Oldest first, the period appended to the job's catalog args, as `run quota-reset -- --date D` would.
     assert started_args(month.run) == [["quota-reset", "--date", f"2026-09-0{d}"] for d in (1, 2, 3)]
     assert all(p["execution"].startswith(job_name("quota-reset") + "/executions/") for p in doc["details"]["periods"])
@@ -104,7 +105,10 @@ def test_refused_while_another_execution_runs(cli: Cli, month: GcpEnv) -> None:
     assert result.code == 2
     doc = result.json()
     assert doc["outcome"] == "refused" and "has an execution still running" in doc["message"]
-    assert results(doc) == [("2026-09-01", "missed", "failed"), ("2026-09-02", "missed", "not run")]
+    # Refused, not failed: nothing was tried for it. Counted apart.
+    assert results(doc) == [("2026-09-01", "missed", "refused"), ("2026-09-02", "missed", "not run")]
+    assert doc["counts"] == {"periods": 2, "applied": 0, "duplicate": 0, "failed": 0, "refused": 1,
+                             "interrupted": 0, "not_run": 1}
     assert started_args(month.run) == []
     allowed = backfill(cli, month, "quota-reset", "--env", "stage", "--from", "2026-09-01", "--to", "2026-09-02",
                        "--allow-concurrent", "--concurrency", "2", "--json")
@@ -305,3 +309,73 @@ def test_exactly_400_periods_is_allowed(cli: Cli, month: GcpEnv) -> None:
     doc = result.json()
     assert doc["counts"]["periods"] == 400 and doc["outcome"] == "dry-run"
     assert started_args(month.run) == []
+
+
+# --- issue 21 -------------------------------------------------------------------------------------------
+def test_a_dry_run_does_not_count_as_its_periods_run(cli: Cli, month: GcpEnv) -> None:
+    """Smoke's `quota-reset --dry-run` at noon on 11-03 (and an operator's dry run of 11-03 later) applied
+    nothing: 11-03 is still missed, and --missed still takes it."""
+    seed(month, "quota-reset", at(3, 12), args=["quota-reset", "--dry-run"])
+    seed(month, "quota-reset", at(20, 12), args=["quota-reset", "--date", "2026-11-03", "--dry-run"])
+    result = backfill(cli, month, "quota-reset", "--env", "stage", "--missed", "--json")
+    assert result.code == 0, result.stdout
+    assert results(result.json()) == [("2026-11-03", "missed", "applied")]
+    assert started_args(month.run) == [["quota-reset", "--date", "2026-11-03"]]
+
+
+def test_a_period_whose_scheduled_run_has_not_come_is_refused(cli: Cli, month: GcpEnv, clock: HookClock) -> None:
+    """10:00 UTC on 11-24: November's rent-warning runs at 09:00 on the 25th in Sydney (22:00 UTC today)."""
+    args = ("reminder", "--type", "rent-warning", "--env", "stage", "--from", "2026-10", "--to", "2026-11")
+    early = backfill(cli, month, *args)
+    assert early.code == 2, early.stdout
+    assert ("2026-11 is not due yet: its scheduled run is at 2026-11-24 22:00 UTC (2026-11-25 09:00 AEDT)"
+            in early.stdout)
+    assert "--allow-early" in early.stdout and month.run.requests == [] and month.sched.requests == []
+    allowed = backfill(cli, month, *args, "--allow-early", "--json")
+    assert allowed.code == 0, allowed.stdout
+    assert [p[0] for p in results(allowed.json())] == ["2026-10", "2026-11"]
+    # The issue's morning: 00:25 UTC on 12-07, today's alerts (08:00) is not due, yesterday's is.
+    clock.advance((datetime(2026, 12, 7, 0, 25, tzinfo=UTC) - clock.now()).total_seconds())
+    month.clear()
+    today = backfill(cli, month, "alerts", "--env", "stage", "--local", "--api-url", "http://127.0.0.1:9",
+                     "--from", "2026-12-06", "--to", "2026-12-07")
+    assert today.code == 2 and "2026-12-07 is not due yet: its scheduled run is at 2026-12-07 08:00 UTC" in today.stdout
+    assert month.run.requests == []
+
+
+def test_missed_leaves_out_a_period_not_due_yet(cli: Cli, month: GcpEnv, clock: HookClock) -> None:
+    """A failed operator's run of a period is no reason to run it before its trigger does."""
+    clock.advance(-3 * 3600)  # 07:00 UTC on 11-24: today's alerts slot (08:00) is upcoming, not missed
+    seed(month, "alerts", at(24, 6, 30), "failed", args=["alerts", "--date", "2026-11-24"])
+    alerts = backfill(cli, month, "alerts", "--env", "stage", "--missed", "--json")
+    assert results(alerts.json()) == [("2026-11-18", "failed", "applied")]
+    # 11-20: November's rent-warning (25th, 09:00 Sydney) is days away, so no slot of it is drawn yet.
+    clock.advance(-4 * 86400)
+    seed(month, "reminder", at(19, 9), "failed", args=["reminder", "rent-warning", "--period", "2026-11"])
+    month.clear()
+    args = ("reminder", "--type", "rent-warning", "--env", "stage", "--missed", "--json")
+    result = backfill(cli, month, *args)
+    assert result.code == 0, result.stdout
+    assert results(result.json()) == [("2026-10", "missed", "applied")]  # October's slot had no run
+    assert result.json()["details"]["not_due"] == [{"period": "2026-11", "due": "2026-11-24T22:00:00Z"}]
+    assert started_args(month.run) == [["reminder", "rent-warning", "--period", "2026-10"]]
+    early = backfill(cli, month, *args, "--allow-early")  # October is done now (the run above)
+    assert [p[0] for p in results(early.json())] == ["2026-11"]
+
+
+def test_a_prod_backfill_with_nothing_to_start_asks_nothing(cli: Cli, gcp: GcpEnv) -> None:
+    """Every period already applied on Cloud Run: nothing is started, so there is nothing to confirm."""
+    assert cli("create-all-jobs", "--env", "prod", "--yes", env=gcp.env).code == 0
+    prod_job = "projects/cloudact-prod/locations/us-central1/jobs/housejobs-alerts-prod"
+    for day in (20, 21, 22):
+        gcp.run.seed_execution(prod_job, created=at(day, 8, 0, 4), outcome="succeeded")
+    gcp.clear()
+    done = backfill(cli, gcp, "alerts", "--env", "prod", "--from", "2026-11-20", "--to", "2026-11-22", "--json")
+    assert done.code == 0, done.stdout
+    assert done.json()["outcome"] == "duplicate"
+    assert [p[2] for p in results(done.json())] == ["duplicate"] * 3
+    assert started_args(gcp.run) == []
+    # One period to start: then prod asks, and the prompt names only that one.
+    asked = backfill(cli, gcp, "alerts", "--env", "prod", "--from", "2026-11-20", "--to", "2026-11-23")
+    assert asked.code == 2 and "prod not confirmed, nothing was done (backfill alerts for 1 period (2026-11-23)" \
+        in asked.stdout

@@ -166,3 +166,23 @@ def test_a_foreign_trigger_on_a_housejobs_job_fails_a_check(cli: Cli, gcp: GcpEn
     assert "✓ jobs and triggers in sync: 9 jobs and 8 triggers match the catalog" in result.stdout
     assert result.stdout.splitlines()[-1] == "doctor stage: 10 of 11 checks passed"
     assert gcp.write_calls == 0
+
+
+def test_a_paused_or_far_away_foreign_trigger(cli: Cli, gcp: GcpEnv, sandbox: SandboxHandle) -> None:
+    """Paused: a note on a passing check. Enabled in another Scheduler region: a double trigger all the same."""
+    deployed(cli, gcp, sandbox)
+    uri = f"https://run.googleapis.com/v2/{PARENT}/jobs/housejobs-quota-reset-stage:run"
+    gcp.sched.jobs[f"{PARENT}/jobs/quota-reset-daily"] = {
+        "name": f"{PARENT}/jobs/quota-reset-daily", "schedule": "0 0 * * *", "timeZone": "UTC", "state": "PAUSED",
+        "httpTarget": {"uri": uri, "httpMethod": "POST"}}
+    paused = doctor(cli, gcp, sandbox)
+    assert paused.code == 0, paused.stdout
+    assert ("✓ no other trigger starts these jobs: no Scheduler job outside the catalog starts a housejobs job of "
+            "stage (paused, so not running: quota-reset-daily on housejobs-quota-reset-stage)") in paused.stdout
+    far = f"projects/{PROJECT}/locations/europe-west1/jobs/reset-eu"
+    gcp.sched.jobs[far] = {"name": far, "schedule": "0 0 * * *", "timeZone": "UTC", "state": "ENABLED",
+                           "httpTarget": {"uri": uri, "httpMethod": "POST"}}
+    double = doctor(cli, gcp, sandbox)
+    assert double.code == 1
+    assert "✗ no other trigger starts these jobs: housejobs-quota-reset-stage also started by europe-west1/reset-eu" \
+        in double.stdout

@@ -8,7 +8,9 @@ The clock is the suite's FakeClock (2026-11-24 10:00 UTC); nothing reads the mac
 from __future__ import annotations
 
 import re
+import shlex
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,8 +38,8 @@ def test_a_month_of_slots_in_every_state(cli: Cli, month: GcpEnv) -> None:
     assert result.code == 0, result.stdout + result.stderr
     doc = result.json()
     assert doc["outcome"] == "skipped" and doc["exit_code"] == 0
-    assert doc["counts"] == {"slots": 123, "succeeded": 111, "failed": 1, "cancelled": 1, "running": 1,
-                             "pending": 0, "missed": 9, "manual_runs": 4}
+    assert doc["counts"] == {"slots": 124, "succeeded": 111, "failed": 1, "cancelled": 1, "running": 1,
+                             "pending": 0, "upcoming": 1, "missed": 9, "manual_runs": 4, "dry_runs": 0}
     assert doc["details"]["window"] == {"start": "2026-10-26T00:00:00Z", "end": "2026-11-24T10:00:00Z", "days": 30}
     assert doc["details"]["tolerance_s"] == TOLERANCE_S == 300
 
@@ -141,8 +143,11 @@ def test_reminder_slots_follow_sydney_daylight_saving(cli: Cli, gcp: GcpEnv) -> 
     assert doc["details"]["window"]["start"] == "2026-03-30T00:00:00Z"
     for row, times in SYDNEY_SLOTS.items():
         got = slots(doc, row)
-        assert sorted(got) == times, row
-        assert {s["state"] for s in got.values()} == {"succeeded"}, row
+        # 25 Nov 09:00 in Sydney is 22:00 UTC today: still to come.
+        upcoming = ["2026-11-24T22:00:00Z"] if row == "reminder rent-warning" else []
+        assert sorted(got) == times + upcoming, row
+        assert {s["state"] for t, s in got.items() if t not in upcoming} == {"succeeded"}, row
+        assert [got[t]["state"] for t in upcoming] == ["upcoming"] * len(upcoming)
     due = slots(doc, "reminder rent-due")
     # The period is the household's month: 09:00 on 1 April in Sydney is still 31 March in UTC.
     assert due["2026-03-31T22:00:00Z"]["period"] == "2026-04"
@@ -158,7 +163,7 @@ def test_fail_on_makes_missed_and_failed_slots_fail_the_run(cli: Cli, month: Gcp
     assert result.code == 1
     doc = result.json()
     assert doc["outcome"] == "failed"
-    assert doc["message"].startswith("--fail-on missed,failed: 9 missed, 1 failed; 30 days: 123 scheduled slots")
+    assert doc["message"].startswith("--fail-on missed,failed: 9 missed, 1 failed; 30 days: 124 scheduled slots")
     clean = history(cli, month, "--json", "--fail-on", "missed", "--job", "quota-monthly")
     assert clean.code == 0 and clean.json()["outcome"] == "skipped"
     cancelled = history(cli, month, "--fail-on", "cancelled", "--job", "stale-cleanup")
@@ -188,7 +193,7 @@ def test_an_env_with_nothing_provisioned(cli: Cli, gcp: GcpEnv) -> None:
     deploy(cli, gcp)  # stage only; test shares the project, so its names are simply absent
     doc = cli("history", "--env", "test", "--json", "--days", "3", env=gcp.env).json()
     assert doc["outcome"] == "skipped"
-    assert {s["state"] for s in doc["details"]["slots"]} == {"missed"}
+    assert {s["state"] for s in doc["details"]["slots"]} == {"missed", "upcoming"}  # upcoming: later today
     assert {s["reason"] for s in doc["details"]["slots"]} == {"Cloud Run job not provisioned"}
     assert {r["trigger_state"] for r in doc["details"]["rows"] if r["trigger"]} == {"MISSING"}
 
@@ -256,3 +261,87 @@ def test_off_a_terminal_the_same_as_plain_text(cli: Cli, month: GcpEnv) -> None:
     assert "quota-reset            ✓  ✓  ✓  ✓  ✓  ✓  ✓  ✓  ○  ✓" in result.stdout
     assert result.stdout.splitlines()[0].startswith("history · target: Cloud Run + Scheduler cloudact-testing-1/")
     assert all(line.startswith("{") for line in result.stderr.splitlines())  # logs stay JSON lines
+
+
+# --- issue 21: dry runs, upcoming slots, hints, refusals, the grid's notes ------------------------------
+def test_a_dry_run_fills_no_slot_and_no_period(cli: Cli, month: GcpEnv) -> None:
+    """A `--dry-run` execution (smoke's) changed nothing: it is a manual dry run, never the slot's run."""
+    seed(month, "quota-reset", at(3, 0, 0, 30), args=["quota-reset", "--dry-run"])   # inside 11-03's window
+    seed(month, "quota-reset", at(3, 12), args=["quota-reset", "--date=2026-11-03", "--dry-run"])
+    seed(month, "migrate", at(16, 9), args=["migrate", "--dry-run"])
+    doc = history(cli, month, "--json").json()
+    assert slots(doc, "quota-reset")[iso(at(3))]["state"] == "missed"
+    runs = [r for r in doc["details"]["manual_runs"] if r["dry_run"]]
+    assert [(r["row"], r["period"], r["execution"]["created"][:16]) for r in runs] == [
+        ("quota-reset", "2026-11-03", "2026-11-03T00:00"), ("quota-reset", "2026-11-03", "2026-11-03T12:00"),
+        ("migrate", None, "2026-11-16T09:00")]
+    assert doc["counts"]["dry_runs"] == 3 and doc["counts"]["manual_runs"] == 7
+    text = history(cli, month).stdout
+    assert re.search(r"2026-11-03 12:00 UTC\s+quota-reset\s+period 2026-11-03\s+succeeded\s+dry run · ", text)
+    # A manual job's grid cell shows what ran, and a dry run did not: 11-16 stays empty for migrate.
+    migrate = next(line for line in text.splitlines() if line.startswith("migrate "))
+    assert migrate.split()[1:][21] == "·"
+
+
+def test_slots_due_later_today_are_upcoming(cli: Cli, month: GcpEnv, tmp_path: Path) -> None:
+    # 10:00 UTC on 11-24: rent-warning's 09:00 Sydney on 11-25 is 22:00 UTC today.
+    result = history(cli, month, "--json", "--html", "h.html")
+    doc = result.json()
+    due = slots(doc, "reminder rent-warning")["2026-11-24T22:00:00Z"]
+    assert (due["state"], due["period"], due["execution"]) == ("upcoming", "2026-11", None)
+    assert doc["counts"]["upcoming"] == 1 and doc["counts"]["missed"] == 9
+    assert "1 upcoming" in doc["message"]
+    grid = {line[:22].strip(): line[23:] for line in history(cli, month).stdout.splitlines()}
+    assert grid["reminder rent-warning"].split()[-1] == "◇"
+    assert "◇ upcoming" in history(cli, month).stdout
+    page = (tmp_path / "h.html").read_text()
+    assert 'data-row="reminder rent-warning" data-day="2026-11-24" data-state="upcoming"' in page
+
+
+def test_the_printed_backfill_hint_reproduces_the_window(cli: Cli, month: GcpEnv) -> None:
+    """History over 40 days sees quota-reset missed on 10-16..10-25 as well: the hint must find them too."""
+    text = history(cli, month, "--days", "40", "--job", "quota-reset").stdout
+    (hint,) = [line.strip() for line in text.splitlines() if line.strip().startswith("backfill: ")]
+    assert hint == "backfill: housejobs backfill quota-reset --env stage --missed --days 40"
+    argv = shlex.split(hint.removeprefix("backfill: "))[1:]
+    planned = cli(*argv, "--dry-run", "--json", env=month.env).json()
+    missed = sorted({s["period"] for s in history(cli, month, "--days", "40", "--job", "quota-reset", "--json")
+                     .json()["details"]["slots"] if s["state"] == "missed" and s["period"] != "2026-11-10"})
+    assert [p["period"] for p in planned["details"]["periods"]] == missed
+    assert missed[:2] == ["2026-10-16", "2026-10-17"] and missed[-1] == "2026-11-03"
+
+
+def test_an_empty_fail_on_is_refused(cli: Cli, gcp: GcpEnv) -> None:
+    result = history(cli, gcp, "--fail-on", "")
+    assert result.code == 2 and "outcome: refused" in result.stdout
+    assert "--fail-on '': nothing is not a slot state it can fail on" in result.stdout
+    assert gcp.run.requests == []
+
+
+def test_a_row_note_is_printed_once_however_the_grid_wraps(cli: Cli, month: GcpEnv) -> None:
+    lines = history(cli, month, "--days", "45", "--job", "stale-cleanup").stdout.splitlines()
+    rows = [line for line in lines if line.startswith("stale-cleanup ")]
+    assert len(rows) == 2  # 45 days: two blocks of the grid
+    assert [row.endswith("(trigger paused)") for row in rows] == [False, True]  # the block with today
+
+
+def test_scheduled_times_are_utc_first_with_the_local_time_beside(cli: Cli, gcp: GcpEnv, tmp_path: Path) -> None:
+    """The grid's columns are UTC dates, so every time shown says UTC; a trigger in another zone adds its
+    wall-clock time (the reminder's 09:00 on 1 Nov in Sydney sits in the 31 Oct column)."""
+    deploy(cli, gcp)
+    result = history(cli, gcp, "--job", "reminder", "--days", "30", "--html", "h.html")
+    assert re.search(r"2026-10-31 22:00 UTC \(2026-11-01 09:00 AEDT\)\s+reminder rent-due\s+period 2026-11\s+missed",
+                     result.stdout)
+    page = (tmp_path / "h.html").read_text()
+    cell = page.split('data-row="reminder rent-due" data-day="2026-10-31"', 1)[1].split("</g>", 1)[0]
+    assert "scheduled 2026-10-31 22:00 UTC (2026-11-01 09:00 AEDT)" in cell
+
+
+def test_a_long_window_wraps_the_html_heatmap_with_its_labels(cli: Cli, month: GcpEnv, tmp_path: Path) -> None:
+    assert history(cli, month, "--days", "79", "--html", "h.html").code == 0
+    page = (tmp_path / "h.html").read_text()
+    blocks = re.findall(r'<svg class="heatmap"[^>]* width="(\d+)"', page)
+    assert len(blocks) == 3 and max(int(w) for w in blocks) <= 1100  # 31 + 31 + 17 days, never 2,300 px
+    for block in page.split('<svg class="heatmap"')[1:]:
+        assert ">quota-reset<" in block and ">org-sync-all<" in block  # every block has its row labels
+    assert len(re.findall(r'<g class="cell"', page)) == 11 * 79

@@ -232,19 +232,22 @@ def _seed_job(gcp: GcpEnv, job_id: str, labels: dict[str, str]) -> None:
 
 
 def _seed_trigger(gcp: GcpEnv, job_id: str, *, target: str | None = None, description: str | None = None,
-                  schedule: str = "0 3 * * *", time_zone: str = "Etc/UTC", uri: str | None = None) -> None:
+                  schedule: str = "0 3 * * *", time_zone: str = "Etc/UTC", uri: str | None = None,
+                  state: str = "ENABLED", location: str = REGION) -> None:
     """Straight into the store, as if someone had made it long ago (with gcloud, or an older housejobs).
-    `target` is a Cloud Run job id the trigger starts (through the v2 jobs:run endpoint)."""
+    `target` is a Cloud Run job id the trigger starts (through the v2 jobs:run endpoint, in REGION);
+    `location` is the Scheduler location the trigger itself lives in."""
     if uri is None:
         uri = f"https://run.googleapis.com/v2/{PARENT}/jobs/{target}:run" if target else "https://example.com/hook"
+    name = f"projects/{PROJECT}/locations/{location}/jobs/{job_id}"
     trigger: dict[str, Any] = {
-        "name": f"{PARENT}/jobs/{job_id}", "schedule": schedule, "timeZone": time_zone, "state": "ENABLED",
+        "name": name, "schedule": schedule, "timeZone": time_zone, "state": state,
         "httpTarget": {"uri": uri, "httpMethod": "POST",
                        "oauthToken": {"serviceAccountEmail": SCHEDULER_SA,
                                       "scope": "https://www.googleapis.com/auth/cloud-platform"}}}
     if description is not None:
         trigger["description"] = description
-    gcp.sched.jobs[f"{PARENT}/jobs/{job_id}"] = trigger
+    gcp.sched.jobs[name] = trigger
 
 
 def _marker(env: str, job: str, trigger: str = "schedule") -> str:
@@ -305,7 +308,7 @@ def test_prune_keeps_a_gcloud_made_name_alike(cli: Cli, gcp: GcpEnv) -> None:
     assert doc["plan"]["counts"]["prune"] == 0
     assert {(s["kind"], s["id"], s["reason"]) for s in doc["plan"]["skipped"]} == {
         ("trigger", "housejobs-legacy-stage", "not created by housejobs"),
-        ("trigger", "housejobs-copied-stage", "marked by housejobs, but it does not start a housejobs job of stage"),
+        ("trigger", "housejobs-copied-stage", "marked as housejobs-legacy-stage, but named housejobs-copied-stage"),
         ("job", "housejobs-legacy-stage", "not created by housejobs")}
     assert "  · skip      trigger housejobs-legacy-stage (not created by housejobs)" in doc["lines"]
     applied = deploy(cli, gcp, "--prune", "--json")
@@ -451,6 +454,95 @@ def test_prune_foreign_refuses_a_trigger_housejobs_made(cli: Cli, gcp: GcpEnv) -
     assert pruned.code == 0
     assert pruned.json()["details"]["applied"] == ["prune trigger housejobs-alerts-hourly-stage"]
     assert pruned.json()["details"]["plan"]["warnings"] == []
+
+
+def test_prune_leaves_what_housejobs_never_made_however_it_is_labelled_or_marked(cli: Cli, gcp: GcpEnv) -> None:
+    """Only the name housejobs gives a job in an env, with complete labels that agree with it (and, for a
+    trigger, exactly one marker agreeing with its name and target) is housejobs' own."""
+    assert deploy(cli, gcp).code == 0
+    managed = {"managed-by": "housejobs", "housejobs-env": "stage", "housejobs-job": "retired"}
+    _seed_job(gcp, "housejobs-retired-stage", managed)  # what an older housejobs made: pruned
+    _seed_trigger(gcp, "housejobs-retired-stage", target="housejobs-retired-stage",
+                  description="housejobs retired in stage " + _marker("stage", "retired"))
+    _seed_job(gcp, "someone-elses-job", managed)  # labels copied from ours
+    _seed_job(gcp, "housejobs-oldjob3-stage", {"managed-by": "housejobs", "housejobs-env": "stage"})
+    _seed_trigger(gcp, "forged-catalog-target", target="housejobs-alerts-stage",
+                  description=_marker("stage", "alerts"))
+    _seed_trigger(gcp, "two-markers", target="housejobs-retired-stage",
+                  description=_marker("stage", "retired") + " " + _marker("stage", "retired"))
+    _seed_trigger(gcp, "housejobs-retired-hourly-stage", target="housejobs-retired-stage",
+                  description=_marker("stage", "retired", "x") + "\n" + _marker("stage", "retired", "hourly"))
+    jobs_before, triggers_before = set(gcp.run.jobs), set(gcp.sched.jobs)
+    gcp.clear()
+    plan = deploy(cli, gcp, "--prune", "--plan", "--json").json()["details"]["plan"]
+    assert {(s["kind"], s["id"], s["reason"]) for s in plan["skipped"]} == {
+        ("job", "someone-elses-job", "labelled as housejobs' retired job, but not named housejobs-retired-stage"),
+        ("job", "housejobs-oldjob3-stage", "labelled managed-by=housejobs without housejobs-job"),
+        ("trigger", "forged-catalog-target", "marked as housejobs-alerts-stage, but named forged-catalog-target"),
+        ("trigger", "two-markers", "2 housejobs markers in its description"),
+        ("trigger", "housejobs-retired-hourly-stage", "2 housejobs markers in its description")}
+    # Not ours, so each is a foreign trigger: on a catalog job a double trigger, reported as one.
+    effects = {w["id"]: w["effect"] for w in plan["warnings"]}
+    assert effects == {"forged-catalog-target": "runs twice per period",
+                       "two-markers": "starts a job that is no longer in the catalog",
+                       "housejobs-retired-hourly-stage": "starts a job that is no longer in the catalog"}
+    result = deploy(cli, gcp, "--prune", "--json")
+    assert result.code == 0, result.stdout
+    assert result.json()["details"]["applied"] == ["prune trigger housejobs-retired-stage",
+                                                   "prune job housejobs-retired-stage"]
+    assert jobs_before - set(gcp.run.jobs) == {f"{PARENT}/jobs/housejobs-retired-stage"}
+    assert triggers_before - set(gcp.sched.jobs) == {f"{PARENT}/jobs/housejobs-retired-stage"}
+
+
+def test_a_double_trigger_in_another_scheduler_region_is_reported(cli: Cli, gcp: GcpEnv) -> None:
+    """Scheduler jobs live per location; one in europe-west1 can start our us-central1 job all the same."""
+    assert deploy(cli, gcp).code == 0
+    _seed_trigger(gcp, "alerts-eu", target="housejobs-alerts-stage", location="europe-west1", schedule="0 8 * * *")
+    # Even named and marked exactly like ours: housejobs makes its triggers in its own region only.
+    _seed_trigger(gcp, "housejobs-alerts-stage", target="housejobs-alerts-stage", location="europe-west1",
+                  schedule="0 8 * * *", description="copied " + _marker("stage", "alerts"))
+    gcp.clear()
+    plan = deploy(cli, gcp, "--plan", "--json").json()["details"]
+    warnings = {w["id"]: w for w in plan["plan"]["warnings"]}
+    assert set(warnings) == {"europe-west1/alerts-eu", "europe-west1/housejobs-alerts-stage"}
+    assert warnings["europe-west1/alerts-eu"]["location"] == "europe-west1"
+    assert warnings["europe-west1/alerts-eu"]["created_by_housejobs"] is False
+    assert ("  ! warning   job     housejobs-alerts-stage: also started by europe-west1/alerts-eu (0 8 * * * UTC): "
+            "runs twice per period (not created by housejobs: delete it with --prune-foreign "
+            "europe-west1/alerts-eu)") in plan["lines"]
+    assert any(r.path == f"/v1/projects/{PROJECT}/locations" for r in gcp.sched.requests)
+    listed = cli("list-jobs", "--env", "stage", "--json", env=gcp.env).json()
+    alerts = next(j for j in listed["jobs"] if j["name"] == "alerts")
+    assert sorted(f["id"] for f in alerts["foreign_triggers"]) == sorted(warnings)
+    # --prune leaves both alone; --prune-foreign deletes the one named, by its location and id.
+    assert deploy(cli, gcp, "--prune", "--json").json()["counts"]["prune"] == 0
+    assert deploy(cli, gcp, "--prune-foreign", "alerts-eu").code == 2  # ambiguous without its location
+    gone = deploy(cli, gcp, "--prune-foreign", "europe-west1/alerts-eu", "--json")
+    assert gone.code == 0, gone.stdout
+    assert f"projects/{PROJECT}/locations/europe-west1/jobs/alerts-eu" not in gcp.sched.jobs
+    assert f"projects/{PROJECT}/locations/europe-west1/jobs/housejobs-alerts-stage" in gcp.sched.jobs
+
+
+def test_a_paused_foreign_trigger_is_a_note_not_a_double(cli: Cli, gcp: GcpEnv) -> None:
+    """A paused trigger starts nothing: it is noted (it would double the job if resumed), not a warning."""
+    assert deploy(cli, gcp).code == 0
+    _seed_trigger(gcp, "quota-reset-daily", target="housejobs-quota-reset-stage", schedule="0 0 * * *",
+                  time_zone="UTC", state="PAUSED")
+    gcp.clear()
+    result = deploy(cli, gcp, "--plan", "--json")
+    assert result.code == 0
+    doc = result.json()
+    assert doc["details"]["plan"]["warnings"] == [] and "warning" not in doc["message"]
+    (note,) = doc["details"]["plan"]["notes"]
+    assert (note["id"], note["state"], note["active"]) == ("quota-reset-daily", "PAUSED", False)
+    assert note["effect"] == "paused (if resumed: runs twice per period)"
+    assert ("  · note      job     housejobs-quota-reset-stage: also started by quota-reset-daily (0 0 * * * UTC): "
+            "paused (if resumed: runs twice per period) (not created by housejobs: delete it with --prune-foreign "
+            "quota-reset-daily)") in doc["details"]["lines"]
+    lines = cli("list-jobs", "--env", "stage", env=gcp.env).stdout.splitlines()
+    reset = next(i for i, line in enumerate(lines) if line.startswith("quota-reset "))
+    assert lines[reset + 1].strip().startswith("· also started by quota-reset-daily")
+    assert not any(line.strip().startswith("! ") for line in lines)
 
 
 # --- failures and prod ---------------------------------------------------------------------------

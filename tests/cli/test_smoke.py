@@ -115,7 +115,9 @@ def test_smoke_is_green_on_a_good_deployment_and_changes_nothing(cli: Cli, world
     result = smoke(cli, world, "--json")
     assert result.code == 0, result.stdout + result.stderr
     doc = result.json()
-    assert doc["outcome"] == "applied"
+    # Every check passed and every execution was a dry run: nothing changed, which `dry-run` says and
+    # `applied` ("this run did the work") would not.
+    assert doc["outcome"] == "dry-run" and doc["exit_code"] == 0
     assert doc["counts"] == {"checks": 11, "checks_failed": 0, "dry_runs": 11, "succeeded": 11, "failed": 0}
     assert doc["message"] == "11 of 11 checks passed, 11 of 11 dry runs succeeded"
     assert all(c["ok"] for c in doc["details"]["checks"])
@@ -154,7 +156,7 @@ def test_smoke_prints_the_checklist_and_one_table(cli: Cli, world: World) -> Non
     result = smoke(cli, world)
     assert result.code == 0, result.stdout
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("smoke · target: Cloud Run cloudact-testing-1/us-central1 · outcome: applied "
+    assert lines[0].startswith("smoke · target: Cloud Run cloudact-testing-1/us-central1 · outcome: dry-run "
                                "(11 of 11 checks passed, 11 of 11 dry runs succeeded)")
     assert "✓ secret scheduler-shared-secret-test readable: latest version accessible" in lines
     header = next(i for i, line in enumerate(lines) if line.startswith("JOB "))
@@ -191,6 +193,17 @@ def test_only_one_job(cli: Cli, world: World) -> None:
     assert list(rows(result)) == ["reminder (utilities)", "reminder (rent-warning)", "reminder (rent-due)"]
     assert len(world.gcp.run.writes()) == 3
     unknown = smoke(cli, world, "--only", "nope")
+    assert unknown.code == 2 and "--only 'nope' is not a catalog job" in unknown.stdout
+
+
+def test_only_repeated_takes_every_job_named(cli: Cli, world: World) -> None:
+    """--only a --only b dry-runs both (the last one alone used to win, silently)."""
+    world.gcp.clear()
+    result = smoke(cli, world, "--only", "alerts", "--only", "quota-reset", "--only", "alerts", "--json")
+    assert result.code == 0, result.stdout
+    assert list(rows(result)) == ["quota-reset", "alerts"]  # catalog order, each once
+    assert len(world.gcp.run.writes()) == 2
+    unknown = smoke(cli, world, "--only", "alerts", "--only", "nope")
     assert unknown.code == 2 and "--only 'nope' is not a catalog job" in unknown.stdout
 
 

@@ -18,6 +18,10 @@ problems are recorded in `schema_violations` without failing the call.
 
 `fire(name)` (and the API's `:run`) delivers the job's HTTP request; map a host to a local fake with
 `targets["run.googleapis.com"] = run_fake.endpoint` to run the whole trigger path.
+
+Jobs live per location, as on the real service. `locations` are what `projects.locations.list` answers
+for every project (paged; each answer checked against the discovery document's ListLocationsResponse),
+several regions by default, so a reader that looks only in its own region misses the others' jobs.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ _OUTPUT_ONLY = ("state", "status", "scheduleTime", "lastAttemptTime", "userUpdat
 _BODY_METHODS = ("POST", "PUT", "PATCH")
 _DURATION_S = re.compile(r"^(\d+)(\.\d+)?s$")
 _HTTP_FOR_CODE = {0: 200, 5: 404, 7: 403, 16: 401, 3: 400, 9: 400, 13: 500, 14: 503}
+LOCATIONS = ("us-central1", "europe-west1", "asia-northeast1")
+_DISPLAY = {"us-central1": "Iowa", "europe-west1": "Belgium", "asia-northeast1": "Tokyo"}
 
 
 class SchedulerFake(FakeServer):
@@ -64,8 +70,10 @@ class SchedulerFake(FakeServer):
         clock: Callable[[], datetime] | None = None,
         seed: int = 0,
         reject_output_only: bool = False,
+        locations: tuple[str, ...] = LOCATIONS,
     ) -> None:
         self.jobs: dict[str, dict[str, Any]] = {}  # full name → job, enums as names
+        self.locations = list(locations)
         # host → base URL of a local server that stands in for it when a job fires.
         self.targets: dict[str, str] = {}
         self.deliveries: list[dict[str, Any]] = []
@@ -77,6 +85,8 @@ class SchedulerFake(FakeServer):
         job = loc + "/jobs/{job}"
         m = "cloudscheduler.projects.locations.jobs"
         return [
+            route("GET", "/v1/projects/{project}/locations", self._locations,
+                  method_id="cloudscheduler.projects.locations.list"),
             route("POST", loc + "/jobs", self._create, method_id=f"{m}.create", body_schema="Job"),
             route("GET", loc + "/jobs", self._list, method_id=f"{m}.list"),
             route("GET", job, self._get, method_id=f"{m}.get"),
@@ -129,6 +139,17 @@ class SchedulerFake(FakeServer):
         self._schedule(job)
         self.jobs[name] = job
         return self._render(req, job)
+
+    def _locations(self, req: RecordedRequest, project: str) -> dict[str, Any]:
+        found = [{"name": f"projects/{project}/locations/{loc}", "locationId": loc,
+                  "displayName": _DISPLAY.get(loc, loc), "labels": {"cloud.googleapis.com/region": loc}}
+                 for loc in self.locations]
+        page, token = paginate(found, req, default_size=100, max_size=1000)
+        out: dict[str, Any] = {"locations": page}
+        if token:
+            out["nextPageToken"] = token
+        assert self.discovery is not None and self.discovery.validate("ListLocationsResponse", out) == []
+        return out
 
     def _list(self, req: RecordedRequest, project: str, location: str) -> dict[str, Any]:
         prefix = f"projects/{project}/locations/{location}/jobs/"

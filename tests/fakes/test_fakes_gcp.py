@@ -706,6 +706,24 @@ def test_scheduler_patch_pause_resume_list_delete(
     assert sched_fake.write_calls == 7
 
 
+def test_scheduler_lists_its_locations_and_keeps_jobs_per_location(
+    sched_fake: SchedulerFake, scheduler: scheduler_v1.CloudSchedulerClient
+) -> None:
+    first = scheduler.list_locations(request={"name": f"projects/{PROJECT}", "page_size": 2})
+    assert [loc.location_id for loc in first.locations] == ["us-central1", "europe-west1"]
+    assert first.locations[1].name == f"projects/{PROJECT}/locations/europe-west1"
+    rest = scheduler.list_locations(request={"name": f"projects/{PROJECT}", "page_token": first.next_page_token})
+    assert [loc.location_id for loc in rest.locations] == ["asia-northeast1"] and rest.next_page_token == ""
+    assert sched_fake.requests[0].path == f"/v1/projects/{PROJECT}/locations"
+    far = f"projects/{PROJECT}/locations/europe-west1"
+    job = trigger()
+    job.name = f"{far}/jobs/housejobs-quota-reset-test"
+    scheduler.create_job(parent=far, job=job)
+    assert [j.name for j in scheduler.list_jobs(parent=far)] == [f"{far}/jobs/housejobs-quota-reset-test"]
+    assert list(scheduler.list_jobs(parent=PARENT)) == []
+    assert sched_fake.schema_violations == []
+
+
 def test_scheduler_flags_a_run_target_cloud_run_would_refuse(
     sched_fake: SchedulerFake, scheduler: scheduler_v1.CloudSchedulerClient
 ) -> None:

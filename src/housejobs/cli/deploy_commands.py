@@ -231,9 +231,9 @@ def doctor(*, env: RequiredEnvOpt, json: JsonOpt = False,
 def smoke(
     *,
     env: RequiredEnvOpt,
-    only: Annotated[str | None, typer.Option("--only", metavar="JOB", help="Dry-run only this catalog job "
-                                             "(the checks still cover the whole deployment).",
-                                             show_default=False)] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", metavar="JOB", help="Dry-run only this catalog job "
+                                                   "(repeatable; the checks still cover the whole deployment).",
+                                                   show_default=False)] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", click_type=number(whole=True, lo=1, hi=32),
                                              metavar="N", help="Jobs dry-running at once.")] = 4,
     yes: YesOpt = False, json: JsonOpt = False, deadline: DeadlineOpt = None, debug: DebugOpt = False,
@@ -243,17 +243,19 @@ def smoke(
     per reminder type), followed to the end. Prints the checklist and one table: job, execution,
     outcome, duration, log link. An execution already running is waited for first.
 
-    Exits 0 only if every check and every dry run passed, 1 otherwise, 2 if the configuration does not
-    resolve. Prod asks for confirmation (the dry runs still start executions).
+    Green is outcome dry-run (exit 0: every check and every dry run passed, nothing changed); 1 otherwise,
+    2 if the configuration does not resolve. Prod asks for confirmation (the dry runs still start
+    executions).
 
     Example: housejobs smoke --env stage --json
     """
     from housejobs.jobs.smoke import check_only, run_smoke
 
-    bad_input = catalog_check(lambda names: check_only(only, names))
+    jobs = tuple(dict.fromkeys(only or ()))
+    bad_input = catalog_check(lambda names: check_only(jobs, names))
 
     async def job_fn(ctx: Context) -> JobResult:
-        result = await run_smoke(ctx, only=only, concurrency=concurrency)
+        result = await run_smoke(ctx, only=jobs, concurrency=concurrency)
         if json:  # the JSON document has always carried the checklist and the table as text lines too
             from housejobs.cli.text import view_lines
 

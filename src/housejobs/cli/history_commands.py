@@ -109,6 +109,8 @@ def backfill(
                                              "needs --allow-concurrent).")] = 1,
     allow_concurrent: Annotated[bool, typer.Option("--allow-concurrent", help="Start executions even while "
                                                    "another execution of the job runs.")] = False,
+    allow_early: Annotated[bool, typer.Option("--allow-early", help="Also run a period whose scheduled run has "
+                                              "not come yet (its trigger then finds it done).")] = False,
     api_url: ApiUrlOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
     json: JsonOpt = False, deadline: DeadlineOpt = None, debug: DebugOpt = False,
 ) -> Run:
@@ -117,9 +119,9 @@ def backfill(
     Prints the plan (each period and whether history saw it succeed), asks once in prod (listing the
     periods), then runs each period as a Cloud Run execution with the period appended to the job's args,
     or with --local in this process. Every period is keyed, so one that already applied is `duplicate`.
-    Per period: applied, duplicate or failed; exit 0 when all are done, 3 if some failed, 1 if all did.
-    Future periods and windows over 400 periods are refused (exit 2). SIGINT/SIGTERM stop after the
-    period in flight.
+    Per period: applied, duplicate, failed or refused; exit 0 when all are done, 3 if some failed, 1 if
+    all did. Future periods, a period whose scheduled run is still to come (unless --allow-early) and
+    windows over 400 periods are refused (exit 2). SIGINT/SIGTERM stop after the period in flight.
 
     Example: housejobs backfill quota-reset --env stage --from 2026-11-01 --to 2026-11-07
     (and: housejobs backfill reminder --type rent-due --env prod --missed)
@@ -135,7 +137,7 @@ def backfill(
         if api_url is not None and not local:
             raise UsageError("--api-url is for --local: a Cloud Run execution calls its environment's API")
         req = BackfillRequest(job, env, reminder_type, first, last, missed, days, local, concurrency,
-                              allow_concurrent)
+                              allow_concurrent, allow_early)
         result = await run_backfill(ctx, req)
         if not json:
             result.views.append(Lines(tuple(backfill_lines(result.details))))

@@ -3,9 +3,11 @@
 Inline CSS and inline SVG only: no script, no font, no stylesheet or image from anywhere, so the file
 opens the same offline, in a mail attachment, or from a build's artifacts. The heatmap has one cell
 per row and UTC day, coloured and marked with the state's glyph (it reads without colour too); hovering
-a cell shows its slots (scheduled time, period, state, execution, duration, log link) in the SVG
-<title> tooltip, and a cell with an execution links to its logs. Every cell carries data-row,
-data-day and data-state, which tests read back from the browser's DOM.
+a cell shows its slots (scheduled time in UTC, and in the trigger's zone when that differs, period,
+state, execution, duration, log link) in the SVG <title> tooltip, and a cell with an execution links to
+its logs. Every cell carries data-row, data-day and data-state, which tests read back from the browser's
+DOM. A long window wraps: one heatmap per DAYS_PER_BLOCK days, as the text grid does, each with its row
+labels, so the page stays about 1,000 px wide and no label scrolls away from its cells.
 
 Pure: a History in, the page's text out.
 """
@@ -16,7 +18,9 @@ from datetime import UTC, date
 from html import escape
 
 from housejobs.cli.history_render import (
+    DAYS_PER_BLOCK,
     GLYPHS,
+    LEGEND,
     NOTHING,
     PROBLEMS,
     day_cells,
@@ -32,13 +36,14 @@ from housejobs.jobs.slots import (
     PENDING,
     SLOT_STATES,
     TOLERANCE_S,
+    UPCOMING,
     History,
     Run,
     Slot,
 )
 
 FILL = {SUCCEEDED: "#2e9e44", FAILED: "#d1242f", CANCELLED: "#bf8700", MISSED: "#8250df", RUNNING: "#0969da",
-        PENDING: "#afb8c1"}
+        PENDING: "#afb8c1", UPCOMING: "#7a9cc6"}
 NONE_FILL = "#eef1f4"
 CELL, GAP, LABEL_W, HEAD_H = 22, 4, 250, 44
 
@@ -83,7 +88,8 @@ def render_html(history: History, env: str) -> str:
         f'{history.now.astimezone(UTC).strftime("%H:%M")} UTC) · {counts["slots"]} scheduled slots: '
         f'{escape(states)} · {counts["manual_runs"]} manual runs</p>',
         _legend(),
-        _heatmap(history, days),
+        *(_heatmap(history, days[i:i + DAYS_PER_BLOCK], notes=i + DAYS_PER_BLOCK >= len(days))
+          for i in range(0, len(days), DAYS_PER_BLOCK)),
         _problems(history),
         _runs(history),
         f'<p class="muted">A slot is missed when no execution started between 60 s before its scheduled time '
@@ -96,12 +102,13 @@ def render_html(history: History, env: str) -> str:
 
 def _legend() -> str:
     items = [f'<span><i style="background:{FILL[s]}">{GLYPHS[s]}</i>{s}</span>'
-             for s in (SUCCEEDED, FAILED, CANCELLED, MISSED, RUNNING, PENDING)]
+             for s in LEGEND]
     items.append(f'<span><i style="background:{NONE_FILL};color:#59636e">{NOTHING}</i>nothing scheduled</span>')
     return '<p class="legend">' + "".join(items) + "</p>"
 
 
-def _heatmap(history: History, days: list[date]) -> str:
+def _heatmap(history: History, days: list[date], *, notes: bool) -> str:
+    """One block of the heatmap; `notes`: the block with today, which carries the rows' notes (once)."""
     cells = day_cells(history)
     step = CELL + GAP
     width = LABEL_W + len(days) * step + GAP
@@ -115,7 +122,7 @@ def _heatmap(history: History, days: list[date]) -> str:
         out.append(f'<text class="day" x="{x:g}" y="34">{day.day}</text>')
     for r, row in enumerate(history.rows):
         y = HEAD_H + r * step
-        note = row_note(row)
+        note = row_note(row) if notes else ""
         label = escape(row.key) + (f' <tspan class="note">({escape(note)})</tspan>' if note else "")
         out.append(f'<text x="0" y="{y + CELL / 2 + 4:g}">{label}</text>')
         for i, day in enumerate(days):
@@ -201,8 +208,9 @@ def _runs(history: History) -> str:
         at = e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if e.at else "—"
         link = f' · <a href="{escape(e.log_uri)}">logs</a>' if _is_web(e.log_uri) else ""
         args = " ".join(e.args or ())
-        rows.append(f'<tr data-state="{escape(e.state)}"><td>{at}</td><td>{escape(run.row)}</td>'
-                    f"<td>{escape(run.period or '—')}</td><td class=\"state\">{escape(e.state)}</td>"
+        state = escape(e.state) + (' <span class="muted">(dry run)</span>' if run.dry_run else "")
+        rows.append(f'<tr data-state="{escape(e.state)}" data-dry-run="{str(run.dry_run).lower()}"><td>{at}</td>'
+                    f"<td>{escape(run.row)}</td><td>{escape(run.period or '—')}</td><td class=\"state\">{state}</td>"
                     f"<td>{escape(e.id)}{link}</td><td><code>{escape(args)}</code></td></tr>")
     return (f"<h2>Manual runs ({len(history.runs)})</h2><table class=\"runs\"><thead><tr><th>created</th>"
             "<th>job</th><th>period</th><th>state</th><th>execution</th><th>args</th></tr></thead><tbody>"

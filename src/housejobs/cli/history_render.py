@@ -2,7 +2,8 @@
 
 Pure: a History in, lines out. Each state has a glyph and (on a terminal) a colour, so the grid reads
 the same without colour. A cell shows the worst state of its day (a trigger may fire more than once a
-day); for a manual job, its runs that day.
+day); for a manual job, its runs that day (not its dry runs: they changed nothing). The columns are UTC
+dates, so every time printed says UTC first; a trigger in another zone adds its own wall-clock time.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from typing import Any
 
 from housejobs.gcp.records import CANCELLED, FAILED, PAUSED, RUNNING, SUCCEEDED
 from housejobs.jobs.period_rules import rule_for
-from housejobs.jobs.slots import MISSED, PENDING, History, Row, Run, Slot
+from housejobs.jobs.slots import MISSED, PENDING, UPCOMING, History, Row, Run, Slot, scheduled_text
 
-GLYPHS = {SUCCEEDED: "✓", FAILED: "✗", CANCELLED: "⊘", MISSED: "○", RUNNING: "▸", PENDING: "◌"}
+GLYPHS = {SUCCEEDED: "✓", FAILED: "✗", CANCELLED: "⊘", MISSED: "○", RUNNING: "▸", PENDING: "◌", UPCOMING: "◇"}
 NOTHING = "·"
-COLOURS = {SUCCEEDED: "32", FAILED: "31", CANCELLED: "33", MISSED: "35", RUNNING: "36", PENDING: "2"}
+COLOURS = {SUCCEEDED: "32", FAILED: "31", CANCELLED: "33", MISSED: "35", RUNNING: "36", PENDING: "2",
+           UPCOMING: "34"}
 NOTHING_COLOUR = "2"
-WORST_FIRST = (MISSED, FAILED, CANCELLED, RUNNING, PENDING, SUCCEEDED)
+WORST_FIRST = (MISSED, FAILED, CANCELLED, RUNNING, PENDING, UPCOMING, SUCCEEDED)
+LEGEND = (SUCCEEDED, FAILED, CANCELLED, MISSED, RUNNING, PENDING, UPCOMING)
 PROBLEMS = (MISSED, FAILED, CANCELLED)
 CELL = 3  # "26 " over "✓  "
 DAYS_PER_BLOCK = 31
@@ -44,7 +47,7 @@ def day_cells(history: History) -> dict[str, dict[date, list[Slot | Run]]]:
         cells[slot.row].setdefault(slot.scheduled.astimezone(UTC).date(), []).append(slot)
     for run in history.runs:
         at = run.execution.at
-        if run.row in manual and at is not None:
+        if run.row in manual and at is not None and not run.dry_run:
             cells[run.row].setdefault(at.astimezone(UTC).date(), []).append(run)
     return cells
 
@@ -73,6 +76,7 @@ def grid_lines(history: History, days: list[date], *, colour: bool) -> list[str]
     cells = day_cells(history)
     width = max([len(r.key) for r in history.rows] + [8]) + 2
     lines: list[str] = []
+    last = (len(days) - 1) // DAYS_PER_BLOCK * DAYS_PER_BLOCK
     for begin in range(0, len(days), DAYS_PER_BLOCK):
         block = days[begin:begin + DAYS_PER_BLOCK]
         months = [" "] * (len(block) * CELL)
@@ -87,10 +91,9 @@ def grid_lines(history: History, days: list[date], *, colour: bool) -> list[str]
                 state = worst(state_of(item) for item in cells[row.key].get(day, []))
                 glyph = GLYPHS[state] if state else NOTHING
                 out.append(_paint(glyph, state, colour) + " " * (CELL - 1))
-            note = row_note(row)
+            note = row_note(row) if begin == last else ""  # once, beside today's block: it says what is now
             lines.append(row.key.ljust(width) + "".join(out).rstrip() + (f"  ({note})" if note else ""))
-    legend = "  ".join(f"{_paint(GLYPHS[s], s, colour)} {s}" for s in (SUCCEEDED, FAILED, CANCELLED, MISSED,
-                                                                        RUNNING, PENDING))
+    legend = "  ".join(f"{_paint(GLYPHS[s], s, colour)} {s}" for s in LEGEND)
     lines.append(f"{legend}  {NOTHING} nothing scheduled")
     return lines
 
@@ -101,7 +104,7 @@ def row_note(row: Row) -> str:
 
 
 def when(slot: Slot) -> str:
-    return slot.local.strftime("%Y-%m-%d %H:%M %Z")
+    return scheduled_text(slot.scheduled, slot.time_zone)
 
 
 def execution_text(run_state: str, name: str, tasks: tuple[int, int], failure: str, duration: float | None,
@@ -120,20 +123,21 @@ def problem_lines(history: History, env: str) -> list[str]:
     bad = history.with_state(PROBLEMS)
     if not bad:
         return ["no missed, failed or cancelled slots"]
-    width = max(len(s.row) for s in bad)
+    width, time_width = max(len(s.row) for s in bad), max(len(when(s)) for s in bad)
     lines = [f"missed, failed and cancelled slots ({len(bad)}):"]
     for slot in bad:
-        line = f"  {when(slot):<22} {slot.row:<{width}}  period {slot.period or '—':<10}  {slot.label}"
+        line = f"  {when(slot):<{time_width}}  {slot.row:<{width}}  period {slot.period or '—':<10}  {slot.label}"
         e = slot.execution
         if e is not None:
             line += "  " + execution_text(e.state, e.id, (e.succeeded, e.task_count), e.failure, e.duration_s,
                                           e.log_uri)
         lines.append(line)
+    days = len(days_of(history))  # the window the hint must look at again to find these slots
     for job, trigger in dict.fromkeys((s.job, s.trigger) for s in bad):
         rule = rule_for(job)
         if rule is not None and rule.backfillable:
             kind = f" --type {trigger}" if job == "reminder" else ""
-            lines.append(f"  backfill: housejobs backfill {job}{kind} --env {env} --missed")
+            lines.append(f"  backfill: housejobs backfill {job}{kind} --env {env} --missed --days {days}")
     return lines
 
 
@@ -141,14 +145,15 @@ def run_lines(history: History) -> list[str]:
     if not history.runs:
         return []
     width = max(len(r.row) for r in history.runs)
-    lines = [f"manual runs ({len(history.runs)}):"]
+    dry = sum(r.dry_run for r in history.runs)
+    lines = [f"manual runs ({len(history.runs)}" + (f", {dry} of them dry runs" if dry else "") + "):"]
     for run in history.runs:
         e = run.execution
         at = e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if e.at else "—"
         period = f"period {run.period}" if run.period else ""
+        text = execution_text(e.state, e.id, (e.succeeded, e.task_count), e.failure, e.duration_s, e.log_uri)
         lines.append(f"  {at:<22} {run.row:<{width}}  {period:<17}  {e.state:<9}  "
-                     + execution_text(e.state, e.id, (e.succeeded, e.task_count), e.failure, e.duration_s,
-                                      e.log_uri))
+                     + ("dry run · " if run.dry_run else "") + text)
     return lines
 
 

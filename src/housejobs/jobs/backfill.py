@@ -12,9 +12,15 @@ of it. Then each period, oldest first, either
   - or with --local, in this process, through the job functions the commands run (run_period_job,
     run_reminder, org_sync_job): the API's ledger answers applied or duplicate.
 
-Per period: applied, duplicate or failed (with why). The run ends as the outcome table says: every
-period done → applied (duplicate if none needed applying); some failed → partial; none done → failed;
-a refusal (auth, another execution running) stops at once. SIGINT/SIGTERM take no new period; the
+A period is not run before its scheduled time (the first slot of it that history would draw from the
+catalog's schedule and time zone): its trigger is still to run it, and would then find it done. A
+window that takes one is refused; --missed leaves it out; --allow-early runs it anyway.
+
+Per period: applied, duplicate, failed (with why) or refused. The run ends as the outcome table says:
+every period done → applied (duplicate if none needed applying); some failed → partial; none done →
+failed; a refusal (auth, another execution running) stops at once, and its period is `refused`, counted
+apart from the failed ones. When nothing is to be started (on Cloud Run, every period already seen
+succeed) there is nothing to confirm, in prod too. SIGINT/SIGTERM take no new period; the
 one in flight finishes (in Cloud Run mode the execution keeps running and is not followed further)
 and the summary says what was left for a rerun.
 
@@ -28,14 +34,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from housejobs.catalog import JobDef, load_catalog
 from housejobs.context import Context
 from housejobs.errors import HousejobsError, UsageError
-from housejobs.gcp.records import CANCELLED, FAILED, SUCCEEDED
-from housejobs.jobs.history import DEFAULT_DAYS, MAX_DAYS, HistoryRequest, read_history
+from housejobs.gcp.records import CANCELLED, FAILED, SUCCEEDED, iso
+from housejobs.jobs.history import DEFAULT_DAYS, MAX_DAYS, HistoryRequest, period_reader, read_history
 from housejobs.jobs.period_rules import (
     count_between,
     parse_period,
@@ -45,9 +51,9 @@ from housejobs.jobs.period_rules import (
     periods_between,
     rule_for,
 )
-from housejobs.jobs.registry import JobArgs, PeriodRule, spec
+from housejobs.jobs.registry import MONTH, JobArgs, PeriodRule, spec
 from housejobs.jobs.reminder import REMINDER_TYPES, household_zone
-from housejobs.jobs.slots import MISSED
+from housejobs.jobs.slots import MISSED, Slot, first_slot, scheduled_text
 from housejobs.results import JobResult, Outcome
 
 if TYPE_CHECKING:
@@ -57,6 +63,8 @@ MAX_PERIODS = 400
 MAX_CONCURRENCY = 16
 NOT_SEEN = "not seen"
 APPLIED, DUPLICATE, PERIOD_FAILED, NOT_RUN, INTERRUPTED = "applied", "duplicate", "failed", "not run", "interrupted"
+PERIOD_REFUSED = "refused"  # stopped before anything was tried for it (another execution running, auth)
+NOTHING_STARTED = "history saw it succeed; nothing started"
 REDO = (MISSED, FAILED, CANCELLED)  # what --missed takes
 
 
@@ -72,6 +80,7 @@ class BackfillRequest:
     local: bool = False
     concurrency: int = 1
     allow_concurrent: bool = False
+    allow_early: bool = False
 
     @property
     def label(self) -> str:
@@ -98,6 +107,7 @@ class BackfillPlan:
     rule: PeriodRule
     trigger: str | None
     periods: list[PeriodRun] = field(default_factory=list)
+    not_due: list[Slot] = field(default_factory=list)  # --missed left these out: their trigger runs them
 
     def periods_text(self) -> str:
         return compact([p.period for p in self.periods], self.rule)
@@ -171,9 +181,21 @@ async def plan_backfill(ctx: Context, req: BackfillRequest) -> BackfillPlan:
         raise UsageError(f"--to {req.last} is in the future: the current period is {current}",
                          hint="a period can be backfilled once it has begun")
     plan = BackfillPlan(req, rule, trigger)
+    due = None if req.allow_early else _due(ctx, catalog[req.job], rule, trigger, current, now)
+    if window is not None and due is not None and window[0] <= current <= window[1]:
+        raise UsageError(f"{current} is not due yet: its scheduled run is at "
+                         f"{scheduled_text(due.scheduled, due.time_zone)}",
+                         hint="its trigger runs it then, and would find it done if backfilled now: end the "
+                         "window before it, or pass --allow-early")
     seen = await _seen(ctx, req, catalog[req.job], trigger, now, period_start(rule, window[0]) if window else None)
     if req.missed:
         wanted = sorted(p for p, state in seen.items() if state in REDO and p <= current)
+        if due is not None and current in wanted:
+            wanted.remove(current)
+            plan.not_due.append(due)
+            ctx.logger.warning(f"backfill leaves out {current}: not due until "
+                               f"{scheduled_text(due.scheduled, due.time_zone)} (--allow-early runs it now)",
+                               event="backfill_not_due", period=current)
         if len(wanted) > MAX_PERIODS:
             raise UsageError(f"history found {len(wanted)} periods to redo; at most {MAX_PERIODS} in one backfill")
     else:
@@ -181,6 +203,17 @@ async def plan_backfill(ctx: Context, req: BackfillRequest) -> BackfillPlan:
         wanted = periods_between(rule, *window)
     plan.periods = [PeriodRun(p, seen.get(p, NOT_SEEN)) for p in wanted]
     return plan
+
+
+def _due(ctx: Context, job: JobDef, rule: PeriodRule, trigger: str | None, period: str,
+         now: datetime) -> Slot | None:
+    """The current period's first scheduled slot if it is still to come (None: due, or never scheduled).
+    Only the current period can be early: every earlier one, and so each of its slots, has ended."""
+    start = period_start(rule, period)
+    # A period's slots lie inside it, read in the trigger's zone: up to a day either side of UTC's.
+    around = (start - timedelta(days=2), start + timedelta(days=34 if rule.unit == MONTH else 3))
+    slot = first_slot(job, period, period_reader(ctx), around, trigger)
+    return slot if slot is not None and slot.scheduled > now else None
 
 
 async def _seen(ctx: Context, req: BackfillRequest, job: JobDef, trigger: str | None,
@@ -207,10 +240,14 @@ async def run_backfill(ctx: Context, req: BackfillRequest) -> JobResult:
     plan = await plan_backfill(ctx, req)
     details: dict[str, Any] = {"job": req.job, "type": req.reminder_type, "env": req.env,
                                "mode": "local" if req.local else "cloud-run", "periods": []}
+    if req.missed:
+        details["not_due"] = [{"period": s.period, "due": iso(s.scheduled)} for s in plan.not_due]
     if not plan.periods:
         where = f"in the last {req.days} days" if req.missed else "in that window"
+        later = "".join(f"; {s.period} is not due until {scheduled_text(s.scheduled, s.time_zone)}"
+                        for s in plan.not_due)
         return JobResult(Outcome.SKIPPED, f"nothing to backfill: history saw no missed, failed or cancelled "
-                         f"period of {req.label} {where}", counts={"periods": 0}, details=details)
+                         f"period of {req.label} {where}{later}", counts={"periods": 0}, details=details)
     for p in plan.periods:
         ctx.logger.info(f"backfill plan: {req.label} {p.period} (history: {p.seen})", event="backfill_plan",
                         period=p.period, history=p.seen)
@@ -220,9 +257,12 @@ async def run_backfill(ctx: Context, req: BackfillRequest) -> JobResult:
         return JobResult(Outcome.DRY_RUN, f"would backfill {req.label} for {len(plan.periods)} period"
                          f"{'s' if len(plan.periods) != 1 else ''} {mode}: {plan.periods_text()}",
                          counts={"periods": len(plan.periods)}, details=details)
-    # Asked once, here, because only now are the periods known (--missed reads them from history).
-    ctx.confirm(f"backfill {req.label} for {len(plan.periods)} period{'s' if len(plan.periods) != 1 else ''} "
-                     f"({plan.periods_text()}) {mode}")
+    # Asked once, here, because only now are the periods known (--missed reads them from history), and
+    # only for what will start: on Cloud Run a period history saw succeed starts nothing.
+    todo = [p.period for p in plan.periods if req.local or p.seen != SUCCEEDED]
+    if todo:
+        ctx.confirm(f"backfill {req.label} for {len(todo)} period{'s' if len(todo) != 1 else ''} "
+                    f"({compact(todo, plan.rule)}) {mode}")
     stopped_by = await _run_periods(ctx, plan)
     details["periods"] = [p.as_dict() for p in plan.periods]
     result = _result(plan, details, stopped_by, ctx.stop_signal)
@@ -276,6 +316,8 @@ async def _one(ctx: Context, plan: BackfillPlan, item: PeriodRun, cloud: CloudRu
         item.result, item.reason = DUPLICATE, item.reason or result.message
     elif result.outcome is Outcome.INTERRUPTED:
         item.result, item.reason = INTERRUPTED, result.message
+    elif result.outcome is Outcome.REFUSED:
+        item.result, item.reason = PERIOD_REFUSED, result.message
     else:
         item.result, item.reason = PERIOD_FAILED, result.message or result.outcome.value
     return result.outcome is Outcome.REFUSED
@@ -285,7 +327,7 @@ async def _cloud(ctx: Context, plan: BackfillPlan, item: PeriodRun, cloud: Cloud
     from housejobs.jobs.cloud_run import RunRequest, run_job
 
     if item.seen == SUCCEEDED:
-        item.result, item.reason = DUPLICATE, "history saw it succeed; nothing started"
+        item.result, item.reason = DUPLICATE, NOTHING_STARTED
         return None
     args = ((plan.req.reminder_type,) if plan.req.reminder_type else ()) + period_args(plan.rule, item.period)
     return await run_job(ctx, RunRequest(plan.req.job, plan.req.env, args=args,
@@ -299,12 +341,13 @@ async def _local(ctx: Context, plan: BackfillPlan, period: str) -> JobResult:
 
 def _result(plan: BackfillPlan, details: dict[str, Any], stopped_by: str | None, signal: int | None) -> JobResult:
     periods = plan.periods
-    tally = {k: sum(p.result == k for p in periods) for k in (APPLIED, DUPLICATE, PERIOD_FAILED, INTERRUPTED,
-                                                             NOT_RUN)}
+    tally = {k: sum(p.result == k for p in periods) for k in (APPLIED, DUPLICATE, PERIOD_FAILED, PERIOD_REFUSED,
+                                                             INTERRUPTED, NOT_RUN)}
     counts = {"periods": len(periods), "applied": tally[APPLIED], "duplicate": tally[DUPLICATE],
-              "failed": tally[PERIOD_FAILED], "interrupted": tally[INTERRUPTED], "not_run": tally[NOT_RUN]}
+              "failed": tally[PERIOD_FAILED], "refused": tally[PERIOD_REFUSED], "interrupted": tally[INTERRUPTED],
+              "not_run": tally[NOT_RUN]}
     failures = [{"unit": p.period, "reason": p.reason or p.result} for p in periods
-                if p.result in (PERIOD_FAILED, INTERRUPTED)]
+                if p.result in (PERIOD_FAILED, PERIOD_REFUSED, INTERRUPTED)]
     done = tally[APPLIED] + tally[DUPLICATE]
     said = ", ".join(f"{n} {k}" for k, n in tally.items() if n)
     message = f"{plan.req.label}: {said} of {len(periods)} period{'s' if len(periods) != 1 else ''}"
@@ -314,7 +357,7 @@ def _result(plan: BackfillPlan, details: dict[str, Any], stopped_by: str | None,
         return JobResult(Outcome.INTERRUPTED, f"stopped by signal after the period in flight: {message}{rerun}",
                          counts, details, failures=failures, signal=signal)
     if stopped_by == "refused":
-        first_refusal = next(p for p in periods if p.result == PERIOD_FAILED and p.reason)
+        first_refusal = next(p for p in periods if p.result == PERIOD_REFUSED)
         outcome = Outcome.PARTIAL if done else Outcome.REFUSED
         return JobResult(outcome, f"stopped at {first_refusal.period}: {first_refusal.reason}; {message}", counts,
                          details, failures=failures)

@@ -164,11 +164,12 @@ async def list_jobs_env(ctx: Context) -> JobResult:
         table.append((r["name"], r["kind"], r["state"], shown[0],
                       f"{last['status']} {last['time']}" if last else "—"))
         table += [("", "", "", more, "") for more in shown[1:]]
-        table += [("", "", "", f"! {f['warning']}") for f in r["foreign_triggers"]]
+        # `!` a double trigger; `·` a paused one, which starts nothing now.
+        table += [("", "", "", f"{'!' if f['active'] else '·'} {f['warning']}") for f in r["foreign_triggers"]]
     views: list[View] = [Table(("NAME", "KIND", "STATE", "TRIGGER", "LAST EXECUTION"), tuple(table),
                                title=f"{env} · project {plan.desired.project} · region {plan.desired.region}")]
     if orphans:
-        views.append(Lines(tuple(f"! {f.target}: {f.warning()}" for f in orphans)))
+        views.append(Lines(tuple(f"{'!' if f.active else '·'} {f.target}: {f.warning()}" for f in orphans)))
     return JobResult(Outcome.SKIPPED, f"{len(rows)} jobs", views=views, document=document)
 
 

@@ -175,10 +175,14 @@ class _Deployment:
 
     def no_double_triggers(self) -> str:
         _, plan = self.plan()
-        if plan.foreign:
-            raise ConfigError("; ".join(f"{f.target} {f.warning()}" for f in plan.foreign),
+        running = [f for f in plan.foreign if f.active]
+        if running:
+            raise ConfigError("; ".join(f"{f.target} {f.warning()}" for f in running),
                               hint=f"see `housejobs create-all-jobs --env {self.ctx.env} --plan`")
-        return f"no Scheduler job outside the catalog starts a housejobs job of {self.ctx.env}"
+        # A paused one starts nothing now: noted, not failed.
+        paused = ", ".join(f"{f.id} on {f.target}" for f in plan.foreign if not f.active)
+        return (f"no Scheduler job outside the catalog starts a housejobs job of {self.ctx.env}"
+                + (f" (paused, so not running: {paused})" if paused else ""))
 
     def bindings(self) -> str:
         """The scheduler account's roles on the jobs, as create-all-jobs plans them (plan.iam_changes)."""

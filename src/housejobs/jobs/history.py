@@ -22,7 +22,7 @@ from housejobs.gcp.records import CANCELLED, FAILED, NOT_PROVISIONED, UNKNOWN, T
 from housejobs.jobs.cloud_run import project_region
 from housejobs.jobs.period_rules import period_of_run, rule_for
 from housejobs.jobs.reminder import household_zone
-from housejobs.jobs.slots import MISSED, SLOT_STATES, TOLERANCE_S, History, build_history
+from housejobs.jobs.slots import MISSED, SLOT_STATES, TOLERANCE_S, History, PeriodOf, build_history
 from housejobs.results import JobResult, Outcome
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class HistoryRequest:
 
 
 def parse_fail_on(text: str | None) -> tuple[str, ...]:
-    if not text:
+    if text is None:
         return ()
     states = tuple(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
     bad = [s for s in states if s not in FAIL_ON_STATES]
@@ -87,14 +87,20 @@ async def read_history(ctx: Context, req: HistoryRequest, *, now: datetime | Non
     found = await asyncio.gather(*(reader.executions(job_path(project, region, job, req.env), since)
                                    for job in selected))
     states = await _trigger_states(ctx, reader, catalog, selected, req.env, f"projects/{project}/locations/{region}")
+    return build_history(catalog, dict(zip(selected, found, strict=True)), start=start, now=now,
+                         period_of=period_reader(ctx), triggers=states, jobs=selected)
+
+
+def period_reader(ctx: Context) -> PeriodOf:
+    """What period a run of a job at an instant with these args applied (history's slots and runs,
+    and backfill's idea of when a period is due)."""
     household = household_zone(ctx)
 
     def period_of(job: str, at: datetime, args: Sequence[str] | None) -> str | None:
         rule = rule_for(job)
         return period_of_run(rule, at, args, household) if rule is not None else None
 
-    return build_history(catalog, dict(zip(selected, found, strict=True)), start=start, now=now,
-                         period_of=period_of, triggers=states, jobs=selected)
+    return period_of
 
 
 async def _trigger_states(ctx: Context, reader: ExecutionReader, catalog: dict[str, JobDef], selected: list[str],
@@ -117,9 +123,10 @@ def history_result(history: History, req: HistoryRequest) -> JobResult:
     """The run's result: every slot and manual run as data; the outcome per --fail-on."""
     counts = history.counts()
     states = ", ".join(f"{counts[s]} {s}" for s in SLOT_STATES if counts[s])
-    runs = counts["manual_runs"]
+    runs, dry = counts["manual_runs"], counts["dry_runs"]
     summary = (f"{req.days} day{'s' if req.days != 1 else ''}: {counts['slots']} scheduled slots"
-               + (f" ({states})" if states else "") + f", {runs} manual run{'s' if runs != 1 else ''}")
+               + (f" ({states})" if states else "") + f", {runs} manual run{'s' if runs != 1 else ''}"
+               + (f" ({dry} dry run{'s' if dry != 1 else ''})" if dry else ""))
     details = {
         "env": req.env,
         "window": {"start": iso(history.start), "end": iso(history.now), "days": req.days},

@@ -16,12 +16,13 @@ at t and history's idea of what that run applied cannot disagree.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from housejobs import periods
 from housejobs.errors import UsageError
-from housejobs.jobs.registry import HOUSEHOLD, MONTH, REGISTRY, PeriodRule
+from housejobs.jobs.registry import DRY_RUN_FLAG, HOUSEHOLD, MONTH, REGISTRY, PeriodRule
 
 
 def rule_for(job: str) -> PeriodRule | None:
@@ -37,21 +38,46 @@ def period_at(rule: PeriodRule, instant: datetime, household: ZoneInfo) -> str:
 
 def period_of_run(rule: PeriodRule, instant: datetime, args: Sequence[str] | None,
                   household: ZoneInfo) -> str:
-    """What a run applied: the period its arguments name (`--date X` / `--date=X`), else `period_at`."""
-    named = period_in_args(rule, args)
+    """What a run applied (or, for a dry run, would have): the period its arguments name, else `period_at`."""
+    named = read_args(args, rule.option).period
     return named if named is not None else period_at(rule, instant, household)
 
 
-def period_in_args(rule: PeriodRule, args: Sequence[str] | None) -> str | None:
-    if rule.option is None or not args:
-        return None
-    items = list(args)
-    for i, arg in enumerate(items):
-        if arg == rule.option and i + 1 < len(items):
-            return items[i + 1]
-        if arg.startswith(rule.option + "="):
-            return arg.split("=", 1)[1]
-    return None
+@dataclass(frozen=True)
+class RunArgs:
+    """What a run's container args say about it."""
+
+    period: str | None  # the period its option names (None: the job's default for when it ran)
+    dry_run: bool  # it ran with --dry-run: it changed nothing, so it is no period's and no slot's run
+
+
+def read_args(args: Sequence[str] | None, option: str | None) -> RunArgs:
+    """Read a run's args as the command reads them: `--date X` or `--date=X` (the last one wins), the
+    `--dry-run` flag, and nothing after a bare `--` (click's end of options). `option` is the job's
+    period option (its PeriodRule's), None for a job without one."""
+    period, dry_run = None, False
+    items = list(args or ())
+    i = 0
+    while i < len(items):
+        arg = items[i]
+        if arg == "--":
+            break
+        if option is not None and arg == option:
+            period = items[i + 1] if i + 1 < len(items) else period
+            i += 2
+            continue
+        if option is not None and arg.startswith(option + "="):
+            period = arg.split("=", 1)[1]
+        elif arg == DRY_RUN_FLAG:
+            dry_run = True
+        i += 1
+    return RunArgs(period, dry_run)
+
+
+def is_dry_run(job: str, args: Sequence[str] | None) -> bool:
+    """Did a run of `job` with these container args run with --dry-run?"""
+    rule = rule_for(job)
+    return read_args(args, rule.option if rule is not None else None).dry_run
 
 
 def period_args(rule: PeriodRule, period: str) -> tuple[str, ...]:

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from housejobs.target import Use
 
 DATE, MONTH = "date", "month"
+# The flag every job command takes for a dry run: smoke appends it, history reads it back from the args.
+DRY_RUN_FLAG = "--dry-run"
 UTC_ZONE, HOUSEHOLD = "utc", "household"
 
 

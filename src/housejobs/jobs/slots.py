@@ -16,10 +16,12 @@ job's catalog args plus the trigger's; an execution without them counts for any 
 It matches the slot whose window holds its create time (its start time if it has none) and whose
 scheduled time is nearest. A slot takes the state of its best execution, succeeded > running > failed
 > cancelled, and lists the others. With none it is `missed` once its window has closed (saying why
-when that is known: the trigger is paused, the job or the trigger does not exist) and `pending` while
-the window is still open. Executions that match no slot are manual runs: an operator's `run`, a
-backfill (its args name the period), or a run too late to be the scheduled one. Manual jobs have no
-slots; their executions are their history.
+when that is known: the trigger is paused, the job or the trigger does not exist), `pending` while
+the window is still open, and `upcoming` before its scheduled time (the slots later today: the grid's
+last column is today's UTC date). Executions that match no slot are manual runs: an operator's `run`, a
+backfill (its args name the period), or a run too late to be the scheduled one. A dry run (`--dry-run`
+in its args: smoke's, an operator's) changed nothing, so it is never a slot's run nor a period's: it is
+a manual run marked as a dry run. Manual jobs have no slots; their executions are their history.
 
 TOLERANCE_S is 300 s. Scheduler starts a job within seconds of its time as a rule but documents no
 bound, and a slow RunJob call or a busy region adds to that; five minutes absorbs it and stays far
@@ -32,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,15 +53,16 @@ from housejobs.gcp.records import (
     iso,
 )
 from housejobs.gcp.specs import SCHEDULER_RETRY_DEFAULTS
+from housejobs.jobs.period_rules import is_dry_run
 
 EARLY_S = 60
 TOLERANCE_S = 300
 
-# An execution's settled states (gcp/records.py), and two a slot can be in without one.
-MISSED, PENDING = "missed", "pending"
-SLOT_STATES = (SUCCEEDED, FAILED, CANCELLED, RUNNING, PENDING, MISSED)
+# An execution's settled states (gcp/records.py), and three a slot can be in without one.
+MISSED, PENDING, UPCOMING = "missed", "pending", "upcoming"
+SLOT_STATES = (SUCCEEDED, FAILED, CANCELLED, RUNNING, PENDING, UPCOMING, MISSED)
 # Best first: the state a slot (or a period) takes when several executions speak for it.
-_RANK = {SUCCEEDED: 0, RUNNING: 1, PENDING: 2, FAILED: 3, CANCELLED: 4, MISSED: 5}
+_RANK = {SUCCEEDED: 0, RUNNING: 1, PENDING: 2, UPCOMING: 3, FAILED: 4, CANCELLED: 5, MISSED: 6}
 
 # job, instant, container args → the business period a run with those args at that instant applied.
 PeriodOf = Callable[[str, datetime, Sequence[str] | None], str | None]
@@ -123,17 +126,19 @@ class Slot:
 
 @dataclass
 class Run:
-    """An execution that is no slot's: a manual job's run, an operator's run, a backfill, a late run."""
+    """An execution that is no slot's: a manual job's run, an operator's run, a backfill, a late run, a
+    dry run (`period` is then the one it would have applied)."""
 
     row: str
     job: str
     trigger: str | None
     period: str | None
     execution: ExecutionRecord
+    dry_run: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"row": self.row, "job": self.job, "trigger": self.trigger, "period": self.period,
-                "execution": self.execution.as_dict()}
+                "dry_run": self.dry_run, "execution": self.execution.as_dict()}
 
 
 @dataclass
@@ -148,14 +153,16 @@ class History:
         counts = {state: 0 for state in SLOT_STATES}
         for slot in self.slots:
             counts[slot.state] += 1
-        return {"slots": len(self.slots), **counts, "manual_runs": len(self.runs)}
+        return {"slots": len(self.slots), **counts, "manual_runs": len(self.runs),
+                "dry_runs": sum(r.dry_run for r in self.runs)}
 
     def with_state(self, states: Sequence[str]) -> list[Slot]:
         return [s for s in self.slots if s.state in states]
 
     def period_states(self, job: str, trigger: str | None = None) -> dict[str, str]:
         """Each period the job (one trigger of it) applied or should have, and the best state any slot
-        or run of it reached: a missed slot whose period a later backfill ran reads succeeded."""
+        or run of it reached: a missed slot whose period a later backfill ran reads succeeded. A dry
+        run applied nothing, so it speaks for no period."""
         out: dict[str, str] = {}
 
         def note(period: str | None, state: str) -> None:
@@ -166,7 +173,7 @@ class History:
             if slot.job == job and (trigger is None or slot.trigger == trigger):
                 note(slot.period, slot.state)
         for run in self.runs:
-            if run.job == job and (trigger is None or run.trigger == trigger):
+            if run.job == job and (trigger is None or run.trigger == trigger) and not run.dry_run:
                 note(run.period, run.execution.state)
         return out
 
@@ -193,6 +200,27 @@ def _seconds(duration: object) -> int:
     return int(str(duration).rstrip("s"))
 
 
+def scheduled_text(when: datetime, time_zone: str) -> str:
+    """A scheduled time in UTC (history's columns are UTC dates), then in its trigger's zone if that differs."""
+    utc = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    local = when.astimezone(ZoneInfo(time_zone))
+    if local.utcoffset() == timedelta(0) and local.tzname() in ("UTC", "GMT"):
+        return utc
+    return f"{utc} ({local.strftime('%Y-%m-%d %H:%M %Z')})"
+
+
+def first_slot(job: JobDef, period: str, period_of: PeriodOf, around: tuple[datetime, datetime],
+               trigger: str | None = None) -> Slot | None:
+    """When the catalog runs `period`: the earliest slot, among the job's triggers (or the one named),
+    whose run applies `period`, computed as history computes slots (fire times in `around`, each with
+    the period a run with the trigger's args would apply). None if no trigger schedules it there."""
+    found = [Slot(row_key(job, t), job.name, t.name, when, t.time_zone, when, period, UPCOMING)
+             for t in job.triggers if trigger is None or t.name == trigger
+             for when in fire_times(t.schedule, ZoneInfo(t.time_zone), *around)
+             if period_of(job.name, when, job.container_args(t.args)) == period]
+    return min(found, key=lambda s: s.scheduled, default=None)
+
+
 def row_key(job: JobDef, trigger: Trigger | None) -> str:
     if trigger is None or (len(job.triggers) == 1 and trigger.name == DEFAULT_TRIGGER):
         return job.name
@@ -214,23 +242,24 @@ def build_history(catalog: Mapping[str, JobDef], executions: Mapping[str, Sequen
         found = executions.get(name, ())
         missing_job = found is None
         records = sorted((e for e in found or () if e.at is not None), key=lambda e: e.at or now)
+        dry = {e.name for e in records if is_dry_run(job.name, e.args)}
         if not job.triggers:
             history.rows.append(Row(job.name, job.name, None, job.kind,
                                     note="Cloud Run job not provisioned" if missing_job else ""))
-            history.runs += [Run(job.name, job.name, None, period_of(job.name, e.at or now, e.args), e)
-                             for e in records if (e.at or now) >= start]
+            history.runs += [Run(job.name, job.name, None, period_of(job.name, e.at or now, e.args), e,
+                                 e.name in dry) for e in records if (e.at or now) >= start]
             continue
         slots = _job_slots(job, start, now, period_of, triggers, missing_job, history.rows)
-        unmatched = _match(job, slots, records)
+        unmatched = _match(job, slots, [e for e in records if e.name not in dry])
         for slot in slots:
             _settle(slot, now)
         history.slots += slots
-        for e in unmatched:
+        for e in sorted([*unmatched, *(e for e in records if e.name in dry)], key=lambda e: e.at or now):
             if (e.at or now) >= start:
                 trigger = _owner(job, e.args)
                 key = row_key(job, trigger) if trigger else job.name
                 history.runs.append(Run(key, job.name, trigger.name if trigger else None,
-                                        period_of(job.name, e.at or now, e.args), e))
+                                        period_of(job.name, e.at or now, e.args), e, e.name in dry))
     # Scheduled rows first (what history is about), then the manual jobs, each in catalog order.
     history.rows.sort(key=lambda r: r.trigger is None)
     history.slots.sort(key=lambda s: (s.scheduled, s.row))
@@ -250,11 +279,13 @@ def _job_slots(job: JobDef, start: datetime, now: datetime, period_of: PeriodOf,
         rows.append(Row(key, job.name, trigger.name, job.kind, trigger.schedule, trigger.time_zone, state.state,
                         grace, note))
         zone = ZoneInfo(trigger.time_zone)
-        # Fire times past `now` only close the last slots' windows early (never past the next run).
-        fires = fire_times(trigger.schedule, zone, start, now + timedelta(seconds=grace + 1))
+        # Fire times later today are upcoming slots; any later ones only close the last slots' windows
+        # early (never past the next run).
+        end_of_today = datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), time(0), tzinfo=UTC)
+        fires = fire_times(trigger.schedule, zone, start, max(end_of_today, now + timedelta(seconds=grace + 1)))
         args = job.container_args(trigger.args)
         for i, when in enumerate(fires):
-            if when >= now:
+            if when >= end_of_today:
                 break
             end = when + timedelta(seconds=grace)
             if i + 1 < len(fires):
@@ -284,13 +315,15 @@ def _match(job: JobDef, slots: list[Slot], records: list[ExecutionRecord]) -> li
 
 
 def _settle(slot: Slot, now: datetime) -> None:
-    """A slot's state from the executions matched to it (held in `others` until now)."""
+    """A slot's state from the executions matched to it (held in `others` until now), else from `now`."""
     if slot.others:
         best = min(slot.others, key=lambda e: (_RANK[e.state], e.at or now))
         slot.execution = best
         slot.others = [e for e in slot.others if e is not best]
         slot.state = best.state
         slot.reason = ""
+    elif now < slot.scheduled:
+        slot.state = UPCOMING  # keeping the reason: a paused trigger's upcoming slot will not run
     elif now < slot.window_end:
         slot.state, slot.reason = PENDING, "its window is still open"
 

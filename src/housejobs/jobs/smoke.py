@@ -19,15 +19,16 @@ if counted as passed, untested) for a reason that says nothing about the deploym
 deploy the point is to try the new image on every job. Dry runs of one job run one after another, so
 they never wait for each other.
 
-The result is `applied` (exit 0) only if every check and every dry run passed, `failed` (1) otherwise,
-`refused` (2) when the configuration does not resolve; its details carry the checks and the rows as
-data, and its views (the checklist, then one table) are what cli/render.py draws of them.
+The result is `dry-run` (exit 0) only if every check and every dry run passed — what the outcome table
+says of a run that changed nothing, which is what a green smoke proves; `applied` would claim work was
+done — `failed` (1) otherwise, `refused` (2) when the configuration does not resolve; its details carry
+the checks and the rows as data, and its views (the checklist, then one table) are what cli/render.py draws of them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,10 +38,10 @@ from housejobs.errors import HousejobsError, UsageError
 from housejobs.gcp.executions import CloudRunExecutions, job_path
 from housejobs.jobs.cloud_run import cloud_run, follow, outcome_of
 from housejobs.jobs.doctor import Checklist, run_checks
+from housejobs.jobs.registry import DRY_RUN_FLAG
 from housejobs.results import Checklist as ChecklistView
 from housejobs.results import JobResult, Outcome, Table, View
 
-DRY_RUN = "--dry-run"
 DEFAULT_CONCURRENCY = 4
 
 
@@ -55,20 +56,22 @@ class DryRun:
         return self.job if self.trigger is None else f"{self.job} ({self.trigger})"
 
     def args(self, job: JobDef) -> list[str]:
-        return job.container_args((*self.extra, DRY_RUN))
+        return job.container_args((*self.extra, DRY_RUN_FLAG))
 
 
-def check_only(only: str | None, catalog: Iterable[str]) -> None:
+def check_only(only: Collection[str], catalog: Iterable[str]) -> None:
     names = sorted(catalog)
-    if only is not None and only not in names:
-        raise UsageError(f"--only {only!r} is not a catalog job", hint="one of: " + ", ".join(names))
+    for name in only:
+        if name not in names:
+            raise UsageError(f"--only {name!r} is not a catalog job", hint="one of: " + ", ".join(names))
 
 
-def plan_dry_runs(catalog: dict[str, JobDef], only: str | None = None) -> list[DryRun]:
-    """One dry run per distinct set of trigger args (a job without trigger args: one)."""
+def plan_dry_runs(catalog: dict[str, JobDef], only: Collection[str] = ()) -> list[DryRun]:
+    """One dry run per distinct set of trigger args (a job without trigger args: one), of every catalog
+    job or of those in `only`, in catalog order."""
     out: list[DryRun] = []
     for job in catalog.values():
-        if only is not None and job.name != only:
+        if only and job.name not in only:
             continue
         variants: dict[tuple[str, ...], str] = {}
         for trigger in job.triggers:
@@ -102,7 +105,7 @@ class Row:
                 "log_uri": self.log_uri, "message": self.message, "waited_for": self.waited_for}
 
 
-async def run_smoke(ctx: Context, *, only: str | None = None, concurrency: int = DEFAULT_CONCURRENCY) -> JobResult:
+async def run_smoke(ctx: Context, *, only: Collection[str] = (), concurrency: int = DEFAULT_CONCURRENCY) -> JobResult:
     if not ctx.env:
         raise UsageError("smoke needs an environment", hint="pass --env test, stage or prod")
     if concurrency < 1:
@@ -213,6 +216,6 @@ def _result(ctx: Context, checklist: Checklist, rows: list[Row]) -> JobResult:
     if ctx.stop_event.is_set():
         return JobResult(Outcome.INTERRUPTED, message, counts, details, failures=failures, signal=ctx.stop_signal,
                          views=views)
-    outcome = Outcome.FAILED if failures else Outcome.APPLIED
+    outcome = Outcome.FAILED if failures else Outcome.DRY_RUN
     return JobResult(outcome, message, counts, details, failures=failures, views=views)
 

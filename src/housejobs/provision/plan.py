@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from housejobs.context import Context
 
 TIMEOUT_S = 60.0  # one Google call; a long-running operation gets OPERATION_TIMEOUT_S
+LOCATION_READERS = 8  # Scheduler locations listed at once (a project has about 40)
 
 Kind = Literal["job", "iam", "trigger"]
 Action = Literal["create", "update", "unchanged", "grant", "prune"]
@@ -94,14 +95,23 @@ class Plan:
     changes: list[Change]
     prune: bool = False
     skipped: list[Skip] = field(default_factory=list)
-    # Every trigger outside the catalog that starts one of this env's housejobs jobs.
+    # Every trigger outside the catalog, in any location, that starts one of this env's housejobs jobs.
     foreign: list[ForeignTrigger] = field(default_factory=list)
 
-    @property
-    def warnings(self) -> list[ForeignTrigger]:
+    def _kept(self) -> list[ForeignTrigger]:
         """The foreign triggers this plan leaves in place (the ones it deletes have their own line)."""
         going = {c.name for c in self.changes if c.kind == "trigger" and c.action == "prune"}
         return [f for f in self.foreign if f.name not in going]
+
+    @property
+    def warnings(self) -> list[ForeignTrigger]:
+        """The kept foreign triggers that run: each makes a job run twice (or a manual job on a schedule)."""
+        return [f for f in self._kept() if f.active]
+
+    @property
+    def notes(self) -> list[ForeignTrigger]:
+        """The kept foreign triggers that are paused (or disabled): nothing runs twice now."""
+        return [f for f in self._kept() if not f.active]
 
     @property
     def writes(self) -> list[Change]:
@@ -134,6 +144,7 @@ class Plan:
             out += change.lines()
         out += [s.line() for s in self.skipped]
         out += [f"  ! warning   job     {f.target}: {f.warning()}" for f in self.warnings]
+        out += [f"  · note      job     {f.target}: {f.warning()}" for f in self.notes]
         # The bindings on the jobs are the `iam` lines above; the rest an administrator grants.
         others = [b for b in d.bindings if not b.granted_by_housejobs]
         if others:
@@ -146,7 +157,8 @@ class Plan:
         return {"env": d.env, "project": d.project, "region": d.region, "image": d.image, "only": d.only,
                 "prune": self.prune, "in_sync": self.in_sync, "counts": self.counts(),
                 "changes": [c.as_dict() for c in self.changes], "bindings": [b.as_dict() for b in d.bindings],
-                "skipped": [s.as_dict() for s in self.skipped], "warnings": [f.as_dict() for f in self.warnings]}
+                "skipped": [s.as_dict() for s in self.skipped], "warnings": [f.as_dict() for f in self.warnings],
+                "notes": [f.as_dict() for f in self.notes]}
 
 
 class _Absent(HousejobsError):
@@ -172,8 +184,31 @@ def _read_run_jobs(gcp: Gcp, desired: Desired, listing: bool) -> dict[str, dict[
 
 
 def _read_triggers(gcp: Gcp, desired: Desired) -> dict[str, dict[str, Any]]:
-    # Always the whole location: a trigger of any name may start one of our jobs (a double trigger).
-    return _read("Cloud Scheduler", gcp.scheduler, desired.parent, [], True)
+    """Every Scheduler job of the project, in every location Scheduler has for it: a trigger of any name,
+    in any region, may start one of our jobs (a double trigger). The locations are listed at once."""
+    locations = scheduler_locations(gcp, desired.project)
+    if desired.region not in locations:
+        locations.insert(0, desired.region)
+    parents = [f"projects/{desired.project}/locations/{loc}" for loc in locations]
+    found: dict[str, dict[str, Any]] = {}
+    with ThreadPoolExecutor(max_workers=min(LOCATION_READERS, len(parents))) as pool:
+        for part in pool.map(lambda parent: _read("Cloud Scheduler", gcp.scheduler, parent, [], True), parents):
+            found.update(part)
+    return found
+
+
+def scheduler_locations(gcp: Gcp, project: str) -> list[str]:
+    """The location ids Cloud Scheduler lists for the project (projects.locations.list, paged)."""
+    out: list[str] = []
+    token = ""
+    with google_errors(f"Cloud Scheduler: listing the locations of {project}"):
+        while True:
+            page = gcp.scheduler.list_locations(request={"name": f"projects/{project}", "page_token": token},
+                                                timeout=TIMEOUT_S)
+            out += [loc.location_id or loc.name.rsplit("/", 1)[-1] for loc in page.locations]
+            token = page.next_page_token
+            if not token:
+                return out
 
 
 def read_policy(gcp: Gcp, job_name: str) -> Any:
@@ -267,14 +302,15 @@ def _foreign(desired: Desired, triggers: dict[str, dict[str, Any]], ours: dict[s
 def _prune_changes(desired: Desired, run_jobs: dict[str, dict[str, Any]], triggers: dict[str, dict[str, Any]],
                    ours: dict[str, str]) -> tuple[list[Change], list[Skip]]:
     """What --prune deletes (resources proven to be housejobs' own in this env, see provision/ownership.py), and
-    the name-alikes it leaves alone, each with the reason."""
+    the name-alikes and claimants it leaves alone, each with the reason. Only housejobs' own region: it
+    makes nothing anywhere else (a trigger elsewhere that starts our jobs is a foreign trigger)."""
     keep_jobs = {j.name for j in desired.jobs}
     keep_triggers = {t.name for t in desired.triggers}
     out: list[Change] = []
     skipped: list[Skip] = []
     for name, trig in sorted(triggers.items()):
         tid = name.rsplit("/", 1)[-1]
-        if name in keep_triggers:
+        if name in keep_triggers or not name.startswith(desired.parent + "/jobs/"):
             continue
         verdict = ownership.trigger_verdict(trig, env=desired.env, project=desired.project, region=desired.region,
                                             ours=ours)
@@ -286,20 +322,21 @@ def _prune_changes(desired: Desired, run_jobs: dict[str, dict[str, Any]], trigge
         jid = name.rsplit("/", 1)[-1]
         if name in keep_jobs:
             continue
-        if jid in ours:
+        verdict = ownership.job_verdict(name, job, desired.env)
+        if verdict.owned:
             out.append(Change("job", "prune", jid, name, ours[jid], actual=job))
-        elif ownership.is_name_alike(jid, desired.env):
-            skipped.append(Skip("job", jid, name, "not created by housejobs"))
+        elif verdict.claimed or ownership.is_name_alike(jid, desired.env):
+            skipped.append(Skip("job", jid, name, verdict.reason))
     return out, skipped
 
 
 def _prune_foreign(desired: Desired, foreign: list[ForeignTrigger], names: tuple[str, ...]) -> list[Change]:
-    """Deletes for the foreign triggers named by --prune-foreign; refuses any other name before any write."""
-    by_id = {f.id: f for f in foreign}
+    """Deletes for the foreign triggers named by --prune-foreign (its id as the plan prints it, `<location>/<id>`
+    outside housejobs' region, or its full name); refuses any other name before any write."""
     out: list[Change] = []
     for asked in dict.fromkeys(names):
-        found = by_id.get(asked.rsplit("/", 1)[-1])
-        if found is None or (asked != found.id and asked != found.name):
+        found = next((f for f in foreign if asked in (f.id, f.name)), None)
+        if found is None:
             listed = ", ".join(f.id for f in foreign if not f.by_housejobs) or "none"
             raise UsageError(f"--prune-foreign {asked!r} is not a trigger outside the catalog that starts a "
                              f"housejobs job of {desired.env}",

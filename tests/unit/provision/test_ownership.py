@@ -60,3 +60,52 @@ def test_which_cloud_run_job_a_trigger_starts(uri: str, target: str | None) -> N
     from housejobs.provision import ownership
 
     assert ownership.run_target({"httpTarget": {"uri": uri}}, PROJECT, REGION) == target
+
+
+MANAGED = {"managed-by": "housejobs", "housejobs-env": "stage", "housejobs-job": "alerts"}
+
+
+@pytest.mark.parametrize(("job_id", "labels", "owned", "reason"), [
+    ("housejobs-alerts-stage", MANAGED, True, ""),
+    ("someone-elses-job", MANAGED, False, "labelled as housejobs' alerts job, but not named housejobs-alerts-stage"),
+    ("housejobs-alerts-test", MANAGED, False,
+     "labelled as housejobs' alerts job, but not named housejobs-alerts-stage"),
+    ("housejobs-alerts-stage", {**MANAGED, "housejobs-job": ""}, False,
+     "labelled managed-by=housejobs without housejobs-job"),
+    ("housejobs-alerts-stage", {"managed-by": "housejobs", "housejobs-env": "stage"}, False,
+     "labelled managed-by=housejobs without housejobs-job"),
+    ("housejobs-alerts-stage", {**MANAGED, "housejobs-env": "test"}, False, "not created by housejobs"),
+    ("housejobs-alerts-stage", {}, False, "not created by housejobs"),
+])
+def test_a_cloud_run_job_is_ours_by_its_name_and_complete_labels(job_id: str, labels: dict[str, str], owned: bool,
+                                                                 reason: str) -> None:
+    from housejobs.provision import ownership
+
+    verdict = ownership.job_verdict(f"{PARENT}/jobs/{job_id}", {"labels": labels}, "stage")
+    assert (verdict.owned, verdict.reason) == (owned, reason)
+
+
+MARK = "[managed-by=housejobs env=stage job=alerts trigger=schedule]"
+TARGET = f"https://run.googleapis.com/v2/{PARENT}/jobs/housejobs-alerts-stage:run"
+
+
+@pytest.mark.parametrize(("name", "description", "owned", "reason"), [
+    (f"{PARENT}/jobs/housejobs-alerts-stage", f"x {MARK}", True, ""),
+    (f"{PARENT}/jobs/forged", f"x {MARK}", False, "marked as housejobs-alerts-stage, but named forged"),
+    ("projects/cloudact-testing-1/locations/europe-west1/jobs/housejobs-alerts-stage", f"x {MARK}", False,
+     "marked as housejobs-alerts-stage, but named housejobs-alerts-stage in europe-west1"),
+    (f"{PARENT}/jobs/housejobs-alerts-stage", f"{MARK} {MARK}", False, "2 housejobs markers in its description"),
+    (f"{PARENT}/jobs/housejobs-alerts-stage", f"{MARK} and then {MARK.replace('alerts', 'other')}", False,
+     "2 housejobs markers in its description"),
+    (f"{PARENT}/jobs/housejobs-alerts-stage", f"{MARK} trailing", False,
+     "a housejobs marker that does not parse, or not at the end of its description"),
+    (f"{PARENT}/jobs/housejobs-alerts-stage", "made with gcloud", False, "not created by housejobs"),
+])
+def test_a_trigger_is_ours_by_one_marker_agreeing_with_its_name_and_target(name: str, description: str, owned: bool,
+                                                                           reason: str) -> None:
+    from housejobs.provision import ownership
+
+    trigger = {"name": name, "description": description, "httpTarget": {"uri": TARGET}}
+    verdict = ownership.trigger_verdict(trigger, env="stage", project=PROJECT, region=REGION,
+                                        ours={"housejobs-alerts-stage": "alerts"})
+    assert (verdict.owned, verdict.reason) == (owned, reason)
