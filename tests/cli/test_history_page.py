@@ -20,8 +20,9 @@ from tests.support.history_world import deployed_month
 # What a reader of the page is told, from the legend: a colour and a glyph per state.
 STATE_RGB = {"succeeded": (0x2E, 0x9E, 0x44), "failed": (0xD1, 0x24, 0x2F), "cancelled": (0xBF, 0x87, 0x00),
              "missed": (0x82, 0x50, 0xDF), "running": (0x09, 0x69, 0xDA), "pending": (0xAF, 0xB8, 0xC1),
-             "none": (0xEE, 0xF1, 0xF4)}
-STATE_GLYPH = {"succeeded": "✓", "failed": "✗", "cancelled": "⊘", "missed": "○", "running": "▸", "pending": "◌"}
+             "upcoming": (0x7A, 0x9C, 0xC6), "none": (0xEE, 0xF1, 0xF4)}
+STATE_GLYPH = {"succeeded": "✓", "failed": "✗", "cancelled": "⊘", "missed": "○", "running": "▸", "pending": "◌",
+               "upcoming": "◇"}
 WHITE = (0xFF, 0xFF, 0xFF)
 
 # Runs in the page once it has loaded: what the browser laid out and computed for every cell (its box, its
@@ -41,14 +42,14 @@ READ_PAGE = """(() => {
   const table = name => [...document.querySelectorAll(`table.${name} tbody tr`)].map(tr => ({
     state: tr.dataset.state, cells: [...tr.cells].map(td => td.textContent),
     colour: css(tr.querySelector('td.state'), 'color'), links: [...tr.querySelectorAll('a')].map(a => a.href)}));
-  const heatmap = document.querySelector('svg.heatmap').getBoundingClientRect();
+  const heatmaps = document.querySelectorAll('svg.heatmap'), heatmap = heatmaps[0].getBoundingClientRect();
   return {cells, problems: table('problems'), runs: table('runs'),
           legend: [...document.querySelectorAll('.legend span')].map(
             s => [s.lastChild.textContent, css(s.querySelector('i'), 'backgroundColor')]),
           notes: [...document.querySelectorAll('svg.heatmap tspan.note')].map(
             t => [t.parentNode.firstChild.textContent.trim(), t.textContent, css(t, 'fill')]),
           headings: [...document.querySelectorAll('h2')].map(h => h.textContent),
-          heatmap: [heatmap.x, heatmap.y, heatmap.width, heatmap.height]};
+          heatmap: [heatmap.x, heatmap.y, heatmap.width, heatmap.height], heatmaps: heatmaps.length};
 })()"""
 # Hides the page's SVG text (glyphs, labels, day numbers) before the screenshot whose pixels are read: what
 # is left are the cells' fills, which no font changes.
@@ -93,6 +94,7 @@ def check_page(drawn: dict[str, Any], shot: png.Image) -> None:
     assert legend == {**{state: rgb(STATE_RGB[state]) for state in STATE_GLYPH},
                       "nothing scheduled": rgb(STATE_RGB["none"])}
     cells = drawn["cells"]
+    assert drawn["heatmaps"] == 1  # 30 days fit one block (a longer window wraps)
     assert len(cells) == 11 * 30  # 8 trigger rows and 3 manual jobs, 30 days
     rows = list(dict.fromkeys(c["row"] for c in cells))
     days = list(dict.fromkeys(c["day"] for c in cells))
