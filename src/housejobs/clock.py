@@ -1,4 +1,5 @@
-"""Time, injected: jobs and the API client never read the wall clock or sleep on their own."""
+"""Time, injected: nothing in housejobs reads the wall clock or sleeps on its own (the sandbox, a server of
+its own, aside); tests/test_layout.py checks it. Tests pass a fake (tests/support/clock.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ class Clock(Protocol):
 
     async def sleep(self, seconds: float) -> None: ...
 
+    def pause(self, seconds: float) -> None:
+        """`sleep` for a worker thread, which has no event loop to await on (a notification's retry)."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
@@ -26,3 +31,6 @@ class SystemClock:
         import asyncio  # only a running job sleeps; --help should not load asyncio
 
         await asyncio.sleep(seconds)
+
+    def pause(self, seconds: float) -> None:
+        time.sleep(seconds)

@@ -11,9 +11,10 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TextIO
 
+from housejobs.clock import SystemClock
 from housejobs.redact import redact
 
 
@@ -29,7 +30,8 @@ class Logger:
     json_lines: bool = True
     debug: bool = False
     labels: dict[str, str] = field(default_factory=dict)
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # The run's clock's `now` (Runtime.logger); a logger made before there is a runtime reads the system's.
+    clock: Callable[[], datetime] = field(default_factory=lambda: SystemClock().now)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def bind(self, **labels: str) -> Logger:

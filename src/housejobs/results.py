@@ -22,6 +22,9 @@ class Outcome(enum.StrEnum):
     PARTIAL = "partial"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
+    # Cloud Run only: what a run that starts executions can say when the job itself has not spoken.
+    STARTED = "started"
+    UNCONFIRMED = "unconfirmed"
 
 
 EXIT_CODES: dict[Outcome, int] = {
@@ -33,6 +36,8 @@ EXIT_CODES: dict[Outcome, int] = {
     Outcome.PARTIAL: 3,
     Outcome.FAILED: 1,
     Outcome.INTERRUPTED: 130,
+    Outcome.STARTED: 0,
+    Outcome.UNCONFIRMED: 0,
 }
 
 

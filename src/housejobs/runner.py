@@ -135,5 +135,7 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *, co
                                                           else "ERROR")
         logger.log(severity, f"{job_name} {result.outcome.value}", event="run_summary",
                    outcome=result.outcome.value, exit_code=result.exit_code, counts=result.counts,
-                   attempts=meta["attempts"], duration_ms=duration_ms, target=meta["target"])
+                   attempts=meta["attempts"], duration_ms=duration_ms, target=meta["target"],
+                   # The job's own words: what `run`, `logs` and `history` read back from Cloud Logging.
+                   **({"detail": result.message} if result.message else {}))
     return Run(result, meta, as_json=options.json, report=report)

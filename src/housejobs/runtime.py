@@ -72,6 +72,10 @@ class Runtime:
     stdout_tty: bool | None = None
     stderr_tty: bool | None = None
     clock: Clock = field(default_factory=SystemClock)
+    # The time of the notification deliveries, which run on real sockets in threads beside the job: a
+    # clock of their own, because a test's fake `clock` jumps whenever the job sleeps, and would spend a
+    # sink's time (HOUSEJOBS_NOTIFY_TIMEOUT) while its request is still on the wire.
+    notify_clock: Clock = field(default_factory=SystemClock)
     cwd: Path = field(default_factory=Path.cwd)
     # Tests may route the admin API client through an httpx transport of their own.
     transport: httpx.AsyncBaseTransport | None = None

@@ -153,6 +153,7 @@ SETTINGS: tuple[SettingDef, ...] = (
     SettingDef("secretmanager_api_endpoint", "HOUSEJOBS_SECRETMANAGER_API_ENDPOINT",
                help="Secret Manager API endpoint override"),
     SettingDef("bigquery_api_endpoint", "HOUSEJOBS_BIGQUERY_API_ENDPOINT", help="BigQuery API endpoint override"),
+    SettingDef("logging_api_endpoint", "HOUSEJOBS_LOGGING_API_ENDPOINT", help="Cloud Logging API endpoint override"),
     SettingDef("credentials", "GOOGLE_APPLICATION_CREDENTIALS", help="service account key file (optional)"),
     # Not in environments.toml: where secrets are mounted is the machine's or the container's, not the env's.
     SettingDef("secrets_dir", "HOUSEJOBS_SECRETS_DIR",

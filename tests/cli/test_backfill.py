@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.cli import Cli
 from tests.support.clock import HookClock
-from tests.support.cloud_run import started_args
+from tests.support.cloud_run import log_summaries, started_args
 from tests.support.deploy_env import GcpEnv
 from tests.support.history_world import at, deployed_month, job_name, seed
 from tests.support.sandbox import SandboxHandle
@@ -23,6 +23,7 @@ from tests.support.sandbox import SandboxHandle
 
 @pytest.fixture
 def month(cli: Cli, gcp: GcpEnv) -> GcpEnv:
+    log_summaries(gcp.run)  # each task says `applied` (or `failed`) as it ends, seeded months included
     deployed_month(cli, gcp).run.auto_complete = "succeeded"
     return gcp
 
@@ -58,7 +59,7 @@ def test_cloud_backfill_starts_one_execution_per_period_then_a_rerun_is_duplicat
     doc = again.json()
     assert doc["outcome"] == "duplicate"
     assert results(doc) == [(f"2026-09-0{d}", "succeeded", "duplicate") for d in (1, 2, 3)]
-    assert started_args(month.run) == []  # history saw each succeed: nothing started
+    assert started_args(month.run) == []  # history read each one's job say `applied`: nothing started
 
 
 def test_cloud_backfill_of_the_missed_periods(cli: Cli, month: GcpEnv) -> None:
@@ -366,6 +367,7 @@ def test_missed_leaves_out_a_period_not_due_yet(cli: Cli, month: GcpEnv, clock: 
 def test_a_prod_backfill_with_nothing_to_start_asks_nothing(cli: Cli, gcp: GcpEnv) -> None:
     """Every period already applied on Cloud Run: nothing is started, so there is nothing to confirm."""
     assert cli("create-all-jobs", "--env", "prod", "--yes", env=gcp.env).code == 0
+    log_summaries(gcp.run)  # each run's job said `applied`: what history reads before nothing is started
     prod_job = "projects/cloudact-prod/locations/us-central1/jobs/housejobs-alerts-prod"
     for day in (20, 21, 22):
         gcp.run.seed_execution(prod_job, created=at(day, 8, 0, 4), outcome="succeeded")

@@ -47,7 +47,7 @@ def test_all_green_after_create_all_jobs(cli: Cli, gcp: GcpEnv, sandbox: Sandbox
     assert result.code == 0, result.stdout
     lines = result.stdout.splitlines()
     assert all(line.startswith("✓ ") for line in lines[:-1]), result.stdout
-    assert lines[-1] == "doctor stage: 11 of 11 checks passed"
+    assert lines[-1] == "doctor stage: 12 of 12 checks passed"
     out = result.stdout
     assert "✓ config resolves: project cloudact-testing-1, region us-central1" in out
     assert "✓ Google credentials usable: anonymous" in out
@@ -91,7 +91,7 @@ def test_drift_and_missing_grants_fail(cli: Cli, gcp: GcpEnv, sandbox: SandboxHa
             ) in result.stdout
     assert (f"✗ IAM bindings on the jobs: housejobs-quota-reset-stage: serviceAccount:{SCHEDULER_SA} lacks "
             "roles/run.invoker") in result.stdout
-    assert result.stdout.splitlines()[-1] == "doctor stage: 9 of 11 checks passed"
+    assert result.stdout.splitlines()[-1] == "doctor stage: 10 of 12 checks passed"
 
 
 def test_nothing_deployed(cli: Cli, gcp: GcpEnv, sandbox: SandboxHandle) -> None:
@@ -164,8 +164,22 @@ def test_a_foreign_trigger_on_a_housejobs_job_fails_a_check(cli: Cli, gcp: GcpEn
             "quota-reset-daily) (see `housejobs create-all-jobs --env stage --plan`)") in result.stdout
     # Its own resources still match the catalog: the rest of the list stays green.
     assert "✓ jobs and triggers in sync: 9 jobs and 8 triggers match the catalog" in result.stdout
-    assert result.stdout.splitlines()[-1] == "doctor stage: 10 of 11 checks passed"
+    assert result.stdout.splitlines()[-1] == "doctor stage: 11 of 12 checks passed"
     assert gcp.write_calls == 0
+
+
+def test_logs_that_cannot_be_read_name_the_role(cli: Cli, gcp: GcpEnv, sandbox: SandboxHandle) -> None:
+    deployed(cli, gcp, sandbox)
+    assert "✓ jobs' logs readable (Cloud Logging): entries:list on projects/cloudact-testing-1 answered" in \
+        doctor(cli, gcp, sandbox).stdout
+    gcp.logs.deny("cloudact-testing-1")
+    result = doctor(cli, gcp, sandbox, "--json")
+    assert result.code == 1
+    check = checks(result)["jobs' logs readable (Cloud Logging)"]
+    assert not check["ok"]
+    assert check["detail"].startswith("permission denied on Cloud Logging in project cloudact-testing-1: "
+                                      "Permission 'logging.logEntries.list' denied")
+    assert check["detail"].endswith("(the caller needs roles/logging.viewer on the project (read the jobs' logs))")
 
 
 def test_a_paused_or_far_away_foreign_trigger(cli: Cli, gcp: GcpEnv, sandbox: SandboxHandle) -> None:

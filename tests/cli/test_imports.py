@@ -62,3 +62,14 @@ def test_help_loads_neither_cronsim_nor_httpx() -> None:
         done = subprocess.run([sys.executable, "-c", LAZY_PROBE, *argv], capture_output=True, text=True,
                               check=True)
         assert json.loads(done.stdout.strip().splitlines()[-1]) == {"code": 0, "loaded": []}, argv
+
+
+def test_help_and_the_notifier_load_no_tenacity() -> None:
+    # Retries are built when a call is made (api/retry.py imports tenacity inside `retrying`): `--help`, and
+    # the modules every run imports (the runner, the notifier, the retry rule itself), do not pay for it.
+    code = ("import io, sys\nfrom housejobs.cli.main import run_cli\nfrom housejobs.runtime import Runtime\n"
+            "run_cli(['--help'], Runtime(stdout=io.StringIO(), stderr=io.StringIO()))\n"
+            "import housejobs.runner, housejobs.notify.notifier, housejobs.api.retry\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'tenacity'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -15,7 +15,7 @@ from tests.fakes.cloudrun import CloudRunFake
 from tests.fakes.supabase import FakeSupabaseApi
 from tests.support.cli import Cli
 from tests.support.clock import HookClock
-from tests.support.cloud_run import PROD_PARENT, gcp, run_bodies, seed, seeded_run, started_jobs
+from tests.support.cloud_run import PROD_PARENT, gcp, log_summaries, run_bodies, seed, seeded_run, started_jobs
 from tests.support.sandbox import SandboxHandle
 from tests.support.sentinels import SENTINELS
 
@@ -25,6 +25,7 @@ STEPS = ["migrate", "bootstrap", "org-sync-all"]
 @pytest.fixture
 def run(clock: HookClock) -> Iterator[CloudRunFake]:
     with seeded_run(clock, STEPS) as fake:
+        log_summaries(fake)  # each task says `applied` (or `failed`) in its run_summary
         yield fake
 
 
@@ -35,6 +36,7 @@ def test_release_runs_the_three_steps_in_order(cli: Cli, run: CloudRunFake) -> N
     assert result.code == 0, result.stdout + result.stderr
     doc = result.json()
     assert doc["outcome"] == "applied"
+    assert doc["message"] == "migrate applied → bootstrap applied → org-sync-all applied"  # each step's own word
     assert doc["counts"] == {"steps": 3, "succeeded": 3, "failed": 0, "not_run": 0}
     assert [s["job"] for s in doc["details"]["steps"]] == STEPS
     assert all(s["outcome"] == "applied" and s["execution"] for s in doc["details"]["steps"])
@@ -51,7 +53,7 @@ def test_release_stops_at_the_first_failure(cli: Cli, run: CloudRunFake) -> None
     assert result.code == 1
     doc = result.json()
     assert doc["outcome"] == "failed"
-    assert doc["message"].startswith("stopped at bootstrap: execution housejobs-bootstrap-test-")
+    assert doc["message"].startswith("stopped at bootstrap: bootstrap failed; execution housejobs-bootstrap-test-")
     assert doc["message"].endswith("; not run: org-sync-all")
     assert [(s["job"], s["outcome"]) for s in doc["details"]["steps"]] == [("migrate", "applied"),
                                                                            ("bootstrap", "failed")]

@@ -20,7 +20,17 @@ import pytest
 from tests.fakes.cloudrun import CloudRunFake
 from tests.support.cli import Cli
 from tests.support.clock import FakeClock, HookClock
-from tests.support.cloud_run import PARENT, PROD_PARENT, PROJECT, REGION, gcp, run_bodies, seed, seeded_run
+from tests.support.cloud_run import (
+    PARENT,
+    PROD_PARENT,
+    PROJECT,
+    REGION,
+    gcp,
+    log_summaries,
+    run_bodies,
+    seed,
+    seeded_run,
+)
 from tests.support.deploy_env import gcp_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,7 +38,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def run(clock: HookClock) -> Iterator[CloudRunFake]:
+    """The fakes, the containers standing in as `applied` in the logs (tests/cli/test_run_logs.py runs them)."""
     with seeded_run(clock, ("bootstrap", "org-sync-all", "reminder")) as fake:
+        log_summaries(fake)
         yield fake
 
 
@@ -46,8 +58,9 @@ def test_followed_to_success(cli: Cli, run: CloudRunFake) -> None:
     result = cli("run", "bootstrap", "--env", "test", "--json", env=gcp(run))
     assert result.code == 0, result.stdout + result.stderr
     doc = result.json()
-    assert doc["outcome"] == "applied" and doc["exit_code"] == 0
-    assert doc["counts"] == {"tasks": 1, "succeeded": 1, "failed": 0, "cancelled": 0, "retried": 0}
+    assert doc["outcome"] == "applied" and doc["exit_code"] == 0  # the job's own word, from its run_summary
+    assert doc["details"]["outcome_from"] == "run_summary"
+    assert doc["details"]["tasks"] == {"tasks": 1, "succeeded": 1, "failed": 0, "cancelled": 0, "retried": 0}
     ex = latest(run)
     assert doc["details"]["execution"] == ex["name"]
     assert doc["details"]["duration_s"] == 2.5  # the fake's clock is ours: two polls, 1 s then 1.5 s apart
@@ -70,13 +83,15 @@ def test_backoff_is_capped(cli: Cli, run: CloudRunFake) -> None:
     assert result.sleeps[-3:] == [15.0, 15.0, 15.0] and len(result.sleeps) == 10  # one per poll
 
 
-def test_a_failed_task_fails_the_run(cli: Cli, run: CloudRunFake, clock: HookClock) -> None:
+def test_a_failed_task_makes_the_run_partial(cli: Cli, run: CloudRunFake, clock: HookClock) -> None:
+    # Two tasks said applied, one failed: some units done, some not.
     clock.hooks[1] = lambda: run.finish_execution(latest(run, "org-sync-all")["name"], succeeded=2, failed=1)
     result = cli("run", "org-sync-all", "--env", "test", "--tasks", "3", "--json", env=gcp(run))
-    assert result.code == 1
+    assert result.code == 3
     doc = result.json()
-    assert doc["outcome"] == "failed" and doc["details"]["state"] == "failed"
-    assert doc["counts"] == {"tasks": 3, "succeeded": 2, "failed": 1, "cancelled": 0, "retried": 0}
+    assert doc["outcome"] == "partial" and doc["details"]["state"] == "failed"
+    assert doc["details"]["tasks"] == {"tasks": 3, "succeeded": 2, "failed": 1, "cancelled": 0, "retried": 0}
+    assert doc["message"].startswith("3 tasks: 2 applied, 1 failed")
     assert "2/3 tasks succeeded" in doc["message"] and "exited with an error" in doc["message"]
 
 
@@ -87,13 +102,20 @@ def test_job_outcome_failed(cli: Cli, run: CloudRunFake) -> None:
     assert "outcome: failed" in result.stdout and "0/1 tasks succeeded" in result.stdout
 
 
-def test_cancelled_execution_exits_1(cli: Cli, run: CloudRunFake, clock: HookClock) -> None:
+def test_cancelled_execution_is_not_done(cli: Cli, run: CloudRunFake, clock: HookClock) -> None:
+    # One task applied, the other was cancelled before it could say anything: partly done.
     clock.hooks[2] = lambda: run.finish_execution(latest(run, "org-sync-all")["name"], succeeded=1, cancelled=1)
     result = cli("run", "org-sync-all", "--env", "test", "--tasks", "2", "--json", env=gcp(run))
-    assert result.code == 1
+    assert result.code == 3
     doc = result.json()
-    assert doc["outcome"] == "failed" and doc["details"]["state"] == "cancelled"
-    assert doc["counts"]["cancelled"] == 1 and doc["counts"]["succeeded"] == 1
+    assert doc["outcome"] == "partial" and doc["details"]["state"] == "cancelled"
+    assert doc["details"]["tasks"]["cancelled"] == 1 and doc["details"]["tasks"]["succeeded"] == 1
+    # Wholly cancelled: nothing done, nothing said.
+    clock.hooks[len(clock.sleeps) + 1] = lambda: run.finish_execution(latest(run, "bootstrap")["name"], cancelled=1,
+                                                                     succeeded=0)
+    whole = cli("run", "bootstrap", "--env", "test", "--json", env=gcp(run))
+    assert whole.code == 1 and whole.json()["outcome"] == "failed"
+    assert "its summary was not found" in whole.json()["message"]
 
 
 # --- overrides -----------------------------------------------------------------------------------
@@ -109,7 +131,7 @@ def test_tasks_and_args_arrive_in_the_run_request(cli: Cli, run: CloudRunFake) -
     ex = latest(run, "org-sync-all")
     assert ex["taskCount"] == 4
     assert ex["template"]["containers"][0]["args"] == ["org-sync-all", "--concurrency", "8", "--date", "2026-11-23"]
-    assert result.json()["counts"]["succeeded"] == 4
+    assert result.json()["details"]["tasks"]["succeeded"] == 4
     assert run.schema_violations == []
 
 
@@ -197,7 +219,7 @@ def test_follow_an_execution_started_earlier(cli: Cli, run: CloudRunFake) -> Non
     run.clear_requests()
     followed = cli("run", "bootstrap", "--env", "test", "--follow", ex_id, "--json", env=gcp(run))
     assert followed.code == 0, followed.stdout
-    assert followed.json()["counts"]["succeeded"] == 1
+    assert followed.json()["details"]["tasks"]["succeeded"] == 1 and followed.json()["outcome"] == "applied"
     assert run_bodies(run) == []
 
 
@@ -231,10 +253,15 @@ def test_live_status_line_on_a_terminal(cli: Cli, run: CloudRunFake) -> None:
     result = cli("run", "bootstrap", "--env", "test", tty=True, env=gcp(run))
     assert result.code == 0
     lines = result.stderr.split("\r\x1b[2K")
-    assert len(lines) == 4  # before, and one rewrite per poll: start, poll 1, poll 2
+    # Before; one rewrite per poll (start, poll 1, poll 2); then the job's log line above the last status.
+    assert len(lines) == 6
     assert "running · 1 running · 0/1 succeeded" in lines[1]
     assert "succeeded · 0 running · 1/1 succeeded" in lines[3]
+    assert lines[4].startswith("10:00:02.500  INFO      task 0  bootstrap applied  event=run_summary outcome=applied")
+    assert "succeeded · 0 running · 1/1 succeeded" in lines[5]
     assert "logs: https://console.cloud.google.com" in result.stdout
+    quiet = cli("run", "bootstrap", "--env", "test", "--no-logs", tty=True, env=gcp(run))
+    assert quiet.code == 0 and "task 0" not in quiet.stderr
 
 
 # --- refusals and errors -------------------------------------------------------------------------
@@ -315,6 +342,33 @@ def test_read_retries_wait_by_the_one_backoff_formula(run: CloudRunFake) -> None
     assert clock.sleeps == [backoff(n, policy, replay) for n in (1, 2, 3, 4)]
     ceilings = [0.5, 1.0, 1.5, 1.5]
     assert all(0 <= wait <= top for wait, top in zip(clock.sleeps, ceilings, strict=True))
+
+
+def test_read_retries_stop_before_a_wait_past_the_deadline(run: CloudRunFake) -> None:
+    """With attempts to spare, the reads give up at the deadline: before the wait that would cross it, and
+    with the same words as when the attempts run out."""
+    import asyncio
+    import random
+
+    from housejobs.api.retry import RetryPolicy, backoff
+    from housejobs.errors import ApiUnavailable
+    from housejobs.gcp.executions import CloudRunExecutions
+    from housejobs.settings import Settings, Value
+
+    policy = RetryPolicy(max_attempts=50, deadline=3.0, base_wait=1.0, max_wait=1.0)
+    clock = FakeClock()
+    settings = Settings({"run_api_endpoint": Value(run.endpoint, "test")})
+    reader = CloudRunExecutions(settings, clock=clock, policy=policy, rng=random.Random(3))
+    run.fail_next("UNAVAILABLE", method="GET", path_contains="/executions", times=50)
+    with pytest.raises(ApiUnavailable) as info:
+        asyncio.run(reader.running(f"{PARENT}/jobs/housejobs-bootstrap-test"))
+    replay, waits = random.Random(3), []
+    while sum(waits) + (wait := backoff(len(waits) + 1, policy, replay)) < policy.deadline:
+        waits.append(wait)
+    assert clock.sleeps == waits and len(waits) < policy.max_attempts - 1
+    attempts = len(waits) + 1
+    assert info.value.attempts == attempts and info.value.status == 503
+    assert info.value.message.endswith(f" (gave up after {attempts} attempts in {sum(waits):.1f} s)")
 
 
 def test_transient_errors_give_up_with_exit_1(cli: Cli, run: CloudRunFake) -> None:

@@ -20,11 +20,13 @@ import psycopg
 import pytest
 
 from tests.fakes.bqemulator import BqEmulator
+from tests.fakes.cloudrun import TaskRun
 from tests.fakes.container import HousejobsImage
 from tests.fakes.supabase import FakeSupabaseApi
 from tests.support.bq_fixtures import QuotaTable
 from tests.support.cli import Cli, CliResult
 from tests.support.clock import NOW, FakeClock
+from tests.support.cloud_run import summary_line
 from tests.support.deploy_env import PARENT, PROJECT, GcpEnv, gcp_env
 from tests.support.sandbox import SandboxHandle
 from tests.support.sentinels import SENTINELS, assert_no_secret
@@ -62,7 +64,7 @@ def world(cli: Cli, sandbox: SandboxHandle, pg_db: str, bq_table: QuotaTable, bq
                  "HOUSEJOBS_QUOTA_TABLE": bq_table.name, "HOUSEJOBS_SECRETMANAGER_API_ENDPOINT": gcp.sm.endpoint}
         container_cwd = tmp_path / "container"
         container_cwd.mkdir()
-        image = HousejobsImage(gcp.sm, PROJECT, reach, FakeClock(NOW), container_cwd)
+        image = HousejobsImage(gcp.sm, PROJECT, reach, FakeClock(NOW), container_cwd, logging=gcp.logs)
         gcp.run.executor = image
         w = World(gcp, sandbox, supabase, pg_db, bq_table, image)
         made = cli("create-all-jobs", "--env", "stage", env=w.env)
@@ -118,13 +120,13 @@ def test_smoke_is_green_on_a_good_deployment_and_changes_nothing(cli: Cli, world
     # Every check passed and every execution was a dry run: nothing changed, which `dry-run` says and
     # `applied` ("this run did the work") would not.
     assert doc["outcome"] == "dry-run" and doc["exit_code"] == 0
-    assert doc["counts"] == {"checks": 11, "checks_failed": 0, "dry_runs": 11, "succeeded": 11, "failed": 0}
-    assert doc["message"] == "11 of 11 checks passed, 11 of 11 dry runs succeeded"
+    assert doc["counts"] == {"checks": 12, "checks_failed": 0, "dry_runs": 11, "succeeded": 11, "failed": 0}
+    assert doc["message"] == "12 of 12 checks passed, 11 of 11 dry runs succeeded"
     assert all(c["ok"] for c in doc["details"]["checks"])
     found = rows(result)
     assert list(found) == DRY_RUNS
     for label, row in found.items():
-        assert row["outcome"] == "succeeded", (label, row)
+        assert (row["outcome"], row["state"]) == ("dry-run", "succeeded"), (label, row)  # the job's word
         assert row["execution"].startswith(f"housejobs-{row['job']}-stage-")
         assert row["log_uri"].startswith("https://console.cloud.google.com/logs/viewer?project=cloudact-testing-1")
         assert row["duration_s"] is not None
@@ -157,14 +159,14 @@ def test_smoke_prints_the_checklist_and_one_table(cli: Cli, world: World) -> Non
     assert result.code == 0, result.stdout
     lines = result.stdout.splitlines()
     assert lines[0].startswith("smoke · target: Cloud Run cloudact-testing-1/us-central1 · outcome: dry-run "
-                               "(11 of 11 checks passed, 11 of 11 dry runs succeeded)")
+                               "(12 of 12 checks passed, 11 of 11 dry runs succeeded)")
     assert "✓ secret scheduler-shared-secret-test readable: latest version accessible" in lines
     header = next(i for i, line in enumerate(lines) if line.startswith("JOB "))
     assert lines[header].split() == ["JOB", "EXECUTION", "OUTCOME", "DURATION", "LOGS"]
     table = lines[header + 1:]
     assert len(table) == 11
     assert table[-1].startswith("reminder (rent-due)  ")
-    assert all(" succeeded " in line and "https://console.cloud.google.com/" in line for line in table)
+    assert all(" dry-run " in line and "https://console.cloud.google.com/" in line for line in table)
     assert any(r.get("event") == "smoke_dry_run" for r in result.log_records())
 
 
@@ -176,7 +178,7 @@ def test_on_a_terminal_each_log_link_stays_whole(cli: Cli, world: World) -> None
     assert "✓ secret ca-root-api-key-test readable: latest version accessible" in lines
     assert lines[-2].split() == ["JOB", "EXECUTION", "OUTCOME", "DURATION", "LOGS"]
     row = lines[-1].split()
-    assert row[0] == "quota-reset" and row[1].startswith("housejobs-quota-reset-stage-") and row[2] == "succeeded"
+    assert row[0] == "quota-reset" and row[1].startswith("housejobs-quota-reset-stage-") and row[2] == "dry-run"
     assert row[-1].startswith("https://console.cloud.google.com/logs/viewer?project=cloudact-testing-1")
     assert row[-1].endswith(f"execution_name%22%3D%22{row[1]}%22")
     # --json keeps carrying the same text lines in details.lines, beside the checks and rows as data.
@@ -223,7 +225,7 @@ def test_a_missing_secret_fails_the_check_and_the_jobs_that_need_it(cli: Cli, wo
     found = rows(result)
     assert found["reminder (utilities)"]["outcome"] == "failed"
     assert all(found[label]["passed"] for label in DRY_RUNS[:8])
-    assert doc["message"].startswith("10 of 11 checks passed, 8 of 11 dry runs succeeded; failed: check secret")
+    assert doc["message"].startswith("11 of 12 checks passed, 8 of 11 dry runs succeeded; failed: check secret")
     assert_nothing_changed(world, before)
 
 
@@ -233,12 +235,13 @@ def test_a_job_that_exits_non_zero_is_named(cli: Cli, world: World) -> None:
     before = world.quota.recorded_at()
     result = smoke(cli, world)
     assert result.code == 1
-    assert "outcome: failed (11 of 11 checks passed, 8 of 11 dry runs succeeded; failed: reminder (utilities), " \
+    assert "outcome: failed (12 of 12 checks passed, 8 of 11 dry runs succeeded; failed: reminder (utilities), " \
            "reminder (rent-warning), reminder (rent-due))" in result.stdout
-    assert "  failed: reminder (utilities): execution housejobs-reminder-stage-" in result.stdout
+    # The job's own word: the bot refused the key.
+    assert "  failed: reminder (utilities): the job said refused, not dry-run: " in result.stdout
     assert "0/1 tasks succeeded" in result.stdout
     failed_line = next(line for line in result.stdout.splitlines() if line.startswith("reminder (rent-due) "))
-    assert " failed " in failed_line
+    assert " refused " in failed_line
     # Cloud Run retried the task up to the job's maxRetries (3): four attempts, each refused by the bot.
     attempts = world.image.runs_of("reminder", "utilities")
     assert [r.task.attempt for r in attempts] == [0, 1, 2, 3] and {r.code for r in attempts} == {2}
@@ -275,7 +278,7 @@ def test_an_execution_already_running_is_waited_for(cli: Cli, world: World) -> N
     assert result.code == 0, result.stdout
     row = rows(result)["quota-reset"]
     assert row["waited_for"] == [running]
-    assert row["execution"] != running and row["outcome"] == "succeeded"
+    assert row["execution"] != running and row["outcome"] == "dry-run"
     waits = [r for r in result.log_records() if r.get("event") == "smoke_waiting"]
     assert [w["execution"].rsplit("/", 1)[-1] for w in waits] == [running]
     # The dry run started only once the other execution had finished.
@@ -298,3 +301,22 @@ def test_a_config_that_does_not_resolve_exits_2(cli: Cli, world: World) -> None:
     assert "image is not set" in doc["message"]
     assert world.gcp.run.writes() == []
     assert cli("smoke", "--env", "qa", env=world.env).code == 2
+
+
+def test_a_dry_run_the_job_does_not_call_a_dry_run_is_red(cli: Cli, world: World) -> None:
+    # An image whose quota-reset ignores --dry-run: its container exits 0, and its summary says `applied`.
+    real = world.image
+
+    def old_image(task: TaskRun) -> int:
+        if task.args[0] != "quota-reset":
+            return real(task)
+        line = summary_line("quota-reset", "applied", exit_code=0, at=NOW, execution=task.execution)
+        world.gcp.logs.ingest(task, project=PROJECT, location="us-central1", stderr=line)
+        return 0
+
+    world.gcp.run.executor = old_image
+    result = smoke(cli, world, "--only", "quota-reset", "--json")
+    assert result.code == 1
+    row = rows(result)["quota-reset"]
+    assert (row["state"], row["outcome"], row["passed"]) == ("succeeded", "applied", False)
+    assert row["message"].startswith("the job said applied, not dry-run: quota-reset applied; execution ")

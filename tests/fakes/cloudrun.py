@@ -153,6 +153,12 @@ class CloudRunFake(FakeServer):
         self.auto_complete_after = 0
         self.job_outcomes: dict[str, Outcome] = {}  # job id → outcome, overrides auto_complete
         self.executor: Executor | None = None  # runs the tasks for real (see the module docstring)
+        # The Cloud Logging fake this project's logs go to (tests/fakes/cloudlogging.py), for the tests'
+        # plumbing: the executor is what writes to it.
+        self.logging: Any = None
+        # Called as an execution finishes (execution, tasks succeeded, tasks failed): what a test uses to
+        # stand in for the containers' output when no executor runs them.
+        self.finish_hooks: list[Callable[[dict[str, Any], int, int], None]] = []
         self._to_execute: list[str] = []
         # The real API reports a failed execution as a failed RunJob operation; its exact code is
         # not documented, so it is a knob.
@@ -707,6 +713,8 @@ class CloudRunFake(FakeServer):
             if op.execution == ex["name"]:
                 op.snapshot, op.done = ex, True
         self._sync_reference(ex)
+        for hook in self.finish_hooks:
+            hook(ex, succeeded, failed)
 
     def _sync_reference(self, ex: dict[str, Any]) -> None:
         job_name = ex["name"].split("/executions/")[0]

@@ -11,7 +11,8 @@ settings that point the job at the local stand-ins for what it would reach from 
 sandbox as the admin API and bot, the Supabase stand-in, the BigQuery emulator, Secret Manager). Nothing
 comes from this process's own environment, so a secret the job spec does not reference is not there.
 The CLI runs through `run_cli` with a Runtime of its own (streams, clock, working directory), exactly
-as the image's entrypoint would, and its exit code is the task's.
+as the image's entrypoint would, and its exit code is the task's; its stdout and stderr go to the Cloud
+Logging fake (`logging`) as Cloud Run ships them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 from housejobs.cli.main import run_cli
 from housejobs.clock import Clock
 from housejobs.runtime import Runtime
+from tests.fakes.cloudlogging import CloudLoggingFake
 from tests.fakes.cloudrun import ContainerFailed, TaskRun
 from tests.fakes.secretmanager import SecretManagerFake
 
@@ -46,6 +48,9 @@ class HousejobsImage:
     clock: Clock
     cwd: Path
     runs: list[ContainerRun] = field(default_factory=list)
+    # Where Cloud Run ships each attempt's stdout and stderr, line by line (None: nowhere).
+    logging: CloudLoggingFake | None = None
+    location: str = "us-central1"
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, task: TaskRun) -> int:
@@ -61,6 +66,9 @@ class HousejobsImage:
         code = run_cli(list(task.args), runtime)
         with self._lock:
             self.runs.append(ContainerRun(task, code, out.getvalue(), err.getvalue()))
+        if self.logging is not None:
+            self.logging.ingest(task, project=self.project, location=self.location, stdout=out.getvalue(),
+                                stderr=err.getvalue())
         return code
 
     def _secret(self, name: str, version: str) -> str:

@@ -23,6 +23,9 @@ class FakeClock:
         return self._mono
 
     async def sleep(self, seconds: float) -> None:
+        self.pause(seconds)
+
+    def pause(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.advance(seconds)
 

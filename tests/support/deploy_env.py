@@ -9,6 +9,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tests.fakes.cloudlogging import CloudLoggingFake
 from tests.fakes.cloudrun import CloudRunFake
 from tests.fakes.scheduler import SchedulerFake
 from tests.fakes.secretmanager import SecretManagerFake
@@ -35,12 +36,14 @@ class GcpEnv:
     run: CloudRunFake
     sched: SchedulerFake
     sm: SecretManagerFake
+    logs: CloudLoggingFake
 
     @property
     def env(self) -> dict[str, str]:
         return {"HOUSEJOBS_RUN_API_ENDPOINT": self.run.endpoint,
                 "HOUSEJOBS_SCHEDULER_API_ENDPOINT": self.sched.endpoint,
-                "HOUSEJOBS_SECRETMANAGER_API_ENDPOINT": self.sm.endpoint}
+                "HOUSEJOBS_SECRETMANAGER_API_ENDPOINT": self.sm.endpoint,
+                "HOUSEJOBS_LOGGING_API_ENDPOINT": self.logs.endpoint}
 
     def add_secrets(self, suffix: str = "-test", project: str = PROJECT) -> None:
         # The sentinel values, so the suite's leak check covers anything read from Secret Manager.
@@ -51,6 +54,7 @@ class GcpEnv:
         self.run.clear_requests()
         self.sched.clear_requests()
         self.sm.clear_requests()
+        self.logs.clear_requests()
 
     @property
     def write_calls(self) -> int:
@@ -58,13 +62,19 @@ class GcpEnv:
 
     def violations(self) -> list[str]:
         return [*self.run.schema_violations, *self.sched.schema_violations, *self.sm.schema_violations,
+                *self.logs.schema_violations,
                 *self.run.output_only_sent, *self.sched.output_only_sent]
 
 
 @contextmanager
-def gcp_env() -> Iterator[GcpEnv]:
+def gcp_env(logs_clock: Callable[[], datetime] | None = None) -> Iterator[GcpEnv]:
+    """The fakes; Cloud Logging's on `logs_clock` (the CLI's, so an entry shows `delay_s` after it was written
+    as the run's clock counts), else on a ticking clock of its own with no delay."""
     with ExitStack() as stack:
         run = stack.enter_context(CloudRunFake(clock=ticking_clock()))
         sched = stack.enter_context(SchedulerFake(clock=ticking_clock()))
         sm = stack.enter_context(SecretManagerFake(clock=ticking_clock()))
-        yield GcpEnv(run, sched, sm)
+        logs = stack.enter_context(CloudLoggingFake(clock=logs_clock or ticking_clock(),
+                                                    delay_s=2.0 if logs_clock else 0.0))
+        run.logging = logs
+        yield GcpEnv(run, sched, sm, logs)

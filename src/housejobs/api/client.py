@@ -15,11 +15,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from housejobs import __version__
 from housejobs.api.network import ssl_context
-from housejobs.api.retry import IN_FLIGHT, RetryPolicy, backoff, contract_error, is_transient, parse_retry_after
+from housejobs.api.retry import (
+    IN_FLIGHT,
+    RetryPolicy,
+    Transient,
+    contract_error,
+    is_transient,
+    parse_retry_after,
+    retrying,
+)
 from housejobs.api.transport import LeanTransport
 from housejobs.clock import Clock
 from housejobs.errors import (
@@ -48,18 +55,6 @@ class ApiResponse:
     # this run's: the effect is this run's own, its first answer lost on the way. False when the server
     # does not say: then the replay is another run's as far as anyone can tell.
     replayed_own: bool = False
-
-
-class _Retry(Exception):
-    """An attempt that may be tried again; carries what the next wait must honour."""
-
-    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None,
-                 in_flight: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.retry_after = retry_after
-        self.in_flight = in_flight
 
 
 class ApiClient:
@@ -129,39 +124,10 @@ class ApiClient:
         def elapsed() -> float:
             return self.clock.monotonic() - start
 
-        def stop(state: RetryCallState) -> bool:
-            exc = state.outcome.exception() if state.outcome else None
-            # Another request with this key is still running (maybe this run's own, timed out here but
-            # alive on the server): its answer is coming. Wait it out for as long as the deadline allows;
-            # counting these against max_attempts failed runs whose effect was being applied.
-            in_flight = isinstance(exc, _Retry) and exc.in_flight
-            if state.attempt_number >= policy.max_attempts and not in_flight:
-                return True
-            return elapsed() + (state.upcoming_sleep or 0.0) >= policy.deadline
-
-        def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            if isinstance(exc, _Retry) and exc.retry_after is not None:
-                return exc.retry_after
-            return backoff(state.attempt_number, policy, self.rng)
-
         lost_answer = False
-
-        async def before_sleep(state: RetryCallState) -> None:
-            nonlocal lost_answer
-            exc = state.outcome.exception() if state.outcome else None
-            if isinstance(exc, _Retry) and exc.status is None:
-                lost_answer = True
-            reason = exc.reason if isinstance(exc, _Retry) else str(exc)
-            self.logger.warning(f"{what}: attempt {state.attempt_number} {reason}; retrying",
-                                attempt=state.attempt_number, wait_s=round(state.upcoming_sleep or 0.0, 3),
-                                status=getattr(exc, "status", None))
-
-        retrying = AsyncRetrying(sleep=self.clock.sleep, stop=stop, wait=wait, reraise=True,
-                                 retry=retry_if_exception(lambda e: isinstance(e, _Retry)),
-                                 before_sleep=before_sleep)
         try:
-            async for attempt in retrying:
+            async for attempt in retrying(policy, self.clock, rng=self.rng, deadline=start + policy.deadline,
+                                          logger=self.logger, what=what):
                 with attempt:
                     attempts += 1
                     self.total_attempts += 1
@@ -169,13 +135,22 @@ class ApiClient:
                     if left <= 0:
                         raise ApiUnavailable(f"{what}: deadline of {policy.deadline:g} s reached before "
                                              f"attempt {attempts}", attempts=attempts - 1, elapsed_s=elapsed())
-                    response = await self._attempt(method, path, content, params, send_headers,
-                                                   timeout=min(policy.timeout, left), safe=safe, what=what)
+                    try:
+                        response = await self._attempt(method, path, content, params, send_headers,
+                                                       timeout=min(policy.timeout, left), safe=safe, what=what)
+                    except Transient as exc:
+                        lost_answer = lost_answer or exc.status is None  # sent, and no answer came back
+                        raise
                     accepted = self._accept(response, what, attempts, elapsed())
                     accepted.lost_answer = lost_answer
                     return accepted
-        except _Retry as exc:
+        except Transient as exc:
             spent = elapsed()
+            if exc.past_cap(policy):
+                raise ApiUnavailable(
+                    f"{what}: server answered {exc.status} and asked to retry after {exc.retry_after:g} s, "
+                    f"beyond the cap of {policy.retry_after_cap:g} s; failing fast",
+                    status=exc.status, code=exc.code, attempts=attempts, elapsed_s=spent) from None
             raise ApiUnavailable(
                 f"{what} failed after {attempts} attempt{'s' if attempts != 1 else ''} in {spent:.1f} s "
                 f"(deadline {policy.deadline:g} s): last {exc.reason}",
@@ -203,7 +178,7 @@ class ApiClient:
         except httpx.TransportError as exc:
             reason = f"{exc.__class__.__name__}: {one_line(str(exc)) or 'connection failed'}"
             if safe:
-                raise _Retry(reason) from None
+                raise Transient(reason) from None
             raise ApiUnavailable(f"{what}: {reason} (not retried: the request has no idempotency key)") from None
         status = response.status_code
         if 200 <= status < 300:
@@ -219,14 +194,10 @@ class ApiClient:
             if retry_after is None and status == 429:
                 # Supabase's Management API gives the seconds until its window resets.
                 retry_after = parse_retry_after(response.headers.get("X-RateLimit-Reset"), self.clock.now())
-            if retry_after is not None and retry_after > self.policy.retry_after_cap:
-                raise ApiUnavailable(
-                    f"{what}: server answered {status} and asked to retry after {retry_after:g} s, "
-                    f"beyond the cap of {self.policy.retry_after_cap:g} s; failing fast",
-                    status=status, code=code)
+            # A Retry-After past the policy's cap stops the loop at once (request() says so).
             label = f"{status}" + (f" {code}" if code else "")
-            raise _Retry(label, status=status, retry_after=retry_after,
-                         in_flight=status == 409 and code == IN_FLIGHT)
+            raise Transient(label, status=status, code=code, retry_after=retry_after,
+                            in_flight=status == 409 and code == IN_FLIGHT)
         detail = f"{status}" + (f" {code}" if code else "") + (f": {one_line(message)}" if message else "")
         if status in (401, 403):
             raise ApiAuthError(f"{what}: {detail}", status=status, code=code,

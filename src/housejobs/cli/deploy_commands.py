@@ -50,15 +50,19 @@ def run_command(
     follow: Annotated[str | None, typer.Option("--follow", metavar="EXECUTION", help="Follow an execution "
                                                "that already started (after Ctrl-C or --no-wait).",
                                                show_default=False)] = None,
+    no_logs: Annotated[bool, typer.Option("--no-logs", help="Do not show the execution's log lines while "
+                                          "following (they show only on a terminal).")] = False,
     yes: YesOpt = False, json: JsonOpt = False, debug: DebugOpt = False,
 ) -> Run:
     """Start JOB's Cloud Run Job (housejobs-JOB-ENV) and follow the execution to the end.
 
     Refuses (exit 2) while an execution of the job is still running, unless --allow-concurrent.
     Arguments after `--` are added to the job's catalog args for this execution, as a trigger's are
-    (the container runs `housejobs JOB [CATALOG ARGS] ARGS...`). Prints
-    the task counts, the duration and the log URI; exits 0 only if every task succeeded, 1 if any
-    failed or the execution was cancelled. Ctrl-C stops following, not the execution.
+    (the container runs `housejobs JOB [CATALOG ARGS] ARGS...`). On a terminal it shows the execution's
+    log lines as they arrive. It reports the job's own outcome (applied, duplicate, ...: the run_summary
+    of each task's last attempt, read from Cloud Logging) with its exit code; when no summary can be read
+    it says why and reports the container state (unconfirmed if it exited 0, failed if not). With
+    --no-wait the outcome is `started`. Ctrl-C stops following, not the execution.
 
     Example: housejobs run org-sync-all --env stage --tasks 4 -- --concurrency 64
     """
@@ -66,7 +70,7 @@ def run_command(
     from housejobs.jobs.cloud_run import RunRequest, check_run, run_job
 
     req = RunRequest(job, env, tasks, tuple(args) if args else None, wait=not no_wait,
-                     allow_concurrent=allow_concurrent, follow=follow)
+                     allow_concurrent=allow_concurrent, follow=follow, logs=not no_logs)
     bad_input = catalog_check(lambda names: check_run(req, names))
 
     async def job_fn(ctx: Context) -> JobResult:

@@ -21,8 +21,10 @@ from housejobs.cli.history_render import (
     DAYS_PER_BLOCK,
     GLYPHS,
     LEGEND,
+    LEGEND_WORDS,
     NOTHING,
     PROBLEMS,
+    UNCHANGED,
     day_cells,
     days_of,
     row_note,
@@ -42,8 +44,8 @@ from housejobs.jobs.slots import (
     Slot,
 )
 
-FILL = {SUCCEEDED: "#2e9e44", FAILED: "#d1242f", CANCELLED: "#bf8700", MISSED: "#8250df", RUNNING: "#0969da",
-        PENDING: "#afb8c1", UPCOMING: "#7a9cc6"}
+FILL = {SUCCEEDED: "#2e9e44", UNCHANGED: "#8cc79a", FAILED: "#d1242f", CANCELLED: "#bf8700", MISSED: "#8250df",
+        RUNNING: "#0969da", PENDING: "#afb8c1", UPCOMING: "#7a9cc6"}
 NONE_FILL = "#eef1f4"
 CELL, GAP, LABEL_W, HEAD_H = 22, 4, 250, 44
 
@@ -101,7 +103,7 @@ def render_html(history: History, env: str) -> str:
 
 
 def _legend() -> str:
-    items = [f'<span><i style="background:{FILL[s]}">{GLYPHS[s]}</i>{s}</span>'
+    items = [f'<span><i style="background:{FILL[s]}">{GLYPHS[s]}</i>{escape(LEGEND_WORDS.get(s, s))}</span>'
              for s in LEGEND]
     items.append(f'<span><i style="background:{NONE_FILL};color:#59636e">{NOTHING}</i>nothing scheduled</span>')
     return '<p class="legend">' + "".join(items) + "</p>"
@@ -164,7 +166,7 @@ def _tip(item: Slot | Run) -> str:
 
 
 def _execution_tip(e: ExecutionRecord, slot: Slot | None) -> str:
-    parts = [f"{e.id} {e.state}", f"{e.succeeded}/{e.task_count} tasks"]
+    parts = [f"{e.id} {e.state}" + (f" ({e.outcome})" if e.outcome else ""), f"{e.succeeded}/{e.task_count} tasks"]
     if e.at is not None:
         parts.append("created " + e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
     if slot is not None and slot.delay_s is not None and slot.delay_s >= 60:

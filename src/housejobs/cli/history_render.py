@@ -16,13 +16,19 @@ from housejobs.gcp.records import CANCELLED, FAILED, PAUSED, RUNNING, SUCCEEDED
 from housejobs.jobs.period_rules import rule_for
 from housejobs.jobs.slots import MISSED, PENDING, UPCOMING, History, Row, Run, Slot, scheduled_text
 
-GLYPHS = {SUCCEEDED: "✓", FAILED: "✗", CANCELLED: "⊘", MISSED: "○", RUNNING: "▸", PENDING: "◌", UPCOMING: "◇"}
+# A succeeded execution whose job said it changed nothing (duplicate, skipped, dry-run) is drawn apart from
+# one that applied (or whose summary was not read: Cloud Run's word only).
+UNCHANGED = "unchanged"
+NO_CHANGE = frozenset({"duplicate", "skipped", "dry-run"})
+GLYPHS = {SUCCEEDED: "✓", UNCHANGED: "=", FAILED: "✗", CANCELLED: "⊘", MISSED: "○", RUNNING: "▸", PENDING: "◌",
+          UPCOMING: "◇"}
 NOTHING = "·"
-COLOURS = {SUCCEEDED: "32", FAILED: "31", CANCELLED: "33", MISSED: "35", RUNNING: "36", PENDING: "2",
-           UPCOMING: "34"}
+COLOURS = {SUCCEEDED: "32", UNCHANGED: "2;32", FAILED: "31", CANCELLED: "33", MISSED: "35", RUNNING: "36",
+           PENDING: "2", UPCOMING: "34"}
 NOTHING_COLOUR = "2"
-WORST_FIRST = (MISSED, FAILED, CANCELLED, RUNNING, PENDING, UPCOMING, SUCCEEDED)
-LEGEND = (SUCCEEDED, FAILED, CANCELLED, MISSED, RUNNING, PENDING, UPCOMING)
+WORST_FIRST = (MISSED, FAILED, CANCELLED, RUNNING, PENDING, UPCOMING, SUCCEEDED, UNCHANGED)
+LEGEND = (SUCCEEDED, UNCHANGED, FAILED, CANCELLED, MISSED, RUNNING, PENDING, UPCOMING)
+LEGEND_WORDS = {SUCCEEDED: "succeeded (applied)", UNCHANGED: "succeeded, changed nothing (duplicate, skipped)"}
 PROBLEMS = (MISSED, FAILED, CANCELLED)
 CELL = 3  # "26 " over "✓  "
 DAYS_PER_BLOCK = 31
@@ -53,7 +59,12 @@ def day_cells(history: History) -> dict[str, dict[date, list[Slot | Run]]]:
 
 
 def state_of(item: Slot | Run) -> str:
-    return item.state if isinstance(item, Slot) else item.execution.state
+    """What a cell shows of a slot or run: its state, `unchanged` for a success the job says changed nothing."""
+    state = item.state if isinstance(item, Slot) else item.execution.state
+    e = item.execution
+    if state == SUCCEEDED and e is not None and e.outcome in NO_CHANGE:
+        return UNCHANGED
+    return state
 
 
 def _paint(text: str, state: str | None, colour: bool) -> str:
@@ -93,7 +104,7 @@ def grid_lines(history: History, days: list[date], *, colour: bool) -> list[str]
                 out.append(_paint(glyph, state, colour) + " " * (CELL - 1))
             note = row_note(row) if begin == last else ""  # once, beside today's block: it says what is now
             lines.append(row.key.ljust(width) + "".join(out).rstrip() + (f"  ({note})" if note else ""))
-    legend = "  ".join(f"{_paint(GLYPHS[s], s, colour)} {s}" for s in LEGEND)
+    legend = "  ".join(f"{_paint(GLYPHS[s], s, colour)} {LEGEND_WORDS.get(s, s)}" for s in LEGEND)
     lines.append(f"{legend}  {NOTHING} nothing scheduled")
     return lines
 
@@ -151,8 +162,9 @@ def run_lines(history: History) -> list[str]:
         e = run.execution
         at = e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if e.at else "—"
         period = f"period {run.period}" if run.period else ""
+        said = f"{e.state} ({e.outcome})" if e.outcome else e.state
         text = execution_text(e.state, e.id, (e.succeeded, e.task_count), e.failure, e.duration_s, e.log_uri)
-        lines.append(f"  {at:<22} {run.row:<{width}}  {period:<17}  {e.state:<9}  "
+        lines.append(f"  {at:<22} {run.row:<{width}}  {period:<17}  {said:<9}  "
                      + ("dry run · " if run.dry_run else "") + text)
     return lines
 

@@ -32,6 +32,7 @@ from housejobs.cli import job_commands  # noqa: F401
 from housejobs.cli import deploy_commands  # noqa: F401
 from housejobs.cli import info_commands  # noqa: F401
 from housejobs.cli import history_commands  # noqa: F401
+from housejobs.cli import logs_commands  # noqa: F401
 # isort: on
 from housejobs.cli.app import app, drop_runtime, runtime, use_runtime
 from housejobs.errors import Stopped

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
+from housejobs.cli.log_text import line_text
 from housejobs.context import PROGRESS, Context, Progress, log_progress, log_status
 
 
@@ -52,6 +53,9 @@ def _status_line(ctx: Context, label: str) -> Iterator[Progress]:
         line = (f"{label}: {state} · {fields.get('running', 0)} running · {done}/{fields.get('tasks', 0)} "
                 f"succeeded · {fields.get('failed', 0)} failed · {fields.get('cancelled', 0)} cancelled · "
                 f"{elapsed:.0f} s")
+        # The execution's log lines (`run` on a terminal) go above the status line, which is drawn again.
+        for log_line in fields.get("lines") or ():
+            stream.write("\r\x1b[2K" + line_text(log_line) + "\n")
         stream.write("\r\x1b[2K" + line)
         stream.flush()
         shown = True

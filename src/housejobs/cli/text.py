@@ -12,7 +12,8 @@ from housejobs.results import Checklist, JobResult, Outcome, Run, Table, View
 
 # The outcome's colour on a terminal (rich style names).
 COLOURS = {Outcome.APPLIED: "green", Outcome.DUPLICATE: "cyan", Outcome.SKIPPED: "cyan", Outcome.DRY_RUN: "yellow",
-           Outcome.REFUSED: "red", Outcome.PARTIAL: "yellow", Outcome.FAILED: "red", Outcome.INTERRUPTED: "yellow"}
+           Outcome.REFUSED: "red", Outcome.PARTIAL: "yellow", Outcome.FAILED: "red", Outcome.INTERRUPTED: "yellow",
+           Outcome.STARTED: "cyan", Outcome.UNCONFIRMED: "yellow"}
 
 
 def document(result: JobResult, meta: dict[str, Any]) -> dict[str, Any]:

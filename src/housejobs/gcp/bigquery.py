@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from housejobs.clock import Clock, SystemClock
 from housejobs.errors import ApiAuthError, ApiError, ApiUnavailable, ConfigError, HousejobsError
 from housejobs.gcp.errors import map_google_error
 from housejobs.redact import cut
@@ -177,11 +177,12 @@ def make_client(project: str, endpoint: str | None = None) -> Client:
     )
 
 
-def count_older_than(client: Client, table: TableRef, column: str, cutoff: datetime, timeout: float) -> CleanupReport:
+def count_older_than(client: Client, table: TableRef, column: str, cutoff: datetime, timeout: float, *,
+                     clock: Clock | None = None) -> CleanupReport:
     """Count rows with column < cutoff and dry-run the DELETE, so a plan proves the statement would run.
 
     Changes nothing."""
-    cutoff, deadline = _check_args(column, cutoff, timeout)
+    cutoff, deadline = _check_args(column, cutoff, timeout, clock or SystemClock())
     with _mapped_errors(f"table {table}"):
         _check_column(client, table, column, deadline)
         job = _run(client, _sql("SELECT COUNT(*)", table, column), cutoff, deadline)
@@ -199,9 +200,10 @@ def count_older_than(client: Client, table: TableRef, column: str, cutoff: datet
     )
 
 
-def delete_older_than(client: Client, table: TableRef, column: str, cutoff: datetime, timeout: float) -> CleanupReport:
+def delete_older_than(client: Client, table: TableRef, column: str, cutoff: datetime, timeout: float, *,
+                      clock: Clock | None = None) -> CleanupReport:
     """Delete rows with column < cutoff. Safe to rerun: a second run with the same cutoff deletes 0."""
-    cutoff, deadline = _check_args(column, cutoff, timeout)
+    cutoff, deadline = _check_args(column, cutoff, timeout, clock or SystemClock())
     with _mapped_errors(f"table {table}"):
         _check_column(client, table, column, deadline)
         job = _run(client, _sql("DELETE", table, column), cutoff, deadline)
@@ -224,19 +226,27 @@ def _sql(verb: Literal["SELECT COUNT(*)", "DELETE"], table: TableRef, column: st
     return f"{verb} FROM {table.sql} WHERE `{validate_column(column)}` < @cutoff"
 
 
-def _check_args(column: str, cutoff: datetime, timeout: float) -> tuple[datetime, float]:
-    """Validate the inputs; return the cutoff in UTC and the monotonic deadline."""
+@dataclass(frozen=True)
+class _Deadline:
+    """When the whole operation must be done, on the run's clock."""
+
+    clock: Clock
+    at: float
+
+
+def _check_args(column: str, cutoff: datetime, timeout: float, clock: Clock) -> tuple[datetime, _Deadline]:
+    """Validate the inputs; return the cutoff in UTC and the deadline."""
     validate_column(column)
     # A naive datetime would be sent as if it were UTC; refuse it rather than guess the caller's zone.
     if cutoff.tzinfo is None or cutoff.utcoffset() is None:
         raise ValueError(f"cutoff {cutoff.isoformat()} must be timezone-aware")
     if not (math.isfinite(timeout) and timeout > 0):
         raise ValueError(f"timeout {timeout!r} must be a positive number of seconds")
-    return cutoff.astimezone(UTC), time.monotonic() + timeout
+    return cutoff.astimezone(UTC), _Deadline(clock, clock.monotonic() + timeout)
 
 
-def _remaining(deadline: float) -> float:
-    left = deadline - time.monotonic()
+def _remaining(deadline: _Deadline) -> float:
+    left = deadline.at - deadline.clock.monotonic()
     if left <= 0:
         import concurrent.futures
 
@@ -244,7 +254,7 @@ def _remaining(deadline: float) -> float:
     return left
 
 
-def _retries(deadline: float) -> dict[str, Any]:
+def _retries(deadline: _Deadline) -> dict[str, Any]:
     """The client library's own retry policies, cut to the time left: `retry` for each API call and
     `job_retry` for re-running a job that failed for a retryable reason (a failed DML job commits nothing,
     so re-running it is safe)."""
@@ -257,7 +267,7 @@ def _retries(deadline: float) -> dict[str, Any]:
     }
 
 
-def _check_column(client: Client, table: TableRef, column: str, deadline: float) -> None:
+def _check_column(client: Client, table: TableRef, column: str, deadline: _Deadline) -> None:
     """Fail with a clear message before any statement runs: the table exists and the column is a
     TIMESTAMP (comparing a DATE or DATETIME with the TIMESTAMP cutoff is a type error in BigQuery)."""
     retry = _retries(deadline)["retry"]
@@ -273,7 +283,7 @@ def _check_column(client: Client, table: TableRef, column: str, deadline: float)
     raise BigQueryError("invalid", f"table {table} has no column {column}")
 
 
-def _run(client: Client, sql: str, cutoff: datetime, deadline: float, *, dry_run: bool = False) -> QueryJob:
+def _run(client: Client, sql: str, cutoff: datetime, deadline: _Deadline, *, dry_run: bool = False) -> QueryJob:
     from google.cloud import bigquery
 
     config = bigquery.QueryJobConfig(

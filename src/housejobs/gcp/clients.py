@@ -2,7 +2,8 @@
 
 With an endpoint override (HOUSEJOBS_RUN_API_ENDPOINT, HOUSEJOBS_SCHEDULER_API_ENDPOINT,
 HOUSEJOBS_SECRETMANAGER_API_ENDPOINT) a client speaks REST with anonymous credentials to that
-endpoint: how the tests point Google's real libraries at local fakes.
+endpoint: how the tests point Google's real libraries at local fakes. Cloud Logging is read the same way
+(HOUSEJOBS_LOGGING_API_ENDPOINT) by gcp/cloud_logging.py, over REST with google-auth's session.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """Google's exceptions → housejobs' error tree, in one place (httpx's `map_httpcore_exceptions` is the model).
 
-Every Google call housejobs makes (Cloud Run, Scheduler, Secret Manager, BigQuery, credentials) is mapped
-here, so a 425, a refused credential or a missing permission means the same in `run`, `create-all-jobs`,
-`doctor`, the secret reader and quota-cleanup. What is transient comes from api/retry.py, the one copy
-of the retry rule. The caller names what it was doing (`what`) and may say better than a status can what
-a 404, a 403 or missing credentials mean for it (`not_found`, `denied`, `no_credentials`, `role`).
+Every Google call housejobs makes (Cloud Run, Scheduler, Secret Manager, BigQuery, Cloud Logging, credentials)
+is mapped here, so a 425, a refused credential or a missing permission means the same in `run`, `logs`,
+`create-all-jobs`, `doctor`, the secret reader and quota-cleanup. (Cloud Logging is read over plain REST:
+gcp/cloud_logging.py turns an error answer into google-api-core's exception for its status first.) What is
+transient comes from api/retry.py, the one copy of the retry rule. The caller names what it was doing
+(`what`) and may say better than a status can what a 404, a 403 or missing credentials mean for it
+(`not_found`, `denied`, `no_credentials`, `role`).
 
     raised by google.* (or requests under it)        housejobs error                      outcome
     ───────────────────────────────────────────────  ───────────────────────────────────  ───────────

@@ -7,7 +7,7 @@ is imported only inside functions. Errors leave this module as one readable line
     NotFound (404)                         refused (2)  ConfigError / UsageError, with the fix as a hint
     PermissionDenied, Unauthenticated,     refused (2)  ApiAuthError: names the resource and the role
       missing or unusable credentials
-    transient (408, 425, 429, 5xx,         retried on reads (api/retry.py's backoff, bounded by the run's
+    transient (408, 425, 429, 5xx,         retried on reads (api/retry.py's loop, bounded by the run's
       connection errors, timeouts)         max attempts and deadline), then ApiUnavailable (1)
     anything else (400, 409 conflict ...)  failed (1)   ApiStatusError
 
@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, overload
 
-from housejobs.api.retry import RetryPolicy, backoff
+from housejobs.api.retry import RetryPolicy
 from housejobs.catalog import run_job_id
 from housejobs.clock import Clock
 from housejobs.errors import ApiUnavailable, ConfigError, HousejobsError, UsageError
 from housejobs.gcp.clients import Gcp
 from housejobs.gcp.errors import map_google_error
+from housejobs.gcp.reads import read_retrying
 from housejobs.gcp.records import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED
 from housejobs.settings import Settings
 from housejobs.threads import in_thread
@@ -74,6 +75,8 @@ class ExecutionStatus:
     log_uri: str = ""
     # The Completed condition, when it has failed: it explains a failure the counts cannot (a timeout).
     failure: str = ""
+    # Attempts a task may have after its first: a failed task's last attempt is this one (its summary counts).
+    max_retries: int = 0
 
     @property
     def id(self) -> str:
@@ -128,6 +131,7 @@ def status_of(execution: Any) -> ExecutionStatus:
         completed=_time(execution.completion_time),
         log_uri=execution.log_uri or "",
         failure=failure,
+        max_retries=int(execution.template.max_retries) if execution.template else 0,
     )
 
 
@@ -163,6 +167,21 @@ class CloudRunExecutions:
         def call() -> list[ExecutionStatus]:
             pager = executions.list_executions(parent=job_name, timeout=self.policy.timeout)
             return [s for s in (status_of(e) for e in pager) if not s.done]
+
+        return await self._read(call, f"Cloud Run job {job_name}", _missing_job(job_name))
+
+    async def latest(self, job_name: str) -> ExecutionStatus | None:
+        """The job's newest execution (None: it has none yet): the first of one page, newest first."""
+        _, executions = await self._clients()
+
+        def call() -> ExecutionStatus | None:
+            from google.cloud import run_v2
+
+            request = run_v2.ListExecutionsRequest(parent=job_name, page_size=1)
+            pager = executions.list_executions(request=request, timeout=self.policy.timeout)
+            first = next(iter(pager.pages), None)
+            found = list(first.executions) if first is not None else []
+            return status_of(found[0]) if found else None
 
         return await self._read(call, f"Cloud Run job {job_name}", _missing_job(job_name))
 
@@ -225,30 +244,10 @@ class CloudRunExecutions:
 
     async def _read(self, call: Callable[[], T], what: str, not_found: HousejobsError | None, *,
                     role: str = RUN_ROLE) -> T | None:
-        """`call`, retried while Google's error is transient. A 404 raises `not_found`; with None, it
-        reads as None (for history a missing job is a fact to show, not a reason to stop)."""
-        absent = not_found or ConfigError(f"{what} does not exist")
-        start = self.clock.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return await in_thread(call)
-            except Exception as exc:
-                mapped = map_google_error(exc, what, not_found=absent, role=role)
-                if mapped is None:
-                    raise
-                if mapped is absent and not_found is None:
-                    return None
-                if not isinstance(mapped, ApiUnavailable):
-                    raise mapped from None
-                wait = backoff(attempt, self.policy, self._rng)
-                elapsed = self.clock.monotonic() - start
-                if attempt >= self.policy.max_attempts or elapsed + wait > self.policy.deadline:
-                    mapped.attempts, mapped.elapsed_s = attempt, elapsed
-                    mapped.message += f" (gave up after {attempt} attempts in {elapsed:.1f} s)"
-                    raise mapped from None
-                await self.clock.sleep(wait)
+        """`call`, retried while Google's error is transient (gcp/reads.py). A 404 raises `not_found`; with
+        None, it reads as None."""
+        return await read_retrying(call, what, not_found, role=role, clock=self.clock, policy=self.policy,
+                                   rng=self._rng)
 
 
 def _missing_job(job_name: str) -> ConfigError:

@@ -39,6 +39,10 @@ class ExecutionRecord:
     log_uri: str = ""
     failure: str = ""
     args: tuple[str, ...] | None = None  # the container's args, overrides applied
+    # The job's own word, from its tasks' run_summary lines in Cloud Logging (None: not read or not found).
+    outcome: str | None = None
+    job_counts: dict[str, int] | None = None
+    summary: str = ""
 
     def __post_init__(self) -> None:
         if self.state not in SETTLED:
@@ -65,7 +69,8 @@ class ExecutionRecord:
                 "started": iso(self.started), "completed": iso(self.completed), "duration_s": self.duration_s,
                 "tasks": self.task_count, "succeeded": self.succeeded, "failed": self.failed,
                 "cancelled": self.cancelled, "log_uri": self.log_uri, "failure": self.failure,
-                "args": list(self.args) if self.args is not None else None}
+                "args": list(self.args) if self.args is not None else None,
+                "outcome": self.outcome, "job_counts": self.job_counts, "summary": self.summary}
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ of it. Then each period, oldest first, either
 
   - on Cloud Run (default): one execution of the provisioned job per period, with the period appended to
     the job's catalog args (`housejobs run JOB -- --date D`, the `run` path: refused while another
-    execution of the job runs, unless --allow-concurrent). The container exits 0 for applied and
-    duplicate alike and its outcome stays in its own logs, so a succeeded execution reads `applied`;
-    a period history already saw succeed is `duplicate` without starting anything.
+    execution of the job runs, unless --allow-concurrent). Each period is what the job itself said in its
+    run_summary (read from Cloud Logging, jobs/summaries.py): applied or duplicate; `unconfirmed` when the
+    container exited 0 but its summary could not be read. A period whose earlier run the job itself said
+    applied (or duplicate), as history read it, is `duplicate` without starting anything.
   - or with --local, in this process, through the job functions the commands run (run_period_job,
     run_reminder, org_sync_job): the API's ledger answers applied or duplicate.
 
@@ -16,11 +17,12 @@ A period is not run before its scheduled time (the first slot of it that history
 catalog's schedule and time zone): its trigger is still to run it, and would then find it done. A
 window that takes one is refused; --missed leaves it out; --allow-early runs it anyway.
 
-Per period: applied, duplicate, failed (with why) or refused. The run ends as the outcome table says:
-every period done → applied (duplicate if none needed applying); some failed → partial; none done →
+Per period: applied, duplicate, unconfirmed, failed (with why) or refused. The run ends as the outcome table
+says: every period done → applied (duplicate if none needed applying, unconfirmed if some could not be
+read); some failed → partial; none done →
 failed; a refusal (auth, another execution running) stops at once, and its period is `refused`, counted
-apart from the failed ones. When nothing is to be started (on Cloud Run, every period already seen
-succeed) there is nothing to confirm, in prod too. SIGINT/SIGTERM take no new period; the
+apart from the failed ones. When nothing is to be started (on Cloud Run, every period's earlier run
+already said applied) there is nothing to confirm, in prod too. SIGINT/SIGTERM take no new period; the
 one in flight finishes (in Cloud Run mode the execution keeps running and is not followed further)
 and the summary says what was left for a rerun.
 
@@ -40,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from housejobs.catalog import JobDef, load_catalog
 from housejobs.context import Context
 from housejobs.errors import HousejobsError, UsageError
-from housejobs.gcp.records import CANCELLED, FAILED, SUCCEEDED, iso
+from housejobs.gcp.records import CANCELLED, FAILED, ExecutionRecord, iso
 from housejobs.jobs.history import DEFAULT_DAYS, MAX_DAYS, HistoryRequest, period_reader, read_history
 from housejobs.jobs.period_rules import (
     count_between,
@@ -53,7 +55,7 @@ from housejobs.jobs.period_rules import (
 )
 from housejobs.jobs.registry import MONTH, JobArgs, PeriodRule, spec
 from housejobs.jobs.reminder import REMINDER_TYPES, household_zone
-from housejobs.jobs.slots import MISSED, Slot, first_slot, scheduled_text
+from housejobs.jobs.slots import MISSED, History, Slot, first_slot, scheduled_text
 from housejobs.results import JobResult, Outcome
 
 if TYPE_CHECKING:
@@ -63,8 +65,8 @@ MAX_PERIODS = 400
 MAX_CONCURRENCY = 16
 NOT_SEEN = "not seen"
 APPLIED, DUPLICATE, PERIOD_FAILED, NOT_RUN, INTERRUPTED = "applied", "duplicate", "failed", "not run", "interrupted"
+UNCONFIRMED = "unconfirmed"  # done (the container exited 0), what it did not known: its summary was not read
 PERIOD_REFUSED = "refused"  # stopped before anything was tried for it (another execution running, auth)
-NOTHING_STARTED = "history saw it succeed; nothing started"
 REDO = (MISSED, FAILED, CANCELLED)  # what --missed takes
 
 
@@ -95,6 +97,7 @@ class PeriodRun:
     reason: str = ""
     execution: str | None = None
     log_uri: str | None = None
+    confirmed: str | None = None  # an earlier execution whose job said it applied this period (or duplicate)
 
     def as_dict(self) -> dict[str, Any]:
         return {"period": self.period, "history": self.seen, "result": self.result, "reason": self.reason,
@@ -187,7 +190,8 @@ async def plan_backfill(ctx: Context, req: BackfillRequest) -> BackfillPlan:
                          f"{scheduled_text(due.scheduled, due.time_zone)}",
                          hint="its trigger runs it then, and would find it done if backfilled now: end the "
                          "window before it, or pass --allow-early")
-    seen = await _seen(ctx, req, catalog[req.job], trigger, now, period_start(rule, window[0]) if window else None)
+    seen, confirmed = await _seen(ctx, req, catalog[req.job], trigger, now,
+                                  period_start(rule, window[0]) if window else None)
     if req.missed:
         wanted = sorted(p for p, state in seen.items() if state in REDO and p <= current)
         if due is not None and current in wanted:
@@ -201,7 +205,7 @@ async def plan_backfill(ctx: Context, req: BackfillRequest) -> BackfillPlan:
     else:
         assert window is not None
         wanted = periods_between(rule, *window)
-    plan.periods = [PeriodRun(p, seen.get(p, NOT_SEEN)) for p in wanted]
+    plan.periods = [PeriodRun(p, seen.get(p, NOT_SEEN), confirmed=confirmed.get(p)) for p in wanted]
     return plan
 
 
@@ -217,7 +221,7 @@ def _due(ctx: Context, job: JobDef, rule: PeriodRule, trigger: str | None, perio
 
 
 async def _seen(ctx: Context, req: BackfillRequest, job: JobDef, trigger: str | None,
-                now: datetime, start: datetime | None) -> dict[str, str]:
+                now: datetime, start: datetime | None) -> tuple[dict[str, str], dict[str, str]]:
     """What history saw of each period: its best state over slots and earlier runs (a backfilled
     period reads succeeded). In --local mode Cloud Run may be out of reach: then the plan says so.
     `start`: where --from's first period begins (None with --missed)."""
@@ -232,8 +236,22 @@ async def _seen(ctx: Context, req: BackfillRequest, job: JobDef, trigger: str | 
             raise
         ctx.logger.warning(f"history not read, so the plan cannot say what ran: {exc.line()}",
                            event="backfill_history_unread")
-        return {}
-    return history.period_states(job.name, trigger)
+        return {}, {}
+    return history.period_states(job.name, trigger), _confirmed(history, job.name, trigger)
+
+
+def _confirmed(history: History, job: str, trigger: str | None) -> dict[str, str]:
+    """Each period an earlier execution applied by the job's own word (applied or duplicate): its id."""
+    out: dict[str, str] = {}
+    items: list[tuple[str | None, ExecutionRecord | None, str, str | None]] = [
+        (s.period, s.execution, s.job, s.trigger) for s in history.slots]
+    items += [(r.period, r.execution, r.job, r.trigger) for r in history.runs if not r.dry_run]
+    for period, execution, of, by in items:
+        if of != job or (trigger is not None and by != trigger):
+            continue
+        if period is not None and execution is not None and execution.outcome in (APPLIED, DUPLICATE):
+            out.setdefault(period, execution.id)
+    return out
 
 
 async def run_backfill(ctx: Context, req: BackfillRequest) -> JobResult:
@@ -258,8 +276,8 @@ async def run_backfill(ctx: Context, req: BackfillRequest) -> JobResult:
                          f"{'s' if len(plan.periods) != 1 else ''} {mode}: {plan.periods_text()}",
                          counts={"periods": len(plan.periods)}, details=details)
     # Asked once, here, because only now are the periods known (--missed reads them from history), and
-    # only for what will start: on Cloud Run a period history saw succeed starts nothing.
-    todo = [p.period for p in plan.periods if req.local or p.seen != SUCCEEDED]
+    # only for what will start: on Cloud Run a period whose job history read say `applied` starts nothing.
+    todo = [p.period for p in plan.periods if req.local or not p.confirmed]
     if todo:
         ctx.confirm(f"backfill {req.label} for {len(todo)} period{'s' if len(todo) != 1 else ''} "
                     f"({compact(todo, plan.rule)}) {mode}")
@@ -286,7 +304,7 @@ async def _run_periods(ctx: Context, plan: BackfillPlan) -> str | None:
                 return
             item = queue.pop(0)
             refused = await _one(ctx, plan, item, cloud)
-            ctx.logger.log("INFO" if item.result in (APPLIED, DUPLICATE) else "ERROR",
+            ctx.logger.log("INFO" if item.result in (APPLIED, DUPLICATE, UNCONFIRMED) else "ERROR",
                            f"backfill {plan.req.label} {item.period}: {item.result}"
                            + (f" ({item.reason})" if item.reason else ""),
                            event="backfill_period", period=item.period, result=item.result,
@@ -314,6 +332,8 @@ async def _one(ctx: Context, plan: BackfillPlan, item: PeriodRun, cloud: CloudRu
         item.result = APPLIED
     elif result.outcome in (Outcome.DUPLICATE, Outcome.SKIPPED):
         item.result, item.reason = DUPLICATE, item.reason or result.message
+    elif result.outcome is Outcome.UNCONFIRMED:
+        item.result, item.reason = UNCONFIRMED, result.message
     elif result.outcome is Outcome.INTERRUPTED:
         item.result, item.reason = INTERRUPTED, result.message
     elif result.outcome is Outcome.REFUSED:
@@ -326,8 +346,8 @@ async def _one(ctx: Context, plan: BackfillPlan, item: PeriodRun, cloud: CloudRu
 async def _cloud(ctx: Context, plan: BackfillPlan, item: PeriodRun, cloud: CloudRunJobs) -> JobResult | None:
     from housejobs.jobs.cloud_run import RunRequest, run_job
 
-    if item.seen == SUCCEEDED:
-        item.result, item.reason = DUPLICATE, NOTHING_STARTED
+    if item.confirmed:
+        item.result, item.reason = DUPLICATE, f"{item.confirmed} already applied it, as its job said; nothing started"
         return None
     args = ((plan.req.reminder_type,) if plan.req.reminder_type else ()) + period_args(plan.rule, item.period)
     return await run_job(ctx, RunRequest(plan.req.job, plan.req.env, args=args,
@@ -341,14 +361,16 @@ async def _local(ctx: Context, plan: BackfillPlan, period: str) -> JobResult:
 
 def _result(plan: BackfillPlan, details: dict[str, Any], stopped_by: str | None, signal: int | None) -> JobResult:
     periods = plan.periods
-    tally = {k: sum(p.result == k for p in periods) for k in (APPLIED, DUPLICATE, PERIOD_FAILED, PERIOD_REFUSED,
-                                                             INTERRUPTED, NOT_RUN)}
+    tally = {k: sum(p.result == k for p in periods) for k in (APPLIED, DUPLICATE, UNCONFIRMED, PERIOD_FAILED,
+                                                             PERIOD_REFUSED, INTERRUPTED, NOT_RUN)}
     counts = {"periods": len(periods), "applied": tally[APPLIED], "duplicate": tally[DUPLICATE],
               "failed": tally[PERIOD_FAILED], "refused": tally[PERIOD_REFUSED], "interrupted": tally[INTERRUPTED],
               "not_run": tally[NOT_RUN]}
+    if tally[UNCONFIRMED]:
+        counts["unconfirmed"] = tally[UNCONFIRMED]
     failures = [{"unit": p.period, "reason": p.reason or p.result} for p in periods
                 if p.result in (PERIOD_FAILED, PERIOD_REFUSED, INTERRUPTED)]
-    done = tally[APPLIED] + tally[DUPLICATE]
+    done = tally[APPLIED] + tally[DUPLICATE] + tally[UNCONFIRMED]
     said = ", ".join(f"{n} {k}" for k, n in tally.items() if n)
     message = f"{plan.req.label}: {said} of {len(periods)} period{'s' if len(periods) != 1 else ''}"
     left = [p.period for p in periods if p.result in (NOT_RUN, INTERRUPTED)]
@@ -364,5 +386,6 @@ def _result(plan: BackfillPlan, details: dict[str, Any], stopped_by: str | None,
     if tally[PERIOD_FAILED]:
         outcome = Outcome.PARTIAL if done else Outcome.FAILED
         return JobResult(outcome, message, counts, details, failures=failures)
-    return JobResult(Outcome.APPLIED if tally[APPLIED] else Outcome.DUPLICATE, message, counts, details)
+    outcome = Outcome.APPLIED if tally[APPLIED] else (Outcome.UNCONFIRMED if tally[UNCONFIRMED] else Outcome.DUPLICATE)
+    return JobResult(outcome, message, counts, details)
 

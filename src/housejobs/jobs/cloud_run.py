@@ -1,17 +1,21 @@
 """`housejobs run`: start a Cloud Run execution of a provisioned job and follow it to the end.
 
 A run starts one execution of a provisioned job (`housejobs-<job>-<env>`) and polls it until it
-completes. Its outcome comes from the execution's task counts:
+completes; on a terminal it shows the execution's log lines as Cloud Logging shows them (`--no-logs`:
+not). Its outcome is the job's own: the `run_summary` line of each task's last attempt, read from Cloud
+Logging (jobs/summaries.py says how tasks combine, how long it waits for them and what it says when
+they do not come):
 
-    every task succeeded            applied      exit 0
-    any task failed                 failed       exit 1
-    cancelled (no task failed)      failed       exit 1   the work was not done; a rerun does it
-    still running (--no-wait)       applied      exit 0   started; not followed
-    another execution running       refused      exit 2   (unless --allow-concurrent)
-    Ctrl-C / SIGTERM while following interrupted 130/143  the execution keeps running
+    every task's summary read       the job's outcome (tasks combined)      its exit code
+    no summary, container succeeded unconfirmed                              exit 0
+    no summary, a task failed       failed                                   exit 1
+    cancelled, no summary           failed                                   exit 1   the work was not done
+    still running (--no-wait)       started                                  exit 0   not followed
+    another execution running       refused                                  exit 2   (unless --allow-concurrent)
+    Ctrl-C / SIGTERM while following interrupted                          130/143  the execution keeps running
 
-Cancelled is `failed`, not `interrupted`: the signal, if any, went to Cloud Run, not to this process,
-and `interrupted` (130/143) means this process was stopped. Ctrl-C only stops following: Cloud Run goes
+Cancelled is not `interrupted`: the signal, if any, went to Cloud Run, not to this process, and
+`interrupted` (130/143) means this process was stopped. Ctrl-C only stops following: Cloud Run goes
 on, and the result says how to pick it up again (`--follow EXECUTION`).
 
 The concurrency check (list the job's executions, refuse if one has no completion time) is
@@ -21,24 +25,30 @@ the same second can both pass it.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from housejobs.catalog import JobDef, load_catalog
 from housejobs.context import Context, Progress
-from housejobs.errors import UsageError
+from housejobs.errors import HousejobsError, UsageError
 from housejobs.gcp.executions import CloudRunExecutions, ExecutionStatus, execution_path, job_path
-from housejobs.gcp.records import SUCCEEDED
+from housejobs.gcp.log_query import SKEW, LogLine
+from housejobs.jobs.waiting import sleep_or_stop
 from housejobs.results import JobResult, Outcome
+
+if TYPE_CHECKING:
+    from housejobs.gcp.cloud_logging import LogEntries
+    from housejobs.jobs.log_tail import LogTail
 
 # Polling: quick at first (short jobs end in seconds), then settling at one read every 15 s.
 POLL_FIRST_S = 1.0
 POLL_FACTOR = 1.5
 POLL_MAX_S = 15.0
+# Log lines are read at most this often while following: entries:list has a read quota (60 a minute
+# per project), shared by every operator and report.
+TAIL_EVERY_S = 3.0
 
 # Operator arguments that would move an execution to another environment or target.
 TARGET_FLAGS = frozenset({"--env", "--api-url", "--bot-url"})
@@ -52,6 +62,7 @@ class RunRequest:
     wait: bool = True
     allow_concurrent: bool = False
     follow: str | None = None
+    logs: bool = True  # show the execution's log lines while following (on a terminal)
 
 
 def check_run(req: RunRequest, catalog: Iterable[str]) -> None:
@@ -109,6 +120,24 @@ class CloudRunJobs:
         _, project, region = self._where
         return job_path(project, region, job, env)
 
+    @property
+    def region(self) -> str:
+        return self._where[2]
+
+    @cached_property
+    def logs(self) -> LogEntries:
+        """Cloud Logging for the jobs' project: where each execution's own outcome is read."""
+        from housejobs.gcp.cloud_logging import LogEntries
+
+        return LogEntries(self.ctx.settings, self._where[1], clock=self.ctx.clock, policy=self.ctx.retry_policy())
+
+    def tail(self, status: ExecutionStatus) -> LogTail:
+        from housejobs.jobs.log_tail import LogTail
+
+        job_id = status.name.split("/jobs/")[1].split("/")[0]
+        since = (status.started or self.ctx.clock.now()) - SKEW
+        return LogTail(self.logs, job_id, self.region, status.id, since)
+
     @cached_property
     def catalog(self) -> dict[str, JobDef]:
         return load_catalog(self.ctx.settings.jobs_dir)
@@ -145,66 +174,67 @@ async def run_job(ctx: Context, req: RunRequest, jobs: CloudRunJobs | None = Non
                         tasks=status.task_count, args=args)
     details = {**base, "execution": status.name, "log_uri": status.log_uri, "follow": follow_hint(req, status.id)}
     if not req.wait:
-        return JobResult(Outcome.APPLIED, f"started {status.id}, not followed; follow it with "
-                         f"`{follow_hint(req, status.id)}`", counts={"tasks": status.task_count},
+        return JobResult(Outcome.STARTED, f"started {status.id}, not followed; its outcome comes later: follow "
+                         f"it with `{follow_hint(req, status.id)}`", counts={"tasks": status.task_count},
                          details={**details, "state": status.state})
+    # Lines are for a person: on a terminal, unless silenced. Off one this process's own log is the record.
+    tail = jobs.tail(status) if req.logs and ctx.runtime.stderr_tty else None
     with ctx.status(status.id) as show:
-        final = await follow(ctx, executions, status, show)
-    if final is None:
-        return JobResult(Outcome.INTERRUPTED, f"stopped following {status.id}; the execution keeps running. "
-                         f"Resume following with `{follow_hint(req, status.id)}`",
-                         details={**details, "state": "unknown"}, signal=ctx.stop_signal)
-    return outcome_of(final, details)
+        final = await follow(ctx, executions, status, show, tail)
+        if final is None:
+            return JobResult(Outcome.INTERRUPTED, f"stopped following {status.id}; the execution keeps running. "
+                             f"Resume following with `{follow_hint(req, status.id)}`",
+                             details={**details, "state": "unknown"}, signal=ctx.stop_signal)
+        return await finish(ctx, jobs, final, details, show, tail)
 
 
-def outcome_of(status: ExecutionStatus, details: dict[str, Any], *, log_link: bool = True) -> JobResult:
-    """The result of a finished execution; `log_link=False` leaves the log URI out of the message (a
-    report that shows it in a column of its own)."""
-    state = status.state
-    duration = status.duration_s()
-    took = f" in {duration:.1f} s" if duration is not None else ""
-    message = f"execution {status.id} {state}{took}: {status.succeeded}/{status.task_count} tasks succeeded"
-    message += "".join(f", {n} {what}" for n, what in ((status.failed, "failed"), (status.cancelled, "cancelled"))
-                       if n)
-    if state != SUCCEEDED and status.failure:
-        message += f" ({status.failure})"
-    if status.log_uri and log_link:
-        message += f"; logs: {status.log_uri}"
-    details = {**details, "state": state, "duration_s": duration, "log_uri": status.log_uri}
-    outcome = Outcome.APPLIED if state == SUCCEEDED else Outcome.FAILED
-    return JobResult(outcome, message, counts=status.counts(), details=details)
+async def finish(ctx: Context, jobs: CloudRunJobs, status: ExecutionStatus, details: dict[str, Any],
+                 show: Progress, tail: LogTail | None = None, *, log_link: bool = True) -> JobResult:
+    """The result of an execution that has ended: its tasks' summaries read (waiting for them within the
+    bound), the last lines shown, the job's outcome or, failing it, the container state."""
+    from housejobs.jobs.summaries import job_result, read_summaries
+
+    reading = await read_summaries(ctx, jobs.logs, status, jobs.region)
+    if tail is not None:
+        shown(show, status, await poll_tail(ctx, tail))
+    return job_result(status, reading, details, log_link=log_link)
+
+
+async def poll_tail(ctx: Context, tail: LogTail | None) -> list[LogLine]:
+    """New lines, or none when they cannot be read: lines are a view, never a reason to stop following."""
+    if tail is None:
+        return []
+    try:
+        return await tail.poll()
+    except HousejobsError as exc:
+        ctx.logger.warning(f"log lines not shown: {exc.line()}", event="log_tail_unread")
+        tail.broken = True
+        return []
 
 
 async def follow(ctx: Context, executions: CloudRunExecutions, first: ExecutionStatus,
-                 show: Progress) -> ExecutionStatus | None:
-    """Poll until the execution completes; None if a signal stopped the following (not the execution)."""
+                 show: Progress, tail: LogTail | None = None) -> ExecutionStatus | None:
+    """Poll until the execution completes, showing its new log lines (with a `tail`); None if a signal
+    stopped the following (not the execution)."""
     status, delay = first, POLL_FIRST_S
     shown(show, status)
+    last_tail = ctx.clock.monotonic() - TAIL_EVERY_S
     while not status.done:
-        if await _sleep_or_stop(ctx, delay):
+        if await sleep_or_stop(ctx, delay):
             return None
         delay = min(delay * POLL_FACTOR, POLL_MAX_S)
         status = await executions.get(status.name)
-        shown(show, status)
+        lines: list[LogLine] = []
+        if tail is not None and not tail.broken and ctx.clock.monotonic() - last_tail >= TAIL_EVERY_S:
+            last_tail = ctx.clock.monotonic()
+            lines = await poll_tail(ctx, tail)
+        shown(show, status, lines)
         if ctx.stop_event.is_set() and not status.done:
             return None
     return status
 
 
-def shown(show: Progress, status: ExecutionStatus) -> None:
+def shown(show: Progress, status: ExecutionStatus, lines: list[LogLine] | None = None) -> None:
+    fields: dict[str, Any] = {"lines": lines} if lines else {}
     show(done=status.succeeded, state=status.state, execution=status.name, **status.counts(),
-         running=status.running)
-
-
-async def _sleep_or_stop(ctx: Context, seconds: float) -> bool:
-    """Sleep on the injected clock, cut short by SIGINT/SIGTERM; True if the run should stop."""
-    if ctx.stop_event.is_set():
-        return True
-    sleeper = asyncio.ensure_future(ctx.clock.sleep(seconds))
-    stopper = asyncio.ensure_future(ctx.stop_event.wait())
-    await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    for task in (sleeper, stopper):
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    return ctx.stop_event.is_set()
+         running=status.running, **fields)

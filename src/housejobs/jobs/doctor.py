@@ -72,7 +72,29 @@ async def run_checks(ctx: Context) -> Checklist:
     out.checks.append(await _run("jobs and triggers in sync", deployment.in_sync))
     out.checks.append(await _run("no other trigger starts these jobs", deployment.no_double_triggers))
     out.checks.append(await _run("IAM bindings on the jobs", deployment.bindings))
+    out.checks.append(await _logs_readable(ctx, desired.project, desired.region))
     return out
+
+
+async def _logs_readable(ctx: Context, project: str, region: str) -> Check:
+    """Whether the caller can read the jobs' logs: where `run`, `logs`, `history` and `smoke` read what each
+    execution did. One entries:list of one entry; a 403 names roles/logging.viewer."""
+    from datetime import timedelta
+
+    from housejobs.gcp.cloud_logging import LogEntries
+    from housejobs.gcp.log_query import quoted, stamp
+
+    name = "jobs' logs readable (Cloud Logging)"
+    logs = LogEntries(ctx.settings, project, clock=ctx.clock, policy=ctx.retry_policy())
+    query = (f'resource.type="cloud_run_job" AND resource.labels.location={quoted(region)} AND '
+             f"timestamp>={quoted(stamp(ctx.clock.now() - timedelta(days=1)))}")
+    try:
+        await logs.page(query, page_size=1)
+    except HousejobsError as exc:
+        return Check(name, False, exc.line())
+    finally:
+        logs.close()
+    return Check(name, True, f"entries:list on projects/{project} answered")
 
 
 async def _run(name: str, fn: Callable[[], str]) -> Check:
@@ -98,7 +120,7 @@ def _network(ctx: Context) -> Check:
 
 
 def _credentials(ctx: Context) -> str:
-    endpoints = ("run_api_endpoint", "scheduler_api_endpoint", "secretmanager_api_endpoint")
+    endpoints = ("run_api_endpoint", "scheduler_api_endpoint", "secretmanager_api_endpoint", "logging_api_endpoint")
     if all(ctx.settings.get(k) for k in endpoints):
         return "anonymous: every Google API endpoint is overridden (HOUSEJOBS_*_API_ENDPOINT)"
     from housejobs.gcp.clients import default_credentials

@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from housejobs.catalog import JobDef, load_catalog, trigger_id
+from housejobs.catalog import JobDef, load_catalog, run_job_id, trigger_id
 from housejobs.context import Context
-from housejobs.errors import ApiError, UsageError
+from housejobs.errors import ApiError, HousejobsError, UsageError
 from housejobs.gcp.executions import job_path
-from housejobs.gcp.records import CANCELLED, FAILED, NOT_PROVISIONED, UNKNOWN, TriggerState, iso
+from housejobs.gcp.records import (
+    CANCELLED,
+    FAILED,
+    NOT_PROVISIONED,
+    RUNNING,
+    UNKNOWN,
+    ExecutionRecord,
+    TriggerState,
+    iso,
+)
 from housejobs.jobs.cloud_run import project_region
 from housejobs.jobs.period_rules import period_of_run, rule_for
 from housejobs.jobs.reminder import household_zone
@@ -27,6 +36,7 @@ from housejobs.results import JobResult, Outcome
 
 if TYPE_CHECKING:
     from housejobs.gcp.history import ExecutionReader
+    from housejobs.gcp.log_query import LogLine
 
 DEFAULT_DAYS, MAX_DAYS = 30, 400
 FAIL_ON_STATES = (MISSED, FAILED, CANCELLED)
@@ -86,6 +96,7 @@ async def read_history(ctx: Context, req: HistoryRequest, *, now: datetime | Non
     since = start - timedelta(days=1)
     found = await asyncio.gather(*(reader.executions(job_path(project, region, job, req.env), since)
                                    for job in selected))
+    found = await _with_outcomes(ctx, project, region, req.env, selected, found, since)
     states = await _trigger_states(ctx, reader, catalog, selected, req.env, f"projects/{project}/locations/{region}")
     return build_history(catalog, dict(zip(selected, found, strict=True)), start=start, now=now,
                          period_of=period_reader(ctx), triggers=states, jobs=selected)
@@ -101,6 +112,43 @@ def period_reader(ctx: Context) -> PeriodOf:
         return period_of_run(rule, at, args, household) if rule is not None else None
 
     return period_of
+
+
+Found = list[list[ExecutionRecord] | None]
+
+
+async def _with_outcomes(ctx: Context, project: str, region: str, env: str, selected: list[str], found: Found,
+                         since: datetime) -> Found:
+    """Each execution with the job's own outcome: ONE Cloud Logging query per job for the window (its tasks'
+    run_summary lines), never one per execution. Unread logs are a warning: the grid keeps Cloud Run's word."""
+    from housejobs.gcp.cloud_logging import LogEntries
+    from housejobs.gcp.log_query import SKEW, job_filter, summary_of
+    from housejobs.jobs.summaries import by_execution, said
+
+    logs = LogEntries(ctx.settings, project, clock=ctx.clock, policy=ctx.retry_policy())
+    wanted = [i for i, records in enumerate(found) if records]
+
+    async def read(job: str) -> list[LogLine]:
+        return await logs.lines(job_filter(run_job_id(job, env), region, since=since - SKEW, summaries=True))
+
+    try:
+        lines = await asyncio.gather(*(read(selected[i]) for i in wanted))
+    except HousejobsError as exc:
+        ctx.logger.warning(f"the jobs' own outcomes not read: {exc.line()}", event="history_outcomes_unread")
+        return found
+    finally:
+        logs.close()
+    out = list(found)
+    for i, job_lines in zip(wanted, lines, strict=True):
+        tasks = by_execution([s for s in map(summary_of, job_lines) if s is not None])
+        records = []
+        for record in found[i] or ():
+            word = said(tasks.get(record.id, {}), record.task_count, record.cancelled) if record.state != RUNNING \
+                else None
+            records.append(record if word is None else replace(
+                record, outcome=word[0].value, job_counts=word[1], summary=word[2]))
+        out[i] = records
+    return out
 
 
 async def _trigger_states(ctx: Context, reader: ExecutionReader, catalog: dict[str, JobDef], selected: list[str],

@@ -49,9 +49,11 @@ async def run_quota_cleanup(ctx: Context, *, days: int) -> JobResult:
     try:
         client = await in_thread(bq.make_client, table.project, ctx.settings.get("bigquery_api_endpoint"))
         if ctx.options.dry_run:
-            report = await in_thread(bq.count_older_than, client, table, column, cutoff, timeout)
+            report = await in_thread(bq.count_older_than, client, table, column, cutoff, timeout,
+                                      clock=ctx.clock)
         else:
-            report = await in_thread(bq.delete_older_than, client, table, column, cutoff, timeout)
+            report = await in_thread(bq.delete_older_than, client, table, column, cutoff, timeout,
+                                      clock=ctx.clock)
     except bq.BigQueryError as exc:
         ctx.logger.error(exc.message, table=str(table), kind=exc.kind)
         return JobResult(exc.outcome, exc.message, details={**details, "error": exc.kind})

@@ -1,8 +1,9 @@
 """`housejobs release`: migrate → bootstrap → org-sync-all, stopping at the first step that fails.
 
-Each step runs as `housejobs run STEP --env ENV` (a Cloud Run execution, followed to the end), or with
-`--local` through the same job functions the commands run (jobs/registry.py), with their defaults: this
-process plays the part of the Cloud Run task.
+Each step runs as `housejobs run STEP --env ENV` (a Cloud Run execution, followed to the end, its outcome
+the job's own: jobs/summaries.py), or with `--local` through the same job functions the commands run
+(jobs/registry.py), with their defaults: this process plays the part of the Cloud Run task. The summary
+names each step's outcome (`migrate skipped → bootstrap applied → org-sync-all applied`).
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ async def release(ctx: Context, env: str, *, local: bool) -> JobResult:
               "not_run": len(not_run)}
     details = {"mode": "local" if local else "cloud-run", "steps": steps, "not_run": not_run}
     if final is None:
-        return JobResult(Outcome.APPLIED, " → ".join(RELEASE_STEPS) + " all succeeded", counts=counts,
+        # Each step's own outcome, as its job said it (on Cloud Run: its run_summary, jobs/summaries.py).
+        return JobResult(Outcome.APPLIED, " → ".join(f"{s['job']} {s['outcome']}" for s in steps), counts=counts,
                          details=details)
     failed = steps[-1]["job"] if len(steps) > len(done) else None
     where = f"stopped at {failed}: {final.message}" if failed else final.message

@@ -19,6 +19,10 @@ if counted as passed, untested) for a reason that says nothing about the deploym
 deploy the point is to try the new image on every job. Dry runs of one job run one after another, so
 they never wait for each other.
 
+A dry run passes when the job itself says so: every task's `run_summary` (read from Cloud Logging,
+jobs/summaries.py) combines to `dry-run`. A container that exited 0 with another word (`refused` for a
+wrong key, say) or with no summary found is red, whatever Cloud Run's state says.
+
 The result is `dry-run` (exit 0) only if every check and every dry run passed — what the outcome table
 says of a run that changed nothing, which is what a green smoke proves; `applied` would claim work was
 done — `failed` (1) otherwise, `refused` (2) when the configuration does not resolve; its details carry
@@ -35,8 +39,8 @@ from typing import Any
 from housejobs.catalog import JobDef, load_catalog
 from housejobs.context import Context, log_status
 from housejobs.errors import HousejobsError, UsageError
-from housejobs.gcp.executions import CloudRunExecutions, job_path
-from housejobs.jobs.cloud_run import cloud_run, follow, outcome_of
+from housejobs.gcp.executions import CloudRunExecutions
+from housejobs.jobs.cloud_run import CloudRunJobs, finish, follow, project_region
 from housejobs.jobs.doctor import Checklist, run_checks
 from housejobs.jobs.registry import DRY_RUN_FLAG
 from housejobs.results import Checklist as ChecklistView
@@ -89,7 +93,8 @@ class Row:
     job: str
     args: list[str]
     execution: str = ""  # the execution id, once started
-    outcome: str = "not run"  # succeeded / failed / cancelled from the execution, else refused / interrupted
+    outcome: str = "not run"  # the job's own (dry-run when it passed), else why not: refused, interrupted ...
+    state: str = ""  # the execution's, as Cloud Run reports it
     duration_s: float | None = None
     log_uri: str = ""
     message: str = ""
@@ -97,11 +102,11 @@ class Row:
 
     @property
     def passed(self) -> bool:
-        return self.outcome == "succeeded"
+        return self.outcome == Outcome.DRY_RUN.value
 
     def as_dict(self) -> dict[str, Any]:
         return {"job": self.job, "label": self.label, "args": self.args, "execution": self.execution,
-                "outcome": self.outcome, "passed": self.passed, "duration_s": self.duration_s,
+                "outcome": self.outcome, "state": self.state, "passed": self.passed, "duration_s": self.duration_s,
                 "log_uri": self.log_uri, "message": self.message, "waited_for": self.waited_for}
 
 
@@ -117,23 +122,25 @@ async def run_smoke(ctx: Context, *, only: Collection[str] = (), concurrency: in
                          views=[ChecklistView(tuple(checklist.checks))])
     catalog = load_catalog(ctx.settings.jobs_dir)
     check_only(only, catalog)
-    executions, project, region = cloud_run(ctx, "smoke")
+    project_region(ctx, "smoke")  # a missing project or region refuses the smoke, not each row
+    jobs = CloudRunJobs(ctx)
     by_job: dict[str, list[DryRun]] = {}
     for dry in plan_dry_runs(catalog, only):
         by_job.setdefault(dry.job, []).append(dry)
     gate = asyncio.Semaphore(concurrency)
     batches = await asyncio.gather(*(
-        _job_dry_runs(ctx, executions, job_path(project, region, job, ctx.env), catalog[job], runs, gate)
+        _job_dry_runs(ctx, jobs, catalog[job], runs, gate)
         for job, runs in by_job.items()))
     return _result(ctx, checklist, [row for batch in batches for row in batch])
 
 
-async def _job_dry_runs(ctx: Context, executions: CloudRunExecutions, job_name: str, job: JobDef,
-                        runs: list[DryRun], gate: asyncio.Semaphore) -> list[Row]:
+async def _job_dry_runs(ctx: Context, jobs: CloudRunJobs, job: JobDef, runs: list[DryRun],
+                        gate: asyncio.Semaphore) -> list[Row]:
     rows = [Row(dry.label, dry.job, dry.args(job)) for dry in runs]
     async with gate:
         try:
-            waited = await _wait_for_running(ctx, executions, job_name)
+            job_name = jobs.job_name(job.name, ctx.env or "")
+            waited = await _wait_for_running(ctx, jobs.executions, job_name)
         except HousejobsError as exc:  # not provisioned, no permission: every row of the job says so
             for row in rows:
                 row.outcome, row.message = exc.outcome.value, exc.line()
@@ -144,7 +151,7 @@ async def _job_dry_runs(ctx: Context, executions: CloudRunExecutions, job_name: 
         for row in rows:
             if ctx.stop_event.is_set():
                 return _interrupted(rows)
-            await _dry_run(ctx, executions, job_name, row)
+            await _dry_run(ctx, jobs, job_name, row)
     return rows
 
 
@@ -162,9 +169,9 @@ async def _wait_for_running(ctx: Context, executions: CloudRunExecutions, job_na
     return waited
 
 
-async def _dry_run(ctx: Context, executions: CloudRunExecutions, job_name: str, row: Row) -> None:
+async def _dry_run(ctx: Context, jobs: CloudRunJobs, job_name: str, row: Row) -> None:
     try:
-        status = await executions.start(job_name, args=row.args, tasks=None)
+        status = await jobs.executions.start(job_name, args=row.args, tasks=None)
     except HousejobsError as exc:
         row.outcome, row.message = exc.outcome.value, exc.line()
         return
@@ -173,20 +180,21 @@ async def _dry_run(ctx: Context, executions: CloudRunExecutions, job_name: str, 
                     args=row.args)
     try:
         with log_status(ctx, status.id) as show:
-            final = await follow(ctx, executions, status, show)
+            final = await follow(ctx, jobs.executions, status, show)
+            if final is None:
+                row.outcome, row.message = "interrupted", f"stopped following {status.id}; the execution keeps running"
+                return
+            result = await finish(ctx, jobs, final, {}, show, log_link=False)  # the table has a column for it
     except HousejobsError as exc:  # reads gave up: the execution's end is unknown
         row.outcome, row.message = exc.outcome.value, exc.line()
         return
-    if final is None:
-        row.outcome, row.message = "interrupted", f"stopped following {status.id}; the execution keeps running"
-        return
-    result = outcome_of(final, {}, log_link=False)  # the table has a column for it
-    row.outcome, row.duration_s = final.state, final.duration_s()
+    row.outcome, row.state, row.duration_s = result.outcome.value, final.state, final.duration_s()
     row.log_uri = final.log_uri or row.log_uri
     if not row.passed:
-        row.message = result.message
+        row.message = (result.message if result.details.get("outcome_from") == "container"
+                       else f"the job said {row.outcome}, not dry-run: {result.message}")
     ctx.logger.log("INFO" if row.passed else "ERROR", f"{row.label}: {row.outcome}", event="smoke_dry_run",
-                   execution=status.name, outcome=row.outcome, duration_s=row.duration_s)
+                   execution=status.name, outcome=row.outcome, state=row.state, duration_s=row.duration_s)
 
 
 def _interrupted(rows: list[Row]) -> list[Row]:

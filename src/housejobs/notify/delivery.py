@@ -6,23 +6,30 @@ What is retried, and how long to wait first, is the one rule in housejobs.api.re
 `backoff` or the server's `Retry-After`. The budget is the sink's own: at most two attempts, the first may
 use 60% of it and the retry gets the rest; the backoff is scaled to a twentieth of the budget so the retry
 keeps its time; a Retry-After is honoured when the retry still fits after it, and otherwise the delivery
-ends there and says so. A delivery never raises: at worst it holds an error for one WARNING line.
+ends there and says so. The loop is api/retry.py's (`retrying_in_thread`). A delivery never raises: at
+worst it holds an error for one WARNING line.
 
-Wall-clock time on purpose, not the run's injected clock: these are real sockets with real timeouts, and
-a worker must not move a test's fake time under the job. The wait itself is injectable (`sleep`).
+Time is the injected `clock`'s: its monotonic time for the deadline, its `pause` for the wait (or `sleep`).
 """
 
 from __future__ import annotations
 
 import random
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from housejobs.api.retry import RetryPolicy, backoff, contract_error, is_transient, parse_retry_after
+from housejobs.api.retry import (
+    RetryPolicy,
+    Transient,
+    contract_error,
+    is_transient,
+    parse_retry_after,
+    retrying_in_thread,
+)
+from housejobs.clock import Clock, SystemClock
 from housejobs.errors import HousejobsError
 from housejobs.redact import Secret, mask_url
 
@@ -43,18 +50,14 @@ def sink_policy(budget: float) -> RetryPolicy:
                        base_wait=budget * WAIT_SHARE, max_wait=budget * WAIT_SHARE, retry_after_cap=budget)
 
 
-def deadline_after(seconds: float) -> float:
-    """The time.monotonic() a delivery started now must finish by."""
-    return time.monotonic() + seconds
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
+def deadline_after(seconds: float, clock: Clock | None = None) -> float:
+    """The `clock.monotonic()` a delivery started now must finish by."""
+    return (clock or SystemClock()).monotonic() + seconds
 
 
 @dataclass
 class Delivery:
-    """One POST to a sink, made in a worker thread before `deadline` (time.monotonic)."""
+    """One POST to a sink, made in a worker thread before `deadline` (on `clock.monotonic`)."""
 
     sink: str  # what the log line calls it: "webhook", "check-in", "embedded sandbox"
     url: Secret
@@ -65,9 +68,11 @@ class Delivery:
     after: threading.Thread | None = None  # a delivery that must reach the sink first (/start)
     # The run's environment: its proxies and CA bundle decide how the sink is reached (housejobs.api.network).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
-    # The run's clock reads an HTTP-date Retry-After; the wait before a retry is `sleep`.
-    now: Callable[[], datetime] = field(default=_utc_now, repr=False)
-    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    clock: Clock = field(default_factory=SystemClock, repr=False)
+    # What an HTTP-date Retry-After is read against (default: the clock's now), and the wait before a
+    # retry (default: the clock's pause).
+    now: Callable[[], datetime] | None = field(default=None, repr=False)
+    sleep: Callable[[float], None] | None = field(default=None, repr=False)
     rng: random.Random = field(default_factory=random.Random, repr=False)
     status: int | None = None
     answer: bytes = b""
@@ -83,7 +88,7 @@ class Delivery:
 
     def wait(self) -> None:
         if self.thread is not None:
-            self.thread.join(max(0.0, self.deadline - time.monotonic()) + JOIN_SLACK_S)
+            self.thread.join(max(0.0, self.deadline - self.clock.monotonic()) + JOIN_SLACK_S)
 
     @property
     def finished(self) -> bool:
@@ -93,7 +98,7 @@ class Delivery:
         try:
             if self.after is not None:
                 # The end ping must not overtake /start: the monitor pairs them in arrival order.
-                self.after.join(max(0.0, self.deadline - time.monotonic()))
+                self.after.join(max(0.0, self.deadline - self.clock.monotonic()))
             self._send()
         except Exception as exc:  # noqa: BLE001 - a worker thread has no one to raise to
             self.error = f"internal error ({exc.__class__.__name__})"
@@ -109,51 +114,55 @@ class Delivery:
             self.error = exc.line()
             return
         policy = sink_policy(self.budget)
+        attempts = retrying_in_thread(policy, self.clock, rng=self.rng, deadline=self.deadline, reserve=MIN_ATTEMPT_S,
+                                      sleep=self.sleep)
         # trust_env=False: httpx would otherwise read proxies from os.environ, not from the run's environment.
         with httpx.Client(transport=transport, trust_env=False, follow_redirects=False) as client:
-            for attempt in range(1, policy.max_attempts + 1):
-                left = self.deadline - time.monotonic()
-                if left < MIN_ATTEMPT_S:
-                    if attempt == 1:
-                        self.error = "no time left"
-                    return
-                last = attempt == policy.max_attempts
-                self.attempts = attempt
-                wait = self._attempt(client, left if last else min(left, policy.timeout), attempt, policy)
-                # Stop before a wait that would leave the retry no time (tenacity's stop_before_delay).
-                if wait is None or last or wait > self.deadline - time.monotonic() - MIN_ATTEMPT_S:
-                    return
-                self.sleep(wait)
+            try:
+                for attempt in attempts:
+                    with attempt:
+                        number = attempt.retry_state.attempt_number
+                        left = self.deadline - self.clock.monotonic()
+                        if left < MIN_ATTEMPT_S:
+                            if number == 1:
+                                self.error = "no time left"
+                            return
+                        self.attempts = number
+                        # The retry may use all the time left; the first attempt leaves the retry its share.
+                        last = number == policy.max_attempts
+                        self._attempt(client, left if last else min(left, policy.timeout))
+                        return
+            except Transient as exc:
+                # The loop stopped early only when the server's wait did not fit in this sink's time.
+                if exc.retry_after is not None and self.attempts < policy.max_attempts:
+                    self.error = (f"{exc.reason} and asked to retry after {exc.retry_after:g} s, past this sink's "
+                                  f"time (HOUSEJOBS_NOTIFY_TIMEOUT {self.budget:g} s)")
 
-    def _attempt(self, client: httpx.Client, timeout: float, attempt: int, policy: RetryPolicy) -> float | None:
-        """One POST: the wait before another attempt, or None when there is nothing to try again."""
+    def _attempt(self, client: httpx.Client, timeout: float) -> None:
+        """One POST, its answer recorded; raises Transient when it may be tried again."""
         import httpx
 
         try:
             response = client.post(self.url.reveal(), content=self.body, headers=self.headers, timeout=timeout)
         except httpx.TimeoutException:
             self.error = f"timed out after {timeout:.1f} s"
-            return backoff(attempt, policy, self.rng)
+            raise Transient(self.error) from None
         except httpx.TransportError as exc:
             # The class name only: httpx's messages can quote the URL, which holds the token.
             self.error = f"cannot connect ({exc.__class__.__name__})"
-            return backoff(attempt, policy, self.rng)
+            raise Transient(self.error) from None
         self.status, self.answer = response.status_code, response.content[:ANSWER_LIMIT]
         if 200 <= response.status_code < 300:
             self.ok, self.error = True, None
-            return None
+            return
         self.error = f"answered HTTP {response.status_code}"
-        if not is_transient(response.status_code, contract_error(self.answer)[0]):
-            return None
-        retry_after = parse_retry_after(response.headers.get("Retry-After"), self.now())
-        if retry_after is None:
-            return backoff(attempt, policy, self.rng)
-        room = min(policy.retry_after_cap, self.deadline - time.monotonic() - MIN_ATTEMPT_S)
-        if retry_after > room and attempt < policy.max_attempts:
-            self.error += (f" and asked to retry after {retry_after:g} s, past this sink's time "
-                           f"(HOUSEJOBS_NOTIFY_TIMEOUT {self.budget:g} s)")
-            return None
-        return retry_after
+        code = contract_error(self.answer)[0]
+        if is_transient(response.status_code, code):
+            # Not marked in flight, even for a 409 idempotency_in_flight: a sink has its one retry, whatever
+            # the answer (the API client waits those out; a notification must not hold up the run's end).
+            now = (self.now or self.clock.now)()
+            raise Transient(self.error, status=response.status_code, code=code,
+                            retry_after=parse_retry_after(response.headers.get("Retry-After"), now))
 
     def describe(self) -> str:
         where = EMBEDDED if self.sink == EMBEDDED else f"{self.sink} {mask_url(self.url.reveal())}"

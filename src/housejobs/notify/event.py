@@ -32,7 +32,8 @@ ALIASES: dict[str, frozenset[Outcome]] = {
     "all": frozenset(Outcome),
     "none": frozenset(),
     "failure": FAILING,
-    "success": frozenset({Outcome.APPLIED, Outcome.DUPLICATE, Outcome.SKIPPED}),
+    # started and unconfirmed: a run that started Cloud Run executions and exited 0 (results.py).
+    "success": frozenset({Outcome.APPLIED, Outcome.DUPLICATE, Outcome.SKIPPED, Outcome.STARTED, Outcome.UNCONFIRMED}),
 }
 MESSAGE_LIMIT = 500
 # Fixed, so a check-in's rid is the same in every process that computes it (start and end pings).

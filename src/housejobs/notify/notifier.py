@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,7 @@ from housejobs.redact import Secret, mask_url
 from housejobs.results import JobResult
 
 if TYPE_CHECKING:
+    from housejobs.clock import Clock
     from housejobs.context import Context, Options
     from housejobs.logs import Logger
     from housejobs.runtime import Runtime
@@ -42,14 +42,15 @@ class Notifier:
     """Built once per run; `start()` before the job, `finish()` after it. Neither raises, ever."""
 
     def __init__(self, info: RunInfo, settings: Settings, logger: Logger, sources: Sources, *,
-                 now: Callable[[], datetime], secret: Callable[[str, str], Secret] | None = None,
+                 now: Callable[[], datetime], clock: Clock, secret: Callable[[str, str], Secret] | None = None,
                  embedded: Callable[[], tuple[str, str]] | None = None,
                  environ: Mapping[str, str] | None = None) -> None:
         self.info = info
         self.environ: Mapping[str, str] = environ if environ is not None else {}
         self.logger = logger
         self.sources = sources
-        self._now = now
+        self._now = now  # the run's clock: an event's time
+        self.clock = clock  # the deliveries' time (Runtime.notify_clock)
         self._secret = secret
         self._embedded = embedded
         self._warnings: list[str] = []
@@ -68,7 +69,7 @@ class Notifier:
         self._resolver: threading.Thread | None = None
         self._started: Delivery | None = None
         self._begun = False
-        self._start_deadline = deadline_after(self.budget)
+        self._start_deadline = deadline_after(self.budget, clock)
 
     def _warn(self, line: str) -> None:
         self._warnings.append(line)
@@ -101,7 +102,8 @@ class Notifier:
     def _delivery(self, sink: str, url: Secret, body: bytes, headers: dict[str, str], *, deadline: float,
                   after: threading.Thread | None = None) -> Delivery:
         return Delivery(sink, url, body, {**headers, "User-Agent": f"housejobs/{__version__}"}, deadline=deadline,
-                        budget=self.budget, after=after, environ=self.environ, now=self._now)
+                        budget=self.budget, after=after, environ=self.environ, clock=self.clock,
+                        now=self._now)
 
     def _ping(self, url: Secret, suffix: str, text: str, *, deadline: float,
               after: threading.Thread | None = None) -> Delivery:
@@ -113,7 +115,7 @@ class Notifier:
         """Resolve the sinks and send the check-in's /start, in the background: the job does not wait."""
         try:
             self._begun = True
-            self._start_deadline = deadline_after(self.budget)
+            self._start_deadline = deadline_after(self.budget, self.clock)
             if self.sources.webhook or self.sources.checkin:
                 self._resolver = threading.Thread(target=self._resolve_safely, args=(ping,),
                                                   name="housejobs-notify-resolve", daemon=True)
@@ -138,9 +140,9 @@ class Notifier:
     def _finish(self, result: JobResult, duration_ms: int) -> None:
         if not self._begun:
             self.start(ping=False)  # the run stopped before it could start: no /start to pair with
-        end = deadline_after(self.budget)
+        end = deadline_after(self.budget, self.clock)
         if self._resolver is not None:
-            self._resolver.join(max(0.0, end - time.monotonic()))
+            self._resolver.join(max(0.0, end - self.clock.monotonic()))
         if self._resolver is not None and self._resolver.is_alive():
             self._warn(f"notification URLs not read within {self.budget:g} s (Secret Manager): nothing sent")
             self._flush_warnings()
@@ -228,6 +230,7 @@ def for_context(ctx: Context) -> Notifier | None:
             return server.url, server.app.api_key
 
         notifier = Notifier(info, ctx.settings, ctx.logger, sources, now=ctx.clock.now,
+                            clock=ctx.runtime.notify_clock,
                             secret=ctx.secret if ctx.env else None,
                             embedded=embedded_sink if embedded else None,
                             environ=ctx.runtime.environ)
@@ -252,7 +255,8 @@ def without_context(runtime: Runtime, options: Options, job: str, logger: Logger
         if not (sources.webhook or sources.checkin):
             return None
         info = run_info(runtime, job, env, settings, dry_run=options.dry_run)
-        return Notifier(info, settings, logger, sources, now=runtime.clock.now, environ=runtime.environ)
+        return Notifier(info, settings, logger, sources, now=runtime.clock.now, clock=runtime.notify_clock,
+                        environ=runtime.environ)
     except HousejobsError as exc:  # not even leniently: the run's own records (CLOUD_RUN_*, ...)
         logger.warning(f"notifications off: {exc.line()}")
         return None

@@ -111,6 +111,28 @@ def test_retry_after_beyond_cap_fails_fast(sandbox: SandboxHandle, clock: FakeCl
     assert sandbox.counters("quota-reset") == {}
 
 
+def test_retry_after_beyond_cap_on_the_last_attempt_still_fails_fast(clock: FakeClock) -> None:
+    # The loop (api/retry.py) stops on a Retry-After past the cap; the client says why, whichever attempt
+    # it was, rather than "failed after N attempts".
+    api = described()
+    api.post(PATH).mock(side_effect=[httpx.Response(503), httpx.Response(503),
+                                     httpx.Response(429, headers={"Retry-After": "3600"})])
+    with pytest.raises(ApiUnavailable) as info:
+        post(client("http://api.test", clock, transport=transport(api), max_attempts=3, retry_after_cap=30))
+    assert info.value.message == (f"POST {PATH}: server answered 429 and asked to retry after 3600 s, beyond "
+                                  "the cap of 30 s; failing fast")
+    assert info.value.attempts == 3 and info.value.status == 429 and len(clock.sleeps) == 2
+
+
+def test_retry_after_within_cap_but_past_the_deadline_ends_at_the_deadline(clock: FakeClock) -> None:
+    api = described()
+    api.post(PATH).mock(return_value=httpx.Response(429, headers={"Retry-After": "20"}))
+    with pytest.raises(ApiUnavailable) as info:
+        post(client("http://api.test", clock, transport=transport(api), deadline=10, retry_after_cap=30))
+    assert info.value.message == f"POST {PATH} failed after 1 attempt in 0.0 s (deadline 10 s): last 429"
+    assert clock.sleeps == []
+
+
 def test_drop_after_commit_then_retry_is_a_replay(sandbox: SandboxHandle, clock: FakeClock) -> None:
     sandbox.fault(route=PATH, drop_after_commit=1)
     response = post(client(sandbox.url, clock))

@@ -11,6 +11,7 @@ import pytest
 from housejobs.notify.delivery import WAIT_SHARE, Delivery, deadline_after
 from housejobs.redact import Secret
 from tests.fakes.sinks import SinkServer
+from tests.support.clock import FakeClock
 from tests.support.sink_fixtures import Sinks, hook_url
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # the run's clock, for an HTTP-date Retry-After
@@ -64,3 +65,26 @@ def test_sink_retry_after_past_its_time_ends_the_delivery(sinks: Sinks) -> None:
     assert not delivery.ok and waits == [] and len(server.requests) == 1
     assert delivery.describe().endswith(": answered HTTP 429 and asked to retry after 60 s, past this sink's "
                                         "time (HOUSEJOBS_NOTIFY_TIMEOUT 5 s)")
+
+
+@pytest.mark.parametrize(("spent", "retry_after", "delivered"), [
+    (0.0, "Tue, 24 Nov 2026 10:00:02 GMT", True),  # the clock's now + 2 s
+    (2.9, "2", True),
+    (3.0, "2", False),
+])
+def test_the_wait_is_spent_from_the_sinks_time_on_the_injected_clock(sinks: Sinks, spent: float, retry_after: str,
+                                                                    delivered: bool) -> None:
+    """The deadline, the wait and an HTTP-date Retry-After are all the injected clock's: a Retry-After of 2 s
+    fits a 5 s sink while 50 ms are left for the retry after it (time spent before the first attempt, e.g.
+    waiting for /start, counts), and the wait moves the clock."""
+    server, clock = sinks["ok"], FakeClock()
+    server.answers.append((503, {"Retry-After": retry_after}, b""))
+    delivery = Delivery("webhook", Secret(hook_url(server), "test"), b"{}", {"Content-Type": "application/json"},
+                        deadline=deadline_after(5.0, clock), budget=5.0, clock=clock)
+    clock.advance(spent)
+    delivery.start().wait()
+    assert delivery.ok is delivered and len(server.requests) == (2 if delivered else 1)
+    assert clock.sleeps == ([2.0] if delivered else [])
+    if not delivered:
+        assert delivery.describe().endswith(": answered HTTP 503 and asked to retry after 2 s, past this sink's "
+                                            "time (HOUSEJOBS_NOTIFY_TIMEOUT 5 s)")
