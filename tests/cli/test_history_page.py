@@ -17,12 +17,14 @@ from tests.support.cli import Cli
 from tests.support.deploy_env import GcpEnv
 from tests.support.history_world import deployed_month
 
-# What a reader of the page is told, from the legend: a colour and a glyph per state.
-STATE_RGB = {"succeeded": (0x2E, 0x9E, 0x44), "failed": (0xD1, 0x24, 0x2F), "cancelled": (0xBF, 0x87, 0x00),
-             "missed": (0x82, 0x50, 0xDF), "running": (0x09, 0x69, 0xDA), "pending": (0xAF, 0xB8, 0xC1),
-             "upcoming": (0x7A, 0x9C, 0xC6), "none": (0xEE, 0xF1, 0xF4)}
-STATE_GLYPH = {"succeeded": "✓", "failed": "✗", "cancelled": "⊘", "missed": "○", "running": "▸", "pending": "◌",
-               "upcoming": "◇"}
+# What a reader of the page is told, from the legend: a colour and a glyph per state (a success the job said
+# changed nothing is `unchanged`), and the legend's words where they are not the state's name.
+STATE_RGB = {"succeeded": (0x2E, 0x9E, 0x44), "unchanged": (0x8C, 0xC7, 0x9A), "failed": (0xD1, 0x24, 0x2F),
+             "cancelled": (0xBF, 0x87, 0x00), "missed": (0x82, 0x50, 0xDF), "running": (0x09, 0x69, 0xDA),
+             "pending": (0xAF, 0xB8, 0xC1), "upcoming": (0x7A, 0x9C, 0xC6), "none": (0xEE, 0xF1, 0xF4)}
+STATE_GLYPH = {"succeeded": "✓", "unchanged": "=", "failed": "✗", "cancelled": "⊘", "missed": "○", "running": "▸",
+               "pending": "◌", "upcoming": "◇"}
+LEGEND_WORDS = {"succeeded": "succeeded (applied)", "unchanged": "succeeded, changed nothing (duplicate, skipped)"}
 WHITE = (0xFF, 0xFF, 0xFF)
 
 # Runs in the page once it has loaded: what the browser laid out and computed for every cell (its box, its
@@ -91,7 +93,7 @@ def test_the_html_page_renders_in_chromium(cli: Cli, gcp: GcpEnv, tmp_path: Path
 def check_page(drawn: dict[str, Any], shot: png.Image) -> None:
     # The legend tells the reader which colour is which state; every cell keeps to it.
     legend = dict(drawn["legend"])
-    assert legend == {**{state: rgb(STATE_RGB[state]) for state in STATE_GLYPH},
+    assert legend == {**{LEGEND_WORDS.get(state, state): rgb(STATE_RGB[state]) for state in STATE_GLYPH},
                       "nothing scheduled": rgb(STATE_RGB["none"])}
     cells = drawn["cells"]
     assert drawn["heatmaps"] == 1  # 30 days fit one block (a longer window wraps)
