@@ -25,10 +25,20 @@ def housejobs(*argv: str) -> list[str]:
 @contextmanager
 def sandbox_process(orgs: int, latency_ms: float = 0.0) -> Iterator[str]:
     """`housejobs sandbox` as a separate process, so client and server each get a core."""
+    with sandbox_server(orgs, latency_ms) as (url, _):
+        yield url
+
+
+@contextmanager
+def sandbox_server(orgs: int, latency_ms: float = 0.0,
+                   extensions: str | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`sandbox_process`, also giving the process (for its CPU time); `extensions` as `--extensions` takes them
+    (None: the default, all)."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "CA_ROOT_API_KEY": KEY}
+        extra = ["--extensions", extensions] if extensions is not None else []
         proc = subprocess.Popen(housejobs("sandbox", "--port", "0", "--db", f"{tmp}/bench.db", "--orgs", str(orgs),
-                                          "--latency-ms", str(latency_ms)),
+                                          "--latency-ms", str(latency_ms), *extra),
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
         try:
             assert proc.stdout is not None
@@ -36,10 +46,16 @@ def sandbox_process(orgs: int, latency_ms: float = 0.0) -> Iterator[str]:
             m = re.search(r"http://127\.0\.0\.1:\d+", line)
             if not m:
                 raise RuntimeError(f"sandbox did not start: {line!r}")
-            yield m.group(0)
+            yield m.group(0), proc
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a running process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timed(argv: list[str], env: dict[str, str] | None = None,

@@ -34,14 +34,14 @@ SECRET_NAMES = {
 }
 # ASCII digits and \Z throughout: `\d` takes other scripts' digits ("１０m") and `$` a final newline,
 # values Python reads but Cloud Run and Cloud Scheduler refuse halfway through a deployment.
-_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
+_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?\Z")
 _DURATION = re.compile(r"^([0-9]{1,7})(s|m|h)\Z")
 _CPU = re.compile(r"^([0-9]+(\.[0-9]+)?|[0-9]+m)\Z")
 _MEMORY = re.compile(r"^([0-9]+)(Mi|Gi)\Z")
 # Cloud Run: a job id is a DNS label (lowercase, digits, hyphens, starts with a letter, at most 63).
-RUN_JOB_ID = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+RUN_JOB_ID = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 # Cloud Scheduler: letters, digits, hyphens and underscores, at most 500.
-SCHEDULER_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,500}$")
+SCHEDULER_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,500}\Z")
 
 
 @dataclass(frozen=True)
@@ -225,11 +225,11 @@ def _check_names(jobs: dict[str, JobDef]) -> None:
         for job in jobs.values():
             run_id = run_job_id(job.name, env)
             if not RUN_JOB_ID.match(run_id):
-                raise ConfigError(f"catalog.toml jobs.{job.name}: Cloud Run job name {run_id!r} is not valid",
+                raise ConfigError(f"catalog.toml jobs.{_shown(job.name)}: Cloud Run job name {run_id!r} is not valid",
                                   hint="at most 63 lowercase letters, digits and hyphens")
             for trigger in job.triggers:
                 sched_id = trigger_id(job.name, trigger.name, env)
-                where = f"catalog.toml jobs.{job.name} trigger {trigger.name!r}"
+                where = f"catalog.toml jobs.{_shown(job.name)} trigger {trigger.name!r}"
                 if not SCHEDULER_JOB_ID.match(sched_id):
                     raise ConfigError(f"{where}: Scheduler job name {sched_id!r} is not valid")
                 if sched_id in seen:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from housejobs.api.capabilities import Asked
     from housejobs.api.client import ApiClient
     from housejobs.api.retry import RetryPolicy
     from housejobs.sandbox.app import SandboxServer
@@ -100,6 +101,7 @@ class Context:
         self.run_id = f"run-{uuid.uuid4().hex}"
         self._sandbox: SandboxServer | None = None
         self._clients: list[ApiClient] = []
+        self._admin_asked: Asked | None = None  # GET /admin/capabilities, asked once per run
         self._secrets: dict[str, Secret] = {}
         self._stop: asyncio.Event | None = None
         # Set by the runner on SIGINT/SIGTERM: jobs take no new unit of work once the event is set.
@@ -235,18 +237,23 @@ class Context:
                            deadline=deadline, timeout=self.settings.number("timeout"),
                            retry_after_cap=self.settings.number("retry_after_cap"))
 
-    def client(self, url: str, *, headers: dict[str, str], auth_hint: str, embedded: bool = False) -> ApiClient:
+    def client(self, url: str, *, headers: dict[str, str], auth_hint: str, embedded: bool = False,
+               asked: Asked | None = None) -> ApiClient:
         """An API client of this run: its clock, logger, retry policy, transport and origin; counted in the
-        run summary and closed with the run."""
+        run summary and closed with the run. Clients given one `asked` share the server's capabilities."""
         from housejobs.api.client import ApiClient
 
         client = ApiClient(url, clock=self.clock, logger=self.logger, policy=self.retry_policy(), headers=headers,
                            transport=self.transport_for(url, embedded=embedded), origin=self.run_id,
-                           auth_hint=auth_hint)
+                           auth_hint=auth_hint, asked=asked)
         self._clients.append(client)
         return client
 
     def admin_client(self) -> ApiClient:
+        from housejobs.api.capabilities import Asked
+
+        if self._admin_asked is None:
+            self._admin_asked = Asked()
         if self.api_target.kind == "sandbox":
             server = self.embedded_sandbox()
             url, key, embedded = server.url, Secret(server.app.api_key, "embedded sandbox"), True
@@ -254,7 +261,7 @@ class Context:
             url = self.api_target.url or self.settings.require("api_url", f"--env {self.env}")
             key, embedded = self.secret("ca_root_api_key"), False
         return self.client(url, headers={"X-CA-Root-Key": key.reveal()}, embedded=embedded,
-                           auth_hint="check CA_ROOT_API_KEY for this environment")
+                           auth_hint="check CA_ROOT_API_KEY for this environment", asked=self._admin_asked)
 
     def transport_for(self, url: str, *, embedded: bool = False) -> httpx.AsyncBaseTransport:
         """The transport for a client of `url`: the test's own (Runtime.transport), else the one the run's

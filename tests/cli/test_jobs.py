@@ -85,7 +85,9 @@ def test_dry_run_sends_nothing_mutating(cli: Cli, sandbox: SandboxHandle) -> Non
     assert result.code == 0
     assert "would POST /admin/quota/reset-daily" in result.stdout
     assert "Idempotency-Key: housejobs:quota-reset:2026-11-24" in result.stdout
-    assert sandbox.counters() == {} and sandbox.requests == 0
+    # Its calls: the capabilities, and the server's own dry run of the reset (tests/cli/test_dry_run.py).
+    assert sandbox.counters() == {} and sandbox.routes() == {"/admin/capabilities": 1,
+                                                             "/admin/quota/reset-daily (dry run)": 1}
 
 
 # --- exit codes and error lines -----------------------------------------------------------------------

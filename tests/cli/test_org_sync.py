@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from housejobs.jobs.org_sync import shard_of
+from housejobs.shards import shard_of
 from tests.fakes.scripted import ScriptedServer
 from tests.fakes.server import Request
 from tests.support.cli import Cli
@@ -165,7 +165,7 @@ def test_shard_hash_is_stable() -> None:
     # Pinned values: a change here would move orgs between shards across a deploy.
     assert [shard_of(f"org-{i:06d}", 4) for i in range(1, 9)] == [
         shard_of(f"org-{i:06d}", 4) for i in range(1, 9)]
-    script = "from housejobs.jobs.org_sync import shard_of; print([shard_of('acme', n) for n in (2, 3, 7)])"
+    script = "from housejobs.shards import shard_of; print([shard_of('acme', n) for n in (2, 3, 7)])"
     runs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
     assert len(runs) == 1

@@ -34,7 +34,12 @@ from tests.support.sentinels import SENTINELS, assert_no_secret
 # Every dry run the catalog asks for: one per job, the reminder once per type its triggers pass.
 DRY_RUNS = ["migrate", "bootstrap", "org-sync-all", "quota-reset", "quota-cleanup", "stale-cleanup", "alerts",
             "quota-monthly", "reminder (utilities)", "reminder (rent-warning)", "reminder (rent-due)"]
-READ_ROUTES = {"/admin/orgs", "/jobs/reminder/{type}"}  # the sandbox routes a dry run may touch
+# The sandbox routes a dry run may touch: reads, refusals, and the admin API's own dry runs (storing nothing).
+READ_ROUTES = {"/admin/orgs", "/jobs/reminder/{type}", "/admin/capabilities", "unauthorised", *(
+    f"{route} (dry run)" for route in ("/admin/bootstrap", "/admin/quota/reset-daily", "/admin/quota/cleanup-stale",
+                                       "/admin/alerts/process-all", "/admin/quota/reset-monthly",
+                                       "/admin/orgs/{org}/sync"))}
+ADMIN_DRY_RUNS = ["bootstrap", "org-sync-all", "quota-reset", "stale-cleanup", "alerts", "quota-monthly"]
 
 
 @dataclass
@@ -246,6 +251,29 @@ def test_a_job_that_exits_non_zero_is_named(cli: Cli, world: World) -> None:
     attempts = world.image.runs_of("reminder", "utilities")
     assert [r.task.attempt for r in attempts] == [0, 1, 2, 3] and {r.code for r in attempts} == {2}
     assert_nothing_changed(world, before)
+
+
+def test_a_wrong_key_in_the_deployment_makes_the_smoke_red(cli: Cli, world: World) -> None:
+    # The operator's own key is right (doctor's checks pass), but the jobs' secret holds another: every admin
+    # API dry run is refused by its first call (GET /admin/capabilities), so its execution fails.
+    world.gcp.sm.add_secret(PROJECT, "ca-root-api-key-test", b"sentinel-root-key-not-the-apis")
+    before = world.quota.recorded_at()
+    result = smoke(cli, world, "--json")
+    assert result.code == 1, result.stdout
+    doc = result.json()
+    assert doc["outcome"] == "failed" and doc["counts"]["checks_failed"] == 0
+    found = rows(result)
+    assert sorted(label for label, row in found.items() if not row["passed"]) == sorted(ADMIN_DRY_RUNS)
+    assert [f["unit"] for f in doc["failures"]] == ADMIN_DRY_RUNS
+    outcomes = summaries(world)
+    for job in ADMIN_DRY_RUNS:
+        runs = outcomes[f"{job} --dry-run"]
+        assert runs and set(runs) == {"refused"}, (job, runs)
+    assert {r.code for job in ADMIN_DRY_RUNS for r in world.image.runs_of(job)} == {2}
+    assert_nothing_changed(world, before)
+    # The jobs' calls stopped at their first (doctor's listing of one page, with the operator's key, is the other).
+    assert {(r["method"], r["path"]) for r in world.sandbox.request_log()} == {
+        ("GET", "/admin/capabilities"), ("GET", "/admin/orgs")}
 
 
 def test_a_job_that_is_not_provisioned_is_named(cli: Cli, world: World) -> None:

@@ -32,6 +32,10 @@ class SandboxHandle:
     def routes(self) -> dict[str, int]:
         return dict(self._call("GET", "/_sandbox/counters")["routes"])
 
+    def request_log(self) -> list[dict[str, str]]:
+        """The /admin/* requests the sandbox received (method, path, query string), oldest first."""
+        return list(self._call("GET", "/_sandbox/requests")["requests"])
+
     def fault(self, **spec: Any) -> None:
         self._call("POST", "/_sandbox/faults", spec)
 

@@ -182,6 +182,16 @@ schedule = "0 3 * * *"
         load(tmp_path, text=clash)
 
 
+@pytest.mark.parametrize("name", ["a\n", "quota\n", "a\r"])
+def test_a_name_ending_in_a_line_break_is_refused_in_one_line(tmp_path: Path, name: str) -> None:
+    # `$` matched before a final newline, so `a\n` passed the name rule and broke the error line later
+    # (found by tests/reliability/test_fuzz_config.py).
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, text=f'[jobs."{name.encode("unicode_escape").decode()}"]\nkind = "manual"\n')
+    assert "job name must be" in caught.value.message
+    assert "\n" not in caught.value.line() and "\r" not in caught.value.line()
+
+
 def test_kind_and_trigger_rules(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="a manual job has no triggers"):
         load(tmp_path, text=BASE.format(job="", trigger="").replace('"daily"', '"manual"'))

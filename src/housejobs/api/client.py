@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from housejobs import __version__
+from housejobs.api.capabilities import DRY_RUN, NONE, PATH, Asked, Capabilities, from_answer
 from housejobs.api.network import ssl_context
 from housejobs.api.retry import (
     IN_FLIGHT,
@@ -62,7 +63,7 @@ class ApiClient:
                  headers: dict[str, str] | None = None, transport: httpx.AsyncBaseTransport | None = None,
                  rng: random.Random | None = None,
                  auth_hint: str = "check CA_ROOT_API_KEY for this environment",
-                 origin: str | None = None) -> None:
+                 origin: str | None = None, asked: Asked | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth_hint = auth_hint  # what a 401/403 tells the user to check (the credential it sent)
         # This run's id, sent with every keyed request so a replay can say whether the stored answer was
@@ -83,6 +84,7 @@ class ApiClient:
         # pass the one housejobs.network chooses (proxy, CA bundle); tests may pass an httpx.MockTransport.
         self._transport: httpx.AsyncBaseTransport = transport or LeanTransport(ssl_context=ssl_context({}))
         self._base = httpx.URL(self.base_url)
+        self._asked = asked or Asked()  # the run's answer to GET /admin/capabilities, once asked
 
     async def aclose(self) -> None:
         await self._transport.aclose()
@@ -98,6 +100,35 @@ class ApiClient:
 
     async def post(self, path: str, body: dict[str, Any], *, idempotency_key: str | None) -> ApiResponse:
         return await self.request("POST", path, json_body=body, idempotency_key=idempotency_key)
+
+    async def capabilities(self) -> Capabilities:
+        """The contract extensions the server offers (api/capabilities.py), asked once per run (the clients
+        of a run share `asked`): a 404 means an older server, with none. 401/403 raise ApiAuthError, so the
+        answer also proves the key."""
+        if self._asked.answer is None:
+            try:
+                response = await self.get(PATH)
+            except ApiStatusError as exc:
+                if exc.status != 404:
+                    raise
+                self._asked.answer = NONE
+            else:
+                self._asked.answer = from_answer(response.data)
+        return self._asked.answer
+
+    async def post_dry_run(self, path: str, body: dict[str, Any], *, idempotency_key: str | None) -> ApiResponse:
+        """The call as the server's own dry run (`?dry_run=true`): validated, answered, nothing stored. Sent
+        only to a server that offered `dry-run` (an older one would apply it), and its answer must say
+        `"dry_run": true`, or it may have been applied."""
+        offered = await self.capabilities()
+        if not offered.offers(DRY_RUN):
+            raise ValueError(f"POST {path}: {offered.lacking(DRY_RUN)}; a dry run must stay client-side")
+        response = await self.request("POST", path, json_body=body, params={"dry_run": "true"},
+                                      idempotency_key=idempotency_key)
+        if not isinstance(response.data, dict) or response.data.get("dry_run") is not True:
+            raise ApiProtocolError(f"POST {path}?dry_run=true: the answer does not say \"dry_run\": true, so the "
+                                   "server may have applied it", status=response.status)
+        return response
 
     async def request(self, method: str, path: str, *, json_body: dict[str, Any] | None = None,
                       params: dict[str, Any] | None = None, idempotency_key: str | None = None,

@@ -43,6 +43,10 @@ def sandbox(
                                               help="Latency added to every admin call.")] = 0,
     error_rate: Annotated[float, typer.Option("--error-rate", click_type=number(whole=False, lo=0, hi=1),
                                               help="Share of admin calls answered 503.")] = 0,
+    extensions: Annotated[str, typer.Option("--extensions", metavar="LIST",
+                                            help="Contract extensions to offer, comma-separated (dry-run, "
+                                            "listing-shards), or `none` to play an older server.")]
+    = "dry-run,listing-shards",
 ) -> int:
     """Serve the admin API contract (docs/api.md) on 127.0.0.1 with a SQLite store.
 
@@ -51,17 +55,27 @@ def sandbox(
     is the embedded sandbox's (HOUSEJOBS_STATE_DIR/sandbox.db), so its ledger, counters and notification
     inbox (`GET /admin/notifications`) show what earlier `housejobs <job>` runs did.
 
+    `GET /admin/capabilities` lists the extensions it offers; `--extensions none` makes it an older server
+    (no capabilities route; `dry_run=` and `shard=` ignored, so a dry run sent anyway is applied).
+
     Example: housejobs sandbox --port 8765 --orgs 1000 --latency-ms 20
     """
-    return serve_sandbox(runtime(), port=port, db=db, orgs=orgs, latency_ms=latency_ms, error_rate=error_rate)
+    return serve_sandbox(runtime(), port=port, db=db, orgs=orgs, latency_ms=latency_ms, error_rate=error_rate,
+                         extensions=extensions)
 
 
 def serve_sandbox(rt: Runtime, *, port: int, db: str | None, orgs: int, latency_ms: float,
-                  error_rate: float) -> int:
-
+                  error_rate: float, extensions: str = "dry-run,listing-shards") -> int:
+    from housejobs.api.capabilities import KNOWN
+    from housejobs.errors import UsageError
     from housejobs.sandbox.app import open_sandbox, state_db
     from housejobs.settings import state_dir
 
+    offered = [] if extensions.strip() == "none" else [e.strip() for e in extensions.split(",") if e.strip()]
+    unknown = [e for e in offered if e not in KNOWN]
+    if unknown:
+        raise UsageError(f"--extensions: unknown extension {unknown[0]!r}",
+                         hint=f"one or more of {', '.join(KNOWN)}, comma-separated, or none")
     api_key = rt.environ.get("CA_ROOT_API_KEY") or "sandbox-root-key"
     secret = rt.environ.get("SCHEDULER_SHARED_SECRET")
     logger = rt.logger()
@@ -70,7 +84,8 @@ def serve_sandbox(rt: Runtime, *, port: int, db: str | None, orgs: int, latency_
         path, where = state_db(state_dir(rt.environ, rt.cwd)), "the state folder"
     else:
         path, where = rt.cwd / db, "--db"  # an absolute --db stays itself
-    server = open_sandbox(path, where=where, api_key=api_key, orgs=orgs, port=port, scheduler_secret=secret)
+    server = open_sandbox(path, where=where, api_key=api_key, orgs=orgs, port=port, scheduler_secret=secret,
+                          extensions=offered)
     if latency_ms or error_rate:
         server.app.faults.configure({"route": "*", "latency_ms": latency_ms, "error_rate": error_rate})
     server.app.log = lambda record: logger.info("request", **record)
@@ -84,7 +99,8 @@ def serve_sandbox(rt: Runtime, *, port: int, db: str | None, orgs: int, latency_
     server.start()
     # The default key is a published, well-known value; a key the operator chose is never echoed.
     key = "$CA_ROOT_API_KEY" if "CA_ROOT_API_KEY" in rt.environ else "sandbox-root-key"
-    rt.stdout.write(f"housejobs sandbox serving on {server.url} · {orgs} active orgs · db {path}\n"
+    rt.stdout.write(f"housejobs sandbox serving on {server.url} · {orgs} active orgs · extensions: "
+                    f"{', '.join(offered) or 'none'} · db {path}\n"
                     f"point jobs at it:  export HOUSEJOBS_API_URL={server.url} CA_ROOT_API_KEY={key}\n")
     rt.stdout.flush()
     stopped.wait()

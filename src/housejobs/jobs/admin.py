@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from housejobs.api.capabilities import DRY_RUN
 from housejobs.context import Context
 from housejobs.errors import ApiProtocolError, HousejobsError, one_line
+from housejobs.jobs import dry_runs
 from housejobs.jobs.admin_calls import PeriodJob
 from housejobs.periods import parse_period
 from housejobs.results import JobResult, Outcome, PlannedCall
+
+if TYPE_CHECKING:
+    from housejobs.api.client import ApiResponse
 
 
 def counts_from(data: Any, keys: tuple[str, ...], what: str) -> dict[str, int]:
@@ -41,17 +46,23 @@ async def run_period_job(ctx: Context, spec: PeriodJob, given: str | None) -> Jo
 async def _apply_period(ctx: Context, spec: PeriodJob, period: str) -> JobResult:
     key = f"housejobs:{spec.name}:{period}"
     body = {spec.period: period}
-    details = {"period": period, "idempotency_key": key}
-    if ctx.options.dry_run:
-        return JobResult(Outcome.DRY_RUN, f"would apply {spec.name} for {period}", details=details,
-                         planned=[PlannedCall("POST", spec.path, key, body)])
+    details: dict[str, Any] = {"period": period, "idempotency_key": key}
     api = ctx.admin_client()
+    if ctx.options.dry_run:
+        planned = [PlannedCall("POST", spec.path, key, body)]
+        offered = await api.capabilities()  # proves the key and the API, as a real run would
+        details.update(dry_runs.details(offered))
+        if not offered.offers(DRY_RUN):
+            return JobResult(Outcome.DRY_RUN, f"would apply {spec.name} for {period}; {dry_runs.note(offered)}",
+                             details=details, planned=planned)
+        response = await api.post_dry_run(spec.path, body, idempotency_key=key)
+        counts = _period_counts(spec, period, response)
+        what = f"already applied for {period}, a run would report duplicate" if response.replayed else \
+            f"would apply {spec.name} for {period}"
+        return JobResult(Outcome.DRY_RUN, f"{what}; {dry_runs.note(offered)}", counts=counts, details=details,
+                         planned=planned)
     response = await api.post(spec.path, body, idempotency_key=key)
-    counts = counts_from(response.data, spec.counts, f"POST {spec.path}")
-    if spec.echoes and response.data.get(spec.period) != period:
-        # An answer for another period is not this period's effect: never report it applied.
-        raise ApiProtocolError(f"POST {spec.path}: unexpected answer ({spec.period} "
-                               f"{one_line(str(response.data.get(spec.period)), 40)!r}, asked for {period})")
+    counts = _period_counts(spec, period, response)
     if response.replayed_own:
         # The server's replay names this run as the one whose request applied it: an attempt timed out
         # here while the server went on. The effect is this run's own.
@@ -63,30 +74,51 @@ async def _apply_period(ctx: Context, spec: PeriodJob, period: str) -> JobResult
     return JobResult(Outcome.APPLIED, f"for {period}", counts=counts, details=details)
 
 
+def _period_counts(spec: PeriodJob, period: str, response: ApiResponse) -> dict[str, int]:
+    counts = counts_from(response.data, spec.counts, f"POST {spec.path}")
+    if spec.echoes and response.data.get(spec.period) != period:
+        # An answer for another period is not this period's effect: never report it applied.
+        raise ApiProtocolError(f"POST {spec.path}: unexpected answer ({spec.period} "
+                               f"{one_line(str(response.data.get(spec.period)), 40)!r}, asked for {period})")
+    return counts
+
+
 async def run_bootstrap(ctx: Context) -> JobResult:
     # One key per run: a Cloud Run task retry of the same execution replays; a new run bootstraps again.
     run_id = ctx.runtime.execution or f"local-{uuid.uuid4()}"
     key = f"housejobs:bootstrap:{run_id}"
     path = "/admin/bootstrap"
     details: dict[str, Any] = {"idempotency_key": key}
-    if ctx.options.dry_run:
-        return JobResult(Outcome.DRY_RUN, "would bootstrap", details=details,
-                         planned=[PlannedCall("POST", path, key, {})])
     api = ctx.admin_client()
+    if ctx.options.dry_run:
+        planned = [PlannedCall("POST", path, key, {})]
+        offered = await api.capabilities()  # proves the key and the API, as a real run would
+        details.update(dry_runs.details(offered))
+        if not offered.offers(DRY_RUN):
+            return JobResult(Outcome.DRY_RUN, f"would bootstrap; {dry_runs.note(offered)}", details=details,
+                             planned=planned)
+        response = await api.post_dry_run(path, {}, idempotency_key=key)
+        counts, message = _bootstrap_answer(response, details)
+        return JobResult(Outcome.DRY_RUN, f"would bootstrap: {message}; {dry_runs.note(offered)}", counts=counts,
+                         details=details, planned=planned)
     response = await api.post(path, {}, idempotency_key=key)
+    counts, message = _bootstrap_answer(response, details)
+    if response.replayed and not response.replayed_own:
+        outcome = Outcome.DUPLICATE
+    elif details["mode"] == "sync" and counts["columns_added"] == 0 and counts["tables_created"] == 0:
+        outcome, message = Outcome.SKIPPED, "existing install: schema already up to date"
+    else:
+        outcome = Outcome.APPLIED
+    return JobResult(outcome, message, counts=counts, details=details)
+
+
+def _bootstrap_answer(response: ApiResponse, details: dict[str, Any]) -> tuple[dict[str, int], str]:
+    path = "/admin/bootstrap"
     counts = counts_from(response.data, ("tables_created", "columns_added"), f"POST {path}")
     mode = response.data.get("mode")
     if mode not in ("fresh", "sync"):
         raise ApiProtocolError(f"POST {path}: unexpected answer (mode {mode!r})")
     details["mode"] = mode
     if mode == "fresh":
-        message = f"fresh install: created {counts['tables_created']} tables"
-    else:
-        message = f"existing install: added {counts['columns_added']} columns"
-    if response.replayed and not response.replayed_own:
-        outcome = Outcome.DUPLICATE
-    elif mode == "sync" and counts["columns_added"] == 0 and counts["tables_created"] == 0:
-        outcome, message = Outcome.SKIPPED, "existing install: schema already up to date"
-    else:
-        outcome = Outcome.APPLIED
-    return JobResult(outcome, message, counts=counts, details=details)
+        return counts, f"fresh install: created {counts['tables_created']} tables"
+    return counts, f"existing install: added {counts['columns_added']} columns"

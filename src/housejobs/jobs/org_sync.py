@@ -11,12 +11,12 @@ shard on every run. A stop (signal or systemic failure) takes no new org and let
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from housejobs.api.capabilities import DRY_RUN, Capabilities
 from housejobs.api.client import ApiClient
 from housejobs.context import Context
 from housejobs.errors import (
@@ -28,24 +28,23 @@ from housejobs.errors import (
     UsageError,
     one_line,
 )
+from housejobs.jobs import dry_runs
+from housejobs.jobs.org_listing import Listing, list_orgs, owner
 from housejobs.periods import parse_date
 from housejobs.results import JobResult, Outcome, PlannedCall
+from housejobs.shards import parse_shard as parse_shard_label
+from housejobs.shards import shard_label
 
 ORG_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")  # \Z: `$` would let "acme\n" through
 PAGE_SIZE = 500
 MAX_PLANNED_SHOWN = 50
 
 
-def shard_of(org: str, count: int) -> int:
-    """Stable across processes and runs (never Python's salted hash())."""
-    return int.from_bytes(hashlib.sha256(org.encode()).digest()[:8], "big") % count
-
-
 def parse_shard(value: str) -> tuple[int, int]:
-    m = re.fullmatch(r"([0-9]+)/([0-9]+)", value.strip())
-    if not m or int(m.group(2)) < 1 or int(m.group(1)) >= int(m.group(2)):
+    shard = parse_shard_label(value)
+    if shard is None:
         raise UsageError(f"--shard {value!r} is not INDEX/COUNT with 0 <= INDEX < COUNT", hint="e.g. --shard 0/4")
-    return int(m.group(1)), int(m.group(2))
+    return shard
 
 
 def check_org(org: str) -> str:
@@ -57,15 +56,17 @@ def check_org(org: str) -> str:
 @dataclass
 class Tally:
     listed: int = 0
-    synced: int = 0
+    synced: int = 0  # a dry run: orgs it would sync
     duplicate: int = 0
     failed: int = 0
     invalid: int = 0
     repeated: int = 0  # entries naming an org this run already took: not synced again
     inactive: int = 0  # listing entries whose status is not "active": skipped
     datasets: int = 0
+    checked: int = 0  # a dry run: sync calls the server's own dry run answered
     failures: list[dict[str, str]] = field(default_factory=list)
     systemic: ApiError | None = None
+    listing: Listing = field(default_factory=Listing)
 
     @property
     def done(self) -> int:
@@ -74,11 +75,15 @@ class Tally:
     def counts(self) -> dict[str, int]:
         return {"orgs": self.listed, "synced": self.synced, "duplicate": self.duplicate,
                 "failed": self.failed, "invalid": self.invalid, "repeated": self.repeated,
-                "inactive": self.inactive, "datasets_synced": self.datasets}
+                "inactive": self.inactive, "datasets_synced": self.datasets, **self.listing_counts()}
+
+    def listing_counts(self) -> dict[str, int]:
+        return {"listing_calls": self.listing.calls, "wrong_shard": self.listing.wrong_shard}
 
     def skipped(self) -> str:
         """What was left out on purpose, for the result's message ("" when nothing was)."""
-        parts = [f"{n} {what}" for n, what in ((self.repeated, "repeated"), (self.inactive, "not active")) if n]
+        parts = [f"{n} {what}" for n, what in ((self.repeated, "repeated"), (self.inactive, "not active"),
+                                                (self.listing.wrong_shard, "of another shard")) if n]
         return f"; skipped {' and '.join(parts)}" if parts else ""
 
 
@@ -94,41 +99,18 @@ class OrgSyncRequest:
     page_size: int = PAGE_SIZE
 
 
-async def _listing(api: ApiClient, page_size: int) -> AsyncIterator[tuple[object, bool]]:
-    """(org id, whether the listing says it is active), page by page."""
-    token: str | None = None
-    seen: set[str] = set()  # a server handing back a token it already gave would page forever
-    while True:
-        params: dict[str, object] = {"status": "active", "page_size": page_size}
-        if token:
-            params["page_token"] = token
-        response = await api.get("/admin/orgs", params=params)
-        data = response.data
-        if not isinstance(data, dict) or not isinstance(data.get("orgs"), list):
-            raise ApiProtocolError("GET /admin/orgs: unexpected answer (no orgs list)")
-        for entry in data["orgs"]:
-            # The contract lists objects; anything else is reported as an invalid id, never called. The
-            # query asks for active orgs only, so an entry saying otherwise (or nothing) is not synced.
-            if isinstance(entry, dict):
-                yield entry.get("org_slug"), entry.get("status") == "active"
-            else:
-                yield None, True
-        nxt = data.get("next_page_token")
-        if not nxt:
-            return
-        if not isinstance(nxt, str):
-            raise ApiProtocolError("GET /admin/orgs: unexpected answer (next_page_token)")
-        if nxt in seen:
-            raise ApiProtocolError("GET /admin/orgs: unexpected answer (next_page_token repeats an earlier page)")
-        seen.add(nxt)
-        token = nxt
-
-
 async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn | None = None) -> JobResult:
     tally = Tally()
     stop = ctx.stop_event
+    dry = ctx.options.dry_run
     shard_index, shard_count = req.shard or (0, 1)
     api = ctx.admin_client()
+    # Asked before anything else where it matters: a dry run (which proves the key and the API this way,
+    # and learns whether the server dry-runs), and a sharded listing (which the server may do for us).
+    offered: Capabilities | None = None
+    if dry or (req.orgs is None and shard_count > 1):
+        offered = await api.capabilities()
+    server_dry = dry and offered is not None and offered.offers(DRY_RUN)
     # One single-connection client per worker: httpcore's pool does O(connections) work per request,
     # which at 32+ connections costs more CPU than the request itself.
     workers = [ctx.admin_client() for _ in range(req.concurrency)]
@@ -140,7 +122,7 @@ async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn |
             for chosen in req.orgs:
                 yield chosen, True
         else:
-            async for listed in _listing(api, req.page_size):
+            async for listed in list_orgs(api, req.page_size, req.shard, offered, tally.listing):
                 yield listed
 
     async def produce() -> None:
@@ -150,15 +132,14 @@ async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn |
                 if stop.is_set():
                     break
                 if not isinstance(org, str) or not ORG_SLUG.match(org):
-                    # Reported by one shard only (by its printed form), not once per task.
-                    if shard_count > 1 and shard_of(repr(org), shard_count) != shard_index:
+                    if req.orgs is not None and shard_count > 1 and owner(org, shard_count) != shard_index:
                         continue
                     tally.listed += 1
                     tally.invalid += 1
                     tally.failures.append({"org": one_line(repr(org), 80), "reason": "invalid org id; not called"})
                     continue
-                if shard_count > 1 and shard_of(org, shard_count) != shard_index:
-                    continue
+                if req.orgs is not None and shard_count > 1 and owner(org, shard_count) != shard_index:
+                    continue  # (a listing gives this shard's orgs only: org_listing.py)
                 if org in taken:
                     tally.repeated += 1
                     continue
@@ -178,13 +159,18 @@ async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn |
     async def sync_one(api: ApiClient, org: str) -> None:
         key = f"housejobs:org-sync:{org}:{req.date}"
         path = f"/admin/orgs/{org}/sync"
-        if ctx.options.dry_run:
+        if dry:
             tally.synced += 1
-            if len(planned) < MAX_PLANNED_SHOWN:
-                planned.append(PlannedCall("POST", path, key, {"date": req.date}))
-            return
+            if len(planned) >= MAX_PLANNED_SHOWN:
+                return
+            planned.append(PlannedCall("POST", path, key, {"date": req.date}))
+            if not server_dry:
+                return
         try:
-            response = await api.post(path, {"date": req.date}, idempotency_key=key)
+            if dry:  # the calls the plan shows, as the server's own dry run (the rest are listed only)
+                response = await api.post_dry_run(path, {"date": req.date}, idempotency_key=key)
+            else:
+                response = await api.post(path, {"date": req.date}, idempotency_key=key)
             data = response.data
             n = data.get("datasets_synced") if isinstance(data, dict) else None
             if not isinstance(n, int) or isinstance(n, bool) or n < 0 or data.get("org_slug") != org:
@@ -207,7 +193,10 @@ async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn |
             tally.failures.append({"org": org, "reason": exc.message})
             return
         tally.datasets += n
-        if response.replayed and not response.replayed_own:
+        if dry:
+            tally.checked += 1
+            tally.duplicate += response.replayed
+        elif response.replayed and not response.replayed_own:
             tally.duplicate += 1
         else:
             tally.synced += 1
@@ -224,50 +213,75 @@ async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn |
                 progress(tally)
 
     await asyncio.gather(produce(), *(work(w) for w in workers))
-    return _result(ctx, req, tally, planned)
+    for problem in tally.listing.problems:
+        ctx.logger.warning(f"GET /admin/orgs: the server's shard listing misbehaved: {problem}",
+                           event="listing_misbehaved", fell_back=tally.listing.fell_back)
+    return _result(ctx, req, tally, planned, offered)
 
 
-def _result(ctx: Context, req: OrgSyncRequest, tally: Tally, planned: list[PlannedCall]) -> JobResult:
+def _result(ctx: Context, req: OrgSyncRequest, tally: Tally, planned: list[PlannedCall],
+            offered: Capabilities | None) -> JobResult:
     details: dict[str, Any] = {"date": req.date, "concurrency": req.concurrency}
     if req.shard:
-        details["shard"] = f"{req.shard[0]}/{req.shard[1]}"
+        details["shard"] = shard_label(*req.shard)
+    if req.orgs is None:
+        details["listing"] = tally.listing.as_dict(req.shard)
     counts = tally.counts()
-    if ctx.options.dry_run:
-        counts = {"orgs": tally.listed, "would_sync": tally.synced, "invalid": tally.invalid,
-                  "repeated": tally.repeated, "inactive": tally.inactive}
-        more = tally.synced - len(planned)
-        return JobResult(Outcome.DRY_RUN, f"would sync {tally.synced} orgs for {req.date}"
-                         + (f" (first {len(planned)} shown, {more} more)" if more > 0 else "") + tally.skipped(),
-                         counts=counts, details=details, planned=planned, failures=tally.failures)
+    problems = tally.listing.problems
+    misbehaved = (f"; the server's shard listing misbehaved ({problems[0]}): listed every org and kept this "
+                  f"shard's here") if problems else ""
     if ctx.stop_signal is not None:
         left = "; the rest are left for a rerun"
         return JobResult(Outcome.INTERRUPTED, f"stopped by signal after {tally.done} orgs{left}",
                          counts=counts, details=details, failures=tally.failures, signal=ctx.stop_signal)
     if tally.systemic is not None:
         reason = tally.systemic.message
-        if tally.done == 0:
+        if tally.done == 0 or ctx.options.dry_run:
             # Nothing synced: per-org failures before the stop do not make it partial.
             outcome = Outcome.REFUSED if isinstance(tally.systemic, ApiAuthError) else Outcome.FAILED
             return JobResult(outcome, f"stopped before syncing any org: {reason}", counts=counts,
                              details=details, failures=tally.failures)
         return JobResult(Outcome.PARTIAL, f"stopped after {tally.done} orgs: {reason}", counts=counts,
                          details=details, failures=tally.failures)
+    if ctx.options.dry_run:
+        assert offered is not None  # a dry run always asks
+        return _dry_result(req, tally, planned, offered, details, misbehaved)
     if tally.failed or tally.invalid:
         names = ", ".join(f["org"] for f in tally.failures[:10])
         extra = f" and {len(tally.failures) - 10} more" if len(tally.failures) > 10 else ""
         # Partial means some units done: with none synced the effect is simply not done.
         outcome = Outcome.PARTIAL if tally.done else Outcome.FAILED
         return JobResult(outcome, f"{tally.failed + tally.invalid} of {tally.listed} orgs failed: "
-                         f"{names}{extra}", counts=counts, details=details, failures=tally.failures)
+                         f"{names}{extra}" + misbehaved, counts=counts, details=details, failures=tally.failures)
     if tally.listed == 0:
         return JobResult(Outcome.SKIPPED, "no active orgs" + (" in this shard" if req.shard else "")
-                         + tally.skipped(), counts=counts, details=details)
+                         + tally.skipped() + misbehaved, counts=counts, details=details)
     if tally.synced == 0:
         return JobResult(Outcome.DUPLICATE, f"all {tally.duplicate} orgs already synced for {req.date}"
-                         + tally.skipped(), counts=counts, details=details)
+                         + tally.skipped() + misbehaved, counts=counts, details=details)
     return JobResult(Outcome.APPLIED, f"synced {tally.synced} orgs for {req.date}"
-                     + (f" ({tally.duplicate} already synced)" if tally.duplicate else "") + tally.skipped(),
-                     counts=counts, details=details)
+                     + (f" ({tally.duplicate} already synced)" if tally.duplicate else "") + tally.skipped()
+                     + misbehaved, counts=counts, details=details)
+
+
+def _dry_result(req: OrgSyncRequest, tally: Tally, planned: list[PlannedCall], offered: Capabilities,
+                details: dict[str, Any], misbehaved: str) -> JobResult:
+    details.update(dry_runs.details(offered))
+    counts = {"orgs": tally.listed, "would_sync": tally.synced, "invalid": tally.invalid,
+              "repeated": tally.repeated, "inactive": tally.inactive, **tally.listing_counts()}
+    more = tally.synced - len(planned)
+    shown = f" (first {len(planned)} shown, {more} more)" if more > 0 else ""
+    if offered.offers(DRY_RUN):
+        counts.update(checked_by_server=tally.checked, already_synced=tally.duplicate,
+                      datasets_synced=tally.datasets, failed=tally.failed)
+        how = (f"server-side dry run of the {len(planned)} shown: {tally.datasets} datasets"
+               + (f", {tally.duplicate} already synced" if tally.duplicate else "")
+               + (f", {tally.failed} would fail" if tally.failed else ""))
+    else:
+        how = dry_runs.note(offered)
+    return JobResult(Outcome.DRY_RUN, f"would sync {tally.synced} orgs for {req.date}{shown}{tally.skipped()}; "
+                     f"{how}{misbehaved}", counts=counts, details=details, planned=planned,
+                     failures=tally.failures)
 
 
 # --- the job as the command, release and backfill run it ------------------------------------------------

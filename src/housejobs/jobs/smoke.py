@@ -6,10 +6,12 @@
         start the job with `--dry-run` appended to its catalog args    runs.py's start and follow
         follow the execution to the end
 
-Every job's dry run makes reads only (the period jobs print the call they would make, org-sync-all
-pages the orgs, migrate reads the history, quota-cleanup counts rows and dry-runs the DELETE, the
-reminder asks the bot for its own dry run), so a smoke run proves the image, its secrets, its service
-account and the API it calls without changing any of them. The one thing it creates is executions.
+Every job's dry run changes nothing and proves what it calls (the admin API jobs ask
+GET /admin/capabilities with the deployment's key, then the API's own dry run of their call where it offers
+one; org-sync-all also pages its shard of the orgs; migrate reads the history; quota-cleanup counts rows and
+dry-runs the DELETE; the reminder asks the bot for its own dry run). A wrong key is `refused` (exit 2), so
+the execution fails and the smoke is red. A smoke run proves the image, its secrets, its service account
+and the API it calls without changing any of them. The one thing it creates is executions.
 
 A job whose triggers pass args (the reminder: one trigger per type) gets one dry run per distinct set
 of trigger args, so each thing a trigger will start is tried; any other job gets one.

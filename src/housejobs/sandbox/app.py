@@ -12,22 +12,24 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from housejobs.api.capabilities import KNOWN as EXTENSIONS
+from housejobs.api.capabilities import PATH as CAPABILITIES
 from housejobs.errors import ConfigError
+from housejobs.sandbox import extensions
 from housejobs.sandbox.bot import register_bot_routes
+from housejobs.sandbox.extensions import IN_FLIGHT_RETRY_AFTER_S
 from housejobs.sandbox.faults import Faults
 from housejobs.sandbox.service import NOTIFICATIONS, Answer, ApiProblem, Sandbox, error
-from housejobs.sandbox.store import Store, body_hash, decode_token
+from housejobs.sandbox.store import Store, body_hash
 
 ORG_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_BODY = 1 << 20
-# What a 409 idempotency_in_flight asks a client to wait: the first request is usually near its end.
-IN_FLIGHT_RETRY_AFTER_S = 1
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -118,13 +120,23 @@ class Handler(BaseHTTPRequestHandler):
                 return None if reply is None else self._send(*reply)
         if not path.startswith("/admin/"):
             return self._send(*error(404, "not_found", "no such route"))
+        app.record(method, path, url.query)
+        # Authenticated before routed: a wrong key gets 401 even where a route is unknown (an older
+        # server's missing /admin/capabilities), so a client's first call proves the key either way.
         if not self._authorised():
             app.count("unauthorised")
             return self._send(*error(401, "unauthorized", "missing or wrong X-CA-Root-Key"))
+        if path == CAPABILITIES and app.extensions:
+            if method != "GET":
+                return self._send(*error(405, "method_not_allowed", "use GET"))
+            app.count(CAPABILITIES)
+            if self._faults_before(CAPABILITIES) == "done":
+                return None
+            return extensions.capabilities(self, app)
         if path == "/admin/orgs":
             if method != "GET":
                 return self._send(*error(405, "method_not_allowed", "use GET"))
-            return self._orgs(query)
+            return extensions.list_orgs(self, app, query)
         if path == NOTIFICATIONS and method == "GET":
             return self._notifications(query)
         for name, pattern, effect in app.keyed_routes():
@@ -132,7 +144,7 @@ class Handler(BaseHTTPRequestHandler):
             if m:
                 if method != "POST":
                     return self._send(*error(405, "method_not_allowed", "use POST"))
-                return self._keyed(name, effect, m.groupdict(), raw)
+                return self._keyed(name, effect, m.groupdict(), raw, extensions.is_dry_run(app, query))
         return self._send(*error(404, "not_found", "no such route"))
 
     def _faults_before(self, route: str) -> str | None:
@@ -150,26 +162,6 @@ class Handler(BaseHTTPRequestHandler):
             return "done"
         return decision.action
 
-    def _orgs(self, query: dict[str, list[str]]) -> None:
-        app = self.server.app
-        app.count("/admin/orgs")
-        if self._faults_before("/admin/orgs") == "done":
-            return None
-        status = query.get("status", ["active"])[0]
-        try:
-            page_size = int(query.get("page_size", ["100"])[0])
-        except ValueError:
-            return self._send(*error(400, "invalid_page_size", "page_size must be an integer"))
-        if not 1 <= page_size <= 1000:
-            return self._send(*error(400, "invalid_page_size", "page_size must be 1..1000"))
-        token = query.get("page_token", [""])[0]
-        after = decode_token(token) if token else None
-        if token and after is None:
-            return self._send(*error(400, "invalid_page_token", "page_token is not valid"))
-        slugs, nxt = app.store.list_orgs(status, page_size, after)
-        return self._send(200, {"orgs": [{"org_slug": s, "status": status} for s in slugs],
-                                "next_page_token": nxt})
-
     def _notifications(self, query: dict[str, list[str]]) -> None:
         app = self.server.app
         app.count(NOTIFICATIONS)
@@ -181,9 +173,10 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(*error(400, "invalid_limit", "limit must be 1..1000"))
         return self._send(200, {"notifications": app.store.list_notifications(limit)})
 
-    def _keyed(self, route: str, effect: Callable[..., Answer], params: dict[str, str], raw: bytes) -> None:
+    def _keyed(self, route: str, effect: Callable[..., Answer], params: dict[str, str], raw: bytes,
+               dry: bool = False) -> None:
         app = self.server.app
-        app.count(route)
+        app.count(f"{route} (dry run)" if dry else route)
         key = self.headers.get("Idempotency-Key")
         if not key:
             return self._send(*error(400, "missing_idempotency_key", "Idempotency-Key header is required"))
@@ -200,6 +193,17 @@ class Handler(BaseHTTPRequestHandler):
             return None
         if action == "drop_before_commit":
             return self._drop()
+        if route == NOTIFICATIONS:
+            params = {**params, "key": key}  # the one effect that records the key it came with
+
+        def apply(db: Any) -> Answer:
+            try:
+                return effect(db, body, **params)
+            except ApiProblem as exc:
+                return error(exc.status, exc.code, exc.message)
+
+        if dry:
+            return extensions.dry_run(self, app, key, body, apply, failure, action)
         origin = self.headers.get("Idempotency-Origin")
         origin = origin if origin and len(origin) <= 200 and origin.isprintable() else None
         claim = app.store.claim(key, route, body_hash(body), origin)
@@ -220,21 +224,16 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(*error(failure, "org_sync_failed", "injected failure for this org"))
         if self.hold_s:
             time.sleep(self.hold_s)  # the key stays in flight meanwhile: a concurrent twin gets 409
-
-        if route == NOTIFICATIONS:
-            params = {**params, "key": key}  # the one effect that records the key it came with
-
-        def apply(db: Any) -> Answer:
-            try:
-                return effect(db, body, **params)
-            except ApiProblem as exc:
-                return error(exc.status, exc.code, exc.message)
-
         try:
             status, response = app.store.finish(key, apply, claim.token)
         except Exception:
             app.store.release(key)
             raise
+        return self._after_commit(action, status, response)
+
+    def _after_commit(self, action: str | None, status: int, response: Any,
+                      headers: dict[str, str] | None = None) -> None:
+        """Answer an applied (or dry-run) request, or fail to, as the fault rule's action says."""
         if action == "drop_after_commit":
             return self._drop()
         if action == "malformed":
@@ -242,7 +241,7 @@ class Handler(BaseHTTPRequestHandler):
         if action == "truncated":
             encoded = json.dumps(response).encode()
             return self._send(200, None, raw=encoded[: max(1, len(encoded) // 2)])
-        return self._send(status, response)
+        return self._send(status, response, headers)
 
     def _control(self, method: str, path: str, query: dict[str, list[str]], raw: bytes) -> None:
         app = self.server.app
@@ -250,12 +249,18 @@ class Handler(BaseHTTPRequestHandler):
             with app._lock:
                 records = list(app.bot_log)
             return self._send(200, {"records": records})
+        if path == "/_sandbox/requests" and method == "GET":
+            with app._lock:
+                return self._send(200, {"requests": list(app.request_log)})
         if path == "/_sandbox/counters" and method == "GET":
             effect = query.get("effect", [None])[0]
             return self._send(200, {"effects": app.store.counters(effect), "requests": app.requests,
                                     "routes": dict(app.route_hits)})
         if path == "/_sandbox/faults" and method == "POST":
-            app.faults.configure(self._json_body(raw))
+            try:
+                app.faults.configure(self._json_body(raw))
+            except (ValueError, TypeError, KeyError, OverflowError) as exc:
+                return self._send(*error(400, "invalid_fault", f"not a fault rule ({exc.__class__.__name__})"))
             return self._send(200, {"ok": True})
         if path == "/_sandbox/faults" and method == "DELETE":
             app.faults.clear()
@@ -305,11 +310,12 @@ class SandboxServer(ThreadingHTTPServer):
 
 def make_server(db_path: Path | str, *, api_key: str, orgs: int = 25, port: int = 0,
                 scheduler_secret: str | None = None, household_id: str = "household-demo",
-                seed: int | None = None) -> SandboxServer:
+                seed: int | None = None, extensions: Iterable[str] = EXTENSIONS) -> SandboxServer:
+    """A sandbox on `db_path`; `extensions` are the contract extensions it offers (none: an older server)."""
     store = Store(db_path)
     store.seed_orgs(orgs)
     app = Sandbox(store, api_key=api_key, scheduler_secret=scheduler_secret, household_id=household_id,
-                  faults=Faults(seed))
+                  faults=Faults(seed), extensions=extensions)
     register_bot_routes(app)  # the household bot runtime's reminder routes, which the sandbox plays too
     return SandboxServer(app, port=port)
 

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ACTIONS = ("drop_before_commit", "drop_after_commit", "malformed", "truncated")
+# How a sharded listing (shard=I/N) misbehaves, for as long as the rule stands: list every org and echo no
+# shard (a server that ignores it), list and echo shard I+1 (the wrong shard), or add an org of shard I+1 to
+# every page of shard I.
+SHARD_FAULTS = ("ignore_shard", "wrong_echo", "foreign_org")
 UNFAULTED_BY_WILDCARD = frozenset({"/admin/notifications"})
 
 
@@ -29,6 +33,7 @@ class Rule:
     truncated: int = 0  # act, commit, answer 200 with half a JSON body
     fail_orgs: dict[str, int] = field(default_factory=dict)  # org slug -> status to answer its sync with
     auth_fail_after: int | None = None  # after this many more requests, answer 401
+    shard_fault: str | None = None  # GET /admin/orgs with shard=: one of SHARD_FAULTS
 
 
 @dataclass
@@ -66,6 +71,11 @@ class Faults:
                     rule.fail_orgs.update({str(o): 500 for o in orgs})
                 else:
                     rule.fail_orgs.update({str(k): int(v) for k, v in dict(orgs).items()})
+            if "shard_fault" in spec:
+                value = spec["shard_fault"]
+                if value is not None and value not in SHARD_FAULTS:
+                    raise ValueError(f"shard_fault must be one of {', '.join(SHARD_FAULTS)}")
+                rule.shard_fault = value
             if "auth_fail_after" in spec:
                 value = spec["auth_fail_after"]
                 rule.auth_fail_after = None if value is None else int(value)
@@ -105,6 +115,11 @@ class Faults:
                         decision.action = action
                         return decision
         return decision
+
+    def shard_fault(self) -> str | None:
+        """How the org listing misbehaves when asked for a shard (SHARD_FAULTS), or None."""
+        with self._lock:
+            return next((r.shard_fault for r in self._rules_for("/admin/orgs") if r.shard_fault), None)
 
     def org_failure(self, slug: str) -> int | None:
         with self._lock:

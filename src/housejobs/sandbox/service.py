@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
+from housejobs.api.capabilities import KNOWN as EXTENSIONS
 from housejobs.sandbox.faults import Faults
 from housejobs.sandbox.store import BOOTSTRAP_TABLES, Store
 
 NOTIFICATIONS = "/admin/notifications"
+REQUEST_LOG_SIZE = 10_000  # the newest requests GET /_sandbox/requests shows
 
 Answer = tuple[int, Any]
 
@@ -51,8 +54,17 @@ class Sandbox:
 
     def __init__(self, store: Store, *, api_key: str, scheduler_secret: str | None = None,
                  household_id: str = "household-demo", faults: Faults | None = None,
-                 schema_columns: int = 24) -> None:
+                 schema_columns: int = 24, extensions: Iterable[str] = EXTENSIONS) -> None:
         self.store = store
+        # The contract extensions it offers (docs/api.md); none: it plays an older server, which has no
+        # GET /admin/capabilities and ignores dry_run= and shard= as unknown query parameters.
+        self.extensions = frozenset(extensions)
+        unknown = self.extensions - set(EXTENSIONS)
+        if unknown:
+            raise ValueError(f"unknown extension {sorted(unknown)[0]!r}")
+        # Every API request as received (method, path, query string), newest last, so a test can see what
+        # a client sent (a dry_run= to a server that did not offer it, a shard=).
+        self.request_log: deque[dict[str, str]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.api_key = api_key
         self.scheduler_secret = scheduler_secret
         self.household_id = household_id
@@ -69,6 +81,10 @@ class Sandbox:
         self.log: Callable[[dict[str, Any]], None] = lambda record: None
         # The bot runtime's reminder routes, and every log record they wrote (GET /_sandbox/bot-log).
         self.bot_log: list[dict[str, Any]] = []
+
+    def record(self, method: str, path: str, query: str) -> None:
+        with self._lock:
+            self.request_log.append({"method": method, "path": path, "query": query})
 
     def count(self, route: str) -> None:
         with self._lock:

@@ -21,8 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from housejobs.shards import OFFSET, stored_key
+
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS orgs (slug TEXT PRIMARY KEY, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orgs (slug TEXT PRIMARY KEY, status TEXT NOT NULL, shard_key INTEGER);
 CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT PRIMARY KEY, route TEXT NOT NULL, body_hash TEXT NOT NULL, state TEXT NOT NULL,
     status INTEGER, response TEXT, permanent INTEGER NOT NULL, created REAL NOT NULL);
@@ -43,6 +45,10 @@ KEY_TTL_S = 24 * 3600
 # sandbox): a new request may take it over instead of meeting 409 for good.
 IN_FLIGHT_LEASE_S = 60
 BOOTSTRAP_TABLES = ("orgs", "org_datasets", "quota_daily", "quota_monthly", "alerts")
+# A sharded listing (docs/api.md, listing-shards) reads an index on the org's shard of N, built the first time
+# N is asked for (about 1.3 s at a million orgs) and kept for the next N - 1 shards' requests; the least
+# recently used beyond this many are dropped.
+MAX_SHARD_INDEXES = 4
 
 
 def _gone(owner: str | None) -> bool:
@@ -63,17 +69,31 @@ def body_hash(body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def encode_token(slug: str) -> str:
-    return base64.urlsafe_b64encode(slug.encode()).decode().rstrip("=")
+def encode_token(slug: str, shard: tuple[int, int] | None = None) -> str:
+    """The opaque page token after `slug`; a sharded listing's token names its shard too, so it is valid in
+    that shard only."""
+    text = slug if shard is None else f"\x00{shard[0]}/{shard[1]}\x00{slug}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def decode_token(token: str) -> str | None:
+def decode_token(token: str, shard: tuple[int, int] | None = None) -> str | None:
+    """The slug a token pages after, or None when it is not one of ours or belongs to another shard."""
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,400}", token):
         return None
     try:
-        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
         return None
+    prefix = "" if shard is None else f"\x00{shard[0]}/{shard[1]}\x00"
+    if shard is None and text.startswith("\x00"):
+        return None
+    return text[len(prefix):] if text.startswith(prefix) else None
+
+
+def shard_expression(count: int) -> str:
+    """SQL for an org's shard of `count` from its stored key (hash - 2**63): SQLite's % keeps the dividend's
+    sign, so (key % n) + n + (2**63 % n) is never negative. Literals only, so an index on it can serve it."""
+    return f"(((shard_key % {count}) + {count + OFFSET % count}) % {count})"
 
 
 @dataclass
@@ -87,6 +107,24 @@ class Claim:
     origin: str | None = None  # for "replay": the Idempotency-Origin of the request that made the answer
 
 
+_LEDGER_ROW = ("SELECT body_hash, state, status, response, permanent, created, owner, origin FROM idempotency "
+               "WHERE key=?")
+
+
+def _held(row: Any, digest: str, now: float) -> Claim | None:
+    """What a ledger row (body_hash, state, status, response, permanent, created, owner, origin) says to a
+    request with body `digest`; None when the row no longer holds its key (expired, or a dead claim)."""
+    expired = (not row[4] and row[1] == "done" and now - row[5] > KEY_TTL_S) or \
+        (row[1] == "in_flight" and (now - row[5] > IN_FLIGHT_LEASE_S or _gone(row[6])))
+    if expired:
+        return None
+    if row[0] != digest:
+        return Claim("mismatch")
+    if row[1] == "in_flight":
+        return Claim("in_flight")
+    return Claim("replay", row[2], json.loads(row[3]), origin=row[7])
+
+
 class Store:
     def __init__(self, path: Path | str, *, now: Callable[[], float] = time.time) -> None:
         self.path = str(path)
@@ -96,6 +134,12 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        self.db.create_function("housejobs_shard_key", 1, stored_key, deterministic=True)
+        if "shard_key" not in {row[1] for row in self.db.execute("PRAGMA table_info(orgs)")}:
+            self.db.execute("ALTER TABLE orgs ADD COLUMN shard_key INTEGER")  # a database of an older sandbox
+        self.db.execute("UPDATE orgs SET shard_key = housejobs_shard_key(slug) WHERE shard_key IS NULL")
+        self._shard_indexes = [int(r[0].rsplit("_", 1)[1]) for r in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type='index' AND name GLOB 'orgs_shard_[0-9]*'")]
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(idempotency)")}
         for column in ("owner", "origin"):  # a database made by an older sandbox
             if column not in columns:
@@ -129,23 +173,42 @@ class Store:
             if existing == count:
                 return
             db.execute("DELETE FROM orgs")
-            db.executemany("INSERT INTO orgs VALUES (?, 'active')",
-                           ((f"org-{i:06d}",) for i in range(1, count + 1)))
-            db.executemany("INSERT INTO orgs VALUES (?, 'inactive')",
-                           ((f"dormant-{i:04d}",) for i in range(1, inactive + 1)))
+            # Each org's shard key is computed once, here: a sharded listing never hashes in Python.
+            db.executemany("INSERT INTO orgs VALUES (?, 'active', ?)",
+                           ((slug, stored_key(slug)) for slug in (f"org-{i:06d}" for i in range(1, count + 1))))
+            db.executemany("INSERT INTO orgs VALUES (?, 'inactive', ?)",
+                           ((slug, stored_key(slug)) for slug in (f"dormant-{i:04d}" for i in range(1, inactive + 1))))
 
     def add_org(self, slug: str, status: str = "active") -> None:
         with self.tx() as db:
-            db.execute("INSERT OR REPLACE INTO orgs VALUES (?, ?)", (slug, status))
+            db.execute("INSERT OR REPLACE INTO orgs VALUES (?, ?, ?)", (slug, status, stored_key(slug)))
 
-    def list_orgs(self, status: str, page_size: int, after: str | None) -> tuple[list[str], str | None]:
+    def list_orgs(self, status: str, page_size: int, after: str | None,
+                  shard: tuple[int, int] | None = None) -> tuple[list[str], bool]:
+        """One page of `status` orgs after `after` by slug (only shard I of N's, given `shard`), and whether
+        more follow."""
         with self.lock:
-            rows = self.db.execute(
-                "SELECT slug FROM orgs WHERE status=? AND slug > ? ORDER BY slug LIMIT ?",
-                (status, after or "", page_size + 1)).fetchall()
-        slugs = [r[0] for r in rows[:page_size]]
-        nxt = encode_token(slugs[-1]) if len(rows) > page_size else None
-        return slugs, nxt
+            if shard is None:
+                rows = self.db.execute("SELECT slug FROM orgs WHERE status=? AND slug > ? ORDER BY slug LIMIT ?",
+                                       (status, after or "", page_size + 1)).fetchall()
+            else:
+                expr = self._shard_index(shard[1])  # integers only, formatted: an index needs literals
+                rows = self.db.execute(f"SELECT slug FROM orgs WHERE status=? AND {expr}=? AND slug > ? "  # noqa: S608
+                                       "ORDER BY slug LIMIT ?", (status, shard[0], after or "", page_size + 1)
+                                       ).fetchall()
+        return [r[0] for r in rows[:page_size]], len(rows) > page_size
+
+    def _shard_index(self, count: int) -> str:
+        """The shard expression for `count`, with an index that serves it (made on first use; the lock held)."""
+        expr = shard_expression(count)
+        if count in self._shard_indexes:
+            self._shard_indexes.remove(count)
+        else:
+            while len(self._shard_indexes) >= MAX_SHARD_INDEXES:
+                self.db.execute(f"DROP INDEX IF EXISTS orgs_shard_{self._shard_indexes.pop(0)}")
+            self.db.execute(f"CREATE INDEX IF NOT EXISTS orgs_shard_{count} ON orgs(status, {expr}, slug)")
+        self._shard_indexes.append(count)
+        return expr
 
     def org_status(self, db: sqlite3.Connection, slug: str) -> str | None:
         row = db.execute("SELECT status FROM orgs WHERE slug=?", (slug,)).fetchone()
@@ -158,22 +221,34 @@ class Store:
     def claim(self, key: str, route: str, digest: str, origin: str | None = None) -> Claim:
         now = self.now()
         with self.tx() as db:
-            row = db.execute("SELECT body_hash, state, status, response, permanent, created, owner, origin "
-                             "FROM idempotency WHERE key=?", (key,)).fetchone()
+            row = db.execute(_LEDGER_ROW, (key,)).fetchone()
             if row is not None:
-                expired = (not row[4] and row[1] == "done" and now - row[5] > KEY_TTL_S) or \
-                    (row[1] == "in_flight" and (now - row[5] > IN_FLIGHT_LEASE_S or _gone(row[6])))
-                if not expired:
-                    if row[0] != digest:
-                        return Claim("mismatch")
-                    if row[1] == "in_flight":
-                        return Claim("in_flight")
-                    return Claim("replay", row[2], json.loads(row[3]), origin=row[7])
+                held = _held(row, digest, now)
+                if held is not None:
+                    return held
                 db.execute("DELETE FROM idempotency WHERE key=?", (key,))
             db.execute("INSERT INTO idempotency (key, route, body_hash, state, status, response, permanent, "
                        "created, owner, origin) VALUES (?, ?, ?, 'in_flight', NULL, NULL, ?, ?, ?, ?)",
                        (key, route, digest, 1 if PERIOD_KEY.match(key) else 0, now, self.owner, origin))
         return Claim("new", token=now)
+
+    def peek(self, key: str, digest: str) -> Claim:
+        """What claim() would say about `key`, changing nothing (a dry run's view of the ledger): "new" when
+        the key is free (absent or expired)."""
+        now = self.now()
+        with self.lock:
+            row = self.db.execute(_LEDGER_ROW, (key,)).fetchone()
+        held = None if row is None else _held(row, digest, now)
+        return Claim("new") if held is None else held
+
+    def preview(self, apply: Callable[[sqlite3.Connection], tuple[int, Any]]) -> tuple[int, Any]:
+        """Run an effect and roll it back: its answer, with nothing stored (a server-side dry run)."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                return apply(self.db)
+            finally:
+                self.db.execute("ROLLBACK")
 
     def release(self, key: str) -> None:
         """Forget an in-flight claim whose attempt failed, so the client may try again."""

@@ -293,3 +293,58 @@ def test_a_replay_is_this_runs_own_only_when_the_server_names_this_run(clock: Fa
     response = post(api)
     seen = [call.request.headers.get("Idempotency-Origin") for call in route.calls]
     assert seen == ["run-a"] and response.replayed and response.replayed_own is own
+
+
+# --- the contract's extensions (api/capabilities.py) ---------------------------------------------------------
+def test_capabilities_are_asked_once_per_client_and_retried_like_any_get(clock: FakeClock) -> None:
+    api = described()
+    route = api.get("/admin/capabilities").mock(side_effect=[
+        httpx.Response(503, json={"error": {"code": "unavailable", "message": "x"}}),
+        httpx.Response(200, json={"extensions": ["listing-shards", "from-the-future"]})])
+
+    async def go() -> list[Any]:
+        async with client("http://api.test", clock, transport=transport(api)) as c:
+            return [await c.capabilities(), await c.capabilities()]
+
+    first, second = run(go)
+    assert first is second and route.call_count == 2 and len(clock.sleeps) == 1
+    assert first.offers("listing-shards") and not first.offers("dry-run") and first.answered
+
+
+@pytest.mark.parametrize(("answer", "error"), [
+    (httpx.Response(404, json={"error": {"code": "not_found", "message": "no such route"}}), None),
+    (httpx.Response(401, json={"error": {"code": "unauthorized", "message": "x"}}), ApiAuthError),
+    (httpx.Response(403, json={}), ApiAuthError),
+    (httpx.Response(200, json={"extensions": [1]}), ApiProtocolError),
+    (httpx.Response(200, json=["dry-run"]), ApiProtocolError),
+    (httpx.Response(400, json={}), ApiStatusError),
+])
+def test_capabilities_answers(clock: FakeClock, answer: httpx.Response, error: type[Exception] | None) -> None:
+    api = described()
+    api.get("/admin/capabilities").mock(return_value=answer)
+
+    async def go() -> Any:
+        async with client("http://api.test", clock, transport=transport(api)) as c:
+            return await c.capabilities()
+
+    if error is None:
+        found = run(go)
+        assert found.extensions == frozenset() and not found.answered  # 404: an older server, none offered
+        assert "an older server" in found.lacking("dry-run")
+    else:
+        with pytest.raises(error):
+            run(go)
+
+
+def test_a_dry_run_is_never_sent_to_a_server_that_did_not_offer_it(clock: FakeClock) -> None:
+    api = described()
+    api.get("/admin/capabilities").mock(return_value=httpx.Response(200, json={"extensions": ["listing-shards"]}))
+    reset = api.post(PATH).mock(return_value=httpx.Response(200, json={"orgs_reset": 1, "dry_run": True}))
+
+    async def go() -> Any:
+        async with client("http://api.test", clock, transport=transport(api)) as c:
+            return await c.post_dry_run(PATH, BODY, idempotency_key=KEY)
+
+    with pytest.raises(ValueError, match="does not offer dry-run"):
+        run(go)
+    assert reset.call_count == 0
