@@ -227,10 +227,11 @@ class Context:
         return _header_value(Secret(reader(self.settings, name), f"Secret Manager {name}"), name)
 
     # --- clients --------------------------------------------------------------------------------
-    def retry_policy(self) -> RetryPolicy:
+    def retry_policy(self, *, default_deadline: float | None = None) -> RetryPolicy:
+        """The run's retry policy: --deadline, else `default_deadline` (a check's own), else the setting."""
         from housejobs.api.retry import RetryPolicy
 
-        deadline = self.options.deadline
+        deadline = self.options.deadline if self.options.deadline is not None else default_deadline
         if deadline is None:  # (given, it passed the setting's own rule as the option was parsed)
             deadline = self.settings.number("deadline")
         return RetryPolicy(max_attempts=self.settings.whole("max_attempts") or 1,  # has a default: never None
@@ -238,18 +239,19 @@ class Context:
                            retry_after_cap=self.settings.number("retry_after_cap"))
 
     def client(self, url: str, *, headers: dict[str, str], auth_hint: str, embedded: bool = False,
-               asked: Asked | None = None) -> ApiClient:
+               default_deadline: float | None = None, asked: Asked | None = None) -> ApiClient:
         """An API client of this run: its clock, logger, retry policy, transport and origin; counted in the
         run summary and closed with the run. Clients given one `asked` share the server's capabilities."""
         from housejobs.api.client import ApiClient
 
-        client = ApiClient(url, clock=self.clock, logger=self.logger, policy=self.retry_policy(), headers=headers,
+        policy = self.retry_policy(default_deadline=default_deadline)
+        client = ApiClient(url, clock=self.clock, logger=self.logger, policy=policy, headers=headers,
                            transport=self.transport_for(url, embedded=embedded), origin=self.run_id,
                            auth_hint=auth_hint, asked=asked)
         self._clients.append(client)
         return client
 
-    def admin_client(self) -> ApiClient:
+    def admin_client(self, *, default_deadline: float | None = None) -> ApiClient:
         from housejobs.api.capabilities import Asked
 
         if self._admin_asked is None:
@@ -261,7 +263,8 @@ class Context:
             url = self.api_target.url or self.settings.require("api_url", f"--env {self.env}")
             key, embedded = self.secret("ca_root_api_key"), False
         return self.client(url, headers={"X-CA-Root-Key": key.reveal()}, embedded=embedded,
-                           auth_hint="check CA_ROOT_API_KEY for this environment", asked=self._admin_asked)
+                           auth_hint="check CA_ROOT_API_KEY for this environment", asked=self._admin_asked,
+                           default_deadline=default_deadline)
 
     def transport_for(self, url: str, *, embedded: bool = False) -> httpx.AsyncBaseTransport:
         """The transport for a client of `url`: the test's own (Runtime.transport), else the one the run's

@@ -1,5 +1,11 @@
 """The exception tree. Every error a user can cause or meet ends here, as one line and an outcome.
 
+An error is a `message` (what is wrong, one sentence) and an optional `hint` (the fix). A terminal and
+the plain summary show the hint on a line of its own (`hint: …`); where one line is all there is (a log
+record's message, a check's detail) `line()` joins them with `; `, never a nested parenthesis.
+A name that is not one of a known list (a command, an option, an env, a job, a reminder type) is refused
+with `unknown_name`, whose hint is the one typo-hint format, `choices_hint`.
+
     HousejobsError                     outcome, exit code, one-line message (never a secret)
     ├── UsageError                     refused (2): bad argument, env name, period, job name
     ├── ConfigError                    refused (2): config file, settings, credentials path
@@ -13,6 +19,8 @@
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from housejobs.redact import cut, redact
 from housejobs.results import JobResult, Outcome
@@ -46,11 +54,29 @@ class HousejobsError(Exception):
         self.target: str | None = None
 
     def line(self) -> str:
-        return f"{self.message} ({self.hint})" if self.hint else self.message
+        """The message and its fix as one line, for a log record or a check's detail."""
+        return join_hint(self.message, self.hint)
 
     def result(self) -> JobResult:
         """This error as a run's result, with what the job already knew (where it went, which period)."""
-        return JobResult(self.outcome, self.line(), target=self.target, period=self.period)
+        return JobResult(self.outcome, self.message, target=self.target, period=self.period, hint=self.hint)
+
+
+def join_hint(message: str, hint: str | None) -> str:
+    """A message and its fix on one line: `message; hint`."""
+    return f"{message}; {hint}" if hint else message
+
+
+def choices_hint(word: str, choices: Iterable[str], *, see: str | None = None) -> str:
+    """The one typo hint: `did you mean 'stage'? one of: test, stage, prod`. The closest name (difflib's
+    measure, as click's) comes first, when one is close; then `see` (where the names are listed, e.g.
+    "see `housejobs --help`"), else the names themselves."""
+    import difflib
+
+    names = list(dict.fromkeys(choices))
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6) if word else []  # the closest only
+    ask = f"did you mean {close[0]!r}? " if close else ""
+    return ask + (see if see is not None else "one of: " + ", ".join(names))
 
 
 class UsageError(HousejobsError):
@@ -95,3 +121,8 @@ class ApiUnavailable(ApiError):
 
 class ApiProtocolError(ApiError):
     pass
+
+
+def unknown_name(what: str, word: str, choices: Iterable[str], *, see: str | None = None) -> UsageError:
+    """`unknown <what> 'word'`, refused with the typo hint (choices_hint)."""
+    return UsageError(f"unknown {what} {cut(repr(word), 80)}", hint=choices_hint(word, choices, see=see))

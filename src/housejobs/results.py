@@ -108,7 +108,7 @@ View = Table | Checklist | Lines
 @dataclass
 class JobResult:
     outcome: Outcome
-    message: str = ""
+    message: str = ""  # what happened, one sentence
     counts: dict[str, int] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
     planned: list[PlannedCall] = field(default_factory=list)
@@ -123,6 +123,8 @@ class JobResult:
     # A report's own JSON document (list-jobs, doctor, config show keep the shape their users script
     # against); None: `--json` prints the run document.
     document: dict[str, Any] | None = None
+    # The fix, when the outcome needs one (a refusal's `pass --yes`): shown on a line of its own.
+    hint: str | None = None
 
     @property
     def exit_code(self) -> int:

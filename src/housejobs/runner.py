@@ -96,7 +96,8 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *, co
     except HousejobsError as exc:
         result = refused(exc) if refused is not None and ctx is None else exc.result()
         if not report:  # a report's refusal is its one error line (cli/render.py)
-            logger.error(exc.line(), error=exc.__class__.__name__)
+            # The record's message is the result's; the fix is a field of its own (`hint`), as in --json.
+            logger.error(exc.message, error=exc.__class__.__name__, **({"hint": exc.hint} if exc.hint else {}))
     except (KeyboardInterrupt, Stopped) as exc:
         # Before the job began (building the context, at the prompt): nothing was sent.
         signum = signum_of(exc)
@@ -136,6 +137,8 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *, co
         logger.log(severity, f"{job_name} {result.outcome.value}", event="run_summary",
                    outcome=result.outcome.value, exit_code=result.exit_code, counts=result.counts,
                    attempts=meta["attempts"], duration_ms=duration_ms, target=meta["target"],
-                   # The job's own words: what `run`, `logs` and `history` read back from Cloud Logging.
-                   **({"detail": result.message} if result.message else {}))
+                   # The job's own words: what `run`, `logs` and `history` read back from Cloud Logging;
+                   # and the fix, when it gave one, as a field of its own (as in --json).
+                   **({"detail": result.message} if result.message else {}),
+                   **({"hint": result.hint} if result.hint else {}))
     return Run(result, meta, as_json=options.json, report=report)

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from housejobs.settings import Settings
 
 
+DEFAULT_COLUMNS = 80
+
+
 @dataclass(frozen=True)
 class CloudRunTask:
     """The Cloud Run execution and task this process runs as (both CLOUD_RUN_JOB and CLOUD_RUN_EXECUTION
@@ -92,6 +95,24 @@ class Runtime:
             self.stdout_tty = _isatty(self.stdout)
         if self.stderr_tty is None:
             self.stderr_tty = _isatty(self.stderr)
+
+    @cached_property
+    def columns(self) -> int:
+        """The terminal's width in cells: COLUMNS from this run's environment (what shells export), else the
+        size of the terminal stdout (else stderr) is, else 80 (the width a terminal without a size is taken
+        to have). Never the process's own os.environ: a test's runtime is its own."""
+        raw = self.environ.get("COLUMNS", "").strip()
+        given = ascii_int(raw) if len(raw) <= 5 else None
+        if given is not None and given > 0:
+            return given
+        for stream in (self.stdout, self.stderr):
+            try:
+                size = os.get_terminal_size(stream.fileno()).columns
+            except (AttributeError, OSError, ValueError):  # not a file, or not a terminal
+                continue
+            if size > 0:
+                return size
+        return DEFAULT_COLUMNS
 
     @property
     def in_cloud_run(self) -> bool:

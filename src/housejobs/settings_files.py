@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from housejobs.errors import ConfigError, UsageError
+from housejobs.errors import ConfigError, UsageError, choices_hint
 from housejobs.settings_table import ENV_NAMES, KNOWN_ENV_KEYS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -165,7 +165,7 @@ def _dotenv_value(raw: str) -> str | None:
 
 def check_env_name(name: str, source: str) -> str:
     if name not in ENV_NAMES:
-        raise UsageError(f"unknown environment {name!r} (from {source})", hint="use test, stage or prod")
+        raise UsageError(f"unknown environment {name!r} from {source}", hint=choices_hint(name, ENV_NAMES))
     return name
 
 

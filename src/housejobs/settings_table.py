@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from housejobs.errors import ConfigError
 
 ENV_NAMES = ("test", "stage", "prod")
+# One deployment check's bound, retries included (not a setting: --deadline overrides it): doctor's checks,
+# and the same checks smoke starts with. A job's own calls get the `deadline` setting (60 s).
+CHECK_DEADLINE_S = 10.0
 
 # Numbers are ASCII, everywhere (options and settings): int() and float() also read other scripts'
 # digits ("３", "٣") and "1_000", so a value that looks like nothing a person typed on purpose would run.

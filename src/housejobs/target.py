@@ -123,14 +123,20 @@ def _url_target(settings: Sources, env: str | None, key: str, flag: str, flag_va
 
 
 def resource_target(settings: Sources, use: Use, env: str | None) -> Target:
-    """What a run that uses a Supabase project, the BigQuery table or the GCP project is summarised as."""
+    """What a run that uses a Supabase project, the BigQuery table or the GCP project is summarised as.
+    A value that is not set says so in words: a label never shows `None`."""
     if use == "supabase":
-        ref = settings.get("supabase_project_ref") or "(no project ref)"
-        return Target("supabase", settings.get("supabase_api_url") or "", f"Supabase project {ref} ({env})")
+        ref = settings.get("supabase_project_ref")
+        label = f"Supabase project {ref}" if ref else "Supabase project, ref not set"
+        return Target("supabase", settings.get("supabase_api_url") or "", label + (f" ({env})" if env else ""))
     if use == "bigquery":
         return Target("bigquery", "", f"BigQuery {settings.get('quota_table') or '(no quota_table)'}")
-    where = f"{settings.get('project') or '(no project)'}/{settings.get('region') or '(no region)'}"
-    return Target("cloud-run", "", f"Cloud Run {where}")
+    return Target("cloud-run", "", f"Cloud Run {project_region(settings)}")
+
+
+def project_region(settings: Sources) -> str:
+    """`project/region` of the GCP resources a run reads or changes, each named even when not set."""
+    return f"{settings.get('project') or '(no project)'}/{settings.get('region') or '(no region)'}"
 
 
 def identifiers(uses: tuple[Use, ...], settings: Sources, admin: Target | None,

@@ -379,5 +379,5 @@ def test_a_prod_backfill_with_nothing_to_start_asks_nothing(cli: Cli, gcp: GcpEn
     assert started_args(gcp.run) == []
     # One period to start: then prod asks, and the prompt names only that one.
     asked = backfill(cli, gcp, "alerts", "--env", "prod", "--from", "2026-11-20", "--to", "2026-11-23")
-    assert asked.code == 2 and "prod not confirmed, nothing was done (backfill alerts for 1 period (2026-11-23)" \
-        in asked.stdout
+    assert asked.code == 2 and ("prod not confirmed, nothing was done: this would backfill alerts for 1 period "
+                                "(2026-11-23)") in asked.stdout

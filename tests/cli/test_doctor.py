@@ -87,7 +87,7 @@ def test_drift_and_missing_grants_fail(cli: Cli, gcp: GcpEnv, sandbox: SandboxHa
     result = doctor(cli, gcp, sandbox)
     assert result.code == 1
     assert ("✗ jobs and triggers in sync: out of sync: job housejobs-alerts-stage drift, trigger "
-            "housejobs-reminder-rent-due-stage missing (see `housejobs create-all-jobs --env stage --plan`)"
+            "housejobs-reminder-rent-due-stage missing; see `housejobs create-all-jobs --env stage --plan`"
             ) in result.stdout
     assert (f"✗ IAM bindings on the jobs: housejobs-quota-reset-stage: serviceAccount:{SCHEDULER_SA} lacks "
             "roles/run.invoker") in result.stdout
@@ -161,7 +161,7 @@ def test_a_foreign_trigger_on_a_housejobs_job_fails_a_check(cli: Cli, gcp: GcpEn
     assert result.code == 1
     assert ("✗ no other trigger starts these jobs: housejobs-quota-reset-stage also started by quota-reset-daily "
             "(0 0 * * * UTC): runs twice per period (not created by housejobs: delete it with --prune-foreign "
-            "quota-reset-daily) (see `housejobs create-all-jobs --env stage --plan`)") in result.stdout
+            "quota-reset-daily); see `housejobs create-all-jobs --env stage --plan`") in result.stdout
     # Its own resources still match the catalog: the rest of the list stays green.
     assert "✓ jobs and triggers in sync: 9 jobs and 8 triggers match the catalog" in result.stdout
     assert result.stdout.splitlines()[-1] == "doctor stage: 11 of 12 checks passed"
@@ -179,7 +179,7 @@ def test_logs_that_cannot_be_read_name_the_role(cli: Cli, gcp: GcpEnv, sandbox: 
     assert not check["ok"]
     assert check["detail"].startswith("permission denied on Cloud Logging in project cloudact-testing-1: "
                                       "Permission 'logging.logEntries.list' denied")
-    assert check["detail"].endswith("(the caller needs roles/logging.viewer on the project (read the jobs' logs))")
+    assert check["detail"].endswith("; the caller needs roles/logging.viewer on the project (read the jobs' logs)")
 
 
 def test_a_paused_or_far_away_foreign_trigger(cli: Cli, gcp: GcpEnv, sandbox: SandboxHandle) -> None:

@@ -44,8 +44,8 @@ def test_a_local_url_without_a_key_says_which_key_a_local_sandbox_uses(cli: Cli)
     result = cli("quota-reset", "--api-url", "http://127.0.0.1:9", "--date", "2026-11-24", "--json",
                  unset=("CA_ROOT_API_KEY",))
     assert result.code == 2
-    assert "CA_ROOT_API_KEY is not set" in result.json()["message"]
-    assert "sandbox-root-key" in result.json()["message"]
+    assert result.json()["message"] == "CA_ROOT_API_KEY is not set"
+    assert "sandbox-root-key" in result.json()["hint"]
 
 
 def test_config_show_names_the_environment_in_effect_and_the_default_state_dir(cli: Cli) -> None:

@@ -226,7 +226,8 @@ def test_transient_errors_are_retried(cli: Cli, month: GcpEnv) -> None:
 
 # --- the terminal grid and plain text ---------------------------------------------------------------
 def test_terminal_grid_has_a_glyph_and_a_colour_per_state(cli: Cli, month: GcpEnv) -> None:
-    result = history(cli, month, tty=True, env=COLOUR_TERMINAL)
+    # A colour terminal wide enough for the 30 days side by side (test_the_grid_fits_an_80_column_terminal: blocks).
+    result = history(cli, month, tty=True, env={**COLOUR_TERMINAL, "COLUMNS": "200"})
     assert result.code == 0
     out = result.stdout
     plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
@@ -252,6 +253,22 @@ def test_terminal_grid_has_a_glyph_and_a_colour_per_state(cli: Cli, month: GcpEn
     assert re.search(r"2026-11-24 02:00 UTC\s+stale-cleanup\s+period 2026-11-24\s+missed \(trigger paused\)", plain)
     assert "backfill: housejobs backfill quota-reset --env stage --missed" in plain
     assert "manual runs (4):" in plain
+
+
+@pytest.mark.parametrize("colours", [{"TERM": "xterm-256color"}, {"NO_COLOR": "1"}], ids=["colour", "no-colour"])
+def test_the_grid_fits_an_80_column_terminal(cli: Cli, month: GcpEnv, colours: dict[str, str]) -> None:
+    result = cli("history", "--env", "stage", tty=True, env={**month.env, "COLUMNS": "80", **colours})
+    assert result.code == 0
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in result.stdout.splitlines()]
+    # Every line fits, but a log link: whole on a line of its own, so it still opens.
+    wide = [line for line in lines if len(line) > 80]
+    assert wide and all(line.strip().startswith("https://") and " " not in line.strip() for line in wide), wide
+    # The 30 days come in blocks that fit beside the labels and the notes, each under its day numbers.
+    days = [line.split() for line in lines if line[:1] == " " and line.split() and
+            all(d.isdigit() and len(d) == 2 for d in line.split())]
+    assert len(days) > 1 and sum(len(d) for d in days) == 30 and days[0][0] == "26" and days[-1][-1] == "24"
+    stale = [line for line in lines if line.startswith("stale-cleanup ")]
+    assert len(stale) == len(days) and stale[-1].endswith("(trigger paused)")  # beside today's block
 
 
 def test_off_a_terminal_the_same_as_plain_text(cli: Cli, month: GcpEnv) -> None:

@@ -172,9 +172,9 @@ def test_two_processes_at_once_apply_each_migration_once(api: FakeSupabaseApi, p
     assert tables(pg_db) == {"a", "d"}
 
 
-def test_env_required_and_bad_token(cli: Cli, api: FakeSupabaseApi, tmp_path: Path) -> None:
+def test_a_bad_token_is_refused(cli: Cli, api: FakeSupabaseApi, tmp_path: Path) -> None:
+    # (without --env migrate runs from HOUSEJOBS_* variables: test_without_an_env_the_variables_are_the_settings)
     folder = write(tmp_path, GOOD)
-    assert cli("migrate", "--dir", str(folder), env=env(api)).code == 2
     bad = cli("migrate", "--env", "test", "--dir", str(folder), env={**env(api),
                                                                      "SUPABASE_ACCESS_TOKEN": "sbp_sentinel_token_x"})
     assert bad.code == 2 and "SUPABASE_ACCESS_TOKEN" in bad.stdout
@@ -185,3 +185,29 @@ def test_prod_needs_confirmation(cli: Cli, api: FakeSupabaseApi, pg_db: str, tmp
     refused = cli("migrate", "--env", "prod", "--dir", str(folder), env=env(api))
     assert refused.code == 2 and api.request_count == 0
     assert cli("migrate", "--env", "prod", "--dir", str(folder), "--yes", env=env(api)).code == 0
+
+
+# --- without an env: the HOUSEJOBS_* variables a CI pipeline for one Supabase project sets -----------------
+def test_without_an_env_the_variables_are_the_settings(cli: Cli, api: FakeSupabaseApi, pg_db: str,
+                                                       tmp_path: Path) -> None:
+    # What `migrate --help` says: no --env, no HOUSEJOBS_ENV, the project and token from the environment.
+    folder = write(tmp_path, GOOD)
+    done = cli("migrate", "--dir", str(folder), "--json", env=env(api))
+    assert done.code == 0, done.stdout + done.stderr
+    doc = done.json()
+    assert doc["outcome"] == "applied" and doc["env"] is None
+    assert doc["target"] == f"Supabase project {api.ref}"
+    assert history(pg_db) == ["20260101000000", "20260102000000"]
+    status = cli("migrate", "status", "--dir", str(folder), env=env(api))
+    assert status.code == 0 and status.stdout.startswith(f"migrate-status · target: Supabase project {api.ref} ·")
+
+
+def test_without_an_env_or_a_project_ref_it_is_refused_by_name(cli: Cli, tmp_path: Path) -> None:
+    # Never the sandbox, never `None`: the setting that is missing, and how to set it.
+    result = cli("migrate", "--dir", str(write(tmp_path, GOOD)), "--json")
+    assert result.code == 2
+    doc = result.json()
+    assert doc["message"] == "supabase_project_ref is not set, and migrate needs it"
+    assert doc["hint"].startswith("set HOUSEJOBS_SUPABASE_PROJECT_REF")
+    assert doc["target"] == "Supabase project, ref not set"
+    assert "None" not in result.stdout + result.stderr

@@ -88,11 +88,14 @@ def test_a_prod_bot_url_needs_the_prod_confirmation(cli: Cli, sandbox: SandboxHa
 @pytest.mark.parametrize(("argv", "env", "target"), [
     (["migrate", "--env", "stage"], {"HOUSEJOBS_SUPABASE_PROJECT_REF": "prodprojectref000000"},
      "Supabase project prodprojectref000000 (stage)"),
+    # migrate without an env (its settings from HOUSEJOBS_* variables) still knows prod's project.
+    (["migrate"], {"HOUSEJOBS_SUPABASE_PROJECT_REF": "prodprojectref000000"},
+     "Supabase project prodprojectref000000"),
     (["quota-cleanup", "--env", "test"], {"HOUSEJOBS_QUOTA_TABLE": "cloudact-prod.quota.quota_usage"},
      "BigQuery cloudact-prod.quota.quota_usage"),
     (["create-all-jobs", "--env", "stage"], {"HOUSEJOBS_PROJECT": "cloudact-prod"},
      "Cloud Run cloudact-prod/us-central1"),
-], ids=["supabase-project", "bigquery-table", "gcp-project"])
+], ids=["supabase-project", "supabase-project-no-env", "bigquery-table", "gcp-project"])
 def test_prod_resources_named_in_another_env_need_the_confirmation(cli: Cli, sandbox: SandboxHandle,
                                                                    argv: list[str], env: dict[str, str],
                                                                    target: str) -> None:

@@ -671,8 +671,9 @@ def test_list_jobs_env_warnings_widen_no_column(cli: Cli, gcp: GcpEnv) -> None:
     assert last == plain[1].index("TRIGGER") + len("rent-warning: 0 9 25 * * Australia/Sydney ENABLED") + 2
     assert plain[reset][last:] == "—"
     assert plain[reset + 1].index("! ") == plain[1].index("TRIGGER") and len(plain[reset + 1]) > last + 40
-    # On a terminal: a rich table under a rule, the warning wrapped inside the trigger column.
-    drawn = cli("list-jobs", "--env", "stage", tty=True, env={**gcp.env, "NO_COLOR": "1"}).stdout.splitlines()
+    # On a (160-column) terminal: a rich table under a rule, the warning wrapped inside the trigger column.
+    wide = {**gcp.env, "NO_COLOR": "1", "COLUMNS": "160"}
+    drawn = cli("list-jobs", "--env", "stage", tty=True, env=wide).stdout.splitlines()
     assert drawn[1].split() == ["NAME", "KIND", "STATE", "TRIGGER", "LAST", "EXECUTION"]
     assert set(drawn[2]) == {"─"} and len(drawn[2]) < 120
     assert all(len(line) <= len(drawn[2]) for line in drawn if not line.startswith("! "))

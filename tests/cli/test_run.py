@@ -259,7 +259,8 @@ def test_live_status_line_on_a_terminal(cli: Cli, run: CloudRunFake) -> None:
     assert "succeeded · 0 running · 1/1 succeeded" in lines[3]
     assert lines[4].startswith("10:00:02.500  INFO      task 0  bootstrap applied  event=run_summary outcome=applied")
     assert "succeeded · 0 running · 1/1 succeeded" in lines[5]
-    assert "logs: https://console.cloud.google.com" in result.stdout
+    # The log link is whole on a line of its own (an 80-column terminal cannot hold it beside the words).
+    assert "logs:" in result.stdout and "\n  https://console.cloud.google.com/logs/" in result.stdout
     quiet = cli("run", "bootstrap", "--env", "test", "--no-logs", tty=True, env=gcp(run))
     assert quiet.code == 0 and "task 0" not in quiet.stderr
 

@@ -189,7 +189,9 @@ def test_on_a_terminal_each_log_link_stays_whole(cli: Cli, world: World) -> None
     # --json keeps carrying the same text lines in details.lines, beside the checks and rows as data.
     doc = cli("smoke", "--env", "stage", "--only", "quota-reset", "--json", env=world.env).json()
     text = doc["details"]["lines"]
-    assert text[:len(doc["details"]["checks"])] == [line for line in lines if line[:1] in "✓✗"]
+    # (the terminal wraps a long check at 80 columns: the same checks, in the same order)
+    assert [t.split(":")[0] for t in text[:len(doc["details"]["checks"])]] == [
+        line.split(":")[0] for line in lines if line[:1] in "✓✗"]
     assert text[-2] == lines[-2] and text[-1].split()[0] == "quota-reset"
     assert text[-1].split()[-1] == doc["details"]["rows"][0]["log_uri"]
 
@@ -240,8 +242,10 @@ def test_a_job_that_exits_non_zero_is_named(cli: Cli, world: World) -> None:
     before = world.quota.recorded_at()
     result = smoke(cli, world)
     assert result.code == 1
-    assert "outcome: failed (12 of 12 checks passed, 8 of 11 dry runs succeeded; failed: reminder (utilities), " \
-           "reminder (rent-warning), reminder (rent-due))" in result.stdout
+    # The message holds parentheses of its own: it is a line of its own under the summary, never nested.
+    assert " · outcome: failed · " in result.stdout.splitlines()[0]
+    assert "\n  12 of 12 checks passed, 8 of 11 dry runs succeeded; failed: reminder (utilities), " \
+           "reminder (rent-warning), reminder (rent-due)\n" in result.stdout
     # The job's own word: the bot refused the key.
     assert "  failed: reminder (utilities): the job said refused, not dry-run: " in result.stdout
     assert "0/1 tasks succeeded" in result.stdout
@@ -284,12 +288,23 @@ def test_a_job_that_is_not_provisioned_is_named(cli: Cli, world: World) -> None:
     doc = result.json()
     alerts = rows(result)["alerts"]
     assert (alerts["outcome"], alerts["execution"]) == ("refused", "")
-    assert alerts["message"] == (f"Cloud Run job {PARENT}/jobs/housejobs-alerts-stage does not exist (create it "
-                                 "with: housejobs create-all-jobs --env stage)")
+    assert alerts["message"] == (f"Cloud Run job {PARENT}/jobs/housejobs-alerts-stage does not exist; create it "
+                                 "with: housejobs create-all-jobs --env stage")
     assert [f["unit"] for f in doc["failures"]] == ["check jobs and triggers in sync", "check IAM bindings on the jobs",
                                                     "alerts"]
     assert doc["counts"]["succeeded"] == 10
     assert_nothing_changed(world, before)
+
+
+def test_the_checks_have_doctors_deadline(cli: Cli, world: World) -> None:
+    # One deadline for a deployment check, wherever it runs: smoke's API check gives up when doctor's does.
+    world.sandbox.fault(route="/admin/orgs", error_rate=1)  # the API auth check's call answers 503
+    smoked = smoke(cli, world, "--only", "bootstrap", "--json")
+    checked = cli("doctor", "--env", "stage", "--json", env=world.env)
+    assert smoked.code == 1 and checked.code == 1
+    health = [next(c["detail"] for c in checks if c["name"] == "API auth")
+              for checks in (smoked.json()["details"]["checks"], checked.json()["checks"])]
+    assert all("deadline 10 s" in detail for detail in health), health
 
 
 # --- running executions, prod, config ---------------------------------------------------------------

@@ -33,7 +33,7 @@ def test_a_terminal_shows_the_outcome_in_colour(cli: Cli, sandbox: SandboxHandle
                          ids=["no-color", "no-color-wins", "dumb-terminal"])
 def test_no_color_and_a_dumb_terminal_turn_colour_off(cli: Cli, sandbox: SandboxHandle,
                                                        env: dict[str, str]) -> None:
-    out = run_job(cli, sandbox, tty=True, env=env)
+    out = run_job(cli, sandbox, tty=True, env={**env, "COLUMNS": "120"})
     assert "\x1b[" not in out
     assert "outcome: applied (for 2026-11-24)" in out
 

@@ -3,13 +3,14 @@
 "One line", precisely. The CLI ends a failed run in one of two shapes, and either is one error line:
 
 - a usage error Click finds before any job starts (unknown command or option, a value that is not a
-  number): stdout is empty and stderr is exactly one line, `error: <message>` (the info commands,
-  `config show` and `list-jobs`, fail the same way);
+  number): stdout is empty and stderr is exactly one line, `error: <message>`, and at most one more with
+  its fix, `hint: <fix>` (the info commands, `config show` and `list-jobs`, fail the same way);
 - a job run: off a terminal stderr is Cloud Logging JSON, one object a line. The last record is the
   canonical `run_summary`; besides it at most one record has severity ERROR, and when the run raised
   (every refusal does) exactly one, whose message is the result's message. Retry warnings (WARNING,
   one a line) may come before it. stdout holds the result: with --json one JSON document whose
-  `message` has no line break.
+  `message` (and `hint`, the fix, when there is one) has no line break; the ERROR record carries the same
+  hint as a field of its own.
 
 Every run also: an exit code from the documented table, no "Traceback", and no "internal error" (an
 error the boundary had to catch because no part of the code understood it).
@@ -40,13 +41,15 @@ def fuzz(examples: int) -> settings:
 
 
 def usage_error_line(result: CliResult) -> str:
-    """The one `error: ...` line of a run that stopped before any job ran."""
+    """The one `error: ...` line of a run that stopped before any job ran, and its `hint: ...` line if it
+    has one, joined after `; `."""
     assert result.stdout == "", result.stdout
     lines = result.stderr.split("\n")
-    assert len(lines) == 2 and lines[1] == "", f"want one stderr line, got {result.stderr!r}"
+    assert lines[-1] == "" and len(lines) in (2, 3), f"want one stderr line and a hint, got {result.stderr!r}"
     assert lines[0].startswith("error: "), lines[0]
+    assert len(lines) == 2 or lines[1].startswith("hint: "), lines[1]
     assert "Traceback" not in result.stderr
-    return lines[0]
+    return "; ".join(lines[:-1])
 
 
 def log_records(result: CliResult) -> list[dict[str, Any]]:
@@ -73,18 +76,19 @@ def job_error_line(result: CliResult, *, raised: bool = True) -> str:
     errors = [r for r in records[:-1] if r["severity"] == "ERROR"]
     assert all(r.get("event") != "run_summary" for r in records[:-1]), "more than one summary"
     doc = json.loads(result.stdout)
-    message = doc["message"]
+    message, hint = doc["message"], doc["hint"]
     assert isinstance(message, str) and message and "\n" not in message and "\r" not in message, message
+    assert hint is None or (isinstance(hint, str) and hint and "\n" not in hint and "\r" not in hint), hint
     assert doc["exit_code"] == result.code and doc["outcome"] == summary["outcome"]
     if raised:
         assert len(errors) == 1, errors
-        assert errors[0]["message"] == message
+        assert errors[0]["message"] == message and errors[0].get("hint") == hint, (errors[0], hint)
     else:
         assert len(errors) <= 1, errors
     for text in (message, *(r["message"] for r in records)):
         assert "internal error" not in text, text
         assert "Traceback" not in text
-    return message
+    return f"{message}; {hint}" if hint else message
 
 
 def refused_line(result: CliResult) -> str:

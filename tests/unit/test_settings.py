@@ -34,12 +34,13 @@ def rows(result: Any) -> dict[str, dict[str, Any]]:
 
 
 def error_line(result: Any) -> str:
-    """The one line a refused run ends with: `error: ...` on stderr before any job, else the summary's."""
+    """What a refused run says: `error: ...` (and its `hint: ...`) on stderr before any job, else its summary
+    (the summary line, then the message and the fix on lines of their own)."""
     assert result.code == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     if result.stderr.startswith("error: "):
-        return str(result.stderr.splitlines()[0])
-    return str(result.stdout.splitlines()[0])
+        return str(result.stderr)
+    return str(result.stdout)
 
 
 # --- precedence and provenance -----------------------------------------------------------------------------
@@ -102,8 +103,8 @@ def test_settings_made_by_hand_check_numbers_by_the_same_rule() -> None:
     s = Settings({"deadline": Value("soon", "test"), "max_attempts": Value("３", "test")})
     with pytest.raises(ConfigError) as deadline:
         s.number("deadline")
-    assert deadline.value.line() == ("deadline must be a number above 0, got 'soon' from test "
-                                     "(set HOUSEJOBS_DEADLINE to a number above 0)")
+    assert deadline.value.line() == ("deadline must be a number above 0, got 'soon' from test; "
+                                     "set HOUSEJOBS_DEADLINE to a number above 0")
     with pytest.raises(ConfigError, match="max_attempts must be a whole number from 1 to 100, got '３' from test"):
         s.whole("max_attempts")
     # A secret's value is never part of the line, whatever it holds.

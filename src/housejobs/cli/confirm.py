@@ -29,7 +29,7 @@ def confirm_prod(ctx: Context, action: str) -> None:
     prompt = f"This will {action} in {where}. Type yes to continue: "
     answer = _ask_terminal(rt, prompt) if rt.stdin_tty else _piped_answer(rt.stdin)
     if answer.strip().lower() != "yes":
-        raise NotConfirmed(f"prod not confirmed, nothing was done ({action} in {where})",
+        raise NotConfirmed(f"prod not confirmed, nothing was done: this would {action} in {where}",
                            hint="type yes at the prompt, pipe `echo yes |`, or pass --yes")
 
 

@@ -12,6 +12,7 @@ import typer
 
 from housejobs.cli.app import app
 from housejobs.cli.options import (
+    ChecksDeadlineOpt,
     DeadlineOpt,
     DebugOpt,
     JsonOpt,
@@ -111,9 +112,9 @@ def release(
 @app.command("list-jobs")
 def list_jobs(
     json: JsonOpt = False,
-    env: Annotated[str | None, typer.Option("--env", help="Also read this environment (test, stage or prod): "
-                                            "each job's state (in sync / drift / missing), its triggers' "
-                                            "state, and its last execution.", show_default=False)] = None,
+    env: Annotated[str | None, typer.Option("--env", metavar="ENV", help="Also read this environment (test, stage "
+                                            "or prod): each job's state (in sync / drift / missing), its "
+                                            "triggers' state, and its last execution.", show_default=False)] = None,
 ) -> Run:
     """List the job catalog: name, kind, schedule and what each calls. Needs no cloud access.
 
@@ -211,10 +212,7 @@ def resume(job: TriggeredJobArg, *, env: RequiredEnvOpt, trigger: TriggerOpt = N
 
 
 @app.command("doctor")
-def doctor(*, env: RequiredEnvOpt, json: JsonOpt = False,
-           deadline: Annotated[float, typer.Option("--deadline", metavar="SECONDS",
-                                                   click_type=number(whole=False, lo=0.1),
-                                                   help="Bound each API check, retries included.")] = 10.0,
+def doctor(*, env: RequiredEnvOpt, json: JsonOpt = False, deadline: ChecksDeadlineOpt = None,
            debug: DebugOpt = False) -> Run:
     """Check a deployment: config, credentials, each secret, API health and auth, jobs and triggers in
     sync with the catalog, no other Scheduler job starting them (a double trigger), and the IAM bindings

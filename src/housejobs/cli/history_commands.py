@@ -40,12 +40,12 @@ def history(
     *,
     env: RequiredEnvOpt,
     days: DaysOpt = 30,
-    job: Annotated[list[str] | None, typer.Option("--job", metavar="NAME", help="Only this job (repeatable) "
+    job: Annotated[list[str] | None, typer.Option("--job", metavar="JOB", help="Only this job (repeatable) "
                                                   "[default: every catalog job].", show_default=False)] = None,
     fail_on: Annotated[str | None, typer.Option("--fail-on", metavar="STATES", help="Exit 1 if any slot is in "
                                                 "one of these states: a comma list of missed, failed, "
                                                 "cancelled.", show_default=False)] = None,
-    html: Annotated[str | None, typer.Option("--html", metavar="FILE", help="Also write the history as one "
+    html: Annotated[str | None, typer.Option("--html", metavar="PATH", help="Also write the history as one "
                                              "self-contained HTML page.", show_default=False)] = None,
     json: JsonOpt = False, debug: DebugOpt = False,
 ) -> Run:
@@ -66,7 +66,7 @@ def history(
         # Bad input is refused here, inside the run (one result, exit 2), before any call: history
         # has no prompt to come first.
         from housejobs.cli.history_render import render_text
-        from housejobs.cli.render import colour
+        from housejobs.cli.render import colour, drawn
         from housejobs.jobs.history import HistoryRequest, history_result, parse_fail_on, read_history, where
 
         req = HistoryRequest(env, days, tuple(job or ()), parse_fail_on(fail_on))
@@ -78,7 +78,8 @@ def history(
 
             result.details["html"] = str(_write(rt.cwd, html, render_html(found, env)))
         if not json:
-            result.views.append(Lines(tuple(render_text(found, env, colour=colour(rt)))))
+            columns = rt.columns if drawn(rt) else None  # the grid in blocks of days a terminal can show
+            result.views.append(Lines(tuple(render_text(found, env, colour=colour(rt), columns=columns))))
         return result
 
     return run(options(env, None, False, False, json, None, debug, uses=("cloud-run",)), "history", job_fn)

@@ -73,23 +73,28 @@ def _paint(text: str, state: str | None, colour: bool) -> str:
     return f"\x1b[{COLOURS.get(state or '', NOTHING_COLOUR)}m{text}\x1b[0m"
 
 
-def render_text(history: History, env: str, *, colour: bool) -> list[str]:
+def render_text(history: History, env: str, *, colour: bool, columns: int | None = None) -> list[str]:
+    """The history as lines; on a terminal `columns` wide, the grid is cut into blocks of days that fit."""
     days = days_of(history)
     lines = [f"{env} · {days[0]} → {days[-1]} ({len(days)} days, UTC dates) · a slot is missed when no "
              "execution started by its scheduled time + attempt deadlines + retries + tolerance"]
-    lines += grid_lines(history, days, colour=colour)
+    lines += grid_lines(history, days, colour=colour, columns=columns)
     lines += problem_lines(history, env)
     lines += run_lines(history)
     return lines
 
 
-def grid_lines(history: History, days: list[date], *, colour: bool) -> list[str]:
+def grid_lines(history: History, days: list[date], *, colour: bool, columns: int | None = None) -> list[str]:
     cells = day_cells(history)
     width = max([len(r.key) for r in history.rows] + [8]) + 2
+    notes = max((len(f"  ({row_note(r)})") for r in history.rows if row_note(r)), default=0)
+    # On a terminal: as many days a block as fit beside the labels and the notes (a week at the least).
+    per_block = (DAYS_PER_BLOCK if columns is None
+                 else max(7, min(DAYS_PER_BLOCK, (columns - width - notes) // CELL)))
     lines: list[str] = []
-    last = (len(days) - 1) // DAYS_PER_BLOCK * DAYS_PER_BLOCK
-    for begin in range(0, len(days), DAYS_PER_BLOCK):
-        block = days[begin:begin + DAYS_PER_BLOCK]
+    last = (len(days) - 1) // per_block * per_block
+    for begin in range(0, len(days), per_block):
+        block = days[begin:begin + per_block]
         months = [" "] * (len(block) * CELL)
         for i, day in enumerate(block):
             if i == 0 or day.day == 1:

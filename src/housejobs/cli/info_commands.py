@@ -32,16 +32,17 @@ def config_show(env: EnvOpt = None, json: JsonOpt = False) -> Run:
 
 @app.command("sandbox")
 def sandbox(
-    port: Annotated[int, typer.Option("--port", click_type=number(whole=True, lo=0, hi=65535),
+    port: Annotated[int, typer.Option("--port", click_type=number(whole=True, lo=0, hi=65535), metavar="PORT",
                                       help="Port on 127.0.0.1 (0: any free).")] = 8765,
     db: Annotated[str | None, typer.Option("--db", metavar="PATH", help="SQLite database path [default: "
                                            "sandbox.db in the state directory, the embedded sandbox's own].",
                                            show_default=False)] = None,
-    orgs: Annotated[int, typer.Option("--orgs", click_type=number(whole=True, lo=0, hi=1_000_000),
+    orgs: Annotated[int, typer.Option("--orgs", click_type=number(whole=True, lo=0, hi=1_000_000), metavar="N",
                                       help="Active orgs to seed.")] = 25,
-    latency_ms: Annotated[float, typer.Option("--latency-ms", click_type=number(whole=False, lo=0),
+    latency_ms: Annotated[float, typer.Option("--latency-ms", click_type=number(whole=False, lo=0), metavar="MS",
                                               help="Latency added to every admin call.")] = 0,
     error_rate: Annotated[float, typer.Option("--error-rate", click_type=number(whole=False, lo=0, hi=1),
+                                              metavar="SHARE",
                                               help="Share of admin calls answered 503.")] = 0,
     extensions: Annotated[str, typer.Option("--extensions", metavar="LIST",
                                             help="Contract extensions to offer, comma-separated (dry-run, "

@@ -92,10 +92,10 @@ def bootstrap(*, env: EnvOpt = None, api_url: ApiUrlOpt = None, dry_run: DryRunO
 def org_sync_all(
     *,
     date: DateOpt = None,
-    org: Annotated[list[str] | None, typer.Option("--org", metavar="ID",
+    org: Annotated[list[str] | None, typer.Option("--org", metavar="ORG",
                                                   help="Sync only this org (repeatable).")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", click_type=number(whole=True, lo=1, hi=256),
-                                             help="Sync calls in flight at once.")] = 32,
+                                             metavar="N", help="Sync calls in flight at once.")] = 32,
     shard: Annotated[str | None, typer.Option("--shard", metavar="I/N",
                                               help="Take only shard I of N (0-based); in Cloud Run the "
                                               "task index and count decide.", show_default=False)] = None,
@@ -123,7 +123,7 @@ def org_sync_all(
 @app.command("quota-cleanup")
 def quota_cleanup(
     *,
-    days: Annotated[int, typer.Option("--days", click_type=number(whole=True),
+    days: Annotated[int, typer.Option("--days", click_type=number(whole=True), metavar="N",
                                       help="Retention: delete rows older than this many days.")] = 90,
     allow_short_retention: Annotated[bool, typer.Option("--allow-short-retention",
                                                         help="Allow --days below 7.")] = False,
@@ -159,7 +159,7 @@ def reminder(
     job_id: Annotated[str | None, typer.Option("--job-id", metavar="ID",
                                                help="Job id the bot logs [default: the Cloud Run execution, "
                                                "else a fresh id].", show_default=False)] = None,
-    bot_url: Annotated[str | None, typer.Option("--bot-url", help="Bot runtime base URL (overrides the "
+    bot_url: Annotated[str | None, typer.Option("--bot-url", metavar="URL", help="Bot runtime base URL (overrides the "
                                                 "environment's bot_url).", show_default=False)] = None,
     env: EnvOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Ask for the bot's own dry run: it answers "

@@ -27,7 +27,7 @@ def logs(
     job: Annotated[str, typer.Argument(metavar="JOB", help="A catalog job.", show_default=False)],
     *,
     env: RequiredEnvOpt,
-    execution: Annotated[str | None, typer.Option("--execution", metavar="ID", help="This execution "
+    execution: Annotated[str | None, typer.Option("--execution", metavar="EXECUTION", help="This execution "
                                                   "[default: the job's latest].", show_default=False)] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines until the execution "
                                          "ends.")] = False,

@@ -61,9 +61,12 @@ def _root(
 @functools.cache
 def _command() -> Any:
     """The click command tree, built once per process (typer rebuilds it on every call, ~35 ms)."""
+    from housejobs.cli.complete import attach
+
     command = typer.main.get_command(app)
     command.params = [_completion_option(p) if p.name in ("install_completion", "show_completion") else p
                       for p in command.params]
+    attach(command)  # the values of --env, job names, reminder types ... complete too
     return command
 
 
@@ -82,7 +85,9 @@ def _completion_option(typer_param: Any) -> click.Option:
             return
         shell = value.strip().lower()
         if shell and shell not in SHELLS:
-            raise click.BadParameter(f"{value!r} is not one of {', '.join(SHELLS)}", ctx=ctx, param=param)
+            from housejobs.errors import unknown_name
+
+            raise unknown_name("shell", value, SHELLS)
         rt = runtime()
         with contextlib.redirect_stdout(rt.stdout), contextlib.redirect_stderr(rt.stderr):
             try:
@@ -95,7 +100,25 @@ def _completion_option(typer_param: Any) -> click.Option:
                         help=f"{what} for SHELL ({', '.join(SHELLS)}) [default: this shell].")
 
 
-def _refuse_through_the_boundary(rt: Runtime, argv: list[str], line: str) -> int:
+def usage_error(exc: ClickException) -> tuple[str, str]:
+    """A usage error Click found, as housejobs says every refusal: the error (an unknown command or option
+    in the words `unknown job` uses), and the fix (the one typo-hint format, then where to look)."""
+    from click.exceptions import NoSuchOption
+
+    from housejobs.errors import choices_hint
+
+    ctx = getattr(exc, "ctx", None)
+    see = f"see `{ctx.command_path} --help`" if ctx is not None else "see `housejobs --help`"
+    name = getattr(exc, "command_name", None)  # click.exceptions.NoSuchCommand (click 8.4+)
+    if isinstance(name, str):
+        return f"unknown command {name!r}", choices_hint(name, getattr(exc, "possibilities", None) or (), see=see)
+    if isinstance(exc, NoSuchOption):
+        return (f"unknown option {exc.option_name!r}",
+                choices_hint(exc.option_name, exc.possibilities or (), see=see))
+    return exc.format_message(), see
+
+
+def _refuse_through_the_boundary(rt: Runtime, argv: list[str], message: str, hint: str) -> int:
     """Inside Cloud Run a usage error (a bad trigger or override argument) is a run like any other: a
     JSON error record, the run summary and the failure notification, not just a line of text."""
     from housejobs.cli.options import refusal, run
@@ -104,7 +127,7 @@ def _refuse_through_the_boundary(rt: Runtime, argv: list[str], line: str) -> int
     from housejobs.context import Options
     from housejobs.errors import UsageError
 
-    done = run(Options(json="--json" in argv), job_word(argv), refusal(UsageError(line)))
+    done = run(Options(json="--json" in argv), job_word(argv), refusal(UsageError(message, hint=hint)))
     render(done, rt)
     return done.result.exit_code
 
@@ -143,20 +166,19 @@ def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
             current.stdout.write(exc.ctx.get_help() + "\n")
             return 0
         except ClickException as exc:
+            from housejobs.cli.text import refusal_lines
             from housejobs.redact import redact
             from housejobs.settings import register_secret_values
 
-            hint = ""
-            ctx = getattr(exc, "ctx", None)
-            if ctx is not None:
-                hint = f" (see `{ctx.command_path} --help`)"
+            message, hint = usage_error(exc)
             # The message may quote a value typed in the wrong place, a secret pasted as an option
             # included: make every configured secret known to redaction first.
             register_secret_values(current.environ)
-            line = redact(f"{exc.format_message()}{hint}")
+            message, hint = redact(message), redact(hint)
             if current.in_cloud_run:
-                return _refuse_through_the_boundary(current, argv, line)
-            current.stderr.write(f"error: {line}\n")
+                return _refuse_through_the_boundary(current, argv, message, hint)
+            width = current.columns if current.stderr_tty else None
+            current.stderr.write("".join(line + "\n" for line in refusal_lines(message, hint, width)))
             return 2
         except (KeyboardInterrupt, Stopped) as exc:
             # The parsing, or a server (sandbox), was stopped: no run to summarise.
@@ -168,7 +190,10 @@ def run_cli(argv: list[str], rt: Runtime | None = None) -> int:
         from housejobs.results import EXIT_CODES
 
         if isinstance(exc, HousejobsError):
-            current.stderr.write(redact(f"error: {exc.line()}") + "\n")
+            from housejobs.cli.text import refusal_lines
+
+            width = current.columns if current.stderr_tty else None
+            current.stderr.write("".join(line + "\n" for line in refusal_lines(exc.message, exc.hint, width)))
             return EXIT_CODES[exc.outcome]
         current.stderr.write(redact(f"error: internal error: {exc.__class__.__name__}") + "\n")
         return 1

@@ -14,7 +14,7 @@ import typer
 
 from housejobs.cli.app import runtime
 from housejobs.results import Run
-from housejobs.settings_table import BY_KEY, Number, ascii_float, ascii_int
+from housejobs.settings_table import BY_KEY, CHECK_DEADLINE_S, Number, ascii_float, ascii_int
 
 if TYPE_CHECKING:
     from housejobs.context import Options
@@ -30,6 +30,12 @@ class _AsciiNumber(click.ParamType[Any, Any]):
     and "1_000"; --date and the settings refuse those, so every numeric option does too."""
 
     rule: Number | None = None  # a setting's rule the option overrides: the same range, the same words
+    name = "number"  # the metavar of an option that names none (N and SECONDS are given where they apply)
+
+    def _describe_range(self) -> str:
+        # Click's own says `x<=None` for a type with no bounds (a setting's rule checks its range itself).
+        lo, hi = getattr(self, "min", None), getattr(self, "max", None)
+        return "" if lo is None and hi is None else str(super()._describe_range())  # type: ignore[misc]
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         given = value
@@ -48,7 +54,7 @@ class _AsciiNumber(click.ParamType[Any, Any]):
 
 
 class _AsciiInt(_AsciiNumber, click.IntRange):
-    pass
+    name = "n"
 
 
 class _AsciiFloat(_AsciiNumber, click.FloatRange):
@@ -72,6 +78,8 @@ def setting_number(key: str) -> click.ParamType[Any, Any]:
 
 
 # --- the options every job command shares ------------------------------------------------------
+# One metavar per kind of value (tests/cli/test_help.py): ENV, JOB, TYPE, URL, PATH, SECONDS, N. The values
+# complete in a shell by the parameter's name (cli/complete.py).
 EnvOpt = Annotated[str | None, typer.Option("--env", metavar="ENV", help="Environment: test, stage or prod "
                                             "[default: $HOUSEJOBS_ENV, else the embedded sandbox].",
                                             show_default=False)]
@@ -80,8 +88,9 @@ EnvNoSandboxOpt = Annotated[str | None, typer.Option("--env", metavar="ENV", hel
                                                      "[default: $HOUSEJOBS_ENV; this job has no sandbox: "
                                                      "without an env, its settings come from HOUSEJOBS_* "
                                                      "variables].", show_default=False)]
-RequiredEnvOpt = Annotated[str, typer.Option("--env", help="Environment: test, stage or prod.", show_default=False)]
-ApiUrlOpt = Annotated[str | None, typer.Option("--api-url", help="Admin API base URL (overrides the "
+RequiredEnvOpt = Annotated[str, typer.Option("--env", metavar="ENV", help="Environment: test, stage or prod.",
+                                             show_default=False)]
+ApiUrlOpt = Annotated[str | None, typer.Option("--api-url", metavar="URL", help="Admin API base URL (overrides the "
                                                "environment's).", show_default=False)]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Make the reads, print the mutating calls; "
                                          "change nothing.")]
@@ -90,7 +99,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one J
 DeadlineOpt = Annotated[float | None, typer.Option("--deadline", metavar="SECONDS",
                                                    click_type=setting_number("deadline"),
                                                    help="Bound one API call, retries included "
-                                                   "[default: 60].", show_default=False)]
+                                                   "[default: $HOUSEJOBS_DEADLINE, else 60].", show_default=False)]
+# doctor's, and smoke's checks: a deployment check should answer well inside a CI step's patience.
+ChecksDeadlineOpt = Annotated[float | None, typer.Option(
+    "--deadline", metavar="SECONDS", click_type=setting_number("deadline"),
+    help=f"Bound each API check, retries included [default: {CHECK_DEADLINE_S:g}].", show_default=False)]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Debug logs, and a traceback on internal errors.")]
 DateOpt = Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD",
                                              help="Business date [default: today, UTC].", show_default=False)]

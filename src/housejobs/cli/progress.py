@@ -27,7 +27,9 @@ def _bar(ctx: Context, label: str) -> Iterator[Progress]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     # The runtime decided stderr is a terminal (tests hand it a buffer and say so).
-    console = Console(file=ctx.runtime.stderr, force_terminal=True, no_color=bool(ctx.runtime.environ.get("NO_COLOR")))
+    # The run's environment and terminal size, not rich's own look at os.environ.
+    console = Console(file=ctx.runtime.stderr, force_terminal=True, no_color=bool(ctx.runtime.environ.get("NO_COLOR")),
+                      width=ctx.runtime.columns, _environ={})
     with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[failed]} failed · {task.fields[rate]}/s"), TimeRemainingColumn(),
                   console=console, transient=True) as bar:
@@ -42,7 +44,10 @@ def _bar(ctx: Context, label: str) -> Iterator[Progress]:
 
 @contextmanager
 def _status_line(ctx: Context, label: str) -> Iterator[Progress]:
-    """One status line, rewritten on every poll; the last one stays."""
+    """One status line, rewritten on every poll; the last one stays. It is cut to the terminal's width: a
+    line the terminal wrapped would not be rewritten in place."""
+    from housejobs.redact import cut
+
     stream = ctx.runtime.stderr
     start = ctx.clock.monotonic()
     shown = False
@@ -56,7 +61,7 @@ def _status_line(ctx: Context, label: str) -> Iterator[Progress]:
         # The execution's log lines (`run` on a terminal) go above the status line, which is drawn again.
         for log_line in fields.get("lines") or ():
             stream.write("\r\x1b[2K" + line_text(log_line) + "\n")
-        stream.write("\r\x1b[2K" + line)
+        stream.write("\r\x1b[2K" + cut(line, max(1, ctx.runtime.columns - 1)))
         stream.flush()
         shown = True
 

@@ -3,7 +3,8 @@
 A job's run: a summary line (job · target · outcome · calls · duration), its counts, its views, the calls a
 dry run would make and its failures; or with --json one document (meta, outcome, exit code, message,
 counts, details, planned, failures). A report (list-jobs, config show, doctor): its view, or with --json its
-own document; a report refused before it could read anything: one `error:` line on stderr.
+own document; a report refused before it could read anything: its `error:` line on stderr, and the fix
+on a `hint:` line of its own.
 
 On a terminal, tables and checklists are drawn by rich and the outcome is coloured; off one the same
 content is plain text (what Cloud Logging and scripts read), and rich is not even loaded. Colour follows
@@ -15,8 +16,7 @@ from __future__ import annotations
 
 import contextlib
 
-from housejobs.cli.text import report_text, run_lines
-from housejobs.errors import one_line
+from housejobs.cli.text import refusal_lines, report_text, run_lines
 from housejobs.redact import redact
 from housejobs.results import Run
 from housejobs.runtime import Runtime
@@ -32,14 +32,21 @@ def colour(rt: Runtime) -> bool:
     return bool(rt.stdout_tty) and env.get("TERM") != "dumb"
 
 
+def drawn(rt: Runtime) -> bool:
+    """Whether a result is drawn for a terminal (rich, fitted to its width) rather than printed as plain text."""
+    return bool(rt.stdout_tty) or colour(rt)
+
+
 def render(run: Run, rt: Runtime) -> None:
     with contextlib.suppress(BrokenPipeError):
         if run.report and run.result.document is None:
-            # A report that could not read what it reports (an unknown env, a broken catalog): one line.
-            rt.stderr.write(one_line(redact(f"error: {run.result.message}"), 1000) + "\n")
+            # A report that could not read what it reports (an unknown env, a broken catalog, no Google
+            # credentials): the error line, and its fix on a line of its own.
+            width = rt.columns if rt.stderr_tty else None
+            rt.stderr.write("".join(line + "\n" for line in refusal_lines(run.result.message, run.result.hint, width)))
             rt.stderr.flush()
             return
-        if not run.as_json and (rt.stdout_tty or colour(rt)):
+        if not run.as_json and drawn(rt):
             from housejobs.cli.terminal import draw
 
             draw(run, rt, colour=colour(rt))

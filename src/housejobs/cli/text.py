@@ -4,7 +4,9 @@ documents. What goes to a pipe, a file or Cloud Logging; the terminal draws the 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from housejobs.errors import one_line
@@ -22,6 +24,7 @@ def document(result: JobResult, meta: dict[str, Any]) -> dict[str, Any]:
         "outcome": result.outcome.value,
         "exit_code": result.exit_code,
         "message": result.message,
+        "hint": result.hint,
         "counts": result.counts,
         "details": result.details,
         "planned": [p.as_dict() for p in result.planned],
@@ -35,9 +38,31 @@ def report_text(run: Run) -> str:
     return "\n".join(line for view in run.result.views for line in view_lines(view))
 
 
-def summary_parts(run: Run) -> tuple[list[str], list[str]]:
-    """The summary line around its outcome: (the parts before it, the parts after it)."""
-    meta = run.meta
+@dataclass(frozen=True)
+class Summary:
+    """What ends a job's run on stdout: `job · target · outcome · calls · duration`, then its notes.
+
+    The message rides in the outcome's part, `outcome: applied (for 2026-11-24)`, when it is plain words,
+    the line still fits and there is no fix to give. Otherwise it is the first note, a line of its own
+    (never a parenthesis inside a parenthesis), and the fix is the next: `hint: pass --yes …`. So a
+    refusal reads as one sentence saying what is wrong, then the fix on its own line."""
+
+    parts: tuple[str, ...]
+    outcome: int  # the index of the outcome's part (a terminal colours its word)
+    notes: tuple[str, ...]
+
+    def lines(self) -> list[str]:
+        """Unwrapped: what a pipe, a file or Cloud Logging gets."""
+        return [SEPARATOR.join(self.parts), *(NOTE_INDENT + note for note in self.notes)]
+
+
+SEPARATOR = " · "
+NOTE_INDENT = "  "
+
+
+def summary(run: Run, fits: Callable[[str], bool] = lambda line: True) -> Summary:
+    """The summary of `run`; `fits` says whether a line fits the terminal (off one, every line does)."""
+    meta, result = run.meta, run.result
     calls = meta.get("calls", 0)
     after = []
     if calls:
@@ -45,18 +70,138 @@ def summary_parts(run: Run) -> tuple[list[str], list[str]]:
         if meta.get("attempts", 0) > calls:
             after.append(f"{meta['attempts']} attempts")
     after.append(f"{meta['duration_ms']} ms")
-    return [str(meta["job"]), f"target: {meta['target']}"], after
+    before = [str(meta["job"]), f"target: {meta['target']}"]
+    outcome = f"outcome: {result.outcome.value}"
+    message = " ".join(result.message.split())
+    notes = [f"hint: {' '.join(result.hint.split())}"] if result.hint else []
+    if message:
+        inline = (*before, f"{outcome} ({message})", *after)
+        if not notes and not any(c in message for c in "()") and fits(SEPARATOR.join(inline)):
+            return Summary(inline, len(before), tuple(notes))
+        notes.insert(0, message)
+    return Summary((*before, outcome, *after), len(before), tuple(notes))
 
 
 def run_lines(run: Run) -> list[str]:
     result = run.result
     if run.as_json:
         return [json.dumps(document(result, run.meta), default=str)]
-    before, after = summary_parts(run)
-    outcome = result.outcome.value + (f" ({result.message})" if result.message else "")
     views = [line for view in result.views for line in view_lines(view)]
-    return [" · ".join([*before, f"outcome: {outcome}", *after]), *head_lines(result), *views,
-            *tail_lines(result)]
+    return [*summary(run).lines(), *head_lines(result), *views, *tail_lines(result)]
+
+
+def refusal_lines(message: str, hint: str | None, width: int | None = None) -> list[str]:
+    """An error outside any run (a usage error, a report that could not read what it reports): the error,
+    then its fix on a line of its own; on a terminal (`width`) each wrapped under its own first word."""
+    lines = [one_line(f"error: {message}", 1000), *([one_line(f"hint: {hint}", 1000)] if hint else [])]
+    if width is None:
+        return lines
+    return [out for line in lines for out in wrap(line, width, len, hang=" " * (line.index(":") + 2))]
+
+
+# --- fitting lines to a terminal's width -----------------------------------------------------------------
+def flow(parts: Sequence[str], width: int, measure: Callable[[str], int]) -> list[str]:
+    """Parts joined by ` · ` in lines of at most `width` cells, broken between parts; a part too wide for a
+    line of its own is broken between its words (`wrap`). Continuation lines are indented."""
+    lines: list[str] = []
+    line = ""
+    for part in parts:
+        joined = f"{line}{SEPARATOR}{part}" if line else part
+        if measure(joined) <= width:
+            line = joined
+        elif line and measure(NOTE_INDENT + part) <= width:
+            lines.append(line)
+            line = NOTE_INDENT + part
+        else:
+            wrapped = wrap(joined, width, measure, hang=NOTE_INDENT)
+            lines += wrapped[:-1]
+            line = wrapped[-1]
+    return [*lines, line] if line else lines
+
+
+def wrap(text: str, width: int, measure: Callable[[str], int], *, indent: str = "",
+         hang: str | None = None) -> list[str]:
+    """`text` in lines of at most `width` cells, broken between words (the spaces inside a line are kept, so
+    columns stay aligned): the first line starts with `indent`, the others with `hang` (default: `indent`).
+    A word too long for a line is cut across lines, unless it is a URL: a link stays whole (and
+    clickable), however wide."""
+    hang = indent if hang is None else hang
+    lines: list[str] = []
+    line, bare = indent, True  # bare: nothing but the indent on this line yet
+    for gap, word in WORDS.findall(text):
+        candidate = line + word if bare else line + gap + word
+        if measure(candidate) <= width:
+            line, bare = candidate, False
+            continue
+        if not bare:
+            lines.append(line)
+            # A word that fits the width but not after the whole indent is indented less, not cut.
+            line = hang[:max(0, width - measure(word))] if measure(word) <= width else hang
+        room = max(1, width - measure(line))
+        while measure(word) > room and "://" not in word:
+            head = _fit(word, room, measure)
+            lines.append(line + head)
+            word = word[len(head):]
+            line = hang
+            room = max(1, width - measure(line))
+        line, bare = line + word, False
+    if not bare or not lines:
+        lines.append(line)
+    return lines
+
+
+WORDS = re.compile(r"(\s*)(\S+)")
+
+
+def _fit(word: str, room: int, measure: Callable[[str], int]) -> str:
+    """The longest head of `word` that fits in `room` cells (at least one character)."""
+    end = 1
+    while end < len(word) and measure(word[:end + 1]) <= room:
+        end += 1
+    return word[:end]
+
+
+def fit_widths(natural: Sequence[int], floors: Sequence[int], room: int) -> list[int]:
+    """Column widths that add up to at most `room` (when the floors do): the widest column above its floor
+    gives way first, one cell at a time."""
+    widths = list(natural)
+    excess = sum(widths) - room
+    while excess > 0:
+        above = [i for i in range(len(widths)) if widths[i] > floors[i]]
+        if not above:
+            break
+        widths[max(above, key=lambda i: widths[i])] -= 1
+        excess -= 1
+    return widths
+
+
+SHORT = 16  # a column this narrow (a name, a kind, a state) is never cut, while a wider one can give way
+
+
+def column_floors(columns: Sequence[str], rows: Sequence[Sequence[str]], measure: Callable[[str], int],
+                  room: int) -> list[int] | None:
+    """How narrow each column of a table may go in `room` cells: as wide as its longest word, so its cells
+    wrap between words. When those do not fit side by side, the column with the most to give cuts its long
+    words across lines, down to a short column's width but never below a URL's: None when even that does
+    not fit (the caller prints the table's plain lines, each link whole)."""
+    natural = column_widths(columns, rows, measure)
+    body = [row if len(row) == len(columns) else row[:-1] for row in rows]  # a note widens no column
+    hard, floors, lengths = [], [], []
+    for i, column in enumerate(columns):
+        words = {measure(word): word for row in body if i < len(row) for word in row[i].split()}
+        link = max((n for n, w in words.items() if "://" in w), default=0)
+        hard.append(max(measure(column), min(natural[i], SHORT), link))
+        lengths.append(sorted(words))
+        floors.append(max(hard[i], *lengths[i]) if words else hard[i])
+    excess = sum(floors) - room
+    while excess > 0:
+        i = max(range(len(floors)), key=lambda i: floors[i] - hard[i])
+        if floors[i] <= hard[i]:
+            return None
+        # Its words longer than it can keep are cut; the next longest it keeps whole.
+        floors[i] = max([hard[i], *(n for n in lengths[i] if n <= floors[i] - excess)])
+        excess = sum(floors) - room
+    return floors
 
 
 def head_lines(result: JobResult) -> list[str]:

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from housejobs.catalog import JobDef, load_catalog
 from housejobs.context import Context
-from housejobs.errors import HousejobsError, UsageError
+from housejobs.errors import HousejobsError, UsageError, unknown_name
 from housejobs.gcp.records import CANCELLED, FAILED, ExecutionRecord, iso
 from housejobs.jobs.history import DEFAULT_DAYS, MAX_DAYS, HistoryRequest, period_reader, read_history
 from housejobs.jobs.period_rules import (
@@ -122,7 +122,7 @@ def check_backfill(req: BackfillRequest, catalog: dict[str, JobDef],
     the job's period rule and, with --from/--to, the two periods parsed (None with --missed)."""
     if req.job not in catalog:
         names = [n for n in catalog if (r := rule_for(n)) is not None and r.backfillable]
-        raise UsageError(f"unknown job {req.job!r}", hint="backfill takes " + ", ".join(names))
+        raise unknown_name("job", req.job, names)
     rule = rule_for(req.job)
     if rule is None or not rule.backfillable:
         why = ("it deletes by retention from now, not per period: run `housejobs quota-cleanup`"
@@ -130,9 +130,9 @@ def check_backfill(req: BackfillRequest, catalog: dict[str, JobDef],
         raise UsageError(f"{req.job} cannot be backfilled: {why}")
     if req.job == "reminder":
         if req.reminder_type not in REMINDER_TYPES:
-            raise UsageError("backfill reminder needs --type" if req.reminder_type is None
-                             else f"unknown reminder type {req.reminder_type!r}",
-                             hint="--type " + " | ".join(REMINDER_TYPES))
+            if req.reminder_type is None:
+                raise UsageError("backfill reminder needs --type", hint="--type " + " | ".join(REMINDER_TYPES))
+            raise unknown_name("reminder type", req.reminder_type, REMINDER_TYPES)
     elif req.reminder_type is not None:
         raise UsageError(f"--type is for the reminder, not {req.job}")
     ranged = req.first is not None or req.last is not None

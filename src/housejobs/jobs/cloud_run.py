@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from housejobs.catalog import JobDef, load_catalog
 from housejobs.context import Context, Progress
-from housejobs.errors import HousejobsError, UsageError
+from housejobs.errors import HousejobsError, UsageError, unknown_name
 from housejobs.gcp.executions import CloudRunExecutions, ExecutionStatus, execution_path, job_path
 from housejobs.gcp.log_query import SKEW, LogLine
 from housejobs.jobs.waiting import sleep_or_stop
@@ -69,7 +69,7 @@ def check_run(req: RunRequest, catalog: Iterable[str]) -> None:
     """Fail closed before any call or prompt: an unknown job or contradictory flags stop the run."""
     names = sorted(catalog)
     if req.job not in names:
-        raise UsageError(f"unknown job {req.job!r}", hint="one of: " + ", ".join(names))
+        raise unknown_name("job", req.job, names)
     if req.job == "reminder" and req.follow is None and not req.args:
         # The reminder job's container needs its TYPE; without one every task would fail on usage.
         raise UsageError("run reminder needs the reminder type after --",

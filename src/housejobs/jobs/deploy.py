@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from housejobs.context import Context
-from housejobs.errors import HousejobsError, UsageError
+from housejobs.errors import HousejobsError, UsageError, choices_hint
 from housejobs.results import JobResult, Lines, Outcome, Table, View
 from housejobs.threads import in_thread
 
@@ -80,7 +80,9 @@ async def _create_all_jobs(ctx: Context, desired: Desired, *, plan_only: bool, p
 # --- pause / resume -------------------------------------------------------------------------------
 async def set_paused(ctx: Context, *, job: str, trigger: str | None, pause: bool) -> JobResult:
     result = await in_thread(_set_paused, ctx, job, trigger, pause)
-    result.target = f"Cloud Scheduler {ctx.settings.get('project')}/{ctx.settings.get('region')} ({ctx.env})"
+    from housejobs.target import project_region
+
+    result.target = f"Cloud Scheduler {project_region(ctx.settings)} ({ctx.env})"
     return result
 
 
@@ -95,8 +97,8 @@ def _set_paused(ctx: Context, job: str, trigger: str | None, pause: bool) -> Job
     if not desired.triggers:
         raise UsageError(f"{job} is a manual job: it has no triggers to pause or resume")
     if not triggers:
-        names = ", ".join(t.trigger for t in desired.triggers)
-        raise UsageError(f"{job} has no trigger {trigger!r}", hint=f"its triggers: {names}")
+        raise UsageError(f"{job} has no trigger {trigger!r}",
+                         hint=choices_hint(trigger or "", [t.trigger for t in desired.triggers]))
     gcp = Gcp(ctx.settings)
     verb, want = ("pause", "PAUSED") if pause else ("resume", "ENABLED")
     changed, already = [], []

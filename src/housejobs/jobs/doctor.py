@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from housejobs.errors import ConfigError, HousejobsError, SecretError
 from housejobs.results import EXIT_CODES, Check, JobResult, Lines, Outcome
 from housejobs.results import Checklist as ChecklistView
+from housejobs.settings_table import CHECK_DEADLINE_S
 from housejobs.threads import in_thread
 
 if TYPE_CHECKING:
@@ -144,7 +145,9 @@ def _read_secret(ctx: Context, name: str) -> str:
 async def _api_checks(ctx: Context) -> list[Check]:
     out: list[Check] = []
     try:
-        client = ctx.admin_client()
+        # One bound for a check, wherever it runs (doctor, or the checks smoke starts with): --deadline,
+        # else CHECK_DEADLINE_S, never the 60 s a job's own calls get.
+        client = ctx.admin_client(default_deadline=CHECK_DEADLINE_S)
     except HousejobsError as exc:
         return [Check("API health", False, exc.line()), Check("API auth", False, exc.line())]
     try:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from housejobs.catalog import JobDef, load_catalog, run_job_id, trigger_id
 from housejobs.context import Context
-from housejobs.errors import ApiError, HousejobsError, UsageError
+from housejobs.errors import ApiError, HousejobsError, UsageError, choices_hint, unknown_name
 from housejobs.gcp.executions import job_path
 from housejobs.gcp.records import (
     CANCELLED,
@@ -57,7 +57,7 @@ def parse_fail_on(text: str | None) -> tuple[str, ...]:
     bad = [s for s in states if s not in FAIL_ON_STATES]
     if bad or not states:
         raise UsageError(f"--fail-on {text!r}: {', '.join(bad) or 'nothing'} is not a slot state it can fail on",
-                         hint="a comma list of " + ", ".join(FAIL_ON_STATES))
+                         hint=choices_hint(bad[0] if bad else "", FAIL_ON_STATES) + ", as a comma list")
     return states
 
 
@@ -67,7 +67,7 @@ def check_history(req: HistoryRequest, catalog: Iterable[str]) -> None:
         raise UsageError(f"--days {req.days} is outside 1-{MAX_DAYS}")
     for job in req.jobs:
         if job not in names:
-            raise UsageError(f"unknown job {job!r}", hint="one of: " + ", ".join(sorted(names)))
+            raise unknown_name("job", job, sorted(names))
 
 
 def window_start(now: datetime, days: int) -> datetime:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from housejobs.context import Context
-from housejobs.errors import UsageError
+from housejobs.errors import UsageError, choices_hint, unknown_name
 from housejobs.gcp.executions import ExecutionStatus, execution_path
 from housejobs.gcp.log_query import SEVERITIES, SKEW, LogLine, TaskSummary, last_attempts, summary_of
 from housejobs.jobs.cloud_run import CloudRunJobs
@@ -42,10 +42,10 @@ class LogsRequest:
 def check_logs(req: LogsRequest, catalog: Iterable[str]) -> None:
     names = sorted(catalog)
     if req.job not in names:
-        raise UsageError(f"unknown job {req.job!r}", hint="one of: " + ", ".join(names))
+        raise unknown_name("job", req.job, names)
     if req.severity is not None and req.severity.upper() not in SEVERITIES:
         raise UsageError(f"--severity {req.severity!r} is not a Cloud Logging severity",
-                         hint="one of: " + ", ".join(SEVERITIES))
+                         hint=choices_hint(req.severity.upper(), SEVERITIES))
     if req.since is not None:
         parse_since(req.since, datetime(2000, 1, 1, tzinfo=UTC))
 

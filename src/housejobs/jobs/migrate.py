@@ -12,7 +12,7 @@ from typing import Any
 
 from housejobs.api.client import ApiClient
 from housejobs.context import Context
-from housejobs.errors import ApiAuthError, ApiError, ApiStatusError, ConfigError, UsageError
+from housejobs.errors import ApiAuthError, ApiError, ApiStatusError, ConfigError
 from housejobs.migrations.files import load_dir
 from housejobs.migrations.run import ApplyStopped, MigrateResult, QueryError, run_migrations
 from housejobs.migrations.sql import MigrationError
@@ -24,8 +24,9 @@ PROJECT_REF_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 def _client(ctx: Context) -> tuple[ApiClient, str]:
-    if not ctx.env:
-        raise UsageError("migrate needs an environment", hint="pass --env test, stage or prod")
+    # Without --env (and HOUSEJOBS_ENV) the project comes from HOUSEJOBS_SUPABASE_PROJECT_REF and the token
+    # from SUPABASE_ACCESS_TOKEN, as a CI pipeline for one Supabase project sets them; either missing is
+    # refused by name. There is no sandbox to fall back to, and a ref that is prod's still asks.
     ref = ctx.settings.require("supabase_project_ref", "migrate")
     if not ref or any(c not in PROJECT_REF_CHARS for c in ref):
         raise ConfigError(f"supabase_project_ref {ref!r} is not a Supabase project ref (lowercase letters "

@@ -140,9 +140,9 @@ RELEASE_STEPS = ("migrate", "bootstrap", "org-sync-all")
 
 
 def spec(name: str) -> JobSpec:
-    from housejobs.errors import UsageError
+    from housejobs.errors import unknown_name
 
     found = REGISTRY.get(name)
     if found is None:
-        raise UsageError(f"unknown job {name!r}", hint="one of: " + ", ".join(REGISTRY))
+        raise unknown_name("job", name, REGISTRY)
     return found

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from housejobs.context import Context
-from housejobs.errors import ApiProtocolError, ApiStatusError, ConfigError, HousejobsError, UsageError, one_line
+from housejobs.errors import (
+    ApiProtocolError,
+    ApiStatusError,
+    ConfigError,
+    HousejobsError,
+    UsageError,
+    one_line,
+    unknown_name,
+)
 from housejobs.periods import parse_month, period_at, zone
 from housejobs.redact import Secret
 from housejobs.results import JobResult, Outcome, PlannedCall
@@ -43,7 +51,7 @@ class ReminderRequest:
 def check_reminder(req: ReminderRequest, now: datetime) -> None:
     """Refuse a bad type, period or job id before anything is resolved or called (exit 2)."""
     if req.reminder_type not in REMINDER_TYPES:
-        raise UsageError(f"unknown reminder type {req.reminder_type!r}", hint="use " + ", ".join(REMINDER_TYPES))
+        raise unknown_name("reminder type", req.reminder_type, REMINDER_TYPES)
     if req.period is not None:
         parse_month(req.period, now, option="--period")
     if req.job_id is not None and not JOB_ID.match(req.job_id):

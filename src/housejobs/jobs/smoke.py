@@ -40,7 +40,7 @@ from typing import Any
 
 from housejobs.catalog import JobDef, load_catalog
 from housejobs.context import Context, log_status
-from housejobs.errors import HousejobsError, UsageError
+from housejobs.errors import HousejobsError, UsageError, choices_hint
 from housejobs.gcp.executions import CloudRunExecutions
 from housejobs.jobs.cloud_run import CloudRunJobs, finish, follow, project_region
 from housejobs.jobs.doctor import Checklist, run_checks
@@ -69,7 +69,7 @@ def check_only(only: Collection[str], catalog: Iterable[str]) -> None:
     names = sorted(catalog)
     for name in only:
         if name not in names:
-            raise UsageError(f"--only {name!r} is not a catalog job", hint="one of: " + ", ".join(names))
+            raise UsageError(f"--only {name!r} is not a catalog job", hint=choices_hint(name, names))
 
 
 def plan_dry_runs(catalog: dict[str, JobDef], only: Collection[str] = ()) -> list[DryRun]:

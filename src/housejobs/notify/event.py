@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from housejobs.errors import HousejobsError, one_line
+from housejobs.errors import HousejobsError, join_hint, one_line
 from housejobs.results import JobResult, Outcome
 
 if TYPE_CHECKING:
@@ -135,8 +135,9 @@ def build_event(info: RunInfo, result: JobResult, *, duration_ms: int, now: date
         "log_uri": log_uri(info),
         "severity": severity,
         "title": f"{info.job} {outcome.value}{where}",
-        # A message may quote a server's answer: one_line masks anything secret, then cuts.
-        "message": one_line(result.message, MESSAGE_LIMIT),
+        # A message may quote a server's answer: one_line masks anything secret, then cuts. The fix rides
+        # along after `; `: a chat message is one block of text.
+        "message": one_line(join_hint(result.message, result.hint), MESSAGE_LIMIT),
         "time": now.isoformat().replace("+00:00", "Z"),
     }
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from housejobs.catalog import DEFAULT_TRIGGER, SECRET_NAMES, JobDef, load_catalog, run_job_id, trigger_id
-from housejobs.errors import UsageError
+from housejobs.errors import UsageError, choices_hint
 from housejobs.gcp import specs
 from housejobs.provision import ownership
 
@@ -103,7 +103,7 @@ def build_desired(ctx: Context, *, only: str | None = None, image: str | None = 
     suffix = s.get("secret_suffix") or ""
     catalog = load_catalog(s.jobs_dir)
     if only is not None and only not in catalog:
-        raise UsageError(f"--only {only!r} is not a catalog job", hint="one of: " + ", ".join(catalog))
+        raise UsageError(f"--only {only!r} is not a catalog job", hint=choices_hint(only, catalog))
     parent = f"projects/{project}/locations/{region}"
     jobs, triggers = [], []
     for job in catalog.values():
