@@ -1,14 +1,20 @@
-"""Shared fixtures: a real sandbox server, a fake clock, an in-process CLI runner, and a leak check.
+"""Shared fixtures: a known environment, a real sandbox server, a fake clock, an in-process CLI runner, and a
+leak check.
 
-Every secret the project knows is set to a sentinel value for every test (notification sink URLs only
-where a test sets them), and an autouse check fails any test whose output (captured file descriptors
-and every CLI run) contains one. The helpers behind these fixtures live in tests/support/; the fixture
-plugins registered below (BigQuery emulator, PostgreSQL, notification sinks) are reachable from every
-folder.
+Every test starts from a known environment (tests/support/hermetic.py lists what is removed and set, so
+the user's terminal, locale, HOUSEJOBS_*, Google and proxy settings cannot change a result), with every
+secret the project knows set to a sentinel value (notification sink URLs only where a test sets them), a
+state directory and a HOME of its own; an autouse check fails any test whose output (captured file
+descriptors and every CLI run) contains a secret. The helpers behind these fixtures live in tests/support/;
+the fixture plugins registered below (BigQuery emulator, PostgreSQL, notification sinks) are reachable from
+every folder.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,23 +22,46 @@ import pytest
 
 from tests.support.cli import OUTPUTS, Cli
 from tests.support.clock import FakeClock, HookClock
+from tests.support.hermetic import SET, apply, removals
 from tests.support.sandbox import Sandboxes, SandboxHandle
-from tests.support.sentinels import NETWORK_VARS, NOTIFY_VARS, SENTINELS, assert_no_secret
+from tests.support.sentinels import SENTINELS, assert_no_secret
 
 pytest_plugins = ["tests.support.bq_fixtures", "tests.support.pg_fixtures", "tests.support.sink_fixtures",
                   "tests.support.gcp_fixtures"]
 
 
+_SESSION_HOME = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The known environment from the start, so the servers session fixtures start (PostgreSQL, the BigQuery
+    # emulator) and anything read at import time see it too; HOME here is the session's, each test gets its own.
+    home = Path(tempfile.mkdtemp(prefix="housejobs-tests-home-"))
+    config.stash[_SESSION_HOME] = home
+    apply(os.environ, home)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    home = config.stash.get(_SESSION_HOME, None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
-def _sentinel_secrets(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+def _test_environment(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
                       tmp_path: Path) -> Iterator[None]:
+    # Again for each test (whatever an earlier test left in os.environ), then this test's own: sentinel
+    # secrets, a state directory and a HOME.
+    for name in removals(os.environ):
+        monkeypatch.delenv(name)
+    for name, value in SET.items():
+        monkeypatch.setenv(name, value)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
     for key, value in SENTINELS.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("HOUSEJOBS_STATE_DIR", str(tmp_path / "state"))
-    for var in ("HOUSEJOBS_ENV", "CLOUD_RUN_JOB", "CLOUD_RUN_EXECUTION", "CLOUD_RUN_TASK_INDEX",
-                "CLOUD_RUN_TASK_COUNT", "CLOUD_RUN_TASK_ATTEMPT", "GOOGLE_APPLICATION_CREDENTIALS",
-                "HOUSEJOBS_API_URL", "HOUSEJOBS_JOBS_DIR", *NOTIFY_VARS, *NETWORK_VARS):
-        monkeypatch.delenv(var, raising=False)
     OUTPUTS.clear()
     yield
     out, err = capfd.readouterr()

@@ -21,7 +21,8 @@ ensure_uv() {
     -r "$repo/scripts/dev/uv-requirements.txt"
 }
 
+# Extra arguments go to `uv sync` (the quickstart's --no-dev --inexact).
 sync_venv() {
   ensure_uv
-  "$UV" sync --frozen --quiet ${1:-} --python "${PYTHON:-python3}"
+  "$UV" sync --frozen --quiet "$@" --python "${PYTHON:-python3}"
 }

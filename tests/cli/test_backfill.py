@@ -20,15 +20,13 @@ from tests.support.cli import Cli
 from tests.support.clock import HookClock
 from tests.support.cloud_run import log_summaries, started_args
 from tests.support.deploy_env import GcpEnv
-from tests.support.history_world import at, deployed_month, job_name, seed
+from tests.support.history_world import at, job_name, running_month, seed
 from tests.support.sandbox import SandboxHandle
 
 
 @pytest.fixture
 def month(cli: Cli, gcp: GcpEnv) -> GcpEnv:
-    log_summaries(gcp.run)  # each task says `applied` (or `failed`) as it ends, seeded months included
-    deployed_month(cli, gcp).run.auto_complete = "succeeded"
-    return gcp
+    return running_month(cli, gcp)
 
 
 def backfill(cli: Cli, gcp: GcpEnv, *args: str, env: dict[str, str] | None = None, **kw: Any) -> Any:

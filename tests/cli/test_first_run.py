@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.support.cli import Cli
-from tests.support.process import spawn_cli
+from tests.support.process import faketime, run_cli_process, spawn_cli, without_faketime
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -66,29 +68,69 @@ def test_the_standalone_sandbox_shares_the_embedded_sandboxs_state(cli: Cli, tmp
     work.mkdir()
     # A run against the embedded sandbox first: the period is applied in state/sandbox.db.
     assert cli("quota-reset", "--date", "2026-11-24", env={"HOUSEJOBS_STATE_DIR": str(state)}).code == 0
-    env = {**os.environ, "HOUSEJOBS_STATE_DIR": str(state)}
-    env.pop("CA_ROOT_API_KEY")
+    banner, counters, inbox = serve_state({**os.environ, "HOUSEJOBS_STATE_DIR": str(state)}, work)
+    assert f"db {state / 'sandbox.db'}" in banner
+    assert counters["effects"] == {"quota-reset:2026-11-24": 1}
+    assert "notifications" in inbox
+    assert list(work.iterdir()) == []
+
+
+def serve_state(environ: dict[str, str], work: Path) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """`housejobs sandbox` started in `work` with `environ` (no key: it uses the local one): its banner, its
+    counters, and its inbox read the documented way (the key the banner printed)."""
+    env = {k: v for k, v in environ.items() if k != "CA_ROOT_API_KEY"}
     proc = spawn_cli(["sandbox", "--port", "0"], env=env, cwd=work)
     try:
         assert proc.stdout is not None
         banner = proc.stdout.readline() + proc.stdout.readline()
-        assert f"db {state / 'sandbox.db'}" in banner
         url = banner.split("serving on ")[1].split()[0]
         assert f"export HOUSEJOBS_API_URL={url} CA_ROOT_API_KEY=sandbox-root-key" in banner
-        request = urllib.request.Request(url + "/_sandbox/counters")
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(urllib.request.Request(url + "/_sandbox/counters"), timeout=10) as response:
             counters = json.loads(response.read())
-        assert counters["effects"] == {"quota-reset:2026-11-24": 1}
-        # The documented way to read the inbox works as written (the key the banner printed).
-        request = urllib.request.Request(url + "/admin/notifications",
-                                         headers={"X-CA-Root-Key": "sandbox-root-key"})
+        request = urllib.request.Request(url + "/admin/notifications", headers={"X-CA-Root-Key": "sandbox-root-key"})
         with urllib.request.urlopen(request, timeout=10) as response:
-            assert "notifications" in json.loads(response.read())
+            inbox = json.loads(response.read())
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
     assert proc.returncode == 0
-    assert list(work.iterdir()) == []
+    return banner, counters, inbox
+
+
+@pytest.mark.slow
+def test_the_readmes_next_command_and_the_sandbox_see_what_the_quickstart_ran(tmp_path: Path) -> None:
+    """The README: `scripts/quickstart` (applied, then duplicate), then, with the venv activated,
+    `housejobs quota-reset` says duplicate, and `housejobs sandbox` shows the quickstart's run. The quickstart
+    once kept its state in the checkout (./.state), where neither looks. It runs as a user's shell would
+    (HOME of its own, no HOUSEJOBS_STATE_DIR) at a fixed time, so its two runs cannot fall on two dates."""
+    env = without_faketime({k: v for k, v in os.environ.items() if k != "HOUSEJOBS_STATE_DIR"})
+    env["UV_OFFLINE"] = "1"  # its set-up finds .venv in sync (scripts/test syncs it first) and fetches nothing
+    home = Path(env["HOME"])
+    in_checkout = sorted((ROOT / ".state").rglob("*")) if (ROOT / ".state").exists() else []
+    marks = {path: path.stat().st_mtime_ns for path in in_checkout}
+    done = subprocess.run([faketime(), "2027-06-16 10:00:00 UTC", "bash", str(ROOT / "scripts" / "quickstart")],
+                          env=env, capture_output=True, text=True, encoding="utf-8", timeout=300, check=False)
+    assert done.returncode == 0, ("the quickstart failed (if uv wanted the network: .venv is not in sync with "
+                                  "pyproject.toml and uv.lock; scripts/test syncs it)\n" + done.stdout + done.stderr)
+    assert re.fullmatch(r"\$ housejobs quota-reset\n"
+                        r"quota-reset · target: embedded sandbox · outcome: applied \(for 2027-06-16\) · .*\n"
+                        r"  orgs_reset=25\n"
+                        r"\$ housejobs quota-reset\n"
+                        r"quota-reset · target: embedded sandbox · outcome: duplicate "
+                        r"\(already applied for 2027-06-16\) · .*\n  orgs_reset=25\n", done.stdout), done.stdout
+    assert (home / ".local" / "state" / "housejobs" / "sandbox.db").is_file()
+    # The next command as the README writes it, with the venv's housejobs, from wherever the user is now.
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    activated = {**env, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"}
+    again = run_cli_process(["quota-reset", "--date", "2027-06-16"], env=activated, cwd=work)
+    assert "outcome: duplicate (already applied for 2027-06-16)" in again.stdout, again.stdout + again.stderr
+    banner, counters, _ = serve_state(activated, work)
+    assert f"db {home / '.local' / 'state' / 'housejobs' / 'sandbox.db'}" in banner
+    assert counters["effects"] == {"quota-reset:2027-06-16": 1}
+    # Nothing was written into the checkout.
+    now = sorted((ROOT / ".state").rglob("*")) if (ROOT / ".state").exists() else []
+    assert {path: path.stat().st_mtime_ns for path in now} == marks
 
 
 def test_readme_commands_work_without_uv_on_path() -> None:

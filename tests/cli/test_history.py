@@ -7,12 +7,8 @@ The clock is the suite's FakeClock (2026-11-24 10:00 UTC); nothing reads the mac
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import shutil
-import subprocess
-import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +19,7 @@ from housejobs.jobs.slots import TOLERANCE_S
 from tests.support.cli import Cli
 from tests.support.clock import FakeClock
 from tests.support.deploy_env import GcpEnv
+from tests.support.hermetic import COLOUR_TERMINAL
 from tests.support.history_world import GRACE, at, deploy, deployed_month, iso, seed, slots
 
 
@@ -31,8 +28,8 @@ def month(cli: Cli, gcp: GcpEnv) -> GcpEnv:
     return deployed_month(cli, gcp)
 
 
-def history(cli: Cli, gcp: GcpEnv, *args: str, **kw: Any) -> Any:
-    return cli("history", "--env", "stage", *args, env=gcp.env, **kw)
+def history(cli: Cli, gcp: GcpEnv, *args: str, env: dict[str, str] | None = None, **kw: Any) -> Any:
+    return cli("history", "--env", "stage", *args, env={**gcp.env, **(env or {})}, **kw)
 
 
 # --- every slot state, over a month ---------------------------------------------------------------
@@ -229,8 +226,8 @@ def test_transient_errors_are_retried(cli: Cli, month: GcpEnv) -> None:
 
 # --- the terminal grid and plain text ---------------------------------------------------------------
 def test_terminal_grid_has_a_glyph_and_a_colour_per_state(cli: Cli, month: GcpEnv) -> None:
-    # A terminal wide enough for the 30 days side by side (test_the_grid_fits_an_80_column_terminal: blocks).
-    result = cli("history", "--env", "stage", tty=True, env={**month.env, "COLUMNS": "200"})
+    # A colour terminal wide enough for the 30 days side by side (test_the_grid_fits_an_80_column_terminal: blocks).
+    result = history(cli, month, tty=True, env={**COLOUR_TERMINAL, "COLUMNS": "200"})
     assert result.code == 0
     out = result.stdout
     plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
@@ -281,113 +278,6 @@ def test_off_a_terminal_the_same_as_plain_text(cli: Cli, month: GcpEnv) -> None:
     assert "quota-reset            ✓  ✓  ✓  ✓  ✓  ✓  ✓  ✓  ○  ✓" in result.stdout
     assert result.stdout.splitlines()[0].startswith("history · target: Cloud Run + Scheduler cloudact-testing-1/")
     assert all(line.startswith("{") for line in result.stderr.splitlines())  # logs stay JSON lines
-
-
-# --- the HTML page, in a real browser --------------------------------------------------------------
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
-
-
-def _chromium(tmp_path: Path, page: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    assert CHROMIUM is not None
-    profile = tmp_path / "chromium-profile"
-    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                           "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                           "--disable-sync", f"--user-data-dir={profile}", *args, page.as_uri()],
-                          capture_output=True, text=True, timeout=120, check=False)
-
-
-def _png_pixels(path: Path) -> tuple[int, int, list[bytes]]:
-    """Width, height and the RGB(A) rows of an 8-bit PNG (the five PNG filters undone)."""
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, header = 8, b"", b""
-    while pos < len(data):
-        size = int.from_bytes(data[pos:pos + 4], "big")
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + size]
-        if kind == b"IHDR":
-            header = body
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + size
-    width, height = int.from_bytes(header[0:4], "big"), int.from_bytes(header[4:8], "big")
-    depth, colour_type = header[8], header[9]
-    assert depth == 8 and colour_type in (2, 6), (depth, colour_type)
-    bpp = 3 if colour_type == 2 else 4
-    raw, stride, rows = zlib.decompress(idat), width * bpp, []
-    previous = bytearray(stride)
-    for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for i in range(stride):
-            left = line[i - bpp] if i >= bpp else 0
-            up, corner = previous[i], previous[i - bpp] if i >= bpp else 0
-            if kind == 1:
-                line[i] = (line[i] + left) & 0xFF
-            elif kind == 2:
-                line[i] = (line[i] + up) & 0xFF
-            elif kind == 3:
-                line[i] = (line[i] + (left + up) // 2) & 0xFF
-            elif kind == 4:
-                p = left + up - corner
-                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
-                line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
-        rows.append(bytes(line) if bpp == 3 else bytes(b for i, b in enumerate(line) if i % 4 != 3))
-        previous = line
-    return width, height, rows
-
-
-def _count(rows: list[bytes], rgb: tuple[int, int, int]) -> int:
-    needle = bytes(rgb)
-    return sum(row[i:i + 3] == needle for row in rows for i in range(0, len(row), 3))
-
-
-def test_the_html_page_renders_in_chromium(cli: Cli, month: GcpEnv, tmp_path: Path) -> None:
-    if CHROMIUM is None:
-        if os.environ.get("HOUSEJOBS_REQUIRE_BROWSER"):
-            pytest.fail("HOUSEJOBS_REQUIRE_BROWSER is set but chromium is not installed")
-        pytest.skip("chromium is not installed (apt-get install chromium); CI sets HOUSEJOBS_REQUIRE_BROWSER")
-    page = tmp_path / "history.html"
-    result = history(cli, month, "--html", "history.html", "--json")  # relative to the run's directory
-    assert result.code == 0, result.stdout
-    assert result.json()["details"]["html"] == str(page)
-    source = page.read_text()
-    # Self-contained: nothing to fetch, nothing to run.
-    for banned in ("<script", "<link", "@import", "url(", " src=", "@font-face"):
-        assert banned not in source.lower(), banned
-
-    dom = _chromium(tmp_path, page, "--dump-dom")
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    cells = re.findall(r'<g class="cell" data-row="([^"]+)" data-day="([^"]+)" data-state="([^"]+)"', dom.stdout)
-    assert len(cells) == 11 * 30  # 8 trigger rows and 3 manual jobs, 30 days
-    state = {(row, day): s for row, day, s in cells}
-    assert state[("quota-reset", "2026-11-03")] == "missed"
-    assert state[("quota-reset", "2026-11-05")] == "succeeded"
-    assert state[("alerts", "2026-11-18")] == "failed"
-    assert state[("stale-cleanup", "2026-11-08")] == "cancelled"
-    assert state[("stale-cleanup", "2026-11-24")] == "missed"
-    assert state[("quota-cleanup", "2026-11-24")] == "running"
-    assert state[("reminder rent-due", "2026-10-31")] == "succeeded"
-    assert state[("bootstrap", "2026-11-15")] == "succeeded"
-    assert state[("quota-monthly", "2026-11-02")] == "none"
-    assert re.search(r"housejobs-alerts-stage-\w+ failed · 0/1 tasks · created 2026-11-18 08:00:04 UTC · "
-                     r"ran 30\.0 s · .*logs: https://console\.cloud\.google\.com/", dom.stdout)
-    assert 'href="https://console.cloud.google.com/logs/viewer?project=cloudact-testing-1' in dom.stdout
-    assert 'stale-cleanup <tspan class="note">(trigger paused)</tspan>' in dom.stdout
-    table = dom.stdout.split('<table class="problems">', 1)[1].split("</table>", 1)[0]
-    problems = re.findall(r'<tr data-state="([a-z]+)">', table)
-    assert sorted(problems) == ["cancelled", "failed"] + ["missed"] * 9
-
-    shot = tmp_path / "history.png"
-    done = _chromium(tmp_path, page, f"--screenshot={shot}", "--window-size=1400,900", "--hide-scrollbars")
-    assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
-    width, height, rows = _png_pixels(shot)
-    assert (width, height) == (1400, 900)
-    assert shot.stat().st_size > 20_000  # a blank page compresses to a few hundred bytes
-    # The heatmap is there: solid succeeded-green and missed-purple cells, in roughly the numbers drawn
-    # (each cell is 22 x 22 px with rounded corners: ~450 px of solid fill).
-    green, purple = _count(rows, (0x2E, 0x9E, 0x44)), _count(rows, (0x82, 0x50, 0xDF))
-    assert green > 111 * 300 and 9 * 300 < purple < 12 * 500, (green, purple)
-    assert len({row[i:i + 3] for row in rows[::7] for i in range(0, len(row), 21)}) > 10  # not one colour
-
 
 
 # --- issue 21: dry runs, upcoming slots, hints, refusals, the grid's notes ------------------------------

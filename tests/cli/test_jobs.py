@@ -13,6 +13,7 @@ import pytest
 from tests.support.cli import Cli
 from tests.support.clock import FakeClock
 from tests.support.fuzz import refused_line, usage_error_line
+from tests.support.hermetic import COLOUR_TERMINAL
 from tests.support.sandbox import SandboxHandle
 
 API = ("--api-url",)
@@ -241,7 +242,7 @@ def test_off_terminal_stderr_is_json_lines_ending_with_summary(cli: Cli, sandbox
 
 
 def test_terminal_output_is_readable(cli: Cli, sandbox: SandboxHandle) -> None:
-    result = cli("quota-reset", *url(sandbox), tty=True, stdin="")
+    result = cli("quota-reset", *url(sandbox), tty=True, stdin="", env=COLOUR_TERMINAL)
     assert result.code == 0
     assert not result.stderr.lstrip().startswith("{")
     assert "outcome: \x1b[32mapplied" in result.stdout

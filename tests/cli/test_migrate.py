@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -12,7 +11,7 @@ import pytest
 
 from tests.fakes.supabase import FakeSupabaseApi
 from tests.support.cli import Cli
-from tests.support.sentinels import SENTINELS
+from tests.support.pg_fixtures import supabase_env
 
 FILES = {
     "20260101000000_create_a.sql": "create table public.a (id int primary key);\n",
@@ -32,13 +31,8 @@ def write(tmp_path: Path, names: list[str]) -> Path:
 
 
 @pytest.fixture
-def api(pg_db: str) -> Iterator[FakeSupabaseApi]:
-    with FakeSupabaseApi(pg_db, token=SENTINELS["SUPABASE_ACCESS_TOKEN"]) as fake:
-        yield fake
-
-
-def env(api: FakeSupabaseApi) -> dict[str, str]:
-    return {"HOUSEJOBS_SUPABASE_API_URL": api.url, "HOUSEJOBS_SUPABASE_PROJECT_REF": api.ref}
+def api(supabase: FakeSupabaseApi) -> FakeSupabaseApi:
+    return supabase
 
 
 def history(db: str) -> list[str]:
@@ -57,35 +51,35 @@ GOOD = ["20260101000000_create_a.sql", "20260102000000_add_b.sql"]
 
 def test_apply_then_rerun_is_skipped(cli: Cli, api: FakeSupabaseApi, pg_db: str, tmp_path: Path) -> None:
     folder = write(tmp_path, GOOD)
-    first = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=env(api))
+    first = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=supabase_env(api))
     assert first.code == 0, first.stdout + first.stderr
     assert first.json()["outcome"] == "applied" and first.json()["counts"]["applied"] == 2
     assert history(pg_db) == ["20260101000000", "20260102000000"]
-    again = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=env(api))
+    again = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=supabase_env(api))
     assert again.code == 0 and again.json()["outcome"] == "skipped"
-    status = cli("migrate", "status", "--env", "test", "--dir", str(folder), env=env(api))
+    status = cli("migrate", "status", "--env", "test", "--dir", str(folder), env=supabase_env(api))
     assert status.code == 0 and status.stdout.count("applied") >= 2
 
 
 def test_status_on_a_terminal_shows_every_migration(cli: Cli, api: FakeSupabaseApi, tmp_path: Path) -> None:
     folder = write(tmp_path, GOOD)
-    assert cli("migrate", "--env", "test", "--dir", str(folder), env=env(api)).code == 0
+    assert cli("migrate", "--env", "test", "--dir", str(folder), env=supabase_env(api)).code == 0
     write(tmp_path, ["20260104000000_create_d.sql"])
     expected = [("20260101000000", "create_a", "applied"), ("20260102000000", "add_b", "applied"),
                 ("20260104000000", "create_d", "pending")]
-    status = cli("migrate", "status", "--env", "test", "--dir", str(folder), env=env(api), tty=True)
+    status = cli("migrate", "status", "--env", "test", "--dir", str(folder), env=supabase_env(api), tty=True)
     assert status.code == 0, status.stdout + status.stderr
     lines = [line.split() for line in status.stdout.splitlines()]
     assert ["VERSION", "NAME", "STATUS"] in lines
     for row in expected:
         assert list(row) in lines, status.stdout
     # Scripts read the same rows from --json, in the shape they always had.
-    doc = cli("migrate", "status", "--env", "test", "--dir", str(folder), "--json", env=env(api)).json()
+    doc = cli("migrate", "status", "--env", "test", "--dir", str(folder), "--json", env=supabase_env(api)).json()
     assert doc["details"]["migrations"] == [{"version": v, "name": n, "status": s} for v, n, s in expected]
     assert doc["counts"] == {"applied": 2, "pending": 1}
     # A refusal still names its migration on the terminal, beside the table.
     (folder / GOOD[1]).unlink()
-    refused = cli("migrate", "status", "--env", "test", "--dir", str(folder), env=env(api), tty=True)
+    refused = cli("migrate", "status", "--env", "test", "--dir", str(folder), env=supabase_env(api), tty=True)
     assert refused.code == 2
     assert ["20260102000000", "add_b", "missing"] in [line.split() for line in refused.stdout.splitlines()]
     assert "in the history but no local file" in refused.stdout
@@ -93,7 +87,7 @@ def test_status_on_a_terminal_shows_every_migration(cli: Cli, api: FakeSupabaseA
 
 def test_third_of_five_fails_leaves_no_trace(cli: Cli, api: FakeSupabaseApi, pg_db: str, tmp_path: Path) -> None:
     folder = write(tmp_path, list(FILES))
-    result = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=env(api))
+    result = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=supabase_env(api))
     assert result.code == 1
     doc = result.json()
     assert "20260103000000" in doc["message"] and "nonexistent_type" in doc["message"]
@@ -103,28 +97,28 @@ def test_third_of_five_fails_leaves_no_trace(cli: Cli, api: FakeSupabaseApi, pg_
 
 def test_edited_applied_file_refused(cli: Cli, api: FakeSupabaseApi, pg_db: str, tmp_path: Path) -> None:
     folder = write(tmp_path, GOOD)
-    assert cli("migrate", "--env", "test", "--dir", str(folder), env=env(api)).code == 0
+    assert cli("migrate", "--env", "test", "--dir", str(folder), env=supabase_env(api)).code == 0
     (folder / GOOD[1]).write_text("alter table public.a add column b integer;\n")
     (folder / "20260104000000_create_d.sql").write_text(FILES["20260104000000_create_d.sql"])
-    result = cli("migrate", "--env", "test", "--dir", str(folder), env=env(api))
+    result = cli("migrate", "--env", "test", "--dir", str(folder), env=supabase_env(api))
     assert result.code == 2 and "20260102000000" in result.stdout
     assert history(pg_db) == ["20260101000000", "20260102000000"] and "d" not in tables(pg_db)
 
 
 def test_out_of_order_refused_then_include_all(cli: Cli, api: FakeSupabaseApi, pg_db: str, tmp_path: Path) -> None:
     folder = write(tmp_path, ["20260101000000_create_a.sql", "20260104000000_create_d.sql"])
-    assert cli("migrate", "--env", "test", "--dir", str(folder), env=env(api)).code == 0
+    assert cli("migrate", "--env", "test", "--dir", str(folder), env=supabase_env(api)).code == 0
     write(tmp_path, ["20260102000000_add_b.sql"])
-    refused = cli("migrate", "--env", "test", "--dir", str(folder), env=env(api))
+    refused = cli("migrate", "--env", "test", "--dir", str(folder), env=supabase_env(api))
     assert refused.code == 2 and "20260102000000" in refused.stdout
-    ok = cli("migrate", "--env", "test", "--dir", str(folder), "--include-all", env=env(api))
+    ok = cli("migrate", "--env", "test", "--dir", str(folder), "--include-all", env=supabase_env(api))
     assert ok.code == 0
     assert history(pg_db) == ["20260101000000", "20260102000000", "20260104000000"]
 
 
 def test_dry_run_applies_nothing(cli: Cli, api: FakeSupabaseApi, pg_db: str, tmp_path: Path) -> None:
     folder = write(tmp_path, GOOD)
-    result = cli("migrate", "--env", "test", "--dir", str(folder), "--dry-run", env=env(api))
+    result = cli("migrate", "--env", "test", "--dir", str(folder), "--dry-run", env=supabase_env(api))
     assert result.code == 0 and "would apply 20260101000000_create_a" in result.stdout
     assert tables(pg_db) == set()
 
@@ -132,7 +126,7 @@ def test_dry_run_applies_nothing(cli: Cli, api: FakeSupabaseApi, pg_db: str, tmp
 def test_429_waits_and_succeeds(cli: Cli, api: FakeSupabaseApi, pg_db: str, tmp_path: Path) -> None:
     folder = write(tmp_path, GOOD)
     api.rate_limit_next(2, retry_after=3)
-    result = cli("migrate", "--env", "test", "--dir", str(folder), env=env(api))
+    result = cli("migrate", "--env", "test", "--dir", str(folder), env=supabase_env(api))
     assert result.code == 0
     assert result.sleeps == [3.0, 3.0]
     assert history(pg_db) == ["20260101000000", "20260102000000"]
@@ -160,7 +154,7 @@ def test_two_processes_at_once_apply_each_migration_once(api: FakeSupabaseApi, p
 
     def run() -> None:
         runner = CliRunner(FakeClock(), tmp_path)
-        results.append(runner("migrate", "--env", "test", "--dir", str(folder), env=env(api)).code)
+        results.append(runner("migrate", "--env", "test", "--dir", str(folder), env=supabase_env(api)).code)
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for t in threads:
@@ -175,16 +169,16 @@ def test_two_processes_at_once_apply_each_migration_once(api: FakeSupabaseApi, p
 def test_a_bad_token_is_refused(cli: Cli, api: FakeSupabaseApi, tmp_path: Path) -> None:
     # (without --env migrate runs from HOUSEJOBS_* variables: test_without_an_env_the_variables_are_the_settings)
     folder = write(tmp_path, GOOD)
-    bad = cli("migrate", "--env", "test", "--dir", str(folder), env={**env(api),
+    bad = cli("migrate", "--env", "test", "--dir", str(folder), env={**supabase_env(api),
                                                                      "SUPABASE_ACCESS_TOKEN": "sbp_sentinel_token_x"})
     assert bad.code == 2 and "SUPABASE_ACCESS_TOKEN" in bad.stdout
 
 
 def test_prod_needs_confirmation(cli: Cli, api: FakeSupabaseApi, pg_db: str, tmp_path: Path) -> None:
     folder = write(tmp_path, GOOD)
-    refused = cli("migrate", "--env", "prod", "--dir", str(folder), env=env(api))
+    refused = cli("migrate", "--env", "prod", "--dir", str(folder), env=supabase_env(api))
     assert refused.code == 2 and api.request_count == 0
-    assert cli("migrate", "--env", "prod", "--dir", str(folder), "--yes", env=env(api)).code == 0
+    assert cli("migrate", "--env", "prod", "--dir", str(folder), "--yes", env=supabase_env(api)).code == 0
 
 
 # --- an answer that is not the rows (issue 21, finding 7) ---------------------------------------------------
@@ -236,13 +230,13 @@ def test_without_an_env_the_variables_are_the_settings(cli: Cli, api: FakeSupaba
                                                        tmp_path: Path) -> None:
     # What `migrate --help` says: no --env, no HOUSEJOBS_ENV, the project and token from the environment.
     folder = write(tmp_path, GOOD)
-    done = cli("migrate", "--dir", str(folder), "--json", env=env(api))
+    done = cli("migrate", "--dir", str(folder), "--json", env=supabase_env(api))
     assert done.code == 0, done.stdout + done.stderr
     doc = done.json()
     assert doc["outcome"] == "applied" and doc["env"] is None
     assert doc["target"] == f"Supabase project {api.ref}"
     assert history(pg_db) == ["20260101000000", "20260102000000"]
-    status = cli("migrate", "status", "--dir", str(folder), env=env(api))
+    status = cli("migrate", "status", "--dir", str(folder), env=supabase_env(api))
     assert status.code == 0 and status.stdout.startswith(f"migrate-status · target: Supabase project {api.ref} ·")
 
 

@@ -16,8 +16,8 @@ from tests.fakes.supabase import FakeSupabaseApi
 from tests.support.cli import Cli
 from tests.support.clock import HookClock
 from tests.support.cloud_run import PROD_PARENT, gcp, log_summaries, run_bodies, seed, seeded_run, started_jobs
+from tests.support.pg_fixtures import supabase_env
 from tests.support.sandbox import SandboxHandle
-from tests.support.sentinels import SENTINELS
 
 STEPS = ["migrate", "bootstrap", "org-sync-all"]
 
@@ -99,15 +99,8 @@ def test_release_in_prod_asks_once(cli: Cli, run: CloudRunFake) -> None:
 
 
 # --- in this process -------------------------------------------------------------------------------
-@pytest.fixture
-def supabase(pg_db: str) -> Iterator[FakeSupabaseApi]:
-    with FakeSupabaseApi(pg_db, token=SENTINELS["SUPABASE_ACCESS_TOKEN"]) as fake:
-        yield fake
-
-
 def local_env(sandbox: SandboxHandle, supabase: FakeSupabaseApi) -> dict[str, str]:
-    return {"HOUSEJOBS_API_URL": sandbox.url, "HOUSEJOBS_SUPABASE_API_URL": supabase.url,
-            "HOUSEJOBS_SUPABASE_PROJECT_REF": supabase.ref}
+    return {"HOUSEJOBS_API_URL": sandbox.url, **supabase_env(supabase)}
 
 
 def history(db: str) -> list[str]:

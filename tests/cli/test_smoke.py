@@ -1,9 +1,8 @@
 """housejobs smoke: doctor's checks, then a dry run of every catalog job as a Cloud Run execution.
 
-The whole world is local and real over sockets: google-cloud-run and -scheduler (REST) against the
-fakes, whose executor runs the housejobs image's entrypoint in-process for every task (env from the job
-spec, secrets from the Secret Manager fake, CLOUD_RUN_* set); the sandbox plays the admin API and the
-bot, the Supabase stand-in serves a real PostgreSQL, and quota-cleanup reads the BigQuery emulator.
+The whole world is local and real over sockets (tests/support/smoke_world.py): the Google fakes whose
+executor runs the housejobs image for every task, the sandbox as the admin API and the bot, the Supabase
+stand-in on a real PostgreSQL, and the BigQuery emulator.
 Every test also checks that the smoke changed nothing anywhere but the executions it started.
 """
 
@@ -11,8 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +18,13 @@ import pytest
 
 from tests.fakes.bqemulator import BqEmulator
 from tests.fakes.cloudrun import TaskRun
-from tests.fakes.container import HousejobsImage
-from tests.fakes.supabase import FakeSupabaseApi
 from tests.support.bq_fixtures import QuotaTable
 from tests.support.cli import Cli, CliResult
-from tests.support.clock import NOW, FakeClock
+from tests.support.clock import NOW
 from tests.support.cloud_run import summary_line
-from tests.support.deploy_env import PARENT, PROJECT, GcpEnv, gcp_env
+from tests.support.deploy_env import PARENT, PROJECT
 from tests.support.sandbox import SandboxHandle
-from tests.support.sentinels import SENTINELS, assert_no_secret
+from tests.support.smoke_world import SmokeWorld, smoke_world
 
 # Every dry run the catalog asks for: one per job, the reminder once per type its triggers pass.
 DRY_RUNS = ["migrate", "bootstrap", "org-sync-all", "quota-reset", "quota-cleanup", "stale-cleanup", "alerts",
@@ -42,47 +37,14 @@ READ_ROUTES = {"/admin/orgs", "/jobs/reminder/{type}", "/admin/capabilities", "u
 ADMIN_DRY_RUNS = ["bootstrap", "org-sync-all", "quota-reset", "stale-cleanup", "alerts", "quota-monthly"]
 
 
-@dataclass
-class World:
-    gcp: GcpEnv
-    sandbox: SandboxHandle
-    supabase: FakeSupabaseApi
-    pg_db: str
-    quota: QuotaTable
-    image: HousejobsImage
-
-    @property
-    def env(self) -> dict[str, str]:
-        """The operator's side: the Google fakes, and the sandbox as this env's admin API."""
-        return {**self.gcp.env, "HOUSEJOBS_API_URL": self.sandbox.url}
-
-
 @pytest.fixture
 def world(cli: Cli, sandbox: SandboxHandle, pg_db: str, bq_table: QuotaTable, bq_emulator: BqEmulator,
-          tmp_path: Path) -> Iterator[World]:
-    with gcp_env() as gcp, FakeSupabaseApi(pg_db, ref="stageprojectref00000",
-                                           token=SENTINELS["SUPABASE_ACCESS_TOKEN"]) as supabase:
-        gcp.add_secrets()
-        # What a Cloud Run task would reach: the platform's stand-ins, and Google's for what it reads.
-        reach = {"HOUSEJOBS_API_URL": sandbox.url, "HOUSEJOBS_BOT_URL": sandbox.url,
-                 "HOUSEJOBS_SUPABASE_API_URL": supabase.url, "HOUSEJOBS_BIGQUERY_API_ENDPOINT": bq_emulator.endpoint,
-                 "HOUSEJOBS_QUOTA_TABLE": bq_table.name, "HOUSEJOBS_SECRETMANAGER_API_ENDPOINT": gcp.sm.endpoint}
-        container_cwd = tmp_path / "container"
-        container_cwd.mkdir()
-        image = HousejobsImage(gcp.sm, PROJECT, reach, FakeClock(NOW), container_cwd, logging=gcp.logs)
-        gcp.run.executor = image
-        w = World(gcp, sandbox, supabase, pg_db, bq_table, image)
-        made = cli("create-all-jobs", "--env", "stage", env=w.env)
-        assert made.code == 0, made.stdout + made.stderr
-        bq_table.insert_at_ages(NOW, [timedelta(days=100), timedelta(days=120), timedelta(days=1)])
-        gcp.clear()
+          tmp_path: Path) -> Iterator[SmokeWorld]:
+    with smoke_world(cli, sandbox, pg_db, bq_table, bq_emulator, tmp_path) as w:
         yield w
-        for text in image.outputs():
-            assert_no_secret(text, "a container's output")
-        assert gcp.violations() == []
 
 
-def smoke(cli: Cli, w: World, *args: str, **kw: Any) -> CliResult:
+def smoke(cli: Cli, w: SmokeWorld, *args: str, **kw: Any) -> CliResult:
     return cli("smoke", "--env", "stage", *args, env=w.env, **kw)
 
 
@@ -90,7 +52,7 @@ def rows(result: CliResult) -> dict[str, dict[str, Any]]:
     return {r["label"]: r for r in result.json()["details"]["rows"]}
 
 
-def assert_nothing_changed(w: World, before: list[Any]) -> None:
+def assert_nothing_changed(w: SmokeWorld, before: list[Any]) -> None:
     """Zero writes anywhere but the executions the smoke started."""
     assert w.sandbox.counters() == {}  # no effect applied, not even once
     assert set(w.sandbox.routes()) <= READ_ROUTES
@@ -106,7 +68,7 @@ def assert_nothing_changed(w: World, before: list[Any]) -> None:
     assert {r.method + " " + r.path.rsplit(":", 1)[-1] for r in w.gcp.run.writes()} <= {"POST run"}
 
 
-def summaries(w: World) -> dict[str, list[str]]:
+def summaries(w: SmokeWorld) -> dict[str, list[str]]:
     """Each container run's outcome, from its canonical run_summary log record, by the job's args."""
     out: dict[str, list[str]] = {}
     for run in w.image.runs:
@@ -117,7 +79,7 @@ def summaries(w: World) -> dict[str, list[str]]:
 
 
 # --- green --------------------------------------------------------------------------------------------
-def test_smoke_is_green_on_a_good_deployment_and_changes_nothing(cli: Cli, world: World) -> None:
+def test_smoke_is_green_on_a_good_deployment_and_changes_nothing(cli: Cli, world: SmokeWorld) -> None:
     before = world.quota.recorded_at()
     result = smoke(cli, world, "--json")
     assert result.code == 0, result.stdout + result.stderr
@@ -159,7 +121,7 @@ def test_smoke_is_green_on_a_good_deployment_and_changes_nothing(cli: Cli, world
     assert len(world.gcp.run.writes()) == 11  # one RunJob per dry run, and nothing else
 
 
-def test_smoke_prints_the_checklist_and_one_table(cli: Cli, world: World) -> None:
+def test_smoke_prints_the_checklist_and_one_table(cli: Cli, world: SmokeWorld) -> None:
     result = smoke(cli, world)
     assert result.code == 0, result.stdout
     lines = result.stdout.splitlines()
@@ -175,7 +137,7 @@ def test_smoke_prints_the_checklist_and_one_table(cli: Cli, world: World) -> Non
     assert any(r.get("event") == "smoke_dry_run" for r in result.log_records())
 
 
-def test_on_a_terminal_each_log_link_stays_whole(cli: Cli, world: World) -> None:
+def test_on_a_terminal_each_log_link_stays_whole(cli: Cli, world: SmokeWorld) -> None:
     # The table is wider than the screen: folded by rich, a link would no longer open; its plain lines do.
     result = cli("smoke", "--env", "stage", "--only", "quota-reset", tty=True, env={**world.env, "NO_COLOR": "1"})
     assert result.code == 0, result.stdout
@@ -196,7 +158,7 @@ def test_on_a_terminal_each_log_link_stays_whole(cli: Cli, world: World) -> None
     assert text[-1].split()[-1] == doc["details"]["rows"][0]["log_uri"]
 
 
-def test_only_one_job(cli: Cli, world: World) -> None:
+def test_only_one_job(cli: Cli, world: SmokeWorld) -> None:
     result = smoke(cli, world, "--only", "reminder", "--json")
     assert result.code == 0, result.stdout
     assert list(rows(result)) == ["reminder (utilities)", "reminder (rent-warning)", "reminder (rent-due)"]
@@ -205,7 +167,7 @@ def test_only_one_job(cli: Cli, world: World) -> None:
     assert unknown.code == 2 and "--only 'nope' is not a catalog job" in unknown.stdout
 
 
-def test_only_repeated_takes_every_job_named(cli: Cli, world: World) -> None:
+def test_only_repeated_takes_every_job_named(cli: Cli, world: SmokeWorld) -> None:
     """--only a --only b dry-runs both (the last one alone used to win, silently)."""
     world.gcp.clear()
     result = smoke(cli, world, "--only", "alerts", "--only", "quota-reset", "--only", "alerts", "--json")
@@ -217,7 +179,7 @@ def test_only_repeated_takes_every_job_named(cli: Cli, world: World) -> None:
 
 
 # --- red ----------------------------------------------------------------------------------------------
-def test_a_missing_secret_fails_the_check_and_the_jobs_that_need_it(cli: Cli, world: World) -> None:
+def test_a_missing_secret_fails_the_check_and_the_jobs_that_need_it(cli: Cli, world: SmokeWorld) -> None:
     before = world.quota.recorded_at()
     del world.gcp.sm.secrets[(PROJECT, "scheduler-shared-secret-test")]
     result = smoke(cli, world, "--json")
@@ -236,7 +198,7 @@ def test_a_missing_secret_fails_the_check_and_the_jobs_that_need_it(cli: Cli, wo
     assert_nothing_changed(world, before)
 
 
-def test_a_job_that_exits_non_zero_is_named(cli: Cli, world: World) -> None:
+def test_a_job_that_exits_non_zero_is_named(cli: Cli, world: SmokeWorld) -> None:
     # The secret is there but the bot no longer accepts it: the image's reminder exits 2 on every attempt.
     world.gcp.sm.add_secret(PROJECT, "scheduler-shared-secret-test", b"rotated-but-not-on-the-bot")
     before = world.quota.recorded_at()
@@ -257,7 +219,7 @@ def test_a_job_that_exits_non_zero_is_named(cli: Cli, world: World) -> None:
     assert_nothing_changed(world, before)
 
 
-def test_a_wrong_key_in_the_deployment_makes_the_smoke_red(cli: Cli, world: World) -> None:
+def test_a_wrong_key_in_the_deployment_makes_the_smoke_red(cli: Cli, world: SmokeWorld) -> None:
     # The operator's own key is right (doctor's checks pass), but the jobs' secret holds another: every admin
     # API dry run is refused by its first call (GET /admin/capabilities), so its execution fails.
     world.gcp.sm.add_secret(PROJECT, "ca-root-api-key-test", b"sentinel-root-key-not-the-apis")
@@ -280,7 +242,7 @@ def test_a_wrong_key_in_the_deployment_makes_the_smoke_red(cli: Cli, world: Worl
         ("GET", "/admin/capabilities"), ("GET", "/admin/orgs")}
 
 
-def test_a_job_that_is_not_provisioned_is_named(cli: Cli, world: World) -> None:
+def test_a_job_that_is_not_provisioned_is_named(cli: Cli, world: SmokeWorld) -> None:
     del world.gcp.run.jobs[f"{PARENT}/jobs/housejobs-alerts-stage"]
     before = world.quota.recorded_at()
     result = smoke(cli, world, "--json")
@@ -296,7 +258,7 @@ def test_a_job_that_is_not_provisioned_is_named(cli: Cli, world: World) -> None:
     assert_nothing_changed(world, before)
 
 
-def test_the_checks_have_doctors_deadline(cli: Cli, world: World) -> None:
+def test_the_checks_have_doctors_deadline(cli: Cli, world: SmokeWorld) -> None:
     # One deadline for a deployment check, wherever it runs: smoke's API check gives up when doctor's does.
     world.sandbox.fault(route="/admin/orgs", error_rate=1)  # the API auth check's call answers 503
     smoked = smoke(cli, world, "--only", "bootstrap", "--json")
@@ -308,7 +270,7 @@ def test_the_checks_have_doctors_deadline(cli: Cli, world: World) -> None:
 
 
 # --- running executions, prod, config ---------------------------------------------------------------
-def test_an_execution_already_running_is_waited_for(cli: Cli, world: World) -> None:
+def test_an_execution_already_running_is_waited_for(cli: Cli, world: SmokeWorld) -> None:
     run = world.gcp.run
     run.executor = None  # a real run, started earlier, still going
     started = cli("run", "quota-reset", "--env", "stage", "--no-wait", "--json", env=world.env)
@@ -329,13 +291,13 @@ def test_an_execution_already_running_is_waited_for(cli: Cli, world: World) -> N
     assert first["name"].endswith(running) and first["completionTime"] <= second["createTime"]
 
 
-def test_prod_needs_confirmation(cli: Cli, world: World) -> None:
+def test_prod_needs_confirmation(cli: Cli, world: SmokeWorld) -> None:
     result = cli("smoke", "--env", "prod", env=world.env)
     assert result.code == 2 and "prod not confirmed" in result.stdout
     assert world.gcp.run.requests == [] and world.gcp.sm.requests == []
 
 
-def test_a_config_that_does_not_resolve_exits_2(cli: Cli, world: World) -> None:
+def test_a_config_that_does_not_resolve_exits_2(cli: Cli, world: SmokeWorld) -> None:
     result = cli("smoke", "--env", "stage", "--json", env={**world.env, "HOUSEJOBS_IMAGE": ""})
     assert result.code == 2
     doc = result.json()
@@ -346,7 +308,7 @@ def test_a_config_that_does_not_resolve_exits_2(cli: Cli, world: World) -> None:
     assert cli("smoke", "--env", "qa", env=world.env).code == 2
 
 
-def test_a_dry_run_the_job_does_not_call_a_dry_run_is_red(cli: Cli, world: World) -> None:
+def test_a_dry_run_the_job_does_not_call_a_dry_run_is_red(cli: Cli, world: SmokeWorld) -> None:
     # An image whose quota-reset ignores --dry-run: its container exits 0, and its summary says `applied`.
     real = world.image
 

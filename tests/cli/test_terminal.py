@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from tests.support.cli import Cli
+from tests.support.hermetic import COLOUR_TERMINAL
 from tests.support.sandbox import SandboxHandle
 
 DATE = "2026-11-24"
@@ -23,11 +24,12 @@ def run_job(cli: Cli, sandbox: SandboxHandle, *, tty: bool, env: dict[str, str] 
 
 
 def test_a_terminal_shows_the_outcome_in_colour(cli: Cli, sandbox: SandboxHandle) -> None:
-    out = run_job(cli, sandbox, tty=True)
+    out = run_job(cli, sandbox, tty=True, env=COLOUR_TERMINAL)
     assert "outcome: \x1b[32mapplied\x1b[0m" in out
 
 
-@pytest.mark.parametrize("env", [{"NO_COLOR": "1"}, {"NO_COLOR": "yes", "FORCE_COLOR": "1"}, {"TERM": "dumb"}],
+@pytest.mark.parametrize("env", [{**COLOUR_TERMINAL, "NO_COLOR": "1"},
+                                 {**COLOUR_TERMINAL, "NO_COLOR": "yes", "FORCE_COLOR": "1"}, {"TERM": "dumb"}],
                          ids=["no-color", "no-color-wins", "dumb-terminal"])
 def test_no_color_and_a_dumb_terminal_turn_colour_off(cli: Cli, sandbox: SandboxHandle,
                                                        env: dict[str, str]) -> None:
@@ -61,7 +63,7 @@ def test_list_jobs_on_a_terminal_is_a_rich_table(cli: Cli) -> None:
 def test_a_checklist_marks_each_check_in_colour(cli: Cli, sandbox: SandboxHandle) -> None:
     # doctor refused before reading anything still prints its checklist: one red ✗.
     result = cli("doctor", "--env", "stage", tty=True, unset=("HOUSEJOBS_PROJECT",),
-                 env={"HOUSEJOBS_JOBS_DIR": "/nonexistent-jobs-dir"})
+                 env={**COLOUR_TERMINAL, "HOUSEJOBS_JOBS_DIR": "/nonexistent-jobs-dir"})
     assert result.code == 2
     assert "\x1b[31m✗\x1b[0m config resolves" in result.stdout
     plain = cli("doctor", "--env", "stage", env={"HOUSEJOBS_JOBS_DIR": "/nonexistent-jobs-dir"}).stdout

@@ -166,6 +166,10 @@ class CloudRunFake(FakeServer):
         self._polls: dict[str, int] = {}
         self._latest: dict[str, str] = {}  # job name → its newest execution
         self._rng = random.Random(seed)
+        self._seed = seed
+        # Each job's execution names come from a generator of its own (seeded by the job's name), so they do
+        # not depend on the order in which executions of different jobs start: `smoke` starts them at once.
+        self._name_rngs: dict[str, random.Random] = {}
         super().__init__(clock=clock, reject_output_only=reject_output_only)
 
     def routes(self) -> list[Route]:
@@ -614,7 +618,8 @@ class CloudRunFake(FakeServer):
 
     def _new_execution(self, job: dict[str, Any], tmpl: dict[str, Any]) -> dict[str, Any]:
         job_id = job["name"].rsplit("/", 1)[-1]
-        suffix = "".join(self._rng.choices(string.ascii_lowercase + string.digits, k=5))
+        names = self._name_rngs.setdefault(job["name"], random.Random(f"{self._seed}:{job['name']}"))
+        suffix = "".join(names.choices(string.ascii_lowercase + string.digits, k=5))
         ex_id = f"{job_id}-{suffix}"
         name = f"{job['name']}/executions/{ex_id}"
         project, location = job["name"].split("/")[1], job["name"].split("/")[3]

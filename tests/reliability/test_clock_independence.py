@@ -67,21 +67,15 @@ def test_python_warnings_after_the_interpreters_end_of_life_are_json_log_lines(t
     November 2027). Printed raw, that text broke the one-JSON-object-per-stderr-line contract; it must
     arrive as a WARNING record. This test reads a date on purpose: it runs the CLI under libfaketime."""
     import os
-    import shutil
     import subprocess
 
     from tests.support.deploy_env import gcp_env
-    from tests.support.process import cli_command, without_faketime
+    from tests.support.process import cli_command, faketime, without_faketime
 
-    faketime = shutil.which("faketime")
-    if faketime is None:
-        if os.environ.get("HOUSEJOBS_REQUIRE_FAKETIME"):
-            pytest.fail("faketime is required (HOUSEJOBS_REQUIRE_FAKETIME is set): apt-get install faketime")
-        pytest.skip("faketime is not installed (Debian package faketime)")
     with gcp_env() as gcp:
         # This test sets its own date: drop the one CI's faketime run gives the whole suite.
         env = {**without_faketime(os.environ), **gcp.env, "HOUSEJOBS_STATE_DIR": str(tmp_path / "state")}
-        done = subprocess.run([faketime, "2028-01-05 12:00:00", *cli_command("list-jobs", "--env", "stage",
+        done = subprocess.run([faketime(), "2028-01-05 12:00:00", *cli_command("list-jobs", "--env", "stage",
                                                                              "--json")],
                               capture_output=True, text=True, env=env, timeout=120, check=False)
     assert done.returncode == 0, done.stderr

@@ -15,8 +15,8 @@ them instead of hiding them.
 
 from __future__ import annotations
 
+import hashlib
 import os
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -105,11 +105,13 @@ class QuotaTable:
 
 
 @pytest.fixture
-def bq_table(bq_client: Client, bq_emulator: BqEmulator) -> Iterator[QuotaTable]:
-    """A fresh dataset and (org_slug STRING, used INT64, recorded_at TIMESTAMP) table per test."""
+def bq_table(request: pytest.FixtureRequest, bq_client: Client, bq_emulator: BqEmulator) -> Iterator[QuotaTable]:
+    """A fresh dataset and (org_slug STRING, used INT64, recorded_at TIMESTAMP) table per test. The dataset is
+    named after the test (a hash of its id), so what a test prints about the table is the same every run
+    (tests/golden); the emulator is this session's own, and the dataset is dropped after the test."""
     from google.cloud import bigquery
 
-    dataset = f"{bq_emulator.project}.t_{uuid.uuid4().hex[:12]}"
+    dataset = f"{bq_emulator.project}.t_{hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:12]}"
     bq_client.create_dataset(dataset)
     schema = [bigquery.SchemaField(name, kind) for name, kind in QUOTA_SCHEMA]
     table = bq_client.create_table(bigquery.Table(f"{dataset}.quota_usage", schema=schema))

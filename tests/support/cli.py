@@ -32,7 +32,13 @@ class CliResult:
 
 
 class Cli:
-    """Runs the real CLI in this process with an injected runtime (streams, environment, clock)."""
+    """Runs the real CLI in this process with an injected runtime (streams, environment, clock).
+
+    The run's environment is the test's os.environ, which starts known (tests/support/hermetic.py: no
+    terminal, colour, width, locale, HOUSEJOBS_*, Google or proxy settings of the user's), with `env` set
+    over it and `unset` taken out. `tty=True` makes the streams terminals; a test that wants colour says
+    so too (`env=COLOUR_TERMINAL`), as a test that wants a width passes COLUMNS.
+    """
 
     def __init__(self, clock: FakeClock, tmp_path: Path) -> None:
         self.clock = clock

@@ -29,6 +29,7 @@ from housejobs.catalog import load_catalog
 from housejobs.jobs.slots import grace_s
 from housejobs.settings import find_jobs_dir
 from tests.support.cli import Cli
+from tests.support.cloud_run import log_summaries
 from tests.support.deploy_env import PARENT, GcpEnv
 
 DAY0 = datetime(2026, 10, 26, tzinfo=UTC)
@@ -54,6 +55,14 @@ def deployed_month(cli: Cli, gcp: GcpEnv) -> GcpEnv:
     """The catalog deployed to stage and the month above seeded (the `month` fixtures); returns `gcp`."""
     deploy(cli, gcp)
     seed_month(cli, gcp)
+    return gcp
+
+
+def running_month(cli: Cli, gcp: GcpEnv) -> GcpEnv:
+    """The deployed month, with executions that run: each new one succeeds on its first poll, and each task
+    logs a run_summary saying `applied` (or `failed`) as it ends, seeded ones included (backfill's world)."""
+    log_summaries(gcp.run)
+    deployed_month(cli, gcp).run.auto_complete = "succeeded"
     return gcp
 
 

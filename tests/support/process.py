@@ -10,10 +10,13 @@ CI proves the rule by running the suite a second time under libfaketime at a mon
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
 from typing import Any
+
+import pytest
 
 # The commands that choose a period from the clock when none is given, and the flag that fixes it.
 PERIOD_FLAGS = {
@@ -47,12 +50,15 @@ def cli_command(*argv: str) -> list[str]:
 
 
 def _environment(kwargs: dict[str, Any], extra_env: Mapping[str, str] | None) -> None:
-    # The test's environment (the suite's sentinels, its state dir) with `extra_env` set over it; `env=`
-    # instead gives the whole environment.
+    # The test's environment (known: tests/support/hermetic.py; the suite's sentinels, its state dir) with
+    # `extra_env` set over it; `env=` instead gives the whole environment. Text is UTF-8 both ways, whatever
+    # locale the test process itself started with.
     if extra_env is not None:
         if "env" in kwargs:
             raise TypeError("give env= (the whole environment) or extra_env= (set over os.environ), not both")
         kwargs["env"] = {**os.environ, **extra_env}
+    if kwargs.get("text") is not False and "encoding" not in kwargs:
+        kwargs["encoding"] = "utf-8"
 
 
 def run_cli_process(argv: list[str], *, extra_env: Mapping[str, str] | None = None,
@@ -95,3 +101,15 @@ def without_faketime(env: Mapping[str, str]) -> dict[str, str]:
     else:
         out.pop("LD_PRELOAD", None)
     return out
+
+
+def faketime() -> str:
+    """The faketime command, for a test that sets the date on purpose; skipped when it is not installed,
+    failed when HOUSEJOBS_REQUIRE_FAKETIME (CI) is set. Give the process `without_faketime(env)`, so a CI
+    pass under a faketime of its own does not stack on the test's."""
+    found = shutil.which("faketime")
+    if found is None:
+        if os.environ.get("HOUSEJOBS_REQUIRE_FAKETIME"):
+            pytest.fail("faketime is required (HOUSEJOBS_REQUIRE_FAKETIME is set): apt-get install faketime")
+        pytest.skip("faketime is not installed (Debian package faketime)")
+    return found

@@ -19,13 +19,7 @@ NOTIFY_TOKENS = {
     "HOUSEJOBS_NOTIFY_URL": "sentinel-hook-token-4b2a",
     "HOUSEJOBS_HEALTHCHECK_URL": "sentinel-check-uuid-7e6d",
 }
-# A developer's own sink settings must not reach a test run.
-NOTIFY_VARS = ("HOUSEJOBS_NOTIFY_URL", "HOUSEJOBS_NOTIFY_URL_SECRET", "HOUSEJOBS_NOTIFY_FORMAT", "HOUSEJOBS_NOTIFY_ON",
-               "HOUSEJOBS_HEALTHCHECK_URL", "HOUSEJOBS_HEALTHCHECK_URL_SECRET", "HOUSEJOBS_NOTIFY_TIMEOUT",
-               "HOUSEJOBS_MAX_RETRIES", "HOUSEJOBS_SANDBOX_FAULTS")
-# Nor a developer's proxy and CA settings: tests that want them set them in the run's environment.
-NETWORK_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy",
-                "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR")
+# A developer's own sink, proxy and CA settings never reach a test: tests/support/hermetic.py removes them.
 # The distinctive parts of each sentinel: a leak of any of them counts, even inside a longer text.
 SENTINEL_MARKERS = ("sentinel-root-key", "sentinel-scheduler-secret", "sbp_sentinel_token",
                     "sentinel-hook-token", "sentinel-check-uuid")
