@@ -20,6 +20,7 @@ with `unknown_name`, whose hint is the one typo-hint format, `choices_hint`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from housejobs.redact import cut, cut_middle, redact
@@ -42,21 +43,31 @@ def first_line(exc: BaseException, limit: int = 300) -> str:
     return one_line(str(message), limit) if str(message).strip() else exc.__class__.__name__
 
 
+def _bounded(text: str) -> str:
+    """`text` with every word longer than WORD_LIMIT (a pasted value, not prose) cut in its middle, then cut
+    to MESSAGE_LIMIT; masked first wherever a cut is made. Text within both limits is left as it is."""
+    if len(text) > WORD_LIMIT:
+        text = _LONG_WORD.sub(lambda m: cut_middle(m.group(0), WORD_LIMIT), text)
+    return cut_middle(text, MESSAGE_LIMIT) if len(text) > MESSAGE_LIMIT else text
+
+
 # The most of an error's message (and of its hint) that is ever shown: messages name the value that broke a
 # rule, and a value can be anything (a 5 MB URL pasted into .env was echoed whole, twice).
-MESSAGE_LIMIT = 1000
+MESSAGE_LIMIT = 4000  # room for a doctor check's list of every missing grant; not for a 5 MB value
+WORD_LIMIT = 200  # the most of one word (a value without spaces: a URL, a name, a number) that is shown
+_LONG_WORD = re.compile(rf"\S{{{WORD_LIMIT + 1},}}")
 
 
 class HousejobsError(Exception):
     outcome: Outcome = Outcome.FAILED
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
-        # Cut in the middle (where a long value sits; where it came from is at the end), masked first so a
-        # cut cannot leave part of a secret unmasked. A message within the limit is left as it is.
-        message = cut_middle(message, MESSAGE_LIMIT) if len(message) > MESSAGE_LIMIT else message
+        # A long value cut in its middle (the rule it broke and where it came from stay), masked first so a
+        # cut cannot leave part of a secret unmasked.
+        message = _bounded(message)
         super().__init__(message)
         self.message = message
-        self.hint = cut_middle(hint, MESSAGE_LIMIT) if hint is not None and len(hint) > MESSAGE_LIMIT else hint
+        self.hint = _bounded(hint) if hint is not None else None
         # What the job already knew when this happened: its summary and notification still name them.
         self.period: str | None = None
         self.target: str | None = None

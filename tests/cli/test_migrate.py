@@ -192,7 +192,7 @@ def test_an_answer_that_is_not_rows_is_a_failure_not_applied(cli: Cli, api: Fake
                                                            tmp_path: Path, answer: tuple[int, object]) -> None:
     folder = write(tmp_path, [*GOOD, "20260104000000_create_d.sql"])
     api.fault(answers=[answer] * 20)  # every request: the history table's DDL first
-    result = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=env(api))
+    result = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=supabase_env(api))
     assert result.code == 1, result.stdout
     doc = result.json()
     assert doc["outcome"] == "failed" and "unexpected answer (not a JSON array of rows)" in doc["message"]
@@ -204,11 +204,11 @@ def test_an_answer_that_is_not_rows_is_a_failure_not_applied(cli: Cli, api: Fake
 def test_a_history_read_that_is_not_rows_is_a_failure_not_an_empty_history(
         cli: Cli, api: FakeSupabaseApi, pg_db: str, tmp_path: Path, answer: tuple[int, object]) -> None:
     folder = write(tmp_path, GOOD)
-    assert cli("migrate", "--env", "test", "--dir", str(folder), env=env(api)).code == 0
+    assert cli("migrate", "--env", "test", "--dir", str(folder), env=supabase_env(api)).code == 0
     api.fault(match="FROM supabase_migrations.schema_migrations", answers=[answer] * 3)
-    status = cli("migrate", "status", "--env", "test", "--dir", str(folder), "--json", env=env(api))
+    status = cli("migrate", "status", "--env", "test", "--dir", str(folder), "--json", env=supabase_env(api))
     assert status.code == 1 and "unexpected answer" in status.json()["message"], status.stdout
-    again = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=env(api))
+    again = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=supabase_env(api))
     assert again.code == 1 and "unexpected answer" in again.json()["message"]
     assert history(pg_db) == ["20260101000000", "20260102000000"]  # nothing was applied a second time
 
@@ -219,7 +219,7 @@ def test_an_apply_answered_with_no_rows_is_a_failure(cli: Cli, api: FakeSupabase
     without running: the run stops there, failed, never `applied`."""
     folder = write(tmp_path, GOOD)
     api.fault(match="INSERT INTO supabase_migrations", answers=[(200, {})])
-    result = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=env(api))
+    result = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=supabase_env(api))
     assert result.code == 1 and result.json()["outcome"] == "failed", result.stdout
     assert "unexpected answer" in result.json()["message"]
     assert history(pg_db) == []

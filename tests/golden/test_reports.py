@@ -84,8 +84,9 @@ def test_backfill_local(golden: Golden, gcp: GcpEnv, sandbox: SandboxHandle) -> 
     golden("backfill", "quota-reset", *local, "--from", "2026-11-01", "--to", "2026-11-04", "--json", env=env)
     golden("backfill", "stale-cleanup", *local, "--missed", "--json", env=env)
     golden("backfill", "quota-monthly", *local, "--from", "2026-09", "--to", "2026-10", "--json", env=env)
-    golden("backfill", "reminder", "--type", "rent-due", *local, "--from", "2026-10", "--to", "2026-11", "--json",
-           env=env)
+    # A reminder's backfill takes --bot-url (its --api-url is refused: issue 21, finding 8).
+    golden("backfill", "reminder", "--type", "rent-due", "--env", "stage", "--local", "--bot-url", sandbox.url,
+           "--from", "2026-10", "--to", "2026-11", "--json", env=env)
     sandbox.fault(route="/admin/alerts/process-all", statuses=[404])
     golden("backfill", "alerts", *local, "--from", "2026-11-20", "--to", "2026-11-21", "--json", env=env)
     golden.check()
