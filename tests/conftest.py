@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from housejobs import redact
+
 from tests.support.cli import OUTPUTS, Cli
 from tests.support.clock import FakeClock, HookClock
 from tests.support.hermetic import SET, apply, removals
@@ -62,6 +64,9 @@ def _test_environment(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixt
     for key, value in SENTINELS.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("HOUSEJOBS_STATE_DIR", str(tmp_path / "state"))
+    # The secrets redaction knows are the process's (housejobs.redact): a CLI process is one run, this one
+    # process runs many, so each test starts with none registered, as a fresh process would.
+    monkeypatch.setattr(redact, "_values", set())
     OUTPUTS.clear()
     yield
     out, err = capfd.readouterr()

@@ -60,7 +60,7 @@ REMOVED_PREFIXES = (
 )
 # The harness's own switches: CI sets them to turn a skip into a failure, or to size a run.
 KEPT = ("HOUSEJOBS_REQUIRE_EMULATORS", "HOUSEJOBS_REQUIRE_FAKETIME", "HOUSEJOBS_REQUIRE_BROWSER",
-        "HOUSEJOBS_FUZZ_SCALE", "HOUSEJOBS_RELIABILITY_REPORT", "HOUSEJOBS_BQEMULATOR")
+        "HOUSEJOBS_FUZZ_SCALE", "HOUSEJOBS_RELIABILITY_REPORT", "HOUSEJOBS_BQEMULATOR", "HOUSEJOBS_GOLDEN_UPDATE")
 # Set for every test: one UTF-8 locale (C.UTF-8 is on every Debian; where it is missing, Python falls back
 # to the C locale and its UTF-8 mode, which reads and writes the same bytes), and UTC as the local zone
 # (housejobs names every zone it uses; a database a test starts takes its zone from TZ). HOME: see `apply`.
