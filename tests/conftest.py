@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 from housejobs import redact
-
 from tests.support.cli import OUTPUTS, Cli
 from tests.support.clock import FakeClock, HookClock
 from tests.support.hermetic import SET, apply, removals
