@@ -24,7 +24,7 @@ RANKS: dict[str, int] = {
     "shards": 0,
     "__init__": 0,
     # what the run stands on: settings and what is read from them
-    "settings": 1, "settings_table": 1, "settings_files": 1, "settings_model": 1, "periods": 1, "target": 1,
+    "settings": 1, "settings_model": 1, "periods": 1, "target": 1,
     "catalog": 2, "runtime": 2,
     # adapters: HTTP clients, Google, the local contract server
     "sandbox": 3, "api": 3,

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from housejobs.errors import ConfigError, NotConfirmed, SecretError, UsageError
 from housejobs.redact import Secret
 from housejobs.runtime import Runtime
-from housejobs.settings import Settings, parse_dotenv, register_secret_values, resolve, select_env
-from housejobs.settings_table import BY_KEY
+from housejobs.settings import Setting, SettingDef, register_secret_values, select_env
 from housejobs.target import (
     EMBEDDED,
     Target,
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
     from housejobs.api.client import ApiClient
     from housejobs.api.retry import RetryPolicy
     from housejobs.sandbox.app import SandboxServer
+    from housejobs.settings_model import Settings
 
 EVERY_SECONDS = 10.0  # off a terminal, a progress record at least this often
 PROGRESS, STATUS = "progress", "execution_status"  # the two kinds of display, and their records' event
@@ -102,7 +102,7 @@ class Context:
         self._sandbox: SandboxServer | None = None
         self._clients: list[ApiClient] = []
         self._admin_asked: Asked | None = None  # GET /admin/capabilities, asked once per run
-        self._secrets: dict[str, Secret] = {}
+        self._secrets: dict[SettingDef, Secret] = {}
         self._stop: asyncio.Event | None = None
         # Set by the runner on SIGINT/SIGTERM: jobs take no new unit of work once the event is set.
         self.stop_signal: int | None = None
@@ -118,8 +118,9 @@ class Context:
     def settings(self) -> Settings:
         # Every value is checked as they resolve (max_retries too: found only when the run ends, a malformed
         # one would make every Cloud Run attempt the last, and each would announce its failure).
-        return resolve(self.runtime.environ, cwd=self.runtime.cwd, env=self.env,
-                       overrides={"api_url": self.options.api_url})
+        from housejobs.settings_model import resolve  # pydantic loads here, in commands that read settings
+
+        return resolve(self.runtime.files, self.env, self.env_source, overrides={Setting.api_url: self.options.api_url})
 
     @property
     def stop_event(self) -> asyncio.Event:
@@ -137,19 +138,18 @@ class Context:
             # The execution was authorised (and provisioned: secrets, service account) for its own env.
             raise UsageError(f"--env {self.options.env} differs from this Cloud Run job's HOUSEJOBS_ENV="
                              f"{environ['HOUSEJOBS_ENV']}", hint="run the job of that environment instead")
-        env, self.env_source = select_env(self.options.env, environ, self.runtime.cwd)
+        files = self.runtime.files
+        env, self.env_source = select_env(self.options.env, files)
         if env is not None:
             return env
-        explicit_url = self.options.api_url is not None or "HOUSEJOBS_API_URL" in environ or \
-            "HOUSEJOBS_API_URL" in parse_dotenv(self.runtime.cwd / ".env")
+        variable = Setting.api_url.env_var
+        explicit_url = self.options.api_url is not None or variable in environ or variable in files.dotenv
         if self.runtime.in_cloud_run and not explicit_url:
             raise ConfigError("running in Cloud Run without HOUSEJOBS_ENV",
                               hint="create-all-jobs sets it; set HOUSEJOBS_ENV to test, stage or prod")
         return None
 
     def _choose_targets(self) -> None:
-        from housejobs.settings import load_environments
-
         uses, s = self.options.uses, self.settings
         if "admin" in uses or self.options.api_url is not None:
             self.api_target = admin_target(s, self.env, self.options.api_url)
@@ -165,7 +165,8 @@ class Context:
         if self.env != "prod":
             ids = identifiers(uses, s, self.api_target, self.bot_target)
             if any(ids.values()):
-                self.prod_reasons = prod_reasons(ids, load_environments(s.jobs_dir)["prod"])
+                # The run's one read of environments.toml: the one its settings came from.
+                self.prod_reasons = prod_reasons(ids, self.runtime.files.environments["prod"])
         if self.runtime.in_cloud_run and self.prod_reasons and self.env != "prod":
             raise ConfigError(f"this Cloud Run job runs in {self.env}, but {self.prod_reasons[0]}",
                               hint="a job's args and settings must not point it at another environment")
@@ -199,30 +200,30 @@ class Context:
         return log_status(self, label)
 
     # --- secrets --------------------------------------------------------------------------------
-    def secret(self, key: str, secret_name: str | None = None) -> Secret:
-        """The secret setting `key` from the environment (or a secrets folder), else from Secret Manager:
+    def secret(self, setting: SettingDef, secret_name: str | None = None) -> Secret:
+        """The secret `setting` from the environment (or a secrets folder), else from Secret Manager:
         `<secret_name><suffix>`, by default the name the catalog gives it (`ca-root-api-key`); read once a
         run. (The notification URLs' secret names are settings of their own: notify passes them.)"""
-        if key not in self._secrets:
-            self._secrets[key] = self._read_secret(key, secret_name)
-        return self._secrets[key]
+        if setting not in self._secrets:
+            self._secrets[setting] = self._read_secret(setting, secret_name)
+        return self._secrets[setting]
 
-    def _read_secret(self, key: str, secret_name: str | None) -> Secret:
+    def _read_secret(self, setting: SettingDef, secret_name: str | None) -> Secret:
         from housejobs.catalog import SECRET_NAMES
 
-        env_var = BY_KEY[key].env_var
-        found = self.settings.secret(key)
+        env_var = setting.env_var
+        found = self.settings.secret(setting)
         if found is not None:
             return _header_value(found, env_var)
         if not self.env:
             hint = f"export {env_var}, or pick --env to read it from Secret Manager"
-            if key == "ca_root_api_key" and is_loopback(self.api_target.url):
+            if setting is Setting.ca_root_api_key and is_loopback(self.api_target.url):
                 hint = (f"export {env_var}: a local `housejobs sandbox` uses sandbox-root-key unless "
                         f"{env_var} was set when it started")
             raise SecretError(f"{env_var} is not set", hint=hint)
         from housejobs.gcp.secrets import read_secret
 
-        name = (secret_name or SECRET_NAMES[env_var]) + (self.settings.get("secret_suffix") or "")
+        name = (secret_name or SECRET_NAMES[env_var]) + self.settings.secret_suffix
         reader = self.runtime.secret_reader or read_secret
         return _header_value(Secret(reader(self.settings, name), f"Secret Manager {name}"), name)
 
@@ -232,11 +233,11 @@ class Context:
         from housejobs.api.retry import RetryPolicy
 
         deadline = self.options.deadline if self.options.deadline is not None else default_deadline
+        s = self.settings
         if deadline is None:  # (given, it passed the setting's own rule as the option was parsed)
-            deadline = self.settings.number("deadline")
-        return RetryPolicy(max_attempts=self.settings.whole("max_attempts") or 1,  # has a default: never None
-                           deadline=deadline, timeout=self.settings.number("timeout"),
-                           retry_after_cap=self.settings.number("retry_after_cap"))
+            deadline = s.deadline
+        return RetryPolicy(max_attempts=s.max_attempts, deadline=deadline, timeout=s.timeout,
+                           retry_after_cap=s.retry_after_cap)
 
     def client(self, url: str, *, headers: dict[str, str], auth_hint: str, embedded: bool = False,
                default_deadline: float | None = None, asked: Asked | None = None) -> ApiClient:
@@ -260,8 +261,8 @@ class Context:
             server = self.embedded_sandbox()
             url, key, embedded = server.url, Secret(server.app.api_key, "embedded sandbox"), True
         else:
-            url = self.api_target.url or self.settings.require("api_url", f"--env {self.env}")
-            key, embedded = self.secret("ca_root_api_key"), False
+            url = self.api_target.url or self.settings.require(Setting.api_url, f"--env {self.env}")
+            key, embedded = self.secret(Setting.ca_root_api_key), False
         return self.client(url, headers={"X-CA-Root-Key": key.reveal()}, embedded=embedded,
                            auth_hint="check CA_ROOT_API_KEY for this environment", asked=self._admin_asked,
                            default_deadline=default_deadline)
@@ -284,9 +285,9 @@ class Context:
 
             from housejobs.sandbox.app import open_sandbox, state_db
 
-            faults = _fault_specs(self.settings.get("sandbox_faults"))
-            db = state_db(Path(self.settings.require("state_dir", "the embedded sandbox")))  # has a default
-            source = self.settings.source("state_dir")
+            faults = _fault_specs(self.settings.sandbox_faults)
+            db = state_db(Path(self.settings.require(Setting.state_dir, "the embedded sandbox")))  # has a default
+            source = self.settings.given(Setting.state_dir).source
             where = "the default state folder" if source in ("unset", "default") else f"state folder from {source}"
             server = open_sandbox(db, where=where, api_key=secrets.token_urlsafe(24),
                                   scheduler_secret=secrets.token_urlsafe(24))
@@ -336,7 +337,7 @@ def _header_value(secret: Secret, name: str) -> Secret:
 def log_progress(ctx: Context, label: str, event: str) -> Iterator[Progress]:
     """Progress as log records: one when the state word changes, and otherwise one every
     HOUSEJOBS_PROGRESS_EVERY units or 10 s (Cloud Logging reads them; no bar off a terminal)."""
-    every = ctx.settings.whole("progress_every") or 1  # has a default: never None
+    every = ctx.settings.progress_every
     start = ctx.clock.monotonic()
     last: dict[str, Any] = {"done": 0, "at": start, "state": None}
 

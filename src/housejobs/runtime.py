@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, TextIO
 
 from housejobs.clock import Clock, SystemClock
 from housejobs.errors import ConfigError
-from housejobs.settings_table import ascii_int
+from housejobs.settings import SettingsFiles, ascii_int
 
 if TYPE_CHECKING:
     import httpx
 
     from housejobs.logs import Logger
-    from housejobs.settings import Settings
+    from housejobs.settings_model import Settings
 
 
 DEFAULT_COLUMNS = 80
@@ -113,6 +113,11 @@ class Runtime:
             if size > 0:
                 return size
         return DEFAULT_COLUMNS
+
+    @cached_property
+    def files(self) -> SettingsFiles:
+        """./.env and jobs/environments.toml as this run reads them: each at most once."""
+        return SettingsFiles(self.environ, self.cwd)
 
     @property
     def in_cloud_run(self) -> bool:

@@ -21,11 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
 from housejobs.errors import ConfigError, UsageError
 from housejobs.redact import cut
+from housejobs.settings import Setting, SettingDef
+
+if TYPE_CHECKING:
+    from housejobs.settings_model import Settings
 
 Use = Literal["admin", "bot", "supabase", "bigquery", "cloud-run"]
 # The environments.toml key that identifies prod's side of each use.
@@ -146,47 +150,37 @@ def shown(value: str, limit: int = 120) -> str:
 
 
 # --- choosing the targets, before any call ----------------------------------------------------------------
-class Sources(Protocol):
-    """What target selection reads from settings (housejobs.settings.Settings)."""
-
-    def get(self, key: str) -> str | None: ...
-
-    def source(self, key: str) -> str: ...
-
-    def require(self, key: str, why: str) -> str: ...
-
-
 EMBEDDED = Target("sandbox", "", "embedded sandbox")
 
 
-def given_url(settings: Sources, key: str, flag: str, given: str | None) -> tuple[str, str] | None:
+def given_url(settings: Settings, setting: SettingDef, flag: str, given: str | None) -> tuple[str, str] | None:
     """A URL given by flag or setting, and where from; an empty one that was given is refused (an unset
     `$URL` in a cron line must not quietly mean the sandbox)."""
     if given is not None:
         if not given.strip():
             raise UsageError(f"{flag} is empty", hint=f"give a URL, or leave {flag} out")
         return given, flag
-    value, source = settings.get(key), settings.source(key)
+    value, source = settings.given(setting).value, settings.given(setting).source
     if value is not None and not value.strip() and source not in ("unset", "default"):
-        raise ConfigError(f"{key} from {source} is empty", hint="set it to a URL, or unset it")
+        raise ConfigError(f"{setting.key} from {source} is empty", hint="set it to a URL, or unset it")
     return (value, source) if value else None
 
 
-def admin_target(settings: Sources, env: str | None, api_url: str | None) -> Target:
+def admin_target(settings: Settings, env: str | None, api_url: str | None) -> Target:
     """Where admin API calls go: --api-url, the env's api_url, $HOUSEJOBS_API_URL / .env, or the sandbox.
     In an env without an api_url a job that calls the admin API refuses when it builds its client."""
-    return _url_target(settings, env, "api_url", "--api-url", api_url, what="", required_by=None)
+    return _url_target(settings, env, Setting.api_url, "--api-url", api_url, what="", required_by=None)
 
 
-def bot_target(settings: Sources, env: str | None, bot_url: str | None) -> Target:
+def bot_target(settings: Settings, env: str | None, bot_url: str | None) -> Target:
     """Where the reminder goes: --bot-url, the env's bot_url, $HOUSEJOBS_BOT_URL / .env, or the sandbox."""
-    return _url_target(settings, env, "bot_url", "--bot-url", bot_url, what=" bot",
+    return _url_target(settings, env, Setting.bot_url, "--bot-url", bot_url, what=" bot",
                        required_by=f"the reminder in --env {env}")
 
 
-def _url_target(settings: Sources, env: str | None, key: str, flag: str, flag_value: str | None, *, what: str,
-                required_by: str | None) -> Target:
-    given = given_url(settings, key, flag, flag_value)
+def _url_target(settings: Settings, env: str | None, setting: SettingDef, flag: str, flag_value: str | None, *,
+                what: str, required_by: str | None) -> Target:
+    given = given_url(settings, setting, flag, flag_value)
     # The flag wins; without an env only the environment or .env can have set the URL.
     if given is not None and (given[1] == flag or not env):
         return Target("url", check_url(*given), given[0])
@@ -195,29 +189,29 @@ def _url_target(settings: Sources, env: str | None, key: str, flag: str, flag_va
     if given is None:
         if required_by is None:
             return Target("env", "", env)
-        given = (settings.require(key, required_by), settings.source(key))  # refuses, naming the setting
+        given = (settings.require(setting, required_by), settings.given(setting).source)  # refuses by name
     url = check_url(*given)
     return Target("env", url, f"{env}{what} ({url})")
 
 
-def resource_target(settings: Sources, use: Use, env: str | None) -> Target:
+def resource_target(settings: Settings, use: Use, env: str | None) -> Target:
     """What a run that uses a Supabase project, the BigQuery table or the GCP project is summarised as.
     A value that is not set says so in words: a label never shows `None`."""
     if use == "supabase":
-        ref = settings.get("supabase_project_ref")
+        ref = settings.supabase_project_ref
         label = f"Supabase project {ref}" if ref else "Supabase project, ref not set"
-        return Target("supabase", settings.get("supabase_api_url") or "", label + (f" ({env})" if env else ""))
+        return Target("supabase", settings.supabase_api_url, label + (f" ({env})" if env else ""))
     if use == "bigquery":
-        return Target("bigquery", "", f"BigQuery {settings.get('quota_table') or '(no quota_table)'}")
+        return Target("bigquery", "", f"BigQuery {settings.quota_table or '(no quota_table)'}")
     return Target("cloud-run", "", f"Cloud Run {project_region(settings)}")
 
 
-def project_region(settings: Sources) -> str:
+def project_region(settings: Settings) -> str:
     """`project/region` of the GCP resources a run reads or changes, each named even when not set."""
-    return f"{settings.get('project') or '(no project)'}/{settings.get('region') or '(no region)'}"
+    return f"{settings.project or '(no project)'}/{settings.region or '(no region)'}"
 
 
-def identifiers(uses: tuple[Use, ...], settings: Sources, admin: Target | None,
+def identifiers(uses: tuple[Use, ...], settings: Settings, admin: Target | None,
                 bot: Target | None) -> dict[Use, str]:
     """What each target of a run is, for comparing with prod's (prod_reasons)."""
     ids: dict[Use, str] = {}
@@ -226,8 +220,12 @@ def identifiers(uses: tuple[Use, ...], settings: Sources, admin: Target | None,
             ids["admin"] = admin.url
         elif use == "bot" and bot is not None and bot.kind != "sandbox":
             ids["bot"] = bot.url
-        elif use in ("supabase", "bigquery", "cloud-run"):
-            ids[use] = settings.get(PROD_KEYS[use]) or ""
+        elif use == "supabase":
+            ids[use] = settings.supabase_project_ref or ""
+        elif use == "bigquery":
+            ids[use] = settings.quota_table or ""
+        elif use == "cloud-run":
+            ids[use] = settings.project or ""
     return ids
 
 

@@ -323,7 +323,7 @@ def test_a_425_while_polling_is_retried_like_any_transient_status(cli: Cli, run:
     assert len(result.sleeps) == 2  # one poll interval and one retry wait
 
 
-def test_read_retries_wait_by_the_one_backoff_formula(run: CloudRunFake) -> None:
+def test_read_retries_wait_by_the_one_backoff_formula(run: CloudRunFake, tmp_path: Path) -> None:
     """The waits between Cloud Run read attempts are api/retry.backoff's, draw for draw: the first at most
     base_wait, each ceiling doubling up to max_wait (not the old `base_wait * 2**attempt`)."""
     import asyncio
@@ -331,11 +331,12 @@ def test_read_retries_wait_by_the_one_backoff_formula(run: CloudRunFake) -> None
 
     from housejobs.api.retry import RetryPolicy, backoff
     from housejobs.gcp.executions import CloudRunExecutions
-    from housejobs.settings import Settings, Value
+    from housejobs.settings import SettingsFiles
+    from housejobs.settings_model import resolve
 
     policy = RetryPolicy(max_attempts=6, deadline=60.0, base_wait=0.5, max_wait=1.5)
     clock = FakeClock()
-    settings = Settings({"run_api_endpoint": Value(run.endpoint, "test")})
+    settings = resolve(SettingsFiles({"HOUSEJOBS_RUN_API_ENDPOINT": run.endpoint}, tmp_path))
     reader = CloudRunExecutions(settings, clock=clock, policy=policy, rng=random.Random(7))
     run.fail_next("UNAVAILABLE", method="GET", path_contains="/executions", times=4)
     assert asyncio.run(reader.running(f"{PARENT}/jobs/housejobs-bootstrap-test")) == []
@@ -345,7 +346,7 @@ def test_read_retries_wait_by_the_one_backoff_formula(run: CloudRunFake) -> None
     assert all(0 <= wait <= top for wait, top in zip(clock.sleeps, ceilings, strict=True))
 
 
-def test_read_retries_stop_before_a_wait_past_the_deadline(run: CloudRunFake) -> None:
+def test_read_retries_stop_before_a_wait_past_the_deadline(run: CloudRunFake, tmp_path: Path) -> None:
     """With attempts to spare, the reads give up at the deadline: before the wait that would cross it, and
     with the same words as when the attempts run out."""
     import asyncio
@@ -354,11 +355,12 @@ def test_read_retries_stop_before_a_wait_past_the_deadline(run: CloudRunFake) ->
     from housejobs.api.retry import RetryPolicy, backoff
     from housejobs.errors import ApiUnavailable
     from housejobs.gcp.executions import CloudRunExecutions
-    from housejobs.settings import Settings, Value
+    from housejobs.settings import SettingsFiles
+    from housejobs.settings_model import resolve
 
     policy = RetryPolicy(max_attempts=50, deadline=3.0, base_wait=1.0, max_wait=1.0)
     clock = FakeClock()
-    settings = Settings({"run_api_endpoint": Value(run.endpoint, "test")})
+    settings = resolve(SettingsFiles({"HOUSEJOBS_RUN_API_ENDPOINT": run.endpoint}, tmp_path))
     reader = CloudRunExecutions(settings, clock=clock, policy=policy, rng=random.Random(3))
     run.fail_next("UNAVAILABLE", method="GET", path_contains="/executions", times=50)
     with pytest.raises(ApiUnavailable) as info:

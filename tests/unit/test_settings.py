@@ -16,9 +16,11 @@ from typing import Any
 
 import pytest
 
+from pydantic import SecretStr
+
 from housejobs.errors import ConfigError
-from housejobs.settings import SETTINGS, SettingDef, Settings, Value, resolve
-from housejobs.settings_table import Number, number_refused
+from housejobs.settings import SETTINGS, Number, Setting, SettingDef, SettingsFiles, Value, number_refused
+from housejobs.settings_model import resolve
 from tests.support.cli import Cli
 from tests.support.process import check_period, spawn_cli
 from tests.support.sandbox import SandboxHandle
@@ -56,8 +58,9 @@ def test_each_source_in_its_place_and_named(cli: Cli, tmp_path: Path) -> None:
     env = {"HOUSEJOBS_PROJECT": "from-environment", "HOUSEJOBS_API_URL": "http://127.0.0.1:3/"}
     show = ("config", "show", "--env", "stage", "--json")
 
-    flagged = resolve({**os.environ, **env}, cwd=tmp_path, env="stage", overrides={"api_url": "http://127.0.0.1:4/"})
-    assert (flagged.get("api_url"), flagged.source("api_url")) == ("http://127.0.0.1:4/", "command line")
+    flagged = resolve(SettingsFiles({**os.environ, **env}, tmp_path), "stage", "--env",
+                      overrides={Setting.api_url: "http://127.0.0.1:4/"})
+    assert (flagged.api_url, flagged.given(Setting.api_url).source) == ("http://127.0.0.1:4/", "command line")
     top = rows(cli(*show, env=env))
     assert (top["api_url"]["value"], top["api_url"]["source"]) == ("http://127.0.0.1:3/", "$HOUSEJOBS_API_URL")
     assert (top["project"]["value"], top["project"]["source"]) == ("from-environment", "$HOUSEJOBS_PROJECT")
@@ -83,32 +86,39 @@ def test_each_source_in_its_place_and_named(cli: Cli, tmp_path: Path) -> None:
     assert set(bottom) == {d.key for d in SETTINGS} | {"jobs_dir"}  # the JSON shape: one row a setting
 
 
-def test_resolve_keeps_the_facade(tmp_path: Path) -> None:
+def test_resolve_gives_typed_values_and_where_each_came_from(tmp_path: Path) -> None:
     environ = {"HOUSEJOBS_DEADLINE": "2.5", "HOUSEJOBS_MAX_RETRIES": "+3", "HOUSEJOBS_NOTIFY_URL": "https://h.example/x",
-               "HOME": str(tmp_path), "HOUSEJOBS_STATE_DIR": "~/state"}
-    s = resolve(environ, cwd=tmp_path, env="test", overrides={"api_url": None})
-    assert s.number("deadline") == 2.5 and s.get("deadline") == "2.5"  # the text as given, for config show
-    assert s.whole("max_retries") == 3 and s.whole("max_attempts") == 6
-    assert s.get("state_dir") == f"{tmp_path}/state" and s.source("state_dir") == "$HOUSEJOBS_STATE_DIR"
-    assert s.source("api_url") == "environments.toml [test]" and s.require("api_url", "this")
-    url = s.secret("notify_url")
+               "HOME": str(tmp_path), "HOUSEJOBS_STATE_DIR": "~/state", "HOUSEJOBS_ENV": "prod"}
+    s = resolve(SettingsFiles(environ, tmp_path), "test", "--env", overrides={Setting.api_url: None})
+    assert s.deadline == 2.5 and s.given(Setting.deadline).value == "2.5"  # the text as given, for config show
+    assert (s.max_retries, s.max_attempts, s.given(Setting.max_retries).value) == (3, 6, "+3")
+    assert type(s.deadline) is float and type(s.max_attempts) is int and type(s.progress_every) is int
+    assert s.state_dir == f"{tmp_path}/state" and s.given(Setting.state_dir).source == "$HOUSEJOBS_STATE_DIR"
+    assert s.given(Setting.api_url).source == "environments.toml [test]" and s.require(Setting.api_url, "this")
+    # The environment is the one chosen (select_env), never re-read from $HOUSEJOBS_ENV by the model.
+    assert (s.env, s.given(Setting.env).source) == ("test", "--env")
+    assert isinstance(s.notify_url, SecretStr)
+    url = s.secret(Setting.notify_url)
     assert url is not None and url.reveal() == "https://h.example/x" and url.source == "$HOUSEJOBS_NOTIFY_URL"
-    assert s.secret("healthcheck_url") is None and s.source("healthcheck_url") == "unset"
-    assert "https://h.example" not in repr(s.values["notify_url"]) + repr(s)
+    assert s.secret(Setting.healthcheck_url) is None and s.given(Setting.healthcheck_url).source == "unset"
+    assert "https://h.example" not in repr(s.given(Setting.notify_url)) + repr(s)
     with pytest.raises(ConfigError, match="run_api_endpoint is not set, and this needs it"):
-        s.require("run_api_endpoint", "this")
+        s.require(Setting.run_api_endpoint, "this")
 
 
-def test_settings_made_by_hand_check_numbers_by_the_same_rule() -> None:
-    s = Settings({"deadline": Value("soon", "test"), "max_attempts": Value("３", "test")})
+def test_numbers_are_checked_by_the_tables_rule(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as deadline:
-        s.number("deadline")
-    assert deadline.value.line() == ("deadline must be a number above 0, got 'soon' from test; "
+        resolve(SettingsFiles({"HOUSEJOBS_DEADLINE": "soon"}, tmp_path))
+    assert deadline.value.line() == ("deadline must be a number above 0, got 'soon' from $HOUSEJOBS_DEADLINE; "
                                      "set HOUSEJOBS_DEADLINE to a number above 0")
-    with pytest.raises(ConfigError, match="max_attempts must be a whole number from 1 to 100, got '３' from test"):
-        s.whole("max_attempts")
+    (tmp_path / ".env").write_text("HOUSEJOBS_MAX_ATTEMPTS=３\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="max_attempts must be a whole number from 1 to 100, got '３' from .env"):
+        resolve(SettingsFiles({}, tmp_path))
+    # The notifier's own is checked where it is read: None here, and the notifier warns.
+    s = resolve(SettingsFiles({"HOUSEJOBS_NOTIFY_TIMEOUT": "soon"}, tmp_path / "elsewhere"))
+    assert s.notify_timeout is None and s.given(Setting.notify_timeout).value == "soon"
     # A secret's value is never part of the line, whatever it holds.
-    secret = SettingDef("pin", "PIN", secret=True, number=Number(0, 9999, whole=True))
+    secret = SettingDef("PIN", secret=True, number=Number(0, 9999, whole=True), key="pin")
     assert "1234x" not in number_refused(secret, "1234x", "$PIN").line()
 
 
@@ -200,14 +210,14 @@ def test_lenient_resolve_skips_what_it_cannot_use(tmp_path: Path) -> None:
                "GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "sa.json"), "HOUSEJOBS_MAX_RETRIES": "eleven",
                "HOUSEJOBS_JOBS_DIR": str(tmp_path)}
     with pytest.raises(ConfigError, match=r"has no catalog\.toml"):
-        resolve(environ, cwd=tmp_path, env="stage")
+        resolve(SettingsFiles(environ, tmp_path), "stage")
     with pytest.raises(ConfigError, match=r"\.env line 2 is not KEY=value"):
-        resolve({**environ, "HOUSEJOBS_JOBS_DIR": str(REPO / "jobs")}, cwd=tmp_path, env="stage")
-    s = resolve(environ, cwd=tmp_path, env="stage", strict=False)
-    assert s.get("notify_url") == "https://h.example/x" and s.source("notify_url") == "$HOUSEJOBS_NOTIFY_URL"
-    assert s.get("project") is None  # .env and the env's table were skipped
-    assert s.whole("max_retries") is None and s.source("max_retries") == "unset"  # refused: left to its default
-    assert s.get("credentials") is None
+        resolve(SettingsFiles({**environ, "HOUSEJOBS_JOBS_DIR": str(REPO / "jobs")}, tmp_path), "stage")
+    s = resolve(SettingsFiles(environ, tmp_path), "stage", strict=False)
+    assert s.given(Setting.notify_url) == Value("https://h.example/x", "$HOUSEJOBS_NOTIFY_URL")
+    assert s.project is None  # .env and the env's table were skipped
+    assert s.max_retries is None and s.given(Setting.max_retries).source == "unset"  # refused: left to its default
+    assert s.credentials is None
     assert [line.split(" ")[0] for line in s.skipped] == [
         f"HOUSEJOBS_JOBS_DIR={tmp_path}", ".env", "secrets_dir", "max_retries", "GOOGLE_APPLICATION_CREDENTIALS"]
 

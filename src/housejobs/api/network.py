@@ -32,12 +32,13 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 from housejobs.errors import ConfigError
 from housejobs.redact import mask_url, register
+from housejobs.settings import Setting
 from housejobs.target import canonical_host
 
 if TYPE_CHECKING:
     import httpx
 
-    from housejobs.settings import Settings
+    from housejobs.settings_model import Settings
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -264,15 +265,15 @@ def report(environ: Mapping[str, str], settings: Settings, env: str | None) -> d
     except ConfigError as exc:
         ca_error = exc.line()
     clients = []
-    for client, key, secret_key in (("admin API", "api_url", None), ("bot", "bot_url", None),
-                                    ("webhook", "notify_url", "notify_url_secret"),
-                                    ("check-in", "healthcheck_url", "healthcheck_url_secret")):
-        url, embedded = settings.get(key), False
+    for client, setting, secret_name in (("admin API", Setting.api_url, None), ("bot", Setting.bot_url, None),
+                                         ("webhook", Setting.notify_url, settings.notify_url_secret),
+                                         ("check-in", Setting.healthcheck_url, settings.healthcheck_url_secret)):
+        url, embedded = settings.given(setting).value, False
         shown = mask_url(url) if url else None
-        if not url and secret_key and env and settings.get(secret_key):
+        if not url and secret_name and env:
             # Its host is in Secret Manager, not read here: the scheme's rule is what can be said.
-            url, shown = "https://", f"(Secret Manager {settings.get(secret_key)})"
-        elif not url and secret_key is None and not env:
+            url, shown = "https://", f"(Secret Manager {secret_name})"
+        elif not url and not setting.secret and not env:
             url, shown, embedded = "http://127.0.0.1", "embedded sandbox", True
         row: dict[str, str | None] = {"client": client, "url": shown, "proxy": None, "route": "not set",
                                       "error": None}

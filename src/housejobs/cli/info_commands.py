@@ -82,7 +82,7 @@ def serve_sandbox(rt: Runtime, *, port: int, db: str | None, orgs: int, latency_
     logger = rt.logger()
     if db is None:
         # The embedded sandbox's own database: what `housejobs quota-reset` did shows up here too.
-        path, where = state_db(state_dir(rt.environ, rt.cwd)), "the state folder"
+        path, where = state_db(state_dir(rt.files)), "the state folder"
     else:
         path, where = rt.cwd / db, "--db"  # an absolute --db stays itself
     server = open_sandbox(path, where=where, api_key=api_key, orgs=orgs, port=port, scheduler_secret=secret,

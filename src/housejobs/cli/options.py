@@ -14,7 +14,7 @@ import typer
 
 from housejobs.cli.app import runtime
 from housejobs.results import Run
-from housejobs.settings_table import BY_KEY, CHECK_DEADLINE_S, Number, ascii_float, ascii_int
+from housejobs.settings import CHECK_DEADLINE_S, Number, Setting, SettingDef, ascii_float, ascii_int
 
 if TYPE_CHECKING:
     from housejobs.context import Options
@@ -68,10 +68,10 @@ def number(*, whole: bool, lo: float | None = None, hi: float | None = None) -> 
     return _AsciiFloat(lo, hi)
 
 
-def setting_number(key: str) -> click.ParamType[Any, Any]:
-    """The click type of an option that overrides the numeric setting `key`: that setting's rule."""
-    rule = BY_KEY[key].number
-    assert rule is not None, key
+def setting_number(setting: SettingDef) -> click.ParamType[Any, Any]:
+    """The click type of an option that overrides a numeric setting: that setting's rule."""
+    rule = setting.number
+    assert rule is not None, setting.key
     kind = _AsciiInt() if rule.whole else _AsciiFloat()
     kind.rule = rule
     return kind
@@ -99,12 +99,12 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Make the reads, prin
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Confirm a prod run without a prompt.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")]
 DeadlineOpt = Annotated[float | None, typer.Option("--deadline", metavar="SECONDS",
-                                                   click_type=setting_number("deadline"),
+                                                   click_type=setting_number(Setting.deadline),
                                                    help="Bound one API call, retries included "
                                                    "[default: $HOUSEJOBS_DEADLINE, else 60].", show_default=False)]
 # doctor's, and smoke's checks: a deployment check should answer well inside a CI step's patience.
 ChecksDeadlineOpt = Annotated[float | None, typer.Option(
-    "--deadline", metavar="SECONDS", click_type=setting_number("deadline"),
+    "--deadline", metavar="SECONDS", click_type=setting_number(Setting.deadline),
     help=f"Bound each API check, retries included [default: {CHECK_DEADLINE_S:g}].", show_default=False)]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Debug logs, and a traceback on internal errors.")]
 DateOpt = Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD",

@@ -9,10 +9,12 @@ endpoint: how the tests point Google's real libraries at local fakes. Cloud Logg
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from housejobs.gcp.errors import google_errors
-from housejobs.settings import Settings
+
+if TYPE_CHECKING:
+    from housejobs.settings_model import Settings
 
 # mypy: disable-error-code=no-untyped-call
 
@@ -30,19 +32,19 @@ def client_kwargs(endpoint: str | None) -> dict[str, Any]:
 def run_jobs(settings: Settings) -> Any:
     from google.cloud import run_v2
 
-    return run_v2.JobsClient(**client_kwargs(settings.get("run_api_endpoint")))
+    return run_v2.JobsClient(**client_kwargs(settings.run_api_endpoint))
 
 
 def run_executions(settings: Settings) -> Any:
     from google.cloud import run_v2
 
-    return run_v2.ExecutionsClient(**client_kwargs(settings.get("run_api_endpoint")))
+    return run_v2.ExecutionsClient(**client_kwargs(settings.run_api_endpoint))
 
 
 def scheduler(settings: Settings) -> Any:
     from google.cloud import scheduler_v1
 
-    return scheduler_v1.CloudSchedulerClient(**client_kwargs(settings.get("scheduler_api_endpoint")))
+    return scheduler_v1.CloudSchedulerClient(**client_kwargs(settings.scheduler_api_endpoint))
 
 
 class Gcp:
@@ -72,7 +74,7 @@ class Gcp:
 def secret_manager(settings: Settings) -> Any:
     from google.cloud import secretmanager_v1
 
-    return secretmanager_v1.SecretManagerServiceClient(**client_kwargs(settings.get("secretmanager_api_endpoint")))
+    return secretmanager_v1.SecretManagerServiceClient(**client_kwargs(settings.secretmanager_api_endpoint))
 
 
 def default_credentials() -> str:

@@ -20,7 +20,7 @@ is retried like a 503.
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from housejobs.api.retry import RetryPolicy
 from housejobs.clock import Clock
@@ -28,8 +28,10 @@ from housejobs.errors import ConfigError
 from housejobs.gcp.errors import google_errors
 from housejobs.gcp.log_query import LogLine, line_of
 from housejobs.gcp.reads import read_retrying
-from housejobs.settings import Settings
 from housejobs.threads import in_thread
+
+if TYPE_CHECKING:
+    from housejobs.settings_model import Settings
 
 # mypy: disable-error-code=no-untyped-call
 
@@ -49,7 +51,7 @@ class LogEntries:
         self.policy = policy
         self._rng = rng or random.Random()
         self._session: Any = None
-        endpoint = settings.get("logging_api_endpoint")
+        endpoint = settings.logging_api_endpoint
         base = str(endpoint) if endpoint else DEFAULT_ENDPOINT
         self.url = ("" if "://" in base else "https://") + base.rstrip("/") + "/v2/entries:list"
         self.calls = 0
@@ -57,7 +59,7 @@ class LogEntries:
     def _make_session(self) -> Any:
         from google.auth.transport.requests import AuthorizedSession
 
-        if self.settings.get("logging_api_endpoint"):
+        if self.settings.logging_api_endpoint:
             from google.auth.credentials import AnonymousCredentials
 
             return AuthorizedSession(AnonymousCredentials())

@@ -21,7 +21,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from housejobs.api.retry import RetryPolicy
 from housejobs.catalog import run_job_id
@@ -31,8 +31,10 @@ from housejobs.gcp.clients import Gcp
 from housejobs.gcp.errors import map_google_error
 from housejobs.gcp.reads import read_retrying
 from housejobs.gcp.records import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED
-from housejobs.settings import Settings
 from housejobs.threads import in_thread
+
+if TYPE_CHECKING:
+    from housejobs.settings_model import Settings
 
 # mypy: disable-error-code=no-untyped-call
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 # The Google libraries are untyped in places; they load only inside read_secret.
 # mypy: disable-error-code=no-untyped-call
 from housejobs.errors import SecretError
 from housejobs.gcp.errors import google_errors
-from housejobs.settings import Settings
+from housejobs.settings import Setting
+
+if TYPE_CHECKING:
+    from housejobs.settings_model import Settings
 
 
 def read_secret(settings: Settings, name: str) -> str:
-    project = settings.require("project", f"reading secret {name}")
+    project = settings.require(Setting.project, f"reading secret {name}")
     try:
         import google_crc32c
 

@@ -37,6 +37,7 @@ from housejobs.gcp.executions import CloudRunExecutions, ExecutionStatus, execut
 from housejobs.gcp.log_query import SKEW, LogLine
 from housejobs.jobs.waiting import sleep_or_stop
 from housejobs.results import JobResult, Outcome
+from housejobs.settings import Setting
 
 if TYPE_CHECKING:
     from housejobs.gcp.cloud_logging import LogEntries
@@ -90,7 +91,7 @@ def check_run(req: RunRequest, catalog: Iterable[str]) -> None:
 
 def project_region(ctx: Context, why: str) -> tuple[str, str]:
     """Where the jobs are: ctx's project and region, both required."""
-    return ctx.settings.require("project", why), ctx.settings.require("region", why)
+    return ctx.settings.require(Setting.project, why), ctx.settings.require(Setting.region, why)
 
 
 def cloud_run(ctx: Context, why: str = "run") -> tuple[CloudRunExecutions, str, str]:

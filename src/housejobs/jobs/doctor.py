@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from housejobs.errors import ConfigError, HousejobsError, SecretError
 from housejobs.results import EXIT_CODES, Check, JobResult, Lines, Outcome
 from housejobs.results import Checklist as ChecklistView
-from housejobs.settings_table import CHECK_DEADLINE_S
+from housejobs.settings import CHECK_DEADLINE_S
 from housejobs.threads import in_thread
 
 if TYPE_CHECKING:
@@ -121,8 +121,8 @@ def _network(ctx: Context) -> Check:
 
 
 def _credentials(ctx: Context) -> str:
-    endpoints = ("run_api_endpoint", "scheduler_api_endpoint", "secretmanager_api_endpoint", "logging_api_endpoint")
-    if all(ctx.settings.get(k) for k in endpoints):
+    s = ctx.settings
+    if s.run_api_endpoint and s.scheduler_api_endpoint and s.secretmanager_api_endpoint and s.logging_api_endpoint:
         return "anonymous: every Google API endpoint is overridden (HOUSEJOBS_*_API_ENDPOINT)"
     from housejobs.gcp.clients import default_credentials
 

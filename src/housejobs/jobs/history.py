@@ -78,7 +78,7 @@ def window_start(now: datetime, days: int) -> datetime:
 
 def where(ctx: Context) -> str:
     """What history reads, as the summary names it."""
-    return f"Cloud Run + Scheduler {ctx.settings.get('project')}/{ctx.settings.get('region')}"
+    return f"Cloud Run + Scheduler {ctx.settings.project}/{ctx.settings.region}"
 
 
 async def read_history(ctx: Context, req: HistoryRequest, *, now: datetime | None = None) -> History:

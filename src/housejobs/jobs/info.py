@@ -38,11 +38,8 @@ async def config_show(ctx: Context) -> JobResult:
 
     settings, env = ctx.settings, ctx.env
     rows: list[dict[str, str | None]] = []
-    for d in SETTINGS:
-        value = settings.get(d.key)
-        source = settings.source(d.key)
-        if d.key == "env":  # the environment in effect, wherever it was chosen (--env included)
-            value, source = env, ctx.env_source
+    for d in SETTINGS:  # the environment among them: the one in effect, wherever it was chosen (--env too)
+        value, source = settings.given(d).value, settings.given(d).source
         # A value is shown cut at SHOWN (a 5 MB value pasted into .env is not printed whole).
         shown = (MASK if value else None) if d.secret else (cut(value, SHOWN) if value and len(value) > SHOWN
                                                             else value)

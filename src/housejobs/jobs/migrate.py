@@ -18,6 +18,7 @@ from housejobs.migrations.run import ApplyStopped, MigrateResult, QueryError, ru
 from housejobs.migrations.sql import MigrationError
 from housejobs.redact import Secret
 from housejobs.results import JobResult, Outcome, Table
+from housejobs.settings import Setting
 from housejobs.target import check_url, given_url
 
 PROJECT_REF_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -27,14 +28,14 @@ def _client(ctx: Context) -> tuple[ApiClient, str]:
     # Without --env (and HOUSEJOBS_ENV) the project comes from HOUSEJOBS_SUPABASE_PROJECT_REF and the token
     # from SUPABASE_ACCESS_TOKEN, as a CI pipeline for one Supabase project sets them; either missing is
     # refused by name. There is no sandbox to fall back to, and a ref that is prod's still asks.
-    ref = ctx.settings.require("supabase_project_ref", "migrate")
+    ref = ctx.settings.require(Setting.supabase_project_ref, "migrate")
     if not ref or any(c not in PROJECT_REF_CHARS for c in ref):
         raise ConfigError(f"supabase_project_ref {ref!r} is not a Supabase project ref (lowercase letters "
                           "and digits)")
     # Set but empty is refused (as for every URL), never quietly the default.
-    url, source = given_url(ctx.settings, "supabase_api_url", "", None) or ("https://api.supabase.com", "default")
+    url, source = given_url(ctx.settings, Setting.supabase_api_url, "", None) or ("https://api.supabase.com", "default")
     base = check_url(url, source)
-    token: Secret = ctx.secret("supabase_access_token")
+    token: Secret = ctx.secret(Setting.supabase_access_token)
     client = ctx.client(base, headers={"Authorization": f"Bearer {token.reveal()}"},
                         auth_hint="check SUPABASE_ACCESS_TOKEN for this environment")
     return client, ref

@@ -303,7 +303,6 @@ async def org_sync_job(ctx: Context, *, date: str | None = None, orgs: list[str]
                        concurrency: int = 32, shard: str | None = None) -> JobResult:
     """org-sync-all as the command runs it (and `release --local` and backfill, with the defaults)."""
     req = org_sync_request(ctx, date=date, orgs=orgs, concurrency=concurrency, shard=shard)
-    ctx.settings.whole("progress_every")  # refused the same on a terminal (a bar) as off one (records)
     try:
         if ctx.options.dry_run:
             result = await run_org_sync(ctx, req)

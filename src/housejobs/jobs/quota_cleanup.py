@@ -10,6 +10,7 @@ from typing import Any
 from housejobs.context import Context
 from housejobs.errors import ConfigError, UsageError
 from housejobs.results import JobResult, Outcome
+from housejobs.settings import Setting
 from housejobs.threads import in_thread
 
 DEFAULT_DAYS = 90
@@ -31,23 +32,21 @@ def check_days(days: int, allow_short: bool) -> int:
 async def run_quota_cleanup(ctx: Context, *, days: int) -> JobResult:
     from housejobs.gcp import bigquery as bq
 
-    raw_table = ctx.settings.require("quota_table", "quota-cleanup")
+    raw_table = ctx.settings.require(Setting.quota_table, "quota-cleanup")
     try:
         table = bq.parse_table(raw_table)
-        column = bq.validate_column(ctx.settings.get("quota_timestamp_column") or "")
+        column = bq.validate_column(ctx.settings.quota_timestamp_column)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     cutoff = ctx.clock.now() - timedelta(days=days)
     # A retention DELETE can take minutes: the API deadline (60 s) would report `failed` while BigQuery
     # goes on and finishes. --deadline still wins when given.
-    if ctx.options.deadline is not None:
-        timeout = ctx.retry_policy().deadline  # validated: above 0 and finite
-    else:
-        timeout = ctx.settings.number("bigquery_timeout")
+    # (--deadline is validated: above 0 and finite.)
+    timeout = ctx.retry_policy().deadline if ctx.options.deadline is not None else ctx.settings.bigquery_timeout
     details: dict[str, Any] = {"table": str(table), "column": column, "days": days,
                                "cutoff": cutoff.isoformat()}
     try:
-        client = await in_thread(bq.make_client, table.project, ctx.settings.get("bigquery_api_endpoint"))
+        client = await in_thread(bq.make_client, table.project, ctx.settings.bigquery_api_endpoint)
         if ctx.options.dry_run:
             report = await in_thread(bq.count_older_than, client, table, column, cutoff, timeout,
                                       clock=ctx.clock)

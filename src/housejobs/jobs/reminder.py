@@ -30,6 +30,7 @@ from housejobs.errors import (
 from housejobs.periods import parse_month, period_at, zone
 from housejobs.redact import Secret
 from housejobs.results import JobResult, Outcome, PlannedCall
+from housejobs.settings import Setting
 from housejobs.target import Target
 
 if TYPE_CHECKING:
@@ -61,8 +62,7 @@ def check_reminder(req: ReminderRequest, now: datetime) -> None:
 
 def household_zone(ctx: Context) -> ZoneInfo:
     # Only an unset value means UTC: an empty one that was given is refused like any other bad zone.
-    given = ctx.settings.get("household_time_zone")
-    return zone("Etc/UTC" if given is None else given, ctx.settings.source("household_time_zone"))
+    return zone(ctx.settings.household_time_zone, ctx.settings.given(Setting.household_time_zone).source)
 
 
 MONTH = "month"  # a reminder's period: the billing month where the household lives
@@ -88,7 +88,7 @@ def bot_target(ctx: Context) -> tuple[Target, Secret]:
 
 
 def _secret(ctx: Context) -> Secret:
-    return ctx.secret("scheduler_shared_secret")
+    return ctx.secret(Setting.scheduler_shared_secret)
 
 
 async def run_reminder(ctx: Context, req: ReminderRequest) -> JobResult:

@@ -20,7 +20,7 @@ from housejobs.results import JobResult, Outcome
 
 if TYPE_CHECKING:
     from housejobs.runtime import Runtime
-    from housejobs.settings import Settings
+    from housejobs.settings_model import Settings
 
 FAILING = frozenset({Outcome.FAILED, Outcome.PARTIAL, Outcome.REFUSED, Outcome.INTERRUPTED})
 DEFAULT_ON = frozenset({Outcome.FAILED, Outcome.PARTIAL})
@@ -75,15 +75,6 @@ class RunInfo:
         return self.attempt >= self.max_retries
 
 
-def _max_retries(settings: Settings) -> int | None:
-    try:
-        return settings.whole("max_retries")
-    except HousejobsError:
-        # The context refuses a malformed value before the job; without a context (the run stopped before
-        # it), not knowing the retries means announcing, as when it is unset.
-        return None
-
-
 def run_info(runtime: Runtime, job: str, env: str | None, settings: Settings, *, dry_run: bool) -> RunInfo:
     try:
         task = runtime.task  # CLOUD_RUN_* is parsed there, once
@@ -92,8 +83,8 @@ def run_info(runtime: Runtime, job: str, env: str | None, settings: Settings, *,
     execution = task.execution if task else None
     return RunInfo(job=job, env=env, run_id=execution or f"local-{uuid.uuid4()}", execution=execution,
                    task_index=task.index if task else 0, attempt=task.attempt if task else None,
-                   max_retries=_max_retries(settings), cloud_run_job=task.job if task else None,
-                   project=settings.get("project"), unattended=runtime.in_cloud_run, dry_run=dry_run)
+                   max_retries=settings.max_retries, cloud_run_job=task.job if task else None,
+                   project=settings.project, unattended=runtime.in_cloud_run, dry_run=dry_run)
 
 
 def log_uri(info: RunInfo) -> str | None:

@@ -27,13 +27,14 @@ from housejobs.notify.formats import FORMATS, checkin_summary, checkin_url, webh
 from housejobs.notify.sinks import Sources, read_url, settings_without_context
 from housejobs.redact import Secret, mask_url
 from housejobs.results import JobResult
+from housejobs.settings import Setting, SettingDef, number_refused
 
 if TYPE_CHECKING:
     from housejobs.clock import Clock
     from housejobs.context import Context, Options
     from housejobs.logs import Logger
     from housejobs.runtime import Runtime
-    from housejobs.settings import Settings
+    from housejobs.settings_model import Settings
 
 DEFAULT_BUDGET_S = 5.0
 
@@ -42,7 +43,7 @@ class Notifier:
     """Built once per run; `start()` before the job, `finish()` after it. Neither raises, ever."""
 
     def __init__(self, info: RunInfo, settings: Settings, logger: Logger, sources: Sources, *,
-                 now: Callable[[], datetime], clock: Clock, secret: Callable[[str, str], Secret] | None = None,
+                 now: Callable[[], datetime], clock: Clock, secret: Callable[[SettingDef, str], Secret] | None = None,
                  embedded: Callable[[], tuple[str, str]] | None = None,
                  environ: Mapping[str, str] | None = None) -> None:
         self.info = info
@@ -55,11 +56,11 @@ class Notifier:
         self._embedded = embedded
         self._warnings: list[str] = []
         self.budget = self._read_budget(settings)
-        self.notify_on, unknown = parse_notify_on(settings.get("notify_on"), unattended=info.unattended)
+        self.notify_on, unknown = parse_notify_on(settings.notify_on, unattended=info.unattended)
         if unknown:
             self._warn(f"HOUSEJOBS_NOTIFY_ON: ignoring {', '.join(map(repr, unknown))} (use outcome names, "
                        "success, failure, all or none)")
-        fmt = (settings.get("notify_format") or "json").strip().lower()
+        fmt = (settings.notify_format or "json").strip().lower()
         self.format: str | None = fmt if fmt in FORMATS else None
         if self.format is None and sources.webhook:
             self._warn(f"HOUSEJOBS_NOTIFY_FORMAT {fmt!r} is not json, slack or google-chat: no webhook "
@@ -75,16 +76,17 @@ class Notifier:
         self._warnings.append(line)
 
     def _read_budget(self, settings: Settings) -> float:
-        try:
-            return min(settings.number("notify_timeout"), 60.0)
-        except HousejobsError as exc:
-            self._warn(f"{exc.line()}; using {DEFAULT_BUDGET_S:g} s")
-            return DEFAULT_BUDGET_S
+        if settings.notify_timeout is not None:  # None: given, and not a number in its range
+            return min(settings.notify_timeout, 60.0)
+        given = settings.given(Setting.notify_timeout)
+        refused = number_refused(Setting.notify_timeout, given.value or "", given.source)
+        self._warn(f"{refused.line()}; using {DEFAULT_BUDGET_S:g} s")
+        return DEFAULT_BUDGET_S
 
     # -- resolving the URLs (possibly from Secret Manager, so off the main thread) ----------------------
     def _resolve_all(self, *, ping: bool) -> None:
         s = self.sources
-        checkin = read_url("healthcheck_url", s.checkin_env, s.checkin_secret, "check-ins",
+        checkin = read_url(Setting.healthcheck_url, s.checkin_env, s.checkin_secret, "check-ins",
                            secret=self._secret, warn=self._warn)
         if checkin is not None:
             raw = checkin.reveal().replace("{job}", self.info.job).replace("{env}", self.info.env or "")
@@ -96,7 +98,7 @@ class Notifier:
                     f"{self.info.job} started" + (f" in {self.info.env}" if self.info.env else ""),
                     deadline=self._start_deadline).start()
         if s.webhook and self.format is not None:
-            self.webhook_url = read_url("notify_url", s.webhook_env, s.webhook_secret, "webhook events",
+            self.webhook_url = read_url(Setting.notify_url, s.webhook_env, s.webhook_secret, "webhook events",
                                         secret=self._secret, warn=self._warn)
 
     def _delivery(self, sink: str, url: Secret, body: bytes, headers: dict[str, str], *, deadline: float,

@@ -10,11 +10,12 @@ from urllib.parse import urlsplit
 
 from housejobs.errors import HousejobsError
 from housejobs.redact import Secret
-from housejobs.settings import Settings, resolve, select_env
+from housejobs.settings import Setting, SettingDef, select_env
 
 if TYPE_CHECKING:
     from housejobs.context import Options
     from housejobs.runtime import Runtime
+    from housejobs.settings_model import Settings
 
 
 @dataclass
@@ -28,12 +29,13 @@ class Sources:
 
     @classmethod
     def of(cls, settings: Settings, *, with_secret_manager: bool) -> Sources:
-        def secret_name(key: str) -> str | None:
-            return (settings.get(key) or None) if with_secret_manager else None
+        def secret_name(name: str | None) -> str | None:
+            return (name or None) if with_secret_manager else None
 
-        return cls(webhook_env=settings.secret("notify_url"), webhook_secret=secret_name("notify_url_secret"),
-                   checkin_env=settings.secret("healthcheck_url"),
-                   checkin_secret=secret_name("healthcheck_url_secret"))
+        return cls(webhook_env=settings.secret(Setting.notify_url),
+                   webhook_secret=secret_name(settings.notify_url_secret),
+                   checkin_env=settings.secret(Setting.healthcheck_url),
+                   checkin_secret=secret_name(settings.healthcheck_url_secret))
 
     @property
     def webhook(self) -> bool:
@@ -52,25 +54,25 @@ def valid_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def read_url(key: str, from_env: Secret | None, secret_name: str | None, what: str, *,
-             secret: Callable[[str, str], Secret] | None, warn: Callable[[str], None]) -> Secret | None:
+def read_url(setting: SettingDef, from_env: Secret | None, secret_name: str | None, what: str, *,
+             secret: Callable[[SettingDef, str], Secret] | None, warn: Callable[[str], None]) -> Secret | None:
     """The sink's URL from its setting, else from the named secret; None (and a warning) when unusable.
     `secret` reads Secret Manager, which may take a while: call this off the main thread."""
     url = from_env
     if url is None and secret_name:
         if secret is None:
-            warn(f"{key}_secret is set, but with no environment selected there is no Secret "
+            warn(f"{setting.key}_secret is set, but with no environment selected there is no Secret "
                  f"Manager to read it from: no {what} this run")
             return None
         try:
-            url = secret(key, secret_name)
+            url = secret(setting, secret_name)
         except HousejobsError as exc:
             warn(f"{what} disabled: {exc.line()}")
             return None
     if url is None:
         return None
     if not valid_url(url.reveal()):
-        warn(f"{key} is not an http(s) URL: no {what} this run")
+        warn(f"{setting.key} is not an http(s) URL: no {what} this run")
         return None
     return url
 
@@ -79,8 +81,10 @@ def settings_without_context(runtime: Runtime, options: Options) -> tuple[str | 
     """The run's environment and settings, resolved the one way the context resolves them, but leniently:
     whatever stopped the run (.env, the env's table, the credentials path, a refused value) is skipped and
     listed in `Settings.skipped`, so a sink set where it can still be read hears of the refusal."""
+    from housejobs.settings_model import resolve  # pydantic: only when a run was refused before its context
+
     try:
-        env, _ = select_env(options.env, runtime.environ, runtime.cwd)
+        env, source = select_env(options.env, runtime.files)
     except HousejobsError:
-        env = None  # an invalid name may be why the run stopped
-    return env, resolve(runtime.environ, cwd=runtime.cwd, env=env, strict=False)
+        env, source = None, "unset"  # an invalid name may be why the run stopped
+    return env, resolve(runtime.files, env, source, strict=False)

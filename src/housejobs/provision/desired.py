@@ -12,6 +12,7 @@ from housejobs.catalog import DEFAULT_TRIGGER, SECRET_NAMES, JobDef, load_catalo
 from housejobs.errors import UsageError, choices_hint
 from housejobs.gcp import specs
 from housejobs.provision import ownership
+from housejobs.settings import Setting
 
 if TYPE_CHECKING:
     from housejobs.context import Context
@@ -96,11 +97,11 @@ def build_desired(ctx: Context, *, only: str | None = None, image: str | None = 
     env = _env(ctx)
     s = ctx.settings
     why = f"provisioning {env}"
-    project, region = s.require("project", why), s.require("region", why)
-    image = check_image(image) if image is not None else s.require("image", why)
-    runtime_sa = s.require("runtime_service_account", why)
-    scheduler_sa = s.require("scheduler_service_account", why)
-    suffix = s.get("secret_suffix") or ""
+    project, region = s.require(Setting.project, why), s.require(Setting.region, why)
+    image = check_image(image) if image is not None else s.require(Setting.image, why)
+    runtime_sa = s.require(Setting.runtime_service_account, why)
+    scheduler_sa = s.require(Setting.scheduler_service_account, why)
+    suffix = s.secret_suffix
     catalog = load_catalog(s.jobs_dir)
     if only is not None and only not in catalog:
         raise UsageError(f"--only {only!r} is not a catalog job", hint=choices_hint(only, catalog))
@@ -127,7 +128,7 @@ def build_desired(ctx: Context, *, only: str | None = None, image: str | None = 
             triggers.append(DesiredTrigger(job.name, t.name, tid, f"{parent}/jobs/{tid}", body, bool(t.args)))
     selected = [j for j in catalog.values() if only is None or j.name == only]
     bindings = _bindings(selected, env, project, region, runtime_sa, scheduler_sa, suffix,
-                         s.get("quota_table"))
+                         s.quota_table)
     return Desired(env, project, region, image, jobs, triggers, bindings, only)
 
 
