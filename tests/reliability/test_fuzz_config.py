@@ -440,32 +440,35 @@ def dotenv_file(draw: st.DrawFn) -> bytes:
     return raw
 
 
-# A quoted value (python-dotenv / docker compose): the quote closes at the first one no backslash escapes,
-# and only whitespace or a comment may follow it. In double quotes a backslash escapes any character as
-# far as closing goes; in single quotes only ' and \\ are escapes.
-DOUBLE_QUOTED = r'"(?:\\.|[^"\\])*"\s*(?:#.*)?'
-SINGLE_QUOTED = r"'(?:\\['\\]|\\(?!['\\])|[^'\\])*'\s*(?:#.*)?"
+# .env as python-dotenv reads it (README, Configuration). H: a space that does not end a line. A quoted value
+# closes at the first quote no backslash escapes (a backslash escapes any character as far as closing goes),
+# may span lines, and only spaces or a comment may follow it on its last line.
+H = r"[^\S\r\n]"
+EOL = r"(?:\r\n|\n|\r|\Z)"
+QUOTED = r'(?:"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\')' + H + r"*(?:#[^\r\n]*)?"
+BINDING = re.compile(r"\s*(?>(?:export" + H + r"+)?)('?)([A-Za-z_][A-Za-z0-9_]*)\1" + H + r"*=(?>" + H + r"*)"
+                     + r"(?:" + QUOTED + r"|(?![\'\"])[^\r\n]*)" + EOL, re.DOTALL)
+COMMENT = re.compile(r"\s*#[^\r\n]*" + EOL)
 
 
 def dotenv_ok(raw: bytes) -> bool:
-    """KEY=value, `export KEY=value`, comments and blank lines, one a line (newline: \\n, \\r\\n or \\r);
-    a value that starts with a quote must close it, with nothing but a comment after."""
+    """An optional BOM, then KEY=value bindings (`export KEY=value` too), comments and blank lines; a line
+    ends at \\n, \\r\\n or \\r; a key is a variable name (which may be in single quotes), with an `=`."""
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError:
         return False
-    for line in re.split(r"\r\n|\n|\r", text):
-        if not line.strip() or line.lstrip().startswith("#"):
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # read as text: newlines are \n
+    pos = 0
+    while text[pos:].strip():
+        if m := COMMENT.match(text, pos):
+            pos = m.end()
             continue
-        m = re.fullmatch(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)", line, re.DOTALL)
-        if not m:
+        m = BINDING.match(text, pos)
+        if m is None or m.end() == pos:
             return False
-        value = m.group(2)
-        if value[:1] == '"' and not re.fullmatch(DOUBLE_QUOTED, value, re.DOTALL):
-            return False
-        if value[:1] == "'" and not re.fullmatch(SINGLE_QUOTED, value, re.DOTALL):
-            return False
-        assume(m.group(1) not in KNOWN_VARS - {"CA_ROOT_API_KEY"})  # a real setting changes the run
+        assume(m.group(2) not in KNOWN_VARS - {"CA_ROOT_API_KEY"})  # a real setting changes the run
+        pos = m.end()
     return True
 
 
@@ -478,6 +481,12 @@ def dotenv_ok(raw: bytes) -> bool:
 @example(raw=b'NAME="a\\" b\n')  # the quote is escaped: never closed
 @example(raw=b"NAME='a' b\n")
 @example(raw=b"NAME='it\\'s' # c\n")
+@example(raw=b"\xef\xbb\xbfNAME=bom\n")  # a BOM (python-dotenv skips it)
+@example(raw=b'NAME="two\nlines" # c\nOTHER=x\n')  # a quoted value may span lines
+@example(raw=b'NAME="two\nlines" x\n')
+@example(raw=b'NAME= "open\n')
+@example(raw=b"export =x\n")
+@example(raw=b"'NAME'=x\n'A B'=y\n")
 def test_dotenv(cli: Cli, sb: SandboxHandle, tmp_path: Path, raw: bytes) -> None:
     (tmp_path / ".env").write_bytes(raw)
     valid = dotenv_ok(raw)
