@@ -295,7 +295,7 @@ def load_environments(jobs_dir: Path) -> dict[str, dict[str, str]]:
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_QUOTED = re.compile(r"\s*(?:export\s+)?[^=]*=\s*['\"]")
+_QUOTED = re.compile(r"\s*(?:export\s+)?(?:'[^']+'|[^=\s#]+)\s*=\s*['\"]")  # KEY= then a quote
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -370,7 +370,8 @@ class SettingsFiles:
 def state_dir(files: SettingsFiles) -> Path:
     """HOUSEJOBS_STATE_DIR from the environment or ./.env, else the default: without resolving every setting
     (the standalone sandbox needs only this one)."""
-    value = files.environ.get("HOUSEJOBS_STATE_DIR") or files.dotenv.get("HOUSEJOBS_STATE_DIR")
+    var = Setting.state_dir.env_var
+    value = files.environ.get(var) or files.dotenv.get(var)
     return Path(value or default_state_dir(files.environ))
 
 
@@ -385,8 +386,9 @@ def select_env(option: str | None, files: SettingsFiles) -> tuple[str | None, st
     place this precedence is written: the setting `env` is given the result, from no other source."""
     if option is not None:
         return check_env_name(option, "--env"), "--env"
-    if "HOUSEJOBS_ENV" in files.environ:
-        return check_env_name(files.environ["HOUSEJOBS_ENV"], "$HOUSEJOBS_ENV"), "$HOUSEJOBS_ENV"
-    if "HOUSEJOBS_ENV" in files.dotenv:
-        return check_env_name(files.dotenv["HOUSEJOBS_ENV"], ".env HOUSEJOBS_ENV"), ".env"
+    var = Setting.env.env_var
+    if var in files.environ:
+        return check_env_name(files.environ[var], f"${var}"), f"${var}"
+    if var in files.dotenv:
+        return check_env_name(files.dotenv[var], f".env {var}"), ".env"
     return None, "unset"

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from pydantic import SecretStr
 
 from housejobs.errors import ConfigError
@@ -112,7 +111,7 @@ def test_numbers_are_checked_by_the_tables_rule(tmp_path: Path) -> None:
     assert deadline.value.line() == ("deadline must be a number above 0, got 'soon' from $HOUSEJOBS_DEADLINE; "
                                      "set HOUSEJOBS_DEADLINE to a number above 0")
     (tmp_path / ".env").write_text("HOUSEJOBS_MAX_ATTEMPTS=３\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="max_attempts must be a whole number from 1 to 100, got '３' from .env"):
+    with pytest.raises(ConfigError, match=r"max_attempts must be a whole number from 1 to 100, got '３' from \.env"):
         resolve(SettingsFiles({}, tmp_path))
     # The notifier's own is checked where it is read: None here, and the notifier warns.
     s = resolve(SettingsFiles({"HOUSEJOBS_NOTIFY_TIMEOUT": "soon"}, tmp_path / "elsewhere"))
