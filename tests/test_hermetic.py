@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # (in capitals: an `env` that is a JSON object has keys of another kind).
 READ = re.compile(r'(?:environ\.get\(|getenv\(|environ\[|environ, )\s*"([A-Za-z_][A-Za-z0-9_]*)"'
                   r'|\benv\.get\(\s*"([A-Z][A-Z0-9_]*)"')
-SETTING = re.compile(r'SettingDef\("[a-z_]+", "([A-Z0-9_]+)"')
+SETTING = re.compile(r'SettingDef\("([A-Z][A-Z0-9_]*)"')
 
 
 def names_read(files: list[Path]) -> set[str]:
