@@ -22,7 +22,7 @@ from housejobs.periods import zone
 from housejobs.settings import ENV_NAMES, read_toml
 
 KINDS = ("manual", "daily", "monthly", "scheduled")
-JOB_KEYS = {"kind", "description", "calls", "triggers", "args", "timeout", "max_retries", "task_count",
+JOB_KEYS = {"kind", "description", "calls", "module", "triggers", "args", "timeout", "max_retries", "task_count",
             "parallelism", "cpu", "memory", "secrets"}
 TRIGGER_KEYS = {"name", "schedule", "time_zone", "args", "retry_count", "attempt_deadline"}
 DEFAULT_TRIGGER = "schedule"
@@ -38,6 +38,8 @@ _NAME = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?\Z")
 _DURATION = re.compile(r"^([0-9]{1,7})(s|m|h)\Z")
 _CPU = re.compile(r"^([0-9]+(\.[0-9]+)?|[0-9]+m)\Z")
 _MEMORY = re.compile(r"^([0-9]+)(Mi|Gi)\Z")
+# A dotted Python module name: the module that declares the job's JobSpec (housejobs.jobs.registry).
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 # Cloud Run: a job id is a DNS label (lowercase, digits, hyphens, starts with a letter, at most 63).
 RUN_JOB_ID = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 # Cloud Scheduler: letters, digits, hyphens and underscores, at most 500.
@@ -61,6 +63,7 @@ class JobDef:
     description: str
     calls: str
     triggers: tuple[Trigger, ...] = field(default_factory=tuple)
+    module: str | None = None  # the Python module that declares its JobSpec (housejobs.jobs.registry)
     args: tuple[str, ...] = ()
     timeout_s: int = 600
     max_retries: int = 0
@@ -205,8 +208,12 @@ def _job(name: str, raw: Any) -> JobDef:
     for secret in secrets:
         if secret not in SECRET_NAMES:
             raise ConfigError(f"{where}: unknown secret {secret!r}", hint="known: " + ", ".join(SECRET_NAMES))
+    module = raw.get("module")
+    if module is not None and (not isinstance(module, str) or not _MODULE.match(module)):
+        raise ConfigError(f"{where}: module {module!r} is not a Python module name",
+                          hint='e.g. module = "housejobs.jobs.admin"')
     return JobDef(
-        name, kind, _text(raw, "description", where), _text(raw, "calls", where), triggers,
+        name, kind, _text(raw, "description", where), _text(raw, "calls", where), triggers, module=module,
         args=_strings(raw, "args", where),
         timeout_s=parse_duration(raw.get("timeout", "600s"), f"{where}: timeout", lo=1, hi=168 * 3600),
         max_retries=_int(raw, "max_retries", where, 0, 0, 10),

@@ -179,9 +179,9 @@ def admin_target(settings: Sources, env: str | None, api_url: str | None) -> Tar
 
 
 def bot_target(settings: Sources, env: str | None, bot_url: str | None) -> Target:
-    """Where the reminder goes: --bot-url, the env's bot_url, $HOUSEJOBS_BOT_URL / .env, or the sandbox."""
+    """Where bot runtime calls go: --bot-url, the env's bot_url, $HOUSEJOBS_BOT_URL / .env, or the sandbox."""
     return _url_target(settings, env, "bot_url", "--bot-url", bot_url, what=" bot",
-                       required_by=f"the reminder in --env {env}")
+                       required_by=f"calling the bot runtime in --env {env}")
 
 
 def _url_target(settings: Sources, env: str | None, key: str, flag: str, flag_value: str | None, *, what: str,

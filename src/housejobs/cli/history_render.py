@@ -13,7 +13,6 @@ from datetime import UTC, date, timedelta
 from typing import Any
 
 from housejobs.gcp.records import CANCELLED, FAILED, PAUSED, RUNNING, SUCCEEDED
-from housejobs.jobs.period_rules import rule_for
 from housejobs.jobs.slots import MISSED, PENDING, UPCOMING, History, Row, Run, Slot, scheduled_text
 
 # A succeeded execution whose job said it changed nothing (duplicate, skipped, dry-run) is drawn apart from
@@ -150,9 +149,9 @@ def problem_lines(history: History, env: str) -> list[str]:
         lines.append(line)
     days = len(days_of(history))  # the window the hint must look at again to find these slots
     for job, trigger in dict.fromkeys((s.job, s.trigger) for s in bad):
-        rule = rule_for(job)
-        if rule is not None and rule.backfillable:
-            kind = f" --type {trigger}" if job == "reminder" else ""
+        takes_type = history.backfill.get(job)
+        if takes_type is not None:
+            kind = f" --type {trigger}" if takes_type else ""
             lines.append(f"  backfill: housejobs backfill {job}{kind} --env {env} --missed --days {days}")
     return lines
 

@@ -14,7 +14,8 @@ the execution fails and the smoke is red. A smoke run proves the image, its secr
 and the API it calls without changing any of them. The one thing it creates is executions.
 
 A job whose triggers pass args (the reminder: one trigger per type) gets one dry run per distinct set
-of trigger args, so each thing a trigger will start is tried; any other job gets one.
+of trigger args, so each thing a trigger will start is tried; any other job gets one. A job whose spec
+says it has no dry run (jobs/spec.py) gets none.
 
 An execution already running is waited for, not skipped: a skipped job would make the smoke red (or,
 if counted as passed, untested) for a reason that says nothing about the deployment, and after a
@@ -34,7 +35,7 @@ the checks and the rows as data, and its views (the checklist, then one table) a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,9 +43,10 @@ from housejobs.catalog import JobDef, load_catalog
 from housejobs.context import Context, log_status
 from housejobs.errors import HousejobsError, UsageError, choices_hint
 from housejobs.gcp.executions import CloudRunExecutions
+from housejobs.jobs import registry
 from housejobs.jobs.cloud_run import CloudRunJobs, finish, follow, project_region
 from housejobs.jobs.doctor import Checklist, run_checks
-from housejobs.jobs.registry import DRY_RUN_FLAG
+from housejobs.jobs.spec import DRY_RUN_FLAG
 from housejobs.results import Checklist as ChecklistView
 from housejobs.results import JobResult, Outcome, Table, View
 
@@ -72,12 +74,13 @@ def check_only(only: Collection[str], catalog: Iterable[str]) -> None:
             raise UsageError(f"--only {name!r} is not a catalog job", hint=choices_hint(name, names))
 
 
-def plan_dry_runs(catalog: dict[str, JobDef], only: Collection[str] = ()) -> list[DryRun]:
+def plan_dry_runs(catalog: dict[str, JobDef], only: Collection[str],
+                  has_dry_run: Callable[[str], bool]) -> list[DryRun]:
     """One dry run per distinct set of trigger args (a job without trigger args: one), of every catalog
-    job or of those in `only`, in catalog order."""
+    job that has a dry run or of those in `only`, in catalog order."""
     out: list[DryRun] = []
     for job in catalog.values():
-        if only and job.name not in only:
+        if (only and job.name not in only) or not has_dry_run(job.name):
             continue
         variants: dict[tuple[str, ...], str] = {}
         for trigger in job.triggers:
@@ -127,7 +130,8 @@ async def run_smoke(ctx: Context, *, only: Collection[str] = (), concurrency: in
     project_region(ctx, "smoke")  # a missing project or region refuses the smoke, not each row
     jobs = CloudRunJobs(ctx)
     by_job: dict[str, list[DryRun]] = {}
-    for dry in plan_dry_runs(catalog, only):
+    spec_of = registry.lookup(ctx.settings.jobs_dir)
+    for dry in plan_dry_runs(catalog, only, lambda name: spec_of(name).dry_run):
         by_job.setdefault(dry.job, []).append(dry)
     gate = asyncio.Semaphore(concurrency)
     batches = await asyncio.gather(*(

@@ -16,7 +16,7 @@ from housejobs.gcp import protos, specs
 from housejobs.gcp.clients import Gcp
 from housejobs.gcp.errors import google_errors
 from housejobs.provision import ownership
-from housejobs.provision.desired import MANAGED_LABELS, Binding, Desired, DesiredJob, DesiredTrigger, build_desired
+from housejobs.provision.desired import MANAGED_LABELS, Binding, Desired, DesiredJob, DesiredTrigger
 from housejobs.provision.ownership import ForeignTrigger
 
 if TYPE_CHECKING:
@@ -220,12 +220,11 @@ def has_binding(policy: Any, binding: Binding) -> bool:
     return protos.has_member(policy, binding.role, binding.member)
 
 
-def compute_plan(ctx: Context, desired: Desired | None = None, *, prune: bool = False,
+def compute_plan(ctx: Context, desired: Desired, *, prune: bool = False,
                  prune_foreign: tuple[str, ...] = (), gcp: Gcp | None = None, iam: bool = True) -> Plan:
-    """Read what exists and compare it with `desired` (default: the whole catalog for ctx's env).
+    """Read what exists and compare it with `desired` (build_desired: the catalog for ctx's env).
     `iam=False` skips the jobs' IAM policies (a report that shows only jobs and triggers).
     `prune_foreign` names foreign triggers (see provision/ownership.py) to delete; any other name is refused."""
-    desired = desired or build_desired(ctx)
     if prune and desired.only:
         raise UsageError("--prune works on the whole catalog, not with --only")
     gcp = gcp or Gcp(ctx.settings)
