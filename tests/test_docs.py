@@ -70,3 +70,36 @@ def test_exit_code_table_matches_the_code() -> None:
 
 def test_changelog_exists() -> None:
     assert (ROOT / "CHANGELOG.md").read_text().startswith("# Changelog")
+
+
+def job_table() -> list[str]:
+    """The README's job table, from the catalog and each job's spec (jobs/registry.py)."""
+    from housejobs.catalog import load_catalog
+    from housejobs.jobs.registry import specs
+    from housejobs.jobs.spec import HOUSEHOLD
+    from housejobs.settings_files import find_jobs_dir
+
+    jobs_dir = find_jobs_dir({})[0]
+    declared = specs(jobs_dir)
+    lines = ["| job | kind | period | schedule | what it calls |", "|---|---|---|---|---|"]
+    for name, job in load_catalog(jobs_dir).items():
+        spec = declared[name]
+        rule = spec.period
+        if rule is None:
+            period = "—"
+        elif rule.option is None:
+            period = f"{rule.unit}, from when it runs"
+        else:
+            where = "the household's time zone" if rule.zone == HOUSEHOLD else "UTC"
+            period = f"{rule.unit} (`{rule.option}`), {where}"
+        zones = {t.time_zone for t in job.triggers}
+        schedule = ", ".join(f"`{t.schedule}`" + (f" {t.name}" if len(job.triggers) > 1 else "")
+                             for t in job.triggers) + (f" ({zones.pop()})" if len(zones) == 1 else "") or "—"
+        variant = f" {spec.variants.metavar}" if spec.variants is not None else ""
+        lines.append(f"| `{name}{variant}` | {job.kind} | {period} | {schedule} | `{job.calls}` |")
+    return lines
+
+
+def test_the_job_table_is_the_catalog_and_the_specs() -> None:
+    table = README.split("## The jobs\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert table == job_table(), "\n".join(job_table())

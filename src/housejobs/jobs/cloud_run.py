@@ -71,8 +71,8 @@ def check_run(req: RunRequest, catalog: Iterable[str], spec_of: Callable[[str], 
     names = sorted(catalog)
     if req.job not in names:
         raise unknown_name("job", req.job, names)
-    variants = spec_of(req.job).variants
-    if variants is not None and req.follow is None and not req.args:
+    variants = spec_of(req.job).variants if req.follow is None and not req.args else None
+    if variants is not None:
         # The job's container needs its variant; without one every task would fail on usage.
         raise UsageError(f"run {req.job} needs the {variants.what} after --",
                          hint=f"e.g. housejobs run {req.job} --env {req.env} -- {variants.values[0]}")
