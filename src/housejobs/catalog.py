@@ -18,6 +18,7 @@ from typing import Any
 
 from housejobs.cron import check_cron
 from housejobs.errors import ConfigError
+from housejobs.jobs.spec import MODULE_NAME
 from housejobs.periods import zone
 from housejobs.settings import ENV_NAMES, read_toml
 
@@ -38,8 +39,6 @@ _NAME = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?\Z")
 _DURATION = re.compile(r"^([0-9]{1,7})(s|m|h)\Z")
 _CPU = re.compile(r"^([0-9]+(\.[0-9]+)?|[0-9]+m)\Z")
 _MEMORY = re.compile(r"^([0-9]+)(Mi|Gi)\Z")
-# A dotted Python module name: the module that declares the job's JobSpec (housejobs.jobs.registry).
-_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 # Cloud Run: a job id is a DNS label (lowercase, digits, hyphens, starts with a letter, at most 63).
 RUN_JOB_ID = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 # Cloud Scheduler: letters, digits, hyphens and underscores, at most 500.
@@ -209,7 +208,7 @@ def _job(name: str, raw: Any) -> JobDef:
         if secret not in SECRET_NAMES:
             raise ConfigError(f"{where}: unknown secret {secret!r}", hint="known: " + ", ".join(SECRET_NAMES))
     module = raw.get("module")
-    if module is not None and (not isinstance(module, str) or not _MODULE.match(module)):
+    if module is not None and (not isinstance(module, str) or not MODULE_NAME.match(module)):
         raise ConfigError(f"{where}: module {module!r} is not a Python module name",
                           hint='e.g. module = "housejobs.jobs.admin"')
     return JobDef(

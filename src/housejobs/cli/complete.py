@@ -12,11 +12,14 @@ and never prints an error. Everything is imported inside the functions, so `--he
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from housejobs.cli.app import runtime
+
+if TYPE_CHECKING:
+    from housejobs.jobs.spec import JobSpec
 
 
 def _starting(names: Iterable[str], incomplete: str) -> list[str]:
@@ -57,7 +60,7 @@ def triggered_job_names(ctx: click.Context, incomplete: str) -> list[str]:
     return _starting((name for name, job in _catalog().items() if job.triggers), incomplete)
 
 
-def _spec(name: str) -> Any:
+def _spec(name: str) -> JobSpec[Any] | None:
     """The job's spec, or None when it cannot be found."""
     from housejobs.errors import HousejobsError
     from housejobs.jobs.registry import find

@@ -128,8 +128,9 @@ def check_backfill(req: BackfillRequest, catalog: dict[str, JobDef], now: dateti
                 raise UsageError(f"backfill {req.job} needs --type", hint="--type " + " | ".join(variants.values))
             raise unknown_name(variants.what, req.variant, variants.values)
     elif req.variant is not None:
-        takers = [n for n in catalog if spec_of(n).variants is not None]
-        raise UsageError(f"--type is for the {' or the '.join(takers) or '(none)'}, not {req.job}")
+        takers = " or the ".join(n for n in catalog if spec_of(n).variants is not None)
+        raise UsageError(f"--type is for the {takers}, not {req.job}" if takers else
+                         f"--type is for a job whose command takes a TYPE; {req.job} takes none")
     ranged = req.first is not None or req.last is not None
     window: tuple[str, str] | None = None
     if ranged == req.missed:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from housejobs.errors import ConfigError, unknown_name
+from housejobs.jobs.spec import MODULE_NAME
 from housejobs.settings_files import read_toml
 
 if TYPE_CHECKING:
@@ -32,7 +32,6 @@ RELEASE_STEPS = ("migrate", "bootstrap", "org-sync-all")
 HELP_ORDER = ("quota-reset", "stale-cleanup", "alerts", "quota-monthly", "bootstrap", "org-sync-all",
               "quota-cleanup", "reminder")
 HELP_ORDER_GROUPS = ("migrate",)
-MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,7 @@ def uses_of(steps: Iterable[JobSpec[Any]]) -> tuple[Use, ...]:
 def load(listed: Listed) -> JobSpec[Any]:
     """The spec of a listed job, from the module the catalog names (imported on first use)."""
     where = f"catalog.toml jobs.{listed.name}"
-    if listed.module is None or not MODULE.match(listed.module):
+    if listed.module is None or not MODULE_NAME.match(listed.module):
         raise ConfigError(f"{where} names no module that declares it",
                           hint='add e.g. module = "housejobs.jobs.admin" (the module that declares its JobSpec)')
     found = _declared(listed.module).get(listed.name)

@@ -15,6 +15,7 @@ backfill and smoke all read specs without importing what a job runs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -28,6 +29,9 @@ DATE, MONTH = "date", "month"
 UTC_ZONE, HOUSEHOLD = "utc", "household"  # where a period's calendar is read
 # The flag every job command takes for a dry run: smoke appends it, history reads it back from the args.
 DRY_RUN_FLAG = "--dry-run"
+
+# What a catalog entry's `module` must be: a dotted Python module name (the one rule; catalog.py checks it).
+MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
 R = TypeVar("R")
 

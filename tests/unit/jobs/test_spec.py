@@ -45,3 +45,18 @@ def test_the_argv_for_a_period_is_what_the_reader_reads_back() -> None:
     assert argv == ("rent-due", "--period", "2026-11")
     assert reminder.read_args(["reminder", *argv]).period == "2026-11"
     assert spec("quota-monthly", JOBS_DIR).argv("2026-11") == ("--month", "2026-11")
+
+
+def test_smoke_plans_a_dry_run_per_variant_and_none_for_a_job_without_one() -> None:
+    from dataclasses import replace
+
+    from housejobs.catalog import load_catalog
+    from housejobs.jobs.smoke import plan_dry_runs
+
+    catalog = load_catalog(JOBS_DIR)
+    no_dry_run = replace(spec("bootstrap", JOBS_DIR), dry_run=False)
+    planned = plan_dry_runs(catalog, (), lambda name: no_dry_run if name == "bootstrap" else spec(name, JOBS_DIR))
+    labels = [dry.label for dry in planned]
+    assert "bootstrap" not in labels and "migrate" in labels
+    assert [dry.args(catalog["reminder"]) for dry in planned if dry.job == "reminder"] == [
+        ["reminder", kind, "--dry-run"] for kind in ("utilities", "rent-warning", "rent-due")]
