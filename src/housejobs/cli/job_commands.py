@@ -43,9 +43,6 @@ if TYPE_CHECKING:
 
 # The parameters every job command may take, which go to the run's Options rather than the job's request.
 COMMON = ("env", "api_url", "bot_url", "dry_run", "yes", "json", "deadline", "debug")
-# As the root app's own: plain help (cli/app.py says why), and no completion options of their own.
-TYPER = {"add_completion": False, "rich_markup_mode": None, "pretty_exceptions_enable": False,
-         "suggest_commands": False}
 
 
 @functools.cache
@@ -55,17 +52,23 @@ def job_command(spec: JobSpec[Any], description: str) -> click.Command:
 
     text = f"{description}\n\n{spec.help}" if description else spec.help
     if spec.subcommands:
-        group = typer.Typer(name=spec.name, help=text, no_args_is_help=False, **TYPER)  # type: ignore[arg-type]
+        group = _typer(name=spec.name, help=text, no_args_is_help=False)
         group.callback(invoke_without_command=True)(_function(spec, None))
         for sub in spec.subcommands:
             group.command(sub.name, help=sub.help)(_function(spec, sub))
         command = typer.main.get_command(group)
     else:
-        one = typer.Typer(**TYPER)  # type: ignore[arg-type]
+        one = _typer()
         one.command(spec.name, help=text)(_function(spec, None))
         command = typer.main.get_command(one)
     attach(command)
     return command
+
+
+def _typer(**settings: Any) -> typer.Typer:
+    # As the root app: plain help (cli/app.py says why); no completion options of their own.
+    return typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False,
+                       suggest_commands=False, **settings)
 
 
 def _function(spec: JobSpec[Any], sub: Sub[Any] | None) -> Callable[..., Run | None]:
