@@ -218,3 +218,27 @@ def test_a_new_job_is_provisioned_smoked_read_by_history_and_backfilled(deployed
     assert local.code == 0, local.stdout
     assert [p["result"] for p in local.json()["details"]["periods"]] == ["duplicate", "duplicate", "applied"]
     assert deployed.toy.sandbox.counters("stale-cleanup") == {f"stale-cleanup:2026-11-2{d}": 1 for d in (1, 2, 3)}
+
+
+def test_a_broken_catalog_still_gives_help_and_one_line_for_a_job(tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs"
+    shutil.copytree(REPO / "jobs", jobs)
+    (jobs / "catalog.toml").write_text("not [ toml")
+    env = {"HOUSEJOBS_JOBS_DIR": str(jobs)}
+    helped = run_cli_process(["--help"], extra_env=env)
+    assert helped.returncode == 0, helped.stderr
+    listed = lines_of(helped.stdout.split("Commands:")[1])
+    assert "list-jobs" in listed and "quota-reset" not in listed  # the tool's own, and no job it cannot read
+    job = run_cli_process(["quota-reset", "--date", "2026-11-24"], extra_env=env)
+    assert (job.returncode, job.stdout) == (2, "")
+    assert job.stderr.startswith("error: catalog.toml is not valid TOML"), job.stderr
+
+
+def test_a_job_whose_module_cannot_be_imported_is_refused_in_one_line(toy: Toy) -> None:
+    catalog = toy.jobs / "catalog.toml"
+    catalog.write_text(catalog.read_text().replace(f'module = "{MODULE}"', 'module = "housejobs_no_such_module"'))
+    code, out, err = toy.spawned("--help")
+    assert code == 0 and "toy-count" in out, err  # listed from the catalog: nothing imported
+    code, out, err = toy.spawned("toy-count", "--date", "2026-11-24")
+    assert (code, out) == (2, "")
+    assert "names module housejobs_no_such_module, which cannot be imported" in err.splitlines()[0], err
