@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from housejobs.catalog import JobDef, load_catalog
 from housejobs.context import Context
 from housejobs.errors import HousejobsError, UsageError, unknown_name
-from housejobs.gcp.records import CANCELLED, FAILED, ExecutionRecord, iso
+from housejobs.gcp.records import CANCELLED, FAILED, MISSED, ExecutionRecord, iso
 from housejobs.jobs.history import DEFAULT_DAYS, MAX_DAYS, HistoryRequest, period_reader, read_history
 from housejobs.jobs.period_rules import (
     count_between,
@@ -55,7 +55,7 @@ from housejobs.jobs.period_rules import (
 )
 from housejobs.jobs.registry import MONTH, JobArgs, PeriodRule, spec
 from housejobs.jobs.reminder import REMINDER_TYPES, household_zone
-from housejobs.jobs.slots import MISSED, History, Slot, first_slot, scheduled_text
+from housejobs.jobs.slots import History, Slot, first_slot, scheduled_text
 from housejobs.results import JobResult, Outcome
 
 if TYPE_CHECKING:

@@ -21,8 +21,10 @@ from housejobs.gcp.executions import job_path
 from housejobs.gcp.records import (
     CANCELLED,
     FAILED,
+    MISSED,
     NOT_PROVISIONED,
     RUNNING,
+    SLOT_STATES,
     UNKNOWN,
     ExecutionRecord,
     TriggerState,
@@ -31,7 +33,7 @@ from housejobs.gcp.records import (
 from housejobs.jobs.cloud_run import project_region
 from housejobs.jobs.period_rules import period_of_run, rule_for
 from housejobs.jobs.reminder import household_zone
-from housejobs.jobs.slots import MISSED, SLOT_STATES, TOLERANCE_S, History, PeriodOf, build_history
+from housejobs.jobs.slots import TOLERANCE_S, History, PeriodOf, build_history
 from housejobs.results import JobResult, Outcome
 
 if TYPE_CHECKING:
