@@ -102,7 +102,8 @@ class Checklist:
 
 @dataclass(frozen=True)
 class Lines:
-    """A block of text lines that are themselves data (a plan's field diffs, a history grid's rows)."""
+    """A block of text lines (a report's heading, the warnings under a table): drawn as they are, each fitted
+    to a terminal's width with its continuations indented."""
 
     lines: tuple[str, ...]
     title: str = ""
