@@ -28,7 +28,7 @@ from housejobs.results import Run
 
 if TYPE_CHECKING:
     from housejobs.context import Context
-    from housejobs.results import JobResult
+    from housejobs.results import JobResult, View
     from housejobs.target import Use
 
 
@@ -180,7 +180,11 @@ def create_all_jobs(
     foreign = tuple(prune_foreign or ())
 
     async def job(ctx: Context) -> JobResult:
-        return await impl(ctx, plan_only=plan, only=only, prune=prune, image=image, prune_foreign=foreign)
+        result = await impl(ctx, plan_only=plan, only=only, prune=prune, image=image, prune_foreign=foreign)
+        if json:  # the JSON document has always carried the plan as its text lines too, right after it
+            result.details = {"plan": result.details.pop("plan"), "lines": _lines(result.views),
+                              **result.details}
+        return result
 
     # --plan is this command's dry run: no prod prompt, no check-in ping (runner, notify).
     opts = Options(env=env, dry_run=plan, yes=yes, json=json, debug=debug, uses=("cloud-run",))
@@ -275,12 +279,17 @@ def smoke(
     async def job_fn(ctx: Context) -> JobResult:
         result = await run_smoke(ctx, only=jobs, concurrency=concurrency)
         if json:  # the JSON document has always carried the checklist and the table as text lines too
-            from housejobs.cli.text import view_lines
-
-            result.details["lines"] = [line for view in result.views for line in view_lines(view)]
+            result.details["lines"] = _lines(result.views)
         return result
 
     return run(Options(env=env, yes=yes, json=json, deadline=deadline, debug=debug, uses=("cloud-run", "admin")),
                "smoke",
                refusing(bad_input, job_fn),
                confirm=None if bad_input else "start a dry-run execution of every job on Cloud Run")
+
+
+def _lines(views: list[View]) -> list[str]:
+    """Views as the plain text lines a pipe gets (some JSON documents carry them)."""
+    from housejobs.cli.text import view_lines
+
+    return [line for view in views for line in view_lines(view)]

@@ -26,7 +26,7 @@ from housejobs.cli.options import (
     run,
     with_jobs_dir,
 )
-from housejobs.results import Lines, Run
+from housejobs.results import Run
 
 if TYPE_CHECKING:
     from housejobs.context import Context
@@ -68,8 +68,7 @@ def history(
     async def job_fn(ctx: Context) -> JobResult:
         # Bad input is refused here, inside the run (one result, exit 2), before any call: history
         # has no prompt to come first.
-        from housejobs.cli.history_render import render_text
-        from housejobs.cli.render import colour, drawn
+        from housejobs.cli.history_render import history_views
         from housejobs.jobs.history import HistoryRequest, history_result, parse_fail_on, read_history, where
 
         req = HistoryRequest(env, days, tuple(job or ()), parse_fail_on(fail_on))
@@ -81,8 +80,7 @@ def history(
 
             result.details["html"] = str(_write(rt.cwd, html, render_html(found, env)))
         if not json:
-            columns = rt.columns if drawn(rt) else None  # the grid in blocks of days a terminal can show
-            result.views.append(Lines(tuple(render_text(found, env, colour=colour(rt), columns=columns))))
+            result.views += history_views(found, env)
         return result
 
     return run(Options(env=env, json=json, debug=debug, uses=("cloud-run",)), "history", job_fn)
@@ -137,7 +135,7 @@ def backfill(
     async def job_fn(ctx: Context) -> JobResult:
         # The request is checked first thing inside the run (exit 2 before any call); prod is confirmed
         # inside it too, once the periods are known (--missed reads them from history).
-        from housejobs.cli.history_render import backfill_lines
+        from housejobs.cli.history_render import backfill_view
         from housejobs.errors import UsageError
         from housejobs.jobs.backfill import BackfillRequest, run_backfill
 
@@ -155,7 +153,7 @@ def backfill(
                               allow_concurrent, allow_early)
         result = await run_backfill(ctx, req)
         if not json:
-            result.views.append(Lines(tuple(backfill_lines(result.details))))
+            result.views.append(backfill_view(result.details))
         return result
 
     # What the job calls, as its spec says (an unknown job is refused inside the run, by backfill).

@@ -40,11 +40,11 @@ from typing import TYPE_CHECKING, Any
 
 from housejobs.catalog import JobDef, load_catalog
 from housejobs.errors import HousejobsError, UsageError, unknown_name
-from housejobs.gcp.records import CANCELLED, FAILED, ExecutionRecord, iso
+from housejobs.gcp.records import CANCELLED, FAILED, MISSED, ExecutionRecord, iso
 from housejobs.jobs import registry
 from housejobs.jobs.history import DEFAULT_DAYS, MAX_DAYS, HistoryRequest, read_history, run_reader
 from housejobs.jobs.period_rules import count_between, household_zone, period_at, period_start, periods_between
-from housejobs.jobs.slots import MISSED, History, Slot, first_slot, scheduled_text
+from housejobs.jobs.slots import History, Slot, first_slot, scheduled_text
 from housejobs.jobs.spec import MONTH, JobSpec, PeriodRule
 from housejobs.periods import parse_period
 from housejobs.results import JobResult, Outcome

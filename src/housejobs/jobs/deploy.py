@@ -42,10 +42,9 @@ async def _create_all_jobs(ctx: Context, desired: Desired, *, plan_only: bool, p
 
     plan = await in_thread(compute_plan, ctx, desired, prune=prune, prune_foreign=prune_foreign)
     counts = plan.counts()
-    lines = plan.lines()
-    # The plan's lines are drawn as a view, and stay in the JSON document's details for its readers.
-    details: dict[str, Any] = {"plan": plan.as_dict(), "lines": lines}
-    views: list[View] = [Lines(tuple(lines))]
+    # The plan as views; the CLI adds their text to the JSON document (`lines`), as it always had them.
+    details: dict[str, Any] = {"plan": plan.as_dict()}
+    views = plan.views()
     pending = {k: v for k, v in counts.items() if k != "unchanged" and v}
     summary = ", ".join(f"{v} to {k}" for k, v in pending.items()) or "no changes"
     # A double trigger is no change of housejobs' own, but the one line everyone reads must not hide it.

@@ -21,8 +21,10 @@ from housejobs.gcp.executions import job_path
 from housejobs.gcp.records import (
     CANCELLED,
     FAILED,
+    MISSED,
     NOT_PROVISIONED,
     RUNNING,
+    SLOT_STATES,
     UNKNOWN,
     ExecutionRecord,
     TriggerState,
@@ -31,7 +33,7 @@ from housejobs.gcp.records import (
 from housejobs.jobs import registry
 from housejobs.jobs.cloud_run import project_region
 from housejobs.jobs.period_rules import household_zone, period_at
-from housejobs.jobs.slots import MISSED, SLOT_STATES, TOLERANCE_S, History, RunOf, build_history
+from housejobs.jobs.slots import TOLERANCE_S, History, RunOf, build_history
 from housejobs.jobs.spec import RunArgs
 from housejobs.results import JobResult, Outcome
 

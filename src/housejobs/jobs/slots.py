@@ -43,11 +43,15 @@ from housejobs.cron import fire_times
 from housejobs.gcp.records import (
     CANCELLED,
     FAILED,
+    MISSED,
     NOT_PROVISIONED,
     PAUSED,
+    PENDING,
     RUNNING,
+    SLOT_STATES,
     SUCCEEDED,
     UNKNOWN,
+    UPCOMING,
     ExecutionRecord,
     TriggerState,
     iso,
@@ -58,9 +62,7 @@ from housejobs.jobs.spec import RunArgs
 EARLY_S = 60
 TOLERANCE_S = 300
 
-# An execution's settled states (gcp/records.py), and three a slot can be in without one.
-MISSED, PENDING, UPCOMING = "missed", "pending", "upcoming"
-SLOT_STATES = (SUCCEEDED, FAILED, CANCELLED, RUNNING, PENDING, UPCOMING, MISSED)
+# A slot's states (SLOT_STATES) are gcp/records.py's: an execution's, and missed and upcoming without one.
 # Best first: the state a slot (or a period) takes when several executions speak for it.
 _RANK = {SUCCEEDED: 0, RUNNING: 1, PENDING: 2, UPCOMING: 3, FAILED: 4, CANCELLED: 5, MISSED: 6}
 
