@@ -3,7 +3,9 @@
     cli → runner → jobs → {provision, migrations, notify} → context → {api, gcp} → {settings, catalog,
     periods} → base (errors, results, logs, redact, clock)
 
-A module may import modules of its own part, and of parts below it; never above. Nothing imports `cli`
+A module may import modules of its own part, and of parts below it; never above. One module has a place
+of its own: `jobs/spec.py`, the job declarations (standard library only), sits beside the catalog, so
+that everything from provisioning up reads specs. Nothing imports `cli`
 (it is the top, run by the console script), only `gcp/` imports `google.*`, and there are no cycles, lazy
 imports inside functions and TYPE_CHECKING imports included: an import is a dependency wherever it sits.
 """
@@ -11,6 +13,10 @@ imports inside functions and TYPE_CHECKING imports included: an import is a depe
 from __future__ import annotations
 
 import ast
+import io
+import re
+import tokenize
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -25,7 +31,7 @@ RANKS: dict[str, int] = {
     "__init__": 0,
     # what the run stands on: settings and what is read from them
     "settings": 1, "settings_model": 1, "periods": 1, "target": 1,
-    "catalog": 2, "runtime": 2,
+    "catalog": 2, "runtime": 2, "jobs.spec": 2,
     # adapters: HTTP clients, Google, the local contract server
     "sandbox": 3, "api": 3,
     "gcp": 4,
@@ -37,8 +43,14 @@ RANKS: dict[str, int] = {
 }
 
 
+# Modules placed apart from their package's part.
+OWN_PLACE = {"housejobs.jobs.spec": "jobs.spec"}
+
+
 def part(module: str) -> str:
-    """`housejobs.api.client` → `api`; `housejobs` → `__init__`."""
+    """`housejobs.api.client` → `api`; `housejobs` → `__init__`; `housejobs.jobs.spec` → `jobs.spec`."""
+    if module in OWN_PLACE:
+        return OWN_PLACE[module]
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else "__init__"
 
@@ -172,6 +184,7 @@ def test_exit_codes_are_decided_in_cli_main_only() -> None:
     ("housejobs.api.client", "housejobs.context", "an upward import"),
     ("housejobs.errors", "housejobs.settings", "an upward import"),
     ("housejobs.newpart", "housejobs.errors", "no place in the layout"),
+    ("housejobs.jobs.spec", "housejobs.context", "an upward import"),
 ])
 def test_a_planted_violation_is_caught(module: str, target: str, expected: str) -> None:
     edges = graph()
@@ -184,3 +197,64 @@ def test_a_planted_cycle_is_caught() -> None:
     edges["housejobs.sandbox.app"].add("housejobs.sandbox.bot")
     edges["housejobs.sandbox.bot"].add("housejobs.sandbox.app")
     assert any("housejobs.sandbox.bot" in c and "housejobs.sandbox.app" in c for c in cycles(edges))
+
+
+# --- a job's knowledge lives in its module: code naming a job elsewhere is counted ----------------------------
+# Other words code uses for a job than its name: its identifiers and its route's (the first of a job's
+# words is its name; the underscore form of every catalog name is added below).
+ALIASES = {"org-sync-all": ["org-sync"], "quota-reset": ["reset-daily"]}
+# Beyond the module the catalog names: what else is the job's own (migrate's SQL machinery).
+ALSO_OWN = {"migrate": ["migrations/"]}
+# Where a job may be named: its own module, the registry, the sandbox (the contract's server) and the catalog.
+EXEMPT = ["jobs/registry.py", "sandbox/", "catalog.py"]
+MAX_PAIRS = 6
+
+
+def code_words(source: str) -> list[tuple[int, str]]:
+    """(line, text) of each name and string in the code: comments and docstrings left out."""
+    words, previous = [], None
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT:
+            continue
+        if token.type == tokenize.STRING and previous in (None, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+                                                           tokenize.NL):
+            previous = token.type  # a string standing as a statement: a docstring
+            continue
+        if token.type in (tokenize.NAME, tokenize.STRING) or token.type == getattr(tokenize, "FSTRING_MIDDLE", -1):
+            words.append((token.start[0], token.string))
+        previous = token.type if token.type not in (tokenize.NL, tokenize.COMMENT) else previous
+    return words
+
+
+def job_pairs() -> dict[tuple[str, str], list[int]]:
+    """(file, job) → the lines of code in that file that name the job, outside the places it belongs."""
+    jobs = tomllib.loads((SRC.parent.parent / "jobs" / "catalog.toml").read_text())["jobs"]
+    words = {name: [name, name.replace("-", "_"), *ALIASES.get(name, [])] for name in jobs}
+    module = {name: raw.get("module", "housejobs.jobs." + name.replace("-", "_")) for name, raw in jobs.items()}
+    own = {name: [str(Path(*module[name].split(".")[1:])) + ".py", *ALSO_OWN.get(name, [])] for name in jobs}
+    pairs: dict[tuple[str, str], list[int]] = {}
+    for path in sorted(SRC.rglob("*.py")):
+        rel = str(path.relative_to(SRC))
+        if any(rel.startswith(e) for e in EXEMPT):
+            continue
+        code = code_words(path.read_text(encoding="utf-8"))
+        for job, names in words.items():
+            if any(rel.startswith(o) for o in own[job]):
+                continue
+            lines = sorted({line for line, text in code for w in names
+                            if re.search(r"(?<![a-z_-])" + re.escape(w) + r"(?![a-z_])", text)})
+            if lines:
+                pairs[(rel, job)] = lines
+    return pairs
+
+
+def test_code_naming_a_job_lives_with_the_job() -> None:
+    """Adding a job is its module and its catalog entry: at most a handful of other files name one."""
+    pairs = job_pairs()
+    assert len(pairs) <= MAX_PAIRS, "\n".join(f"{rel} names {job} (lines {lines})"
+                                             for (rel, job), lines in pairs.items())
+
+
+def test_the_job_count_sees_a_job_named_in_code_and_not_in_a_comment() -> None:
+    words = [text for _, text in code_words('"""quota-reset in a docstring"""\n# quota-reset\nx = "quota-reset"\n')]
+    assert words == ["x", '"quota-reset"']

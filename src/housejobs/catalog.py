@@ -18,11 +18,12 @@ from typing import Any
 
 from housejobs.cron import check_cron
 from housejobs.errors import ConfigError
+from housejobs.jobs.spec import MODULE_NAME
 from housejobs.periods import zone
 from housejobs.settings import ENV_NAMES, read_toml
 
 KINDS = ("manual", "daily", "monthly", "scheduled")
-JOB_KEYS = {"kind", "description", "calls", "triggers", "args", "timeout", "max_retries", "task_count",
+JOB_KEYS = {"kind", "description", "calls", "module", "triggers", "args", "timeout", "max_retries", "task_count",
             "parallelism", "cpu", "memory", "secrets"}
 TRIGGER_KEYS = {"name", "schedule", "time_zone", "args", "retry_count", "attempt_deadline"}
 DEFAULT_TRIGGER = "schedule"
@@ -61,6 +62,7 @@ class JobDef:
     description: str
     calls: str
     triggers: tuple[Trigger, ...] = field(default_factory=tuple)
+    module: str | None = None  # the Python module that declares its JobSpec (housejobs.jobs.registry)
     args: tuple[str, ...] = ()
     timeout_s: int = 600
     max_retries: int = 0
@@ -205,8 +207,12 @@ def _job(name: str, raw: Any) -> JobDef:
     for secret in secrets:
         if secret not in SECRET_NAMES:
             raise ConfigError(f"{where}: unknown secret {secret!r}", hint="known: " + ", ".join(SECRET_NAMES))
+    module = raw.get("module")
+    if module is not None and (not isinstance(module, str) or not MODULE_NAME.match(module)):
+        raise ConfigError(f"{where}: module {module!r} is not a Python module name",
+                          hint='e.g. module = "housejobs.jobs.admin"')
     return JobDef(
-        name, kind, _text(raw, "description", where), _text(raw, "calls", where), triggers,
+        name, kind, _text(raw, "description", where), _text(raw, "calls", where), triggers, module=module,
         args=_strings(raw, "args", where),
         timeout_s=parse_duration(raw.get("timeout", "600s"), f"{where}: timeout", lo=1, hi=168 * 3600),
         max_retries=_int(raw, "max_retries", where, 0, 0, 10),

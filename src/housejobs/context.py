@@ -376,5 +376,5 @@ def _fault_specs(raw: str | None) -> list[dict[str, Any]]:
         return parse_specs(raw)
     except ValueError as exc:
         raise ConfigError(f"HOUSEJOBS_SANDBOX_FAULTS is not a fault spec ({exc})",
-                          hint='e.g. {"route": "/admin/quota/reset-daily", "statuses": [500]}') from None
+                          hint='e.g. {"route": "*", "statuses": [500]} ("*": every admin route)') from None
 

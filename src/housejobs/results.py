@@ -62,11 +62,20 @@ class Table:
     """Rows of cells under column names (list-jobs, migrate status, smoke's executions).
 
     A row shorter than the columns is a note under the rows above it (list-jobs' `! also started by …`):
-    its last cell runs on over the columns it lacks, and widens none of them."""
+    its last cell runs on over the columns it lacks, and widens none of them.
+
+    Without a header it is an aligned list under its title (a plan's changes, config show's settings,
+    history's slots): no column names, no rule, each line `indent` + its cells `gap` apart. A column of
+    `widths` (> 0) is that wide whatever its cells, so the list keeps its shape from run to run (a longer
+    cell pushes the rest of its row on); 0 or none: as wide as its widest cell."""
 
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     title: str = ""
+    header: bool = True
+    widths: tuple[int, ...] = ()
+    indent: str = ""
+    gap: str = "  "
 
 
 @dataclass(frozen=True)
@@ -74,9 +83,6 @@ class Check:
     name: str
     ok: bool
     detail: str
-
-    def line(self) -> str:
-        return f"{'✓' if self.ok else '✗'} {self.name}: {self.detail}"
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "ok": self.ok, "detail": self.detail}
@@ -96,13 +102,35 @@ class Checklist:
 
 @dataclass(frozen=True)
 class Lines:
-    """A block of text lines that are themselves data (a plan's field diffs, a history grid's rows)."""
+    """A block of text lines (a report's heading, the warnings under a table): drawn as they are, each fitted
+    to a terminal's width with its continuations indented."""
 
     lines: tuple[str, ...]
     title: str = ""
 
 
-View = Table | Checklist | Lines
+@dataclass(frozen=True)
+class GridRow:
+    label: str
+    cells: tuple[str | None, ...]  # each column's state; None: nothing there
+    note: str = ""  # beside the row's last block: what is true now (`trigger paused`)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """History's grid: a row of slot states per job and trigger, one column per UTC day.
+
+    Data only: the renderer draws each state as its glyph and (on a terminal) its colour, from its one
+    table of looks (cli/palette.py), cuts the columns into blocks of at most `block` that fit the width,
+    names each block's groups (months) over its columns, and ends with the legend."""
+
+    columns: tuple[str, ...]  # each column's label: its day, `26`
+    groups: tuple[str, ...]  # each column's group: its month, `Oct`
+    rows: tuple[GridRow, ...]
+    block: int = 31
+
+
+View = Table | Checklist | Lines | Grid
 
 
 @dataclass

@@ -173,9 +173,9 @@ def admin_target(settings: Settings, env: str | None, api_url: str | None) -> Ta
 
 
 def bot_target(settings: Settings, env: str | None, bot_url: str | None) -> Target:
-    """Where the reminder goes: --bot-url, the env's bot_url, $HOUSEJOBS_BOT_URL / .env, or the sandbox."""
+    """Where bot runtime calls go: --bot-url, the env's bot_url, $HOUSEJOBS_BOT_URL / .env, or the sandbox."""
     return _url_target(settings, env, Setting.bot_url, "--bot-url", bot_url, what=" bot",
-                       required_by=f"the reminder in --env {env}")
+                       required_by=f"calling the bot runtime in --env {env}")
 
 
 def _url_target(settings: Settings, env: str | None, setting: SettingDef, flag: str, flag_value: str | None, *,

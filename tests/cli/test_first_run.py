@@ -29,13 +29,15 @@ def test_asking_what_there_is_prints_help_on_stdout_and_exits_0(cli: Cli, argv: 
 
 @pytest.mark.parametrize("path", [("migrate",), ("migrate", "status"), ("quota-cleanup",)])
 def test_jobs_without_a_sandbox_do_not_promise_one(path: tuple[str, ...]) -> None:
-    import typer.main
+    import click
 
-    from housejobs.cli.main import app
+    from housejobs.cli.main import _command
 
-    command = typer.main.get_command(app)
+    command = _command()
     for name in path:
-        command = command.commands[name]  # type: ignore[attr-defined]
+        found = command.get_command(click.Context(command), name)  # type: ignore[attr-defined]
+        assert found is not None
+        command = found
     env = next(p for p in command.params if p.name == "env")
     assert "embedded sandbox" not in env.help and "this job has no sandbox" in env.help
 

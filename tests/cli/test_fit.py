@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 
-from housejobs.cli.text import column_floors, fit_widths, flow, wrap
+from housejobs.cli.text import column_floors, fit_widths, flow, table_lines, view_lines, wrap
+from housejobs.results import Table
 from housejobs.runtime import Runtime
 from tests.cli.test_provision import _double_triggers, deploy
 from tests.support.cli import Cli
@@ -193,6 +194,19 @@ def test_columns_give_way_widest_first_and_never_below_a_link() -> None:
     assert fit_widths([11, 56], floors, 40) == [11, 29]  # the name stays whole; the calls wrap
     linked = [("quota-reset", "https://console.cloud.google.com/" + "x" * 60)]
     assert column_floors(columns, linked, len, 40) is None  # the link cannot fit: plain lines instead
+
+
+def test_an_aligned_list_keeps_its_columns_where_it_says() -> None:
+    # No header; a fixed column is that wide whatever its cells (a longer one pushes its row on, as a plan's
+    # `unchanged` would past a narrower column); a natural one is its widest cell's; a note (a shorter row)
+    # runs on from its column and widens none.
+    table = Table(("", "ACTION", "KIND", "RESOURCE"), (("+", "create", "job", "a"), ("", "  field: 1 → 2"),
+                                                       ("=", "unchanged!", "trigger", "b")),
+                  header=False, widths=(1, 9, 0, 0), indent="  ", gap=" ", title="plan")
+    assert table_lines(table) == ["  + create    job     a", "      field: 1 → 2", "  = unchanged! trigger b"]
+    assert view_lines(table) == ["plan", *table_lines(table)]
+    headed = Table(("NAME", "KIND"), (("quota-reset", "daily"), ("a note that widens nothing",)))
+    assert table_lines(headed) == ["NAME         KIND", "quota-reset  daily", "a note that widens nothing"]
 
 
 @pytest.mark.parametrize(("environ", "columns"), [({"COLUMNS": "132"}, 132), ({"COLUMNS": "0"}, 80),

@@ -19,7 +19,7 @@ KINDS = {
     "ENV": {"--env"},
     "JOB": {"--job", "--only", "job"},
     "EXECUTION": {"--execution"},
-    "TYPE": {"--type", "reminder_type"},
+    "TYPE": {"--type", "variant"},
     "URL": {"--api-url", "--bot-url"},
     "PATH": {"--dir", "--db", "--html"},
     "SECONDS": {"--deadline"},

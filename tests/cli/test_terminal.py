@@ -43,6 +43,17 @@ def test_force_color_colours_even_off_a_terminal(cli: Cli, sandbox: SandboxHandl
     assert "outcome: \x1b[36mduplicate" in run_job(cli, sandbox, tty=False, env={"FORCE_COLOR": "1"})
 
 
+@pytest.mark.parametrize(("env", "coloured"), [(COLOUR_TERMINAL, True), ({**COLOUR_TERMINAL, "NO_COLOR": "1"}, False),
+                                               ({"TERM": "dumb"}, False), ({"TERM": "dumb", "FORCE_COLOR": "1"}, True)],
+                         ids=["colour", "no-color", "dumb-terminal", "forced"])
+def test_progress_follows_the_same_colour_rule(cli: Cli, sandbox: SandboxHandle, env: dict[str, str],
+                                               coloured: bool) -> None:
+    """The progress bar on stderr is coloured by the renderer's rule (cli/render.colour), not NO_COLOR alone."""
+    result = cli("org-sync-all", "--api-url", sandbox.url, tty=True, env=env)
+    assert result.code == 0 and "org-sync" in result.stderr
+    assert bool(ANSI.search(result.stderr)) is coloured, repr(result.stderr[:300])
+
+
 def test_json_is_never_coloured(cli: Cli, sandbox: SandboxHandle) -> None:
     result = cli("quota-reset", "--api-url", sandbox.url, "--date", DATE, "--json", tty=True,
                  env={"FORCE_COLOR": "1"})

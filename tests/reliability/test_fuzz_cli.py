@@ -15,13 +15,13 @@ import re
 from datetime import date
 from pathlib import Path
 
+import click
 import pytest
-import typer
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from housejobs.catalog import load_catalog
-from housejobs.cli.main import app
+from housejobs.cli.main import _command
 from tests.support.cli import Cli, CliResult
 from tests.support.clock import NOW
 from tests.support.fuzz import fuzz, hostile_text, job_error_line, near, refused_line, usage_error_line
@@ -259,7 +259,7 @@ def test_reminder(cli: Cli, sb: SandboxHandle, kind: str, period: str | None, jo
         assert json.loads(result.stdout)["outcome"] in ("applied", "duplicate")
 
 
-COMMANDS = frozenset(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+COMMANDS = frozenset(_command().list_commands(click.Context(_command())))
 
 
 @FUZZ

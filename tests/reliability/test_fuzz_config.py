@@ -96,7 +96,7 @@ def dump_toml(data: dict[str, Any], path: tuple[str, ...] = ()) -> str:
 
 
 # --- oracles, from the documented rules -----------------------------------------------------------
-JOB_KEYS = {"kind", "description", "calls", "triggers", "args", "timeout", "max_retries", "task_count",
+JOB_KEYS = {"kind", "description", "calls", "module", "triggers", "args", "timeout", "max_retries", "task_count",
             "parallelism", "cpu", "memory", "secrets"}
 TRIGGER_KEYS = {"name", "schedule", "time_zone", "args", "retry_count", "attempt_deadline"}
 KINDS = {"manual", "daily", "monthly", "scheduled"}
@@ -173,7 +173,10 @@ def job_ok(name: str, raw: Any) -> bool:
     names = [t.get("name", "schedule") for t in triggers]
     tasks = raw.get("task_count", 1)
     secrets = raw.get("secrets", [])
+    module = raw.get("module", "x")  # the Python module that declares the job: a dotted name
     return (len(set(names)) == len(names)
+            and isinstance(module, str) and bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*",
+                                                              module))
             and all(isinstance(raw.get(k, ""), str) for k in ("description", "calls"))
             and strings_ok(raw.get("args", [])) and duration_ok(raw.get("timeout", "600s"), 1, 168 * 3600)
             and count_ok(raw.get("max_retries", 0), 0, 10) and count_ok(tasks, 1, 10000)

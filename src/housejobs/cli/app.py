@@ -14,8 +14,8 @@ from housejobs.runtime import Runtime
 app = typer.Typer(
     name="housejobs",
     help="Run, schedule and deploy the platform's maintenance jobs on Cloud Run Jobs.\n\n"
-    "Without --env or --api-url a job runs against the embedded sandbox, so you can try it with no "
-    "cloud account: `housejobs quota-reset`.",
+    "Without --env or --api-url, a job that calls the admin API or the bot runs against the embedded "
+    "sandbox: you can try it with no cloud account.",
     no_args_is_help=True,
     # --install-completion / --show-completion: ~4 ms of start-up (typer.completion), well inside the
     # 2.0x `import typer` budget (bench/startup.py).

@@ -1,4 +1,4 @@
-"""Shell completion of option and argument values: env names, job names, reminder types, --fail-on states.
+"""Shell completion of option and argument values: env names, job names, a job's TYPEs, --fail-on states.
 
 Click calls these through the `_HOUSEJOBS_COMPLETE` protocol (the script `--show-completion` prints) with
 the words typed so far; each returns the values that start with the word being completed. `attach` puts
@@ -12,11 +12,14 @@ and never prints an error. Everything is imported inside the functions, so `--he
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from housejobs.cli.app import runtime
+
+if TYPE_CHECKING:
+    from housejobs.jobs.spec import JobSpec
 
 
 def _starting(names: Iterable[str], incomplete: str) -> list[str]:
@@ -48,10 +51,8 @@ def env_names(ctx: click.Context, incomplete: str) -> list[str]:
 
 
 def job_names(ctx: click.Context, incomplete: str) -> list[str]:
-    """The catalog's jobs (else the registry's)."""
-    from housejobs.jobs.registry import REGISTRY
-
-    return _starting(_catalog() or REGISTRY, incomplete)
+    """The catalog's jobs."""
+    return _starting(_catalog(), incomplete)
 
 
 def triggered_job_names(ctx: click.Context, incomplete: str) -> list[str]:
@@ -59,12 +60,21 @@ def triggered_job_names(ctx: click.Context, incomplete: str) -> list[str]:
     return _starting((name for name, job in _catalog().items() if job.triggers), incomplete)
 
 
+def _spec(name: str) -> JobSpec[Any] | None:
+    """The job's spec, or None when it cannot be found."""
+    from housejobs.errors import HousejobsError
+    from housejobs.jobs.registry import find
+    from housejobs.settings import find_jobs_dir
+
+    try:
+        return find(name, find_jobs_dir(runtime().environ)[0])
+    except HousejobsError:
+        return None
+
+
 def backfill_job_names(ctx: click.Context, incomplete: str) -> list[str]:
     """The period jobs backfill takes."""
-    from housejobs.jobs.period_rules import rule_for
-
-    names = _catalog() or job_names(ctx, "")
-    return _starting((n for n in names if (rule := rule_for(n)) is not None and rule.backfillable), incomplete)
+    return _starting((n for n in _catalog() if (spec := _spec(n)) is not None and spec.backfillable), incomplete)
 
 
 def trigger_names(ctx: click.Context, incomplete: str) -> list[str]:
@@ -75,10 +85,15 @@ def trigger_names(ctx: click.Context, incomplete: str) -> list[str]:
     return _starting((t.name for t in job.triggers) if job is not None else (), incomplete)
 
 
-def reminder_types(ctx: click.Context, incomplete: str) -> list[str]:
-    from housejobs.jobs.reminder import REMINDER_TYPES
-
-    return _starting(REMINDER_TYPES, incomplete)
+def variants(ctx: click.Context, incomplete: str) -> list[str]:
+    """The TYPEs of the job being completed: the command's own (reminder TYPE), or --type's job (backfill
+    JOB --type); its spec's variants."""
+    if ctx.command.name == "backfill":  # the job may still be among the words click left unparsed
+        typed = ctx.params.get("job") or next(iter(ctx.args), "")
+    else:
+        typed = ctx.command.name or ""
+    spec = _spec(str(typed))
+    return _starting(spec.variants.values if spec is not None and spec.variants is not None else (), incomplete)
 
 
 def severities(ctx: click.Context, incomplete: str) -> list[str]:
@@ -102,7 +117,7 @@ def fail_on_states(ctx: click.Context, incomplete: str) -> list[str]:
 Completer = Callable[[click.Context, str], list[str]]
 # Which values each parameter takes, by its name; a command whose parameter takes other values says so.
 BY_NAME: dict[str, Completer] = {"env": env_names, "job": job_names, "only": job_names,
-                                 "reminder_type": reminder_types, "trigger": trigger_names,
+                                 "variant": variants, "trigger": trigger_names,
                                  "fail_on": fail_on_states, "severity": severities}
 BY_COMMAND: dict[tuple[str, str], Completer] = {("backfill", "job"): backfill_job_names,
                                                 ("pause", "job"): triggered_job_names,

@@ -20,15 +20,15 @@ from housejobs.cli.options import (
     YesOpt,
     catalog_check,
     number,
-    options,
     refusing,
     run,
+    with_jobs_dir,
 )
 from housejobs.results import Run
 
 if TYPE_CHECKING:
     from housejobs.context import Context
-    from housejobs.results import JobResult
+    from housejobs.results import JobResult, View
     from housejobs.target import Use
 
 
@@ -67,19 +67,21 @@ def run_command(
 
     Example: housejobs run org-sync-all --env stage --tasks 4 -- --concurrency 64
     """
-    from housejobs.catalog import run_job_id
+    from housejobs.catalog import load_catalog, run_job_id
+    from housejobs.context import Options
+    from housejobs.jobs import registry
     from housejobs.jobs.cloud_run import RunRequest, check_run, run_job
 
     req = RunRequest(job, env, tasks, tuple(args) if args else None, wait=not no_wait,
                      allow_concurrent=allow_concurrent, follow=follow, logs=not no_logs)
-    bad_input = catalog_check(lambda names: check_run(req, names))
+    bad_input = with_jobs_dir(lambda jobs_dir: check_run(req, load_catalog(jobs_dir), registry.lookup(jobs_dir)))[1]
 
     async def job_fn(ctx: Context) -> JobResult:
         return await run_job(ctx, req)
 
     # Following only reads; starting an execution is what prod must confirm.
     confirm = None if bad_input or follow else f"start {run_job_id(job, env)} on Cloud Run"
-    return run(options(env, None, False, yes, json, None, debug, uses=("cloud-run",)), "run",
+    return run(Options(env=env, yes=yes, json=json, debug=debug, uses=("cloud-run",)), "run",
                refusing(bad_input, job_fn), confirm=confirm)
 
 
@@ -99,14 +101,21 @@ def release(
 
     Example: housejobs release --env stage        (and: housejobs release --env test --local)
     """
+    from housejobs.context import Options
+    from housejobs.jobs import registry
+    from housejobs.jobs.registry import RELEASE_STEPS
     from housejobs.jobs.release import release as impl
 
     async def job_fn(ctx: Context) -> JobResult:
         return await impl(ctx, env, local=local)
 
-    uses: tuple[Use, ...] = ("admin", "supabase") if local else ("cloud-run",)
-    opts = options(env, None, False, yes, json, deadline, debug, uses=uses)
-    return run(opts, "release", job_fn, confirm="release (migrate → bootstrap → org-sync-all)")
+    uses: tuple[Use, ...] | None = ("cloud-run",)
+    bad_input = None
+    if local:  # in this process the release calls what its steps call, as their specs say
+        uses, bad_input = with_jobs_dir(lambda d: registry.uses_of(registry.specs(d, RELEASE_STEPS).values()))
+    opts = Options(env=env, yes=yes, json=json, deadline=deadline, debug=debug, uses=uses or ("cloud-run",))
+    return run(opts, "release", refusing(bad_input, job_fn),
+               confirm=None if bad_input else f"release ({' → '.join(RELEASE_STEPS)})")
 
 
 @app.command("list-jobs")
@@ -123,15 +132,17 @@ def list_jobs(
 
     Example: housejobs list-jobs --env stage
     """
+    from housejobs.context import Options
+
     if env is not None:
         from housejobs.jobs.deploy import list_jobs_env
 
-        return run(options(env, None, False, False, json, None, False, uses=("cloud-run",)), "list-jobs",
+        return run(Options(env=env, json=json, uses=("cloud-run",)), "list-jobs",
                    list_jobs_env, report=True)
     from housejobs.jobs.info import list_jobs as impl
 
     # Reads the catalog only: no settings resolved, so the command loads nothing heavier.
-    return run(options(None, None, False, False, json, None, False, uses=()), "list-jobs", impl, report=True)
+    return run(Options(json=json, uses=()), "list-jobs", impl, report=True)
 
 
 @app.command("create-all-jobs")
@@ -163,15 +174,21 @@ def create_all_jobs(
 
     Example: housejobs create-all-jobs --env stage --plan
     """
+    from housejobs.context import Options
     from housejobs.jobs.deploy import create_all_jobs as impl
 
     foreign = tuple(prune_foreign or ())
 
     async def job(ctx: Context) -> JobResult:
-        return await impl(ctx, plan_only=plan, only=only, prune=prune, image=image, prune_foreign=foreign)
+        result = await impl(ctx, plan_only=plan, only=only, prune=prune, image=image, prune_foreign=foreign)
+        if json:  # the JSON document has always carried the plan as its text lines too, right after it
+            result.details = {"plan": result.details.pop("plan"), "lines": _lines(result.views),
+                              **result.details}
+        return result
 
-    return run(options(env, None, plan, yes, json, None, debug, uses=("cloud-run",)), "create-all-jobs", job,
-               confirm="create or update Cloud Run Jobs and Scheduler triggers")
+    # --plan is this command's dry run: no prod prompt, no check-in ping (runner, notify).
+    opts = Options(env=env, dry_run=plan, yes=yes, json=json, debug=debug, uses=("cloud-run",))
+    return run(opts, "create-all-jobs", job, confirm="create or update Cloud Run Jobs and Scheduler triggers")
 
 
 TriggerOpt = Annotated[str | None, typer.Option("--trigger", metavar="NAME", help="Only this trigger of the "
@@ -181,13 +198,14 @@ TriggeredJobArg = Annotated[str, typer.Argument(metavar="JOB", help="A catalog j
 
 def _pause_or_resume(job_name: str, trigger: str | None, pause: bool, env: str, yes: bool, json: bool,
                      debug: bool) -> Run:
+    from housejobs.context import Options
     from housejobs.jobs.deploy import set_paused
 
     async def job(ctx: Context) -> JobResult:
         return await set_paused(ctx, job=job_name, trigger=trigger, pause=pause)
 
     verb = "pause" if pause else "resume"
-    return run(options(env, None, False, yes, json, None, debug, uses=("cloud-run",)), verb, job,
+    return run(Options(env=env, yes=yes, json=json, debug=debug, uses=("cloud-run",)), verb, job,
                confirm=f"{verb} the triggers of {job_name}")
 
 
@@ -222,10 +240,11 @@ def doctor(*, env: RequiredEnvOpt, json: JsonOpt = False, deadline: ChecksDeadli
 
     Example: housejobs doctor --env stage
     """
+    from housejobs.context import Options
     from housejobs.jobs.doctor import config_refused
     from housejobs.jobs.doctor import doctor as impl
 
-    return run(options(env, None, False, False, json, deadline, debug, uses=("cloud-run", "admin")), "doctor",
+    return run(Options(env=env, json=json, deadline=deadline, debug=debug, uses=("cloud-run", "admin")), "doctor",
                impl, report=True, refused=config_refused(env))
 
 
@@ -251,6 +270,7 @@ def smoke(
 
     Example: housejobs smoke --env stage --json
     """
+    from housejobs.context import Options
     from housejobs.jobs.smoke import check_only, run_smoke
 
     jobs = tuple(dict.fromkeys(only or ()))
@@ -259,11 +279,17 @@ def smoke(
     async def job_fn(ctx: Context) -> JobResult:
         result = await run_smoke(ctx, only=jobs, concurrency=concurrency)
         if json:  # the JSON document has always carried the checklist and the table as text lines too
-            from housejobs.cli.text import view_lines
-
-            result.details["lines"] = [line for view in result.views for line in view_lines(view)]
+            result.details["lines"] = _lines(result.views)
         return result
 
-    return run(options(env, None, False, yes, json, deadline, debug, uses=("cloud-run", "admin")), "smoke",
+    return run(Options(env=env, yes=yes, json=json, deadline=deadline, debug=debug, uses=("cloud-run", "admin")),
+               "smoke",
                refusing(bad_input, job_fn),
                confirm=None if bad_input else "start a dry-run execution of every job on Cloud Run")
+
+
+def _lines(views: list[View]) -> list[str]:
+    """Views as the plain text lines a pipe gets (some JSON documents carry them)."""
+    from housejobs.cli.text import view_lines
+
+    return [line for view in views for line in view_lines(view)]

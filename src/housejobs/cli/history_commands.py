@@ -22,10 +22,11 @@ from housejobs.cli.options import (
     RequiredEnvOpt,
     YesOpt,
     number,
-    options,
+    refusing,
     run,
+    with_jobs_dir,
 )
-from housejobs.results import Lines, Run
+from housejobs.results import Run
 
 if TYPE_CHECKING:
     from housejobs.context import Context
@@ -60,14 +61,14 @@ def history(
 
     Example: housejobs history --env prod --days 14 --fail-on missed,failed --html history.html
     """
+    from housejobs.context import Options
 
     rt = runtime()
 
     async def job_fn(ctx: Context) -> JobResult:
         # Bad input is refused here, inside the run (one result, exit 2), before any call: history
         # has no prompt to come first.
-        from housejobs.cli.history_render import render_text
-        from housejobs.cli.render import colour, drawn
+        from housejobs.cli.history_render import history_views
         from housejobs.jobs.history import HistoryRequest, history_result, parse_fail_on, read_history, where
 
         req = HistoryRequest(env, days, tuple(job or ()), parse_fail_on(fail_on))
@@ -79,24 +80,22 @@ def history(
 
             result.details["html"] = str(_write(rt.cwd, html, render_html(found, env)))
         if not json:
-            columns = rt.columns if drawn(rt) else None  # the grid in blocks of days a terminal can show
-            result.views.append(Lines(tuple(render_text(found, env, colour=colour(rt), columns=columns))))
+            result.views += history_views(found, env)
         return result
 
-    return run(options(env, None, False, False, json, None, debug, uses=("cloud-run",)), "history", job_fn)
+    return run(Options(env=env, json=json, debug=debug, uses=("cloud-run",)), "history", job_fn)
 
 
 @app.command("backfill")
 def backfill(
-    job: Annotated[str, typer.Argument(metavar="JOB", help="quota-reset, stale-cleanup, alerts, quota-monthly, "
-                                       "reminder (with --type) or org-sync-all.", show_default=False)],
+    job: Annotated[str, typer.Argument(metavar="JOB", help="A catalog job with a business period (see "
+                                       "`housejobs list-jobs`).", show_default=False)],
     *,
     env: RequiredEnvOpt,
-    reminder_type: Annotated[str | None, typer.Option("--type", metavar="TYPE", help="The reminder's type: "
-                                                      "utilities, rent-warning or rent-due.",
-                                                      show_default=False)] = None,
+    variant: Annotated[str | None, typer.Option("--type", metavar="TYPE", help="For a job whose command takes a "
+                                                "TYPE (see its --help): which one.", show_default=False)] = None,
     first: Annotated[str | None, typer.Option("--from", metavar="PERIOD", help="First period (YYYY-MM-DD, or "
-                                              "YYYY-MM for quota-monthly and reminder).",
+                                              "YYYY-MM for a job whose period is a month).",
                                               show_default=False)] = None,
     last: Annotated[str | None, typer.Option("--to", metavar="PERIOD", help="Last period, included.",
                                              show_default=False)] = None,
@@ -130,36 +129,41 @@ def backfill(
     Example: housejobs backfill quota-reset --env stage --from 2026-11-01 --to 2026-11-07
     (and: housejobs backfill reminder --type rent-due --env prod --missed)
     """
+    from housejobs.context import Options
+    from housejobs.jobs import registry
 
     async def job_fn(ctx: Context) -> JobResult:
         # The request is checked first thing inside the run (exit 2 before any call); prod is confirmed
         # inside it too, once the periods are known (--missed reads them from history).
-        from housejobs.cli.history_render import backfill_lines
+        from housejobs.cli.history_render import backfill_view
         from housejobs.errors import UsageError
         from housejobs.jobs.backfill import BackfillRequest, run_backfill
 
         # Each URL flag for the service the job calls, and only in this process (a Cloud Run execution
         # calls its own environment's): a flag that would be ignored is refused, never ignored.
-        if reminder and api_url is not None:
-            raise UsageError("--api-url is for the admin API: a reminder backfill calls the bot runtime, "
+        if bot and api_url is not None:
+            raise UsageError(f"--api-url is for the admin API: a {job} backfill calls the bot runtime, "
                              "give --bot-url")
-        if not reminder and bot_url is not None:
-            raise UsageError(f"--bot-url is for a reminder backfill: {job} calls the admin API, give --api-url")
+        if not bot and bot_url is not None:
+            raise UsageError(f"--bot-url is for the bot runtime: {job} calls the admin API, give --api-url")
         for flag, value in (("--api-url", api_url), ("--bot-url", bot_url)):
             if value is not None and not local:
                 raise UsageError(f"{flag} is for --local: a Cloud Run execution calls its environment's own")
-        req = BackfillRequest(job, env, reminder_type, first, last, missed, days, local, concurrency,
+        req = BackfillRequest(job, env, variant, first, last, missed, days, local, concurrency,
                               allow_concurrent, allow_early)
         result = await run_backfill(ctx, req)
         if not json:
-            result.views.append(Lines(tuple(backfill_lines(result.details))))
+            result.views.append(backfill_view(result.details))
         return result
 
-    reminder = job == "reminder"
-    uses: tuple[Use, ...] = (("bot",) if reminder else ("admin",)) if local else ("cloud-run",)
-    opts = options(env, api_url if local and not reminder else None, dry_run, yes, json, deadline, debug, uses=uses,
-                   bot_url=bot_url if local and reminder else None)
-    return run(opts, "backfill", job_fn)
+    # What the job calls, as its spec says (an unknown job is refused inside the run, by backfill).
+    spec, bad_input = with_jobs_dir(lambda jobs_dir: registry.find(job, jobs_dir))
+    calls: tuple[Use, ...] = spec.uses if spec is not None else ("admin",)
+    bot = "bot" in calls
+    opts = Options(env=env, api_url=api_url if local and not bot else None,
+                   bot_url=bot_url if local and bot else None, dry_run=dry_run, yes=yes, json=json,
+                   deadline=deadline, debug=debug, uses=calls if local else ("cloud-run",))
+    return run(opts, "backfill", refusing(bad_input, job_fn))
 
 
 def _write(cwd: Path, name: str, text: str) -> Path:

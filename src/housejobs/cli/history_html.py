@@ -19,12 +19,7 @@ from html import escape
 
 from housejobs.cli.history_render import (
     DAYS_PER_BLOCK,
-    GLYPHS,
-    LEGEND,
-    LEGEND_WORDS,
-    NOTHING,
     PROBLEMS,
-    UNCHANGED,
     day_cells,
     days_of,
     row_note,
@@ -32,21 +27,10 @@ from housejobs.cli.history_render import (
     when,
     worst,
 )
-from housejobs.gcp.records import CANCELLED, FAILED, RUNNING, SUCCEEDED, ExecutionRecord
-from housejobs.jobs.slots import (
-    MISSED,
-    PENDING,
-    SLOT_STATES,
-    TOLERANCE_S,
-    UPCOMING,
-    History,
-    Run,
-    Slot,
-)
+from housejobs.cli.palette import NOTHING, SLOTS, slot_look
+from housejobs.gcp.records import MISSED, SLOT_STATES, SUCCEEDED, ExecutionRecord
+from housejobs.jobs.slots import TOLERANCE_S, History, Run, Slot
 
-FILL = {SUCCEEDED: "#2e9e44", UNCHANGED: "#8cc79a", FAILED: "#d1242f", CANCELLED: "#bf8700", MISSED: "#8250df",
-        RUNNING: "#0969da", PENDING: "#afb8c1", UPCOMING: "#7a9cc6"}
-NONE_FILL = "#eef1f4"
 CELL, GAP, LABEL_W, HEAD_H = 22, 4, 250, 44
 
 _CSS = """
@@ -65,7 +49,6 @@ svg text.glyph { fill: #fff; font-size: 13px; text-anchor: middle; dominant-base
                  pointer-events: none; }
 svg text.day { fill: #59636e; text-anchor: middle; font-size: 11px; }
 svg text.month { font-weight: 600; }
-svg tspan.note { fill: #8250df; font-size: 11px; }
 .cell rect { stroke: transparent; stroke-width: 2; }
 .cell:hover rect { stroke: #1f2328; }
 table { border-collapse: collapse; font-size: 13px; }
@@ -73,6 +56,8 @@ th, td { text-align: left; padding: 4px 10px 4px 0; border-bottom: 1px solid #d8
 td.state { font-weight: 600; white-space: nowrap; }
 .muted { color: #59636e; }
 """
+# A row's note says why its slots are missed (a paused trigger): in missed's colour.
+_NOTE_CSS = f"svg tspan.note {{ fill: {SLOTS[MISSED].fill}; font-size: 11px; }}\n"
 
 
 def render_html(history: History, env: str) -> str:
@@ -84,7 +69,7 @@ def render_html(history: History, env: str) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<title>{escape(title)}</title><style>{_CSS}{_NOTE_CSS}</style></head><body>",
         f"<h1>housejobs history <span>{escape(env)}</span></h1>",
         f'<p class="summary">{len(days)} UTC days, {days[0]} → {days[-1]} (to '
         f'{history.now.astimezone(UTC).strftime("%H:%M")} UTC) · {counts["slots"]} scheduled slots: '
@@ -103,9 +88,11 @@ def render_html(history: History, env: str) -> str:
 
 
 def _legend() -> str:
-    items = [f'<span><i style="background:{FILL[s]}">{GLYPHS[s]}</i>{escape(LEGEND_WORDS.get(s, s))}</span>'
-             for s in LEGEND]
-    items.append(f'<span><i style="background:{NONE_FILL};color:#59636e">{NOTHING}</i>nothing scheduled</span>')
+    """Each state's glyph on its fill, and its words, in the states' one order (cli/palette.py)."""
+    items = [f'<span><i style="background:{look.fill}">{look.glyph}</i>{escape(look.words)}</span>'
+             for look in SLOTS.values()]
+    items.append(f'<span><i style="background:{NOTHING.fill};color:#59636e">{NOTHING.glyph}</i>'
+                 f"{escape(NOTHING.words)}</span>")
     return '<p class="legend">' + "".join(items) + "</p>"
 
 
@@ -136,12 +123,12 @@ def _heatmap(history: History, days: list[date], *, notes: bool) -> str:
 
 def _cell(row: str, day: date, items: list[Slot | Run], x: int, y: int) -> str:
     state = worst(state_of(item) for item in items)
-    fill = FILL[state] if state else NONE_FILL
+    look = slot_look(state)
     tip = "\n".join(_tip(item) for item in items) or f"{row} · {day} · nothing scheduled"
     body = (f'<title>{escape(tip)}</title><rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" rx="4" '
-            f'fill="{fill}"/>')
+            f'fill="{look.fill}"/>')
     if state:
-        body += f'<text class="glyph" x="{x + CELL / 2:g}" y="{y + CELL / 2:g}">{GLYPHS[state]}</text>'
+        body += f'<text class="glyph" x="{x + CELL / 2:g}" y="{y + CELL / 2:g}">{look.glyph}</text>'
     g = (f'<g class="cell" data-row="{escape(row)}" data-day="{day}" data-state="{state or "none"}" '
          f'data-count="{len(items)}">{body}</g>')
     link = next((e.log_uri for e in (_execution(i) for i in items) if e and _is_web(e.log_uri)), None)
@@ -191,9 +178,10 @@ def _problems(history: History) -> str:
                                + (f" · {e.duration_s:.1f} s" if e.duration_s is not None else ""))
             if _is_web(e.log_uri):
                 execution += f' · <a href="{escape(e.log_uri)}">logs</a>'
+        look = SLOTS[slot.state]
         rows.append(f'<tr data-state="{slot.state}"><td>{escape(when(slot))}</td><td>{escape(slot.row)}</td>'
-                    f"<td>{escape(slot.period or '—')}</td><td class=\"state\" style=\"color:{FILL[slot.state]}\">"
-                    f"{GLYPHS[slot.state]} {escape(slot.label)}</td><td>{execution}</td></tr>")
+                    f"<td>{escape(slot.period or '—')}</td><td class=\"state\" style=\"color:{look.fill}\">"
+                    f"{look.glyph} {escape(slot.label)}</td><td>{execution}</td></tr>")
     if not rows:
         return '<h2>Missed, failed and cancelled slots</h2><p class="muted">None in this window.</p>'
     return (f'<h2>Missed, failed and cancelled slots ({len(bad)})</h2><table class="problems"><thead><tr>'

@@ -1,9 +1,10 @@
-"""`history` as text: a grid of jobs x UTC days, then the slots that went wrong and the manual runs.
+"""`history` as views: a grid of jobs x UTC days, then the slots that went wrong and the manual runs.
 
-Pure: a History in, lines out. Each state has a glyph and (on a terminal) a colour, so the grid reads
-the same without colour. A cell shows the worst state of its day (a trigger may fire more than once a
-day); for a manual job, its runs that day (not its dry runs: they changed nothing). The columns are UTC
-dates, so every time printed says UTC first; a trigger in another zone adds its own wall-clock time.
+Pure: a History in, views out (results.Grid, Table, Lines), which the one renderer draws: each state as
+its glyph, and on a terminal its colour (cli/palette.py), so the grid reads the same without colour. A
+cell shows the worst state of its day (a trigger may fire more than once a day); for a manual job, its
+runs that day (not its dry runs: they changed nothing). The columns are UTC dates, so every time printed
+says UTC first; a trigger in another zone adds its own wall-clock time.
 """
 
 from __future__ import annotations
@@ -12,25 +13,15 @@ from collections.abc import Iterable
 from datetime import UTC, date, timedelta
 from typing import Any
 
-from housejobs.gcp.records import CANCELLED, FAILED, PAUSED, RUNNING, SUCCEEDED
-from housejobs.jobs.period_rules import rule_for
-from housejobs.jobs.slots import MISSED, PENDING, UPCOMING, History, Row, Run, Slot, scheduled_text
+from housejobs.cli.palette import UNCHANGED, WORST_FIRST
+from housejobs.gcp.records import CANCELLED, FAILED, MISSED, PAUSED, SUCCEEDED
+from housejobs.jobs.slots import History, Row, Run, Slot, scheduled_text
+from housejobs.results import Grid, GridRow, Lines, Table, View
 
 # A succeeded execution whose job said it changed nothing (duplicate, skipped, dry-run) is drawn apart from
 # one that applied (or whose summary was not read: Cloud Run's word only).
-UNCHANGED = "unchanged"
 NO_CHANGE = frozenset({"duplicate", "skipped", "dry-run"})
-GLYPHS = {SUCCEEDED: "✓", UNCHANGED: "=", FAILED: "✗", CANCELLED: "⊘", MISSED: "○", RUNNING: "▸", PENDING: "◌",
-          UPCOMING: "◇"}
-NOTHING = "·"
-COLOURS = {SUCCEEDED: "32", UNCHANGED: "2;32", FAILED: "31", CANCELLED: "33", MISSED: "35", RUNNING: "36",
-           PENDING: "2", UPCOMING: "34"}
-NOTHING_COLOUR = "2"
-WORST_FIRST = (MISSED, FAILED, CANCELLED, RUNNING, PENDING, UPCOMING, SUCCEEDED, UNCHANGED)
-LEGEND = (SUCCEEDED, UNCHANGED, FAILED, CANCELLED, MISSED, RUNNING, PENDING, UPCOMING)
-LEGEND_WORDS = {SUCCEEDED: "succeeded (applied)", UNCHANGED: "succeeded, changed nothing (duplicate, skipped)"}
 PROBLEMS = (MISSED, FAILED, CANCELLED)
-CELL = 3  # "26 " over "✓  "
 DAYS_PER_BLOCK = 31
 
 
@@ -41,6 +32,7 @@ def days_of(history: History) -> list[date]:
 
 
 def worst(states: Iterable[str]) -> str | None:
+    """The state a day's cell shows (cli/palette.py: the worst first)."""
     present = set(states)
     return next((s for s in WORST_FIRST if s in present), None)
 
@@ -67,51 +59,20 @@ def state_of(item: Slot | Run) -> str:
     return state
 
 
-def _paint(text: str, state: str | None, colour: bool) -> str:
-    if not colour:
-        return text
-    return f"\x1b[{COLOURS.get(state or '', NOTHING_COLOUR)}m{text}\x1b[0m"
-
-
-def render_text(history: History, env: str, *, colour: bool, columns: int | None = None) -> list[str]:
-    """The history as lines; on a terminal `columns` wide, the grid is cut into blocks of days that fit."""
+def history_views(history: History, env: str) -> list[View]:
+    """The history as views: what the window is, the grid, the slots that went wrong, the manual runs."""
     days = days_of(history)
-    lines = [f"{env} · {days[0]} → {days[-1]} ({len(days)} days, UTC dates) · a slot is missed when no "
-             "execution started by its scheduled time + attempt deadlines + retries + tolerance"]
-    lines += grid_lines(history, days, colour=colour, columns=columns)
-    lines += problem_lines(history, env)
-    lines += run_lines(history)
-    return lines
+    head = (f"{env} · {days[0]} → {days[-1]} ({len(days)} days, UTC dates) · a slot is missed when no "
+            "execution started by its scheduled time + attempt deadlines + retries + tolerance")
+    runs = [manual_runs(history)] if history.runs else []
+    return [Lines((head,)), grid(history, days), problems(history, env), *runs]
 
 
-def grid_lines(history: History, days: list[date], *, colour: bool, columns: int | None = None) -> list[str]:
+def grid(history: History, days: list[date]) -> Grid:
     cells = day_cells(history)
-    width = max([len(r.key) for r in history.rows] + [8]) + 2
-    notes = max((len(f"  ({row_note(r)})") for r in history.rows if row_note(r)), default=0)
-    # On a terminal: as many days a block as fit beside the labels and the notes (a week at the least).
-    per_block = (DAYS_PER_BLOCK if columns is None
-                 else max(7, min(DAYS_PER_BLOCK, (columns - width - notes) // CELL)))
-    lines: list[str] = []
-    last = (len(days) - 1) // per_block * per_block
-    for begin in range(0, len(days), per_block):
-        block = days[begin:begin + per_block]
-        months = [" "] * (len(block) * CELL)
-        for i, day in enumerate(block):
-            if i == 0 or day.day == 1:
-                months[i * CELL:i * CELL + 3] = day.strftime("%b")
-        lines.append("".ljust(width) + "".join(months).rstrip())
-        lines.append("".ljust(width) + "".join(f"{d.day:02d}".ljust(CELL) for d in block).rstrip())
-        for row in history.rows:
-            out = []
-            for day in block:
-                state = worst(state_of(item) for item in cells[row.key].get(day, []))
-                glyph = GLYPHS[state] if state else NOTHING
-                out.append(_paint(glyph, state, colour) + " " * (CELL - 1))
-            note = row_note(row) if begin == last else ""  # once, beside today's block: it says what is now
-            lines.append(row.key.ljust(width) + "".join(out).rstrip() + (f"  ({note})" if note else ""))
-    legend = "  ".join(f"{_paint(GLYPHS[s], s, colour)} {LEGEND_WORDS.get(s, s)}" for s in LEGEND)
-    lines.append(f"{legend}  {NOTHING} nothing scheduled")
-    return lines
+    rows = tuple(GridRow(row.key, tuple(worst(state_of(item) for item in cells[row.key].get(day, []))
+                                        for day in days), row_note(row)) for row in history.rows)
+    return Grid(tuple(f"{d.day:02d}" for d in days), tuple(d.strftime("%b") for d in days), rows, DAYS_PER_BLOCK)
 
 
 def row_note(row: Row) -> str:
@@ -135,54 +96,53 @@ def execution_text(run_state: str, name: str, tasks: tuple[int, int], failure: s
     return " · ".join(parts) + (f" · logs: {log_uri}" if log_uri else "")
 
 
-def problem_lines(history: History, env: str) -> list[str]:
+def problems(history: History, env: str) -> View:
     bad = history.with_state(PROBLEMS)
     if not bad:
-        return ["no missed, failed or cancelled slots"]
-    width, time_width = max(len(s.row) for s in bad), max(len(when(s)) for s in bad)
-    lines = [f"missed, failed and cancelled slots ({len(bad)}):"]
+        return Lines(("no missed, failed or cancelled slots",))
+    rows: list[tuple[str, ...]] = []
     for slot in bad:
-        line = f"  {when(slot):<{time_width}}  {slot.row:<{width}}  period {slot.period or '—':<10}  {slot.label}"
         e = slot.execution
-        if e is not None:
-            line += "  " + execution_text(e.state, e.id, (e.succeeded, e.task_count), e.failure, e.duration_s,
-                                          e.log_uri)
-        lines.append(line)
+        said = slot.label + ("  " + execution_text(e.state, e.id, (e.succeeded, e.task_count), e.failure,
+                                                   e.duration_s, e.log_uri) if e is not None else "")
+        rows.append((when(slot), slot.row, f"period {slot.period or '—'}", said))
     days = len(days_of(history))  # the window the hint must look at again to find these slots
     for job, trigger in dict.fromkeys((s.job, s.trigger) for s in bad):
-        rule = rule_for(job)
-        if rule is not None and rule.backfillable:
-            kind = f" --type {trigger}" if job == "reminder" else ""
-            lines.append(f"  backfill: housejobs backfill {job}{kind} --env {env} --missed --days {days}")
-    return lines
+        takes_type = history.backfill.get(job)
+        if takes_type is not None:
+            kind = f" --type {trigger}" if takes_type else ""
+            rows.append((f"backfill: housejobs backfill {job}{kind} --env {env} --missed --days {days}",))
+    # `period ` and a day, or a month and spaces: the state starts in one place whatever the periods.
+    return Table(("SCHEDULED", "JOB", "PERIOD", "STATE"), tuple(rows), header=False, indent="  ",
+                 widths=(0, 0, len("period 2026-11-24"), 0),
+                 title=f"missed, failed and cancelled slots ({len(bad)}):")
 
 
-def run_lines(history: History) -> list[str]:
-    if not history.runs:
-        return []
-    width = max(len(r.row) for r in history.runs)
+def manual_runs(history: History) -> View:
     dry = sum(r.dry_run for r in history.runs)
-    lines = [f"manual runs ({len(history.runs)}" + (f", {dry} of them dry runs" if dry else "") + "):"]
+    rows = []
     for run in history.runs:
         e = run.execution
-        at = e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if e.at else "—"
-        period = f"period {run.period}" if run.period else ""
-        said = f"{e.state} ({e.outcome})" if e.outcome else e.state
         text = execution_text(e.state, e.id, (e.succeeded, e.task_count), e.failure, e.duration_s, e.log_uri)
-        lines.append(f"  {at:<22} {run.row:<{width}}  {period:<17}  {said:<9}  "
-                     + ("dry run · " if run.dry_run else "") + text)
-    return lines
+        rows.append((e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if e.at else "—", run.row,
+                     f"period {run.period}" if run.period else "", f"{e.state} ({e.outcome})" if e.outcome else e.state,
+                     ("dry run · " if run.dry_run else "") + text))
+    # Fixed columns where the cells vary: created `—` or a UTC minute (and a space more); a period or
+    # none; a state, which the job's own outcome makes longer (it runs on past its column).
+    return Table(("CREATED", "JOB", "PERIOD", "STATE", "EXECUTION"), tuple(rows), header=False, indent="  ",
+                 widths=(len("2026-11-24 10:00 UTC "), 0, len("period 2026-11-24"), len("cancelled"), 0),
+                 title=f"manual runs ({len(history.runs)}" + (f", {dry} of them dry runs" if dry else "") + "):")
 
 
-def backfill_lines(details: dict[str, Any]) -> list[str]:
+def backfill_view(details: dict[str, Any]) -> View:
     """A backfill's periods: the plan (what history saw) beside what this run did."""
-    periods = details.get("periods") or []
-    lines = []
-    for p in periods:
-        line = f"  {p['period']:<10}  history: {p['history']:<9}  → {p['result']}"
+    rows = []
+    for p in details.get("periods") or []:
+        done = f"→ {p['result']}"
         if p.get("execution"):
-            line += f"  {str(p['execution']).rsplit('/', 1)[-1]}"
+            done += f"  {str(p['execution']).rsplit('/', 1)[-1]}"
         if p.get("reason"):
-            line += f"  ({p['reason']})"
-        lines.append(line)
-    return lines
+            done += f"  ({p['reason']})"
+        rows.append((p["period"], f"history: {p['history']}", done))
+    return Table(("PERIOD", "HISTORY", "RESULT"), tuple(rows), header=False, indent="  ",
+                 widths=(len("2026-11-24"), len("history: cancelled"), 0))

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from housejobs.cli.app import app, runtime
-from housejobs.cli.options import EnvOpt, JsonOpt, number, options, run
+from housejobs.cli.options import EnvOpt, JsonOpt, number, run
 from housejobs.results import Run
 from housejobs.runtime import Runtime
 
@@ -24,10 +24,11 @@ def config_show(env: EnvOpt = None, json: JsonOpt = False) -> Run:
 
     Example: housejobs config show --env stage
     """
+    # A report of the settings: it resolves them, but calls nothing.
+    from housejobs.context import Options
     from housejobs.jobs.info import config_show as impl
 
-    # A report of the settings: it resolves them, but calls nothing.
-    return run(options(env, None, False, False, json, None, False, uses=()), "config-show", impl, report=True)
+    return run(Options(env=env, json=json, uses=()), "config-show", impl, report=True)
 
 
 @app.command("sandbox")

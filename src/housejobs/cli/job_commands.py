@@ -1,243 +1,155 @@
-"""The job commands: the admin API's period jobs, bootstrap, org-sync-all, quota-cleanup, reminder, migrate.
+"""A job's command, built from its spec alone (jobs/spec.py), the same way for every job.
 
-Thin: parse options → the job (jobs/) → `run` (the run boundary) → a `Run` that cli/main.py renders.
+Its parameters, in --help order: the variant argument (the reminder's TYPE), the period option, the job's
+own options, then those every job takes (--bot-url and --api-url for what it calls, --env, --dry-run,
+--yes, --json, --deadline, --debug). Its help is the catalog's description, then the spec's. Running it
+is the one path: parse → the spec's request (its check refuses bad input before any prompt) → `run` (the
+run boundary) with what prod confirms → a `Run` that cli/main.py renders. A job with commands of its own
+(`migrate status`) is a group whose callback runs the job.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+import functools
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
+import typer.main
 
-from housejobs.cli.app import app, runtime
+from housejobs.cli.app import runtime
 from housejobs.cli.options import (
     ApiUrlOpt,
     BotUrlOpt,
-    DateOpt,
     DeadlineOpt,
     DebugOpt,
     DryRunOpt,
     EnvNoSandboxOpt,
     EnvOpt,
     JsonOpt,
-    MonthOpt,
     YesOpt,
     number,
-    options,
-    refusing,
+    refusal,
     run,
 )
-from housejobs.jobs.admin_calls import PERIOD_JOBS
-from housejobs.jobs.registry import ADMIN_PERIOD_JOBS, REGISTRY, JobArgs
 from housejobs.results import Run
 
 if TYPE_CHECKING:
     from housejobs.context import Context
+    from housejobs.jobs.spec import JobSpec, Opt, Sub
     from housejobs.results import JobResult
 
+# The parameters every job command may take, which go to the run's Options rather than the job's request.
+COMMON = ("env", "api_url", "bot_url", "dry_run", "yes", "json", "deadline", "debug")
 
-# --- the admin API's period jobs: one command each, from the registry ------------------------------------
-def _period_command(name: str) -> None:
-    spec = REGISTRY[name]
-    assert spec.period is not None
-    unit = spec.period.unit
 
-    def start(period: str | None, env: str | None, api_url: str | None, dry_run: bool, yes: bool, json: bool,
-              deadline: float | None, debug: bool) -> Run:
-        async def job(ctx: Context) -> JobResult:
-            return await spec.run(ctx, JobArgs(period=period))
+@functools.cache
+def job_command(spec: JobSpec[Any], description: str) -> click.Command:
+    """The job's click command (a group when it has commands of its own), its values' completion attached."""
+    from housejobs.cli.complete import attach
 
-        return run(options(env, api_url, dry_run, yes, json, deadline, debug, uses=spec.uses), name,
-                   job, confirm=spec.confirm)
-
-    if unit == "month":
-        def command(*, month: MonthOpt = None, env: EnvOpt = None, api_url: ApiUrlOpt = None,
-                    dry_run: DryRunOpt = False, yes: YesOpt = False, json: JsonOpt = False,
-                    deadline: DeadlineOpt = None, debug: DebugOpt = False) -> Run:
-            return start(month, env, api_url, dry_run, yes, json, deadline, debug)
+    text = f"{description}\n\n{spec.help}" if description else spec.help
+    if spec.subcommands:
+        group = _typer(name=spec.name, help=text, no_args_is_help=False)
+        group.callback(invoke_without_command=True)(_function(spec, None))
+        for sub in spec.subcommands:
+            group.command(sub.name, help=sub.help)(_function(spec, sub))
+        command = typer.main.get_command(group)
     else:
-        def command(*, date: DateOpt = None, env: EnvOpt = None, api_url: ApiUrlOpt = None,  # type: ignore[misc]
-                    dry_run: DryRunOpt = False, yes: YesOpt = False, json: JsonOpt = False,
-                    deadline: DeadlineOpt = None, debug: DebugOpt = False) -> Run:
-            return start(date, env, api_url, dry_run, yes, json, deadline, debug)
-    path = PERIOD_JOBS[name].path
-    command.__doc__ = (f"{spec.summary}\n\nCalls `POST {path}` once per {unit}, keyed "
-                       f"`housejobs:{name}:<{unit}>`: re-running the same {unit} reports `duplicate`. Its "
-                       f"schedule is in the catalog (`housejobs list-jobs`).\n\n"
-                       f"Example: housejobs {name} --env stage" + (" --month 2026-11" if unit == "month" else ""))
-    app.command(name)(command)
+        one = _typer()
+        one.command(spec.name, help=text)(_function(spec, None))
+        command = typer.main.get_command(one)
+    attach(command)
+    return command
 
 
-for _name in ADMIN_PERIOD_JOBS:
-    _period_command(_name)
+def _typer(**settings: Any) -> typer.Typer:
+    # As the root app: plain help (cli/app.py says why); no completion options of their own.
+    return typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False,
+                       suggest_commands=False, **settings)
 
 
-@app.command("bootstrap")
-def bootstrap(*, env: EnvOpt = None, api_url: ApiUrlOpt = None, dry_run: DryRunOpt = False,
-              yes: YesOpt = False, json: JsonOpt = False, deadline: DeadlineOpt = None,
-              debug: DebugOpt = False) -> Run:
-    """Create the platform's tables (fresh install) or add missing columns (existing install).
+def _function(spec: JobSpec[Any], sub: Sub[Any] | None) -> Callable[..., Run | None]:
+    """The command's callback: Typer reads its parameters from the signature made here from the spec."""
+    def command(**values: Any) -> Run | None:
+        typer_ctx: typer.Context | None = values.pop("typer_ctx", None)
+        if typer_ctx is not None and typer_ctx.invoked_subcommand is not None:
+            return None  # the group's callback, before one of its commands: that command runs
+        return _start(spec, sub, values)
 
-    Calls `POST /admin/bootstrap` once, keyed by the run (the Cloud Run execution inside Cloud Run, so a
-    task retry replays). Reports the mode and the tables or columns it touched.
-
-    Example: housejobs bootstrap --env stage
-    """
-    from housejobs.jobs.admin import run_bootstrap
-
-    return run(options(env, api_url, dry_run, yes, json, deadline, debug), "bootstrap", run_bootstrap,
-               confirm=REGISTRY["bootstrap"].confirm)
+    command.__signature__ = inspect.Signature(_parameters(spec, sub))  # type: ignore[attr-defined]
+    command.__name__ = (sub.name if sub is not None else spec.name).replace("-", "_")
+    return command
 
 
-@app.command("org-sync-all")
-def org_sync_all(
-    *,
-    date: DateOpt = None,
-    org: Annotated[list[str] | None, typer.Option("--org", metavar="ORG",
-                                                  help="Sync only this org (repeatable).")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", click_type=number(whole=True, lo=1, hi=256),
-                                             metavar="N", help="Sync calls in flight at once.")] = 32,
-    shard: Annotated[str | None, typer.Option("--shard", metavar="I/N",
-                                              help="Take only shard I of N (0-based); in Cloud Run the "
-                                              "task index and count decide.", show_default=False)] = None,
-    env: EnvOpt = None, api_url: ApiUrlOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
-    json: JsonOpt = False, deadline: DeadlineOpt = None, debug: DebugOpt = False,
-) -> Run:
-    """Sync every active org: pages through `GET /admin/orgs?status=active` and calls
-    `POST /admin/orgs/{org}/sync` for each, keyed `housejobs:org-sync:<org>:<date>`.
-
-    One org failing does not stop the others (exit 3 names them); 401/403 stops the run.
-    SIGTERM/SIGINT take no new org, finish the in-flight ones, and exit 143/130; a rerun does the rest.
-
-    Example: housejobs org-sync-all --env stage --concurrency 64
-    """
-    from housejobs.jobs.org_sync import org_sync_job
-
-    async def job(ctx: Context) -> JobResult:
-        return await org_sync_job(ctx, date=date, orgs=org, concurrency=concurrency,
-                                  shard=shard)
-
-    return run(options(env, api_url, dry_run, yes, json, deadline, debug), "org-sync-all", job,
-               confirm=REGISTRY["org-sync-all"].confirm)
-
-
-@app.command("quota-cleanup")
-def quota_cleanup(
-    *,
-    days: Annotated[int, typer.Option("--days", click_type=number(whole=True), metavar="N",
-                                      help="Retention: delete rows older than this many days.")] = 90,
-    allow_short_retention: Annotated[bool, typer.Option("--allow-short-retention",
-                                                        help="Allow --days below 7.")] = False,
-    env: EnvNoSandboxOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False, json: JsonOpt = False,
-    deadline: DeadlineOpt = None, debug: DebugOpt = False,
-) -> Run:
-    """Delete quota rows older than the retention period from BigQuery (on its catalog schedule).
-
-    Runs one parameterized `DELETE FROM <quota_table> WHERE <ts> < @cutoff`, the cutoff computed once as
-    now minus --days. --dry-run counts the rows instead and validates the DELETE with a BigQuery dry run.
-    The table and column come from environments.toml (quota_table, quota_timestamp_column) or
-    HOUSEJOBS_QUOTA_TABLE / HOUSEJOBS_QUOTA_TIMESTAMP_COLUMN.
-
-    Example: housejobs quota-cleanup --env stage --dry-run
-    """
-    from housejobs.jobs.quota_cleanup import check_days, run_quota_cleanup
-
-    async def job(ctx: Context) -> JobResult:
-        return await run_quota_cleanup(ctx, days=check_days(days, allow_short_retention))
-
-    return run(options(env, None, dry_run, yes, json, deadline, debug, uses=REGISTRY["quota-cleanup"].uses),
-               "quota-cleanup", job, confirm=REGISTRY["quota-cleanup"].confirm)
-
-
-@app.command("reminder")
-def reminder(
-    reminder_type: Annotated[str, typer.Argument(metavar="TYPE", help="utilities, rent-warning or rent-due.",
-                                                 show_default=False)],
-    *,
-    period: Annotated[str | None, typer.Option("--period", metavar="YYYY-MM",
-                                               help="Billing month [default: this month in the household's "
-                                               "time zone].", show_default=False)] = None,
-    job_id: Annotated[str | None, typer.Option("--job-id", metavar="ID",
-                                               help="Job id the bot logs [default: the Cloud Run execution, "
-                                               "else a fresh id].", show_default=False)] = None,
-    bot_url: BotUrlOpt = None,
-    env: EnvOpt = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Ask for the bot's own dry run: it answers "
-                                          "in full and claims nothing.")] = False,
-    yes: YesOpt = False, json: JsonOpt = False, deadline: DeadlineOpt = None, debug: DebugOpt = False,
-) -> Run:
-    """Ask the household bot to dispatch one reminder, exactly once per billing period.
-
-    TYPE is utilities, rent-warning or rent-due. Calls the bot runtime's `POST /jobs/reminder/TYPE`
-    with the period, a job id and the scheduler secret (SCHEDULER_SHARED_SECRET, else Secret Manager
-    scheduler-shared-secret<suffix>). The bot dedupes on `<period>:TYPE`: the first run reports
-    `applied`, every later one `duplicate`.
-
-    Example: housejobs reminder rent-due --env stage --period 2026-12
-    """
+def _start(spec: JobSpec[Any], sub: Sub[Any] | None, values: dict[str, Any]) -> Run:
+    from housejobs.context import Options
     from housejobs.errors import HousejobsError
-    from housejobs.jobs.reminder import ReminderRequest, check_reminder, run_reminder
 
-    req = ReminderRequest(reminder_type, period, job_id)
+    opts = Options(**{name: values.pop(name) for name in COMMON if name in values}, uses=spec.uses)
+    if spec.variants is not None and "variant" in values:
+        values[spec.variants.dest] = values.pop("variant")
+    if sub is not None:
+        request = sub.request(**values)
+
+        async def report(ctx: Context) -> JobResult:
+            return await sub.run(ctx, request)
+
+        return run(opts, sub.run_name, report)
     try:
-        check_reminder(req, runtime().clock.now())
-        bad_input: HousejobsError | None = None
-    except HousejobsError as exc:
-        bad_input = exc
+        request = spec.parse(values)
+        if spec.check is not None:
+            spec.check(request, runtime().clock.now())
+    except HousejobsError as exc:  # refused inside the run: one result, one summary, before any prompt
+        return run(opts, spec.name, refusal(exc))
 
     async def job(ctx: Context) -> JobResult:
-        return await run_reminder(ctx, req)
+        return await spec.run(ctx, request)
 
-    opts = options(env, None, dry_run, yes, json, deadline, debug, uses=REGISTRY["reminder"].uses, bot_url=bot_url)
-    return run(opts, "reminder", refusing(bad_input, job),
-               confirm=None if bad_input else f"dispatch the {reminder_type} reminder")
+    return run(opts, spec.name, job, confirm=spec.confirm_for(request))
 
 
-migrate_app = typer.Typer(help="Supabase SQL migrations through the Management API.", no_args_is_help=False,
-                          suggest_commands=False)
-app.add_typer(migrate_app, name="migrate")
-MigrationsDirOpt = Annotated[str | None, typer.Option("--dir", metavar="PATH", help="Migrations directory "
-                                                      "[default: jobs/migrations].", show_default=False)]
+def _parameters(spec: JobSpec[Any], sub: Sub[Any] | None) -> list[inspect.Parameter]:
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    out: list[inspect.Parameter] = []
+    if sub is None and spec.subcommands:
+        out.append(inspect.Parameter("typer_ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context))
+    if sub is None and spec.variants is not None:
+        v = spec.variants
+        out.append(inspect.Parameter("variant", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Annotated[
+            str, typer.Argument(metavar=v.metavar, help=v.help, show_default=False)]))
+    rule = spec.period
+    if sub is None and rule is not None and rule.option is not None:
+        out.append(inspect.Parameter("period", keyword, default=None, annotation=Annotated[
+            str | None, typer.Option(rule.option, metavar=rule.metavar, help=rule.option_help, show_default=False)]))
+    out += [inspect.Parameter(opt.dest, keyword, default=opt.default, annotation=_option(opt))
+            for opt in (sub.options if sub is not None else spec.options)]
+    common: list[tuple[str, Any, Any]] = []
+    if "bot" in spec.uses:
+        common.append(("bot_url", BotUrlOpt, None))
+    common.append(("env", EnvOpt if spec.sandbox else EnvNoSandboxOpt, None))
+    if "admin" in spec.uses:
+        common.append(("api_url", ApiUrlOpt, None))
+    if sub is None and spec.dry_run:
+        dry_run = DryRunOpt if spec.dry_run_help is None else \
+            Annotated[bool, typer.Option("--dry-run", help=spec.dry_run_help)]
+        common.append(("dry_run", dry_run, False))
+    if sub is None:
+        common.append(("yes", YesOpt, False))
+    common += [("json", JsonOpt, False), ("deadline", DeadlineOpt, None), ("debug", DebugOpt, False)]
+    return out + [inspect.Parameter(name, keyword, default=default, annotation=kind) for name, kind, default in common]
 
 
-@migrate_app.callback(invoke_without_command=True)
-def migrate(
-    typer_ctx: typer.Context,
-    *,
-    directory: MigrationsDirOpt = None,
-    include_all: Annotated[bool, typer.Option("--include-all", help="Also apply pending migrations older "
-                                              "than the newest applied one.")] = False,
-    env: EnvNoSandboxOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False, json: JsonOpt = False,
-    deadline: DeadlineOpt = None, debug: DebugOpt = False,
-) -> Run | None:
-    """Apply pending migrations (`<digits>_<name>.sql`), each in one transaction, through
-    `POST /v1/projects/{ref}/database/query`. History lives in supabase_migrations.schema_migrations,
-    the Supabase CLI's own table. Refuses (exit 2) on a changed, missing or out-of-order migration.
-
-    Example: housejobs migrate --env stage        (and: housejobs migrate status --env stage)
-    """
-    if typer_ctx.invoked_subcommand is not None:
-        return None
-    from housejobs.jobs.migrate import run_migrate
-
-    async def job(ctx: Context) -> JobResult:
-        return await run_migrate(ctx, directory=directory, include_all=include_all)
-
-    return run(options(env, None, dry_run, yes, json, deadline, debug, uses=REGISTRY["migrate"].uses),
-               "migrate", job, confirm=REGISTRY["migrate"].confirm)
-
-
-@migrate_app.command("status")
-def migrate_status(*, directory: MigrationsDirOpt = None, env: EnvNoSandboxOpt = None, json: JsonOpt = False,
-                   deadline: DeadlineOpt = None, debug: DebugOpt = False) -> Run:
-    """Show each migration: version, name, and applied / pending / missing / changed / out-of-order.
-
-    Example: housejobs migrate status --env prod
-    """
-    from housejobs.jobs.migrate import run_status
-
-    async def job(ctx: Context) -> JobResult:
-        return await run_status(ctx, directory=directory)
-
-    return run(options(env, None, False, False, json, deadline, debug, uses=REGISTRY["migrate"].uses),
-               "migrate-status", job)
+def _option(opt: Opt) -> Any:
+    """An option of the job's own as Typer declares one."""
+    if opt.kind is bool:
+        return Annotated[bool, typer.Option(opt.flag, help=opt.help)]
+    shown: dict[str, Any] = {} if opt.show_default else {"show_default": False}
+    if opt.kind is int:
+        return Annotated[int, typer.Option(opt.flag, click_type=number(whole=True, lo=opt.lo, hi=opt.hi),
+                                           metavar=opt.metavar, help=opt.help, **shown)]
+    if opt.many:
+        return Annotated[list[str] | None, typer.Option(opt.flag, metavar=opt.metavar, help=opt.help, **shown)]
+    return Annotated[str | None, typer.Option(opt.flag, metavar=opt.metavar, help=opt.help, **shown)]

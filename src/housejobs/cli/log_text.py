@@ -11,19 +11,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from housejobs.cli.text import pad
 from housejobs.gcp.log_query import LogLine
 from housejobs.redact import printable, redact
 
 # Fields every line of ours carries, or that repeat what the line already shows.
 QUIET_FIELDS = frozenset({"logging.googleapis.com/labels", "time", "severity", "target"})
-SEVERITY_WIDTH = 8
+SEVERITY_WIDTH, TASK_WIDTH = 8, 6  # `CRITICAL`, `task 0` (a longer one, `task 12#1`, pushes the line on)
 
 
 def line_text(line: LogLine, *, dates: bool = False) -> str:
     when = line.time.strftime("%Y-%m-%d %H:%M:%S.%f" if dates else "%H:%M:%S.%f")[:-3]
     task = "" if line.task is None else f"task {line.task}" + (f"#{line.attempt}" if line.attempt else "")
     extras = " ".join(f"{k}={_short(v)}" for k, v in line.fields.items() if k not in QUIET_FIELDS and v is not None)
-    text = "  ".join(p for p in (when, line.severity.ljust(SEVERITY_WIDTH), task.ljust(6), line.message) if p)
+    text = "  ".join(p for p in (when, pad(line.severity, SEVERITY_WIDTH), pad(task, TASK_WIDTH), line.message) if p)
     # A job's own words, from Cloud Logging: shown, never obeyed by the terminal.
     return printable(text + (f"  {extras}" if extras else ""))
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from housejobs.cli.app import app, runtime
-from housejobs.cli.options import DebugOpt, JsonOpt, RequiredEnvOpt, catalog_check, number, options, refusing, run
+from housejobs.cli.options import DebugOpt, JsonOpt, RequiredEnvOpt, catalog_check, number, refusing, run
 from housejobs.results import Run
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ def logs(
 
     Example: housejobs logs quota-reset --env stage --follow
     """
+    from housejobs.context import Options
     from housejobs.jobs.logs import LogsRequest, check_logs, read_logs
 
     req = LogsRequest(job, env, execution, follow, task, severity, since)
@@ -67,5 +68,5 @@ def logs(
         result.views = [Lines((f"— {result.message}",))]
         return result
 
-    return run(options(env, None, False, False, json, None, debug, uses=("cloud-run",)), "logs",
+    return run(Options(env=env, json=json, debug=debug, uses=("cloud-run",)), "logs",
                refusing(bad_input, job_fn), report=True)

@@ -26,9 +26,8 @@ from click.exceptions import NoArgsIsHelpError
 from housejobs import __version__
 
 # Importing a command module registers its commands on the app, in this order, the order `--help` lists
-# them in: the jobs, the Cloud Run commands, the tool's own, then history and backfill.
+# them in (after the jobs: cli/job_group.py): the Cloud Run commands, the tool's own, history and backfill.
 # isort: off
-from housejobs.cli import job_commands  # noqa: F401
 from housejobs.cli import deploy_commands  # noqa: F401
 from housejobs.cli import info_commands  # noqa: F401
 from housejobs.cli import history_commands  # noqa: F401
@@ -36,6 +35,7 @@ from housejobs.cli import logs_commands  # noqa: F401
 # isort: on
 from housejobs import stopping
 from housejobs.cli.app import app, drop_runtime, runtime, use_runtime
+from housejobs.cli.job_group import JobGroup
 from housejobs.errors import Stopped
 from housejobs.results import Run
 from housejobs.runtime import Runtime
@@ -64,6 +64,7 @@ def _command() -> Any:
     """The click command tree, built once per process (typer rebuilds it on every call, ~35 ms)."""
     from housejobs.cli.complete import attach
 
+    app.info.cls = JobGroup  # the root: the tool's commands, and one per catalog job, built when asked for
     command = typer.main.get_command(app)
     command.params = [_completion_option(p) if p.name in ("install_completion", "show_completion") else p
                       for p in command.params]

@@ -7,7 +7,8 @@ runner's `Run`; cli/main.py renders it and turns its outcome into the exit code.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import click
 import typer
@@ -16,12 +17,13 @@ from housejobs.cli.app import runtime
 from housejobs.results import Run
 from housejobs.settings import CHECK_DEADLINE_S, Number, Setting, SettingDef, ascii_float, ascii_int
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:
     from housejobs.context import Options
     from housejobs.errors import HousejobsError
     from housejobs.results import JobResult
     from housejobs.runner import JobFn
-    from housejobs.target import Use
 
 
 # --- numbers: ASCII only, one type for every numeric option -------------------------------------------
@@ -114,14 +116,6 @@ MonthOpt = Annotated[str | None, typer.Option("--month", metavar="YYYY-MM",
                                               show_default=False)]
 
 
-def options(env: str | None, api_url: str | None, dry_run: bool, yes: bool, json: bool, deadline: float | None,
-            debug: bool, *, uses: tuple[Use, ...] = ("admin",), bot_url: str | None = None) -> Options:
-    from housejobs.context import Options
-
-    return Options(env=env, api_url=api_url, dry_run=dry_run, yes=yes, json=json, deadline=deadline,
-                   debug=debug, uses=uses, bot_url=bot_url)
-
-
 def run(opts: Options, name: str, job: JobFn, *, confirm: str | None = None, report: bool = False,
         refused: Callable[[HousejobsError], JobResult] | None = None) -> Run:
     """Run `job` through the run boundary with the CLI's hooks: the prod prompt and the progress displays."""
@@ -148,15 +142,19 @@ def refusing(error: HousejobsError | None, job: JobFn) -> JobFn:
     return job if error is None else refusal(error)
 
 
-def catalog_check(check: Callable[[list[str]], None]) -> HousejobsError | None:
-    """Check a command's input against the catalog before any prompt; the error is raised inside the run."""
-    from housejobs.catalog import load_catalog
+def with_jobs_dir(read: Callable[[Path], T]) -> tuple[T | None, HousejobsError | None]:
+    """`read(jobs folder)` before any prompt: its value, or the error to raise inside the run (refusing)."""
     from housejobs.errors import HousejobsError
     from housejobs.settings import find_jobs_dir
 
     try:
-        jobs_dir, _ = find_jobs_dir(runtime().environ)
-        check(list(load_catalog(jobs_dir)))
+        return read(find_jobs_dir(runtime().environ)[0]), None
     except HousejobsError as exc:
-        return exc
-    return None
+        return None, exc
+
+
+def catalog_check(check: Callable[[list[str]], None]) -> HousejobsError | None:
+    """Check a command's input against the catalog before any prompt; the error is raised inside the run."""
+    from housejobs.catalog import load_catalog
+
+    return with_jobs_dir(lambda jobs_dir: check(list(load_catalog(jobs_dir))))[1]

@@ -24,17 +24,20 @@ def display(ctx: Context, label: str, event: str) -> AbstractContextManager[Prog
 
 @contextmanager
 def _bar(ctx: Context, label: str) -> Iterator[Progress]:
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    # The runtime decided stderr is a terminal (tests hand it a buffer and say so).
-    # The run's environment and terminal size, not rich's own look at os.environ.
-    console = Console(file=ctx.runtime.stderr, force_terminal=True, no_color=bool(ctx.runtime.environ.get("NO_COLOR")),
-                      width=ctx.runtime.columns, _environ={})
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+    from housejobs.cli.render import colour
+    from housejobs.cli.terminal import console
+
+    # The runtime decided stderr is a terminal (tests hand it a buffer and say so); its colour follows the
+    # renderer's rule, and its size is the run's (not rich's own look at os.environ).
+    rt = ctx.runtime
+    out = console(rt.stderr, colour=colour(rt, stderr=True), width=rt.columns, live=True)
+    # The label is text, never markup or a format string (it may name an org a server listed).
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[failed]} failed · {task.fields[rate]}/s"), TimeRemainingColumn(),
-                  console=console, transient=True) as bar:
-        task = bar.add_task(label, total=None, failed=0, rate="0")
+                  console=out, transient=True) as bar:
+        task = bar.add_task(printable(label), total=None, failed=0, rate="0")
 
         def update(*, done: int, state: str = "", **fields: Any) -> None:
             bar.update(task, completed=done, total=fields.get("total"), failed=fields.get("failed", 0),
@@ -47,9 +50,12 @@ def _bar(ctx: Context, label: str) -> Iterator[Progress]:
 def _status_line(ctx: Context, label: str) -> Iterator[Progress]:
     """One status line, rewritten on every poll; the last one stays. It is cut to the terminal's width: a
     line the terminal wrapped would not be rewritten in place."""
+    from housejobs.cli.render import colour
+    from housejobs.cli.terminal import console, rewrite
     from housejobs.redact import cut
 
-    stream = ctx.runtime.stderr
+    rt = ctx.runtime
+    out = console(rt.stderr, colour=colour(rt, stderr=True), width=rt.columns, live=True)
     start = ctx.clock.monotonic()
     shown = False
 
@@ -61,14 +67,14 @@ def _status_line(ctx: Context, label: str) -> Iterator[Progress]:
                 f"{elapsed:.0f} s")
         # The execution's log lines (`run` on a terminal) go above the status line, which is drawn again.
         for log_line in fields.get("lines") or ():
-            stream.write("\r\x1b[2K" + line_text(log_line) + "\n")
-        stream.write("\r\x1b[2K" + cut(printable(line), max(1, ctx.runtime.columns - 1)))
-        stream.flush()
+            rewrite(out, line_text(log_line), end="\n")
+        rewrite(out, cut(printable(line), max(1, rt.columns - 1)))
+        rt.stderr.flush()
         shown = True
 
     try:
         yield update
     finally:
         if shown:
-            stream.write("\n")
-            stream.flush()
+            out.print()
+            rt.stderr.flush()

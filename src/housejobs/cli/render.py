@@ -6,10 +6,11 @@ counts, details, planned, failures). A report (list-jobs, config show, doctor): 
 own document; a report refused before it could read anything: its `error:` line on stderr, and the fix
 on a `hint:` line of its own.
 
-On a terminal, tables and checklists are drawn by rich and the outcome is coloured; off one the same
-content is plain text (what Cloud Logging and scripts read), and rich is not even loaded. Colour follows
-the conventions: NO_COLOR (any value) turns it off, FORCE_COLOR turns it on (off a terminal too), and
-TERM=dumb means none.
+On a terminal every view (tables, checklists, history's grid) is drawn by rich (cli/terminal.py) and each
+state in its colour (cli/palette.py); off one the same content is plain text (cli/text.py: what Cloud
+Logging and scripts read), and rich is not even loaded. Colour follows the conventions, here for every
+stream (progress on stderr too): NO_COLOR (any value) turns it off, FORCE_COLOR turns it on (off a
+terminal too), and TERM=dumb means none.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from housejobs.results import Run
 from housejobs.runtime import Runtime
 
 
-def colour(rt: Runtime) -> bool:
-    """Whether what goes to stdout is coloured (no-color.org, force-color.org, TERM=dumb)."""
+def colour(rt: Runtime, *, stderr: bool = False) -> bool:
+    """Whether what goes to stdout (or stderr: progress) is coloured (no-color.org, force-color.org,
+    TERM=dumb): the one rule, for every stream housejobs draws on."""
     env = rt.environ
     if env.get("NO_COLOR"):
         return False
     if env.get("FORCE_COLOR"):
         return True
-    return bool(rt.stdout_tty) and env.get("TERM") != "dumb"
+    return bool(rt.stderr_tty if stderr else rt.stdout_tty) and env.get("TERM") != "dumb"
 
 
 def drawn(rt: Runtime) -> bool:

@@ -1,56 +1,69 @@
 """The terminal: the same content cli/render.py prints as plain text, drawn with rich.
 
 The outcome in its colour, tables with aligned columns under a rule (one whose words cannot fit side by
-side, such as smoke's log links: its plain lines), checklists with a green ✓ or a red ✗.
-Everything is redacted, and its control characters made visible, before rich sees it (redact.printable),
-and nothing is read as markup: a message quoting a server's answer must not turn into styles, and its ESC
-or C1 bytes must not clear the screen, retitle the window or write the clipboard. Lines that carry their
-own colour (history's grid) keep exactly the painting housejobs does, one coloured glyph
-(`ESC[<n>m<glyph>ESC[0m`), and nothing else a server could have put there. Loaded only when stdout is a
-terminal or FORCE_COLOR asks for colour.
+side, such as smoke's log links: its plain lines), checklists with a green ✓ or a red ✗, history's grid
+with each state's glyph in its colour (cli/palette.py: the one table of looks), cut into blocks of days
+that fit. Everything is redacted, and its control characters made visible, before rich sees it
+(redact.printable), and nothing is read as markup or as ANSI: a message quoting a server's answer must not
+turn into styles, and its ESC or C1 bytes must not clear the screen, retitle the window or write the
+clipboard. Every colour and every control sequence on stdout and stderr is rich's, from a style or a
+Control here. Loaded only when stdout is a terminal or FORCE_COLOR asks for colour, or stderr is a
+terminal a run draws its progress on.
 """
 
 from __future__ import annotations
 
-import re
 from typing import TextIO
 
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console
+from rich.control import Control
+from rich.segment import ControlType
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from housejobs.cli.palette import CHECKS, OUTCOMES
 from housejobs.cli.text import (
-    COLOURS,
+    LEGEND_GAP,
     NOTE_INDENT,
+    Segment,
     Summary,
     column_floors,
     column_widths,
     fit_widths,
     flow,
+    grid_lines,
     head_lines,
+    legend,
+    plain,
     summary,
     tail_lines,
     view_lines,
     wrap,
 )
 from housejobs.redact import printable
-from housejobs.results import Checklist, JobResult, Run, Table, View
+from housejobs.results import Checklist, Grid, JobResult, Run, Table, View
 from housejobs.runtime import Runtime
 
 UNBOUNDED = 1_000_000  # a width no line reaches: lines kept whole
-# The one painting housejobs puts in a line (cli/history_render.py): a colour, one glyph, a reset.
-_PAINTED = re.compile("(\x1b\\[[0-9;]+m[^\x00-\x1f\x7f-\x9f]\x1b\\[0m)")
 
 
-def console(stream: TextIO, *, colour: bool, width: int) -> Console:
+def console(stream: TextIO, *, colour: bool, width: int, live: bool = False) -> Console:
+    """The one way housejobs draws on a terminal. `live`: it rewrites what it drew (a progress bar, a
+    status line), so it writes rich's control sequences even without colour."""
     # Sizes and colours are decided here, not by rich reading os.environ: the run's environment is the
     # runtime's (Runtime.columns). Lines are fitted to the width here (text.wrap, text.flow), so rich
     # wraps nothing itself (soft_wrap): a line it would cut is one we chose to keep whole (a URL).
-    return Console(file=stream, force_terminal=colour, no_color=not colour,
+    return Console(file=stream, force_terminal=colour or live, no_color=not colour,
                    color_system="standard" if colour else None, soft_wrap=True, highlight=False, markup=False,
                    emoji=False, width=width, _environ={})
+
+
+def rewrite(out: Console, line: str, *, end: str = "") -> None:
+    """`line` (redacted, shown not obeyed) over the terminal line the cursor is on."""
+    out.control(Control((ControlType.CARRIAGE_RETURN,), (ControlType.ERASE_IN_LINE, 2)))
+    out.print(Text(printable(line)), end=end)
 
 
 def draw(run: Run, rt: Runtime, *, colour: bool) -> None:
@@ -78,7 +91,7 @@ def _summary(out: Console, found: Summary, result: JobResult, width: int) -> Non
         at = -1 if coloured else line.find(word)
         if at >= 0:  # the job's name and the target come before it, and hold no `outcome: `
             start = at + len("outcome: ")
-            text.stylize(COLOURS[result.outcome], start, start + len(result.outcome.value))
+            text.stylize(OUTCOMES[result.outcome], start, start + len(result.outcome.value))
             coloured = True
         out.print(text)
     for note in found.notes:
@@ -88,19 +101,10 @@ def _summary(out: Console, found: Summary, result: JobResult, width: int) -> Non
 
 
 def _lines(out: Console, lines: list[str], width: int) -> None:
-    """Lines of text fitted to the width, each continuation indented past the line's own indent. A line
-    that carries its own colour (history's grid and legend) is read as ANSI, never as markup, and left to
-    rich to wrap (history sizes its grid to the width, so a grid row never needs it)."""
-    for text in lines:
-        # Its painted glyphs (history's: ESC[<n>m<glyph>ESC[0m) are read as ANSI; any other control
-        # sequence in it is shown, not obeyed (redact.printable).
-        text = "".join(part if i % 2 else printable(part) for i, part in enumerate(_PAINTED.split(text)))
-        shown = Text.from_ansi(text)
-        if cell_len(shown.plain) <= width:
-            out.print(shown)
-            continue
-        if "\x1b[" in text:
-            out.print(shown, soft_wrap=False)
+    """Lines of text fitted to the width, each continuation indented past the line's own indent."""
+    for text in map(printable, lines):
+        if cell_len(text) <= width:
+            out.print(Text(text))
             continue
         indent = text[:len(text) - len(text.lstrip(" "))]
         for line in wrap(text, width, cell_len, indent=indent, hang=indent + NOTE_INDENT):
@@ -108,21 +112,43 @@ def _lines(out: Console, lines: list[str], width: int) -> None:
 
 
 def _view(out: Console, view: View, width: int) -> None:
-    if isinstance(view, Table):
+    if isinstance(view, Table) and view.header:
         _table(out, view, width)
     elif isinstance(view, Checklist):
         if view.title:
             _lines(out, [view.title], width)
         for check in view.checks:
-            mark = "✓" if check.ok else "✗"
-            for i, line in enumerate(wrap(f"{mark} {printable(check.name)}: {printable(check.detail)}", width, cell_len,
-                                          hang=NOTE_INDENT)):
+            mark, style = CHECKS[check.ok]
+            for i, line in enumerate(wrap(f"{mark} {printable(check.name)}: {printable(check.detail)}", width,
+                                          cell_len, hang=NOTE_INDENT)):
                 text = Text(line)
                 if i == 0:
-                    text.stylize("green" if check.ok else "red", 0, 1)
+                    text.stylize(style, 0, len(mark))
                 out.print(text)
-    else:
+    elif isinstance(view, Grid):
+        _grid(out, view, width)
+    else:  # lines, and an aligned list (a table without a header): its plain lines, fitted
         _lines(out, view_lines(view), width)
+
+
+def _styled(segments: list[Segment]) -> Text:
+    return Text.assemble(*((printable(text), style) for text, style in segments))
+
+
+def _grid(out: Console, grid: Grid, width: int) -> None:
+    """The grid in blocks of days that fit the width, each state's glyph in its colour; then the legend,
+    broken between its entries."""
+    for segments in grid_lines(grid, width):
+        text = _styled(segments)
+        out.print(text, soft_wrap=cell_len(text.plain) <= width)  # a label too long for the terminal: wrapped
+    line: list[Segment] = []
+    for entry in legend():
+        joined = [*line, (LEGEND_GAP, ""), *entry] if line else entry
+        if line and cell_len(plain(joined)) > width:
+            out.print(_styled(line), soft_wrap=False)
+            joined = entry
+        line = joined
+    out.print(_styled(line), soft_wrap=False)
 
 
 GAP = 2  # between two columns: a cell's right padding, then the (blank) divider of SIMPLE_HEAD

@@ -1,5 +1,9 @@
 """Results as plain text: the summary line, counts, views, planned calls and failures, and the JSON
-documents. What goes to a pipe, a file or Cloud Logging; the terminal draws the same parts with rich."""
+documents. What goes to a pipe, a file or Cloud Logging; the terminal draws the same parts with rich
+(cli/terminal.py), from the same lines: this is the one place cells are padded into columns.
+
+Part of the one renderer, with cli/render.py (which picks plain text or the terminal), cli/terminal.py
+and cli/palette.py (how each state looks)."""
 
 from __future__ import annotations
 
@@ -9,14 +13,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from housejobs.cli.palette import CHECKS, NOTHING, SLOTS, slot_look
 from housejobs.errors import one_line
 from housejobs.redact import printable
-from housejobs.results import Checklist, JobResult, Outcome, Run, Table, View
-
-# The outcome's colour on a terminal (rich style names).
-COLOURS = {Outcome.APPLIED: "green", Outcome.DUPLICATE: "cyan", Outcome.SKIPPED: "cyan", Outcome.DRY_RUN: "yellow",
-           Outcome.REFUSED: "red", Outcome.PARTIAL: "yellow", Outcome.FAILED: "red", Outcome.INTERRUPTED: "yellow",
-           Outcome.STARTED: "cyan", Outcome.UNCONFIRMED: "yellow"}
+from housejobs.results import Check, Checklist, Grid, JobResult, Run, Table, View
 
 
 def document(result: JobResult, meta: dict[str, Any]) -> dict[str, Any]:
@@ -228,17 +228,32 @@ def tail_lines(result: JobResult) -> list[str]:
     return lines
 
 
-def view_lines(view: View) -> list[str]:
-    """A view as plain text lines."""
+# --- views as plain text --------------------------------------------------------------------------------
+def view_lines(view: View, columns: int | None = None) -> list[str]:
+    """A view as plain text lines; a grid in blocks that fit `columns` (None: a month a block)."""
+    if isinstance(view, Grid):
+        return [plain(line) for line in grid_lines(view, columns)] + [LEGEND_GAP.join(map(plain, legend()))]
     out = [view.title] if view.title else []
     if isinstance(view, Table):
-        widths = column_widths(view.columns, view.rows, len)
-        out += ["  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in [view.columns, *view.rows]]
+        out += table_lines(view)
     elif isinstance(view, Checklist):
-        out += [c.line() for c in view.checks]
+        out += [check_line(c) for c in view.checks]
     else:
         out += list(view.lines)
     return out
+
+
+def table_lines(table: Table) -> list[str]:
+    """Its header (if it has one) and its rows, each column padded to its width (Table.widths)."""
+    natural = column_widths(table.columns if table.header else ("",) * len(table.columns), table.rows, len)
+    widths = [table.widths[i] if i < len(table.widths) and table.widths[i] else w for i, w in enumerate(natural)]
+    rows = [table.columns, *table.rows] if table.header else table.rows
+    return [(table.indent + table.gap.join(pad(c, widths[i]) for i, c in enumerate(row))).rstrip() for row in rows]
+
+
+def pad(text: str, width: int) -> str:
+    """`text` in a column `width` characters wide: what a longer one pushes on, a shorter one is filled to."""
+    return text.ljust(width)
 
 
 def column_widths(columns: Sequence[str], rows: Iterable[Sequence[str]], measure: Callable[[str], int]) -> list[int]:
@@ -249,6 +264,55 @@ def column_widths(columns: Sequence[str], rows: Iterable[Sequence[str]], measure
         for i, cell in enumerate(row if len(row) == len(columns) else row[:-1]):
             widths[i] = max(widths[i], measure(cell))
     return widths
+
+
+def check_line(check: Check) -> str:
+    return f"{CHECKS[check.ok][0]} {check.name}: {check.detail}"
+
+
+# A grid line in parts, each with its style on a terminal (cli/palette.py; "": none). Plain text joins them.
+Segment = tuple[str, str]
+CELL = 3  # a column of the grid: `26 ` over `✓  `
+LABELS = 8  # the row labels' column is at least this wide, then 2 more
+LEGEND_GAP = "  "
+
+
+def plain(segments: list[Segment]) -> str:
+    return "".join(text for text, _ in segments)
+
+
+def grid_lines(grid: Grid, columns: int | None) -> list[list[Segment]]:
+    """The grid in blocks of its columns, each under its groups (months, named where a block starts and
+    where they change) and its labels (days). On a terminal (`columns` wide): as many columns a block as
+    fit beside the row labels and the notes, a week at the least; else `grid.block` a block."""
+    label = max([len(r.label) for r in grid.rows] + [LABELS]) + 2
+    notes = max((len(f"  ({r.note})") for r in grid.rows if r.note), default=0)
+    per_block = grid.block if columns is None else max(7, min(grid.block, (columns - label - notes) // CELL))
+    count = len(grid.columns)
+    last = (count - 1) // per_block * per_block
+    lines: list[list[Segment]] = []
+    for begin in range(0, count, per_block):
+        span = range(begin, min(begin + per_block, count))
+        heads = [" "] * (len(span) * CELL)
+        for i, c in enumerate(span):
+            if i == 0 or grid.groups[c] != grid.groups[c - 1]:
+                heads[i * CELL:i * CELL + len(grid.groups[c])] = grid.groups[c]
+        lines.append([(pad("", label) + "".join(heads).rstrip(), "")])
+        lines.append([(pad("", label) + "".join(pad(grid.columns[c], CELL) for c in span).rstrip(), "")])
+        for row in grid.rows:
+            line: list[Segment] = [(pad(row.label, label), "")]
+            for i, c in enumerate(span):
+                look = slot_look(row.cells[c])
+                line += [*([(pad("", CELL - 1), "")] if i else []), (look.glyph, look.style)]
+            if row.note and begin == last:  # once, beside the last block: it says what is true now
+                line.append((f"  ({row.note})", ""))
+            lines.append(line)
+    return lines
+
+
+def legend() -> list[list[Segment]]:
+    """What each glyph means, in the states' one order, then an empty cell."""
+    return [[(look.glyph, look.style), (f" {look.words}", "")] for look in (*SLOTS.values(), NOTHING)]
 
 
 def job_word(argv: list[str]) -> str:

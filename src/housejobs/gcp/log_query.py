@@ -66,7 +66,7 @@ def parse_time(text: str) -> datetime:
     if dot:
         digits = rest[:len(rest) - len(rest.lstrip("0123456789"))]
         zone = rest[len(digits):]
-        text = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
+        text = f"{head}.{(digits + '000000')[:6]}{zone}"  # microseconds: six digits, zeros after
     return datetime.fromisoformat(text).astimezone(UTC)
 
 

@@ -13,6 +13,10 @@ from typing import Any
 # An execution's states (gcp/executions.ExecutionStatus.state); history's slots add two of their own.
 RUNNING, PENDING, SUCCEEDED, FAILED, CANCELLED = "running", "pending", "succeeded", "failed", "cancelled"
 SETTLED = (SUCCEEDED, FAILED, CANCELLED)
+MISSED, UPCOMING = "missed", "upcoming"  # no execution: its window closed / its time not come yet
+# A slot's states in the one order every listing of them keeps: the counts and the summary (jobs/history.py),
+# the grid's legend and the page's (cli/palette.py draws each).
+SLOT_STATES = (SUCCEEDED, FAILED, CANCELLED, RUNNING, PENDING, UPCOMING, MISSED)
 
 # Trigger states as Cloud Scheduler reports them, and two of ours.
 ENABLED, PAUSED = "ENABLED", "PAUSED"

@@ -1,2 +1,3 @@
-"""Jobs: each an async function of a Context returning a JobResult; it never prints and never reads
-os.environ. `registry.REGISTRY` names every job the CLI can run (a test checks it against jobs/catalog.toml)."""
+"""Jobs: each an async function of a Context and its request, returning a JobResult; it never prints and
+never reads os.environ. Each job's module declares its JobSpec (spec.py), and jobs/catalog.toml names the
+module; `registry` finds a job's spec by name."""

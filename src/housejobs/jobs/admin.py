@@ -1,20 +1,47 @@
-"""The admin API's single-call jobs: the period jobs and bootstrap."""
+"""The admin API's single-call jobs: the period jobs and bootstrap, and their specs."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from housejobs.api.capabilities import DRY_RUN
-from housejobs.context import Context
 from housejobs.errors import ApiProtocolError, HousejobsError, one_line
 from housejobs.jobs import dry_runs
-from housejobs.jobs.admin_calls import PeriodJob
+from housejobs.jobs.spec import DATE, MONTH, JobSpec, NoRequest, PeriodRequest, PeriodRule
 from housejobs.periods import parse_period
 from housejobs.results import JobResult, Outcome, PlannedCall
 
 if TYPE_CHECKING:
     from housejobs.api.client import ApiResponse
+    from housejobs.context import Context
+
+
+@dataclass(frozen=True)
+class PeriodJob:
+    """An admin period job as data: the endpoint it calls (docs/api.md), the period it is keyed by, and
+    the counters its answer carries."""
+
+    name: str
+    path: str
+    period: str  # DATE or MONTH: also the body's field name
+    counts: tuple[str, ...]
+    echoes: bool = False  # the answer names the period it applied to (docs/api.md)
+
+    async def __call__(self, ctx: Context, req: PeriodRequest) -> JobResult:
+        return await run_period_job(ctx, self, req.period)
+
+    def spec(self) -> JobSpec[PeriodRequest]:
+        unit, name = self.period, self.name
+        month = " --month 2026-11" if unit == MONTH else ""
+        return JobSpec(
+            name=name,
+            help=f"Calls `POST {self.path}` once per {unit}, keyed `housejobs:{name}:<{unit}>`: re-running the "
+                 f"same {unit} reports `duplicate`. Its schedule is in the catalog (`housejobs list-jobs`).\n\n"
+                 f"Example: housejobs {name} --env stage{month}",
+            uses=("admin",), request=PeriodRequest, run=self, confirm=f"run {name}",
+            period=PeriodRule(unit, option="--date" if unit == DATE else "--month"))
 
 
 def counts_from(data: Any, keys: tuple[str, ...], what: str) -> dict[str, int]:
@@ -83,7 +110,7 @@ def _period_counts(spec: PeriodJob, period: str, response: ApiResponse) -> dict[
     return counts
 
 
-async def run_bootstrap(ctx: Context) -> JobResult:
+async def run_bootstrap(ctx: Context, req: NoRequest) -> JobResult:
     # One key per run: a Cloud Run task retry of the same execution replays; a new run bootstraps again.
     run_id = ctx.runtime.execution or f"local-{uuid.uuid4()}"
     key = f"housejobs:bootstrap:{run_id}"
@@ -122,3 +149,17 @@ def _bootstrap_answer(response: ApiResponse, details: dict[str, Any]) -> tuple[d
     if mode == "fresh":
         return counts, f"fresh install: created {counts['tables_created']} tables"
     return counts, f"existing install: added {counts['columns_added']} columns"
+
+
+SPECS = (
+    PeriodJob("quota-reset", "/admin/quota/reset-daily", DATE, ("orgs_reset",), echoes=True).spec(),
+    PeriodJob("stale-cleanup", "/admin/quota/cleanup-stale", DATE, ("counters_fixed",)).spec(),
+    PeriodJob("alerts", "/admin/alerts/process-all", DATE, ("orgs_processed", "alerts_sent")).spec(),
+    PeriodJob("quota-monthly", "/admin/quota/reset-monthly", MONTH, ("orgs_reset",), echoes=True).spec(),
+    JobSpec(
+        name="bootstrap",
+        help="Calls `POST /admin/bootstrap` once, keyed by the run (the Cloud Run execution inside Cloud Run, "
+             "so a task retry replays). Reports the mode and the tables or columns it touched.\n\n"
+             "Example: housejobs bootstrap --env stage",
+        uses=("admin",), request=NoRequest, run=run_bootstrap, confirm="run bootstrap"),
+)

@@ -10,8 +10,8 @@ of it. Then each period, oldest first, either
     run_summary (read from Cloud Logging, jobs/summaries.py): applied or duplicate; `unconfirmed` when the
     container exited 0 but its summary could not be read. A period whose earlier run the job itself said
     applied (or duplicate), as history read it, is `duplicate` without starting anything.
-  - or with --local, in this process, through the job functions the commands run (run_period_job,
-    run_reminder, org_sync_job): the API's ledger answers applied or duplicate.
+  - or with --local, in this process, through what the job's own command runs (its spec's `run`, with
+    the period in its request): the API's ledger answers applied or duplicate.
 
 A period is not run before its scheduled time (the first slot of it that history would draw from the
 catalog's schedule and time zone): its trigger is still to run it, and would then find it done. A
@@ -19,12 +19,11 @@ window that takes one is refused; --missed leaves it out; --allow-early runs it 
 
 Per period: applied, duplicate, unconfirmed, failed (with why) or refused. The run ends as the outcome table
 says: every period done → applied (duplicate if none needed applying, unconfirmed if some could not be
-read); some failed → partial; none done →
-failed; a refusal (auth, another execution running) stops at once, and its period is `refused`, counted
-apart from the failed ones. When nothing is to be started (on Cloud Run, every period's earlier run
-already said applied) there is nothing to confirm, in prod too. SIGINT/SIGTERM take no new period; the
-one in flight finishes (in Cloud Run mode the execution keeps running and is not followed further)
-and the summary says what was left for a rerun.
+read); some failed → partial; none done → failed; a refusal (auth, another execution running) stops at
+once, and its period is `refused`, counted apart from the failed ones. When nothing is to be started
+(on Cloud Run, every period's earlier run already said applied) there is nothing to confirm, in prod
+too. SIGINT/SIGTERM take no new period; the one in flight finishes (in Cloud Run mode the execution
+keeps running and is not followed further) and the summary says what was left for a rerun.
 
 --concurrency N: in this process, up to N periods at once (they are independent; each is keyed). On
 Cloud Run it is how many executions of the job may run at once, so more than 1 needs
@@ -34,31 +33,24 @@ Cloud Run it is how many executions of the job may run at once, so more than 1 n
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from housejobs.catalog import JobDef, load_catalog
-from housejobs.context import Context
 from housejobs.errors import HousejobsError, UsageError, unknown_name
-from housejobs.gcp.records import CANCELLED, FAILED, ExecutionRecord, iso
-from housejobs.jobs.history import DEFAULT_DAYS, MAX_DAYS, HistoryRequest, period_reader, read_history
-from housejobs.jobs.period_rules import (
-    count_between,
-    parse_period,
-    period_args,
-    period_at,
-    period_start,
-    periods_between,
-    rule_for,
-)
-from housejobs.jobs.registry import MONTH, JobArgs, PeriodRule, spec
-from housejobs.jobs.reminder import REMINDER_TYPES, household_zone
-from housejobs.jobs.slots import MISSED, History, Slot, first_slot, scheduled_text
+from housejobs.gcp.records import CANCELLED, FAILED, MISSED, ExecutionRecord, iso
+from housejobs.jobs import registry
+from housejobs.jobs.history import DEFAULT_DAYS, MAX_DAYS, HistoryRequest, read_history, run_reader
+from housejobs.jobs.period_rules import count_between, household_zone, period_at, period_start, periods_between
+from housejobs.jobs.slots import History, Slot, first_slot, scheduled_text
+from housejobs.jobs.spec import MONTH, JobSpec, PeriodRule
+from housejobs.periods import parse_period
 from housejobs.results import JobResult, Outcome
 
 if TYPE_CHECKING:
+    from housejobs.context import Context
     from housejobs.jobs.cloud_run import CloudRunJobs
 
 MAX_PERIODS = 400
@@ -74,7 +66,7 @@ REDO = (MISSED, FAILED, CANCELLED)  # what --missed takes
 class BackfillRequest:
     job: str
     env: str
-    reminder_type: str | None = None
+    variant: str | None = None  # --type: for a job with variants (its spec's), the one to backfill
     first: str | None = None
     last: str | None = None
     missed: bool = False
@@ -86,7 +78,7 @@ class BackfillRequest:
 
     @property
     def label(self) -> str:
-        return f"{self.job} {self.reminder_type}" if self.reminder_type else self.job
+        return f"{self.job} {self.variant}" if self.variant else self.job
 
 
 @dataclass
@@ -108,6 +100,7 @@ class PeriodRun:
 @dataclass
 class BackfillPlan:
     req: BackfillRequest
+    spec: JobSpec[Any]
     rule: PeriodRule
     trigger: str | None
     periods: list[PeriodRun] = field(default_factory=list)
@@ -117,25 +110,27 @@ class BackfillPlan:
         return compact([p.period for p in self.periods], self.rule)
 
 
-def check_backfill(req: BackfillRequest, catalog: dict[str, JobDef],
-                   now: datetime) -> tuple[PeriodRule, tuple[str, str] | None]:
+def check_backfill(req: BackfillRequest, catalog: dict[str, JobDef], now: datetime,
+                   spec_of: Callable[[str], JobSpec[Any]]) -> tuple[JobSpec[Any], tuple[str, str] | None]:
     """Refuse what can be refused without reading anything (exit 2, before any call or prompt). Returns
-    the job's period rule and, with --from/--to, the two periods parsed (None with --missed)."""
+    the job's spec and, with --from/--to, the two periods parsed (None with --missed)."""
     if req.job not in catalog:
-        names = [n for n in catalog if (r := rule_for(n)) is not None and r.backfillable]
-        raise unknown_name("job", req.job, names)
-    rule = rule_for(req.job)
+        raise unknown_name("job", req.job, [n for n in catalog if spec_of(n).backfillable])
+    spec = spec_of(req.job)
+    rule = spec.period
     if rule is None or not rule.backfillable:
-        why = ("it deletes by retention from now, not per period: run `housejobs quota-cleanup`"
-               if rule is not None else "it has no business period")
+        why = f"{rule.fixed}: run `housejobs {req.job}`" if rule is not None else "it has no business period"
         raise UsageError(f"{req.job} cannot be backfilled: {why}")
-    if req.job == "reminder":
-        if req.reminder_type not in REMINDER_TYPES:
-            if req.reminder_type is None:
-                raise UsageError("backfill reminder needs --type", hint="--type " + " | ".join(REMINDER_TYPES))
-            raise unknown_name("reminder type", req.reminder_type, REMINDER_TYPES)
-    elif req.reminder_type is not None:
-        raise UsageError(f"--type is for the reminder, not {req.job}")
+    variants = spec.variants
+    if variants is not None:
+        if req.variant not in variants.values:
+            if req.variant is None:
+                raise UsageError(f"backfill {req.job} needs --type", hint="--type " + " | ".join(variants.values))
+            raise unknown_name(variants.what, req.variant, variants.values)
+    elif req.variant is not None:
+        takers = " or the ".join(n for n in catalog if spec_of(n).variants is not None)
+        raise UsageError(f"--type is for the {takers}, not {req.job}" if takers else
+                         f"--type is for a job whose command takes a TYPE; {req.job} takes none")
     ranged = req.first is not None or req.last is not None
     window: tuple[str, str] | None = None
     if ranged == req.missed:
@@ -144,7 +139,7 @@ def check_backfill(req: BackfillRequest, catalog: dict[str, JobDef],
     if ranged:
         if req.first is None or req.last is None:
             raise UsageError("--from and --to go together")
-        first, last = parse_period(rule, req.first, "--from", now), parse_period(rule, req.last, "--to", now)
+        first, last = parse_period(rule.unit, req.first, now, "--from"), parse_period(rule.unit, req.last, now, "--to")
         if last < first:
             raise UsageError(f"--to {last} is before --from {first}")
         if count_between(rule, first, last) > MAX_PERIODS:
@@ -160,7 +155,7 @@ def check_backfill(req: BackfillRequest, catalog: dict[str, JobDef],
     if req.concurrency > 1 and not req.local and not req.allow_concurrent:
         raise UsageError("--concurrency above 1 on Cloud Run runs executions of one job side by side",
                          hint="add --allow-concurrent, or use --local")
-    return rule, window
+    return spec, window
 
 
 def compact(periods: Iterable[str], rule: PeriodRule) -> str:
@@ -175,16 +170,18 @@ def compact(periods: Iterable[str], rule: PeriodRule) -> str:
 
 
 async def plan_backfill(ctx: Context, req: BackfillRequest) -> BackfillPlan:
-    catalog = load_catalog(ctx.settings.jobs_dir)
+    jobs_dir = ctx.settings.jobs_dir
+    catalog = load_catalog(jobs_dir)
     now = ctx.clock.now()
-    rule, window = check_backfill(req, catalog, now)
-    trigger = next((t.name for t in catalog[req.job].triggers if req.reminder_type and t.args == (req.reminder_type,)),
-                   None)
+    spec, window = check_backfill(req, catalog, now, registry.lookup(jobs_dir))
+    assert spec.period is not None  # checked: backfillable
+    rule = spec.period
+    trigger = next((t.name for t in catalog[req.job].triggers if req.variant and t.args == (req.variant,)), None)
     current = period_at(rule, now, household_zone(ctx))
     if window is not None and window[1] > current:
         raise UsageError(f"--to {req.last} is in the future: the current period is {current}",
                          hint="a period can be backfilled once it has begun")
-    plan = BackfillPlan(req, rule, trigger)
+    plan = BackfillPlan(req, spec, rule, trigger)
     due = None if req.allow_early else _due(ctx, catalog[req.job], rule, trigger, current, now)
     if window is not None and due is not None and window[0] <= current <= window[1]:
         raise UsageError(f"{current} is not due yet: its scheduled run is at "
@@ -217,7 +214,7 @@ def _due(ctx: Context, job: JobDef, rule: PeriodRule, trigger: str | None, perio
     start = period_start(rule, period)
     # A period's slots lie inside it, read in the trigger's zone: up to a day either side of UTC's.
     around = (start - timedelta(days=2), start + timedelta(days=34 if rule.unit == MONTH else 3))
-    slot = first_slot(job, period, period_reader(ctx), around, trigger)
+    slot = first_slot(job, period, run_reader(ctx), around, trigger)
     return slot if slot is not None and slot.scheduled > now else None
 
 
@@ -257,7 +254,7 @@ def _confirmed(history: History, job: str, trigger: str | None) -> dict[str, str
 
 async def run_backfill(ctx: Context, req: BackfillRequest) -> JobResult:
     plan = await plan_backfill(ctx, req)
-    details: dict[str, Any] = {"job": req.job, "type": req.reminder_type, "env": req.env,
+    details: dict[str, Any] = {"job": req.job, "type": req.variant, "env": req.env,
                                "mode": "local" if req.local else "cloud-run", "periods": []}
     if req.missed:
         details["not_due"] = [{"period": s.period, "due": iso(s.scheduled)} for s in plan.not_due]
@@ -356,14 +353,14 @@ async def _cloud(ctx: Context, plan: BackfillPlan, item: PeriodRun, cloud: Cloud
     if item.confirmed:
         item.result, item.reason = DUPLICATE, f"{item.confirmed} already applied it, as its job said; nothing started"
         return None
-    args = ((plan.req.reminder_type,) if plan.req.reminder_type else ()) + period_args(plan.rule, item.period)
+    args = plan.spec.argv(item.period, plan.req.variant)
     return await run_job(ctx, RunRequest(plan.req.job, plan.req.env, args=args,
                                          allow_concurrent=plan.req.allow_concurrent), cloud)
 
 
 async def _local(ctx: Context, plan: BackfillPlan, period: str) -> JobResult:
-    # The functions the job commands themselves run (jobs/registry.py), with the period given.
-    return await spec(plan.req.job).run(ctx, JobArgs(period=period, reminder_type=plan.req.reminder_type))
+    # What the job's own command runs (its spec's), with the period given.
+    return await plan.spec.run(ctx, plan.spec.request_for(period=period, variant=plan.req.variant))
 
 
 def _result(plan: BackfillPlan, details: dict[str, Any], stopped_by: str | None, signal: int | None) -> JobResult:

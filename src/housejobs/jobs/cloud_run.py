@@ -25,7 +25,7 @@ the same second can both pass it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -42,6 +42,7 @@ from housejobs.settings import Setting
 if TYPE_CHECKING:
     from housejobs.gcp.cloud_logging import LogEntries
     from housejobs.jobs.log_tail import LogTail
+    from housejobs.jobs.spec import JobSpec
 
 # Polling: quick at first (short jobs end in seconds), then settling at one read every 15 s.
 POLL_FIRST_S = 1.0
@@ -66,15 +67,16 @@ class RunRequest:
     logs: bool = True  # show the execution's log lines while following (on a terminal)
 
 
-def check_run(req: RunRequest, catalog: Iterable[str]) -> None:
+def check_run(req: RunRequest, catalog: Iterable[str], spec_of: Callable[[str], JobSpec[Any]]) -> None:
     """Fail closed before any call or prompt: an unknown job or contradictory flags stop the run."""
     names = sorted(catalog)
     if req.job not in names:
         raise unknown_name("job", req.job, names)
-    if req.job == "reminder" and req.follow is None and not req.args:
-        # The reminder job's container needs its TYPE; without one every task would fail on usage.
-        raise UsageError("run reminder needs the reminder type after --",
-                         hint="e.g. housejobs run reminder --env stage -- utilities")
+    variants = spec_of(req.job).variants if req.follow is None and not req.args else None
+    if variants is not None:
+        # The job's container needs its variant; without one every task would fail on usage.
+        raise UsageError(f"run {req.job} needs the {variants.what} after --",
+                         hint=f"e.g. housejobs run {req.job} --env {req.env} -- {variants.values[0]}")
     for arg in req.args or ():
         flag = arg.split("=", 1)[0]
         if flag in TARGET_FLAGS:

@@ -21,9 +21,10 @@ if TYPE_CHECKING:
 # --- create-all-jobs ------------------------------------------------------------------------------
 async def create_all_jobs(ctx: Context, *, plan_only: bool, only: str | None, prune: bool,
                           image: str | None, prune_foreign: tuple[str, ...] = ()) -> JobResult:
+    from housejobs.jobs import registry
     from housejobs.provision.desired import build_desired
 
-    desired = build_desired(ctx, only=only, image=image)
+    desired = build_desired(ctx, registry.lookup(ctx.settings.jobs_dir), only=only, image=image)
     where = f"Cloud Run + Scheduler {desired.parent} ({desired.env})"
     try:
         result = await _create_all_jobs(ctx, desired, plan_only=plan_only, prune=prune, prune_foreign=prune_foreign)
@@ -41,10 +42,9 @@ async def _create_all_jobs(ctx: Context, desired: Desired, *, plan_only: bool, p
 
     plan = await in_thread(compute_plan, ctx, desired, prune=prune, prune_foreign=prune_foreign)
     counts = plan.counts()
-    lines = plan.lines()
-    # The plan's lines are drawn as a view, and stay in the JSON document's details for its readers.
-    details: dict[str, Any] = {"plan": plan.as_dict(), "lines": lines}
-    views: list[View] = [Lines(tuple(lines))]
+    # The plan as views; the CLI adds their text to the JSON document (`lines`), as it always had them.
+    details: dict[str, Any] = {"plan": plan.as_dict()}
+    views = plan.views()
     pending = {k: v for k, v in counts.items() if k != "unchanged" and v}
     summary = ", ".join(f"{v} to {k}" for k, v in pending.items()) or "no changes"
     # A double trigger is no change of housejobs' own, but the one line everyone reads must not hide it.
@@ -90,9 +90,10 @@ def _set_paused(ctx: Context, job: str, trigger: str | None, pause: bool) -> Job
     from housejobs.gcp.clients import Gcp
     from housejobs.gcp.errors import google_errors
     from housejobs.gcp.protos import to_dict
+    from housejobs.jobs import registry
     from housejobs.provision.desired import build_desired
 
-    desired = build_desired(ctx, only=job)
+    desired = build_desired(ctx, registry.lookup(ctx.settings.jobs_dir), only=job)
     triggers = [t for t in desired.triggers if trigger is None or t.trigger == trigger]
     if not desired.triggers:
         raise UsageError(f"{job} is a manual job: it has no triggers to pause or resume")
@@ -124,10 +125,13 @@ def _set_paused(ctx: Context, job: str, trigger: str | None, pause: bool) -> Job
 async def list_jobs_env(ctx: Context) -> JobResult:
     """A report: each job's and trigger's state against the catalog, the double triggers, the last runs."""
     from housejobs.catalog import load_catalog
+    from housejobs.jobs import registry
+    from housejobs.provision.desired import build_desired
     from housejobs.provision.plan import compute_plan, sync_state
 
     env = ctx.env or ""
-    plan = await in_thread(compute_plan, ctx, iam=False)
+    desired = build_desired(ctx, registry.lookup(ctx.settings.jobs_dir))
+    plan = await in_thread(compute_plan, ctx, desired, iam=False)
 
     catalog = load_catalog(ctx.settings.jobs_dir)
     rows: list[dict[str, Any]] = []

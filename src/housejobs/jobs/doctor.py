@@ -54,10 +54,11 @@ class Checklist:
 async def run_checks(ctx: Context) -> Checklist:
     """Every check, in order. Blocking Google calls run in worker threads, so a caller's event loop
     (smoke's, which follows executions meanwhile) is never held."""
+    from housejobs.jobs import registry
     from housejobs.provision.desired import build_desired
 
     try:
-        desired = build_desired(ctx)
+        desired = build_desired(ctx, registry.lookup(ctx.settings.jobs_dir))
     except HousejobsError as exc:
         return Checklist([Check("config resolves", False, exc.line())], config_error=True)
     out = Checklist([Check("config resolves", True,

@@ -21,17 +21,20 @@ from housejobs.gcp.executions import job_path
 from housejobs.gcp.records import (
     CANCELLED,
     FAILED,
+    MISSED,
     NOT_PROVISIONED,
     RUNNING,
+    SLOT_STATES,
     UNKNOWN,
     ExecutionRecord,
     TriggerState,
     iso,
 )
+from housejobs.jobs import registry
 from housejobs.jobs.cloud_run import project_region
-from housejobs.jobs.period_rules import period_of_run, rule_for
-from housejobs.jobs.reminder import household_zone
-from housejobs.jobs.slots import MISSED, SLOT_STATES, TOLERANCE_S, History, PeriodOf, build_history
+from housejobs.jobs.period_rules import household_zone, period_at
+from housejobs.jobs.slots import TOLERANCE_S, History, RunOf, build_history
+from housejobs.jobs.spec import RunArgs
 from housejobs.results import JobResult, Outcome
 
 if TYPE_CHECKING:
@@ -98,20 +101,29 @@ async def read_history(ctx: Context, req: HistoryRequest, *, now: datetime | Non
                                    for job in selected))
     found = await _with_outcomes(ctx, project, region, req.env, selected, found, since)
     states = await _trigger_states(ctx, reader, catalog, selected, req.env, f"projects/{project}/locations/{region}")
-    return build_history(catalog, dict(zip(selected, found, strict=True)), start=start, now=now,
-                         period_of=period_reader(ctx), triggers=states, jobs=selected)
+    history = build_history(catalog, dict(zip(selected, found, strict=True)), start=start, now=now,
+                            read_run=run_reader(ctx), triggers=states, jobs=selected)
+    spec_of = registry.lookup(ctx.settings.jobs_dir)
+    history.backfill = {job: spec.variants is not None for job in selected if (spec := spec_of(job)).backfillable}
+    return history
 
 
-def period_reader(ctx: Context) -> PeriodOf:
-    """What period a run of a job at an instant with these args applied (history's slots and runs,
-    and backfill's idea of when a period is due)."""
+def run_reader(ctx: Context) -> RunOf:
+    """What a run of a job at an instant with these args did (history's slots and runs, and backfill's
+    idea of when a period is due): the period its args name, else its job's default for that instant,
+    and whether it was a dry run. Each job's spec reads its args (JobSpec.read_args)."""
     household = household_zone(ctx)
+    spec_of = registry.lookup(ctx.settings.jobs_dir)
 
-    def period_of(job: str, at: datetime, args: Sequence[str] | None) -> str | None:
-        rule = rule_for(job)
-        return period_of_run(rule, at, args, household) if rule is not None else None
+    def read(job: str, at: datetime, args: Sequence[str] | None) -> RunArgs:
+        spec = spec_of(job)
+        said = spec.read_args(args)
+        if spec.period is None:
+            return RunArgs(None, said.dry_run)
+        return RunArgs(said.period if said.period is not None else period_at(spec.period, at, household),
+                       said.dry_run)
 
-    return period_of
+    return read
 
 
 Found = list[list[ExecutionRecord] | None]

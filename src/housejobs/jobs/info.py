@@ -11,7 +11,7 @@ from typing import Any
 from housejobs.catalog import load_catalog
 from housejobs.context import Context
 from housejobs.redact import MASK, cut
-from housejobs.results import JobResult, Lines, Outcome, Table
+from housejobs.results import JobResult, Lines, Outcome, Table, View
 from housejobs.settings import SETTINGS, find_jobs_dir
 
 
@@ -47,15 +47,18 @@ async def config_show(ctx: Context) -> JobResult:
     rows.append({"key": "jobs_dir", "env_var": "HOUSEJOBS_JOBS_DIR", "value": str(settings.jobs_dir),
                  "source": settings.jobs_dir_source})
     network = report(ctx.runtime.environ, settings, env)
-    width = max(len(str(r["key"])) for r in rows)
-    lines = [f"environment: {env or '(none: jobs run against the embedded sandbox)'}"]
-    for r in rows:
-        value = r["value"] if r["value"] is not None else "-"
-        lines.append(f"{str(r['key']).ljust(width)}  {value}  [{r['source']}]")
-    lines.append("network:")
-    lines.append(f"  {'CA bundle'.ljust(9)}  {network['ca_bundle']}"
-                 + (f"  [error: {network['ca_error']}]" if network["ca_error"] else ""))
-    lines += [f"  {str(c['client']).ljust(9)}  {c['url'] or '-'}: {c['route']}"
-              + (f"  [error: {c['error']}]" if c["error"] else "") for c in network["clients"]]
-    return JobResult(Outcome.SKIPPED, f"environment {env or '(none)'}", views=[Lines(tuple(lines))],
+    settings_rows = tuple((str(r["key"]), f"{r['value'] if r['value'] is not None else '-'}  [{r['source']}]")
+                          for r in rows)
+    routes = (("CA bundle", network["ca_bundle"] + _error(network["ca_error"])),
+              *((str(c["client"]), f"{c['url'] or '-'}: {c['route']}" + _error(c["error"]))
+                for c in network["clients"]))
+    views: list[View] = [
+        Lines((f"environment: {env or '(none: jobs run against the embedded sandbox)'}",)),
+        Table(("SETTING", "VALUE"), settings_rows, header=False),
+        Table(("CLIENT", "ROUTE"), routes, header=False, indent="  ", title="network:")]
+    return JobResult(Outcome.SKIPPED, f"environment {env or '(none)'}", views=views,
                      document={"env": env, "settings": rows, "network": network})
+
+
+def _error(error: str | None) -> str:
+    return f"  [error: {error}]" if error else ""

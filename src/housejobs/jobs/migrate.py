@@ -7,12 +7,12 @@ reads, and a migration's transaction inserts its history row first, so a second 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from housejobs.api.client import ApiClient
-from housejobs.context import Context
 from housejobs.errors import ApiAuthError, ApiError, ApiProtocolError, ApiStatusError, ConfigError
+from housejobs.jobs.spec import JobSpec, Opt, Sub
 from housejobs.migrations.files import load_dir
 from housejobs.migrations.run import ApplyStopped, MigrateResult, QueryError, run_migrations
 from housejobs.migrations.sql import MigrationError
@@ -21,7 +21,22 @@ from housejobs.results import JobResult, Outcome, Table
 from housejobs.settings import Setting
 from housejobs.target import check_url, given_url
 
+if TYPE_CHECKING:
+    from housejobs.api.client import ApiClient
+    from housejobs.context import Context
+
 PROJECT_REF_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+@dataclass(frozen=True)
+class MigrateRequest:
+    directory: str | None = None  # None: the jobs folder's migrations/
+    include_all: bool = False  # also pending migrations older than the newest applied one
+
+
+@dataclass(frozen=True)
+class StatusRequest:
+    directory: str | None = None
 
 
 def _client(ctx: Context) -> tuple[ApiClient, str]:
@@ -77,11 +92,11 @@ def _status_rows(result: MigrateResult) -> list[dict[str, str]]:
     return [{"version": r.version, "name": r.name, "status": r.status} for r in result.plan.rows]
 
 
-async def run_migrate(ctx: Context, *, directory: str | None, include_all: bool) -> JobResult:
-    local, path = local_migrations(ctx, directory)
+async def run_migrate(ctx: Context, req: MigrateRequest) -> JobResult:
+    local, path = local_migrations(ctx, req.directory)
     client, ref = _client(ctx)
     try:
-        result = await run_migrations(_query_fn(client, ref), local, include_all=include_all,
+        result = await run_migrations(_query_fn(client, ref), local, include_all=req.include_all,
                                       dry_run=ctx.options.dry_run, stop=ctx.stop_event.is_set)
     except QueryError as exc:
         return JobResult(Outcome.FAILED, f"reading or creating the migration history failed: {exc.message}")
@@ -127,8 +142,8 @@ async def run_migrate(ctx: Context, *, directory: str | None, include_all: bool)
                      signal=ctx.stop_signal if outcome is Outcome.INTERRUPTED else None)
 
 
-async def run_status(ctx: Context, *, directory: str | None) -> JobResult:
-    local, path = local_migrations(ctx, directory)
+async def run_status(ctx: Context, req: StatusRequest) -> JobResult:
+    local, path = local_migrations(ctx, req.directory)
     client, ref = _client(ctx)
     try:
         result = await run_migrations(_query_fn(client, ref), local, dry_run=True)
@@ -147,3 +162,21 @@ async def run_status(ctx: Context, *, directory: str | None) -> JobResult:
                   title=f"migrations in {path}")
     return JobResult(outcome, message, counts=tally, details={"migrations": rows, "project_ref": ref},
                      views=[table] if rows else [])
+
+
+DIRECTORY = Opt("--dir", "directory", "Migrations directory [default: jobs/migrations].", metavar="PATH",
+                show_default=False)
+SPEC = JobSpec(
+    name="migrate",
+    help="Applies pending migrations (`<digits>_<name>.sql`), each in one transaction, through "
+         "`POST /v1/projects/{ref}/database/query`. History lives in supabase_migrations.schema_migrations, "
+         "the Supabase CLI's own table. Refuses (exit 2) on a changed, missing or out-of-order migration.\n\n"
+         "Example: housejobs migrate --env stage        (and: housejobs migrate status --env stage)",
+    uses=("supabase",), request=MigrateRequest, run=run_migrate, confirm="apply migrations",
+    options=(DIRECTORY, Opt("--include-all", "include_all", "Also apply pending migrations older than the newest "
+                                                            "applied one.", default=False, kind=bool)),
+    subcommands=(Sub(
+        name="status", run_name="migrate-status", request=StatusRequest, run=run_status, options=(DIRECTORY,),
+        help="Show each migration: version, name, and applied / pending / missing / changed / out-of-order.\n\n"
+             "Example: housejobs migrate status --env prod"),),
+)

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from housejobs.api.capabilities import LISTING_SHARDS, Capabilities
-from housejobs.api.client import ApiClient
 from housejobs.errors import ApiProtocolError, one_line
 from housejobs.shards import MAX_LISTED_SHARDS, shard_label, shard_of
+
+if TYPE_CHECKING:
+    from housejobs.api.client import ApiClient
 
 SHARD, FULL = "shard", "full"  # how a run listed: the server's shard, or every org filtered here
 MAX_PROBLEMS = 5

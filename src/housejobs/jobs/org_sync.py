@@ -14,11 +14,9 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from housejobs.api.capabilities import DRY_RUN, Capabilities
-from housejobs.api.client import ApiClient
-from housejobs.context import Context
 from housejobs.errors import (
     ApiAuthError,
     ApiError,
@@ -30,10 +28,15 @@ from housejobs.errors import (
 )
 from housejobs.jobs import dry_runs
 from housejobs.jobs.org_listing import Listing, list_orgs, owner
+from housejobs.jobs.spec import DATE, JobSpec, Opt, PeriodRule
 from housejobs.periods import parse_date
 from housejobs.results import JobResult, Outcome, PlannedCall
 from housejobs.shards import parse_shard as parse_shard_label
 from housejobs.shards import shard_label
+
+if TYPE_CHECKING:
+    from housejobs.api.client import ApiClient
+    from housejobs.context import Context
 
 ORG_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")  # \Z: `$` would let "acme\n" through
 PAGE_SIZE = 500
@@ -90,8 +93,20 @@ class Tally:
 ProgressFn = Callable[[Tally], None]
 
 
-@dataclass
+@dataclass(frozen=True)
 class OrgSyncRequest:
+    """What a run of org-sync-all is given (the command's options; release and backfill give the period)."""
+
+    period: str | None = None  # --date; None: today, UTC
+    orgs: list[str] | None = None  # --org: only these
+    concurrency: int = 32
+    shard: str | None = None  # --shard I/N; None: the Cloud Run task's, if the job has several
+
+
+@dataclass
+class SyncScope:
+    """The request resolved: the date, the orgs or the shard this run syncs, and how."""
+
     date: str
     concurrency: int = 32
     orgs: list[str] | None = None
@@ -99,7 +114,7 @@ class OrgSyncRequest:
     page_size: int = PAGE_SIZE
 
 
-async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn | None = None) -> JobResult:
+async def run_org_sync(ctx: Context, req: SyncScope, progress: ProgressFn | None = None) -> JobResult:
     tally = Tally()
     stop = ctx.stop_event
     dry = ctx.options.dry_run
@@ -219,7 +234,7 @@ async def run_org_sync(ctx: Context, req: OrgSyncRequest, progress: ProgressFn |
     return _result(ctx, req, tally, planned, offered)
 
 
-def _result(ctx: Context, req: OrgSyncRequest, tally: Tally, planned: list[PlannedCall],
+def _result(ctx: Context, req: SyncScope, tally: Tally, planned: list[PlannedCall],
             offered: Capabilities | None) -> JobResult:
     details: dict[str, Any] = {"date": req.date, "concurrency": req.concurrency}
     if req.shard:
@@ -264,7 +279,7 @@ def _result(ctx: Context, req: OrgSyncRequest, tally: Tally, planned: list[Plann
                      + misbehaved, counts=counts, details=details)
 
 
-def _dry_result(req: OrgSyncRequest, tally: Tally, planned: list[PlannedCall], offered: Capabilities,
+def _dry_result(req: SyncScope, tally: Tally, planned: list[PlannedCall], offered: Capabilities,
                 details: dict[str, Any], misbehaved: str) -> JobResult:
     details.update(dry_runs.details(offered))
     counts = {"orgs": tally.listed, "would_sync": tally.synced, "invalid": tally.invalid,
@@ -285,24 +300,22 @@ def _dry_result(req: OrgSyncRequest, tally: Tally, planned: list[PlannedCall], o
 
 
 # --- the job as the command, release and backfill run it ------------------------------------------------
-def org_sync_request(ctx: Context, *, date: str | None, orgs: list[str] | None, concurrency: int,
-                     shard: str | None) -> OrgSyncRequest:
-    """Options and the Cloud Run task (its index and count pick the shard) as one request."""
-    day = parse_date(date, ctx.clock.now())
-    chosen = [check_org(o) for o in orgs] if orgs else None
-    if shard is not None:
-        selected: tuple[int, int] | None = parse_shard(shard)
+def sync_scope(ctx: Context, req: OrgSyncRequest) -> SyncScope:
+    """Options and the Cloud Run task (its index and count pick the shard) as one scope."""
+    day = parse_date(req.period, ctx.clock.now())
+    chosen = [check_org(o) for o in req.orgs] if req.orgs else None
+    if req.shard is not None:
+        selected: tuple[int, int] | None = parse_shard(req.shard)
     elif ctx.task is not None and ctx.task.count > 1:
         selected = (ctx.task.index, ctx.task.count)
     else:
         selected = None
-    return OrgSyncRequest(date=day, concurrency=concurrency, orgs=chosen, shard=selected)
+    return SyncScope(date=day, concurrency=req.concurrency, orgs=chosen, shard=selected)
 
 
-async def org_sync_job(ctx: Context, *, date: str | None = None, orgs: list[str] | None = None,
-                       concurrency: int = 32, shard: str | None = None) -> JobResult:
+async def org_sync_job(ctx: Context, request: OrgSyncRequest) -> JobResult:
     """org-sync-all as the command runs it (and `release --local` and backfill, with the defaults)."""
-    req = org_sync_request(ctx, date=date, orgs=orgs, concurrency=concurrency, shard=shard)
+    req = sync_scope(ctx, request)
     try:
         if ctx.options.dry_run:
             result = await run_org_sync(ctx, req)
@@ -321,3 +334,22 @@ async def org_sync_job(ctx: Context, *, date: str | None = None, orgs: list[str]
         raise
     result.period = req.date
     return result
+
+
+SPEC = JobSpec(
+    name="org-sync-all",
+    help="Pages through `GET /admin/orgs?status=active` and calls `POST /admin/orgs/{org}/sync` for each, keyed "
+         "`housejobs:org-sync:<org>:<date>`.\n\n"
+         "One org failing does not stop the others (exit 3 names them); 401/403 stops the run. SIGTERM/SIGINT "
+         "take no new org, finish the in-flight ones, and exit 143/130; a rerun does the rest.\n\n"
+         "Example: housejobs org-sync-all --env stage --concurrency 64",
+    uses=("admin",), request=OrgSyncRequest, run=org_sync_job, confirm="run org-sync-all",
+    period=PeriodRule(DATE, option="--date"),
+    options=(
+        Opt("--org", "orgs", "Sync only this org (repeatable).", metavar="ORG", many=True),
+        Opt("--concurrency", "concurrency", "Sync calls in flight at once.", metavar="N", default=32, kind=int,
+            lo=1, hi=256),
+        Opt("--shard", "shard", "Take only shard I of N (0-based); in Cloud Run the task index and count decide.",
+            metavar="I/N", show_default=False),
+    ),
+)

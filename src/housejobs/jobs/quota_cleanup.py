@@ -4,18 +4,28 @@ the dry-run count and the delete see the same instant."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from housejobs.context import Context
 from housejobs.errors import ConfigError, UsageError
+from housejobs.jobs.spec import DATE, JobSpec, Opt, PeriodRule
 from housejobs.results import JobResult, Outcome
 from housejobs.settings import Setting
 from housejobs.threads import in_thread
 
+if TYPE_CHECKING:
+    from housejobs.context import Context
+
 DEFAULT_DAYS = 90
 MIN_DAYS = 7
 MAX_DAYS = 36_500  # 100 years; far more and the cutoff falls before year 1 (an OverflowError, not a refusal)
+
+
+@dataclass(frozen=True)
+class CleanupRequest:
+    days: int = DEFAULT_DAYS
+    allow_short_retention: bool = False
 
 
 def check_days(days: int, allow_short: bool) -> int:
@@ -29,7 +39,8 @@ def check_days(days: int, allow_short: bool) -> int:
     return days
 
 
-async def run_quota_cleanup(ctx: Context, *, days: int) -> JobResult:
+async def run_quota_cleanup(ctx: Context, req: CleanupRequest) -> JobResult:
+    days = check_days(req.days, req.allow_short_retention)
     from housejobs.gcp import bigquery as bq
 
     raw_table = ctx.settings.require(Setting.quota_table, "quota-cleanup")
@@ -68,3 +79,22 @@ async def run_quota_cleanup(ctx: Context, *, days: int) -> JobResult:
                          details=details)
     return JobResult(Outcome.APPLIED, f"deleted {report.rows} rows older than {days} days from {table}",
                      counts=counts, details=details)
+
+
+SPEC = JobSpec(
+    name="quota-cleanup",
+    help="Runs on its catalog schedule: one parameterized `DELETE FROM <quota_table> WHERE <ts> < @cutoff`, the "
+         "cutoff computed once as now minus --days. --dry-run counts the rows instead and validates the DELETE "
+         "with a BigQuery dry run. The table and column come from environments.toml (quota_table, "
+         "quota_timestamp_column) or HOUSEJOBS_QUOTA_TABLE / HOUSEJOBS_QUOTA_TIMESTAMP_COLUMN.\n\n"
+         "Example: housejobs quota-cleanup --env stage --dry-run",
+    uses=("bigquery",), request=CleanupRequest, run=run_quota_cleanup, confirm="delete old quota rows",
+    # Its runs are dated (history shows them by UTC date), but no run can be given another date.
+    period=PeriodRule(DATE, fixed="it deletes by retention from now, not per period"),
+    options=(
+        Opt("--days", "days", "Retention: delete rows older than this many days.", metavar="N",
+            default=DEFAULT_DAYS, kind=int),
+        Opt("--allow-short-retention", "allow_short_retention", f"Allow --days below {MIN_DAYS}.", default=False,
+            kind=bool),
+    ),
+)

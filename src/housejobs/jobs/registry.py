@@ -1,148 +1,137 @@
-"""Every job housejobs can run, by name: what it is, what it talks to, what prod confirms, how a run picks
-its business period, and how to run it with its defaults.
+"""Every job housejobs can run, by name, like pip's command registry: jobs/catalog.toml lists the jobs and
+names the module that declares each one's JobSpec (housejobs.jobs.spec); the module is imported the
+first time its job is asked for. `housejobs --help` lists the jobs from the catalog alone (`listing`:
+name, description, module), so it imports no job module.
 
-The one list. The CLI defines the period commands from it, `release --local` and `backfill --local` run
-jobs through it, history and backfill read the period rules from it, and a test checks its names against
-jobs/catalog.toml (schedules live in the catalog only: `housejobs list-jobs` shows them). The job modules
-load only when a job runs, so `housejobs --help` reads this table and nothing heavier.
+Adding a job is its module and its catalog entry (and its endpoint in the sandbox): the CLI command,
+backfill, history, smoke, provisioning, list-jobs and the README's job table follow from the two.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import functools
+import importlib
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from housejobs.jobs.admin_calls import PERIOD_JOBS
+from housejobs.errors import ConfigError, unknown_name
+from housejobs.jobs.spec import MODULE_NAME
+from housejobs.settings import read_toml
 
 if TYPE_CHECKING:
-    from housejobs.context import Context
-    from housejobs.results import JobResult
+    from housejobs.jobs.spec import JobSpec
     from housejobs.target import Use
 
-DATE, MONTH = "date", "month"
-# The flag every job command takes for a dry run: smoke appends it, history reads it back from the args.
-DRY_RUN_FLAG = "--dry-run"
-UTC_ZONE, HOUSEHOLD = "utc", "household"
-
-
-@dataclass(frozen=True)
-class PeriodRule:
-    """How a job's runs name their business period (history, backfill, and the job's own default)."""
-
-    job: str
-    unit: str  # DATE or MONTH
-    zone: str  # UTC_ZONE or HOUSEHOLD: where the calendar is read
-    option: str | None  # the job's CLI option that carries the period; None: it takes none
-
-    @property
-    def backfillable(self) -> bool:
-        return self.option is not None
-
-    @property
-    def example(self) -> str:
-        return "2026-11-24" if self.unit == DATE else "2026-11"
-
-
-@dataclass(frozen=True)
-class JobArgs:
-    """What a run of a job may be given beyond its defaults (release and backfill pass these)."""
-
-    period: str | None = None  # None: the job's default (today, this month, in its zone)
-    reminder_type: str | None = None
-
-
-Runner = Callable[["Context", JobArgs], Awaitable["JobResult"]]
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    name: str
-    summary: str  # one line; the command's help starts with it
-    uses: tuple[Use, ...]  # what it calls (housejobs.target): the first is what its summary names
-    confirm: str  # the action prod confirms
-    run: Runner
-    period: PeriodRule | None = None
-
-
-async def _period_job(ctx: Context, args: JobArgs, name: str) -> JobResult:
-    from housejobs.jobs.admin import run_period_job
-
-    return await run_period_job(ctx, PERIOD_JOBS[name], args.period)
-
-
-def _period(name: str) -> Runner:
-    async def run(ctx: Context, args: JobArgs) -> JobResult:
-        return await _period_job(ctx, args, name)
-
-    return run
-
-
-async def _bootstrap(ctx: Context, args: JobArgs) -> JobResult:
-    from housejobs.jobs.admin import run_bootstrap
-
-    return await run_bootstrap(ctx)
-
-
-async def _org_sync(ctx: Context, args: JobArgs) -> JobResult:
-    from housejobs.jobs.org_sync import org_sync_job
-
-    return await org_sync_job(ctx, date=args.period)
-
-
-async def _reminder(ctx: Context, args: JobArgs) -> JobResult:
-    from housejobs.errors import UsageError
-    from housejobs.jobs.reminder import ReminderRequest, run_reminder
-
-    if args.reminder_type is None:
-        raise UsageError("the reminder needs its type", hint="utilities, rent-warning or rent-due")
-    return await run_reminder(ctx, ReminderRequest(args.reminder_type, args.period, None))
-
-
-async def _quota_cleanup(ctx: Context, args: JobArgs) -> JobResult:
-    from housejobs.jobs.quota_cleanup import DEFAULT_DAYS, run_quota_cleanup
-
-    return await run_quota_cleanup(ctx, days=DEFAULT_DAYS)
-
-
-async def _migrate(ctx: Context, args: JobArgs) -> JobResult:
-    from housejobs.jobs.migrate import run_migrate
-
-    return await run_migrate(ctx, directory=None, include_all=False)
-
-
-def _daily(name: str, summary: str) -> JobSpec:
-    return JobSpec(name, summary, ("admin",), f"run {name}", _period(name),
-                   PeriodRule(name, DATE, UTC_ZONE, "--date"))
-
-
-REGISTRY: dict[str, JobSpec] = {spec.name: spec for spec in (
-    JobSpec("migrate", "Apply pending Supabase SQL migrations through the Management API.", ("supabase",),
-            "apply migrations", _migrate),
-    JobSpec("bootstrap", "Create the platform's tables (fresh install) or add missing columns (existing install).",
-            ("admin",), "run bootstrap", _bootstrap),
-    JobSpec("org-sync-all", "Sync every active org's datasets.", ("admin",), "run org-sync-all", _org_sync,
-            PeriodRule("org-sync-all", DATE, UTC_ZONE, "--date")),
-    _daily("quota-reset", "Reset every org's daily quota counters."),
-    JobSpec("quota-cleanup", "Delete quota rows older than the retention period from BigQuery.", ("bigquery",),
-            "delete old quota rows", _quota_cleanup, PeriodRule("quota-cleanup", DATE, UTC_ZONE, None)),
-    _daily("stale-cleanup", "Fix stale quota counters."),
-    _daily("alerts", "Process and send every org's alerts."),
-    JobSpec("quota-monthly", "Reset every org's monthly quota counters.", ("admin",), "run quota-monthly",
-            _period("quota-monthly"), PeriodRule("quota-monthly", MONTH, UTC_ZONE, "--month")),
-    JobSpec("reminder", "Ask the household bot to dispatch one reminder, exactly once per billing period.",
-            ("bot",), "dispatch the reminder", _reminder, PeriodRule("reminder", MONTH, HOUSEHOLD, "--period")),
-)}
-
-# The admin API's single-call period jobs: one command each, the same options (cli/job_commands.py).
-ADMIN_PERIOD_JOBS = tuple(PERIOD_JOBS)
 RELEASE_STEPS = ("migrate", "bootstrap", "org-sync-all")
+# The order `housejobs --help` has always listed the jobs in, ahead of the tool's own commands; a job with
+# commands of its own is listed among the groups after them, as Typer lists groups. A catalog job named in
+# neither comes after the first, in catalog order.
+HELP_ORDER = ("quota-reset", "stale-cleanup", "alerts", "quota-monthly", "bootstrap", "org-sync-all",
+              "quota-cleanup", "reminder")
+HELP_ORDER_GROUPS = ("migrate",)
 
 
-def spec(name: str) -> JobSpec:
-    from housejobs.errors import unknown_name
+@dataclass(frozen=True)
+class Listed:
+    """A catalog job as `--help` lists it: read from the file, not validated (load_catalog validates it
+    for every command that builds from the catalog)."""
 
-    found = REGISTRY.get(name)
+    name: str
+    description: str
+    module: str | None
+
+
+def listing(jobs_dir: Path) -> dict[str, Listed]:
+    """The catalog's jobs, in catalog order; a catalog that cannot be read is refused in one line."""
+    jobs = read_toml(jobs_dir / "catalog.toml").get("jobs")
+    if not isinstance(jobs, dict) or not jobs:
+        raise ConfigError("catalog.toml has no [jobs.*] tables")
+    out: dict[str, Listed] = {}
+    for name, raw in jobs.items():
+        if isinstance(raw, dict):
+            description, module = raw.get("description"), raw.get("module")
+            out[name] = Listed(name, description if isinstance(description, str) else "",
+                               module if isinstance(module, str) else None)
+    return out
+
+
+def help_order(names: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The jobs as `--help` lists them: those before the tool's commands, and those among the groups."""
+    names = list(names)
+    first = [n for n in HELP_ORDER if n in names]
+    groups = [n for n in HELP_ORDER_GROUPS if n in names]
+    return first + [n for n in names if n not in first and n not in groups], groups
+
+
+def spec(name: str, jobs_dir: Path) -> JobSpec[Any]:
+    """The job's spec; an unknown job, or one whose module cannot be found, is refused in one line."""
+    return specs(jobs_dir, (name,))[name]
+
+
+def find(name: str, jobs_dir: Path) -> JobSpec[Any] | None:
+    """The job's spec, or None when the catalog has no such job."""
+    listed = listing(jobs_dir).get(name)
+    return load(listed) if listed is not None else None
+
+
+def specs(jobs_dir: Path, names: Iterable[str] | None = None) -> dict[str, JobSpec[Any]]:
+    """The specs of `names` (default: every catalog job), by name, in the order asked."""
+    listed = listing(jobs_dir)
+    out: dict[str, JobSpec[Any]] = {}
+    for name in listed if names is None else names:
+        if name not in listed:
+            raise unknown_name("job", name, listed)
+        out[name] = load(listed[name])
+    return out
+
+
+def lookup(jobs_dir: Path) -> Callable[[str], JobSpec[Any]]:
+    """`spec` for one jobs folder, its catalog read once (on the first look-up): for a command that looks
+    up several jobs."""
+    listed: dict[str, Listed] = {}
+
+    def spec_of(name: str) -> JobSpec[Any]:
+        if not listed:
+            listed.update(listing(jobs_dir))
+        if name not in listed:
+            raise unknown_name("job", name, listed)
+        return load(listed[name])
+
+    return spec_of
+
+
+def uses_of(steps: Iterable[JobSpec[Any]]) -> tuple[Use, ...]:
+    """What a command that runs these jobs calls: every one's uses, what most of them call first (the run
+    summary names it)."""
+    count = Counter(use for step in steps for use in step.uses)
+    return tuple(use for use, _ in count.most_common())
+
+
+def load(listed: Listed) -> JobSpec[Any]:
+    """The spec of a listed job, from the module the catalog names (imported on first use)."""
+    where = f"catalog.toml jobs.{listed.name}"
+    if listed.module is None or not MODULE_NAME.match(listed.module):
+        raise ConfigError(f"{where} names no module that declares it",
+                          hint='add e.g. module = "housejobs.jobs.admin" (the module that declares its JobSpec)')
+    found = _declared(listed.module).get(listed.name)
     if found is None:
-        raise unknown_name("job", name, REGISTRY)
+        raise ConfigError(f"{where}: module {listed.module} declares no job {listed.name!r}",
+                          hint="a job module declares SPEC = JobSpec(name=...) or SPECS = (...)")
     return found
+
+
+@functools.cache
+def _declared(module: str) -> dict[str, JobSpec[Any]]:
+    """The specs a job module declares, by name: imported once per process."""
+    from housejobs.jobs.spec import JobSpec
+
+    try:
+        loaded = importlib.import_module(module)
+    except ImportError as exc:
+        raise ConfigError(f"catalog.toml names module {module}, which cannot be imported: {exc}",
+                          hint="check the name, and that the module is installed (or on PYTHONPATH)") from None
+    declared = [getattr(loaded, "SPEC", None), *getattr(loaded, "SPECS", ())]
+    return {s.name: s for s in declared if isinstance(s, JobSpec)}

@@ -1,20 +1,23 @@
 """`housejobs release`: migrate → bootstrap → org-sync-all, stopping at the first step that fails.
 
 Each step runs as `housejobs run STEP --env ENV` (a Cloud Run execution, followed to the end, its outcome
-the job's own: jobs/summaries.py), or with `--local` through the same job functions the commands run
-(jobs/registry.py), with their defaults: this process plays the part of the Cloud Run task. The summary
+the job's own: jobs/summaries.py), or with `--local` through what the job's own command runs (its spec's
+`run`, jobs/registry.py), with its defaults: this process plays the part of the Cloud Run task. The summary
 names each step's outcome (`migrate skipped → bootstrap applied → org-sync-all applied`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from housejobs.context import Context
 from housejobs.errors import HousejobsError
+from housejobs.jobs import registry
 from housejobs.jobs.cloud_run import CloudRunJobs, RunRequest, run_job
-from housejobs.jobs.registry import RELEASE_STEPS, JobArgs, spec
+from housejobs.jobs.registry import RELEASE_STEPS
 from housejobs.results import JobResult, Outcome
+
+if TYPE_CHECKING:
+    from housejobs.context import Context
 
 
 async def release(ctx: Context, env: str, *, local: bool) -> JobResult:
@@ -28,7 +31,7 @@ async def release(ctx: Context, env: str, *, local: bool) -> JobResult:
             break
         ctx.logger.info(f"release: {job}", event="release_step_started", step=job, local=local)
         try:
-            result = await (spec(job).run(ctx, JobArgs()) if local else run_job(ctx, RunRequest(job, env), cloud))
+            result = await (_local(ctx, job) if local else run_job(ctx, RunRequest(job, env), cloud))
         except HousejobsError as exc:
             result = exc.result()
         step = {"job": job, "outcome": result.outcome.value, "exit_code": result.exit_code,
@@ -60,3 +63,8 @@ async def release(ctx: Context, env: str, *, local: bool) -> JobResult:
     failures = [{"unit": failed, "reason": final.message}] if failed else []
     return JobResult(final.outcome, where, counts=counts, details=details, failures=failures,
                      signal=final.signal)
+
+
+async def _local(ctx: Context, job: str) -> JobResult:
+    spec = registry.spec(job, ctx.settings.jobs_dir)
+    return await spec.run(ctx, spec.request_for())

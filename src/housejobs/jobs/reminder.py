@@ -15,9 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from housejobs.context import Context
 from housejobs.errors import (
     ApiProtocolError,
     ApiStatusError,
@@ -27,7 +25,9 @@ from housejobs.errors import (
     one_line,
     unknown_name,
 )
-from housejobs.periods import parse_month, period_at, zone
+from housejobs.jobs.period_rules import household_zone
+from housejobs.jobs.spec import HOUSEHOLD, MONTH, JobSpec, Opt, PeriodRule, Variants
+from housejobs.periods import parse_month, period_at
 from housejobs.redact import Secret
 from housejobs.results import JobResult, Outcome, PlannedCall
 from housejobs.settings import Setting
@@ -35,6 +35,7 @@ from housejobs.target import Target
 
 if TYPE_CHECKING:
     from housejobs.api.client import ApiResponse
+    from housejobs.context import Context
 
 REMINDER_TYPES = ("utilities", "rent-warning", "rent-due")
 OUTCOMES = {"claimed": Outcome.APPLIED, "duplicate": Outcome.DUPLICATE, "dry-run": Outcome.DRY_RUN}
@@ -44,13 +45,15 @@ JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}\Z")
 
 @dataclass(frozen=True)
 class ReminderRequest:
-    reminder_type: str
-    period: str | None  # None: the current month in the household's time zone
-    job_id: str | None  # None: the Cloud Run execution, else a fresh id
+    reminder_type: str | None = None  # the command's TYPE
+    period: str | None = None  # None: the current month in the household's time zone
+    job_id: str | None = None  # None: the Cloud Run execution, else a fresh id
 
 
 def check_reminder(req: ReminderRequest, now: datetime) -> None:
     """Refuse a bad type, period or job id before anything is resolved or called (exit 2)."""
+    if req.reminder_type is None:
+        raise UsageError("the reminder needs its type", hint=" | ".join(REMINDER_TYPES))
     if req.reminder_type not in REMINDER_TYPES:
         raise unknown_name("reminder type", req.reminder_type, REMINDER_TYPES)
     if req.period is not None:
@@ -58,14 +61,6 @@ def check_reminder(req: ReminderRequest, now: datetime) -> None:
     if req.job_id is not None and not JOB_ID.match(req.job_id):
         raise UsageError(f"--job-id {req.job_id!r} is not a job id",
                          hint="1-200 letters, digits and ._:@/- starting with a letter or digit")
-
-
-def household_zone(ctx: Context) -> ZoneInfo:
-    # Only an unset value means UTC: an empty one that was given is refused like any other bad zone.
-    return zone(ctx.settings.household_time_zone, ctx.settings.given(Setting.household_time_zone).source)
-
-
-MONTH = "month"  # a reminder's period: the billing month where the household lives
 
 
 def household_period(ctx: Context) -> str:
@@ -111,7 +106,7 @@ async def run_reminder(ctx: Context, req: ReminderRequest) -> JobResult:
     except HousejobsError as exc:
         exc.period = period  # a failure's summary and notification still name its period
         raise
-    outcome = _read_answer(response.data, f"POST {path}", req.reminder_type, period, dry_run)
+    outcome = _read_answer(response.data, f"POST {path}", str(req.reminder_type), period, dry_run)
     details.update(dedupeKey=response.data["dedupeKey"], jobId=response.data["jobId"])
     planned = [PlannedCall("POST", path, None, body)] if outcome is Outcome.DRY_RUN else []
     messages = {
@@ -155,3 +150,21 @@ def _read_answer(data: Any, what: str, reminder_type: str, period: str, dry_run:
         asked = "a dry run" if dry_run else "a dispatch"
         raise ApiProtocolError(f"{what}: asked for {asked}, the bot answered {data['outcome']!r}")
     return outcome
+
+
+SPEC = JobSpec(
+    name="reminder",
+    help="TYPE is utilities, rent-warning or rent-due. Calls the bot runtime's `POST /jobs/reminder/TYPE` with "
+         "the period, a job id and the scheduler secret (SCHEDULER_SHARED_SECRET, else Secret Manager "
+         "scheduler-shared-secret<suffix>). The bot dedupes on `<period>:TYPE`: the first run reports "
+         "`applied`, every later one `duplicate`.\n\n"
+         "Example: housejobs reminder rent-due --env stage --period 2026-12",
+    uses=("bot",), request=ReminderRequest, run=run_reminder, check=check_reminder,
+    confirm=lambda req: f"dispatch the {req.reminder_type} reminder",
+    variants=Variants(REMINDER_TYPES, dest="reminder_type", what="reminder type"),
+    period=PeriodRule(MONTH, zone=HOUSEHOLD, option="--period",
+                      help="Billing month [default: this month in the household's time zone]."),
+    options=(Opt("--job-id", "job_id", "Job id the bot logs [default: the Cloud Run execution, else a fresh id].",
+                 metavar="ID", show_default=False),),
+    dry_run_help="Ask for the bot's own dry run: it answers in full and claims nothing.",
+)

@@ -43,29 +43,33 @@ from housejobs.cron import fire_times
 from housejobs.gcp.records import (
     CANCELLED,
     FAILED,
+    MISSED,
     NOT_PROVISIONED,
     PAUSED,
+    PENDING,
     RUNNING,
+    SLOT_STATES,
     SUCCEEDED,
     UNKNOWN,
+    UPCOMING,
     ExecutionRecord,
     TriggerState,
     iso,
 )
 from housejobs.gcp.specs import SCHEDULER_RETRY_DEFAULTS
-from housejobs.jobs.period_rules import is_dry_run
+from housejobs.jobs.spec import RunArgs
 
 EARLY_S = 60
 TOLERANCE_S = 300
 
-# An execution's settled states (gcp/records.py), and three a slot can be in without one.
-MISSED, PENDING, UPCOMING = "missed", "pending", "upcoming"
-SLOT_STATES = (SUCCEEDED, FAILED, CANCELLED, RUNNING, PENDING, UPCOMING, MISSED)
+# A slot's states (SLOT_STATES) are gcp/records.py's: an execution's, and missed and upcoming without one.
 # Best first: the state a slot (or a period) takes when several executions speak for it.
 _RANK = {SUCCEEDED: 0, RUNNING: 1, PENDING: 2, UPCOMING: 3, FAILED: 4, CANCELLED: 5, MISSED: 6}
 
-# job, instant, container args → the business period a run with those args at that instant applied.
-PeriodOf = Callable[[str, datetime, Sequence[str] | None], str | None]
+# job, instant, container args → what a run with those args at that instant did: the business period it
+# applied (its default for that instant when the args name none; None for a job without one), and whether
+# it was a dry run (history's reader: jobs/history.py, from each job's spec).
+RunOf = Callable[[str, datetime, Sequence[str] | None], RunArgs]
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,9 @@ class History:
     rows: list[Row]
     slots: list[Slot]
     runs: list[Run]
+    # The jobs `housejobs backfill` takes, and whether with a --type (a job with variants: its triggers
+    # are named by them), as their specs say (jobs/history.py fills it).
+    backfill: dict[str, bool] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         counts = {state: 0 for state in SLOT_STATES}
@@ -209,7 +216,7 @@ def scheduled_text(when: datetime, time_zone: str) -> str:
     return f"{utc} ({local.strftime('%Y-%m-%d %H:%M %Z')})"
 
 
-def first_slot(job: JobDef, period: str, period_of: PeriodOf, around: tuple[datetime, datetime],
+def first_slot(job: JobDef, period: str, read_run: RunOf, around: tuple[datetime, datetime],
                trigger: str | None = None) -> Slot | None:
     """When the catalog runs `period`: the earliest slot, among the job's triggers (or the one named),
     whose run applies `period`, computed as history computes slots (fire times in `around`, each with
@@ -217,7 +224,7 @@ def first_slot(job: JobDef, period: str, period_of: PeriodOf, around: tuple[date
     found = [Slot(row_key(job, t), job.name, t.name, when, t.time_zone, when, period, UPCOMING)
              for t in job.triggers if trigger is None or t.name == trigger
              for when in fire_times(t.schedule, ZoneInfo(t.time_zone), *around)
-             if period_of(job.name, when, job.container_args(t.args)) == period]
+             if read_run(job.name, when, job.container_args(t.args)).period == period]
     return min(found, key=lambda s: s.scheduled, default=None)
 
 
@@ -228,7 +235,7 @@ def row_key(job: JobDef, trigger: Trigger | None) -> str:
 
 
 def build_history(catalog: Mapping[str, JobDef], executions: Mapping[str, Sequence[ExecutionRecord] | None], *,
-                  start: datetime, now: datetime, period_of: PeriodOf,
+                  start: datetime, now: datetime, read_run: RunOf,
                   triggers: Mapping[tuple[str, str], TriggerState] | None = None,
                   jobs: Sequence[str] | None = None) -> History:
     """Slots and manual runs of `jobs` (default: every catalog job) in [start, now).
@@ -242,14 +249,14 @@ def build_history(catalog: Mapping[str, JobDef], executions: Mapping[str, Sequen
         found = executions.get(name, ())
         missing_job = found is None
         records = sorted((e for e in found or () if e.at is not None), key=lambda e: e.at or now)
-        dry = {e.name for e in records if is_dry_run(job.name, e.args)}
+        dry = {e.name for e in records if read_run(job.name, e.at or now, e.args).dry_run}
         if not job.triggers:
             history.rows.append(Row(job.name, job.name, None, job.kind,
                                     note="Cloud Run job not provisioned" if missing_job else ""))
-            history.runs += [Run(job.name, job.name, None, period_of(job.name, e.at or now, e.args), e,
+            history.runs += [Run(job.name, job.name, None, read_run(job.name, e.at or now, e.args).period, e,
                                  e.name in dry) for e in records if (e.at or now) >= start]
             continue
-        slots = _job_slots(job, start, now, period_of, triggers, missing_job, history.rows)
+        slots = _job_slots(job, start, now, read_run, triggers, missing_job, history.rows)
         unmatched = _match(job, slots, [e for e in records if e.name not in dry])
         for slot in slots:
             _settle(slot, now)
@@ -259,7 +266,7 @@ def build_history(catalog: Mapping[str, JobDef], executions: Mapping[str, Sequen
                 trigger = _owner(job, e.args)
                 key = row_key(job, trigger) if trigger else job.name
                 history.runs.append(Run(key, job.name, trigger.name if trigger else None,
-                                        period_of(job.name, e.at or now, e.args), e, e.name in dry))
+                                        read_run(job.name, e.at or now, e.args).period, e, e.name in dry))
     # Scheduled rows first (what history is about), then the manual jobs, each in catalog order.
     history.rows.sort(key=lambda r: r.trigger is None)
     history.slots.sort(key=lambda s: (s.scheduled, s.row))
@@ -267,7 +274,7 @@ def build_history(catalog: Mapping[str, JobDef], executions: Mapping[str, Sequen
     return history
 
 
-def _job_slots(job: JobDef, start: datetime, now: datetime, period_of: PeriodOf,
+def _job_slots(job: JobDef, start: datetime, now: datetime, read_run: RunOf,
                states: Mapping[tuple[str, str], TriggerState], missing_job: bool, rows: list[Row]) -> list[Slot]:
     slots: list[Slot] = []
     for trigger in job.triggers:
@@ -293,7 +300,7 @@ def _job_slots(job: JobDef, start: datetime, now: datetime, period_of: PeriodOf,
             reason = note or (
                 "trigger paused" if state.state == PAUSED and (state.since is None or when >= state.since) else "")
             slots.append(Slot(key, job.name, trigger.name, when, trigger.time_zone, end,
-                              period_of(job.name, when, args), MISSED, reason))
+                              read_run(job.name, when, args).period, MISSED, reason))
     return slots
 
 

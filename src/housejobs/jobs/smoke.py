@@ -13,8 +13,9 @@ dry-runs the DELETE; the reminder asks the bot for its own dry run). A wrong key
 the execution fails and the smoke is red. A smoke run proves the image, its secrets, its service account
 and the API it calls without changing any of them. The one thing it creates is executions.
 
-A job whose triggers pass args (the reminder: one trigger per type) gets one dry run per distinct set
-of trigger args, so each thing a trigger will start is tried; any other job gets one.
+A job with variants (the reminder's TYPEs, as its spec says) gets one dry run per variant; a job whose
+triggers pass other args, one per distinct set of them, so each thing a trigger will start is tried;
+any other job gets one. A job whose spec says it has no dry run (jobs/spec.py) gets none.
 
 An execution already running is waited for, not skipped: a skipped job would make the smoke red (or,
 if counted as passed, untested) for a reason that says nothing about the deployment, and after a
@@ -34,7 +35,7 @@ the checks and the rows as data, and its views (the checklist, then one table) a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,9 +43,10 @@ from housejobs.catalog import JobDef, load_catalog
 from housejobs.context import Context, log_status
 from housejobs.errors import HousejobsError, UsageError, choices_hint
 from housejobs.gcp.executions import CloudRunExecutions
+from housejobs.jobs import registry
 from housejobs.jobs.cloud_run import CloudRunJobs, finish, follow, project_region
 from housejobs.jobs.doctor import Checklist, run_checks
-from housejobs.jobs.registry import DRY_RUN_FLAG
+from housejobs.jobs.spec import DRY_RUN_FLAG, JobSpec
 from housejobs.results import Checklist as ChecklistView
 from housejobs.results import JobResult, Outcome, Table, View
 
@@ -54,8 +56,8 @@ DEFAULT_CONCURRENCY = 4
 @dataclass(frozen=True)
 class DryRun:
     job: str
-    trigger: str | None  # the trigger whose args it carries, when the job's triggers pass args
-    extra: tuple[str, ...] = ()  # the trigger's args, before --dry-run
+    trigger: str | None  # the variant, or the trigger whose args it carries when the job's triggers pass args
+    extra: tuple[str, ...] = ()  # the variant, or the trigger's args, before --dry-run
 
     @property
     def label(self) -> str:
@@ -72,20 +74,28 @@ def check_only(only: Collection[str], catalog: Iterable[str]) -> None:
             raise UsageError(f"--only {name!r} is not a catalog job", hint=choices_hint(name, names))
 
 
-def plan_dry_runs(catalog: dict[str, JobDef], only: Collection[str] = ()) -> list[DryRun]:
-    """One dry run per distinct set of trigger args (a job without trigger args: one), of every catalog
-    job or of those in `only`, in catalog order."""
+def plan_dry_runs(catalog: dict[str, JobDef], only: Collection[str],
+                  spec_of: Callable[[str], JobSpec[Any]]) -> list[DryRun]:
+    """The dry runs of every catalog job that has one (or of those in `only`), in catalog order: one per
+    variant of a job with variants (its TYPEs, as its spec says), else one per distinct set of trigger
+    args (a job without trigger args: one)."""
     out: list[DryRun] = []
     for job in catalog.values():
         if only and job.name not in only:
             continue
-        variants: dict[tuple[str, ...], str] = {}
+        spec = spec_of(job.name)
+        if not spec.dry_run:
+            continue
+        if spec.variants is not None:
+            out += [DryRun(job.name, variant, (variant,)) for variant in spec.variants.values]
+            continue
+        distinct: dict[tuple[str, ...], str] = {}
         for trigger in job.triggers:
-            variants.setdefault(trigger.args, trigger.name)
-        if not any(variants):
+            distinct.setdefault(trigger.args, trigger.name)
+        if not any(distinct):
             out.append(DryRun(job.name, None))
             continue
-        out += [DryRun(job.name, name if args else None, args) for args, name in variants.items()]
+        out += [DryRun(job.name, name if args else None, args) for args, name in distinct.items()]
     return out
 
 
@@ -127,7 +137,7 @@ async def run_smoke(ctx: Context, *, only: Collection[str] = (), concurrency: in
     project_region(ctx, "smoke")  # a missing project or region refuses the smoke, not each row
     jobs = CloudRunJobs(ctx)
     by_job: dict[str, list[DryRun]] = {}
-    for dry in plan_dry_runs(catalog, only):
+    for dry in plan_dry_runs(catalog, only, registry.lookup(ctx.settings.jobs_dir)):
         by_job.setdefault(dry.job, []).append(dry)
     gate = asyncio.Semaphore(concurrency)
     batches = await asyncio.gather(*(

@@ -1,6 +1,6 @@
 """Provisioning: desired state (catalog + environment) → plan → apply.
 
-    desired = build_desired(ctx, only=None, image=None)     # desired.py, pure: no Google call
+    desired = build_desired(ctx, spec_of, only=None)         # desired.py, pure: no Google call
     plan = compute_plan(ctx, desired, prune=False)          # plan.py, reads: list/get jobs, triggers, job IAM
     report = apply_plan(ctx, plan)                          # apply.py, writes only what the plan says
 

@@ -5,6 +5,7 @@ of one env, as REST JSON bodies (gcp/specs.py builds them). Pure: no Google call
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -16,6 +17,8 @@ from housejobs.settings import Setting
 
 if TYPE_CHECKING:
     from housejobs.context import Context
+    from housejobs.jobs.spec import JobSpec
+    from housejobs.target import Use
 
 MANAGED_BY = {"managed-by": "housejobs"}
 MANAGED_LABELS = {"managed-by", "housejobs-env", "housejobs-job"}
@@ -92,8 +95,10 @@ def check_image(image: str) -> str:
     return image
 
 
-def build_desired(ctx: Context, *, only: str | None = None, image: str | None = None) -> Desired:
-    """The Cloud Run Jobs, Scheduler jobs and IAM bindings the catalog asks for in ctx's env."""
+def build_desired(ctx: Context, spec_of: Callable[[str], JobSpec[Any]], *, only: str | None = None,
+                  image: str | None = None) -> Desired:
+    """The Cloud Run Jobs, Scheduler jobs and IAM bindings the catalog asks for in ctx's env; a job's spec
+    (`spec_of(name)`: jobs/registry.py) says what it calls, and so what it needs."""
     env = _env(ctx)
     s = ctx.settings
     why = f"provisioning {env}"
@@ -127,7 +132,8 @@ def build_desired(ctx: Context, *, only: str | None = None, image: str | None = 
                 retry_count=t.retry_count, attempt_deadline_s=t.attempt_deadline_s)
             triggers.append(DesiredTrigger(job.name, t.name, tid, f"{parent}/jobs/{tid}", body, bool(t.args)))
     selected = [j for j in catalog.values() if only is None or j.name == only]
-    bindings = _bindings(selected, env, project, region, runtime_sa, scheduler_sa, suffix,
+    uses = {job.name: spec_of(job.name).uses for job in selected}
+    bindings = _bindings(selected, uses, env, project, region, runtime_sa, scheduler_sa, suffix,
                          s.quota_table)
     return Desired(env, project, region, image, jobs, triggers, bindings, only)
 
@@ -145,8 +151,8 @@ def _run_job(job: JobDef, env: str, image: str, service_account: str, suffix: st
                               cpu=job.cpu, memory=job.memory)
 
 
-def _bindings(jobs: list[JobDef], env: str, project: str, region: str, runtime_sa: str, scheduler_sa: str,
-              suffix: str, quota_table: str | None) -> list[Binding]:
+def _bindings(jobs: list[JobDef], uses: Mapping[str, tuple[Use, ...]], env: str, project: str, region: str,
+              runtime_sa: str, scheduler_sa: str, suffix: str, quota_table: str | None) -> list[Binding]:
     runtime, scheduler = f"serviceAccount:{runtime_sa}", f"serviceAccount:{scheduler_sa}"
     out: list[Binding] = []
     secrets: dict[str, list[str]] = {}
@@ -156,13 +162,16 @@ def _bindings(jobs: list[JobDef], env: str, project: str, region: str, runtime_s
     for secret, users in secrets.items():
         out.append(Binding(runtime, "roles/secretmanager.secretAccessor", f"projects/{project}/secrets/{secret}",
                            "secret", "read by " + ", ".join(users)))
-    if any(j.name == "quota-cleanup" for j in jobs):
+    # A job that uses `bigquery` (the quota table: housejobs.target) deletes its old rows with query jobs:
+    # that takes editing the table's dataset, and running jobs in the project.
+    querying = ", ".join(j.name for j in jobs if "bigquery" in uses[j.name])
+    if querying:
         dataset = (f"projects/{quota_table.split('.')[0]}/datasets/{quota_table.split('.')[1]}"
                    if quota_table and quota_table.count(".") == 2 else "the quota table's dataset (quota_table)")
         out.append(Binding(runtime, "roles/bigquery.dataEditor", dataset, "bigquery-dataset",
-                           "quota-cleanup deletes old rows"))
+                           f"{querying} deletes old rows"))
         out.append(Binding(runtime, "roles/bigquery.jobUser", f"projects/{project}", "project",
-                           "quota-cleanup runs query jobs"))
+                           f"{querying} runs query jobs"))
     for job in jobs:
         if not job.triggers:
             continue

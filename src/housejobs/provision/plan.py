@@ -16,8 +16,9 @@ from housejobs.gcp import protos, specs
 from housejobs.gcp.clients import Gcp
 from housejobs.gcp.errors import google_errors
 from housejobs.provision import ownership
-from housejobs.provision.desired import MANAGED_LABELS, Binding, Desired, DesiredJob, DesiredTrigger, build_desired
+from housejobs.provision.desired import MANAGED_LABELS, Binding, Desired, DesiredJob, DesiredTrigger
 from housejobs.provision.ownership import ForeignTrigger
+from housejobs.results import Table, View
 
 if TYPE_CHECKING:
     from housejobs.context import Context
@@ -52,14 +53,14 @@ class Change:
     def is_write(self) -> bool:
         return self.action != "unchanged"
 
-    def lines(self) -> list[str]:
+    def rows(self) -> list[tuple[str, ...]]:
+        """Its row in the plan's table, then a note under it per field it changes."""
         what = self.id
         if self.binding is not None:
             what = f"{self.id}: {self.binding.role} to {self.binding.member}"
         if self.foreign is not None:
             what = f"{self.id} (not created by housejobs; starts {self.foreign.target}; asked for by --prune-foreign)"
-        head = f"  {_MARK[self.action]} {self.action:<9} {self.kind:<7} {what}"
-        return [head, *(f"      {d}" for d in self.diff)]
+        return [(_MARK[self.action], self.action, self.kind, what), *(("", f"  {d}") for d in self.diff)]
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "action": self.action, "id": self.id, "name": self.name,
@@ -82,8 +83,8 @@ class Skip:
     name: str
     reason: str
 
-    def line(self) -> str:
-        return f"  · skip      {self.kind:<7} {self.id} ({self.reason})"
+    def row(self) -> tuple[str, ...]:
+        return ("·", "skip", self.kind, f"{self.id} ({self.reason})")
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "id": self.id, "name": self.name, "reason": self.reason}
@@ -135,22 +136,29 @@ class Plan:
     def find(self, kind: Kind, id: str) -> Change | None:
         return next((c for c in self.changes if c.kind == kind and c.id == id), None)
 
-    def lines(self) -> list[str]:
+    def views(self) -> list[View]:
+        """The plan as the renderer draws it: a mark, the action and the kind of each change in columns of
+        their own (a note under a change for each field it changes), then what an administrator grants."""
         d = self.desired
         scope = f" · only {d.only}" if d.only else ""
-        out = [f"plan for {d.env} · project {d.project} · region {d.region} · image {d.image}{scope}"]
+        rows: list[tuple[str, ...]] = []
         order = {"job": 0, "iam": 1, "trigger": 2}
         for change in sorted(self.changes, key=lambda c: (c.action == "prune", order[c.kind])):
-            out += change.lines()
-        out += [s.line() for s in self.skipped]
-        out += [f"  ! warning   job     {f.target}: {f.warning()}" for f in self.warnings]
-        out += [f"  · note      job     {f.target}: {f.warning()}" for f in self.notes]
-        # The bindings on the jobs are the `iam` lines above; the rest an administrator grants.
+            rows += change.rows()
+        rows += [s.row() for s in self.skipped]
+        rows += [("!", "warning", "job", f"{f.target}: {f.warning()}") for f in self.warnings]
+        rows += [("·", "note", "job", f"{f.target}: {f.warning()}") for f in self.notes]
+        # The columns keep their width from plan to plan: `unchanged` and `trigger` are the widest words.
+        views: list[View] = [Table(("", "ACTION", "KIND", "RESOURCE"), tuple(rows), header=False, indent="  ",
+                                   gap=" ", widths=(1, len("unchanged"), len("trigger"), 0),
+                                   title=f"plan for {d.env} · project {d.project} · region {d.region} · image "
+                                         f"{d.image}{scope}")]
+        # The bindings on the jobs are the `iam` rows above; the rest an administrator grants.
         others = [b for b in d.bindings if not b.granted_by_housejobs]
         if others:
-            out.append("IAM bindings this deployment also needs (not changed by housejobs):")
-            out += [f"  {b.line()}" for b in others]
-        return out
+            views.append(Table(("BINDING",), tuple((b.line(),) for b in others), header=False, indent="  ",
+                               title="IAM bindings this deployment also needs (not changed by housejobs):"))
+        return views
 
     def as_dict(self) -> dict[str, Any]:
         d = self.desired
@@ -220,12 +228,11 @@ def has_binding(policy: Any, binding: Binding) -> bool:
     return protos.has_member(policy, binding.role, binding.member)
 
 
-def compute_plan(ctx: Context, desired: Desired | None = None, *, prune: bool = False,
+def compute_plan(ctx: Context, desired: Desired, *, prune: bool = False,
                  prune_foreign: tuple[str, ...] = (), gcp: Gcp | None = None, iam: bool = True) -> Plan:
-    """Read what exists and compare it with `desired` (default: the whole catalog for ctx's env).
+    """Read what exists and compare it with `desired` (build_desired: the catalog for ctx's env).
     `iam=False` skips the jobs' IAM policies (a report that shows only jobs and triggers).
     `prune_foreign` names foreign triggers (see provision/ownership.py) to delete; any other name is refused."""
-    desired = desired or build_desired(ctx)
     if prune and desired.only:
         raise UsageError("--prune works on the whole catalog, not with --only")
     gcp = gcp or Gcp(ctx.settings)

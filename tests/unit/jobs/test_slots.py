@@ -11,6 +11,7 @@ from typing import Any
 from housejobs.catalog import JobDef, Trigger
 from housejobs.gcp.records import PAUSED, ExecutionRecord, TriggerState
 from housejobs.jobs.slots import TOLERANCE_S, backoff_s, build_history, grace_s
+from housejobs.jobs.spec import RunArgs
 
 
 def _job(**trigger: Any) -> JobDef:
@@ -24,7 +25,7 @@ def _record(name: str, created: datetime, state: str = "succeeded", args: tuple[
 
 def _build(job: JobDef, records: list[ExecutionRecord], now: datetime, **kw: Any) -> Any:
     return build_history({job.name: job}, {job.name: records}, start=now.replace(hour=0) - timedelta(days=1),
-                         now=now, period_of=lambda job, at, args: at.date().isoformat(), **kw)
+                         now=now, read_run=lambda job, at, args: RunArgs(at.date().isoformat(), False), **kw)
 
 
 def test_backoff_and_the_window_follow_schedulers_defaults() -> None:
