@@ -1,6 +1,6 @@
 """What history reads from Google, as plain data: a Cloud Run execution and a Scheduler trigger's state.
 
-No Google import: gcp/history.py fills these from the API's messages, the history engine
+No Google import: gcp/execution_reader.py fills these from the API's messages, the slot matching
 (jobs/slots.py) and the tests build them directly.
 """
 

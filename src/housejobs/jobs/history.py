@@ -38,7 +38,7 @@ from housejobs.jobs.spec import RunArgs
 from housejobs.results import JobResult, Outcome
 
 if TYPE_CHECKING:
-    from housejobs.gcp.history import ExecutionReader
+    from housejobs.gcp.execution_reader import ExecutionReader
     from housejobs.gcp.log_query import LogLine
 
 DEFAULT_DAYS, MAX_DAYS = 30, 400
@@ -86,7 +86,7 @@ def where(ctx: Context) -> str:
 
 async def read_history(ctx: Context, req: HistoryRequest, *, now: datetime | None = None) -> History:
     """What ran against what should have, for the last `req.days` days up to `now` (default: the clock)."""
-    from housejobs.gcp.history import ExecutionReader
+    from housejobs.gcp.execution_reader import ExecutionReader
 
     catalog = load_catalog(ctx.settings.jobs_dir)
     check_history(req, catalog)
