@@ -243,7 +243,7 @@ def _confirmed(history: History, job: str, trigger: str | None) -> dict[str, str
     out: dict[str, str] = {}
     items: list[tuple[str | None, ExecutionRecord | None, str, str | None]] = [
         (s.period, s.execution, s.job, s.trigger) for s in history.slots]
-    items += [(r.period, r.execution, r.job, r.trigger) for r in history.runs if not r.dry_run]
+    items += [(r.period, r.execution, r.job, r.trigger) for r in history.manual_runs if not r.dry_run]
     for period, execution, of, by in items:
         if of != job or (trigger is not None and by != trigger):
             continue

@@ -194,7 +194,7 @@ def history_result(history: History, req: HistoryRequest) -> JobResult:
         "fail_on": list(req.fail_on),
         "rows": [r.as_dict() for r in history.rows],
         "slots": [s.as_dict() for s in history.slots],
-        "manual_runs": [r.as_dict() for r in history.runs],
+        "manual_runs": [r.as_dict() for r in history.manual_runs],
     }
     # Each such slot is in details (and listed under the grid); not repeated as failures.
     bad = history.with_state(req.fail_on)

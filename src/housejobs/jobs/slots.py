@@ -129,7 +129,7 @@ class Slot:
 
 
 @dataclass
-class Run:
+class ManualRun:
     """An execution that is no slot's: a manual job's run, an operator's run, a backfill, a late run, a
     dry run (`period` is then the one it would have applied)."""
 
@@ -151,7 +151,7 @@ class History:
     now: datetime
     rows: list[Row]
     slots: list[Slot]
-    runs: list[Run]
+    manual_runs: list[ManualRun]
     # The jobs `housejobs backfill` takes, and whether with a --type (a job with variants: its triggers
     # are named by them), as their specs say (jobs/history.py fills it).
     backfill: dict[str, bool] = field(default_factory=dict)
@@ -160,8 +160,8 @@ class History:
         counts = {state: 0 for state in SLOT_STATES}
         for slot in self.slots:
             counts[slot.state] += 1
-        return {"slots": len(self.slots), **counts, "manual_runs": len(self.runs),
-                "dry_runs": sum(r.dry_run for r in self.runs)}
+        return {"slots": len(self.slots), **counts, "manual_runs": len(self.manual_runs),
+                "dry_runs": sum(r.dry_run for r in self.manual_runs)}
 
     def with_state(self, states: Sequence[str]) -> list[Slot]:
         return [s for s in self.slots if s.state in states]
@@ -179,7 +179,7 @@ class History:
         for slot in self.slots:
             if slot.job == job and (trigger is None or slot.trigger == trigger):
                 note(slot.period, slot.state)
-        for run in self.runs:
+        for run in self.manual_runs:
             if run.job == job and (trigger is None or run.trigger == trigger) and not run.dry_run:
                 note(run.period, run.execution.state)
         return out
@@ -253,8 +253,8 @@ def build_history(catalog: Mapping[str, JobDef], executions: Mapping[str, Sequen
         if not job.triggers:
             history.rows.append(Row(job.name, job.name, None, job.kind,
                                     note="Cloud Run job not provisioned" if missing_job else ""))
-            history.runs += [Run(job.name, job.name, None, read_run(job.name, e.at or now, e.args).period, e,
-                                 e.name in dry) for e in records if (e.at or now) >= start]
+            history.manual_runs += [ManualRun(job.name, job.name, None, read_run(job.name, e.at or now, e.args).period,
+                                              e, e.name in dry) for e in records if (e.at or now) >= start]
             continue
         slots = _job_slots(job, start, now, read_run, triggers, missing_job, history.rows)
         unmatched = _match(job, slots, [e for e in records if e.name not in dry])
@@ -265,12 +265,12 @@ def build_history(catalog: Mapping[str, JobDef], executions: Mapping[str, Sequen
             if (e.at or now) >= start:
                 trigger = _owner(job, e.args)
                 key = row_key(job, trigger) if trigger else job.name
-                history.runs.append(Run(key, job.name, trigger.name if trigger else None,
-                                        read_run(job.name, e.at or now, e.args).period, e, e.name in dry))
+                history.manual_runs.append(ManualRun(key, job.name, trigger.name if trigger else None,
+                                                     read_run(job.name, e.at or now, e.args).period, e, e.name in dry))
     # Scheduled rows first (what history is about), then the manual jobs, each in catalog order.
     history.rows.sort(key=lambda r: r.trigger is None)
     history.slots.sort(key=lambda s: (s.scheduled, s.row))
-    history.runs.sort(key=lambda r: (r.execution.at or now, r.row))
+    history.manual_runs.sort(key=lambda r: (r.execution.at or now, r.row))
     return history
 
 

@@ -54,7 +54,7 @@ def test_engine_args_decide_which_runs_are_scheduled() -> None:
     found = _build(job, records, now)
     today = next(s for s in found.slots if s.scheduled.day == 24)
     assert today.execution is not None and today.execution.id == "early"  # 59 s early still counts
-    assert [r.execution.id for r in found.runs] == ["backfill"]  # extra args: an operator's run
+    assert [r.execution.id for r in found.manual_runs] == ["backfill"]  # extra args: an operator's run
 
 
 def test_engine_a_paused_trigger_explains_only_slots_after_the_pause() -> None:
