@@ -7,8 +7,10 @@ No Google import: gcp/execution_reader.py fills these from the API's messages, t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from housejobs.clock import iso_z
 
 # An execution's states (gcp/executions.ExecutionStatus.state); history's slots add two of their own.
 RUNNING, PENDING, SUCCEEDED, FAILED, CANCELLED = "running", "pending", "succeeded", "failed", "cancelled"
@@ -21,10 +23,6 @@ SLOT_STATES = (SUCCEEDED, FAILED, CANCELLED, RUNNING, PENDING, UPCOMING, MISSED)
 # Trigger states as Cloud Scheduler reports them, and two of ours.
 ENABLED, PAUSED = "ENABLED", "PAUSED"
 NOT_PROVISIONED, UNKNOWN = "MISSING", "UNKNOWN"
-
-
-def iso(when: datetime | None) -> str | None:
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z") if when is not None else None
 
 
 @dataclass(frozen=True)
@@ -69,8 +67,8 @@ class ExecutionRecord:
         return max(0.0, (self.completed - begin).total_seconds())
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "id": self.id, "state": self.state, "created": iso(self.created),
-                "started": iso(self.started), "completed": iso(self.completed), "duration_s": self.duration_s,
+        return {"name": self.name, "id": self.id, "state": self.state, "created": iso_z(self.created),
+                "started": iso_z(self.started), "completed": iso_z(self.completed), "duration_s": self.duration_s,
                 "tasks": self.task_count, "succeeded": self.succeeded, "failed": self.failed,
                 "cancelled": self.cancelled, "log_uri": self.log_uri, "failure": self.failure,
                 "args": list(self.args) if self.args is not None else None,

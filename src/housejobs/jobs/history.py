@@ -15,6 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from housejobs.catalog import JobDef, load_catalog, run_job_id, trigger_id
+from housejobs.clock import iso_z
 from housejobs.context import Context
 from housejobs.errors import ApiError, HousejobsError, UsageError, choices_hint, unknown_name
 from housejobs.gcp.executions import job_path
@@ -28,7 +29,6 @@ from housejobs.gcp.records import (
     UNKNOWN,
     ExecutionRecord,
     TriggerState,
-    iso,
 )
 from housejobs.jobs import registry
 from housejobs.jobs.cloud_run import project_region
@@ -189,7 +189,7 @@ def history_result(history: History, req: HistoryRequest) -> JobResult:
                + (f" ({dry} dry run{'s' if dry != 1 else ''})" if dry else ""))
     details = {
         "env": req.env,
-        "window": {"start": iso(history.start), "end": iso(history.now), "days": req.days},
+        "window": {"start": iso_z(history.start), "end": iso_z(history.now), "days": req.days},
         "tolerance_s": TOLERANCE_S,
         "fail_on": list(req.fail_on),
         "rows": [r.as_dict() for r in history.rows],

@@ -39,6 +39,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from housejobs.catalog import DEFAULT_TRIGGER, JobDef, Trigger
+from housejobs.clock import iso_z
 from housejobs.cron import fire_times
 from housejobs.gcp.records import (
     CANCELLED,
@@ -54,7 +55,6 @@ from housejobs.gcp.records import (
     UPCOMING,
     ExecutionRecord,
     TriggerState,
-    iso,
 )
 from housejobs.gcp.specs import SCHEDULER_RETRY_DEFAULTS
 from housejobs.jobs.spec import RunArgs
@@ -120,9 +120,9 @@ class Slot:
         return f"{self.state} ({self.reason})" if self.reason else self.state
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "job": self.job, "trigger": self.trigger, "scheduled": iso(self.scheduled),
+        return {"row": self.row, "job": self.job, "trigger": self.trigger, "scheduled": iso_z(self.scheduled),
                 "scheduled_local": self.local.isoformat(), "time_zone": self.time_zone,
-                "window_end": iso(self.window_end), "period": self.period, "state": self.state,
+                "window_end": iso_z(self.window_end), "period": self.period, "state": self.state,
                 "reason": self.reason, "delay_s": self.delay_s,
                 "execution": self.execution.as_dict() if self.execution else None,
                 "others": [e.as_dict() for e in self.others]}
