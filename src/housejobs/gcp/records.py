@@ -17,7 +17,9 @@ RUNNING, PENDING, SUCCEEDED, FAILED, CANCELLED = "running", "pending", "succeede
 SETTLED = (SUCCEEDED, FAILED, CANCELLED)
 MISSED, UPCOMING = "missed", "upcoming"  # no execution: its window closed / its time not come yet
 # A slot's states in the one order every listing of them keeps: the counts and the summary (jobs/history.py),
-# the grid's legend and the page's (cli/palette.py draws each).
+# the grid's legend and the page's (cli/palette.py draws each). Choosing one of several is two other rules:
+# which execution speaks for a slot (jobs/slots.FURTHEST_FIRST) and which state a day's cell shows
+# (cli/palette.WORST_FIRST).
 SLOT_STATES = (SUCCEEDED, FAILED, CANCELLED, RUNNING, PENDING, UPCOMING, MISSED)
 
 # Trigger states as Cloud Scheduler reports them, and two of ours.

@@ -63,8 +63,17 @@ EARLY_S = 60
 TOLERANCE_S = 300
 
 # A slot's states (SLOT_STATES) are gcp/records.py's: an execution's, and missed and upcoming without one.
-# Best first: the state a slot (or a period) takes when several executions speak for it.
-_RANK = {SUCCEEDED: 0, RUNNING: 1, PENDING: 2, UPCOMING: 3, FAILED: 4, CANCELLED: 5, MISSED: 6}
+# Which of several speaks for one slot (its executions) or one period (its slots and runs): the one that got
+# furthest. A success; else one still going (running: it may yet succeed; pending: its window is open;
+# upcoming: not due); else one that ran and failed (its failure says why), one that ran and was cancelled;
+# missed: nothing ran. This is not a severity scale read backwards: a day's grid cell shows the state a
+# reader must see first (cli/palette.WORST_FIRST). The two choose alike inside a group (running over pending
+# over upcoming, failed over cancelled); they differ in which group comes first (a slot is as good as its
+# best attempt, a day as bad as its worst slot) and in where missed goes. One order for both would make a
+# slot with a failed and a cancelled execution read cancelled (hiding the failure from --fail-on failed),
+# or a day with a failed and a cancelled run show cancelled.
+FURTHEST_FIRST = (SUCCEEDED, RUNNING, PENDING, UPCOMING, FAILED, CANCELLED, MISSED)
+_RANK = {state: i for i, state in enumerate(FURTHEST_FIRST)}
 
 # job, instant, container args → what a run with those args at that instant did: the business period it
 # applied (its default for that instant when the args name none; None for a job without one), and whether
