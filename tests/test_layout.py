@@ -27,7 +27,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "housejobs"
 RANKS: dict[str, int] = {
     # base: imports nothing of housejobs above it
     "errors": 0, "results": 0, "logs": 0, "redact": 0, "clock": 0, "threads": 0, "cron": 0, "stopping": 0,
-    "shards": 0,
+    "shards": 0, "orgs": 0,
     "__init__": 0,
     # what the run stands on: settings and what is read from them
     "settings": 1, "settings_model": 1, "periods": 1, "target": 1,

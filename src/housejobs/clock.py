@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, overload
 
 
 class Clock(Protocol):
@@ -34,3 +34,17 @@ class SystemClock:
 
     def pause(self, seconds: float) -> None:
         time.sleep(seconds)
+
+
+@overload
+def iso_z(when: datetime) -> str: ...
+
+
+@overload
+def iso_z(when: None) -> None: ...
+
+
+def iso_z(when: datetime | None) -> str | None:
+    """An instant as every timestamp housejobs writes it (JSON, log lines, events): ISO 8601 in UTC with a
+    `Z`, `2026-11-24T10:00:00Z`; None stays None (a time not known)."""
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z") if when is not None else None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TextIO
 
-from housejobs.clock import SystemClock
+from housejobs.clock import SystemClock, iso_z
 from housejobs.redact import printable
 
 
@@ -50,7 +50,7 @@ class Logger:
             record: dict[str, Any] = {
                 "severity": severity,
                 "message": message,
-                "time": self.clock().isoformat().replace("+00:00", "Z"),
+                "time": iso_z(self.clock()),
             }
             if self.labels:
                 record["logging.googleapis.com/labels"] = dict(self.labels)

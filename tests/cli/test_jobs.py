@@ -143,6 +143,7 @@ def test_unreachable_api_is_failed(cli: Cli) -> None:
     (("quota-reset", "--deadline", "0"), "--deadline must be above 0"),
     (("org-sync-all", "--org", "Bad Org"), "org id 'Bad Org' is not valid"),
     (("org-sync-all", "--org", ""), "org id '' is not valid"),
+    (("org-sync-all", "--org", "acme\n"), "org id 'acme\\n' is not valid"),  # the whole slug must match
     (("org-sync-all", "--shard", "4/4"), "--shard '4/4'"),
 ])
 def test_bad_input_exit_2_before_any_call(cli: Cli, sandbox: SandboxHandle, argv: tuple[str, ...],

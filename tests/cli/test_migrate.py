@@ -35,7 +35,7 @@ def api(supabase: FakeSupabaseApi) -> FakeSupabaseApi:
     return supabase
 
 
-def history(db: str) -> list[str]:
+def ledger(db: str) -> list[str]:
     with psycopg.connect(db) as conn:
         return [r[0] for r in conn.execute("select version from supabase_migrations.schema_migrations "
                                            "order by version")]
@@ -54,7 +54,7 @@ def test_apply_then_rerun_is_skipped(cli: Cli, api: FakeSupabaseApi, pg_db: str,
     first = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=supabase_env(api))
     assert first.code == 0, first.stdout + first.stderr
     assert first.json()["outcome"] == "applied" and first.json()["counts"]["applied"] == 2
-    assert history(pg_db) == ["20260101000000", "20260102000000"]
+    assert ledger(pg_db) == ["20260101000000", "20260102000000"]
     again = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=supabase_env(api))
     assert again.code == 0 and again.json()["outcome"] == "skipped"
     status = cli("migrate", "status", "--env", "test", "--dir", str(folder), env=supabase_env(api))
@@ -91,7 +91,7 @@ def test_third_of_five_fails_leaves_no_trace(cli: Cli, api: FakeSupabaseApi, pg_
     assert result.code == 1
     doc = result.json()
     assert "20260103000000" in doc["message"] and "nonexistent_type" in doc["message"]
-    assert history(pg_db) == ["20260101000000", "20260102000000"]
+    assert ledger(pg_db) == ["20260101000000", "20260102000000"]
     assert tables(pg_db) == {"a"}
 
 
@@ -102,7 +102,7 @@ def test_edited_applied_file_refused(cli: Cli, api: FakeSupabaseApi, pg_db: str,
     (folder / "20260104000000_create_d.sql").write_text(FILES["20260104000000_create_d.sql"])
     result = cli("migrate", "--env", "test", "--dir", str(folder), env=supabase_env(api))
     assert result.code == 2 and "20260102000000" in result.stdout
-    assert history(pg_db) == ["20260101000000", "20260102000000"] and "d" not in tables(pg_db)
+    assert ledger(pg_db) == ["20260101000000", "20260102000000"] and "d" not in tables(pg_db)
 
 
 def test_out_of_order_refused_then_include_all(cli: Cli, api: FakeSupabaseApi, pg_db: str, tmp_path: Path) -> None:
@@ -113,7 +113,7 @@ def test_out_of_order_refused_then_include_all(cli: Cli, api: FakeSupabaseApi, p
     assert refused.code == 2 and "20260102000000" in refused.stdout
     ok = cli("migrate", "--env", "test", "--dir", str(folder), "--include-all", env=supabase_env(api))
     assert ok.code == 0
-    assert history(pg_db) == ["20260101000000", "20260102000000", "20260104000000"]
+    assert ledger(pg_db) == ["20260101000000", "20260102000000", "20260104000000"]
 
 
 def test_dry_run_applies_nothing(cli: Cli, api: FakeSupabaseApi, pg_db: str, tmp_path: Path) -> None:
@@ -129,7 +129,7 @@ def test_429_waits_and_succeeds(cli: Cli, api: FakeSupabaseApi, pg_db: str, tmp_
     result = cli("migrate", "--env", "test", "--dir", str(folder), env=supabase_env(api))
     assert result.code == 0
     assert result.sleeps == [3.0, 3.0]
-    assert history(pg_db) == ["20260101000000", "20260102000000"]
+    assert ledger(pg_db) == ["20260101000000", "20260102000000"]
 
 
 def test_two_processes_at_once_apply_each_migration_once(api: FakeSupabaseApi, pg_db: str, tmp_path: Path,
@@ -162,7 +162,7 @@ def test_two_processes_at_once_apply_each_migration_once(api: FakeSupabaseApi, p
     for t in threads:
         t.join(timeout=60)
     assert results == [0, 0]
-    assert history(pg_db) == ["20260101000000", "20260102000000", "20260104000000"]
+    assert ledger(pg_db) == ["20260101000000", "20260102000000", "20260104000000"]
     assert tables(pg_db) == {"a", "d"}
 
 
@@ -191,7 +191,7 @@ NOT_ROWS = [(200, {}), (201, None), (201, {"result": []}), (201, ["not", "rows"]
 def test_an_answer_that_is_not_rows_is_a_failure_not_applied(cli: Cli, api: FakeSupabaseApi, pg_db: str,
                                                            tmp_path: Path, answer: tuple[int, object]) -> None:
     folder = write(tmp_path, [*GOOD, "20260104000000_create_d.sql"])
-    api.fault(answers=[answer] * 20)  # every request: the history table's DDL first
+    api.fault(answers=[answer] * 20)  # every request: the ledger table's DDL first
     result = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=supabase_env(api))
     assert result.code == 1, result.stdout
     doc = result.json()
@@ -201,7 +201,7 @@ def test_an_answer_that_is_not_rows_is_a_failure_not_applied(cli: Cli, api: Fake
 
 
 @pytest.mark.parametrize("answer", NOT_ROWS, ids=["empty-object", "null", "wrapped", "strings"])
-def test_a_history_read_that_is_not_rows_is_a_failure_not_an_empty_history(
+def test_a_ledger_read_that_is_not_rows_is_a_failure_not_an_empty_ledger(
         cli: Cli, api: FakeSupabaseApi, pg_db: str, tmp_path: Path, answer: tuple[int, object]) -> None:
     folder = write(tmp_path, GOOD)
     assert cli("migrate", "--env", "test", "--dir", str(folder), env=supabase_env(api)).code == 0
@@ -210,19 +210,19 @@ def test_a_history_read_that_is_not_rows_is_a_failure_not_an_empty_history(
     assert status.code == 1 and "unexpected answer" in status.json()["message"], status.stdout
     again = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=supabase_env(api))
     assert again.code == 1 and "unexpected answer" in again.json()["message"]
-    assert history(pg_db) == ["20260101000000", "20260102000000"]  # nothing was applied a second time
+    assert ledger(pg_db) == ["20260101000000", "20260102000000"]  # nothing was applied a second time
 
 
 def test_an_apply_answered_with_no_rows_is_a_failure(cli: Cli, api: FakeSupabaseApi, pg_db: str,
                                                      tmp_path: Path) -> None:
-    """The DDL and the history read are answered; the first migration's request is answered `200 {}`
+    """The DDL and the ledger read are answered; the first migration's request is answered `200 {}`
     without running: the run stops there, failed, never `applied`."""
     folder = write(tmp_path, GOOD)
     api.fault(match="INSERT INTO supabase_migrations", answers=[(200, {})])
     result = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=supabase_env(api))
     assert result.code == 1 and result.json()["outcome"] == "failed", result.stdout
     assert "unexpected answer" in result.json()["message"]
-    assert history(pg_db) == []
+    assert ledger(pg_db) == []
 
 
 # --- without an env: the HOUSEJOBS_* variables a CI pipeline for one Supabase project sets -----------------
@@ -235,7 +235,7 @@ def test_without_an_env_the_variables_are_the_settings(cli: Cli, api: FakeSupaba
     doc = done.json()
     assert doc["outcome"] == "applied" and doc["env"] is None
     assert doc["target"] == f"Supabase project {api.ref}"
-    assert history(pg_db) == ["20260101000000", "20260102000000"]
+    assert ledger(pg_db) == ["20260101000000", "20260102000000"]
     status = cli("migrate", "status", "--dir", str(folder), env=supabase_env(api))
     assert status.code == 0 and status.stdout.startswith(f"migrate-status · target: Supabase project {api.ref} ·")
 

@@ -11,7 +11,7 @@ import pytest
 
 from housejobs.errors import ApiAuthError
 from housejobs.migrations.files import Migration, load_dir
-from housejobs.migrations.history import history_query
+from housejobs.migrations.ledger import ledger_query
 from housejobs.migrations.run import ApplyStopped, run_migrations
 from tests.fakes.supabase import FakeSupabaseApi
 from tests.support.cli import Cli
@@ -34,24 +34,24 @@ def local(tmp_path: Path) -> tuple[list[Migration], Path]:
 
 
 class Database:
-    """The injected query function over an in-memory history: enough for the orchestration."""
+    """The injected query function over an in-memory ledger: enough for the orchestration."""
 
     def __init__(self, migrations: list[Migration], fail_on: str | None = None,
                  error: Exception | None = None) -> None:
         self.known = {m.version: m for m in migrations}
-        self.history: list[str] = []
+        self.ledger: list[str] = []
         self.fail_on, self.error = fail_on, error
 
     async def __call__(self, sql: str) -> list[dict[str, object]]:
-        if sql == history_query():
+        if sql == ledger_query():
             return [{"version": v, "name": self.known[v].name, "statements": list(self.known[v].statements)}
-                    for v in self.history]
+                    for v in self.ledger]
         insert = INSERT.search(sql)
         if insert:
             version = insert.group(2)
             if version == self.fail_on and self.error is not None:
                 raise self.error
-            self.history.append(version)
+            self.ledger.append(version)
         return []
 
 
@@ -61,9 +61,9 @@ INSERT = re.compile(r"INSERT INTO supabase_migrations\.schema_migrations .*?VALU
 def test_stop_takes_no_new_migration(tmp_path: Path) -> None:
     migrations, _ = local(tmp_path)
     db = Database(migrations)
-    result = asyncio.run(run_migrations(db, migrations, stop=lambda: len(db.history) >= 1))
+    result = asyncio.run(run_migrations(db, migrations, stop=lambda: len(db.ledger) >= 1))
     assert result.stopped and result.outcome == "interrupted"
-    assert result.applied == ("20260101000000",) and db.history == ["20260101000000"]
+    assert result.applied == ("20260101000000",) and db.ledger == ["20260101000000"]
 
 
 def test_other_errors_while_applying_say_what_was_applied(tmp_path: Path) -> None:
@@ -93,7 +93,7 @@ def test_auth_lost_after_a_migration_is_partial(cli: Cli, pg_db: str, tmp_path: 
 def test_auth_refused_before_any_migration_is_still_refused(cli: Cli, pg_db: str, tmp_path: Path) -> None:
     _, folder = local(tmp_path)
     with FakeSupabaseApi(pg_db, token=SENTINELS["SUPABASE_ACCESS_TOKEN"]) as api:
-        api.fault(match="create table public.a", statuses=[401])  # the history setup went through
+        api.fault(match="create table public.a", statuses=[401])  # the ledger setup went through
         env = {"HOUSEJOBS_SUPABASE_API_URL": api.url, "HOUSEJOBS_SUPABASE_PROJECT_REF": api.ref}
         result = cli("migrate", "--env", "test", "--dir", str(folder), "--json", env=env)
     assert result.code == 2 and result.json()["outcome"] == "refused"

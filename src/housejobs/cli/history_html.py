@@ -29,7 +29,7 @@ from housejobs.cli.history_render import (
 )
 from housejobs.cli.palette import NOTHING, SLOTS, slot_look
 from housejobs.gcp.records import MISSED, SLOT_STATES, SUCCEEDED, ExecutionRecord
-from housejobs.jobs.slots import TOLERANCE_S, History, Run, Slot
+from housejobs.jobs.slots import TOLERANCE_S, History, ManualRun, Slot
 
 CELL, GAP, LABEL_W, HEAD_H = 22, 4, 250, 44
 
@@ -121,7 +121,7 @@ def _heatmap(history: History, days: list[date], *, notes: bool) -> str:
     return "\n".join(out)
 
 
-def _cell(row: str, day: date, items: list[Slot | Run], x: int, y: int) -> str:
+def _cell(row: str, day: date, items: list[Slot | ManualRun], x: int, y: int) -> str:
     state = worst(state_of(item) for item in items)
     look = slot_look(state)
     tip = "\n".join(_tip(item) for item in items) or f"{row} · {day} · nothing scheduled"
@@ -135,7 +135,7 @@ def _cell(row: str, day: date, items: list[Slot | Run], x: int, y: int) -> str:
     return f'<a href="{escape(link)}">{g}</a>' if link else g
 
 
-def _execution(item: Slot | Run) -> ExecutionRecord | None:
+def _execution(item: Slot | ManualRun) -> ExecutionRecord | None:
     return item.execution
 
 
@@ -143,7 +143,7 @@ def _is_web(url: str) -> bool:
     return url.startswith(("https://", "http://"))
 
 
-def _tip(item: Slot | Run) -> str:
+def _tip(item: Slot | ManualRun) -> str:
     if isinstance(item, Slot):
         head = f"{item.row} · scheduled {when(item)} · period {item.period or '—'} · {item.label}"
         extra = [_execution_tip(item.execution, item)] if item.execution else []
@@ -190,10 +190,10 @@ def _problems(history: History) -> str:
 
 
 def _runs(history: History) -> str:
-    if not history.runs:
+    if not history.manual_runs:
         return ""
     rows = []
-    for run in history.runs:
+    for run in history.manual_runs:
         e = run.execution
         at = e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if e.at else "—"
         link = f' · <a href="{escape(e.log_uri)}">logs</a>' if _is_web(e.log_uri) else ""
@@ -202,6 +202,6 @@ def _runs(history: History) -> str:
         rows.append(f'<tr data-state="{escape(e.state)}" data-dry-run="{str(run.dry_run).lower()}"><td>{at}</td>'
                     f"<td>{escape(run.row)}</td><td>{escape(run.period or '—')}</td><td class=\"state\">{state}</td>"
                     f"<td>{escape(e.id)}{link}</td><td><code>{escape(args)}</code></td></tr>")
-    return (f"<h2>Manual runs ({len(history.runs)})</h2><table class=\"runs\"><thead><tr><th>created</th>"
+    return (f"<h2>Manual runs ({len(history.manual_runs)})</h2><table class=\"runs\"><thead><tr><th>created</th>"
             "<th>job</th><th>period</th><th>state</th><th>execution</th><th>args</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>")

@@ -15,7 +15,7 @@ from typing import Any
 
 from housejobs.cli.palette import UNCHANGED, WORST_FIRST
 from housejobs.gcp.records import CANCELLED, FAILED, MISSED, PAUSED, SUCCEEDED
-from housejobs.jobs.slots import History, Row, Run, Slot, scheduled_text
+from housejobs.jobs.slots import History, ManualRun, Row, Slot, scheduled_text
 from housejobs.results import Grid, GridRow, Lines, Table, View
 
 # A succeeded execution whose job said it changed nothing (duplicate, skipped, dry-run) is drawn apart from
@@ -37,20 +37,20 @@ def worst(states: Iterable[str]) -> str | None:
     return next((s for s in WORST_FIRST if s in present), None)
 
 
-def day_cells(history: History) -> dict[str, dict[date, list[Slot | Run]]]:
+def day_cells(history: History) -> dict[str, dict[date, list[Slot | ManualRun]]]:
     """row key → UTC date → the slots (scheduled rows) or runs (manual jobs) of that day."""
-    cells: dict[str, dict[date, list[Slot | Run]]] = {row.key: {} for row in history.rows}
+    cells: dict[str, dict[date, list[Slot | ManualRun]]] = {row.key: {} for row in history.rows}
     manual = {row.key for row in history.rows if row.trigger is None}
     for slot in history.slots:
         cells[slot.row].setdefault(slot.scheduled.astimezone(UTC).date(), []).append(slot)
-    for run in history.runs:
+    for run in history.manual_runs:
         at = run.execution.at
         if run.row in manual and at is not None and not run.dry_run:
             cells[run.row].setdefault(at.astimezone(UTC).date(), []).append(run)
     return cells
 
 
-def state_of(item: Slot | Run) -> str:
+def state_of(item: Slot | ManualRun) -> str:
     """What a cell shows of a slot or run: its state, `unchanged` for a success the job says changed nothing."""
     state = item.state if isinstance(item, Slot) else item.execution.state
     e = item.execution
@@ -64,7 +64,7 @@ def history_views(history: History, env: str) -> list[View]:
     days = days_of(history)
     head = (f"{env} · {days[0]} → {days[-1]} ({len(days)} days, UTC dates) · a slot is missed when no "
             "execution started by its scheduled time + attempt deadlines + retries + tolerance")
-    runs = [manual_runs(history)] if history.runs else []
+    runs = [manual_runs(history)] if history.manual_runs else []
     return [Lines((head,)), grid(history, days), problems(history, env), *runs]
 
 
@@ -119,9 +119,9 @@ def problems(history: History, env: str) -> View:
 
 
 def manual_runs(history: History) -> View:
-    dry = sum(r.dry_run for r in history.runs)
+    dry = sum(r.dry_run for r in history.manual_runs)
     rows = []
-    for run in history.runs:
+    for run in history.manual_runs:
         e = run.execution
         text = execution_text(e.state, e.id, (e.succeeded, e.task_count), e.failure, e.duration_s, e.log_uri)
         rows.append((e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if e.at else "—", run.row,
@@ -131,7 +131,7 @@ def manual_runs(history: History) -> View:
     # none; a state, which the job's own outcome makes longer (it runs on past its column).
     return Table(("CREATED", "JOB", "PERIOD", "STATE", "EXECUTION"), tuple(rows), header=False, indent="  ",
                  widths=(len("2026-11-24 10:00 UTC "), 0, len("period 2026-11-24"), len("cancelled"), 0),
-                 title=f"manual runs ({len(history.runs)}" + (f", {dry} of them dry runs" if dry else "") + "):")
+                 title=f"manual runs ({len(history.manual_runs)}" + (f", {dry} of them dry runs" if dry else "") + "):")
 
 
 def backfill_view(details: dict[str, Any]) -> View:

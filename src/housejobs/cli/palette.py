@@ -48,7 +48,8 @@ _SLOT_LOOKS = {
 SLOTS: dict[str, Look] = {s: _SLOT_LOOKS[s] for state in SLOT_STATES
                           for s in ((state, UNCHANGED) if state == SUCCEEDED else (state,))}
 NOTHING = Look("·", "dim", "#eef1f4", "nothing scheduled")  # a cell with no slot and no run
-# Which state a day's cell shows when it holds several: the one a reader must see first.
+# Which state a day's cell shows when it holds several: the one a reader must see first. Not the reverse of
+# jobs/slots.FURTHEST_FIRST (which execution speaks for one slot): see there why they are two rules.
 WORST_FIRST = (MISSED, FAILED, CANCELLED, RUNNING, PENDING, UPCOMING, SUCCEEDED, UNCHANGED)
 
 

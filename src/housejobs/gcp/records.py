@@ -1,30 +1,30 @@
 """What history reads from Google, as plain data: a Cloud Run execution and a Scheduler trigger's state.
 
-No Google import: gcp/history.py fills these from the API's messages, the history engine
+No Google import: gcp/execution_reader.py fills these from the API's messages, the slot matching
 (jobs/slots.py) and the tests build them directly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from housejobs.clock import iso_z
 
 # An execution's states (gcp/executions.ExecutionStatus.state); history's slots add two of their own.
 RUNNING, PENDING, SUCCEEDED, FAILED, CANCELLED = "running", "pending", "succeeded", "failed", "cancelled"
 SETTLED = (SUCCEEDED, FAILED, CANCELLED)
 MISSED, UPCOMING = "missed", "upcoming"  # no execution: its window closed / its time not come yet
 # A slot's states in the one order every listing of them keeps: the counts and the summary (jobs/history.py),
-# the grid's legend and the page's (cli/palette.py draws each).
+# the grid's legend and the page's (cli/palette.py draws each). Choosing one of several is two other rules:
+# which execution speaks for a slot (jobs/slots.FURTHEST_FIRST) and which state a day's cell shows
+# (cli/palette.WORST_FIRST).
 SLOT_STATES = (SUCCEEDED, FAILED, CANCELLED, RUNNING, PENDING, UPCOMING, MISSED)
 
 # Trigger states as Cloud Scheduler reports them, and two of ours.
 ENABLED, PAUSED = "ENABLED", "PAUSED"
 NOT_PROVISIONED, UNKNOWN = "MISSING", "UNKNOWN"
-
-
-def iso(when: datetime | None) -> str | None:
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z") if when is not None else None
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,8 @@ class ExecutionRecord:
         return max(0.0, (self.completed - begin).total_seconds())
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "id": self.id, "state": self.state, "created": iso(self.created),
-                "started": iso(self.started), "completed": iso(self.completed), "duration_s": self.duration_s,
+        return {"name": self.name, "id": self.id, "state": self.state, "created": iso_z(self.created),
+                "started": iso_z(self.started), "completed": iso_z(self.completed), "duration_s": self.duration_s,
                 "tasks": self.task_count, "succeeded": self.succeeded, "failed": self.failed,
                 "cancelled": self.cancelled, "log_uri": self.log_uri, "failure": self.failure,
                 "args": list(self.args) if self.args is not None else None,

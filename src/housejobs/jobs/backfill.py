@@ -39,8 +39,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from housejobs.catalog import JobDef, load_catalog
+from housejobs.clock import iso_z
 from housejobs.errors import HousejobsError, UsageError, unknown_name
-from housejobs.gcp.records import CANCELLED, FAILED, MISSED, ExecutionRecord, iso
+from housejobs.gcp.records import CANCELLED, FAILED, MISSED, ExecutionRecord
 from housejobs.jobs import registry
 from housejobs.jobs.history import DEFAULT_DAYS, MAX_DAYS, HistoryRequest, read_history, run_reader
 from housejobs.jobs.period_rules import count_between, household_zone, period_at, period_start, periods_between
@@ -243,7 +244,7 @@ def _confirmed(history: History, job: str, trigger: str | None) -> dict[str, str
     out: dict[str, str] = {}
     items: list[tuple[str | None, ExecutionRecord | None, str, str | None]] = [
         (s.period, s.execution, s.job, s.trigger) for s in history.slots]
-    items += [(r.period, r.execution, r.job, r.trigger) for r in history.runs if not r.dry_run]
+    items += [(r.period, r.execution, r.job, r.trigger) for r in history.manual_runs if not r.dry_run]
     for period, execution, of, by in items:
         if of != job or (trigger is not None and by != trigger):
             continue
@@ -257,7 +258,7 @@ async def run_backfill(ctx: Context, req: BackfillRequest) -> JobResult:
     details: dict[str, Any] = {"job": req.job, "type": req.variant, "env": req.env,
                                "mode": "local" if req.local else "cloud-run", "periods": []}
     if req.missed:
-        details["not_due"] = [{"period": s.period, "due": iso(s.scheduled)} for s in plan.not_due]
+        details["not_due"] = [{"period": s.period, "due": iso_z(s.scheduled)} for s in plan.not_due]
     if not plan.periods:
         where = f"in the last {req.days} days" if req.missed else "in that window"
         later = "".join(f"; {s.period} is not due until {scheduled_text(s.scheduled, s.time_zone)}"

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from housejobs.catalog import JobDef, load_catalog, run_job_id, trigger_id
+from housejobs.clock import iso_z
 from housejobs.context import Context
 from housejobs.errors import ApiError, HousejobsError, UsageError, choices_hint, unknown_name
 from housejobs.gcp.executions import job_path
@@ -28,7 +29,6 @@ from housejobs.gcp.records import (
     UNKNOWN,
     ExecutionRecord,
     TriggerState,
-    iso,
 )
 from housejobs.jobs import registry
 from housejobs.jobs.cloud_run import project_region
@@ -38,7 +38,7 @@ from housejobs.jobs.spec import RunArgs
 from housejobs.results import JobResult, Outcome
 
 if TYPE_CHECKING:
-    from housejobs.gcp.history import ExecutionReader
+    from housejobs.gcp.execution_reader import ExecutionReader
     from housejobs.gcp.log_query import LogLine
 
 DEFAULT_DAYS, MAX_DAYS = 30, 400
@@ -86,7 +86,7 @@ def where(ctx: Context) -> str:
 
 async def read_history(ctx: Context, req: HistoryRequest, *, now: datetime | None = None) -> History:
     """What ran against what should have, for the last `req.days` days up to `now` (default: the clock)."""
-    from housejobs.gcp.history import ExecutionReader
+    from housejobs.gcp.execution_reader import ExecutionReader
 
     catalog = load_catalog(ctx.settings.jobs_dir)
     check_history(req, catalog)
@@ -189,12 +189,12 @@ def history_result(history: History, req: HistoryRequest) -> JobResult:
                + (f" ({dry} dry run{'s' if dry != 1 else ''})" if dry else ""))
     details = {
         "env": req.env,
-        "window": {"start": iso(history.start), "end": iso(history.now), "days": req.days},
+        "window": {"start": iso_z(history.start), "end": iso_z(history.now), "days": req.days},
         "tolerance_s": TOLERANCE_S,
         "fail_on": list(req.fail_on),
         "rows": [r.as_dict() for r in history.rows],
         "slots": [s.as_dict() for s in history.slots],
-        "manual_runs": [r.as_dict() for r in history.runs],
+        "manual_runs": [r.as_dict() for r in history.manual_runs],
     }
     # Each such slot is in details (and listed under the grid); not repeated as failures.
     bad = history.with_state(req.fail_on)

@@ -2,7 +2,7 @@
 
 The plan and the SQL live in `housejobs.migrations`; this module is the HTTP edge (one query per
 request, 429 honoured) and the mapping to outcomes. Every request is safe to send twice: reads are
-reads, and a migration's transaction inserts its history row first, so a second send is a duplicate.
+reads, and a migration's transaction inserts its ledger row first, so a second send is a duplicate.
 """
 
 from __future__ import annotations
@@ -63,11 +63,11 @@ def _query_fn(client: ApiClient, ref: str) -> Any:
         try:
             response = await client.request("POST", path, json_body={"query": sql}, replay_safe=True)
         except ApiStatusError as exc:
-            # The database's own error (syntax, constraint, duplicate history row) arrives as a 4xx.
+            # The database's own error (syntax, constraint, duplicate ledger row) arrives as a 4xx.
             raise QueryError(exc.status or 400, exc.message) from None
         # The contract: 201 and a JSON array of row objects (`[]` for DDL and for a transaction that ends
         # in COMMIT). Anything else (`{}`, null, a list of strings) is not an answer to the query, never an
-        # empty history or an applied migration.
+        # empty ledger or an applied migration.
         data = response.data
         if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
             raise ApiProtocolError(f"POST {path}: unexpected answer (not a JSON array of rows)",

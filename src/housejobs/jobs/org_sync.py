@@ -11,7 +11,6 @@ shard on every run. A stop (signal or systemic failure) takes no new org and let
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from housejobs.errors import (
 from housejobs.jobs import dry_runs
 from housejobs.jobs.org_listing import Listing, list_orgs, owner
 from housejobs.jobs.spec import DATE, JobSpec, Opt, PeriodRule
+from housejobs.orgs import ORG_SLUG_PATTERN, is_org_slug
 from housejobs.periods import parse_date
 from housejobs.results import JobResult, Outcome, PlannedCall
 from housejobs.shards import parse_shard as parse_shard_label
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from housejobs.api.client import ApiClient
     from housejobs.context import Context
 
-ORG_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")  # \Z: `$` would let "acme\n" through
 PAGE_SIZE = 500
 MAX_PLANNED_SHOWN = 50
 
@@ -51,8 +50,8 @@ def parse_shard(value: str) -> tuple[int, int]:
 
 
 def check_org(org: str) -> str:
-    if not ORG_SLUG.match(org):
-        raise UsageError(f"org id {org!r} is not valid", hint="org ids match ^[a-z0-9][a-z0-9_-]{0,63}$")
+    if not is_org_slug(org):
+        raise UsageError(f"org id {org!r} is not valid", hint=f"org ids match {ORG_SLUG_PATTERN}")
     return org
 
 
@@ -146,7 +145,7 @@ async def run_org_sync(ctx: Context, req: SyncScope, progress: ProgressFn | None
             async for org, active in source():
                 if stop.is_set():
                     break
-                if not isinstance(org, str) or not ORG_SLUG.match(org):
+                if not is_org_slug(org):
                     if req.orgs is not None and shard_count > 1 and owner(org, shard_count) != shard_index:
                         continue
                     tally.listed += 1

@@ -39,6 +39,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from housejobs.catalog import DEFAULT_TRIGGER, JobDef, Trigger
+from housejobs.clock import iso_z
 from housejobs.cron import fire_times
 from housejobs.gcp.records import (
     CANCELLED,
@@ -54,7 +55,6 @@ from housejobs.gcp.records import (
     UPCOMING,
     ExecutionRecord,
     TriggerState,
-    iso,
 )
 from housejobs.gcp.specs import SCHEDULER_RETRY_DEFAULTS
 from housejobs.jobs.spec import RunArgs
@@ -63,8 +63,17 @@ EARLY_S = 60
 TOLERANCE_S = 300
 
 # A slot's states (SLOT_STATES) are gcp/records.py's: an execution's, and missed and upcoming without one.
-# Best first: the state a slot (or a period) takes when several executions speak for it.
-_RANK = {SUCCEEDED: 0, RUNNING: 1, PENDING: 2, UPCOMING: 3, FAILED: 4, CANCELLED: 5, MISSED: 6}
+# Which of several speaks for one slot (its executions) or one period (its slots and runs): the one that got
+# furthest. A success; else one still going (running: it may yet succeed; pending: its window is open;
+# upcoming: not due); else one that ran and failed (its failure says why), one that ran and was cancelled;
+# missed: nothing ran. This is not a severity scale read backwards: a day's grid cell shows the state a
+# reader must see first (cli/palette.WORST_FIRST). The two choose alike inside a group (running over pending
+# over upcoming, failed over cancelled); they differ in which group comes first (a slot is as good as its
+# best attempt, a day as bad as its worst slot) and in where missed goes. One order for both would make a
+# slot with a failed and a cancelled execution read cancelled (hiding the failure from --fail-on failed),
+# or a day with a failed and a cancelled run show cancelled.
+FURTHEST_FIRST = (SUCCEEDED, RUNNING, PENDING, UPCOMING, FAILED, CANCELLED, MISSED)
+_RANK = {state: i for i, state in enumerate(FURTHEST_FIRST)}
 
 # job, instant, container args → what a run with those args at that instant did: the business period it
 # applied (its default for that instant when the args name none; None for a job without one), and whether
@@ -120,16 +129,16 @@ class Slot:
         return f"{self.state} ({self.reason})" if self.reason else self.state
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "job": self.job, "trigger": self.trigger, "scheduled": iso(self.scheduled),
+        return {"row": self.row, "job": self.job, "trigger": self.trigger, "scheduled": iso_z(self.scheduled),
                 "scheduled_local": self.local.isoformat(), "time_zone": self.time_zone,
-                "window_end": iso(self.window_end), "period": self.period, "state": self.state,
+                "window_end": iso_z(self.window_end), "period": self.period, "state": self.state,
                 "reason": self.reason, "delay_s": self.delay_s,
                 "execution": self.execution.as_dict() if self.execution else None,
                 "others": [e.as_dict() for e in self.others]}
 
 
 @dataclass
-class Run:
+class ManualRun:
     """An execution that is no slot's: a manual job's run, an operator's run, a backfill, a late run, a
     dry run (`period` is then the one it would have applied)."""
 
@@ -151,7 +160,7 @@ class History:
     now: datetime
     rows: list[Row]
     slots: list[Slot]
-    runs: list[Run]
+    manual_runs: list[ManualRun]
     # The jobs `housejobs backfill` takes, and whether with a --type (a job with variants: its triggers
     # are named by them), as their specs say (jobs/history.py fills it).
     backfill: dict[str, bool] = field(default_factory=dict)
@@ -160,8 +169,8 @@ class History:
         counts = {state: 0 for state in SLOT_STATES}
         for slot in self.slots:
             counts[slot.state] += 1
-        return {"slots": len(self.slots), **counts, "manual_runs": len(self.runs),
-                "dry_runs": sum(r.dry_run for r in self.runs)}
+        return {"slots": len(self.slots), **counts, "manual_runs": len(self.manual_runs),
+                "dry_runs": sum(r.dry_run for r in self.manual_runs)}
 
     def with_state(self, states: Sequence[str]) -> list[Slot]:
         return [s for s in self.slots if s.state in states]
@@ -179,7 +188,7 @@ class History:
         for slot in self.slots:
             if slot.job == job and (trigger is None or slot.trigger == trigger):
                 note(slot.period, slot.state)
-        for run in self.runs:
+        for run in self.manual_runs:
             if run.job == job and (trigger is None or run.trigger == trigger) and not run.dry_run:
                 note(run.period, run.execution.state)
         return out
@@ -253,8 +262,8 @@ def build_history(catalog: Mapping[str, JobDef], executions: Mapping[str, Sequen
         if not job.triggers:
             history.rows.append(Row(job.name, job.name, None, job.kind,
                                     note="Cloud Run job not provisioned" if missing_job else ""))
-            history.runs += [Run(job.name, job.name, None, read_run(job.name, e.at or now, e.args).period, e,
-                                 e.name in dry) for e in records if (e.at or now) >= start]
+            history.manual_runs += [ManualRun(job.name, job.name, None, read_run(job.name, e.at or now, e.args).period,
+                                              e, e.name in dry) for e in records if (e.at or now) >= start]
             continue
         slots = _job_slots(job, start, now, read_run, triggers, missing_job, history.rows)
         unmatched = _match(job, slots, [e for e in records if e.name not in dry])
@@ -265,12 +274,12 @@ def build_history(catalog: Mapping[str, JobDef], executions: Mapping[str, Sequen
             if (e.at or now) >= start:
                 trigger = _owner(job, e.args)
                 key = row_key(job, trigger) if trigger else job.name
-                history.runs.append(Run(key, job.name, trigger.name if trigger else None,
-                                        read_run(job.name, e.at or now, e.args).period, e, e.name in dry))
+                history.manual_runs.append(ManualRun(key, job.name, trigger.name if trigger else None,
+                                                     read_run(job.name, e.at or now, e.args).period, e, e.name in dry))
     # Scheduled rows first (what history is about), then the manual jobs, each in catalog order.
     history.rows.sort(key=lambda r: r.trigger is None)
     history.slots.sort(key=lambda s: (s.scheduled, s.row))
-    history.runs.sort(key=lambda r: (r.execution.at or now, r.row))
+    history.manual_runs.sort(key=lambda r: (r.execution.at or now, r.row))
     return history
 
 

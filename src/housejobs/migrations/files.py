@@ -56,7 +56,7 @@ def load_dir(path: Path) -> tuple[list[Migration], list[str]]:
         version, name = m.group(1), m.group(2)
         number = int(version)
         if number in by_number:
-            # 001_a and 1_b are different history keys but one position in the order; refuse both.
+            # 001_a and 1_b are different ledger keys but one position in the order; refuse both.
             raise MigrationError(
                 f"duplicate migration version {version}: {by_number[number].name} and {entry.name}")
         by_number[number] = entry

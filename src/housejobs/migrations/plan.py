@@ -1,6 +1,6 @@
-"""The plan: local migration files compared with the history table's rows.
+"""The plan: local migration files compared with the ledger's rows (migrations/ledger.py).
 
-Each version is applied, pending, missing (in the history, no file), changed (the file no longer
+Each version is applied, pending, missing (in the ledger, no file), changed (the file no longer
 normalises to the statements recorded when it was applied) or out-of-order (pending but older than the
 newest applied one). The plan refuses what applying would make worse; it reads and writes nothing.
 """
@@ -44,8 +44,8 @@ def _transaction_control_problem(migration: Migration) -> str | None:
     """Why running this file inside our transaction would break its atomicity, if it would.
 
     A file wrapped in BEGIN ... COMMIT is fine (the inner BEGIN only warns and the file's COMMIT commits
-    our history row with it); a COMMIT or ROLLBACK anywhere else would commit or drop part of the file
-    and the history row apart from the rest.
+    our ledger row with it); a COMMIT or ROLLBACK anywhere else would commit or drop part of the file
+    and the ledger row apart from the rest.
     """
     last = len(migration.statements) - 1
     for index, statement in enumerate(migration.statements):
@@ -64,7 +64,7 @@ def _transaction_control_problem(migration: Migration) -> str | None:
     return None
 
 
-def _history_statements(row: Mapping[str, Any]) -> tuple[str, ...] | None:
+def _recorded_statements(row: Mapping[str, Any]) -> tuple[str, ...] | None:
     statements = row.get("statements")
     if statements is None:
         return None  # written by an old CLI or `migration repair`; nothing to compare against
@@ -73,37 +73,37 @@ def _history_statements(row: Mapping[str, Any]) -> tuple[str, ...] | None:
     return tuple(statements)
 
 
-def plan(local: Sequence[Migration], history_rows: Sequence[Mapping[str, Any]], *,
+def plan(local: Sequence[Migration], ledger_rows: Sequence[Mapping[str, Any]], *,
          include_all: bool = False) -> MigrationPlan:
-    """Compare local files with the history table: what is applied, pending, missing or changed.
+    """Compare local files with the ledger: what is applied, pending, missing or changed.
 
-    Refuses (MigrationPlan.refusals non-empty) when a history version has no file, when an applied file's
+    Refuses (MigrationPlan.refusals non-empty) when a ledger version has no file, when an applied file's
     statements no longer normalise to what was recorded, when a pending version is older than the
     newest applied one (unless include_all, as `supabase db push --include-all`), or when a pending
     file contains transaction control that would break its single transaction.
     """
-    history: dict[str, Mapping[str, Any]] = {}
-    for row in history_rows:
+    ledger: dict[str, Mapping[str, Any]] = {}
+    for row in ledger_rows:
         version = row.get("version")
         if not isinstance(version, str):
             raise MigrationError(f"history row without a text version: {row!r}")
-        history[version] = row
+        ledger[version] = row
     local_by_version = {m.version: m for m in local}
-    newest = max(history, key=version_key) if history else None
+    newest = max(ledger, key=version_key) if ledger else None
 
     rows: list[StatusRow] = []
     pending: list[Migration] = []
     refusals: list[str] = []
-    for version in sorted(set(history) | set(local_by_version), key=version_key):
+    for version in sorted(set(ledger) | set(local_by_version), key=version_key):
         migration = local_by_version.get(version)
         if migration is None:
-            name = str(history[version].get("name") or "")
+            name = str(ledger[version].get("name") or "")
             rows.append(StatusRow(version, name, "missing"))
             refusals.append(f"{version} {name}: in the history but no local file (missing); restore "
                             "the file or repair the history")
             continue
-        if version in history:
-            recorded = _history_statements(history[version])
+        if version in ledger:
+            recorded = _recorded_statements(ledger[version])
             if recorded is not None and normalise(recorded) != normalise(migration.statements):
                 rows.append(StatusRow(version, migration.name, "changed"))
                 refusals.append(f"{migration.label}: the file no longer matches the statements "

@@ -3,7 +3,7 @@
 `run_migrations` never speaks HTTP itself: the caller hands it a `query` function (jobs/migrate.py's
 calls the Supabase Management API; tests pass the local stand-in in tests/fakes/supabase.py), which
 raises QueryError for a non-2xx answer. One request per migration, each one transaction under the
-advisory lock (history.py writes the text); `MigrateResult.outcome` maps the run to the project's
+advisory lock (ledger.py writes the text); `MigrateResult.outcome` maps the run to the project's
 outcome table.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from housejobs.migrations.files import Migration
-from housejobs.migrations.history import HISTORY_DDL, apply_sql, history_query, is_duplicate_error
+from housejobs.migrations.ledger import LEDGER_DDL, apply_sql, is_duplicate_error, ledger_query
 from housejobs.migrations.plan import MigrationPlan, plan
 from housejobs.migrations.sql import MigrationError
 
@@ -76,9 +76,9 @@ class MigrateResult:
         return "skipped"
 
 
-async def _read_history(query: QueryFn, *, allow_missing_table: bool) -> list[dict[str, Any]]:
+async def _read_ledger(query: QueryFn, *, allow_missing_table: bool) -> list[dict[str, Any]]:
     try:
-        rows = await query(history_query())
+        rows = await query(ledger_query())
     except QueryError as exc:
         # 42P01 undefined_table: only a dry run reads before creating the table.
         if allow_missing_table and "42P01" in exc.message:
@@ -91,18 +91,18 @@ async def _read_history(query: QueryFn, *, allow_missing_table: bool) -> list[di
 
 async def run_migrations(query: QueryFn, local: Sequence[Migration], *, include_all: bool = False,
                          dry_run: bool = False, stop: Callable[[], bool] | None = None) -> MigrateResult:
-    """Ensure the history table, plan, and apply pending migrations one request each, in order.
+    """Ensure the ledger table, plan, and apply pending migrations one request each, in order.
 
-    A duplicate (another run applied that version while we waited on the lock) re-reads history and
-    plans again. The first real failure stops the run. A dry run only reads. QueryErrors from the
-    table setup and history reads propagate, as does anything else `query` raises; while applying,
+    A duplicate (another run applied that version while we waited on the lock) re-reads the ledger
+    and plans again. The first real failure stops the run. A dry run only reads. QueryErrors from the
+    table setup and ledger reads propagate, as does anything else `query` raises; while applying,
     anything else is raised as ApplyStopped (from the error). `stop()` (a signal arrived) is asked
     before each migration: once it is true, no new migration starts.
     """
     if not dry_run:
-        await query(HISTORY_DDL)
-    history = await _read_history(query, allow_missing_table=dry_run)
-    first = plan(local, history, include_all=include_all)
+        await query(LEDGER_DDL)
+    ledger = await _read_ledger(query, allow_missing_table=dry_run)
+    first = plan(local, ledger, include_all=include_all)
     if first.refusals:
         return MigrateResult(plan=first, refusals=first.refusals, dry_run=dry_run)
     if dry_run:
@@ -122,14 +122,14 @@ async def run_migrations(query: QueryFn, local: Sequence[Migration], *, include_
                 return MigrateResult(plan=first, applied=tuple(applied), duplicates=tuple(duplicates),
                                      failed=migration.version, error=exc.message)
             duplicates.append(migration.version)
-            replanned = plan(local, await _read_history(query, allow_missing_table=False),
+            replanned = plan(local, await _read_ledger(query, allow_missing_table=False),
                              include_all=include_all)
             if replanned.refusals:
                 # e.g. the other run applied a different edition of a file; stop as plan would have.
                 return MigrateResult(plan=first, applied=tuple(applied), duplicates=tuple(duplicates),
                                      refusals=replanned.refusals)
             if any(m.version == migration.version for m in replanned.pending):
-                # Without this, a key conflict that history does not show would loop forever.
+                # Without this, a key conflict that the ledger does not show would loop forever.
                 return MigrateResult(plan=first, applied=tuple(applied), duplicates=tuple(duplicates),
                                      failed=migration.version,
                                      error=f"duplicate key reported but {migration.version} is not "

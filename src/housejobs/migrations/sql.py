@@ -16,7 +16,7 @@ from typing import Literal, NamedTuple
 
 
 class MigrationError(ValueError):
-    """Bad input: a migration file, the directory, or a history answer we cannot trust."""
+    """Bad input: a migration file, the directory, or a ledger answer we cannot trust."""
 
 
 class Token(NamedTuple):

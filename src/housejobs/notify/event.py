@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from housejobs.clock import iso_z
 from housejobs.errors import HousejobsError, join_hint, one_line
 from housejobs.results import JobResult, Outcome
 
@@ -129,7 +130,7 @@ def build_event(info: RunInfo, result: JobResult, *, duration_ms: int, now: date
         # A message may quote a server's answer: one_line masks anything secret, then cuts. The fix rides
         # along after `; `: a chat message is one block of text.
         "message": one_line(join_hint(result.message, result.hint), MESSAGE_LIMIT),
-        "time": now.isoformat().replace("+00:00", "Z"),
+        "time": iso_z(now),
     }
 
 

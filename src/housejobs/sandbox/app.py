@@ -9,18 +9,18 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from housejobs.api.capabilities import KNOWN as EXTENSIONS
 from housejobs.api.capabilities import PATH as CAPABILITIES
 from housejobs.errors import ConfigError
+from housejobs.orgs import is_org_slug
 from housejobs.sandbox import extensions
 from housejobs.sandbox.bot import register_bot_routes
 from housejobs.sandbox.extensions import IN_FLIGHT_RETRY_AFTER_S
@@ -28,7 +28,6 @@ from housejobs.sandbox.faults import Faults
 from housejobs.sandbox.service import NOTIFICATIONS, Answer, ApiProblem, Sandbox, error
 from housejobs.sandbox.store import Store, body_hash
 
-ORG_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_BODY = 1 << 20
 
 class Handler(BaseHTTPRequestHandler):
@@ -184,8 +183,9 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(*error(400, "missing_idempotency_key", "Idempotency-Key header is required"))
         body = self._json_body(raw)
         if "org" in params:
-            org = params["org"]
-            if not ORG_SLUG.match(org):
+            # The slug is the path segment decoded, as any server reads it: `acme%0A` is "acme\n", refused.
+            org = params["org"] = unquote(params["org"])
+            if not is_org_slug(org):
                 return self._send(*error(400, "invalid_org", "org slug does not match the id pattern"))
             failure = app.faults.org_failure(org)
         else:

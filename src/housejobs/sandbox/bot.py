@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from housejobs.clock import iso_z
+
 if TYPE_CHECKING:
     from housejobs.sandbox.service import Sandbox
 
@@ -235,7 +237,7 @@ class BotRuntime:
         })
         severity = "INFO" if status < 400 else ("ERROR" if status >= 500 else "WARNING")
         line = {"severity": severity, "message": f"reminder {entry.outcome}",
-                "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"), **fields}
+                "time": iso_z(datetime.now(UTC)), **fields}
         with self.app._lock:
             self.app.bot_log.append(line)
         self.app.log(fields)

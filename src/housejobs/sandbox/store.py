@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from housejobs.clock import iso_z
 from housejobs.shards import OFFSET, stored_key
 
 SCHEMA = """
@@ -286,7 +287,7 @@ class Store:
         with self.lock:
             rows = self.db.execute("SELECT id, received, idempotency_key, body FROM notifications "
                                    "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-        return [{"id": r[0], "received": datetime.fromtimestamp(r[1], UTC).isoformat().replace("+00:00", "Z"),
+        return [{"id": r[0], "received": iso_z(datetime.fromtimestamp(r[1], UTC)),
                  "idempotency_key": r[2], "event": json.loads(r[3])} for r in rows]
 
     # --- effects ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from housejobs.migrations.files import Migration, load_dir
-from housejobs.migrations.history import HISTORY_TABLE, apply_sql, is_duplicate_error
+from housejobs.migrations.ledger import LEDGER_TABLE, apply_sql, is_duplicate_error
 from housejobs.migrations.plan import plan
 from housejobs.migrations.run import MigrateResult, QueryError, QueryFn, run_migrations
 from housejobs.migrations.sql import MigrationError, normalise, split_statements
@@ -189,23 +189,23 @@ def migration(version: str, sql: str, name: str = "m") -> Migration:
     return Migration(version, name, Path(f"{version}_{name}.sql"), sql, tuple(split_statements(sql)))
 
 
-def history_row(m: Migration, statements: list[str] | None = None) -> dict[str, Any]:
+def ledger_row(m: Migration, statements: list[str] | None = None) -> dict[str, Any]:
     return {"version": m.version, "name": m.name,
             "statements": list(m.statements) if statements is None else statements}
 
 
 def test_plan_statuses() -> None:
     one, two, three = migration("1", "select 1"), migration("2", "select 2"), migration("3", "select 3")
-    result = plan([one, two, three], [history_row(one), history_row(two)])
+    result = plan([one, two, three], [ledger_row(one), ledger_row(two)])
     assert [(r.version, r.status) for r in result.rows] == [("1", "applied"), ("2", "applied"),
                                                            ("3", "pending")]
     assert result.pending == (three,)
     assert result.ok
 
 
-def test_plan_treats_history_without_statements_as_applied() -> None:
+def test_plan_treats_a_ledger_row_without_statements_as_applied() -> None:
     one = migration("1", "select 1")
-    assert plan([one], [history_row(one) | {"statements": None}]).rows[0].status == "applied"
+    assert plan([one], [ledger_row(one) | {"statements": None}]).rows[0].status == "applied"
 
 
 def test_plan_refuses_mid_file_commit_but_allows_a_wrapping_transaction() -> None:
@@ -232,7 +232,7 @@ def test_apply_sql_refuses_a_tag_that_could_close_early(sql: str) -> None:
         apply_sql(migration("1", sql), tag="t")
 
 
-def test_is_duplicate_error_only_matches_the_history_key() -> None:
+def test_is_duplicate_error_only_matches_the_ledger_key() -> None:
     assert is_duplicate_error('Failed to run sql query: ERROR:  23505: duplicate key value violates '
                               'unique constraint "schema_migrations_pkey"\nDETAIL:  Key (version)=(1)')
     assert not is_duplicate_error('Failed to run sql query: ERROR:  23505: duplicate key value '
@@ -289,7 +289,7 @@ def rows(uri: str, sql: str) -> list[tuple[Any, ...]]:
         return conn.execute(sql).fetchall()
 
 
-def history(uri: str) -> list[tuple[Any, ...]]:
+def ledger(uri: str) -> list[tuple[Any, ...]]:
     return rows(uri, "select version, name, statements from supabase_migrations.schema_migrations "
                      "order by version")
 
@@ -299,7 +299,7 @@ def table_exists(uri: str, name: str) -> bool:
 
 
 def apply_requests(api: FakeSupabaseApi) -> int:
-    return sum(1 for q in api.queries if f"INSERT INTO {HISTORY_TABLE}" in q)
+    return sum(1 for q in api.queries if f"INSERT INTO {LEDGER_TABLE}" in q)
 
 
 FIVE = {
@@ -326,14 +326,14 @@ def test_shipped_examples_apply_to_an_empty_database(supabase_api: FakeSupabaseA
     assert table_exists(pg_db, "housejobs.heartbeat")
 
 
-def test_empty_database_gets_every_migration_and_a_cli_compatible_history(
+def test_empty_database_gets_every_migration_and_a_cli_compatible_ledger(
         supabase_api: FakeSupabaseApi, pg_db: str, tmp_path: Path) -> None:
     local, _ = load_dir(five(tmp_path))
     result = migrate(supabase_api, tmp_path)
     assert result.outcome == "applied"
     assert result.applied == tuple(m.version for m in local)
-    assert history(pg_db) == [(m.version, m.name, list(m.statements)) for m in local]
-    assert history(pg_db)[1] == ("20250101000002", "a_note",
+    assert ledger(pg_db) == [(m.version, m.name, list(m.statements)) for m in local]
+    assert ledger(pg_db)[1] == ("20250101000002", "a_note",
                                  ["-- a note column\nalter table a add column note text"])
     assert all(table_exists(pg_db, t) for t in "acde")
     assert apply_requests(supabase_api) == 5  # one request per migration
@@ -354,14 +354,14 @@ def test_an_edited_applied_file_is_refused_and_nothing_changes(
         supabase_api: FakeSupabaseApi, pg_db: str, tmp_path: Path) -> None:
     five(tmp_path)
     migrate(supabase_api, tmp_path)
-    before = history(pg_db)
+    before = ledger(pg_db)
     write(tmp_path, "20250101000002_a_note.sql", "alter table a add column note varchar(10);\n")
     write(tmp_path, "20250101000006_create_f.sql", "create table f (id int);\n")
     result = migrate(supabase_api, tmp_path)
     assert result.outcome == "refused"
     assert any("20250101000002_a_note" in r and "changed" in r for r in result.refusals)
     assert [r.status for r in result.plan.rows if r.version == "20250101000002"] == ["changed"]
-    assert history(pg_db) == before
+    assert ledger(pg_db) == before
     assert not table_exists(pg_db, "f")
 
 
@@ -383,7 +383,7 @@ def test_third_of_five_fails_leaving_no_trace_of_it(
     assert result.failed == "20250101000003"
     assert result.error is not None
     assert 'ERROR:  42P01: relation "does_not_exist" does not exist' in result.error
-    assert [v for v, *_ in history(pg_db)] == ["20250101000001", "20250101000002"]
+    assert [v for v, *_ in ledger(pg_db)] == ["20250101000001", "20250101000002"]
     assert not table_exists(pg_db, "c")  # created earlier in the same transaction, rolled back
     assert not table_exists(pg_db, "d")  # nothing after the failure was attempted
     assert apply_requests(supabase_api) == 3
@@ -399,7 +399,7 @@ def test_two_concurrent_runs_apply_each_migration_exactly_once(
     lock = threading.Lock()
 
     def stage(sql: str) -> None:
-        if f"INSERT INTO {HISTORY_TABLE}" not in sql:
+        if f"INSERT INTO {LEDGER_TABLE}" not in sql:
             return
         with lock:
             arrived[0] += 1
@@ -423,10 +423,10 @@ def test_two_concurrent_runs_apply_each_migration_exactly_once(
     assert sorted(applied) == [m.version for m in local]  # each exactly once, between them
     assert first.duplicates or second.duplicates
     assert {first.outcome, second.outcome} <= {"applied", "duplicate"}
-    assert [v for v, *_ in history(pg_db)] == [m.version for m in local]
+    assert [v for v, *_ in ledger(pg_db)] == [m.version for m in local]
 
 
-def test_history_written_by_the_supabase_cli_reads_as_applied(
+def test_a_ledger_written_by_the_supabase_cli_reads_as_applied(
         supabase_api: FakeSupabaseApi, pg_db: str, tmp_path: Path) -> None:
     notes = write(tmp_path, "20240101000000_notes.sql", (
         "-- notes: the table and its index\n"
@@ -498,9 +498,9 @@ def test_rate_limited_once_waits_as_told_and_succeeds(
     result = migrate(supabase_api, tmp_path, sleep)
     assert result.outcome == "applied"
     assert sleep.waits == [7.0]
-    # table setup + history read + five applies, plus the one refused attempt
+    # table setup + ledger read + five applies, plus the one refused attempt
     assert supabase_api.request_count == 1 + 1 + 5 + 1
-    assert len(history(pg_db)) == 5
+    assert len(ledger(pg_db)) == 5
 
 
 def test_dry_run_plans_without_creating_anything(
@@ -509,7 +509,7 @@ def test_dry_run_plans_without_creating_anything(
     result = migrate(supabase_api, tmp_path, dry_run=True)
     assert result.outcome == "dry-run"
     assert [r.status for r in result.plan.rows] == ["pending"] * 5
-    assert not table_exists(pg_db, HISTORY_TABLE)
+    assert not table_exists(pg_db, LEDGER_TABLE)
 
 
 def test_hostile_migration_text_is_stored_verbatim(
@@ -520,7 +520,7 @@ def test_hostile_migration_text_is_stored_verbatim(
     write(tmp_path, "1_it's.sql", sql)
     result = migrate(supabase_api, tmp_path)
     assert result.outcome == "applied"
-    assert history(pg_db) == [("1", "it's", split_statements(sql))]
+    assert ledger(pg_db) == [("1", "it's", split_statements(sql))]
     assert rows(pg_db, "select hostile()") == [("'); drop table supabase_migrations.schema_migrations; --",)]
 
 
@@ -545,7 +545,7 @@ def test_api_auth_and_project_ref(supabase_api: FakeSupabaseApi) -> None:
 
 def test_a_file_wrapped_in_its_own_transaction_applies_atomically(
         supabase_api: FakeSupabaseApi, pg_db: str, tmp_path: Path) -> None:
-    # The inner BEGIN only warns inside ours, and the file's COMMIT commits the history row with it.
+    # The inner BEGIN only warns inside ours, and the file's COMMIT commits the ledger row with it.
     write(tmp_path, "1_wrapped.sql", "begin;\ncreate table w (id int);\ncommit;\n")
     write(tmp_path, "2_split.sql", "create table x (id int);\ncommit;\ncreate table y (id int);\n")
     refused = migrate(supabase_api, tmp_path)
@@ -554,4 +554,4 @@ def test_a_file_wrapped_in_its_own_transaction_applies_atomically(
     (tmp_path / "2_split.sql").unlink()
     assert migrate(supabase_api, tmp_path).applied == ("1",)
     assert table_exists(pg_db, "w")
-    assert [v for v, *_ in history(pg_db)] == ["1"]
+    assert [v for v, *_ in ledger(pg_db)] == ["1"]

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from housejobs.orgs import ORG_SLUG_PATTERN, is_org_slug
 from housejobs.sandbox.store import body_hash
 from tests.support.sandbox import SandboxHandle
 from tests.support.sentinels import ROOT_KEY
@@ -77,6 +78,9 @@ def test_orgs_paging(sandbox: SandboxHandle) -> None:
     ("/admin/alerts/process-all", {"date": "24-11-2026"}, 400, "invalid_date"),
     ("/admin/quota/reset-monthly", {"month": "2026-13"}, 400, "invalid_month"),
     ("/admin/orgs/Bad%20Org/sync", {"date": "2026-11-24"}, 400, "invalid_org"),
+    # The slug decoded is "org-000001\n": the whole slug must match (a `$` matched before the newline).
+    ("/admin/orgs/org-000001%0A/sync", {"date": "2026-11-24"}, 400, "invalid_org"),
+    ("/admin/orgs/org-000001%0a/sync", {"date": "2026-11-24"}, 400, "invalid_org"),
     ("/admin/orgs/no-such-org/sync", {"date": "2026-11-24"}, 404, "org_not_found"),
     ("/admin/orgs/dormant-0001/sync", {"date": "2026-11-24"}, 409, "org_inactive"),
     ("/admin/nope", {}, 404, "not_found"),
@@ -85,6 +89,15 @@ def test_documented_errors(sandbox: SandboxHandle, path: str, body: Any, status:
     response = call(sandbox, "POST", path, body)
     assert response.status_code == status and code(response) == slug
     assert sandbox.counters() == {}
+
+
+def test_a_slug_is_read_decoded_and_documented_as_the_one_rule(sandbox: SandboxHandle) -> None:
+    # %2D is "-": the slug org-000001, as any server reads a path segment.
+    response = call(sandbox, "POST", "/admin/orgs/org%2D000001/sync", {"date": "2026-11-24"})
+    assert response.status_code == 200 and response.json()["org_slug"] == "org-000001"
+    # docs/api.md states the rule the client and the sandbox share (housejobs/orgs.py), as written there.
+    assert f"Org slugs match `{ORG_SLUG_PATTERN}`" in DOC.read_text()
+    assert not is_org_slug("acme\n") and not is_org_slug(["acme"]) and is_org_slug("acme")
 
 
 def test_wrong_method_missing_key_bad_json_too_large(sandbox: SandboxHandle) -> None:

@@ -1,4 +1,4 @@
-"""What ran: a Cloud Run job's executions and the Scheduler triggers' states, read for `history`.
+"""What ran: a Cloud Run job's executions and the Scheduler triggers' states, read for `history` (ExecutionReader).
 
 Built on `CloudRunExecutions` (gcp/executions.py): the same clients, the same error mapping and the
 same retry of reads, so a 503 while listing is retried and a missing permission is one line, exactly

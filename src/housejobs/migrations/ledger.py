@@ -1,10 +1,10 @@
-"""The history table and the text of every request `migrate` sends: its DDL, the read, and the one
-transaction that applies a migration (advisory lock, history row, the file's own text).
+"""The ledger of applied migrations and the text of every request `migrate` sends: its DDL, the read, and
+the one transaction that applies a migration (advisory lock, ledger row, the file's own text).
 
-History lives where the Supabase CLI keeps it, `supabase_migrations.schema_migrations (version text
-primary key, statements text[], name text)`, written the way the CLI writes it (statements split by its
-parser, each stripped of its `;` and surrounding whitespace), so `supabase migration list` and housejobs
-agree about what is applied.
+The ledger is the table where the Supabase CLI keeps its migration history,
+`supabase_migrations.schema_migrations (version text primary key, statements text[], name text)`, written the
+way the CLI writes it (statements split by its parser, each stripped of its `;` and surrounding whitespace),
+so `supabase migration list` and housejobs agree about what is applied.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from housejobs.migrations.files import Migration
 from housejobs.migrations.sql import MigrationError, tokenize
 
-HISTORY_TABLE = "supabase_migrations.schema_migrations"
+LEDGER_TABLE = "supabase_migrations.schema_migrations"
 
 # One bigint for every housejobs migrate against a database: the ASCII bytes of "housejob". Transaction
 # scoped, so a crashed run can never leave it held.
@@ -27,20 +27,20 @@ LOCK_KEY = int.from_bytes(b"housejob", "big")
 # still collide on the catalog's unique indexes; the CLI's 4 s lock_timeout keeps the ALTERs from
 # queueing indefinitely behind traffic on the table, and is set after the advisory lock so waiting for
 # another migrate does not count against it.
-HISTORY_DDL = f"""BEGIN;
+LEDGER_DDL = f"""BEGIN;
 SELECT pg_advisory_xact_lock({LOCK_KEY});
 SET LOCAL lock_timeout = '4s';
 CREATE SCHEMA IF NOT EXISTS supabase_migrations;
-CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (version text NOT NULL PRIMARY KEY);
-ALTER TABLE {HISTORY_TABLE} ADD COLUMN IF NOT EXISTS statements text[];
-ALTER TABLE {HISTORY_TABLE} ADD COLUMN IF NOT EXISTS name text;
+CREATE TABLE IF NOT EXISTS {LEDGER_TABLE} (version text NOT NULL PRIMARY KEY);
+ALTER TABLE {LEDGER_TABLE} ADD COLUMN IF NOT EXISTS statements text[];
+ALTER TABLE {LEDGER_TABLE} ADD COLUMN IF NOT EXISTS name text;
 COMMIT;"""
 
 
-def history_query() -> str:
-    """The SQL that reads history: rows of version, name, statements (text[] or null), by version."""
-    return ("SELECT version, coalesce(name, '') AS name, statements "
-            "FROM supabase_migrations.schema_migrations ORDER BY version")
+def ledger_query() -> str:
+    """The SQL that reads the ledger: rows of version, name, statements (text[] or null), by version."""
+    # LEDGER_TABLE is this module's constant, not input, hence the noqa.
+    return f"SELECT version, coalesce(name, '') AS name, statements FROM {LEDGER_TABLE} ORDER BY version"  # noqa: S608
 
 
 def _closes_only_at_end(text: str, delimiter: str) -> bool:
@@ -59,7 +59,7 @@ def _fresh_tag(texts: Sequence[str]) -> str:
 def apply_sql(migration: Migration, *, tag: str | None = None) -> str:
     """The text of the single request that applies one migration, in one transaction.
 
-    Order matters: the advisory lock serialises concurrent migrate runs; the history row goes in
+    Order matters: the advisory lock serialises concurrent migrate runs; the ledger row goes in
     before the statements, so a second run that waited on the lock fails on the primary key before
     running anything twice; the file's own text runs after it, verbatim, and COMMIT ends it. Any error
     aborts the whole transaction, and the connection closing rolls it back.
@@ -89,7 +89,7 @@ def apply_sql(migration: Migration, *, tag: str | None = None) -> str:
     return "\n".join([
         "BEGIN;",
         f"SELECT pg_advisory_xact_lock({LOCK_KEY});",
-        f"INSERT INTO {HISTORY_TABLE} (version, name, statements) "  # noqa: S608
+        f"INSERT INTO {LEDGER_TABLE} (version, name, statements) "  # noqa: S608
         f"VALUES ({quote(migration.version)}, {quote(migration.name)}, ARRAY[{array}]::text[]);",
         migration.sql,
         ";",  # ends the file's last statement even without its own `;` or after a trailing -- comment
@@ -98,7 +98,7 @@ def apply_sql(migration: Migration, *, tag: str | None = None) -> str:
 
 
 def is_duplicate_error(message: str) -> bool:
-    """Whether the API's error text is the history table's primary key refusing a second insert.
+    """Whether the API's error text is the ledger's primary key refusing a second insert.
 
     The API reports `Failed to run sql query: ERROR:  23505: duplicate key value violates unique
     constraint "schema_migrations_pkey"`; a unique violation elsewhere is a real failure.
