@@ -3,7 +3,11 @@ its settings, where each kind of call goes (housejobs.target), secrets, a factor
 clock, the logger, the stop signal, and the hooks the CLI lends (the prod prompt, progress displays).
 
 A job reads its context and returns a JobResult that carries what it learnt (its target, its period);
-it never assigns to the context. Only the runner touches the stop event, when a signal arrives.
+nothing assigns to a context once it is built (assigning raises). What a run changes as it goes lives in
+two small objects the context holds: `Stop` (the runner requests it when a signal arrives; jobs read it)
+and `Connections` (the clients, the embedded sandbox, the secrets read and the server's capabilities,
+opened on first use and closed with the run). Where each kind of call goes is `choose_targets`, a pure
+function of the settings, the environment and the options.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -47,7 +51,7 @@ EVERY_SECONDS = 10.0  # off a terminal, a progress record at least this often
 PROGRESS, STATUS = "progress", "execution_status"  # the two kinds of display, and their records' event
 
 
-@dataclass
+@dataclass(frozen=True)
 class Options:
     """The options every job command shares, and what the command talks to."""
 
@@ -83,6 +87,89 @@ class Hooks:
     display: Display | None = None  # (ctx, label, event) -> a progress display; None: log records
 
 
+class Stop:
+    """The run's stop request. The runner requests it once, on SIGINT/SIGTERM; jobs read it and take no new
+    unit of work once it is set (`wait()` for a job that sleeps between polls)."""
+
+    def __init__(self) -> None:
+        self._event: asyncio.Event | None = None
+        self._signal: int | None = None
+
+    @property
+    def event(self) -> asyncio.Event:
+        if self._event is None:
+            import asyncio  # here, not at the top: --help should not pay for asyncio
+
+            self._event = asyncio.Event()
+        return self._event
+
+    @property
+    def signal(self) -> int | None:
+        """The signal that stopped the run; None while it runs on."""
+        return self._signal
+
+    def is_set(self) -> bool:
+        return self._signal is not None
+
+    def request(self, signum: int) -> bool:
+        """Stop for `signum`; True the first time (the grace period starts), False when already stopping."""
+        if self._signal is not None:
+            return False
+        self._signal = signum
+        self.event.set()
+        return True
+
+
+@dataclass
+class Connections:
+    """What a run opens as it goes and closes when it ends: API clients (counted in the run summary), the
+    embedded sandbox, the secrets read (once a run each) and the admin server's capabilities (asked once)."""
+
+    clients: list[ApiClient] = field(default_factory=list)
+    sandbox: SandboxServer | None = None
+    secrets: dict[SettingDef, Secret] = field(default_factory=dict)
+    admin_asked: Asked | None = None
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Where a run's calls go, chosen before any prompt or call (refusals come first)."""
+
+    first: Target  # what the run's summary names (a report of the catalog: Target("none", ...))
+    api: Target = EMBEDDED
+    bot: Target | None = None
+    prod_reasons: tuple[str, ...] = ()
+
+
+def choose_targets(options: Options, settings: Settings, env: str | None, *, environments: dict[str, Any],
+                   in_cloud_run: bool) -> Targets:
+    """Where each kind of call in `options.uses` goes, and why (if at all) it reaches prod outside --env
+    prod. A Cloud Run job pointed at another environment's resources is refused here."""
+    uses = options.uses
+    api: Target = EMBEDDED
+    bot: Target | None = None
+    if "admin" in uses or options.api_url is not None:
+        api = admin_target(settings, env, options.api_url)
+    if "bot" in uses:
+        bot = bot_target(settings, env, options.bot_url)
+    first = uses[0]
+    if first == "admin":
+        target = api
+    elif first == "bot" and bot is not None:
+        target = bot
+    else:
+        target = resource_target(settings, first, env)
+    reasons: list[str] = []
+    if env != "prod":
+        ids = identifiers(uses, settings, api, bot)
+        if any(ids.values()):
+            reasons = prod_reasons(ids, environments["prod"])
+    if in_cloud_run and reasons and env != "prod":
+        raise ConfigError(f"this Cloud Run job runs in {env}, but {reasons[0]}",
+                          hint="a job's args and settings must not point it at another environment")
+    return Targets(api=api, bot=bot, first=target, prod_reasons=tuple(reasons))
+
+
 class Context:
     def __init__(self, runtime: Runtime, options: Options, job: str, *, hooks: Hooks | None = None) -> None:
         import uuid
@@ -99,20 +186,35 @@ class Context:
                                                            execution=runtime.execution or "")
         # This process's run: a replay whose Idempotency-Origin is this id is this run's own effect.
         self.run_id = f"run-{uuid.uuid4().hex}"
-        self._sandbox: SandboxServer | None = None
-        self._clients: list[ApiClient] = []
-        self._admin_asked: Asked | None = None  # GET /admin/capabilities, asked once per run
-        self._secrets: dict[SettingDef, Secret] = {}
-        self._stop: asyncio.Event | None = None
-        # Set by the runner on SIGINT/SIGTERM: jobs take no new unit of work once the event is set.
-        self.stop_signal: int | None = None
-        # Where each kind of call goes, chosen before any prompt or call (refusals come first).
-        self.api_target: Target = EMBEDDED
-        self.bot_target: Target | None = None
-        self.target = Target("none", "", self.env or "catalog")
-        self.prod_reasons: list[str] = []
-        if options.uses:
-            self._choose_targets()
+        self.connections = Connections()
+        self.stop = Stop()  # requested by the runner on SIGINT/SIGTERM
+        targets = Targets(first=Target("none", "", self.env or "catalog"))
+        if options.uses:  # the run's one read of environments.toml: the one its settings came from
+            targets = choose_targets(options, self.settings, self.env, in_cloud_run=self.runtime.in_cloud_run,
+                                     environments=self.runtime.files.environments)
+        self.targets = targets
+        self._built = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if getattr(self, "_built", False):
+            raise AttributeError(f"a Context is not changed once built (tried to set {name!r})")
+        object.__setattr__(self, name, value)
+
+    @property
+    def api_target(self) -> Target:
+        return self.targets.api
+
+    @property
+    def bot_target(self) -> Target | None:
+        return self.targets.bot
+
+    @property
+    def target(self) -> Target:
+        return self.targets.first
+
+    @property
+    def prod_reasons(self) -> tuple[str, ...]:
+        return self.targets.prod_reasons
 
     @cached_property
     def settings(self) -> Settings:
@@ -121,14 +223,6 @@ class Context:
         from housejobs.settings_model import resolve  # pydantic loads here, in commands that read settings
 
         return resolve(self.runtime.files, self.env, self.env_source, overrides={Setting.api_url: self.options.api_url})
-
-    @property
-    def stop_event(self) -> asyncio.Event:
-        if self._stop is None:
-            import asyncio  # here, not at the top: --help should not pay for asyncio
-
-            self._stop = asyncio.Event()
-        return self._stop
 
     # --- selection ------------------------------------------------------------------------------
     def _select_env(self) -> str | None:
@@ -148,28 +242,6 @@ class Context:
             raise ConfigError("running in Cloud Run without HOUSEJOBS_ENV",
                               hint="create-all-jobs sets it; set HOUSEJOBS_ENV to test, stage or prod")
         return None
-
-    def _choose_targets(self) -> None:
-        uses, s = self.options.uses, self.settings
-        if "admin" in uses or self.options.api_url is not None:
-            self.api_target = admin_target(s, self.env, self.options.api_url)
-        if "bot" in uses:
-            self.bot_target = bot_target(s, self.env, self.options.bot_url)
-        first = uses[0]
-        if first == "admin":
-            self.target = self.api_target
-        elif first == "bot" and self.bot_target is not None:
-            self.target = self.bot_target
-        else:
-            self.target = resource_target(s, first, self.env)
-        if self.env != "prod":
-            ids = identifiers(uses, s, self.api_target, self.bot_target)
-            if any(ids.values()):
-                # The run's one read of environments.toml: the one its settings came from.
-                self.prod_reasons = prod_reasons(ids, self.runtime.files.environments["prod"])
-        if self.runtime.in_cloud_run and self.prod_reasons and self.env != "prod":
-            raise ConfigError(f"this Cloud Run job runs in {self.env}, but {self.prod_reasons[0]}",
-                              hint="a job's args and settings must not point it at another environment")
 
     @property
     def touches_prod(self) -> bool:
@@ -204,9 +276,10 @@ class Context:
         """The secret `setting` from the environment (or a secrets folder), else from Secret Manager:
         `<secret_name><suffix>`, by default the name the catalog gives it (`ca-root-api-key`); read once a
         run. (The notification URLs' secret names are settings of their own: notify passes them.)"""
-        if setting not in self._secrets:
-            self._secrets[setting] = self._read_secret(setting, secret_name)
-        return self._secrets[setting]
+        secrets = self.connections.secrets
+        if setting not in secrets:
+            secrets[setting] = self._read_secret(setting, secret_name)
+        return secrets[setting]
 
     def _read_secret(self, setting: SettingDef, secret_name: str | None) -> Secret:
         from housejobs.catalog import SECRET_NAMES
@@ -249,14 +322,15 @@ class Context:
         client = ApiClient(url, clock=self.clock, logger=self.logger, policy=policy, headers=headers,
                            transport=self.transport_for(url, embedded=embedded), origin=self.run_id,
                            auth_hint=auth_hint, asked=asked)
-        self._clients.append(client)
+        self.connections.clients.append(client)
         return client
 
     def admin_client(self, *, default_deadline: float | None = None) -> ApiClient:
         from housejobs.api.capabilities import Asked
 
-        if self._admin_asked is None:
-            self._admin_asked = Asked()
+        held = self.connections
+        if held.admin_asked is None:
+            held.admin_asked = Asked()
         if self.api_target.kind == "sandbox":
             server = self.embedded_sandbox()
             url, key, embedded = server.url, Secret(server.app.api_key, "embedded sandbox"), True
@@ -264,7 +338,7 @@ class Context:
             url = self.api_target.url or self.settings.require(Setting.api_url, f"--env {self.env}")
             key, embedded = self.secret(Setting.ca_root_api_key), False
         return self.client(url, headers={"X-CA-Root-Key": key.reveal()}, embedded=embedded,
-                           auth_hint="check CA_ROOT_API_KEY for this environment", asked=self._admin_asked,
+                           auth_hint="check CA_ROOT_API_KEY for this environment", asked=held.admin_asked,
                            default_deadline=default_deadline)
 
     def transport_for(self, url: str, *, embedded: bool = False) -> httpx.AsyncBaseTransport:
@@ -280,7 +354,8 @@ class Context:
         if self.runtime.in_cloud_run:
             raise ConfigError("running in Cloud Run with no target for this job",
                               hint="create-all-jobs sets HOUSEJOBS_ENV; set it to test, stage or prod")
-        if self._sandbox is None:
+        held = self.connections
+        if held.sandbox is None:
             import secrets
 
             from housejobs.sandbox.app import open_sandbox, state_db
@@ -293,26 +368,27 @@ class Context:
                                   scheduler_secret=secrets.token_urlsafe(24))
             for spec in faults:
                 server.app.faults.configure(spec)
-            self._sandbox = server.start()
-            self.logger.info(f"embedded sandbox on {self._sandbox.url}, state in {db}", url=self._sandbox.url)
-        return self._sandbox
+            held.sandbox = server.start()
+            self.logger.info(f"embedded sandbox on {held.sandbox.url}, state in {db}", url=held.sandbox.url)
+        return held.sandbox
 
     async def aclose(self) -> None:
-        for client in self._clients:
+        for client in self.connections.clients:
             await client.aclose()
 
     def close(self) -> None:
-        if self._sandbox is not None:
-            self._sandbox.stop()
-            self._sandbox = None
+        held = self.connections
+        if held.sandbox is not None:
+            held.sandbox.stop()
+            held.sandbox = None
 
     @property
     def attempts(self) -> int:
-        return sum(c.total_attempts for c in self._clients)
+        return sum(c.total_attempts for c in self.connections.clients)
 
     @property
     def calls(self) -> int:
-        return sum(c.calls for c in self._clients)
+        return sum(c.calls for c in self.connections.clients)
 
 
 

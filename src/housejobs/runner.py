@@ -39,9 +39,7 @@ async def _run_job(ctx: Context, job: JobFn) -> JobResult:
     installed: list[int] = []
 
     def on_signal(signum: int) -> None:
-        if ctx.stop_signal is None:
-            ctx.stop_signal = signum
-            ctx.stop_event.set()
+        if ctx.stop.request(signum):
             ctx.logger.warning(f"received {signal.Signals(signum).name}: taking no new work, finishing "
                                f"in-flight calls (grace {GRACE_S:g} s)")
             loop.call_later(GRACE_S, task.cancel)
@@ -58,7 +56,7 @@ async def _run_job(ctx: Context, job: JobFn) -> JobResult:
         result = await task
     except asyncio.CancelledError:
         result = JobResult(Outcome.INTERRUPTED, "stopped by signal; in-flight calls were cut at the grace "
-                           "period; a rerun completes the rest", signal=ctx.stop_signal or int(signal.SIGINT))
+                           "period; a rerun completes the rest", signal=ctx.stop.signal or int(signal.SIGINT))
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)

@@ -287,7 +287,7 @@ async def run_backfill(ctx: Context, req: BackfillRequest) -> JobResult:
         for p in (p for p in plan.periods if p.started and p.result == NOT_RUN):
             p.result, p.reason = INTERRUPTED, "cut short by a second signal: a rerun says duplicate if it applied"
     details["periods"] = [p.as_dict() for p in plan.periods]
-    result = _result(plan, details, stopped_by, ctx.stop_signal)
+    result = _result(plan, details, stopped_by, ctx.stop.signal)
     result.period = plan.periods_text()
     return result
 
@@ -303,7 +303,7 @@ async def _run_periods(ctx: Context, plan: BackfillPlan) -> str | None:
 
     async def worker() -> None:
         while queue and not stop:
-            if ctx.stop_event.is_set():
+            if ctx.stop.is_set():
                 stop.append("signal")
                 return
             item = queue.pop(0)

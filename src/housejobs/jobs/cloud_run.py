@@ -168,8 +168,8 @@ async def run_job(ctx: Context, req: RunRequest, jobs: CloudRunJobs | None = Non
                                  f"{job_name.rsplit('/', 1)[-1]} has an execution still running ({ids}); "
                                  f"follow it with `{follow_hint(req, running[0].id)}`, or pass --allow-concurrent",
                                  details={**base, "running": [s.name for s in running]})
-        if ctx.stop_event.is_set():
-            return JobResult(Outcome.INTERRUPTED, "stopped before starting", signal=ctx.stop_signal)
+        if ctx.stop.is_set():
+            return JobResult(Outcome.INTERRUPTED, "stopped before starting", signal=ctx.stop.signal)
         # Like a trigger's args, the operator's are added to the job's own from the catalog.
         args = jobs.catalog[req.job].container_args(req.args) if req.args else None
         status = await executions.start(job_name, args=args, tasks=req.tasks)
@@ -187,7 +187,7 @@ async def run_job(ctx: Context, req: RunRequest, jobs: CloudRunJobs | None = Non
         if final is None:
             return JobResult(Outcome.INTERRUPTED, f"stopped following {status.id}; the execution keeps running. "
                              f"Resume following with `{follow_hint(req, status.id)}`",
-                             details={**details, "state": "unknown"}, signal=ctx.stop_signal)
+                             details={**details, "state": "unknown"}, signal=ctx.stop.signal)
         return await finish(ctx, jobs, final, details, show, tail)
 
 
@@ -232,7 +232,7 @@ async def follow(ctx: Context, executions: CloudRunExecutions, first: ExecutionS
             last_tail = ctx.clock.monotonic()
             lines = await poll_tail(ctx, tail)
         shown(show, status, lines)
-        if ctx.stop_event.is_set() and not status.done:
+        if ctx.stop.is_set() and not status.done:
             return None
     return status
 

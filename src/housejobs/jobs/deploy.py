@@ -58,7 +58,7 @@ async def _create_all_jobs(ctx: Context, desired: Desired, *, plan_only: bool, p
     if plan.in_sync:
         return JobResult(Outcome.SKIPPED, f"no changes: every job and trigger is in sync{warning}", counts, details,
                          views=views)
-    report = await in_thread(apply_plan, ctx, plan, should_stop=ctx.stop_event.is_set)
+    report = await in_thread(apply_plan, ctx, plan, should_stop=ctx.stop.is_set)
     done = len(report.applied)
     details["applied"] = [f"{c.action} {c.kind} {c.id}" for c in report.applied]
     counts = {**counts, "applied": done}
@@ -71,7 +71,7 @@ async def _create_all_jobs(ctx: Context, desired: Desired, *, plan_only: bool, p
                          failures=[failure], views=views)
     if report.stopped:
         return JobResult(Outcome.INTERRUPTED, f"stopped after {done} of {len(plan.writes)} changes; a rerun "
-                         "applies the rest", counts, details, signal=ctx.stop_signal, views=views)
+                         "applies the rest", counts, details, signal=ctx.stop.signal, views=views)
     past = {"create": "created", "update": "updated", "grant": "granted", "prune": "pruned"}
     return JobResult(Outcome.APPLIED, ", ".join(f"{v} {past[k]}" for k, v in pending.items()) + warning, counts,
                      details, views=views)

@@ -121,5 +121,5 @@ async def read_logs(ctx: Context, req: LogsRequest, emit: Callable[[LogLine], No
         f" · the job said {word}" if word else "")
     if stopped:
         return JobResult(Outcome.INTERRUPTED, f"stopped following: {message}", details=details,
-                         signal=ctx.stop_signal, document=details)
+                         signal=ctx.stop.signal, document=details)
     return JobResult(Outcome.SKIPPED, message, details=details, document=details)

@@ -97,7 +97,7 @@ async def run_migrate(ctx: Context, req: MigrateRequest) -> JobResult:
     client, ref = _client(ctx)
     try:
         result = await run_migrations(_query_fn(client, ref), local, include_all=req.include_all,
-                                      dry_run=ctx.options.dry_run, stop=ctx.stop_event.is_set)
+                                      dry_run=ctx.options.dry_run, stop=ctx.stop.is_set)
     except QueryError as exc:
         return JobResult(Outcome.FAILED, f"reading or creating the migration history failed: {exc.message}")
     except MigrationError as exc:
@@ -139,7 +139,7 @@ async def run_migrate(ctx: Context, req: MigrateRequest) -> JobResult:
     else:
         message = "nothing pending"
     return JobResult(outcome, message, counts=counts, details=details,
-                     signal=ctx.stop_signal if outcome is Outcome.INTERRUPTED else None)
+                     signal=ctx.stop.signal if outcome is Outcome.INTERRUPTED else None)
 
 
 async def run_status(ctx: Context, req: StatusRequest) -> JobResult:

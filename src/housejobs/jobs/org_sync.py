@@ -115,7 +115,7 @@ class SyncScope:
 
 async def run_org_sync(ctx: Context, req: SyncScope, progress: ProgressFn | None = None) -> JobResult:
     tally = Tally()
-    stop = ctx.stop_event
+    stop = ctx.stop.event
     dry = ctx.options.dry_run
     shard_index, shard_count = req.shard or (0, 1)
     api = ctx.admin_client()
@@ -244,10 +244,10 @@ def _result(ctx: Context, req: SyncScope, tally: Tally, planned: list[PlannedCal
     problems = tally.listing.problems
     misbehaved = (f"; the server's shard listing misbehaved ({problems[0]}): listed every org and kept this "
                   f"shard's here") if problems else ""
-    if ctx.stop_signal is not None:
+    if ctx.stop.signal is not None:
         left = "; the rest are left for a rerun"
         return JobResult(Outcome.INTERRUPTED, f"stopped by signal after {tally.done} orgs{left}",
-                         counts=counts, details=details, failures=tally.failures, signal=ctx.stop_signal)
+                         counts=counts, details=details, failures=tally.failures, signal=ctx.stop.signal)
     if tally.systemic is not None:
         reason = tally.systemic.message
         if tally.done == 0 or ctx.options.dry_run:

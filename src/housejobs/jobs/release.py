@@ -26,8 +26,8 @@ async def release(ctx: Context, env: str, *, local: bool) -> JobResult:
     final: JobResult | None = None
     cloud = CloudRunJobs(ctx)  # one client for the three steps' executions
     for job in RELEASE_STEPS:
-        if ctx.stop_event.is_set():
-            final = JobResult(Outcome.INTERRUPTED, f"stopped before {job}", signal=ctx.stop_signal)
+        if ctx.stop.is_set():
+            final = JobResult(Outcome.INTERRUPTED, f"stopped before {job}", signal=ctx.stop.signal)
             break
         ctx.logger.info(f"release: {job}", event="release_step_started", step=job, local=local)
         try:

@@ -161,7 +161,7 @@ async def _job_dry_runs(ctx: Context, jobs: CloudRunJobs, job: JobDef, runs: lis
             return _interrupted(rows)
         rows[0].waited_for = waited
         for row in rows:
-            if ctx.stop_event.is_set():
+            if ctx.stop.is_set():
                 return _interrupted(rows)
             await _dry_run(ctx, jobs, job_name, row)
     return rows
@@ -233,8 +233,8 @@ def _result(ctx: Context, checklist: Checklist, rows: list[Row]) -> JobResult:
     views: list[View] = [ChecklistView(tuple(checks)), Table(("JOB", "EXECUTION", "OUTCOME", "DURATION", "LOGS"), tuple(
         (r.label, r.execution or "—", r.outcome, "—" if r.duration_s is None else f"{r.duration_s:.1f} s",
          r.log_uri or "—") for r in rows))]
-    if ctx.stop_event.is_set():
-        return JobResult(Outcome.INTERRUPTED, message, counts, details, failures=failures, signal=ctx.stop_signal,
+    if ctx.stop.is_set():
+        return JobResult(Outcome.INTERRUPTED, message, counts, details, failures=failures, signal=ctx.stop.signal,
                          views=views)
     outcome = Outcome.FAILED if failures else Outcome.DRY_RUN
     return JobResult(outcome, message, counts, details, failures=failures, views=views)
