@@ -4,10 +4,10 @@ clock, the logger, the stop signal, and the hooks the CLI lends (the prod prompt
 
 A job reads its context and returns a JobResult that carries what it learnt (its target, its period);
 nothing assigns to a context once it is built (assigning raises). What a run changes as it goes lives in
-two small objects the context holds: `Stop` (the runner requests it when a signal arrives; jobs read it)
-and `Connections` (the clients, the embedded sandbox, the secrets read and the server's capabilities,
-opened on first use and closed with the run). Where each kind of call goes is `choose_targets`, a pure
-function of the settings, the environment and the options.
+two small objects the context holds: `Stop` (housejobs.stopping: the runner requests it when a signal
+arrives; jobs read it) and `Connections` (the clients, the embedded sandbox, the secrets read and the
+server's capabilities, opened on first use and closed with the run). Where each kind of call goes is
+`target.choose_targets`, a pure function of the settings, the environment and the options.
 """
 
 from __future__ import annotations
@@ -24,20 +24,10 @@ from housejobs.errors import ConfigError, NotConfirmed, SecretError, UsageError
 from housejobs.redact import Secret
 from housejobs.runtime import Runtime
 from housejobs.settings import Setting, SettingDef, register_secret_values, select_env
-from housejobs.target import (
-    EMBEDDED,
-    Target,
-    Use,
-    admin_target,
-    bot_target,
-    identifiers,
-    is_loopback,
-    prod_reasons,
-    resource_target,
-)
+from housejobs.stopping import Stop
+from housejobs.target import Target, Targets, Use, choose_targets, is_loopback
 
 if TYPE_CHECKING:
-    import asyncio
 
     import httpx
 
@@ -87,39 +77,6 @@ class Hooks:
     display: Display | None = None  # (ctx, label, event) -> a progress display; None: log records
 
 
-class Stop:
-    """The run's stop request. The runner requests it once, on SIGINT/SIGTERM; jobs read it and take no new
-    unit of work once it is set (`wait()` for a job that sleeps between polls)."""
-
-    def __init__(self) -> None:
-        self._event: asyncio.Event | None = None
-        self._signal: int | None = None
-
-    @property
-    def event(self) -> asyncio.Event:
-        if self._event is None:
-            import asyncio  # here, not at the top: --help should not pay for asyncio
-
-            self._event = asyncio.Event()
-        return self._event
-
-    @property
-    def signal(self) -> int | None:
-        """The signal that stopped the run; None while it runs on."""
-        return self._signal
-
-    def is_set(self) -> bool:
-        return self._signal is not None
-
-    def request(self, signum: int) -> bool:
-        """Stop for `signum`; True the first time (the grace period starts), False when already stopping."""
-        if self._signal is not None:
-            return False
-        self._signal = signum
-        self.event.set()
-        return True
-
-
 @dataclass
 class Connections:
     """What a run opens as it goes and closes when it ends: API clients (counted in the run summary), the
@@ -129,45 +86,6 @@ class Connections:
     sandbox: SandboxServer | None = None
     secrets: dict[SettingDef, Secret] = field(default_factory=dict)
     admin_asked: Asked | None = None
-
-
-@dataclass(frozen=True)
-class Targets:
-    """Where a run's calls go, chosen before any prompt or call (refusals come first)."""
-
-    first: Target  # what the run's summary names (a report of the catalog: Target("none", ...))
-    api: Target = EMBEDDED
-    bot: Target | None = None
-    prod_reasons: tuple[str, ...] = ()
-
-
-def choose_targets(options: Options, settings: Settings, env: str | None, *, environments: dict[str, Any],
-                   in_cloud_run: bool) -> Targets:
-    """Where each kind of call in `options.uses` goes, and why (if at all) it reaches prod outside --env
-    prod. A Cloud Run job pointed at another environment's resources is refused here."""
-    uses = options.uses
-    api: Target = EMBEDDED
-    bot: Target | None = None
-    if "admin" in uses or options.api_url is not None:
-        api = admin_target(settings, env, options.api_url)
-    if "bot" in uses:
-        bot = bot_target(settings, env, options.bot_url)
-    first = uses[0]
-    if first == "admin":
-        target = api
-    elif first == "bot" and bot is not None:
-        target = bot
-    else:
-        target = resource_target(settings, first, env)
-    reasons: list[str] = []
-    if env != "prod":
-        ids = identifiers(uses, settings, api, bot)
-        if any(ids.values()):
-            reasons = prod_reasons(ids, environments["prod"])
-    if in_cloud_run and reasons and env != "prod":
-        raise ConfigError(f"this Cloud Run job runs in {env}, but {reasons[0]}",
-                          hint="a job's args and settings must not point it at another environment")
-    return Targets(api=api, bot=bot, first=target, prod_reasons=tuple(reasons))
 
 
 class Context:
@@ -190,8 +108,9 @@ class Context:
         self.stop = Stop()  # requested by the runner on SIGINT/SIGTERM
         targets = Targets(first=Target("none", "", self.env or "catalog"))
         if options.uses:  # the run's one read of environments.toml: the one its settings came from
-            targets = choose_targets(options, self.settings, self.env, in_cloud_run=self.runtime.in_cloud_run,
-                                     environments=self.runtime.files.environments)
+            targets = choose_targets(options.uses, self.settings, self.env, api_url=options.api_url,
+                                     bot_url=options.bot_url, environments=self.runtime.files.environments,
+                                     in_cloud_run=self.runtime.in_cloud_run)
         self.targets = targets
         self._built = True
 

@@ -1,4 +1,5 @@
-"""`Stopped`: SIGTERM or SIGINT, raised by the process's signal handlers.
+"""`Stopped`: SIGTERM or SIGINT, raised by the process's signal handlers; and `Stop`, a running job's
+stop request (the runner's signal handler requests it; the job reads it).
 
 Its own module, importing nothing but the interpreter's built-in `_signal`, because the console script's
 first handler (cli/entry.py) raises it while the CLI is still importing: a handler that imported a module
@@ -12,6 +13,10 @@ from __future__ import annotations
 # The C module under `signal`: `import signal` loads enum (a few milliseconds at start-up, before the
 # console script's handlers can go in); the numbers and the handler call are the same.
 import _signal  # type: ignore[import-not-found]
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 class Stopped(BaseException):
@@ -64,3 +69,36 @@ def install(handler: object) -> None:
     """`handler` for SIGINT and SIGTERM: the console script's first act (cli/entry.py)."""
     for signum in (_signal.SIGINT, _signal.SIGTERM):
         _signal.signal(signum, handler)
+
+
+class Stop:
+    """The run's stop request. The runner requests it once, on SIGINT/SIGTERM; jobs read it and take no new
+    unit of work once it is set (`wait()` for a job that sleeps between polls)."""
+
+    def __init__(self) -> None:
+        self._event: asyncio.Event | None = None
+        self._signal: int | None = None
+
+    @property
+    def event(self) -> asyncio.Event:
+        if self._event is None:
+            import asyncio  # here, not at the top: --help should not pay for asyncio
+
+            self._event = asyncio.Event()
+        return self._event
+
+    @property
+    def signal(self) -> int | None:
+        """The signal that stopped the run; None while it runs on."""
+        return self._signal
+
+    def is_set(self) -> bool:
+        return self._signal is not None
+
+    def request(self, signum: int) -> bool:
+        """Stop for `signum`; True the first time (the grace period starts), False when already stopping."""
+        if self._signal is not None:
+            return False
+        self._signal = signum
+        self.event.set()
+        return True

@@ -285,3 +285,43 @@ def check_url(url: str, source: str) -> str:
     except (httpx.InvalidURL, ValueError):
         raise UsageError(f"{echo} from {source} is not a valid http(s) URL") from None
     return url.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Where a run's calls go, chosen before any prompt or call (refusals come first)."""
+
+    first: Target  # what the run's summary names (a report of the catalog: Target("none", ...))
+    api: Target = EMBEDDED
+    bot: Target | None = None
+    prod_reasons: tuple[str, ...] = ()
+
+
+def choose_targets(uses: tuple[Use, ...], settings: Settings, env: str | None, *, api_url: str | None = None,
+                   bot_url: str | None = None, environments: Mapping[str, Mapping[str, str]],
+                   in_cloud_run: bool) -> Targets:
+    """Where each kind of call in `uses` goes (`api_url`, `bot_url`: the options that name a place), and why
+    (if at all) it reaches prod outside --env prod. A Cloud Run job pointed at another environment's
+    resources is refused here."""
+    api: Target = EMBEDDED
+    bot: Target | None = None
+    if "admin" in uses or api_url is not None:
+        api = admin_target(settings, env, api_url)
+    if "bot" in uses:
+        bot = bot_target(settings, env, bot_url)
+    first = uses[0]
+    if first == "admin":
+        target = api
+    elif first == "bot" and bot is not None:
+        target = bot
+    else:
+        target = resource_target(settings, first, env)
+    reasons: list[str] = []
+    if env != "prod":
+        ids = identifiers(uses, settings, api, bot)
+        if any(ids.values()):
+            reasons = prod_reasons(ids, environments["prod"])
+    if in_cloud_run and reasons and env != "prod":
+        raise ConfigError(f"this Cloud Run job runs in {env}, but {reasons[0]}",
+                          hint="a job's args and settings must not point it at another environment")
+    return Targets(api=api, bot=bot, first=target, prod_reasons=tuple(reasons))

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 import housejobs
-from housejobs.context import Context, Options, Stop, choose_targets
+from housejobs.context import Context, Options
 from housejobs.errors import ConfigError
 from housejobs.runtime import Runtime
 from housejobs.settings import Setting
 from housejobs.settings_model import resolve
-from housejobs.target import EMBEDDED
+from housejobs.stopping import Stop
+from housejobs.target import EMBEDDED, choose_targets
 from tests.support.clock import FakeClock
 
 SRC = Path(housejobs.__file__).parent
@@ -34,8 +35,7 @@ def test_a_built_context_refuses_assignment(tmp_path: Path) -> None:
     with pytest.raises(AttributeError, match="not changed once built"):
         ctx.env = "prod"  # type: ignore[misc]
     with pytest.raises(AttributeError, match="'targets'"):
-        ctx.targets = choose_targets(Options(), ctx.settings, "prod", environments={"prod": {}},  # type: ignore[misc]
-                                     in_cloud_run=False)
+        ctx.targets = ctx.targets  # type: ignore[misc]
     with pytest.raises(AttributeError):
         ctx.options.dry_run = True  # type: ignore[misc]
     assert ctx.env is None and ctx.options.dry_run is False
@@ -79,16 +79,16 @@ def test_no_code_assigns_to_a_context() -> None:
 def test_targets_are_a_function_of_settings_env_and_options(tmp_path: Path) -> None:
     files = _runtime(tmp_path).files
     settings = resolve(files, None, "unset", overrides={})
-    local = choose_targets(Options(), settings, None, environments={"prod": {}}, in_cloud_run=False)
+    local = choose_targets(("admin",), settings, None, environments={"prod": {}}, in_cloud_run=False)
     assert local.api == EMBEDDED and local.first == EMBEDDED and local.prod_reasons == ()
-    assert choose_targets(Options(), settings, None, environments={"prod": {}}, in_cloud_run=False) == local
+    assert choose_targets(("admin",), settings, None, environments={"prod": {}}, in_cloud_run=False) == local
 
     prod_url = "https://admin.prod.example.test"
-    given = Options(api_url=prod_url)
     settings = resolve(files, None, "unset", overrides={Setting.api_url: prod_url})
     prod = {"api_url": prod_url}
-    outside = choose_targets(given, settings, None, environments={"prod": prod}, in_cloud_run=False)
+    outside = choose_targets(("admin",), settings, None, api_url=prod_url, environments={"prod": prod},
+                             in_cloud_run=False)
     assert outside.first.url == prod_url and len(outside.prod_reasons) == 1
     assert "prod" in outside.prod_reasons[0]
     with pytest.raises(ConfigError, match="runs in stage, but the admin API"):
-        choose_targets(given, settings, "stage", environments={"prod": prod}, in_cloud_run=True)
+        choose_targets(("admin",), settings, "stage", api_url=prod_url, environments={"prod": prod}, in_cloud_run=True)
