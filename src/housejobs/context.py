@@ -109,7 +109,7 @@ class Context:
         targets = Targets(first=Target("none", "", self.env or "catalog"))
         if options.uses:  # the run's one read of environments.toml: the one its settings came from
             targets = choose_targets(options.uses, self.settings, self.env, api_url=options.api_url,
-                                     bot_url=options.bot_url, environments=self.runtime.files.environments,
+                                     bot_url=options.bot_url, prod=lambda: self.runtime.files.environments["prod"],
                                      in_cloud_run=self.runtime.in_cloud_run)
         self.targets = targets
         self._built = True

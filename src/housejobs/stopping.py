@@ -13,8 +13,8 @@ from __future__ import annotations
 # The C module under `signal`: `import signal` loads enum (a few milliseconds at start-up, before the
 # console script's handlers can go in); the numbers and the handler call are the same.
 import _signal  # type: ignore[import-not-found]
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # not `from typing import ...`: this module loads nothing (mypy reads the name alike)
 if TYPE_CHECKING:
     import asyncio
 

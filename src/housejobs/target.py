@@ -19,7 +19,7 @@ and GCP projects compare by project, case-insensitively: any table in prod's pro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
@@ -298,11 +298,12 @@ class Targets:
 
 
 def choose_targets(uses: tuple[Use, ...], settings: Settings, env: str | None, *, api_url: str | None = None,
-                   bot_url: str | None = None, environments: Mapping[str, Mapping[str, str]],
+                   bot_url: str | None = None, prod: Callable[[], Mapping[str, str]],
                    in_cloud_run: bool) -> Targets:
     """Where each kind of call in `uses` goes (`api_url`, `bot_url`: the options that name a place), and why
     (if at all) it reaches prod outside --env prod. A Cloud Run job pointed at another environment's
-    resources is refused here."""
+    resources is refused here. `prod` gives prod's table of environments.toml, asked only when some target
+    has an identifier to compare."""
     api: Target = EMBEDDED
     bot: Target | None = None
     if "admin" in uses or api_url is not None:
@@ -320,7 +321,7 @@ def choose_targets(uses: tuple[Use, ...], settings: Settings, env: str | None, *
     if env != "prod":
         ids = identifiers(uses, settings, api, bot)
         if any(ids.values()):
-            reasons = prod_reasons(ids, environments["prod"])
+            reasons = prod_reasons(ids, prod())
     if in_cloud_run and reasons and env != "prod":
         raise ConfigError(f"this Cloud Run job runs in {env}, but {reasons[0]}",
                           hint="a job's args and settings must not point it at another environment")

@@ -79,16 +79,19 @@ def test_no_code_assigns_to_a_context() -> None:
 def test_targets_are_a_function_of_settings_env_and_options(tmp_path: Path) -> None:
     files = _runtime(tmp_path).files
     settings = resolve(files, None, "unset", overrides={})
-    local = choose_targets(("admin",), settings, None, environments={"prod": {}}, in_cloud_run=False)
+    def unread() -> dict[str, str]:
+        raise AssertionError("environments.toml read though no target has an identifier to compare")
+
+    local = choose_targets(("admin",), settings, None, prod=unread, in_cloud_run=False)
     assert local.api == EMBEDDED and local.first == EMBEDDED and local.prod_reasons == ()
-    assert choose_targets(("admin",), settings, None, environments={"prod": {}}, in_cloud_run=False) == local
+    assert choose_targets(("admin",), settings, None, prod=unread, in_cloud_run=False) == local
 
     prod_url = "https://admin.prod.example.test"
     settings = resolve(files, None, "unset", overrides={Setting.api_url: prod_url})
     prod = {"api_url": prod_url}
-    outside = choose_targets(("admin",), settings, None, api_url=prod_url, environments={"prod": prod},
+    outside = choose_targets(("admin",), settings, None, api_url=prod_url, prod=lambda: prod,
                              in_cloud_run=False)
     assert outside.first.url == prod_url and len(outside.prod_reasons) == 1
     assert "prod" in outside.prod_reasons[0]
     with pytest.raises(ConfigError, match="runs in stage, but the admin API"):
-        choose_targets(("admin",), settings, "stage", api_url=prod_url, environments={"prod": prod}, in_cloud_run=True)
+        choose_targets(("admin",), settings, "stage", api_url=prod_url, prod=lambda: prod, in_cloud_run=True)
