@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from housejobs import stopping
@@ -33,37 +34,78 @@ JobFn = Callable[[Context], Awaitable[JobResult]]
 GRACE_S = 8.0  # under Cloud Run's 10 s between SIGTERM and SIGKILL
 
 
-async def _run_job(ctx: Context, job: JobFn) -> JobResult:
-    loop = asyncio.get_running_loop()
-    task = asyncio.ensure_future(job(ctx))
-    installed: list[int] = []
+def _in_loop(ctx: Context, job: JobFn) -> JobResult:
+    """The job on an event loop of its own, under SIGINT/SIGTERM handling. The loop is built and its signal
+    handlers installed with the two signals held (pthread_sigmask): one that arrives meanwhile is delivered
+    to the loop's handler once it is in place, never raised inside asyncio's own set-up, which would leave
+    a half-built loop (its __del__ prints a traceback) and a coroutine never awaited."""
+    runner = asyncio.Runner()
+    try:
+        with _signals_held():
+            loop = runner.get_loop()
+            handling = _SignalHandling(ctx, loop)
+        return runner.run(handling.run(job))
+    finally:
+        runner.close()
 
-    def on_signal(signum: int) -> None:
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    signals = {signal.SIGINT, signal.SIGTERM}
+    try:
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    except (AttributeError, OSError):  # no pthread_sigmask (Windows): nothing to hold
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+class _SignalHandling:
+    """SIGINT/SIGTERM while the job runs: the first requests the stop (no new work) and cuts the job at the
+    grace period; a second cuts it now."""
+
+    def __init__(self, ctx: Context, loop: asyncio.AbstractEventLoop) -> None:
+        self.ctx, self.loop = ctx, loop
+        self.task: asyncio.Future[JobResult] | None = None
+        self.installed: list[int] = []
+        for signum in (int(signal.SIGINT), int(signal.SIGTERM)):
+            try:
+                loop.add_signal_handler(signum, self.on_signal, signum)
+                self.installed.append(signum)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread (tests run jobs in threads): signals stay default
+
+    def on_signal(self, signum: int) -> None:
+        ctx = self.ctx
         if ctx.stop.request(signum):
             ctx.logger.warning(f"received {signal.Signals(signum).name}: taking no new work, finishing "
                                f"in-flight calls (grace {GRACE_S:g} s)")
-            loop.call_later(GRACE_S, task.cancel)
+            self.loop.call_later(GRACE_S, self.cancel)
         else:
-            task.cancel()  # a second signal: stop now
+            self.cancel()  # a second signal: stop now
 
-    for signum in (int(signal.SIGINT), int(signal.SIGTERM)):
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    async def run(self, job: JobFn) -> JobResult:
+        ctx = self.ctx
         try:
-            loop.add_signal_handler(signum, on_signal, signum)
-            installed.append(signum)
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass  # not the main thread (tests run jobs in threads): signals stay default
-    try:
-        result = await task
-    except asyncio.CancelledError:
-        result = JobResult(Outcome.INTERRUPTED, "stopped by signal; in-flight calls were cut at the grace "
-                           "period; a rerun completes the rest", signal=ctx.stop.signal or int(signal.SIGINT))
-    finally:
-        for signum in installed:
-            loop.remove_signal_handler(signum)
-        if installed:
-            _outcome_stands(ctx.logger)
-        await ctx.aclose()
-    return result
+            self.task = asyncio.ensure_future(job(ctx))
+            result = await self.task
+        except asyncio.CancelledError:
+            result = JobResult(Outcome.INTERRUPTED, "stopped by signal; in-flight calls were cut at the grace "
+                               "period; a rerun completes the rest", signal=ctx.stop.signal or int(signal.SIGINT))
+        finally:
+            for signum in self.installed:
+                self.loop.remove_signal_handler(signum)
+            if self.installed:
+                _outcome_stands(ctx.logger)
+            await ctx.aclose()
+        return result
 
 
 def _stopped_before_the_job(signum: int) -> JobResult:
@@ -112,7 +154,7 @@ def execute(runtime: Runtime, options: Options, job_name: str, job: JobFn, *, co
         if confirm and not options.dry_run:
             ctx.confirm(confirm)
         stopping.check()
-        result = asyncio.run(_run_job(ctx, job))
+        result = _in_loop(ctx, job)
     except HousejobsError as exc:
         result = refused(exc) if refused is not None and ctx is None else exc.result()
         if not report:  # a report's refusal is its one error line (cli/render.py)

@@ -216,3 +216,19 @@ def test_a_signal_inside_an_import_waits_for_the_import(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr and done.stderr.startswith("import finished: True"), done.stderr
     summary = json.loads(done.stderr.strip().splitlines()[-1])
     assert summary["event"] == "run_summary" and summary["outcome"] == "interrupted" and summary["exit_code"] == 143
+
+
+def test_a_signal_while_the_event_loop_is_built_is_held_until_its_handlers_are_in() -> None:
+    # The sweep above once caught SIGINT inside asyncio's loop set-up: a half-built loop printed a traceback
+    # from its __del__. The loop is now built with both signals held; one sent meanwhile arrives after.
+    from housejobs.runner import _signals_held
+
+    got: list[int] = []
+    before = signal.signal(signal.SIGTERM, lambda signum, frame: got.append(signum))
+    try:
+        with _signals_held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert got == []  # held, not lost
+        assert got == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, before)
