@@ -28,7 +28,6 @@ from housejobs.stopping import Stop
 from housejobs.target import Target, Targets, Use, choose_targets, is_loopback
 
 if TYPE_CHECKING:
-
     import httpx
 
     from housejobs.api.capabilities import Asked
@@ -107,7 +106,7 @@ class Context:
         self.connections = Connections()
         self.stop = Stop()  # requested by the runner on SIGINT/SIGTERM
         targets = Targets(first=Target("none", "", self.env or "catalog"))
-        if options.uses:  # the run's one read of environments.toml: the one its settings came from
+        if options.uses:  # prod's table is the environments.toml its settings came from, read only if needed
             targets = choose_targets(options.uses, self.settings, self.env, api_url=options.api_url,
                                      bot_url=options.bot_url, prod=lambda: self.runtime.files.environments["prod"],
                                      in_cloud_run=self.runtime.in_cloud_run)
