@@ -8,12 +8,13 @@ with `requests` over HTTP/1.1 keep-alive, exactly as they talk to googleapis.com
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -153,8 +154,14 @@ def rfc3339(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _system_now() -> datetime:
-    return datetime.now(UTC)
+FAKE_T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+def ticking_clock(start: datetime = FAKE_T0) -> Callable[[], datetime]:
+    """A fake's clock when the test gives none: each reading 1 ms after the last, from `start`. Server
+    timestamps come out ordered, as real ones do, and no test depends on the machine's date."""
+    ticks = itertools.count()
+    return lambda: start + timedelta(milliseconds=next(ticks))
 
 
 @dataclass
@@ -171,7 +178,7 @@ class FakeServer:
     api: str = ""  # discovery document name, e.g. "run.v2"
 
     def __init__(self, *, clock: Callable[[], datetime] | None = None, reject_output_only: bool = False):
-        self.clock = clock or _system_now
+        self.clock = clock or ticking_clock()
         # Real Google APIs ignore output-only fields sent as input (AIP-203), so sending back a
         # resource you read is legal; strict mode turns that into a 400 to catch sloppy callers.
         self.reject_output_only = reject_output_only

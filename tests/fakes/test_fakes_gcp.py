@@ -9,11 +9,10 @@ and that anything off-schema is rejected and recorded.
 from __future__ import annotations
 
 import base64
-import itertools
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +26,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import run_v2, scheduler_v1, secretmanager_v1
 from google.protobuf import duration_pb2, field_mask_pb2
 
+from tests.fakes._http import ticking_clock
 from tests.fakes.cloudrun import CloudRunFake, ContainerFailed, TaskRun
 from tests.fakes.discovery import Discovery, EnumSpec, validate
 from tests.fakes.scheduler import SchedulerFake
@@ -40,10 +40,6 @@ SCHED_SA = f"housejobs-scheduler@{PROJECT}.iam.gserviceaccount.com"
 T0 = datetime(2026, 11, 24, 10, 0, 0, tzinfo=UTC)
 
 
-def ticking_clock() -> Callable[[], datetime]:
-    """Each reading is 1 ms after the last: deterministic, yet ordered like real timestamps."""
-    ticks = itertools.count()
-    return lambda: T0 + timedelta(milliseconds=next(ticks))
 
 
 def options(endpoint: str) -> dict[str, Any]:

@@ -3,12 +3,12 @@ on local ports, and the settings that point housejobs' real clients at them."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
+from tests.fakes._http import ticking_clock
 from tests.fakes.cloudlogging import CloudLoggingFake
 from tests.fakes.cloudrun import CloudRunFake
 from tests.fakes.scheduler import SchedulerFake
@@ -24,11 +24,6 @@ SECRETS = {"ca-root-api-key": "CA_ROOT_API_KEY", "scheduler-shared-secret": "SCH
            "supabase-access-token": "SUPABASE_ACCESS_TOKEN"}
 
 
-def ticking_clock() -> Callable[[], datetime]:
-    """Each reading 1 ms after the last: server timestamps ordered, no real time needed."""
-    ticks = itertools.count()
-    start = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-    return lambda: start + timedelta(milliseconds=next(ticks))
 
 
 @dataclass
